@@ -1,0 +1,49 @@
+// A loaded model: a card plus its denoiser, ready to sample from.
+#pragma once
+#include "noisetrail/model_card.hpp"
+#include "noisetrail/noise_schedule.hpp"
+
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace noisetrail {
+
+namespace detail { class Denoiser; }
+
+/// The pair every sampler works from (contract section 1).
+struct Denoised {
+    std::vector<double> x0_hat;
+    std::vector<double> eps_hat;
+};
+
+class Model {
+public:
+    /// Load the card and whatever it points to (data, weights); every problem
+    /// is an InputError naming the card. `device` is "cpu" or "cuda".
+    static std::shared_ptr<Model> load(const std::filesystem::path& card_path,
+                                       const std::string& device = "cpu");
+    ~Model();
+
+    const ModelCard& card() const { return card_; }
+    const NoiseSchedule& schedule() const { return schedule_; }
+    const std::string& device() const { return device_; }
+
+    /// Evaluate the denoiser on a batch x_t ([batch, *data_shape], row-major)
+    /// at timestep t, returning (x0_hat, eps_hat) without clipping. A helper for
+    /// tests, views and metrics; runs use the same code.
+    Denoised denoise(std::span<const double> x_t, int batch, int t) const;
+
+    detail::Denoiser& denoiser() const { return *denoiser_; }
+
+private:
+    Model(ModelCard card, std::unique_ptr<detail::Denoiser> denoiser, std::string device);
+    ModelCard card_;
+    NoiseSchedule schedule_;
+    std::unique_ptr<detail::Denoiser> denoiser_;
+    std::string device_;
+};
+
+} // namespace noisetrail

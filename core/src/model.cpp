@@ -1,0 +1,42 @@
+#include "noisetrail/model.hpp"
+
+#include "denoiser.hpp"
+#include "noisetrail/errors.hpp"
+#include "tensor_util.hpp"
+
+#include <c10/core/InferenceMode.h>
+
+namespace noisetrail {
+
+Model::Model(ModelCard card, std::unique_ptr<detail::Denoiser> denoiser, std::string device)
+    : card_(std::move(card)), schedule_(card_.schedule), denoiser_(std::move(denoiser)), device_(std::move(device))
+{
+}
+
+Model::~Model() = default;
+
+std::shared_ptr<Model> Model::load(const std::filesystem::path& card_path, const std::string& device)
+{
+    c10::InferenceMode guard;
+    const at::Device dev = detail::parse_device(device);
+    ModelCard card = read_model_card(card_path);
+    const NoiseSchedule schedule(card.schedule);
+    auto denoiser = detail::make_denoiser(card, schedule, dev);
+    return std::shared_ptr<Model>(new Model(std::move(card), std::move(denoiser), device));
+}
+
+Denoised Model::denoise(std::span<const double> x_t, int batch, int t) const
+{
+    c10::InferenceMode guard;
+    if (t < 0 || t >= schedule_.train_steps())
+        throw InputError("timestep " + std::to_string(t) + " is outside 0.." +
+                         std::to_string(schedule_.train_steps() - 1));
+    const auto shape = detail::batch_shape(card_, batch);
+    if (static_cast<std::int64_t>(x_t.size()) != batch * card_.data_dim())
+        throw InputError("x_t has " + std::to_string(x_t.size()) + " values, expected batch * data size");
+    const at::Tensor x = detail::to_tensor(x_t, shape).to(detail::parse_device(device_));
+    const auto d = detail::to_x0_eps(card_.prediction, schedule_.alpha_bar(t), x, denoiser_->predict(x, t), {});
+    return {detail::to_doubles(d.x0_hat), detail::to_doubles(d.eps_hat)};
+}
+
+} // namespace noisetrail

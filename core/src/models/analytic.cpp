@@ -1,0 +1,189 @@
+// Exact denoisers of analytic distributions (contract section 2).
+#include "denoiser.hpp"
+
+#include "noisetrail/errors.hpp"
+#include "noisetrail/npy.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+namespace noisetrail::detail {
+
+namespace {
+
+[[noreturn]] void card_error(const ModelCard& card, const std::string& what)
+{
+    throw InputError("model card " + card.path.string() + ": " + what);
+}
+
+/// Squared distances |x_b - c * y_k|^2, [B, K]. Direct differences for small
+/// dimensions (exact), the expanded form (a matrix product) otherwise.
+at::Tensor squared_distances(const at::Tensor& x, const at::Tensor& y, double c)
+{
+    if (x.size(1) <= 8 && x.size(0) * y.size(0) * x.size(1) <= (1 << 22))
+        return (x.unsqueeze(1) - c * y.unsqueeze(0)).pow(2).sum(-1);
+    const at::Tensor d = x.pow(2).sum(1, true) - (2.0 * c) * at::matmul(x, y.t()) +
+                         (c * c) * y.pow(2).sum(1).unsqueeze(0);
+    return d.clamp_min(0.0);
+}
+
+// Mixture of isotropic Gaussians N(mu_k, s_k^2 I). The marginal at t is
+// p_t = sum_k w_k N(sqrt(ab) mu_k, (ab s_k^2 + 1 - ab) I), and the exact noise
+// predictor is eps*(x, t) = -sqrt(1 - ab) grad log p_t(x) (Tweedie's formula).
+class GaussianMixture final : public Denoiser {
+public:
+    GaussianMixture(const ModelCard& card, const NoiseSchedule& schedule, at::Tensor log_w, at::Tensor means,
+                    at::Tensor var)
+        : card_(card), schedule_(schedule), log_w_(std::move(log_w)), means_(std::move(means)),
+          var_(std::move(var))
+    {
+    }
+
+    at::Tensor predict(const at::Tensor& x_t, int t) override
+    {
+        const double ab = schedule_.alpha_bar(t), sa = std::sqrt(ab);
+        const auto B = x_t.size(0);
+        const at::Tensor x = x_t.reshape({B, -1});
+        const double D = static_cast<double>(x.size(1));
+        const at::Tensor v = ab * var_ + (1.0 - ab); // [K]
+        const at::Tensor d2 = squared_distances(x, means_, sa);
+        const at::Tensor logits = log_w_.unsqueeze(0) - 0.5 * D * v.log().unsqueeze(0) - d2 / (2.0 * v.unsqueeze(0));
+        const at::Tensor r_over_v = at::softmax(logits, 1) / v.unsqueeze(0); // [B, K]
+        // grad log p_t = -x sum_k r_k / v_k + sqrt(ab) sum_k r_k mu_k / v_k
+        const at::Tensor grad = -x * r_over_v.sum(1, true) + sa * at::matmul(r_over_v, means_);
+        const at::Tensor eps = (-std::sqrt(1.0 - ab) * grad).reshape(x_t.sizes());
+        const at::Tensor x0 = (x_t - std::sqrt(1.0 - ab) * eps) / sa;
+        return from_x0_eps(card_.prediction, ab, x0, eps);
+    }
+
+private:
+    ModelCard card_;
+    NoiseSchedule schedule_;
+    at::Tensor log_w_, means_, var_;
+};
+
+// The exact denoiser of a finite data set {x_i}: E[x_0 | x_t] is a softmax-
+// weighted average of the data points with logits -|x - sqrt(ab) x_i|^2 / (2 (1 - ab)).
+class Empirical final : public Denoiser {
+public:
+    Empirical(const ModelCard& card, const NoiseSchedule& schedule, at::Tensor data)
+        : card_(card), schedule_(schedule), data_(std::move(data))
+    {
+    }
+
+    at::Tensor predict(const at::Tensor& x_t, int t) override
+    {
+        const double ab = schedule_.alpha_bar(t), sa = std::sqrt(ab);
+        const auto B = x_t.size(0);
+        const at::Tensor x = x_t.reshape({B, -1});
+        // Chunk the batch so that [chunk, N] logits stay small.
+        const std::int64_t chunk = std::max<std::int64_t>(1, (1 << 22) / std::max<std::int64_t>(1, data_.size(0)));
+        std::vector<at::Tensor> parts;
+        for (std::int64_t b = 0; b < B; b += chunk) {
+            const at::Tensor xb = x.slice(0, b, std::min(B, b + chunk));
+            const at::Tensor logits = -squared_distances(xb, data_, sa) / (2.0 * (1.0 - ab));
+            parts.push_back(at::matmul(at::softmax(logits, 1), data_));
+        }
+        const at::Tensor x0 = at::cat(parts, 0).reshape(x_t.sizes());
+        const at::Tensor eps = (x_t - sa * x0) / std::sqrt(1.0 - ab);
+        return from_x0_eps(card_.prediction, ab, x0, eps);
+    }
+
+private:
+    ModelCard card_;
+    NoiseSchedule schedule_;
+    at::Tensor data_; // [N, D]
+};
+
+} // namespace
+
+std::unique_ptr<Denoiser> make_gaussian_mixture(const ModelCard& card, const NoiseSchedule& schedule,
+                                                const at::Device& device)
+{
+    const auto j = nlohmann::json::parse(card.json_text);
+    if (!j.contains("mixture") || !j["mixture"].is_object())
+        card_error(card, "field 'mixture' is missing (weights, means, stds)");
+    const auto& m = j["mixture"];
+    const auto D = card.data_dim();
+    const auto numbers = [&](const char* key) {
+        if (!m.contains(key) || !m[key].is_array() || m[key].empty())
+            card_error(card, std::string("field 'mixture.") + key + "' must be a non-empty array");
+        return m[key];
+    };
+    const auto& jm = numbers("means");
+    const auto K = static_cast<std::int64_t>(jm.size());
+    std::vector<double> weights(K, 1.0 / K), means, stds;
+    if (m.contains("weights")) {
+        const auto& jw = numbers("weights");
+        if (static_cast<std::int64_t>(jw.size()) != K)
+            card_error(card, "'mixture.weights' has " + std::to_string(jw.size()) + " entries but there are " +
+                                 std::to_string(K) + " means");
+        double total = 0;
+        for (std::int64_t k = 0; k < K; ++k) {
+            if (!jw[k].is_number() || !(jw[k].get<double>() >= 0) || !std::isfinite(jw[k].get<double>()))
+                card_error(card, "'mixture.weights' must be finite numbers >= 0");
+            weights[k] = jw[k].get<double>();
+            total += weights[k];
+        }
+        if (!(total > 0))
+            card_error(card, "'mixture.weights' sum to zero");
+        for (double& w : weights)
+            w /= total; // normalised, as the contract allows
+    }
+    for (const auto& mu : jm) {
+        if (!mu.is_array() || static_cast<std::int64_t>(mu.size()) != D)
+            card_error(card, "each of 'mixture.means' must have " + std::to_string(D) +
+                                 " numbers (the product of data_shape)");
+        for (const auto& v : mu) {
+            if (!v.is_number() || !std::isfinite(v.get<double>()))
+                card_error(card, "'mixture.means' must hold finite numbers");
+            means.push_back(v.get<double>());
+        }
+    }
+    const auto& js = numbers("stds");
+    if (js.size() == 1 && K > 1)
+        stds.assign(K, js[0].is_number() ? js[0].get<double>() : -1.0);
+    else if (static_cast<std::int64_t>(js.size()) == K)
+        for (const auto& s : js)
+            stds.push_back(s.is_number() ? s.get<double>() : -1.0);
+    else
+        card_error(card, "'mixture.stds' must have one entry per component");
+    for (double s : stds)
+        if (!(s >= 0) || !std::isfinite(s))
+            card_error(card, "'mixture.stds' must be finite numbers >= 0");
+
+    const auto opts = at::TensorOptions().dtype(at::kDouble);
+    at::Tensor log_w = at::tensor(weights, opts).log().to(device);
+    at::Tensor mu = at::tensor(means, opts).reshape({K, D}).to(device);
+    at::Tensor var = at::tensor(stds, opts).pow(2).to(device);
+    return std::make_unique<GaussianMixture>(card, schedule, log_w, mu, var);
+}
+
+std::unique_ptr<Denoiser> make_empirical(const ModelCard& card, const NoiseSchedule& schedule,
+                                         const at::Device& device)
+{
+    const auto j = nlohmann::json::parse(card.json_text);
+    if (!j.contains("data") || !j["data"].is_string())
+        card_error(card, "field 'data' (a .npy file of shape [N, *data_shape]) is missing");
+    NpyArray a;
+    try {
+        a = read_npy(card.resolve(j["data"].get<std::string>()));
+    } catch (const InputError& e) {
+        card_error(card, e.what());
+    }
+    std::vector<std::int64_t> want{-1};
+    want.insert(want.end(), card.data_shape.begin(), card.data_shape.end());
+    bool ok = a.dtype == NpyArray::DType::Float32 && a.shape.size() == want.size() && a.shape[0] >= 1;
+    for (std::size_t i = 1; ok && i < want.size(); ++i)
+        ok = a.shape[i] == want[i];
+    if (!ok)
+        card_error(card, "data file has shape " + a.shape_string() + ", expected [N, *data_shape] of floats");
+    for (float v : a.f32)
+        if (!std::isfinite(v))
+            card_error(card, "data file holds non-finite values");
+    at::Tensor data = at::tensor(at::ArrayRef<float>(a.f32)).to(at::kDouble).reshape({a.shape[0], -1}).to(device);
+    return std::make_unique<Empirical>(card, schedule, data);
+}
+
+} // namespace noisetrail::detail

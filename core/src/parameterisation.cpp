@@ -1,0 +1,68 @@
+#include "denoiser.hpp"
+
+#include "noisetrail/errors.hpp"
+
+#include <cmath>
+
+namespace noisetrail::detail {
+
+DenoisedTensors to_x0_eps(Prediction p, double ab, const at::Tensor& x_t, const at::Tensor& out,
+                          std::optional<double> clip_radius)
+{
+    const double sa = std::sqrt(ab), s1 = std::sqrt(1.0 - ab);
+    DenoisedTensors d;
+    switch (p) {
+    case Prediction::Epsilon: // x_t = sqrt(ab) x0 + sqrt(1 - ab) eps (Ho et al. eq. 4)
+        d.eps_hat = out;
+        d.x0_hat = (x_t - s1 * out) / sa;
+        break;
+    case Prediction::Sample:
+        d.x0_hat = out;
+        d.eps_hat = (x_t - sa * out) / s1;
+        break;
+    case Prediction::V: // v = sqrt(ab) eps - sqrt(1 - ab) x0 (Salimans & Ho 2022)
+        d.x0_hat = sa * x_t - s1 * out;
+        d.eps_hat = s1 * x_t + sa * out;
+        break;
+    }
+    if (clip_radius && *clip_radius > 0.0) {
+        d.x0_hat = d.x0_hat.clamp(-*clip_radius, *clip_radius);
+        d.eps_hat = (x_t - sa * d.x0_hat) / s1;
+    }
+    return d;
+}
+
+at::Tensor from_x0_eps(Prediction p, double ab, const at::Tensor& x0, const at::Tensor& eps)
+{
+    switch (p) {
+    case Prediction::Epsilon: return eps;
+    case Prediction::Sample: return x0;
+    case Prediction::V: return std::sqrt(ab) * eps - std::sqrt(1.0 - ab) * x0;
+    }
+    return eps;
+}
+
+at::Device parse_device(const std::string& name)
+{
+    if (name == "cpu")
+        return at::kCPU;
+    if (name == "cuda") {
+        if (!at::hasCUDA())
+            throw InputError("--device cuda: this build of libtorch has no CUDA support or no GPU is visible");
+        return at::Device(at::kCUDA, 0);
+    }
+    throw InputError("--device: unknown device '" + name + "' (expected cpu or cuda)");
+}
+
+std::unique_ptr<Denoiser> make_denoiser(const ModelCard& card, const NoiseSchedule& schedule,
+                                        const at::Device& device)
+{
+    if (card.kind == "gaussian-mixture")
+        return make_gaussian_mixture(card, schedule, device);
+    if (card.kind == "empirical")
+        return make_empirical(card, schedule, device);
+    throw InputError("model card " + card.path.string() + ": kind '" + card.kind +
+                     "' is not supported by this build");
+}
+
+} // namespace noisetrail::detail

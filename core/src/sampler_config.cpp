@@ -1,0 +1,88 @@
+#include "noisetrail/sampler_config.hpp"
+
+#include "noisetrail/errors.hpp"
+#include "samplers/sampler.hpp"
+
+#include <cmath>
+#include <sstream>
+
+namespace noisetrail {
+
+std::vector<std::string> sampler_names()
+{
+    std::vector<std::string> names;
+    for (const auto& u : detail::sampler_registry())
+        names.push_back(u.name);
+    return names;
+}
+
+std::string to_string(Spacing s)
+{
+    switch (s) {
+    case Spacing::Leading: return "leading";
+    case Spacing::Trailing: return "trailing";
+    case Spacing::Linspace: return "linspace";
+    case Spacing::Quadratic: return "quadratic";
+    }
+    return "leading";
+}
+
+std::string to_string(Variance v)
+{
+    return v == Variance::FixedLarge ? "fixed_large" : "fixed_small";
+}
+
+Spacing parse_spacing(const std::string& name, const std::string& what)
+{
+    for (Spacing s : {Spacing::Leading, Spacing::Trailing, Spacing::Linspace, Spacing::Quadratic})
+        if (to_string(s) == name)
+            return s;
+    throw InputError(what + ": unknown spacing '" + name +
+                     "' (expected leading, trailing, linspace or quadratic)");
+}
+
+Variance parse_variance(const std::string& name, const std::string& what)
+{
+    for (Variance v : {Variance::FixedSmall, Variance::FixedLarge})
+        if (to_string(v) == name)
+            return v;
+    throw InputError(what + ": unknown variance '" + name + "' (expected fixed_small or fixed_large)");
+}
+
+int resolved_steps(const SamplerConfig& config, int train_steps)
+{
+    if (config.steps != 0)
+        return config.steps;
+    const int d = detail::find_sampler(config.sampler).default_steps;
+    return d == 0 ? train_steps : std::min(d, train_steps);
+}
+
+void validate(const SamplerConfig& config, int train_steps)
+{
+    detail::find_sampler(config.sampler);
+    const int S = resolved_steps(config, train_steps);
+    if (S < 1 || S > train_steps)
+        throw InputError("--steps must be in 1.." + std::to_string(train_steps) +
+                         " (the model's train steps), got " + std::to_string(S));
+    if (!std::isfinite(config.eta) || config.eta < 0.0)
+        throw InputError("--eta must be a finite number >= 0");
+    if (config.clip_x0 && !std::isfinite(*config.clip_x0))
+        throw InputError("--clip-x0 must be a finite number");
+}
+
+std::string describe(const SamplerConfig& config, int train_steps)
+{
+    const detail::SamplerUnit& u = detail::find_sampler(config.sampler);
+    std::ostringstream out;
+    out << u.title << ", " << resolved_steps(config, train_steps) << " steps";
+    if (u.uses_eta)
+        out << ", eta " << config.eta;
+    if (u.uses_variance)
+        out << ", " << to_string(config.variance);
+    out << ", " << to_string(config.spacing);
+    if (config.clip_x0 && *config.clip_x0 > 0)
+        out << ", clip x0 " << *config.clip_x0;
+    return out.str();
+}
+
+} // namespace noisetrail
