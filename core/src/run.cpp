@@ -24,17 +24,58 @@ double seconds_since(Clock::time_point t0)
     return std::chrono::duration<double>(Clock::now() - t0).count();
 }
 
-StepStats compute_stats(const at::Tensor& x_t, const at::Tensor& x0, const at::Tensor& eps, const at::Tensor& prev_x0)
+// Statistics in plain loops over contiguous float64 CPU data: one pass each, no
+// per-op dispatch cost (they run every step, so they must stay cheap next to the model).
+StepStats compute_stats(const double* xt, const double* x0, const double* eps, const double* prev_x0,
+                        std::int64_t B, std::int64_t D)
 {
-    const auto B = x_t.size(0);
+    const std::int64_t n = B * D;
     StepStats s;
-    s.xt_mean = x_t.mean().item<double>();
-    s.xt_std = x_t.std(/*unbiased=*/false).item<double>();
-    s.eps_norm = eps.reshape({B, -1}).norm(2, 1).mean().item<double>();
-    s.x0_change = prev_x0.defined() ? (x0 - prev_x0).pow(2).mean().sqrt().item<double>()
-                                    : std::numeric_limits<double>::quiet_NaN();
-    s.x0_batch_std = B > 1 ? x0.reshape({B, -1}).std(0, /*unbiased=*/false).mean().item<double>() : 0.0;
+    double sum = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+        sum += xt[i];
+    s.xt_mean = sum / n;
+    double sq = 0;
+    for (std::int64_t i = 0; i < n; ++i)
+        sq += (xt[i] - s.xt_mean) * (xt[i] - s.xt_mean);
+    s.xt_std = std::sqrt(sq / n);
+    double norms = 0;
+    for (std::int64_t b = 0; b < B; ++b) {
+        double r = 0;
+        for (std::int64_t j = 0; j < D; ++j)
+            r += eps[b * D + j] * eps[b * D + j];
+        norms += std::sqrt(r);
+    }
+    s.eps_norm = norms / B;
+    if (prev_x0) {
+        double c = 0;
+        for (std::int64_t i = 0; i < n; ++i)
+            c += (x0[i] - prev_x0[i]) * (x0[i] - prev_x0[i]);
+        s.x0_change = std::sqrt(c / n);
+    } else {
+        s.x0_change = std::numeric_limits<double>::quiet_NaN();
+    }
+    if (B > 1) {
+        std::vector<double> mean(D, 0.0), var(D, 0.0);
+        for (std::int64_t b = 0; b < B; ++b)
+            for (std::int64_t j = 0; j < D; ++j)
+                mean[j] += x0[b * D + j];
+        for (double& m : mean)
+            m /= B;
+        for (std::int64_t b = 0; b < B; ++b)
+            for (std::int64_t j = 0; j < D; ++j)
+                var[j] += (x0[b * D + j] - mean[j]) * (x0[b * D + j] - mean[j]);
+        double total = 0;
+        for (double v : var)
+            total += std::sqrt(v / B);
+        s.x0_batch_std = total / D;
+    }
     return s;
+}
+
+std::vector<float> to_floats(const double* p, std::int64_t n)
+{
+    return std::vector<float>(p, p + n); // element-wise narrowing conversion
 }
 
 bool all_finite(const at::Tensor& t)
@@ -103,12 +144,23 @@ RunResult run_sampler(const Model& model, const RunOptions& opt, const FrameCall
                                            : card.default_clip();
     // Sampler arithmetic in float64; coefficients are float64 from the plan.
     at::Tensor x = x_T.to(at::kDouble).to(device);
-    at::Tensor prev_x0;
+    std::vector<double> prev_x0; // for the x0_change statistic
     const int S = result.plan.size();
     for (int k = 0; k < S; ++k) {
         const PlanStep& s = result.plan.steps[k];
         const auto t_model = Clock::now();
-        const at::Tensor out = model.denoiser().predict(x, s.t);
+        at::Tensor out;
+        try {
+            out = model.denoiser().predict(x, s.t);
+        } catch (const InputError&) {
+            throw;
+        } catch (const std::exception& e) {
+            // A model that fails mid-run is a failed run: say where it happened, on one line.
+            std::string msg = e.what();
+            throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) +
+                               "): the model failed: " + msg.substr(0, msg.find('\n')),
+                           k, s.t);
+        }
         result.seconds_denoiser += seconds_since(t_model);
         if (!all_finite(out))
             throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) +
@@ -119,24 +171,28 @@ RunResult run_sampler(const Model& model, const RunOptions& opt, const FrameCall
         if (s.sigma > 0.0)
             z = at::randn(result.shape, gen, f32).to(at::kDouble).to(device);
         at::Tensor x_prev = unit.step(opt.sampler, s, x, d.x0_hat, d.eps_hat, z);
-        if (!all_finite(x_prev) || !all_finite(d.x0_hat) || !all_finite(d.eps_hat))
+        if (!all_finite(x_prev))
             throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) +
                                "): the sample became non-finite",
                            k, s.t);
         if (on_frame) {
+            const at::Tensor xc = x.to(at::kCPU).contiguous(), x0c = d.x0_hat.to(at::kCPU).contiguous(),
+                             epsc = d.eps_hat.to(at::kCPU).contiguous(), xpc = x_prev.to(at::kCPU).contiguous();
+            const std::int64_t B = result.shape[0], n = xc.numel();
             auto frame = std::make_shared<StepFrame>();
             frame->step = k;
             frame->steps = S;
             frame->plan = s;
             frame->shape = result.shape;
-            frame->x_t = detail::to_floats(x);
-            frame->x0_hat = detail::to_floats(d.x0_hat);
-            frame->eps_hat = detail::to_floats(d.eps_hat);
-            frame->x_prev = detail::to_floats(x_prev);
-            frame->stats = compute_stats(x, d.x0_hat, d.eps_hat, prev_x0);
+            frame->x_t = to_floats(xc.data_ptr<double>(), n);
+            frame->x0_hat = to_floats(x0c.data_ptr<double>(), n);
+            frame->eps_hat = to_floats(epsc.data_ptr<double>(), n);
+            frame->x_prev = to_floats(xpc.data_ptr<double>(), n);
+            frame->stats = compute_stats(xc.data_ptr<double>(), x0c.data_ptr<double>(), epsc.data_ptr<double>(),
+                                         prev_x0.empty() ? nullptr : prev_x0.data(), B, n / B);
+            prev_x0.assign(x0c.data_ptr<double>(), x0c.data_ptr<double>() + n);
             on_frame(std::move(frame));
         }
-        prev_x0 = d.x0_hat;
         x = x_prev;
         result.steps_done = k + 1;
         if (cancel && cancel->load(std::memory_order_relaxed) && k + 1 < S) {

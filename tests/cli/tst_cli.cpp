@@ -1,0 +1,201 @@
+// noisetrail-cli end to end: the real binary, the contract's files and exit codes (section 3).
+#include "test_util.hpp"
+
+#include "noisetrail/npy.hpp"
+
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
+#include <QtTest>
+
+#include <cmath>
+
+using namespace noisetrail;
+
+namespace {
+
+struct Result {
+    int code = -1;
+    QString out, err;
+};
+
+Result cli(const QStringList& args)
+{
+    QProcess p;
+    p.start(NOISETRAIL_CLI, args);
+    p.waitForFinished(120000);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
+}
+
+QString ring()
+{
+    return QString::fromStdString(test::source_path("models/ring8.json"));
+}
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void help_and_version();
+    void sample_dump_has_contract_shapes();
+    void init_noise_is_first_frame();
+    void plan_json_parses_and_matches_contract();
+    void out_writes_png_and_npy();
+    void bad_input_exits_2_data();
+    void bad_input_exits_2();
+    void nan_model_exits_3_naming_step();
+};
+
+void TestCli::help_and_version()
+{
+    const Result v = cli({"--version"});
+    QCOMPARE(v.code, 0);
+    QVERIFY(v.out.startsWith("noisetrail-cli "));
+    for (const char* cmd : {"sample", "plan"}) {
+        const Result h = cli({cmd, "--help"});
+        QCOMPARE(h.code, 0);
+        QVERIFY(h.out.contains("--model"));
+    }
+    QCOMPARE(cli({}).code, 2);
+    QCOMPARE(cli({"paint"}).code, 2);
+}
+
+void TestCli::sample_dump_has_contract_shapes()
+{
+    QTemporaryDir dir;
+    const QString dump = dir.filePath("dump");
+    const Result r = cli({"sample", "--model", ring(), "--sampler", "ddim", "--steps", "12", "--batch", "5",
+                          "--seed", "3", "--dump", dump});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const auto d = dump.toStdString();
+    const NpyArray xt = read_npy(d + "/xt.npy"), x0 = read_npy(d + "/x0_pred.npy"),
+                   eps = read_npy(d + "/eps_pred.npy"), ts = read_npy(d + "/timesteps.npy");
+    QCOMPARE(xt.shape, (std::vector<std::int64_t>{13, 5, 2}));
+    QCOMPARE(x0.shape, (std::vector<std::int64_t>{12, 5, 2}));
+    QCOMPARE(eps.shape, (std::vector<std::int64_t>{12, 5, 2}));
+    QCOMPARE(ts.dtype, NpyArray::DType::Int64);
+    QCOMPARE(ts.shape, (std::vector<std::int64_t>{12}));
+    // leading spacing, ratio 1000 div 12 = 83: 913, 830, ..., 0
+    for (int i = 0; i < 12; ++i)
+        QCOMPARE(ts.i64[i], std::int64_t{83 * (11 - i)});
+    // DDIM eta = 0 with ab_prev = 1 at the end: the last frame is the last x0 prediction.
+    for (int j = 0; j < 10; ++j)
+        QVERIFY(std::abs(xt.f32[12 * 10 + j] - x0.f32[11 * 10 + j]) < 1e-5);
+
+    QFile csv(dump + "/stats.csv");
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(csv.readAll()).trimmed().split('\n');
+    QCOMPARE(lines.size(), 13);
+    QVERIFY(lines[0].startsWith("step,t,t_prev,alpha_bar"));
+    QCOMPARE(lines[1].split(',')[1], QString("913"));
+
+    QFile meta(dump + "/meta.json");
+    QVERIFY(meta.open(QIODevice::ReadOnly));
+    const QJsonObject m = QJsonDocument::fromJson(meta.readAll()).object();
+    QCOMPARE(m["seed"].toInt(), 3);
+    QCOMPARE(m["sampler"].toObject()["sampler"].toString(), QString("ddim"));
+    QCOMPARE(m["model"].toObject()["kind"].toString(), QString("gaussian-mixture"));
+    QVERIFY(!m["noisetrail_version"].toString().isEmpty());
+}
+
+void TestCli::init_noise_is_first_frame()
+{
+    QTemporaryDir dir;
+    // float64 on purpose: the contract converts it to float32.
+    QVERIFY(QFile::copy(QString::fromStdString(test::source_path("tests/fixtures/noise_3x2_f64.npy")),
+                        dir.filePath("noise.npy")));
+    const Result r = cli({"sample", "--model", ring(), "--steps", "20", "--init-noise", dir.filePath("noise.npy"),
+                          "--dump", dir.filePath("d")});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const NpyArray xt = read_npy(dir.filePath("d/xt.npy").toStdString());
+    QCOMPARE(xt.shape, (std::vector<std::int64_t>{21, 3, 2}));
+    const float want[6] = {0.5f, -1.25f, 2.0f, 0.0f, -0.75f, 1.5f};
+    for (int i = 0; i < 6; ++i)
+        QCOMPARE(xt.f32[i], want[i]);
+}
+
+void TestCli::plan_json_parses_and_matches_contract()
+{
+    const Result r = cli({"plan", "--model", ring(), "--sampler", "ddim", "--steps", "4", "--eta", "1",
+                          "--spacing", "trailing", "--json"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QJsonParseError e;
+    const QJsonArray steps = QJsonDocument::fromJson(r.out.toUtf8(), &e).object()["steps"].toArray();
+    QCOMPARE(e.error, QJsonParseError::NoError);
+    QCOMPARE(steps.size(), 4);
+    const int want_t[4] = {999, 749, 499, 249};
+    for (int i = 0; i < 4; ++i) {
+        const QJsonObject s = steps[i].toObject();
+        QCOMPARE(s["t"].toInt(), want_t[i]);
+        QCOMPARE(s["t_prev"].toInt(), i < 3 ? want_t[i + 1] : -1);
+        const double ab = s["alpha_bar"].toDouble(), abp = s["alpha_bar_prev"].toDouble();
+        const double sigma = std::sqrt((1 - abp) / (1 - ab)) * std::sqrt(1 - ab / abp);
+        QVERIFY(std::abs(s["sigma"].toDouble() - sigma) < 1e-12);
+    }
+    QCOMPARE(steps[3].toObject()["alpha_bar_prev"].toDouble(), 1.0);
+}
+
+void TestCli::out_writes_png_and_npy()
+{
+    QTemporaryDir dir;
+    const Result r = cli({"sample", "--model", ring(), "--sampler", "ddim", "--steps", "10", "--batch", "64",
+                          "--out", dir.filePath("o")});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QFile png(dir.filePath("o/samples.png"));
+    QVERIFY(png.open(QIODevice::ReadOnly));
+    QVERIFY(png.read(8) == QByteArray("\x89PNG\r\n\x1a\n", 8));
+    QCOMPARE(read_npy(dir.filePath("o/samples.npy").toStdString()).shape, (std::vector<std::int64_t>{64, 2}));
+}
+
+void TestCli::bad_input_exits_2_data()
+{
+    QTest::addColumn<QStringList>("args");
+    QTest::addColumn<QString>("expect");
+    const QString fx = QString::fromStdString(test::source_path("tests/fixtures"));
+    const QStringList sample{"sample", "--model", ring()};
+    QTest::newRow("missing card") << QStringList{"sample", "--model", "/nonexistent/card.json"} << "card.json";
+    QTest::newRow("no --model") << QStringList{"sample"} << "--model";
+    QTest::newRow("malformed json") << QStringList{"sample", "--model", fx + "/bad_json.json"} << "malformed JSON";
+    QTest::newRow("unknown kind") << QStringList{"sample", "--model", fx + "/bad_kind.json"} << "unknown kind";
+    QTest::newRow("unknown schedule") << QStringList{"sample", "--model", fx + "/bad_schedule.json"} << "unknown kind 'warped'";
+    QTest::newRow("init-noise shape") << (sample + QStringList{"--init-noise", fx + "/noise_3x3_f32.npy"}) << "does not match";
+    QTest::newRow("init-noise complex") << (sample + QStringList{"--init-noise", fx + "/complex.npy"}) << "unsupported dtype";
+    QTest::newRow("init-noise int8") << (sample + QStringList{"--init-noise", fx + "/int8.npy"}) << "unsupported dtype";
+    QTest::newRow("init-noise truncated") << (sample + QStringList{"--init-noise", fx + "/truncated.npy"}) << "truncated";
+    QTest::newRow("steps > T") << (sample + QStringList{"--steps", "1001"}) << "--steps";
+    QTest::newRow("steps < 1") << (sample + QStringList{"--steps", "0"}) << "--steps";
+    QTest::newRow("steps not a number") << (sample + QStringList{"--steps", "ten"}) << "--steps";
+    QTest::newRow("eta < 0") << (sample + QStringList{"--sampler", "ddim", "--eta", "-0.5"}) << "--eta";
+    QTest::newRow("unknown sampler") << (sample + QStringList{"--sampler", "euler"}) << "unknown sampler 'euler'";
+    QTest::newRow("unknown spacing") << (sample + QStringList{"--spacing", "cubic"}) << "unknown spacing 'cubic'";
+    QTest::newRow("unknown variance") << (sample + QStringList{"--variance", "learned"}) << "unknown variance";
+    QTest::newRow("unknown flag") << (sample + QStringList{"--temperature", "2"}) << "--temperature";
+    QTest::newRow("unwritable --out") << (sample + QStringList{"--out", fx + "/bad_json.json/sub"}) << "--out";
+    QTest::newRow("plan steps > T") << QStringList{"plan", "--model", ring(), "--steps", "5000"} << "--steps";
+}
+
+void TestCli::bad_input_exits_2()
+{
+    QFETCH(QStringList, args);
+    QFETCH(QString, expect);
+    const Result r = cli(args);
+    QCOMPARE(r.code, 2);
+    const QString err = r.err.trimmed();
+    QVERIFY2(!err.contains('\n'), qPrintable("expected one line, got: " + err));
+    QVERIFY2(err.contains(expect), qPrintable(err));
+}
+
+void TestCli::nan_model_exits_3_naming_step()
+{
+    const Result r = cli({"sample", "--model", QString::fromStdString(test::source_path("tests/fixtures/nan_mixture.json")),
+                          "--steps", "10"});
+    QCOMPARE(r.code, 3);
+    QVERIFY2(r.err.contains("step 0"), qPrintable(r.err));
+    QVERIFY(!r.err.trimmed().contains('\n'));
+}
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "tst_cli.moc"
