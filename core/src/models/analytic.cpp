@@ -68,7 +68,7 @@ private:
 class Empirical final : public Denoiser {
 public:
     Empirical(const ModelCard& card, const NoiseSchedule& schedule, at::Tensor data)
-        : card_(card), schedule_(schedule), data_(std::move(data))
+        : card_(card), schedule_(schedule), data_(std::move(data)), sq_norms_(data_.pow(2).sum(1))
     {
     }
 
@@ -77,15 +77,19 @@ public:
         const double ab = schedule_.alpha_bar(t), sa = std::sqrt(ab);
         const auto B = x_t.size(0);
         const at::Tensor x = x_t.reshape({B, -1});
-        // Chunk the batch so that [chunk, N] logits stay small.
-        const std::int64_t chunk = std::max<std::int64_t>(1, (1 << 22) / std::max<std::int64_t>(1, data_.size(0)));
-        std::vector<at::Tensor> parts;
-        for (std::int64_t b = 0; b < B; b += chunk) {
-            const at::Tensor xb = x.slice(0, b, std::min(B, b + chunk));
-            const at::Tensor logits = -squared_distances(xb, data_, sa) / (2.0 * (1.0 - ab));
-            parts.push_back(at::matmul(at::softmax(logits, 1), data_));
+        // -|x - c y|^2 / (2 (1 - ab)) = (c x.y - c^2 |y|^2 / 2) / (1 - ab) - |x|^2 / (2 (1 - ab));
+        // the last term is the same for every data point and cancels in the softmax.
+        const at::Tensor bias = (-0.5 * ab / (1.0 - ab)) * sq_norms_;        // [N]
+        const at::Tensor data_t = data_.t();
+        // Row blocks keep the [rows, N] logits small (cache-friendly, no huge allocations).
+        const std::int64_t rows = std::max<std::int64_t>(1, (1 << 18) / std::max<std::int64_t>(1, data_.size(0)));
+        at::Tensor x0 = at::empty_like(x);
+        for (std::int64_t b = 0; b < B; b += rows) {
+            const std::int64_t e = std::min(B, b + rows);
+            const at::Tensor logits = at::addmm(bias, x.slice(0, b, e), data_t, 1.0, sa / (1.0 - ab));
+            x0.slice(0, b, e).copy_(at::matmul(at::softmax(logits, 1), data_));
         }
-        const at::Tensor x0 = at::cat(parts, 0).reshape(x_t.sizes());
+        x0 = x0.reshape(x_t.sizes());
         const at::Tensor eps = (x_t - sa * x0) / std::sqrt(1.0 - ab);
         return from_x0_eps(card_.prediction, ab, x0, eps);
     }
@@ -93,7 +97,8 @@ public:
 private:
     ModelCard card_;
     NoiseSchedule schedule_;
-    at::Tensor data_; // [N, D]
+    at::Tensor data_;     // [N, D]
+    at::Tensor sq_norms_; // [N]
 };
 
 } // namespace
