@@ -26,6 +26,7 @@ std::unique_ptr<Denoiser> make_denoiser(const ModelCard& card, const NoiseSchedu
 // One factory per kind (models/*.cpp).
 std::unique_ptr<Denoiser> make_gaussian_mixture(const ModelCard&, const NoiseSchedule&, const at::Device&);
 std::unique_ptr<Denoiser> make_empirical(const ModelCard&, const NoiseSchedule&, const at::Device&);
+std::unique_ptr<Denoiser> make_torchscript(const ModelCard&, const NoiseSchedule&, const at::Device&);
 
 struct DenoisedTensors {
     at::Tensor x0_hat;

@@ -61,6 +61,8 @@ std::unique_ptr<Denoiser> make_denoiser(const ModelCard& card, const NoiseSchedu
         return make_gaussian_mixture(card, schedule, device);
     if (card.kind == "empirical")
         return make_empirical(card, schedule, device);
+    if (card.kind == "torchscript")
+        return make_torchscript(card, schedule, device);
     throw InputError("model card " + card.path.string() + ": kind '" + card.kind +
                      "' is not supported by this build");
 }

@@ -1,0 +1,247 @@
+// A user's TorchScript module as a denoiser (contract section 2, kind `torchscript`).
+//
+// Card field `file` (relative to the card) names a module called as model(x_t, t), with x_t
+// float32 [B, *data_shape] and t int64 [B], returning the card's `prediction` quantity with
+// the shape of x_t. Output dtype: float32, or float64 (accepted and used as is: no precision is
+// lost); any other dtype (half, bfloat16, integers, bool, complex) is an error.
+//
+// Everything that can be checked before sampling is checked in the factory, by loading the
+// module and calling it once on a probe batch (B = 2 zeros at t = T-1). Each problem is one
+// InputError line "model card <path>: <problem>"; libtorch's multi-line messages (TorchScript
+// tracebacks, C++ backtraces) are cut down to their final error line. Every later call is
+// checked the same way; a problem there (a model that fails only at some t) is a
+// std::runtime_error naming the card and t: the run failed. Non-finite outputs are left to
+// run_sampler, which reports them as a RunError naming the step.
+#include "denoiser.hpp"
+
+#include "noisetrail/errors.hpp"
+
+#include <c10/core/InferenceMode.h>
+#include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
+#include <torch/csrc/jit/api/module.h>
+#include <torch/csrc/jit/serialization/import.h>
+
+#include <filesystem>
+#include <sstream>
+
+namespace noisetrail::detail {
+
+namespace {
+
+[[noreturn]] void card_error(const ModelCard& card, const std::string& what)
+{
+    throw InputError("model card " + card.path.string() + ": " + what);
+}
+
+std::string trim(const std::string& s)
+{
+    const auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string::npos)
+        return {};
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return s.substr(b, e - b + 1);
+}
+
+/// One line from a libtorch message: the final error of a TorchScript traceback, without the
+/// C++ backtrace ("Exception raised from ..."), lines joined, at most ~300 characters.
+std::string one_line(std::string msg)
+{
+    for (const char* marker : {"\nException raised from", "Exception raised from "}) {
+        const auto cut = msg.find(marker);
+        if (cut != std::string::npos)
+            msg.resize(cut);
+    }
+    if (msg.find("Traceback of TorchScript") != std::string::npos) {
+        // The error itself follows the last traceback frame, on a line "SomethingError: ...".
+        std::istringstream in(msg);
+        std::string line;
+        std::size_t pos = 0, found = std::string::npos;
+        while (std::getline(in, line)) {
+            const auto colon = line.find(": ");
+            if (colon != std::string::npos && colon > 0) {
+                const std::string head = line.substr(0, colon); // e.g. "RuntimeError", "ValueError"
+                if (head.find_first_of(" \t") == std::string::npos &&
+                    (head.ends_with("Error") || head.ends_with("Exception")))
+                    found = pos;
+            }
+            pos += line.size() + 1;
+        }
+        if (found != std::string::npos)
+            msg = msg.substr(found);
+    }
+    if (msg.starts_with("builtins.")) // an exception raised in TorchScript code
+        msg = msg.substr(9);
+    if (msg.starts_with("RuntimeError: "))
+        msg = msg.substr(14);
+    std::string out;
+    std::istringstream in(msg);
+    std::string line;
+    while (std::getline(in, line)) {
+        line = trim(line);
+        if (line.empty())
+            continue;
+        if (!out.empty())
+            out += "; ";
+        out += line;
+    }
+    if (out.size() > 300)
+        out = out.substr(0, 297) + "...";
+    return out.empty() ? "unknown libtorch error" : out;
+}
+
+std::string error_text(const std::exception& e)
+{
+    if (const auto* ce = dynamic_cast<const c10::Error*>(&e))
+        return one_line(ce->what_without_backtrace());
+    return one_line(e.what());
+}
+
+std::string shape_string(at::IntArrayRef s)
+{
+    std::string out = "[";
+    for (std::size_t i = 0; i < s.size(); ++i)
+        out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + "]";
+}
+
+std::string dtype_name(at::ScalarType t)
+{
+    switch (t) {
+    case at::kFloat: return "float32";
+    case at::kDouble: return "float64";
+    case at::kHalf: return "float16";
+    case at::kBFloat16: return "bfloat16";
+    case at::kLong: return "int64";
+    case at::kInt: return "int32";
+    case at::kShort: return "int16";
+    case at::kChar: return "int8";
+    case at::kByte: return "uint8";
+    case at::kBool: return "bool";
+    default: return c10::toString(t);
+    }
+}
+
+class TorchScriptDenoiser final : public Denoiser {
+public:
+    TorchScriptDenoiser(const ModelCard& card, std::string file, torch::jit::Module module)
+        : card_(card), file_(std::move(file)), module_(std::move(module))
+    {
+    }
+
+    at::Tensor predict(const at::Tensor& x_t, int t) override
+    {
+        c10::InferenceMode guard;
+        const at::Tensor x = x_t.to(at::kFloat).contiguous();
+        return call(x, t, false).to(x_t.device(), at::kDouble);
+    }
+
+    /// model(x, t), checked; returns the output tensor as the model gave it. On the probe every
+    /// problem is an InputError (before sampling: CLI exit 2); during a run it is a
+    /// std::runtime_error naming t (a failed run: CLI exit 3).
+    at::Tensor call(const at::Tensor& x, int t, bool probe)
+    {
+        const std::string when = probe ? "on a probe call (t = " + std::to_string(t) + ")" : "at t = " + std::to_string(t);
+        const auto fail = [&](const std::string& what) {
+            const std::string msg = "model card " + card_.path.string() + ": " + what;
+            if (probe)
+                throw InputError(msg);
+            throw std::runtime_error(msg);
+        };
+        const at::Tensor tt = at::full({x.size(0)}, static_cast<std::int64_t>(t),
+                                       at::TensorOptions().dtype(at::kLong).device(x.device()));
+        c10::IValue out;
+        try {
+            out = module_.forward({x, tt});
+        } catch (const std::exception& e) {
+            fail("TorchScript model " + file_ + " failed " + when + " on x_t float32 " + shape_string(x.sizes()) +
+                 " and t int64 [" + std::to_string(x.size(0)) + "]" +
+                 (probe ? " (wrong input rank or shape for data_shape " + shape_string(card_.data_shape) + "?)" : "") +
+                 ": " + error_text(e));
+        }
+        if (!out.isTensor())
+            fail("TorchScript model " + file_ + " returned " + out.tagKind() + " " + when +
+                 ", expected one tensor (the " + to_string(card_.prediction) + " prediction) of shape " +
+                 shape_string(x.sizes()));
+        at::Tensor y = out.toTensor();
+        if (y.scalar_type() != at::kFloat && y.scalar_type() != at::kDouble)
+            fail("TorchScript model " + file_ + " returned dtype " + dtype_name(y.scalar_type()) + " " + when +
+                 ", expected float32 (or float64)");
+        if (y.sizes() != x.sizes())
+            fail("TorchScript model " + file_ + " returned shape " + shape_string(y.sizes()) + " " + when +
+                 " for x_t of shape " + shape_string(x.sizes()) + ", expected the shape of x_t");
+        return y;
+    }
+
+private:
+    ModelCard card_;
+    std::string file_; // as written in the card, for messages
+    torch::jit::Module module_;
+};
+
+} // namespace
+
+std::unique_ptr<Denoiser> make_torchscript(const ModelCard& card, const NoiseSchedule& schedule,
+                                           const at::Device& device)
+{
+    const auto j = nlohmann::json::parse(card.json_text);
+    if (!j.contains("file") || !j["file"].is_string() || j["file"].get<std::string>().empty())
+        card_error(card, "field 'file' (the TorchScript module, relative to the card) is missing or not a string");
+    const std::string file = j["file"].get<std::string>();
+    const std::filesystem::path path = card.resolve(file);
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+        card_error(card, "TorchScript file " + path.string() + " does not exist");
+    if (!std::filesystem::is_regular_file(path, ec))
+        card_error(card, "TorchScript file " + path.string() + " is not a regular file");
+
+    torch::jit::Module module;
+    {
+        // Load outside inference mode so the module's tensors are ordinary ones; calls run in it.
+        c10::InferenceMode off(false);
+        try {
+            module = torch::jit::load(path.string(), device);
+        } catch (const std::exception& e) {
+            const std::string why = error_text(e);
+            // torch.save() of an eager model or a state dict is a zip without TorchScript code.
+            const bool eager = why.find("constants.pkl") != std::string::npos;
+            card_error(card, "TorchScript file " + path.string() + " is not a loadable TorchScript archive (" + why +
+                                 ")" + (eager ? "; a torch.save() file? export with torch.jit.script(model).save(path)" : ""));
+        }
+        module.eval();
+        for (auto p : module.parameters())
+            p.set_requires_grad(false);
+    }
+
+    const auto forward = module.find_method("forward");
+    if (!forward)
+        card_error(card, "TorchScript module " + file + " has no forward method");
+    {
+        // model(x_t, t): two arguments after self, more only with defaults.
+        const auto& schema = forward->function().getSchema();
+        const auto& args = schema.arguments();
+        std::size_t total = 0, required = 0;
+        std::string names;
+        for (std::size_t i = 1; i < args.size(); ++i) {
+            ++total;
+            required += args[i].default_value() ? 0 : 1;
+            names += (names.empty() ? "" : ", ") + args[i].name();
+        }
+        if (!schema.is_vararg() && (required > 2 || total < 2))
+            card_error(card, "TorchScript module " + file + ": forward takes " + std::to_string(total) +
+                                 " argument(s) (" + names + "), expected model(x_t, t)");
+    }
+
+    auto denoiser = std::make_unique<TorchScriptDenoiser>(card, file, std::move(module));
+    {
+        // Probe: a small batch of zeros at the noisiest step, checked like every later call.
+        c10::InferenceMode guard;
+        std::vector<std::int64_t> shape{2};
+        shape.insert(shape.end(), card.data_shape.begin(), card.data_shape.end());
+        const at::Tensor x = at::zeros(shape, at::TensorOptions().dtype(at::kFloat).device(device));
+        denoiser->call(x, schedule.train_steps() - 1, true);
+    }
+    return denoiser;
+}
+
+} // namespace noisetrail::detail
