@@ -174,6 +174,8 @@ void TestCli::bad_input_exits_2_data()
     QTest::newRow("unknown variance") << (sample + QStringList{"--variance", "learned"}) << "unknown variance";
     QTest::newRow("unknown flag") << (sample + QStringList{"--temperature", "2"}) << "--temperature";
     QTest::newRow("unwritable --out") << (sample + QStringList{"--out", fx + "/bad_json.json/sub"}) << "--out";
+    QTest::newRow("torchscript wrong output shape") << QStringList{"sample", "--model", fx + "/torchscript/wrong_shape.json"} << "returned shape";
+    QTest::newRow("torchscript corrupt archive") << QStringList{"sample", "--model", fx + "/torchscript/corrupt.json"} << "not a loadable TorchScript archive";
     QTest::newRow("plan steps > T") << QStringList{"plan", "--model", ring(), "--steps", "5000"} << "--steps";
 }
 
@@ -195,6 +197,11 @@ void TestCli::nan_model_exits_3_naming_step()
     QCOMPARE(r.code, 3);
     QVERIFY2(r.err.contains("step 0"), qPrintable(r.err));
     QVERIFY(!r.err.trimmed().contains('\n'));
+    // A TorchScript model that returns NaN: same exit code, same one line.
+    const Result ts = cli({"sample", "--model", QString::fromStdString(test::source_path("tests/fixtures/torchscript/nan.json")),
+                           "--sampler", "ddim", "--steps", "10"});
+    QCOMPARE(ts.code, 3);
+    QVERIFY2(ts.err.contains("step 0"), qPrintable(ts.err));
 }
 
 QTEST_GUILESS_MAIN(TestCli)
