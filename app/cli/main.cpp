@@ -17,6 +17,11 @@ const Command kCommands[] = {
      &noisetrail::cli::cmd_sample},
     {"plan", "print a sampler's timesteps and coefficients", noisetrail::cli::kPlanHelp,
      &noisetrail::cli::cmd_plan},
+    {"compare", "DDPM vs DDIM grid: metrics tables and plots", noisetrail::cli::kCompareHelp, &noisetrail::cli::cmd_compare},
+    {"train", "train a network (UNet, MLP, classifier); resumable", noisetrail::cli::kTrainHelp,
+     &noisetrail::cli::cmd_train},
+    {"classify", "judge image samples with the digit classifier", noisetrail::cli::kClassifyHelp,
+     &noisetrail::cli::cmd_classify},
 };
 
 void usage(std::ostream& out)

@@ -23,7 +23,8 @@ std::string to_string(Prediction p)
 const std::vector<std::string>& model_kinds()
 {
     static const std::vector<std::string> kinds{"gaussian-mixture", "empirical", "torchscript",
-                                                "noisetrail-unet", "noisetrail-mlp"};
+                                                "noisetrail-unet", "noisetrail-mlp",
+                                                "noisetrail-classifier"};
     return kinds;
 }
 

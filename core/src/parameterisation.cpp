@@ -1,4 +1,5 @@
 #include "denoiser.hpp"
+#include "nn/native.hpp"
 
 #include "noisetrail/errors.hpp"
 
@@ -63,6 +64,12 @@ std::unique_ptr<Denoiser> make_denoiser(const ModelCard& card, const NoiseSchedu
         return make_empirical(card, schedule, device);
     if (card.kind == "torchscript")
         return make_torchscript(card, schedule, device);
+    if (card.kind == "noisetrail-unet")
+        return make_native_unet(card, schedule, device);
+    if (card.kind == "noisetrail-mlp")
+        return make_native_mlp(card, schedule, device);
+    if (card.kind == "noisetrail-classifier")
+        return make_native_classifier(card, schedule, device);
     throw InputError("model card " + card.path.string() + ": kind '" + card.kind +
                      "' is not supported by this build");
 }

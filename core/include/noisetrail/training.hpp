@@ -1,0 +1,90 @@
+// Training the project's own networks (torch-free API; the work happens in core).
+//
+// One entry point trains any of the native kinds from a TrainConfig:
+//  - "noisetrail-unet": an epsilon-predicting UNet on images [N, C, H, W] in [-1, 1];
+//  - "noisetrail-mlp":  an epsilon-predicting MLP on points [N, D];
+//  both with L_simple = E_{t, x0, eps} ||eps - eps_theta(sqrt(ab_t) x0 + sqrt(1 - ab_t) eps, t)||^2
+//  (Ho et al. 2020, eq. 14) and an EMA of the weights that is what gets shipped;
+//  - "noisetrail-classifier": a small CNN on labelled images (cross-entropy), whose
+//  penultimate features are the metric features (classifier.hpp).
+// Training checkpoints into `checkpoint_dir` and resumes from it when run again
+// with the same config, so an interrupted run continues where it stopped.
+#pragma once
+#include "noisetrail/noise_schedule.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace noisetrail {
+
+struct TrainConfig {
+    std::string kind = "noisetrail-unet";  ///< noisetrail-unet | noisetrail-mlp | noisetrail-classifier
+    std::filesystem::path data;            ///< .npy: images [N, C, H, W] or points [N, D], float32
+    std::filesystem::path labels;          ///< classifier: int64 labels [N]
+    std::filesystem::path heldout_data;    ///< classifier: held-out images for accuracy and feature statistics
+    std::filesystem::path heldout_labels;
+    std::filesystem::path out;             ///< the model card to write (weights etc. go next to it)
+    std::filesystem::path checkpoint_dir;  ///< default: <out without .json>.ckpt/
+    std::string name;                      ///< card name (default from the kind)
+    std::string description;
+    ScheduleConfig schedule;               ///< denoisers only
+    std::string architecture_json;         ///< JSON object of the network's hyper-parameters; "" = kind default
+    int steps = 0;                         ///< optimiser steps (0 = kind default)
+    int batch = 0;                         ///< batch size (0 = kind default)
+    double lr = 0.0;                       ///< peak learning rate, Adam (0 = kind default)
+    std::string lr_schedule;               ///< "constant" or "cosine" after warm-up ("" = kind default)
+    int warmup_steps = -1;                 ///< linear warm-up (-1 = kind default)
+    double ema_decay = -1.0;               ///< EMA of the weights (0 = none; -1 = kind default)
+    double grad_clip = 1.0;                ///< max global gradient norm (0 = none)
+    std::uint64_t seed = 0;
+    int checkpoint_every = 0;              ///< steps between checkpoints (0 = kind default)
+    int log_every = 0;                     ///< steps per loss-log row (0 = kind default)
+    int threads = 0;                       ///< intra-op threads (0 = libtorch default)
+    int sample_count = 0;                  ///< samples in the final grid/scatter (0 = kind default)
+    bool fresh = false;                    ///< ignore an existing checkpoint
+    std::string command;                   ///< how this run was started, recorded in the card
+};
+
+/// The defaults of a kind filled in (steps, batch, lr, ...); InputError for an unknown kind.
+TrainConfig with_defaults(TrainConfig config);
+
+/// Read a JSON config file: keys are TrainConfig's field names ("kind", "data",
+/// "steps", "schedule": {...}, "architecture": {...}, ...); paths relative to the
+/// file's folder. Unknown keys are an InputError naming the file and key.
+TrainConfig read_train_config(const std::filesystem::path& path);
+
+/// The config as a JSON object text (what the card's training.config records).
+std::string to_json(const TrainConfig& config);
+
+struct TrainProgress {
+    std::string phase;          ///< "training", "checkpoint", "evaluating", "sampling", "done"
+    int step = 0;               ///< steps done
+    int steps = 0;              ///< total
+    double loss = 0.0;          ///< smoothed training loss
+    double samples_per_s = 0.0;
+    double seconds = 0.0;       ///< training time so far, over all resumed sessions
+    double seconds_left = 0.0;  ///< estimate for the remaining steps
+};
+using TrainCallback = std::function<void(const TrainProgress&)>;
+
+struct TrainResult {
+    std::filesystem::path card, weights, loss_log, preview; ///< preview: sample grid / scatter PNG (classifier: none)
+    int steps_done = 0;
+    int resumed_from = 0;       ///< step the run resumed at (0 = fresh)
+    bool cancelled = false;     ///< stopped by the flag; a checkpoint was written
+    double seconds = 0.0;       ///< training time over all sessions
+    double final_loss = 0.0;    ///< mean loss of the last log interval
+    double accuracy = -1.0;     ///< classifier: held-out accuracy in [0, 1]
+};
+
+/// Train (or resume) as configured, write checkpoints, a loss log (CSV), and at
+/// the end the card, the weights and a preview. `on_progress` is called from the
+/// calling thread; `cancel` is checked between steps (a checkpoint is written
+/// before returning). InputError for bad config or data files.
+TrainResult train(const TrainConfig& config, const TrainCallback& on_progress = {},
+                  const std::atomic<bool>* cancel = nullptr);
+
+} // namespace noisetrail

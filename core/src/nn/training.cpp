@@ -1,0 +1,653 @@
+// Training loop for the native networks (training.hpp).
+#include "noisetrail/training.hpp"
+
+#include "nn/networks.hpp"
+#include "noisetrail/errors.hpp"
+#include "noisetrail/image_io.hpp"
+#include "noisetrail/model.hpp"
+#include "noisetrail/npy.hpp"
+#include "noisetrail/run.hpp"
+#include "noisetrail/version.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+namespace noisetrail {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_denoiser(const std::string& kind) { return kind == "noisetrail-unet" || kind == "noisetrail-mlp"; }
+
+std::string read_text(const fs::path& p)
+{
+    std::ifstream in(p);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+void write_text(const fs::path& p, const std::string& text)
+{
+    const fs::path tmp = p.string() + ".tmp";
+    {
+        std::ofstream out(tmp);
+        if (!out || !(out << text) || !out.flush())
+            throw InputError(p.string() + ": cannot write file");
+    }
+    std::error_code ec;
+    fs::rename(tmp, p, ec);
+    if (ec)
+        throw InputError(p.string() + ": cannot write file (" + ec.message() + ")");
+}
+
+fs::path sibling(const fs::path& card, const std::string& suffix)
+{
+    return card.parent_path() / (card.stem().string() + suffix);
+}
+
+torch::Tensor load_floats(const fs::path& path, const std::string& what)
+{
+    NpyArray a = read_npy(path);
+    if (a.dtype != NpyArray::DType::Float32)
+        throw InputError(what + " " + path.string() + ": expected float data, got integers");
+    for (float v : a.f32)
+        if (!std::isfinite(v))
+            throw InputError(what + " " + path.string() + ": holds non-finite values");
+    return torch::from_blob(a.f32.data(), a.shape, torch::kFloat).clone();
+}
+
+torch::Tensor load_labels(const fs::path& path, std::int64_t n, int classes, const std::string& what)
+{
+    NpyArray a = read_npy(path);
+    if (a.dtype != NpyArray::DType::Int64 || a.shape.size() != 1 || a.shape[0] != n)
+        throw InputError(what + " " + path.string() + ": expected int64 labels of shape [" + std::to_string(n) +
+                         "], got " + a.shape_string());
+    for (auto v : a.i64)
+        if (v < 0 || v >= classes)
+            throw InputError(what + " " + path.string() + ": label " + std::to_string(v) + " is outside 0.." +
+                             std::to_string(classes - 1));
+    return torch::from_blob(a.i64.data(), {n}, torch::kLong).clone();
+}
+
+// The network of a kind behind one interface, so the loop is shared.
+struct Trainee {
+    std::shared_ptr<torch::nn::Module> net, ema; // ema: null when not kept
+    std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)> denoise; // denoisers
+    nn::ClassifierNet classifier{nullptr};
+    nlohmann::json architecture;
+};
+
+Trainee make_trainee(const TrainConfig& c, const torch::Tensor& data)
+{
+    const std::string where = "training config";
+    nlohmann::json arch = c.architecture_json.empty() ? nlohmann::json::object()
+                                                      : nlohmann::json::parse(c.architecture_json);
+    Trainee tr;
+    if (c.kind == "noisetrail-unet") {
+        arch["in_channels"] = data.size(1);
+        const auto cfg = nn::unet_config_from(arch, where);
+        nn::UNet net(cfg), ema(cfg);
+        tr.denoise = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
+        tr.net = net.ptr();
+        tr.ema = ema.ptr();
+        tr.architecture = nn::to_json(cfg);
+    } else if (c.kind == "noisetrail-mlp") {
+        arch["dim"] = data.size(1);
+        const auto cfg = nn::mlp_config_from(arch, where);
+        nn::MlpDenoiser net(cfg), ema(cfg);
+        tr.denoise = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
+        tr.net = net.ptr();
+        tr.ema = ema.ptr();
+        tr.architecture = nn::to_json(cfg);
+    } else {
+        arch["in_channels"] = data.size(1);
+        arch["height"] = data.size(2);
+        arch["width"] = data.size(3);
+        const auto cfg = nn::classifier_config_from(arch, where);
+        tr.classifier = nn::ClassifierNet(cfg);
+        tr.net = tr.classifier.ptr();
+        tr.architecture = nn::to_json(cfg);
+    }
+    if (tr.ema) {
+        nn::copy_weights(*tr.net, *tr.ema);
+        for (auto& p : tr.ema->parameters())
+            p.set_requires_grad(false);
+    }
+    return tr;
+}
+
+/// What must agree for a checkpoint to be resumed (steps may grow).
+nlohmann::json signature(const TrainConfig& c, const nlohmann::json& arch)
+{
+    return {{"kind", c.kind},         {"data", fs::absolute(c.data).lexically_normal().string()},
+            {"architecture", arch},   {"schedule", nlohmann::json::parse(to_json(c))["schedule"]},
+            {"batch", c.batch},       {"seed", c.seed},
+            {"lr", c.lr},             {"ema_decay", c.ema_decay}};
+}
+
+double learning_rate(const TrainConfig& c, int step)
+{
+    if (step < c.warmup_steps)
+        return c.lr * (step + 1) / c.warmup_steps;
+    if (c.lr_schedule == "cosine") {
+        const double p = double(step - c.warmup_steps) / std::max(1, c.steps - c.warmup_steps);
+        return c.lr * 0.5 * (1.0 + std::cos(M_PI * std::min(1.0, p)));
+    }
+    return c.lr;
+}
+
+struct LossRow {
+    int step;
+    double loss, lr, seconds, samples_per_s;
+};
+
+void write_loss_csv(const fs::path& p, const std::vector<LossRow>& rows)
+{
+    std::ostringstream s;
+    s << "step,loss,lr,seconds,samples_per_s\n";
+    char buf[160];
+    for (const auto& r : rows) {
+        std::snprintf(buf, sizeof buf, "%d,%.6g,%.6g,%.1f,%.1f\n", r.step, r.loss, r.lr, r.seconds, r.samples_per_s);
+        s << buf;
+    }
+    write_text(p, s.str());
+}
+
+std::vector<LossRow> read_loss_csv(const fs::path& p, int up_to_step)
+{
+    std::vector<LossRow> rows;
+    std::ifstream in(p);
+    std::string line;
+    std::getline(in, line); // header
+    while (std::getline(in, line)) {
+        LossRow r{};
+        if (std::sscanf(line.c_str(), "%d,%lf,%lf,%lf,%lf", &r.step, &r.loss, &r.lr, &r.seconds, &r.samples_per_s) == 5 &&
+            r.step <= up_to_step)
+            rows.push_back(r);
+    }
+    return rows;
+}
+
+std::int64_t parameter_count(torch::nn::Module& m)
+{
+    std::int64_t n = 0;
+    for (const auto& p : m.parameters())
+        n += p.numel();
+    return n;
+}
+
+} // namespace
+
+// ---------------------------------------------------------------- config
+
+TrainConfig with_defaults(TrainConfig c)
+{
+    const bool unet = c.kind == "noisetrail-unet", mlp = c.kind == "noisetrail-mlp",
+               cls = c.kind == "noisetrail-classifier";
+    if (!unet && !mlp && !cls)
+        throw InputError("training config: unknown kind '" + c.kind +
+                         "' (expected noisetrail-unet, noisetrail-mlp or noisetrail-classifier)");
+    const auto pick = [](auto v, auto zero, auto def) { return v == zero ? def : v; };
+    c.steps = pick(c.steps, 0, unet ? 20000 : mlp ? 6000 : 1500);
+    c.batch = pick(c.batch, 0, unet ? 64 : mlp ? 512 : 128);
+    c.lr = pick(c.lr, 0.0, unet ? 1e-3 : mlp ? 2e-3 : 2e-3);
+    if (c.lr_schedule.empty())
+        c.lr_schedule = cls ? "cosine" : "cosine";
+    c.warmup_steps = pick(c.warmup_steps, -1, unet ? 200 : 100);
+    c.ema_decay = pick(c.ema_decay, -1.0, unet ? 0.999 : mlp ? 0.995 : 0.0);
+    c.checkpoint_every = pick(c.checkpoint_every, 0, unet ? 250 : 500);
+    c.log_every = pick(c.log_every, 0, unet ? 50 : 50);
+    c.sample_count = pick(c.sample_count, 0, unet ? 64 : 2000);
+    if (c.name.empty())
+        c.name = unet ? "Digits (UNet, trained here)" : mlp ? "Two moons (MLP, trained here)" : "Digit classifier";
+    if (c.checkpoint_dir.empty() && !c.out.empty())
+        c.checkpoint_dir = sibling(c.out, ".ckpt");
+    if (c.lr_schedule != "constant" && c.lr_schedule != "cosine")
+        throw InputError("training config: lr_schedule must be constant or cosine, got '" + c.lr_schedule + "'");
+    if (c.steps < 1 || c.batch < 1 || !(c.lr > 0) || c.ema_decay < 0 || c.ema_decay >= 1 || c.warmup_steps < 0)
+        throw InputError("training config: steps and batch must be >= 1, lr > 0, ema_decay in [0, 1)");
+    return c;
+}
+
+TrainConfig read_train_config(const fs::path& path)
+{
+    const std::string where = "training config " + path.string();
+    std::ifstream in(path);
+    if (!in)
+        throw InputError(where + ": cannot open file");
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(read_text(path));
+    } catch (const nlohmann::json::parse_error& e) {
+        throw InputError(where + ": malformed JSON");
+    }
+    if (!j.is_object())
+        throw InputError(where + ": expected a JSON object");
+    TrainConfig c;
+    const fs::path dir = path.parent_path();
+    const auto rel = [&](const nlohmann::json& v) {
+        const fs::path p(v.get<std::string>());
+        return (p.is_absolute() ? p : dir / p).lexically_normal();
+    };
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        const std::string& k = it.key();
+        const auto& v = it.value();
+        try {
+            if (k == "kind") c.kind = v.get<std::string>();
+            else if (k == "data") c.data = rel(v);
+            else if (k == "labels") c.labels = rel(v);
+            else if (k == "heldout_data") c.heldout_data = rel(v);
+            else if (k == "heldout_labels") c.heldout_labels = rel(v);
+            else if (k == "out") c.out = rel(v);
+            else if (k == "checkpoint_dir") c.checkpoint_dir = rel(v);
+            else if (k == "name") c.name = v.get<std::string>();
+            else if (k == "description") c.description = v.get<std::string>();
+            else if (k == "architecture") {
+                if (!v.is_object())
+                    throw InputError(where + ": 'architecture' must be an object");
+                c.architecture_json = v.dump();
+            } else if (k == "schedule") {
+                if (!v.is_object())
+                    throw InputError(where + ": 'schedule' must be an object");
+                for (auto s = v.begin(); s != v.end(); ++s) {
+                    if (s.key() == "kind") c.schedule.kind = s.value().get<std::string>();
+                    else if (s.key() == "beta_start") c.schedule.beta_start = s.value().get<double>();
+                    else if (s.key() == "beta_end") c.schedule.beta_end = s.value().get<double>();
+                    else if (s.key() == "train_steps") c.schedule.train_steps = s.value().get<int>();
+                    else throw InputError(where + ": unknown key 'schedule." + s.key() + "'");
+                }
+            } else if (k == "steps") c.steps = v.get<int>();
+            else if (k == "batch") c.batch = v.get<int>();
+            else if (k == "lr") c.lr = v.get<double>();
+            else if (k == "lr_schedule") c.lr_schedule = v.get<std::string>();
+            else if (k == "warmup_steps") c.warmup_steps = v.get<int>();
+            else if (k == "ema_decay") c.ema_decay = v.get<double>();
+            else if (k == "grad_clip") c.grad_clip = v.get<double>();
+            else if (k == "seed") c.seed = v.get<std::uint64_t>();
+            else if (k == "checkpoint_every") c.checkpoint_every = v.get<int>();
+            else if (k == "log_every") c.log_every = v.get<int>();
+            else if (k == "threads") c.threads = v.get<int>();
+            else if (k == "sample_count") c.sample_count = v.get<int>();
+            else throw InputError(where + ": unknown key '" + k + "'");
+        } catch (const nlohmann::json::exception&) {
+            throw InputError(where + ": key '" + k + "' has the wrong type");
+        }
+    }
+    return c;
+}
+
+std::string to_json(const TrainConfig& c)
+{
+    nlohmann::json j{{"kind", c.kind},
+                     {"data", c.data.string()},
+                     {"out", c.out.string()},
+                     {"name", c.name},
+                     {"schedule", {{"kind", c.schedule.kind}, {"beta_start", c.schedule.beta_start},
+                                   {"beta_end", c.schedule.beta_end}, {"train_steps", c.schedule.train_steps}}},
+                     {"steps", c.steps},
+                     {"batch", c.batch},
+                     {"lr", c.lr},
+                     {"lr_schedule", c.lr_schedule},
+                     {"warmup_steps", c.warmup_steps},
+                     {"ema_decay", c.ema_decay},
+                     {"grad_clip", c.grad_clip},
+                     {"seed", c.seed},
+                     {"checkpoint_every", c.checkpoint_every},
+                     {"log_every", c.log_every},
+                     {"sample_count", c.sample_count}};
+    if (!c.labels.empty()) j["labels"] = c.labels.string();
+    if (!c.heldout_data.empty()) j["heldout_data"] = c.heldout_data.string();
+    if (!c.heldout_labels.empty()) j["heldout_labels"] = c.heldout_labels.string();
+    if (!c.architecture_json.empty()) j["architecture"] = nlohmann::json::parse(c.architecture_json);
+    if (!c.description.empty()) j["description"] = c.description;
+    return j.dump();
+}
+
+// ---------------------------------------------------------------- training
+
+namespace {
+
+/// Held-out accuracy and features of the classifier (eval mode, batched).
+struct Evaluation {
+    double accuracy = -1.0;
+    torch::Tensor features; // [N, F] float32
+};
+
+Evaluation evaluate(nn::ClassifierNet& net, const torch::Tensor& x, const torch::Tensor& y)
+{
+    torch::NoGradGuard no_grad;
+    net->eval();
+    std::vector<torch::Tensor> feats;
+    std::int64_t correct = 0;
+    for (std::int64_t i = 0; i < x.size(0); i += 500) {
+        const auto o = net->forward(x.slice(0, i, std::min(x.size(0), i + 500)));
+        feats.push_back(o.features);
+        if (y.defined())
+            correct += o.logits.argmax(1).eq(y.slice(0, i, std::min(x.size(0), i + 500))).sum().item<std::int64_t>();
+    }
+    Evaluation e;
+    e.features = torch::cat(feats, 0);
+    if (y.defined())
+        e.accuracy = double(correct) / double(x.size(0));
+    return e;
+}
+
+/// Random shifts of up to `pad` pixels (background -1), per sample: a cheap
+/// augmentation that makes the classifier robust to off-centre samples.
+torch::Tensor random_shift(const torch::Tensor& x, int pad)
+{
+    const auto B = x.size(0), H = x.size(2), W = x.size(3);
+    const torch::Tensor padded = torch::constant_pad_nd(x, {pad, pad, pad, pad}, -1.0);
+    const torch::Tensor off = torch::randint(0, 2 * pad + 1, {B, 2}, torch::kLong);
+    const auto a = off.accessor<int64_t, 2>();
+    std::vector<torch::Tensor> out;
+    out.reserve(B);
+    for (std::int64_t b = 0; b < B; ++b)
+        out.push_back(padded[b].narrow(1, a[b][0], H).narrow(2, a[b][1], W));
+    return torch::stack(out, 0);
+}
+
+} // namespace
+
+TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress, const std::atomic<bool>* cancel)
+{
+    using Clock = std::chrono::steady_clock;
+    TrainConfig c = with_defaults(config_in);
+    if (c.out.empty())
+        throw InputError("training config: the output card path ('out', --out) is required");
+    if (c.out.extension() != ".json")
+        throw InputError("--out " + c.out.string() + ": the output card must be a .json file");
+    if (c.data.empty())
+        throw InputError("training config: the data file ('data', --data) is required");
+    if (c.threads > 0)
+        torch::set_num_threads(c.threads);
+    const bool denoiser = is_denoiser(c.kind);
+
+    // ---- data
+    const torch::Tensor data = load_floats(c.data, "--data");
+    const auto N = data.size(0);
+    if (c.kind == "noisetrail-mlp" && data.dim() != 2)
+        throw InputError("--data " + c.data.string() + ": expected points [N, D], got rank " + std::to_string(data.dim()));
+    if (c.kind != "noisetrail-mlp" && data.dim() != 4)
+        throw InputError("--data " + c.data.string() + ": expected images [N, C, H, W], got rank " +
+                         std::to_string(data.dim()));
+    if (N < 2)
+        throw InputError("--data " + c.data.string() + ": needs at least 2 examples");
+    torch::Tensor labels, held_x, held_y;
+    int classes = 10;
+    if (!c.architecture_json.empty()) {
+        const auto a = nlohmann::json::parse(c.architecture_json);
+        if (a.contains("classes") && a["classes"].is_number_integer())
+            classes = a["classes"].get<int>();
+    }
+    if (c.kind == "noisetrail-classifier") {
+        if (c.labels.empty())
+            throw InputError("training config: a classifier needs 'labels' (--labels)");
+        labels = load_labels(c.labels, N, classes, "--labels");
+        if (!c.heldout_data.empty()) {
+            held_x = load_floats(c.heldout_data, "--heldout-data");
+            if (held_x.dim() != 4 || held_x.sizes().slice(1) != data.sizes().slice(1))
+                throw InputError("--heldout-data " + c.heldout_data.string() + ": shape does not match --data");
+            if (c.heldout_labels.empty())
+                throw InputError("training config: 'heldout_data' needs 'heldout_labels'");
+            held_y = load_labels(c.heldout_labels, held_x.size(0), classes, "--heldout-labels");
+        }
+    }
+
+    // libtorch seeds its default generator non-deterministically: seed it so the
+    // initial weights, and hence the whole run, follow from `seed`.
+    torch::manual_seed(c.seed);
+    Trainee tr = make_trainee(c, data);
+    std::vector<torch::Tensor> params = tr.net->parameters();
+    torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr));
+    const NoiseSchedule schedule(c.schedule);
+    const torch::Tensor ab = torch::tensor(schedule.alpha_bars(), torch::kDouble);
+    const torch::Tensor sqrt_ab = ab.sqrt().to(torch::kFloat), sqrt_1m_ab = (1.0 - ab).sqrt().to(torch::kFloat);
+    const int T = schedule.train_steps();
+
+    // ---- resume
+    fs::create_directories(c.checkpoint_dir);
+    const fs::path state_file = c.checkpoint_dir / "state.json";
+    const nlohmann::json sig = signature(c, tr.architecture);
+    int start = 0;
+    double seconds_before = 0.0;
+    std::vector<LossRow> rows;
+    if (!c.fresh && fs::exists(state_file)) {
+        nlohmann::json st;
+        try {
+            st = nlohmann::json::parse(read_text(state_file));
+        } catch (const nlohmann::json::exception&) {
+            throw InputError("checkpoint " + state_file.string() + ": unreadable; delete the folder or pass --fresh");
+        }
+        if (st.value("signature", nlohmann::json()) != sig)
+            throw InputError("checkpoint " + c.checkpoint_dir.string() +
+                             " was made with a different config (kind, data, architecture, schedule, batch, seed, "
+                             "lr or ema_decay); delete it or pass --fresh");
+        const std::string where = "checkpoint " + c.checkpoint_dir.string();
+        nn::load_weights(*tr.net, c.checkpoint_dir / "net.pt", where);
+        if (tr.ema)
+            nn::load_weights(*tr.ema, c.checkpoint_dir / "ema.pt", where);
+        try {
+            torch::load(opt, (c.checkpoint_dir / "optimizer.pt").string());
+        } catch (const c10::Error&) {
+            throw InputError(where + ": optimizer.pt is unreadable; delete the folder or pass --fresh");
+        }
+        start = st.at("step").get<int>();
+        seconds_before = st.at("seconds").get<double>();
+        rows = read_loss_csv(c.checkpoint_dir / "loss.csv", start);
+    }
+    TrainResult result;
+    result.resumed_from = start;
+    result.card = c.out;
+    result.loss_log = sibling(c.out, "-loss.csv");
+
+    const auto save_checkpoint = [&](int step, double seconds) {
+        nn::save_weights(*tr.net, c.checkpoint_dir / "net.pt");
+        if (tr.ema)
+            nn::save_weights(*tr.ema, c.checkpoint_dir / "ema.pt");
+        torch::save(opt, (c.checkpoint_dir / "optimizer.pt").string());
+        write_loss_csv(c.checkpoint_dir / "loss.csv", rows);
+        write_loss_csv(result.loss_log, rows); // the live curve, next to the card
+        write_text(state_file, nlohmann::json{{"step", step}, {"seconds", seconds}, {"signature", sig},
+                                              {"config", nlohmann::json::parse(to_json(c))}}
+                                   .dump(1));
+    };
+
+    // ---- loop
+    TrainProgress prog;
+    prog.steps = c.steps;
+    const auto session_start = Clock::now();
+    auto window_start = session_start;
+    double window_loss = 0.0, smooth = std::nan(""), step_rate = 0.0;
+    int window_n = 0, step = start;
+    tr.net->train();
+    const auto now_seconds = [&] {
+        return seconds_before + std::chrono::duration<double>(Clock::now() - session_start).count();
+    };
+    for (; step < c.steps; ++step) {
+        if (cancel && cancel->load()) {
+            result.cancelled = true;
+            break;
+        }
+        // Seed per step: a resumed run draws exactly what an uninterrupted one would.
+        torch::manual_seed(c.seed * 1000003ULL + static_cast<std::uint64_t>(step));
+        const double lr = learning_rate(c, step);
+        for (auto& g : opt.param_groups())
+            static_cast<torch::optim::AdamOptions&>(g.options()).lr(lr);
+
+        const torch::Tensor idx = torch::randint(0, N, {c.batch}, torch::kLong);
+        torch::Tensor x0 = data.index_select(0, idx);
+        torch::Tensor loss;
+        if (denoiser) {
+            // L_simple (Ho et al. 2020, eq. 14): t ~ U{0..T-1}, eps ~ N(0, I),
+            // x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) eps (eq. 4), regress eps.
+            const torch::Tensor t = torch::randint(0, T, {c.batch}, torch::kLong);
+            const torch::Tensor eps = torch::randn_like(x0);
+            std::vector<int64_t> bshape(x0.dim(), 1);
+            bshape[0] = c.batch;
+            const torch::Tensor xt = sqrt_ab.index_select(0, t).view(bshape) * x0 +
+                                     sqrt_1m_ab.index_select(0, t).view(bshape) * eps;
+            loss = torch::mse_loss(tr.denoise(xt, t), eps);
+        } else {
+            x0 = random_shift(x0, 2);
+            loss = torch::cross_entropy_loss(tr.classifier->forward(x0).logits, labels.index_select(0, idx));
+        }
+        opt.zero_grad();
+        loss.backward();
+        if (c.grad_clip > 0)
+            torch::nn::utils::clip_grad_norm_(params, c.grad_clip);
+        opt.step();
+        if (tr.ema) {
+            // EMA of the weights (used for sampling), with the usual warm-up so early
+            // averages are not dominated by the random initialisation.
+            torch::NoGradGuard no_grad;
+            const double d = std::min(c.ema_decay, (1.0 + step) / (10.0 + step));
+            auto ep = tr.ema->parameters();
+            for (std::size_t i = 0; i < ep.size(); ++i)
+                ep[i].mul_(d).add_(params[i].detach(), 1.0 - d);
+        }
+
+        const double l = loss.item<double>();
+        if (!std::isfinite(l))
+            throw RunError("training loss became non-finite at step " + std::to_string(step), step, -1);
+        smooth = std::isnan(smooth) ? l : 0.98 * smooth + 0.02 * l;
+        window_loss += l;
+        ++window_n;
+        const int done = step + 1;
+        const double secs = now_seconds();
+        const double session_steps = done - start;
+        const double session_secs = std::chrono::duration<double>(Clock::now() - session_start).count();
+        step_rate = session_secs > 0 ? session_steps / session_secs : 0.0;
+        if (done % c.log_every == 0 || done == c.steps) {
+            const double wsecs = std::chrono::duration<double>(Clock::now() - window_start).count();
+            rows.push_back({done, window_loss / window_n, lr, secs, wsecs > 0 ? window_n * c.batch / wsecs : 0.0});
+            window_loss = 0.0;
+            window_n = 0;
+            window_start = Clock::now();
+        }
+        if (on_progress) {
+            prog.phase = "training";
+            prog.step = done;
+            prog.loss = smooth;
+            prog.samples_per_s = step_rate * c.batch;
+            prog.seconds = secs;
+            prog.seconds_left = step_rate > 0 ? (c.steps - done) / step_rate : 0.0;
+            on_progress(prog);
+        }
+        if (done % c.checkpoint_every == 0 && done < c.steps)
+            save_checkpoint(done, secs);
+    }
+    result.steps_done = step;
+    result.seconds = now_seconds();
+    result.final_loss = rows.empty() ? smooth : rows.back().loss;
+    save_checkpoint(step, result.seconds);
+    if (result.cancelled)
+        return result;
+
+    // ---- outputs: weights, extra files, card, preview
+    const auto report = [&](const char* phase) {
+        if (on_progress) {
+            prog.phase = phase;
+            on_progress(prog);
+        }
+    };
+    fs::create_directories(c.out.parent_path().empty() ? fs::path(".") : c.out.parent_path());
+    result.weights = sibling(c.out, ".pt");
+    nn::save_weights(tr.ema ? *tr.ema : *tr.net, result.weights);
+    write_loss_csv(result.loss_log, rows);
+
+    nlohmann::json card{{"format", "noisetrail-model/1"}, {"name", c.name}, {"kind", c.kind}};
+    if (!c.description.empty())
+        card["description"] = c.description;
+    std::vector<std::int64_t> data_shape(data.sizes().begin() + 1, data.sizes().end());
+    card["data_shape"] = data_shape;
+    if (denoiser) {
+        card["prediction"] = "epsilon";
+        card["schedule"] = nlohmann::json::parse(to_json(c))["schedule"];
+    }
+    if (c.kind != "noisetrail-mlp") {
+        card["data_range"] = {-1, 1};
+    }
+    if (c.kind == "noisetrail-classifier") {
+        std::vector<std::string> names;
+        for (int i = 0; i < classes; ++i)
+            names.push_back(std::to_string(i));
+        card["labels"] = names;
+    }
+    card["weights"] = result.weights.filename().string();
+    card["architecture"] = tr.architecture;
+    nlohmann::json training{{"command", c.command},
+                            {"config", nlohmann::json::parse(to_json(c))},
+                            {"data", c.data.filename().string() + " (" + std::to_string(N) + " examples)"},
+                            {"steps", step},
+                            {"batch", c.batch},
+                            {"seconds", std::round(result.seconds)},
+                            {"threads", torch::get_num_threads()},
+                            {"final_loss", result.final_loss},
+                            {"loss", c.kind == "noisetrail-classifier" ? "cross-entropy"
+                                                                       : "L_simple (Ho et al. 2020, eq. 14)"},
+                            {"loss_curve", result.loss_log.filename().string()},
+                            {"parameters", parameter_count(*tr.net)},
+                            {"noisetrail_version", NOISETRAIL_VERSION}};
+    if (tr.ema)
+        training["weights_are"] = "EMA of the training weights, decay " + std::to_string(c.ema_decay);
+
+    if (c.kind == "noisetrail-classifier" && held_x.defined()) {
+        report("evaluating");
+        const Evaluation e = evaluate(tr.classifier, held_x, held_y);
+        result.accuracy = e.accuracy;
+        // Feature statistics of the held-out set, the reference of Frechet distances.
+        const torch::Tensor f = e.features.to(torch::kDouble);
+        const torch::Tensor mean = f.mean(0);
+        const torch::Tensor centred = f - mean;
+        const torch::Tensor cov = centred.t().matmul(centred) / double(f.size(0) - 1);
+        const auto F = f.size(1);
+        const auto write_f = [&](const std::string& suffix, const torch::Tensor& t) {
+            const torch::Tensor t32 = t.to(torch::kFloat).contiguous();
+            write_npy(sibling(c.out, suffix), std::vector<std::int64_t>(t32.sizes().begin(), t32.sizes().end()),
+                      t32.data_ptr<float>());
+            return sibling(c.out, suffix).filename().string();
+        };
+        card["accuracy"] = {{"heldout", e.accuracy}, {"heldout_examples", held_x.size(0)},
+                            {"heldout_data", c.heldout_data.filename().string()}};
+        card["features"] = {{"dim", F},
+                            {"layer", "fc (penultimate, after ReLU)"},
+                            {"heldout_mean", write_f("-features-mean.npy", mean)},
+                            {"heldout_cov", write_f("-features-cov.npy", cov)},
+                            {"heldout_features", write_f("-features-heldout.npy", e.features)}};
+    }
+    card["training"] = training;
+    write_text(c.out, card.dump(2) + "\n");
+
+    if (denoiser) {
+        report("sampling");
+        const auto model = Model::load(c.out);
+        RunOptions ro;
+        ro.seed = c.seed;
+        ro.batch = c.sample_count;
+        if (c.kind == "noisetrail-unet") {
+            ro.sampler.sampler = "ddim";
+            ro.sampler.steps = 50;
+        } else {
+            ro.sampler.sampler = "ddpm";
+        }
+        const RunResult r = run_sampler(*model, ro);
+        result.preview = sibling(c.out, "-samples.png");
+        if (c.kind == "noisetrail-unet")
+            write_image_grid(result.preview, r.samples, ro.batch, static_cast<int>(data_shape[0]),
+                             static_cast<int>(data_shape[1]), static_cast<int>(data_shape[2]), -1.0, 1.0, 3);
+        else if (data_shape[0] == 2)
+            write_scatter_png(result.preview, r.samples, ro.batch);
+        card["training"]["samples"] = result.preview.filename().string() + " (" + describe(ro.sampler, T) +
+                                      ", seed " + std::to_string(c.seed) + ")";
+        write_text(c.out, card.dump(2) + "\n");
+    }
+    report("done");
+    return result;
+}
+
+} // namespace noisetrail

@@ -1,0 +1,206 @@
+// Training (training.hpp): a few hundred L_simple steps on tiny synthetic data
+// lower the loss well below its start; an interrupted run resumes to exactly the
+// weights of an uninterrupted one; bad configs are one clear InputError.
+#include "test_util.hpp"
+
+#include "noisetrail/errors.hpp"
+#include "noisetrail/model.hpp"
+#include "noisetrail/npy.hpp"
+#include "noisetrail/training.hpp"
+
+#include <QtTest>
+
+#include <cmath>
+#include <fstream>
+#include <random>
+
+using namespace noisetrail;
+
+namespace {
+
+/// Two tight clusters at (+-1, 0.5): nearly deterministic given the cluster, so
+/// the optimal epsilon predictor has a small L_simple and a model must learn it.
+std::string write_points(const QTemporaryDir& dir, int n)
+{
+    std::mt19937 rng(5);
+    std::normal_distribution<float> g(0.f, 0.05f);
+    std::vector<float> p;
+    for (int i = 0; i < n; ++i) {
+        p.push_back((i % 2 ? 1.f : -1.f) + g(rng));
+        p.push_back(0.5f + g(rng));
+    }
+    const std::string path = dir.filePath("points.npy").toStdString();
+    write_npy(path, {n, 2}, p.data());
+    return path;
+}
+
+/// Images 1x8x8: a bright left half or a bright top half, on -1 background.
+std::string write_images(const QTemporaryDir& dir, int n)
+{
+    std::vector<float> x;
+    for (int i = 0; i < n; ++i)
+        for (int r = 0; r < 8; ++r)
+            for (int c = 0; c < 8; ++c)
+                x.push_back((i % 2 ? c < 4 : r < 4) ? 1.f : -1.f);
+    const std::string path = dir.filePath("images.npy").toStdString();
+    write_npy(path, {n, 1, 8, 8}, x.data());
+    return path;
+}
+
+/// (first, last) loss of a loss log CSV "step,loss,...".
+std::pair<double, double> first_last_loss(const std::filesystem::path& csv)
+{
+    std::ifstream in(csv);
+    std::string line;
+    std::getline(in, line);
+    std::vector<double> losses;
+    while (std::getline(in, line))
+        losses.push_back(std::stod(line.substr(line.find(',') + 1)));
+    if (losses.empty())
+        return {NAN, NAN};
+    return {losses.front(), losses.back()};
+}
+
+TrainConfig mlp_config(const std::string& data, const std::string& out, int steps)
+{
+    TrainConfig c;
+    c.kind = "noisetrail-mlp";
+    c.data = data;
+    c.out = out;
+    c.architecture_json = R"({"hidden": 64, "blocks": 2, "time_dim": 32})";
+    c.steps = steps;
+    c.batch = 128;
+    c.lr = 3e-3;
+    c.warmup_steps = 20;
+    c.log_every = 20;
+    c.checkpoint_every = 1000;
+    c.sample_count = 64;
+    c.threads = 1;
+    c.seed = 3;
+    return c;
+}
+
+} // namespace
+
+class TestTraining : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void mlpLossDecreases()
+    {
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 512);
+        const auto r = train(mlp_config(data, dir.filePath("m.json").toStdString(), 300));
+        QCOMPARE(r.steps_done, 300);
+        QVERIFY(!r.cancelled);
+        const auto [first, last] = first_last_loss(r.loss_log);
+        qInfo("MLP L_simple: first %.4f, last %.4f", first, last);
+        QVERIFY(first > 0.3);
+        QVERIFY2(last < 0.4 * first, qPrintable(QString("loss %1 -> %2").arg(first).arg(last)));
+        // The card it wrote loads and denoises.
+        const auto model = Model::load(r.card);
+        QCOMPARE(model->card().kind, std::string("noisetrail-mlp"));
+        QVERIFY(std::filesystem::exists(r.weights));
+        QVERIFY(std::filesystem::exists(r.preview));
+    }
+
+    void unetLossDecreases()
+    {
+        QTemporaryDir dir;
+        TrainConfig c;
+        c.kind = "noisetrail-unet";
+        c.data = write_images(dir, 64);
+        c.out = dir.filePath("u.json").toStdString();
+        c.architecture_json = R"({"base_channels": 8, "channel_mult": [1, 2], "time_dim": 32, "groups": 4})";
+        c.steps = 200;
+        c.batch = 16;
+        c.lr = 2e-3;
+        c.warmup_steps = 20;
+        c.log_every = 20;
+        c.sample_count = 4;
+        c.threads = 1;
+        const auto r = train(c);
+        const auto [first, last] = first_last_loss(r.loss_log);
+        qInfo("UNet L_simple: first %.4f, last %.4f", first, last);
+        QVERIFY2(last < 0.5 * first, qPrintable(QString("loss %1 -> %2").arg(first).arg(last)));
+        const auto model = Model::load(r.card);
+        QVERIFY(model->card().data_range.has_value());
+    }
+
+    void resumeMatchesUninterrupted()
+    {
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 256);
+        TrainConfig a = mlp_config(data, dir.filePath("a.json").toStdString(), 60);
+        TrainConfig b = mlp_config(data, dir.filePath("b.json").toStdString(), 60);
+        a.checkpoint_every = b.checkpoint_every = 10;
+        const auto ra = train(a);
+
+        std::atomic<bool> stop{false};
+        const auto rb1 = train(b, [&](const TrainProgress& p) { if (p.step == 25) stop = true; }, &stop);
+        QVERIFY(rb1.cancelled);
+        QCOMPARE(rb1.steps_done, 25);
+        QVERIFY(!std::filesystem::exists(b.out)); // no card before the end
+        const auto rb2 = train(b);                // the same command again resumes
+        QCOMPARE(rb2.resumed_from, 25);
+        QCOMPARE(rb2.steps_done, 60);
+
+        const auto ma = Model::load(ra.card), mb = Model::load(rb2.card);
+        const std::vector<double> x{0.3, -0.2, 1.5, 0.1, -0.7, 2.0};
+        for (int t : {0, 400, 999}) {
+            const auto da = ma->denoise(x, 3, t), db = mb->denoise(x, 3, t);
+            QCOMPARE(da.eps_hat, db.eps_hat);
+        }
+    }
+
+    void changedConfigDoesNotResume()
+    {
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 256);
+        TrainConfig c = mlp_config(data, dir.filePath("c.json").toStdString(), 20);
+        train(c);
+        c.architecture_json = R"({"hidden": 32, "blocks": 2, "time_dim": 32})";
+        c.steps = 30;
+        try {
+            train(c);
+            QFAIL("expected an InputError");
+        } catch (const InputError& e) {
+            const QString msg = e.what();
+            QVERIFY2(msg.contains("c.ckpt") && msg.contains("different config") && msg.contains("--fresh"),
+                     e.what());
+        }
+        c.fresh = true;
+        QCOMPARE(train(c).steps_done, 30);
+    }
+
+    void badInputs()
+    {
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 64);
+        TrainConfig c = mlp_config(data, dir.filePath("x.json").toStdString(), 5);
+        c.kind = "noisetrail-unet"; // points are not images
+        try {
+            train(c);
+            QFAIL("expected an InputError");
+        } catch (const InputError& e) {
+            QVERIFY2(QString(e.what()).contains("points.npy") && QString(e.what()).contains("[N, C, H, W]"), e.what());
+        }
+        c.kind = "noisetrail-gan";
+        QVERIFY_THROWS_EXCEPTION(InputError, train(c));
+
+        const auto cfg = test::write_file(dir, "cfg.json", R"({"kind": "noisetrail-mlp", "stpes": 10})");
+        try {
+            read_train_config(cfg);
+            QFAIL("expected an InputError");
+        } catch (const InputError& e) {
+            QVERIFY2(QString(e.what()).contains("cfg.json") && QString(e.what()).contains("'stpes'"), e.what());
+        }
+        // Paths in a config file are relative to the file.
+        const auto ok = test::write_file(dir, "ok.json", R"({"kind": "noisetrail-mlp", "data": "points.npy", "steps": 7})");
+        const TrainConfig r = read_train_config(ok);
+        QCOMPARE(r.steps, 7);
+        QCOMPARE(r.data, std::filesystem::path(data));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestTraining)
+#include "tst_training.moc"
