@@ -162,18 +162,16 @@ RunResult run_sampler(const Model& model, const RunOptions& opt, const FrameCall
                            k, s.t);
         }
         result.seconds_denoiser += seconds_since(t_model);
-        if (!all_finite(out))
-            throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) +
-                               "): the model returned non-finite values",
-                           k, s.t);
         const detail::DenoisedTensors d = detail::to_x0_eps(card.prediction, s.alpha_bar, x, out, clip);
         at::Tensor z;
         if (s.sigma > 0.0)
             z = at::randn(result.shape, gen, f32).to(at::kDouble).to(device);
         at::Tensor x_prev = unit.step(opt.sampler, s, x, d.x0_hat, d.eps_hat, z);
+        // One check per step: a non-finite model output always reaches x_prev (NaN * 0 is NaN).
         if (!all_finite(x_prev))
-            throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) +
-                               "): the sample became non-finite",
+            throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) + "): " +
+                               (all_finite(out) ? "the sample became non-finite"
+                                                : "the model returned non-finite values"),
                            k, s.t);
         if (on_frame) {
             const at::Tensor xc = x.to(at::kCPU).contiguous(), x0c = d.x0_hat.to(at::kCPU).contiguous(),
