@@ -1,0 +1,179 @@
+// noisetrail: the GUI. Argument parsing and wiring only; everything else is in ui/.
+#include "forward_view.hpp"
+#include "main_window.hpp"
+#include "noisetrail/version.hpp"
+#include "sample_dialog.hpp"
+#include "sampler_panel.hpp"
+#include "timeline_bar.hpp"
+
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QDialog>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QPalette>
+#include <QScreen>
+#include <QStyleFactory>
+#include <QTabWidget>
+#include <QTimer>
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace noisetrail::ui;
+
+namespace {
+
+QPalette darkPalette()
+{
+    QPalette p;
+    const QColor window(37, 40, 46), base(27, 29, 34), text(225, 228, 232), mid(90, 95, 105);
+    p.setColor(QPalette::Window, window);
+    p.setColor(QPalette::WindowText, text);
+    p.setColor(QPalette::Base, base);
+    p.setColor(QPalette::AlternateBase, window);
+    p.setColor(QPalette::Text, text);
+    p.setColor(QPalette::Button, window.lighter(115));
+    p.setColor(QPalette::ButtonText, text);
+    p.setColor(QPalette::Mid, mid);
+    p.setColor(QPalette::Highlight, QColor(86, 156, 214));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::PlaceholderText, text.darker(150));
+    p.setColor(QPalette::ToolTipBase, base);
+    p.setColor(QPalette::ToolTipText, text);
+    p.setColor(QPalette::Disabled, QPalette::Text, mid.lighter(130));
+    p.setColor(QPalette::Disabled, QPalette::ButtonText, mid.lighter(130));
+    p.setColor(QPalette::Disabled, QPalette::WindowText, mid.lighter(130));
+    return p;
+}
+
+// Process events for `ms` milliseconds (screenshot mode only).
+void settle(int ms)
+{
+    QElapsedTimer clock;
+    clock.start();
+    while (clock.elapsed() < ms)
+        QApplication::processEvents(QEventLoop::AllEvents, 20);
+}
+
+// --screenshot: run the default comparison, scrub to the middle, save the
+// window (and the forward view, and a sample's filmstrip for image models).
+void scheduleScreenshots(MainWindow& w, const QString& prefix)
+{
+    auto started = std::make_shared<bool>(false);
+    QObject::connect(&w, &MainWindow::modelReady, &w, [&w, started] {
+        if (!*started) {
+            *started = true;
+            w.startRun();
+        }
+    });
+    QObject::connect(&w, &MainWindow::errorShown, &w, [](const QString& m) {
+        std::fprintf(stderr, "noisetrail: %s\n", qPrintable(m));
+    });
+    QObject::connect(&w, &MainWindow::runFinished, &w, [&w, prefix](bool) {
+        const int mid = w.timeline()->trainSteps() / 2;
+        w.timeline()->setCursor(mid);
+        w.refreshViews();
+        QTimer::singleShot(400, &w, [&w, prefix] {
+            w.grab().save(prefix + ".png");
+            std::printf("%s.png\n", qPrintable(prefix));
+            w.bottomTabs()->setCurrentWidget(w.forwardView());
+            w.forwardView()->setT(w.timeline()->trainSteps() / 4);
+            QTimer::singleShot(300, &w, [&w, prefix] {
+                w.grab().save(prefix + "-forward.png");
+                std::printf("%s-forward.png\n", qPrintable(prefix));
+                // The end of the run: where DDIM's smooth and DDPM's jagged paths show best.
+                w.bottomTabs()->setCurrentIndex(0);
+                w.timeline()->setCursor(-1);
+                w.refreshViews();
+                settle(250); // let the coalesced replot land
+                w.grab().save(prefix + "-final.png");
+                std::printf("%s-final.png\n", qPrintable(prefix));
+                if (w.model() && !w.model()->card().is_2d_points()) {
+                    SamplerPanel* p = w.panel(0);
+                    SampleDialog d(p->trajectory(), 0, p->displayedStep(), p->description(), &w);
+                    d.show();
+                    settle(100);
+                    d.grab().save(prefix + "-sample.png");
+                    std::printf("%s-sample.png\n", qPrintable(prefix));
+                }
+                w.close();
+            });
+        });
+    });
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    // --help and --version need no display: answer them on the offscreen platform.
+    for (int i = 1; i < argc; ++i) {
+        const QByteArray a(argv[i]);
+        if ((a == "-h" || a == "--help" || a == "--help-all" || a == "-v" || a == "--version") &&
+            qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM"))
+            qputenv("QT_QPA_PLATFORM", "offscreen");
+    }
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("NoiseTrail");
+    QApplication::setApplicationName("NoiseTrail");
+    QApplication::setApplicationVersion(QString::fromLatin1(NOISETRAIL_VERSION));
+
+    QCommandLineParser cli;
+    cli.setApplicationDescription("NoiseTrail: watch DDPM and DDIM denoise the same noise, side by side.");
+    cli.addHelpOption();
+    cli.addVersionOption();
+    QCommandLineOption model({"m", "model"}, "Open the model card CARD.", "CARD");
+    QCommandLineOption shot("screenshot", "Run the default comparison, scrub to the middle, save PREFIX.png "
+                                          "(and PREFIX-forward.png, PREFIX-final.png, PREFIX-sample.png), then quit.", "PREFIX");
+    QCommandLineOption size("size", "Window size for --screenshot, e.g. 1366x768.", "WxH", "1366x768");
+    QCommandLineOption dark("dark", "Use a dark palette.");
+    QCommandLineOption seed("seed", "Seed of the shared starting noise.", "N");
+    QCommandLineOption panels("panels", "Number of sampler panels, 1..4 (default 2).", "N");
+    QCommandLineOption field("field", "What image panels show: x_t, x0_hat or eps_hat.", "FIELD", "x_t");
+    cli.addOptions({model, shot, size, dark, seed, panels, field});
+    cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
+    cli.process(app);
+
+    if (cli.isSet(dark)) {
+        QApplication::setStyle(QStyleFactory::create("Fusion"));
+        QApplication::setPalette(darkPalette());
+    }
+    MainWindowOptions opts;
+    opts.modelPath = cli.value(model);
+    if (opts.modelPath.isEmpty() && !cli.positionalArguments().isEmpty())
+        opts.modelPath = cli.positionalArguments().first();
+    if (!opts.modelPath.isEmpty() && !QFileInfo::exists(opts.modelPath)) {
+        std::fprintf(stderr, "noisetrail: --model %s: no such file\n", qPrintable(opts.modelPath));
+        return 2;
+    }
+    const bool screenshot = cli.isSet(shot);
+    opts.useSettings = !screenshot; // screenshots are reproducible: defaults, not the user's settings
+    MainWindow w(opts);
+    if (cli.isSet(seed))
+        w.setSeed(cli.value(seed).toULongLong());
+    const QString f = cli.value(field);
+    if (f == "x0_hat")
+        w.setField(Field::X0Hat);
+    else if (f == "eps_hat")
+        w.setField(Field::EpsHat);
+    else if (f != "x_t") {
+        std::fprintf(stderr, "noisetrail: --field must be x_t, x0_hat or eps_hat, got '%s'\n", qPrintable(f));
+        return 2;
+    }
+    if (cli.isSet(panels)) {
+        const int n = std::clamp(cli.value(panels).toInt(), 1, 4);
+        while (w.panelCount() < n)
+            w.addPanel();
+        while (w.panelCount() > n)
+            w.removePanel(w.panelCount() - 1);
+    }
+    if (screenshot) {
+        const QStringList wh = cli.value(size).split('x');
+        if (wh.size() == 2)
+            w.resize(wh[0].toInt(), wh[1].toInt());
+        scheduleScreenshots(w, cli.value(shot));
+    }
+    w.show();
+    return app.exec();
+}

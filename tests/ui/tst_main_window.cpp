@@ -1,0 +1,513 @@
+// The main window driven through real widgets on the offscreen platform:
+// runs, scrubbing, Stop, a second run during the first, closing mid-run,
+// errors, and an image model.
+#include "forward_view.hpp"
+#include "image_grid_view.hpp"
+#include "main_window.hpp"
+#include "plots_widget.hpp"
+#include "noisetrail/sampling_plan.hpp"
+#include "sampler_panel.hpp"
+#include "timeline_bar.hpp"
+
+#include <QApplication>
+#include <QComboBox>
+#include <QLabel>
+#include <QMimeData>
+#include <QDialog>
+#include <QElapsedTimer>
+#include <QSettings>
+#include <QSpinBox>
+#include <QTemporaryDir>
+#include <QToolButton>
+#include <QtTest/QtTest>
+
+#include <memory>
+#include <set>
+
+using namespace noisetrail;
+using namespace noisetrail::ui;
+
+namespace {
+const QString kModels = QStringLiteral(NOISETRAIL_SOURCE_DIR "/models");
+
+SamplerConfig cfg(const char* sampler, int steps, double eta = 0.0)
+{
+    SamplerConfig c;
+    c.sampler = sampler;
+    c.steps = steps;
+    c.eta = eta;
+    return c;
+}
+
+QToolButton* button(MainWindow& w, const char* name)
+{
+    auto* b = w.findChild<QToolButton*>(name);
+    if (!b)
+        qFatal("no button %s", name);
+    return b;
+}
+} // namespace
+
+class TestMainWindow : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<MainWindow> open(const QString& card)
+    {
+        MainWindowOptions o;
+        o.modelPath = card;
+        o.useSettings = false;
+        o.modelsDir = kModels;
+        auto w = std::make_unique<MainWindow>(o);
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        w->resize(1280, 720);
+        w->show();
+        if (!w->hasModel())
+            [&] { QVERIFY(ready.wait(20000)); }();
+        return w;
+    }
+
+    // Two panels: DDPM 20 steps and DDIM 10 steps, small batch: seconds.
+    void configureSmall(MainWindow& w)
+    {
+        w.panel(0)->setConfig(cfg("ddpm", 20));
+        w.panel(1)->setConfig(cfg("ddim", 10));
+        w.setBatch(32);
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void chooseModelAndRunTwoPanels()
+    {
+        auto w = open(kModels + "/gaussian-2d.json");
+        QCOMPARE(QString::fromStdString(w->model()->card().name), QString("Single Gaussian 2-D (exact)"));
+        // Choose the ring from the model picker, as a user would.
+        auto* combo = w->findChild<QComboBox*>("modelCombo");
+        QVERIFY(combo);
+        const int ring = combo->findData(QFileInfo(kModels + "/ring8.json").absoluteFilePath());
+        QVERIFY(ring >= 0);
+        QVERIFY(!combo->itemData(ring, Qt::ToolTipRole).toString().isEmpty()); // description as tooltip
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        combo->setCurrentIndex(ring);
+        Q_EMIT combo->activated(ring);
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, 20000);
+        QVERIFY(QString::fromStdString(w->model()->card().name).startsWith("Ring of 8"));
+        QCOMPARE(w->batch(), 512); // 2-D default
+
+        configureSmall(*w);
+        QCOMPARE(w->panel(1)->description(), QString("DDIM, 10 steps, eta 0, leading"));
+        QSignalSpy frames(w->worker(), &SamplingWorker::frameReady);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QVERIFY(w->isRunning());
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        QCOMPARE(done.at(0).at(0).toBool(), false);
+        QCOMPARE(frames.size(), 30);
+        // Every step of every panel arrived, in order.
+        std::set<std::pair<int, int>> seen;
+        for (const auto& args : frames) {
+            const auto f = args.at(2).value<FramePtr>();
+            seen.insert({args.at(1).toInt(), f->step});
+        }
+        for (int k = 0; k < 20; ++k)
+            QVERIFY(seen.count({0, k}));
+        for (int k = 0; k < 10; ++k)
+            QVERIFY(seen.count({1, k}));
+        QCOMPARE(w->panel(0)->trajectory().size(), 20);
+        QCOMPARE(w->panel(1)->trajectory().size(), 10);
+        QVERIFY(w->panel(0)->trajectory().finished());
+        QCOMPARE(w->panel(0)->trajectory().batch(), 32);
+        // Same starting noise in both panels: a fair comparison.
+        std::vector<float> a, b;
+        w->panel(0)->trajectory().decode(0, Field::Xt, a);
+        w->panel(1)->trajectory().decode(0, Field::Xt, b);
+        QCOMPARE(a, b);
+        // Following the live run, the cursor ends on the final samples.
+        QCOMPARE(w->timeline()->cursor(), TimelineMapping::kFinal);
+        QCOMPARE(w->panel(0)->displayedStep(), 20);
+        QCOMPARE(w->panel(1)->displayedStep(), 10);
+        QVERIFY(!w->worker()->isBusy());
+    }
+
+    void scrubMovesEveryPanel()
+    {
+        auto w = open(kModels + "/ring8.json");
+        configureSmall(*w);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+
+        // Drag the timeline with the mouse from the noise to the middle.
+        TimelineTrack* track = w->timeline()->track();
+        const int y = track->height() / 2;
+        QTest::mousePress(track, Qt::LeftButton, {}, QPoint(int(track->pixelOfT(999)), y));
+        QCOMPARE(w->panel(0)->displayedStep(), 0);
+        QCOMPARE(w->panel(1)->displayedStep(), 0);
+        for (int t = 990; t >= 500; t -= 10)
+            QTest::mouseMove(track, QPoint(int(track->pixelOfT(t)), y));
+        QTest::mouseRelease(track, Qt::LeftButton, {}, QPoint(int(track->pixelOfT(500)), y));
+        const int t = w->timeline()->cursor();
+        QVERIFY(std::abs(t - 500) <= 2);
+        // Leading spacing: DDPM 20 steps at t = 950, 900, ...; DDIM 10 at 900, 800, ...
+        const int k0 = w->panel(0)->displayedStep(), k1 = w->panel(1)->displayedStep();
+        QVERIFY(k0 > 0 && k0 < 20);
+        QVERIFY(k1 > 0 && k1 < 10);
+        QVERIFY(w->panel(0)->trajectory().info(k0).plan.t <= t);
+        QVERIFY(w->panel(1)->trajectory().info(k1).plan.t <= t);
+
+        // Keys: Home, Right, End.
+        w->activateWindow();
+        QTest::keyClick(w.get(), Qt::Key_Home);
+        QCOMPARE(w->timeline()->cursor(), 999);
+        QCOMPARE(w->panel(0)->displayedStep(), 0);
+        QTest::keyClick(w.get(), Qt::Key_Right);
+        QCOMPARE(w->timeline()->cursor(), 950);
+        QCOMPARE(w->panel(0)->displayedStep(), 0); // t = 950 is DDPM's first step
+        QTest::keyClick(w.get(), Qt::Key_Right);
+        QCOMPARE(w->timeline()->cursor(), 900);
+        QCOMPARE(w->panel(0)->displayedStep(), 1);
+        QCOMPARE(w->panel(1)->displayedStep(), 0);
+        QTest::keyClick(w.get(), Qt::Key_End);
+        QCOMPARE(w->panel(0)->displayedStep(), 20);
+        QCOMPARE(w->panel(1)->displayedStep(), 10);
+        QTest::keyClick(w.get(), Qt::Key_Left);
+        QCOMPARE(w->timeline()->cursor(), 0);
+        QCOMPARE(w->panel(0)->displayedStep(), 19);
+
+        // Play from the start runs to the end by itself.
+        w->timeline()->setSpeed(2000);
+        QTest::keyClick(w.get(), Qt::Key_Home);
+        QTest::keyClick(w.get(), Qt::Key_Space);
+        QVERIFY(w->timeline()->isPlaying());
+        QTRY_COMPARE_WITH_TIMEOUT(w->timeline()->cursor(), TimelineMapping::kFinal, 5000);
+        QVERIFY(!w->timeline()->isPlaying());
+    }
+
+    void stopMidRun()
+    {
+        auto w = open(kModels + "/ring8.json");
+        w->panel(0)->setConfig(cfg("ddpm", 200));
+        w->panel(1)->setConfig(cfg("ddim", 10));
+        w->setBatch(16);
+        w->worker()->setStepDelayForTesting(15);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 3, 10000);
+        // The status bar says which panel computes, step k of S, the rate and the time left.
+        auto* status = w->findChild<QLabel*>("statusLabel");
+        QTRY_VERIFY_WITH_TIMEOUT(status->text().contains("of 200"), 2000);
+        QVERIFY2(status->text().startsWith("Panel 1 (DDPM, 200 steps"), qPrintable(status->text()));
+        QVERIFY(status->text().contains("steps/s"));
+        QVERIFY(status->text().contains("left"));
+        QTest::mouseClick(button(*w, "stopButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 5000);
+        QCOMPARE(done.at(0).at(0).toBool(), true); // cancelled
+        QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 2000);
+        QVERIFY(!w->isRunning());
+        const int n = w->panel(0)->trajectory().size();
+        QVERIFY2(n < 200, qPrintable(QString::number(n)));
+        QCOMPARE(w->panel(1)->trajectory().size(), 0); // never started
+        QTest::qWait(100);
+        QCOMPARE(w->panel(0)->trajectory().size(), n); // nothing more arrives
+        QVERIFY(!button(*w, "stopButton")->isEnabled());
+        // The window stays usable: scrub what was computed.
+        QTest::keyClick(w.get(), Qt::Key_Home);
+        QCOMPARE(w->panel(0)->displayedStep(), 0);
+    }
+
+    void secondRunWins()
+    {
+        auto w = open(kModels + "/ring8.json");
+        w->panel(0)->setConfig(cfg("ddpm", 100));
+        w->panel(1)->setConfig(cfg("ddim", 10));
+        w->setBatch(16);
+        w->worker()->setStepDelayForTesting(10);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        const quint64 first = w->generation();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 3, 10000);
+        // Change the first panel and run again while the first run is live.
+        w->panel(0)->findChild<QSpinBox*>()->setValue(7);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QVERIFY(w->generation() > first);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
+        QCOMPARE(done.at(0).at(0).toBool(), false); // the second run completed
+        w->worker()->setStepDelayForTesting(0);
+        // Panel 0 holds exactly the second run: its 7 leading timesteps, nothing of the 100.
+        const Trajectory& tr = w->panel(0)->trajectory();
+        QCOMPARE(tr.size(), 7);
+        const auto plan = make_plan(w->model()->model->schedule(), cfg("ddpm", 7));
+        for (int k = 0; k < 7; ++k)
+            QCOMPARE(tr.info(k).plan.t, plan.steps[k].t);
+        QCOMPARE(w->panel(1)->trajectory().size(), 10);
+        QTest::qWait(100);
+        QCOMPARE(tr.size(), 7);
+        qInfo("stale frames dropped on arrival: %llu", static_cast<unsigned long long>(w->staleFramesDropped()));
+    }
+
+    void closeDuringRun()
+    {
+        auto w = open(kModels + "/ring8.json");
+        w->panel(0)->setConfig(cfg("ddpm", 1000));
+        w->setBatch(64);
+        w->worker()->setStepDelayForTesting(5);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 2, 10000);
+        QElapsedTimer clock;
+        clock.start();
+        QVERIFY(w->close());
+        w.reset(); // cancel, quit(), wait(): no crash, no hang
+        qInfo("closed during a run in %lld ms", static_cast<long long>(clock.elapsed()));
+        QVERIFY(clock.elapsed() < 3000);
+    }
+
+    void dropACardOpensIt()
+    {
+        auto w = open(kModels + "/ring8.json");
+        QMimeData mime;
+        mime.setUrls({QUrl::fromLocalFile(kModels + "/gaussian-2d.json")});
+        const QPoint at = w->rect().center();
+        QDragEnterEvent enter(at, Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w.get(), &enter);
+        QVERIFY(enter.isAccepted());
+        QDropEvent drop(QPointF(at), Qt::CopyAction, &mime, Qt::LeftButton, Qt::NoModifier);
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        QApplication::sendEvent(w.get(), &drop);
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, 10000);
+        QVERIFY(QString::fromStdString(w->model()->card().name).startsWith("Single Gaussian"));
+        // Not a card: refused at the door.
+        QMimeData text;
+        text.setUrls({QUrl::fromLocalFile(kModels + "/two-moons.npy")});
+        QDragEnterEvent refuse(at, Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
+        refuse.setAccepted(false);
+        QApplication::sendEvent(w.get(), &refuse);
+        QVERIFY(!refuse.isAccepted());
+    }
+
+    void panelsAddRemoveAndSettingsRemembered()
+    {
+        QCoreApplication::setOrganizationName("NoiseTrailTest");
+        QSettings().clear();
+        MainWindowOptions o;
+        o.modelPath = kModels + "/ring8.json";
+        o.modelsDir = kModels;
+        {
+            MainWindow w(o);
+            QSignalSpy ready(&w, &MainWindow::modelReady);
+            w.show();
+            QVERIFY(ready.wait(20000));
+            QCOMPARE(w.panelCount(), 2);
+            w.addPanel();
+            w.addPanel();
+            w.addPanel(); // at most four
+            QCOMPARE(w.panelCount(), 4);
+            // Remove the second panel with its own button; colours and names follow the order.
+            QTest::mouseClick(w.panel(1)->findChild<QToolButton*>(), Qt::LeftButton);
+            QTRY_COMPARE(w.panelCount(), 3);
+            QCOMPARE(w.panel(1)->objectName(), QString("panel1"));
+            w.panel(0)->setConfig(cfg("ddim", 33, 0.5));
+            w.setSeed(77);
+            w.setBatch(24);
+            QSignalSpy done(&w, &MainWindow::runFinished);
+            w.startRun();
+            QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
+            QCOMPARE(w.panel(2)->trajectory().size(), w.panel(2)->trajectory().plannedSteps());
+            w.close();
+        }
+        {
+            MainWindow w(o);
+            QCOMPARE(w.panelCount(), 3);
+            QCOMPARE(w.panel(0)->description(), QString("DDIM, 33 steps, eta 0.5, leading"));
+            QCOMPARE(w.seed(), quint64(77));
+            w.close();
+        }
+        QSettings().clear();
+        QCoreApplication::setOrganizationName(QString());
+    }
+
+    void runErrorShowsOneMessage()
+    {
+        auto w = open(kModels + "/ring8.json");
+        configureSmall(*w);
+        w->worker()->setFailAtStepForTesting(5);
+        QSignalSpy err(w.get(), &MainWindow::errorShown);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 10000);
+        QCOMPARE(err.size(), 1);
+        const QString msg = w->errorText();
+        QVERIFY2(msg.startsWith("Panel 1 (DDPM, 20 steps"), qPrintable(msg));
+        QVERIFY(msg.contains("step 5"));
+        QVERIFY(msg.contains("non-finite"));
+        QVERIFY(!w->isRunning());
+        QCOMPARE(w->panel(0)->trajectory().size(), 5); // the steps before the failure are kept
+        // Still usable: the next run works and clears the message.
+        w->worker()->setFailAtStepForTesting(-1);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
+        QCOMPARE(done.at(1).at(0).toBool(), false);
+        QVERIFY(w->errorText().isEmpty());
+        QCOMPARE(w->panel(1)->trajectory().size(), 10);
+    }
+
+    void brokenStartupModelFallsBackToTheRing()
+    {
+        QTemporaryDir dir;
+        const QString bad = dir.filePath("mnist-unet.json");
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("not json");
+        f.close();
+        MainWindowOptions o;
+        o.modelPath = bad;
+        o.useSettings = false;
+        o.modelsDir = kModels;
+        MainWindow w(o);
+        QSignalSpy ready(&w, &MainWindow::modelReady);
+        QVERIFY(ready.wait(20000));
+        QVERIFY(QString::fromStdString(w.model()->card().name).startsWith("Ring of 8"));
+        QTRY_VERIFY(w.errorText().contains("mnist-unet.json")); // the reason stays on screen
+    }
+
+    void badCardShowsOneMessage()
+    {
+        auto w = open(kModels + "/ring8.json");
+        QTemporaryDir dir;
+        const QString bad = dir.filePath("bad.json");
+        QFile f(bad);
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write("{\"format\": \"noisetrail-model/1\", \"name\": \"broken\"");
+        f.close();
+        QSignalSpy err(w.get(), &MainWindow::errorShown);
+        w->loadModel(bad);
+        QTRY_COMPARE_WITH_TIMEOUT(err.size(), 1, 10000);
+        QVERIFY(w->errorText().contains("bad.json"));
+        // Still usable with the previous model.
+        QVERIFY(w->hasModel());
+        configureSmall(*w);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        QVERIFY(w->errorText().isEmpty());
+    }
+
+    // A tiny image model: a gaussian mixture over 1 x side x side "images".
+    static QString writeImageCard(const QTemporaryDir& dir, int side)
+    {
+        const QString card = dir.filePath(QString("img%1.json").arg(side));
+        QString means;
+        for (int k = 0; k < 2; ++k) {
+            QStringList v;
+            for (int i = 0; i < side * side; ++i)
+                v << ((i / side / 2 + i % side / 2 + k) % 2 ? "0.8" : "-0.8");
+            means += (k ? "," : "") + QString("[%1]").arg(v.join(','));
+        }
+        QFile f(card);
+        if (!f.open(QIODevice::WriteOnly))
+            return {};
+        f.write(QString(R"({"format": "noisetrail-model/1", "name": "Checkers", "kind": "gaussian-mixture",
+            "data_shape": [1, %2, %2], "data_range": [-1, 1], "prediction": "epsilon",
+            "schedule": {"kind": "linear", "beta_start": 0.0001, "beta_end": 0.02, "train_steps": 1000},
+            "mixture": {"weights": [0.5, 0.5], "means": [%1], "stds": [0.1, 0.1]}})").arg(means).arg(side).toUtf8());
+        return card;
+    }
+
+    void scrubTiming1000Steps()
+    {
+        // The issue's case: 1000-step DDPM and 50-step DDIM, 16 images of 28x28 each.
+        QTemporaryDir dir;
+        auto w = open(writeImageCard(dir, 28));
+        w->panel(0)->setConfig(cfg("ddpm", 1000));
+        w->panel(1)->setConfig(cfg("ddim", 50));
+        w->setBatch(16);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QElapsedTimer clock;
+        clock.start();
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
+        qInfo("run of 1050 steps x 16 images (analytic model): %lld ms", static_cast<long long>(clock.elapsed()));
+        const double mib = (w->panel(0)->trajectory().bytes() + w->panel(1)->trajectory().bytes()) / 1048576.0;
+        qInfo("frame stores: %.1f MiB for 1050 steps x 16 x 784 x 3 fields", mib);
+        QVERIFY(mib < 64);
+        // Scrub across all 1000 timesteps, painting the whole window each time.
+        for (Field f : {Field::Xt, Field::EpsHat}) {
+            w->setField(f);
+            clock.restart();
+            int changes = 0, last = -2;
+            for (int t = 999; t >= -1; t -= 4) {
+                w->timeline()->setCursor(t);
+                w->refreshViews();
+                w->repaint();
+                changes += w->panel(0)->displayedStep() != last;
+                last = w->panel(0)->displayedStep();
+            }
+            const double ms = clock.nsecsElapsed() / 1e6 / 251;
+            qInfo("scrub redraw (field %d): %.2f ms per cursor position, window repainted", int(f), ms);
+            QCOMPARE(changes, 251);
+            QVERIFY(ms < 100);
+        }
+    }
+
+    void scatterScrubTiming()
+    {
+        // 2-D: 512 points with their paths, DDPM 1000 steps against DDIM 50.
+        auto w = open(kModels + "/ring8.json");
+        w->panel(0)->setConfig(cfg("ddpm", 1000));
+        w->panel(1)->setConfig(cfg("ddim", 50));
+        QCOMPARE(w->batch(), 512);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        const int replotsBefore = w->plots()->replotCount();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 120000);
+        // 1050 frames arrived; the plots were redrawn far fewer times (coalesced).
+        const int replots = w->plots()->replotCount() - replotsBefore;
+        qInfo("1050 frames, %d plot redraws", replots);
+        QVERIFY(replots < 1050 / 3);
+        QElapsedTimer clock;
+        clock.start();
+        for (int t = 999; t >= -1; t -= 4) {
+            w->timeline()->setCursor(t);
+            w->refreshViews();
+            w->repaint();
+        }
+        const double ms = clock.nsecsElapsed() / 1e6 / 251;
+        qInfo("scatter scrub redraw: %.2f ms per cursor position (512 points, 100 paths per panel)", ms);
+        QVERIFY(ms < 150);
+    }
+
+    void imageModelGridFieldsAndFilmstrip()
+    {
+        QTemporaryDir dir;
+        auto w = open(writeImageCard(dir, 8));
+        QVERIFY(w->model()->card().is_image());
+        QCOMPARE(w->batch(), 16);
+        w->panel(0)->setConfig(cfg("ddpm", 12));
+        w->panel(1)->setConfig(cfg("ddim", 6));
+        w->setBatch(4);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        ImageGridView* grid = w->panel(0)->imageView();
+        QVERIFY(grid->isVisible());
+        QCOMPARE(grid->count(), 4);
+        // Forward view has real examples (the mixture's means) and its numbers.
+        QVERIFY(w->model()->exampleCount > 0);
+        w->forwardView()->setT(500);
+        QVERIFY(w->forwardView()->formulaText().contains("t = 500"));
+        // Switch to eps_hat with its shortcut; scrub to the middle.
+        QTest::keyClick(w.get(), Qt::Key_3, Qt::ControlModifier);
+        QCOMPARE(w->field(), Field::EpsHat);
+        w->timeline()->setCursor(500);
+        w->refreshViews();
+        QVERIFY(w->panel(0)->displayedStep() > 0);
+        // Click a sample: its filmstrip opens.
+        QTest::mouseClick(grid, Qt::LeftButton, {}, grid->cellRect(1).center());
+        QDialog* d = nullptr;
+        QTRY_VERIFY((d = w->findChild<QDialog*>("sampleDialog")) != nullptr);
+        QVERIFY(d->windowTitle().contains("Sample 2"));
+        d->close();
+    }
+};
+
+QTEST_MAIN(TestMainWindow)
+#include "tst_main_window.moc"

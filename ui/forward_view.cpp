@@ -1,0 +1,152 @@
+#include "forward_view.hpp"
+
+#include "render.hpp"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QPainter>
+#include <QSlider>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace noisetrail::ui {
+
+/// Paints x_0, eps and x_t of the examples (images), or the points x_t (2-D).
+class ForwardCanvas : public QWidget {
+public:
+    using QWidget::QWidget;
+    std::shared_ptr<const LoadedModel> model;
+    std::vector<float> xt;
+    double a = 1, b = 0;
+
+protected:
+    void paintEvent(QPaintEvent*) override
+    {
+        QPainter p(this);
+        p.fillRect(rect(), palette().window());
+        if (!model || model->exampleCount == 0) {
+            p.setPen(palette().color(QPalette::PlaceholderText));
+            p.drawText(rect(), Qt::AlignCenter, tr("No example data for this model"));
+            return;
+        }
+        const auto& card = model->card();
+        if (card.is_2d_points()) {
+            const double side = std::min(width(), height()) - 8;
+            const QRectF plot((width() - side) / 2, 4, side, side);
+            const QRectF e = model->extent;
+            p.fillRect(plot, palette().base());
+            if (!model->density.isNull()) {
+                QImage tinted(model->density.size(), QImage::Format_ARGB32_Premultiplied);
+                const QColor ink = palette().color(QPalette::Text);
+                for (int y = 0; y < tinted.height(); ++y) {
+                    const uchar* s = model->density.constScanLine(y);
+                    auto* d = reinterpret_cast<QRgb*>(tinted.scanLine(y));
+                    for (int x = 0; x < tinted.width(); ++x)
+                        d[x] = qPremultiply(qRgba(ink.red(), ink.green(), ink.blue(), s[x] * 90 / 255));
+                }
+                p.drawImage(plot, tinted);
+            }
+            p.setPen(palette().color(QPalette::Mid));
+            p.drawRect(plot);
+            p.setPen(Qt::NoPen);
+            p.setBrush(panelColor(2));
+            for (int i = 0; i < model->exampleCount; ++i) {
+                const double x = xt[2 * i], y = xt[2 * i + 1];
+                p.drawEllipse(QPointF(plot.left() + (x - e.left()) / e.width() * plot.width(),
+                                      plot.top() + (e.bottom() - y) / e.height() * plot.height()),
+                              2.2, 2.2);
+            }
+            return;
+        }
+        // Images: x_0, eps and x_t of the first examples in three rows.
+        const auto& ds = card.data_shape;
+        const int n = std::min(model->exampleCount, 8);
+        const int labelW = 150;
+        const int side = std::max(8, std::min((width() - labelW) / n, height() / 3) - 4);
+        const QString rowNames[3] = {tr("x_0 (data)"), tr("eps ~ N(0, I)"), tr("x_t")};
+        p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+        for (int row = 0; row < 3; ++row) {
+            const int y = row * (side + 4);
+            p.setPen(palette().color(QPalette::WindowText));
+            p.drawText(QRect(0, y, labelW - 6, side), Qt::AlignRight | Qt::AlignVCenter, rowNames[row]);
+            const std::vector<float>& src = row == 0 ? model->examples : row == 1 ? model->exampleNoise : xt;
+            const Field f = row == 1 ? Field::EpsHat : Field::Xt;
+            const DisplayRange r = row == 1 ? DisplayRange{-3, 3} : DisplayRange{-1, 1};
+            for (int i = 0; i < n; ++i)
+                p.drawImage(QRect(labelW + i * (side + 4), y, side, side), sampleImage(src, ds, i, f, r));
+        }
+    }
+};
+
+ForwardView::ForwardView(QWidget* parent) : QWidget(parent)
+{
+    setObjectName("forwardView");
+    auto* col = new QVBoxLayout(this);
+    col->setContentsMargins(6, 4, 6, 4);
+    auto* row = new QHBoxLayout;
+    auto* lbl = new QLabel(tr("t"));
+    slider_ = new QSlider(Qt::Horizontal);
+    slider_->setObjectName("forwardT");
+    slider_->setRange(0, 999);
+    slider_->setValue(250);
+    slider_->setToolTip(tr("Noise level t of the forward process q(x_t | x_0)"));
+    row->addWidget(lbl);
+    row->addWidget(slider_, 1);
+    col->addLayout(row);
+    formula_ = new QLabel;
+    formula_->setObjectName("forwardFormula");
+    formula_->setTextFormat(Qt::RichText);
+    formula_->setToolTip(tr("The forward process (Ho et al. 2020, eq. 4) with its numbers at this t"));
+    col->addWidget(formula_);
+    canvas_ = new ForwardCanvas;
+    canvas_->setMinimumHeight(80);
+    canvas_->setToolTip(tr("Real examples pushed forward to noise level t with a fixed eps"));
+    col->addWidget(canvas_, 1);
+    source_ = new QLabel;
+    source_->setEnabled(false);
+    col->addWidget(source_);
+    connect(slider_, &QSlider::valueChanged, this, [this] { update_(); });
+}
+
+void ForwardView::setModel(std::shared_ptr<const LoadedModel> model)
+{
+    model_ = std::move(model);
+    canvas_->model = model_;
+    if (model_)
+        slider_->setMaximum(model_->trainSteps() - 1);
+    source_->setText(model_ && model_->exampleCount ? tr("Examples: %1").arg(model_->exampleSource) : QString());
+    update_();
+}
+
+void ForwardView::setT(int t) { slider_->setValue(t); }
+int ForwardView::t() const { return slider_->value(); }
+QString ForwardView::formulaText() const { return formula_->text(); }
+
+void ForwardView::update_()
+{
+    if (!model_) {
+        formula_->clear();
+        return;
+    }
+    const int t = slider_->value();
+    const double ab = model_->alphaBars.at(t);
+    canvas_->a = std::sqrt(ab);
+    canvas_->b = std::sqrt(1 - ab);
+    // O(examples) arithmetic on a slider move: display, not the model.
+    canvas_->xt.resize(model_->examples.size());
+    for (std::size_t i = 0; i < canvas_->xt.size(); ++i)
+        canvas_->xt[i] = float(canvas_->a * model_->examples[i] + canvas_->b * model_->exampleNoise[i]);
+    formula_->setText(tr("x<sub>t</sub> = &radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub> + "
+                         "&radic;(1 &minus; &alpha;&#772;<sub>t</sub>) &epsilon; &nbsp;=&nbsp; "
+                         "<b>%1</b> x<sub>0</sub> + <b>%2</b> &epsilon; &nbsp;&nbsp; "
+                         "(t = %3, &alpha;&#772;<sub>t</sub> = %4, log SNR = %5)")
+                          .arg(canvas_->a, 0, 'f', 3)
+                          .arg(canvas_->b, 0, 'f', 3)
+                          .arg(t)
+                          .arg(ab, 0, 'g', 4)
+                          .arg(model_->logSnr.at(t), 0, 'f', 2));
+    canvas_->update();
+}
+
+} // namespace noisetrail::ui

@@ -1,0 +1,215 @@
+#include "loaded_model.hpp"
+
+#include "noisetrail/npy.hpp"
+#include "noisetrail/run.hpp"
+
+#include <QDir>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace noisetrail::ui {
+namespace {
+
+struct Mixture {
+    std::vector<double> w, mx, my, s;
+};
+
+Mixture readMixture(const ModelCard& card)
+{
+    Mixture m;
+    const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text));
+    const auto mix = doc.object().value("mixture").toObject();
+    const auto weights = mix.value("weights").toArray();
+    const auto means = mix.value("means").toArray();
+    const auto stds = mix.value("stds").toArray();
+    double total = 0;
+    for (int k = 0; k < means.size(); ++k) {
+        const auto mean = means[k].toArray();
+        if (mean.size() < 2)
+            continue;
+        m.w.push_back(k < weights.size() ? weights[k].toDouble(1.0) : 1.0);
+        m.mx.push_back(mean[0].toDouble());
+        m.my.push_back(mean[1].toDouble());
+        m.s.push_back(k < stds.size() ? stds[k].toDouble(1.0) : 1.0);
+        total += m.w.back();
+    }
+    for (auto& w : m.w)
+        w /= total > 0 ? total : 1.0;
+    return m;
+}
+
+QImage normalise(const std::vector<double>& d, int size)
+{
+    QImage img(size, size, QImage::Format_Grayscale8);
+    const double mx = *std::max_element(d.begin(), d.end());
+    for (int r = 0; r < size; ++r) {
+        uchar* line = img.scanLine(r);
+        for (int c = 0; c < size; ++c) {
+            // sqrt lifts the tails so thin modes stay visible next to dense ones
+            const double v = mx > 0 ? std::sqrt(d[std::size_t(r) * size + c] / mx) : 0.0;
+            line[c] = uchar(std::clamp(v * 255.0, 0.0, 255.0));
+        }
+    }
+    return img;
+}
+
+// Pixel centre (r, c) -> data coordinates; row 0 is the top (largest y).
+QPointF dataAt(const QRectF& e, int size, int r, int c)
+{
+    return {e.left() + (c + 0.5) / size * e.width(), e.bottom() - (r + 0.5) / size * e.height()};
+}
+
+} // namespace
+
+QImage targetDensity(const ModelCard& card, const QRectF& extent, int size)
+{
+    if (!card.is_2d_points() || size <= 0)
+        return {};
+    std::vector<double> d(std::size_t(size) * size, 0.0);
+    if (card.kind == "gaussian-mixture") {
+        const Mixture m = readMixture(card);
+        for (int r = 0; r < size; ++r)
+            for (int c = 0; c < size; ++c) {
+                const QPointF p = dataAt(extent, size, r, c);
+                double v = 0;
+                for (std::size_t k = 0; k < m.w.size(); ++k) {
+                    const double dx = p.x() - m.mx[k], dy = p.y() - m.my[k], s2 = m.s[k] * m.s[k];
+                    v += m.w[k] / (2 * M_PI * s2) * std::exp(-(dx * dx + dy * dy) / (2 * s2));
+                }
+                d[std::size_t(r) * size + c] = v;
+            }
+        return normalise(d, size);
+    }
+    if (card.kind == "empirical") {
+        const auto path = card.resolve(QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text))
+                                           .object().value("data").toString().toStdString());
+        const NpyArray a = read_npy(path);
+        const std::size_t n = a.f32.size() / 2;
+        for (std::size_t i = 0; i < n; ++i) {
+            const double x = a.f32[2 * i], y = a.f32[2 * i + 1];
+            const int c = int((x - extent.left()) / extent.width() * size);
+            const int r = int((extent.bottom() - y) / extent.height() * size);
+            if (r >= 0 && r < size && c >= 0 && c < size)
+                d[std::size_t(r) * size + c] += 1.0;
+        }
+        // Separable Gaussian blur, sigma ~ 1.2 px: a kernel density estimate.
+        const int R = 3;
+        double k[2 * R + 1], ks = 0;
+        for (int i = -R; i <= R; ++i)
+            ks += k[i + R] = std::exp(-i * i / (2 * 1.44));
+        std::vector<double> tmp(d.size(), 0.0);
+        for (int r = 0; r < size; ++r)
+            for (int c = 0; c < size; ++c) {
+                double v = 0;
+                for (int i = -R; i <= R; ++i)
+                    if (c + i >= 0 && c + i < size)
+                        v += k[i + R] * d[std::size_t(r) * size + c + i];
+                tmp[std::size_t(r) * size + c] = v / ks;
+            }
+        for (int r = 0; r < size; ++r)
+            for (int c = 0; c < size; ++c) {
+                double v = 0;
+                for (int i = -R; i <= R; ++i)
+                    if (r + i >= 0 && r + i < size)
+                        v += k[i + R] * tmp[std::size_t(r + i) * size + c];
+                d[std::size_t(r) * size + c] = v / ks;
+            }
+        return normalise(d, size);
+    }
+    return {};
+}
+
+std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
+{
+    auto lm = std::make_shared<LoadedModel>();
+    lm->path = QFileInfo(path).absoluteFilePath();
+    lm->model = Model::load(path.toStdString(), "cpu");
+    const ModelCard& card = lm->model->card();
+    const NoiseSchedule& sched = lm->model->schedule();
+    lm->alphaBars = sched.alpha_bars();
+    lm->betas = sched.betas();
+    lm->logSnr.resize(lm->alphaBars.size());
+    for (int t = 0; t < sched.train_steps(); ++t)
+        lm->logSnr[t] = sched.log_snr(t);
+
+    const std::int64_t D = card.data_dim();
+    std::mt19937_64 rng(20240611);
+    std::normal_distribution<float> normal;
+
+    if (card.is_2d_points()) {
+        // Show where x_T starts (N(0, I) reaches ~3.5) and where the data lie.
+        double r = 3.5;
+        if (card.kind == "gaussian-mixture") {
+            const Mixture m = readMixture(card);
+            for (std::size_t k = 0; k < m.w.size(); ++k)
+                r = std::max({r, std::abs(m.mx[k]) + 3 * m.s[k] + 0.3, std::abs(m.my[k]) + 3 * m.s[k] + 0.3});
+            // Real examples for the forward view: draws from the mixture.
+            std::discrete_distribution<int> pick(m.w.begin(), m.w.end());
+            lm->exampleCount = 512;
+            for (int i = 0; i < lm->exampleCount; ++i) {
+                const int k = pick(rng);
+                lm->examples.push_back(float(m.mx[k] + m.s[k] * normal(rng)));
+                lm->examples.push_back(float(m.my[k] + m.s[k] * normal(rng)));
+            }
+            lm->exampleSource = QStringLiteral("draws from the card's mixture");
+        } else if (card.kind == "empirical") {
+            const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text)).object();
+            const NpyArray a = read_npy(card.resolve(doc.value("data").toString().toStdString()));
+            const std::size_t n = a.f32.size() / 2;
+            for (std::size_t i = 0; i < n; ++i)
+                r = std::max({r, std::abs(double(a.f32[2 * i])) + 0.3, std::abs(double(a.f32[2 * i + 1])) + 0.3});
+            lm->exampleCount = int(std::min<std::size_t>(n, 512));
+            const std::size_t stride = std::max<std::size_t>(1, n / std::max(1, lm->exampleCount));
+            for (int i = 0; i < lm->exampleCount; ++i) {
+                lm->examples.push_back(a.f32[2 * i * stride]);
+                lm->examples.push_back(a.f32[2 * i * stride + 1]);
+            }
+            lm->exampleSource = QStringLiteral("points of the card's data set");
+        }
+        lm->extent = QRectF(-r, -r, 2 * r, 2 * r);
+        lm->density = targetDensity(card, lm->extent, 256);
+    } else if (card.is_image()) {
+        // A committed real example: the card folder's data/ digits when their shape fits.
+        QDir dataDir(QFileInfo(path).absoluteDir().filePath("data"));
+        for (const QString& f : dataDir.entryList({"*images*.npy"}, QDir::Files, QDir::Name)) {
+            try {
+                const NpyArray a = read_npy(dataDir.filePath(f).toStdString());
+                if (a.shape.size() >= 2 && a.numel() / a.shape[0] == D) {
+                    // Spread over the file: data sets are often sorted by label.
+                    const std::int64_t n = a.shape[0];
+                    lm->exampleCount = int(std::min<std::int64_t>(n, 16));
+                    for (int i = 0; i < lm->exampleCount; ++i) {
+                        const std::int64_t row = (i * n / lm->exampleCount + i * 7) % n;
+                        lm->examples.insert(lm->examples.end(), a.f32.begin() + row * D, a.f32.begin() + (row + 1) * D);
+                    }
+                    lm->exampleSource = QDir(QFileInfo(path).absolutePath()).relativeFilePath(dataDir.filePath(f));
+                    break;
+                }
+            } catch (const std::exception&) {
+            }
+        }
+        if (lm->exampleCount == 0 && card.kind == "gaussian-mixture") {
+            const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text)).object();
+            const auto means = doc.value("mixture").toObject().value("means").toArray();
+            lm->exampleCount = int(std::min<qsizetype>(means.size(), 16));
+            for (int k = 0; k < lm->exampleCount; ++k) {
+                const auto mean = means[k].toArray();
+                for (std::int64_t i = 0; i < D; ++i)
+                    lm->examples.push_back(float(i < mean.size() ? mean[int(i)].toDouble() : 0.0));
+            }
+            lm->exampleSource = QStringLiteral("the card's mixture means");
+        }
+    }
+    lm->exampleNoise.resize(lm->examples.size());
+    for (auto& e : lm->exampleNoise)
+        e = normal(rng);
+    return lm;
+}
+
+} // namespace noisetrail::ui

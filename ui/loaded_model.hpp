@@ -1,0 +1,46 @@
+// Everything the window needs about a model, prepared once on the worker at
+// load time (schedule curves, the target's density image, real examples for
+// the forward-process view), so the GUI thread never computes.
+#pragma once
+#include "noisetrail/model.hpp"
+
+#include <QImage>
+#include <QRectF>
+#include <QString>
+
+#include <memory>
+#include <vector>
+
+namespace noisetrail::ui {
+
+struct LoadedModel {
+    std::shared_ptr<const Model> model;
+    QString path;
+    std::vector<double> alphaBars, betas, logSnr;
+
+    /// 2-D cards: the target density on a grid (Grayscale8, 255 = densest,
+    /// row 0 at the top = largest y) covering `extent` in data coordinates.
+    QImage density;
+    QRectF extent; ///< data coordinates shown by scatter views (x right, y up)
+
+    /// Real examples x_0 for the forward process, [exampleCount, *data_shape],
+    /// and a fixed eps of the same shape, so moving the t slider is smooth.
+    std::vector<float> examples;
+    std::vector<float> exampleNoise;
+    int exampleCount = 0;
+    QString exampleSource; ///< e.g. "models/data/mnist-heldout-500_images.npy"
+
+    const ModelCard& card() const { return model->card(); }
+    int trainSteps() const { return model->schedule().train_steps(); }
+};
+
+/// Load a card and prepare its assets. Throws InputError (bad card) or
+/// std::exception; call it on the worker.
+std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path);
+
+/// The density image alone (exposed for tests): gaussian-mixture cards are
+/// evaluated exactly; empirical cards by a histogram blurred with a small
+/// Gaussian. Returns a null image for other kinds.
+QImage targetDensity(const ModelCard& card, const QRectF& extent, int size);
+
+} // namespace noisetrail::ui

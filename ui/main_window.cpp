@@ -1,0 +1,929 @@
+#include "main_window.hpp"
+
+#include "forward_view.hpp"
+#include "icons.hpp"
+#include "noisetrail/errors.hpp"
+#include "noisetrail/model_card.hpp"
+#include "plots_widget.hpp"
+#include "render.hpp"
+#include "sample_dialog.hpp"
+#include "sampler_panel.hpp"
+#include "timeline_bar.hpp"
+
+#include <QAction>
+#include <QActionGroup>
+#include <QApplication>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QCoreApplication>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFrame>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QProgressBar>
+#include <QRandomGenerator>
+#include <QSettings>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStatusBar>
+#include <QTabWidget>
+#include <QThread>
+#include <QTimer>
+#include <QToolBar>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#ifndef NOISETRAIL_SOURCE_MODELS_DIR
+#define NOISETRAIL_SOURCE_MODELS_DIR ""
+#endif
+
+namespace noisetrail::ui {
+
+namespace {
+constexpr int kMaxPanels = 4;
+constexpr int kMaxRecent = 8;
+
+SamplerConfig defaultPanelConfig(int index)
+{
+    SamplerConfig c;
+    switch (index) {
+    case 0: c.sampler = "ddpm"; c.steps = 1000; break;
+    case 1: c.sampler = "ddim"; c.steps = 50; c.eta = 0.0; break;
+    case 2: c.sampler = "ddim"; c.steps = 20; c.eta = 0.0; break;
+    default: c.sampler = "ddim"; c.steps = 50; c.eta = 1.0; break;
+    }
+    return c;
+}
+
+QString encodeConfig(const SamplerConfig& c)
+{
+    return QStringLiteral("%1|%2|%3|%4|%5|%6")
+        .arg(QString::fromStdString(c.sampler))
+        .arg(c.steps)
+        .arg(c.eta)
+        .arg(QString::fromStdString(to_string(c.spacing)), QString::fromStdString(to_string(c.variance)))
+        .arg(c.clip_x0 ? *c.clip_x0 : -0.5);
+}
+
+std::optional<SamplerConfig> decodeConfig(const QString& s)
+{
+    const QStringList f = s.split('|');
+    if (f.size() != 6)
+        return std::nullopt;
+    try {
+        SamplerConfig c;
+        c.sampler = f[0].toStdString();
+        c.steps = f[1].toInt();
+        c.eta = f[2].toDouble();
+        c.spacing = parse_spacing(f[3].toStdString());
+        c.variance = parse_variance(f[4].toStdString());
+        if (f[5].toDouble() >= 0)
+            c.clip_x0 = f[5].toDouble();
+        return c;
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+QString formatSeconds(double s)
+{
+    if (s < 60)
+        return QCoreApplication::translate("MainWindow", "%1 s").arg(s, 0, 'f', s < 10 ? 1 : 0);
+    return QCoreApplication::translate("MainWindow", "%1 min %2 s").arg(int(s) / 60).arg(int(s) % 60);
+}
+} // namespace
+
+QString MainWindow::findModelsDir()
+{
+    const QString env = qEnvironmentVariable("NOISETRAIL_MODELS");
+    const QString app = QCoreApplication::applicationDirPath();
+    for (const QString& d : {env, app + "/../share/noisetrail/models", app + "/models",
+                             QStringLiteral(NOISETRAIL_SOURCE_MODELS_DIR)}) {
+        if (!d.isEmpty() && QDir(d).exists() && !QDir(d).entryList({"*.json"}, QDir::Files).isEmpty())
+            return QDir(d).absolutePath();
+    }
+    return {};
+}
+
+QString MainWindow::defaultModel(const QString& modelsDir)
+{
+    const QDir d(modelsDir);
+    if (d.exists("mnist-unet.json"))
+        return d.filePath("mnist-unet.json");
+    return d.filePath("ring8.json");
+}
+
+MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
+    : QMainWindow(parent), options_(std::move(options))
+{
+    registerMetaTypes();
+    setObjectName("mainWindow");
+    setWindowTitle(tr("NoiseTrail"));
+    setAcceptDrops(true);
+    modelsDir_ = options_.modelsDir.isEmpty() ? findModelsDir() : options_.modelsDir;
+
+    // One long-lived worker on its own thread; it never touches a widget.
+    thread_ = new QThread(this);
+    thread_->setObjectName("NoiseTrail sampling worker");
+    worker_ = new SamplingWorker;
+    worker_->moveToThread(thread_);
+    connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(worker_, &SamplingWorker::modelLoaded, this, &MainWindow::onModelLoaded);
+    connect(worker_, &SamplingWorker::modelFailed, this, &MainWindow::onModelFailed);
+    connect(worker_, &SamplingWorker::frameReady, this, &MainWindow::onFrame);
+    connect(worker_, &SamplingWorker::panelStarted, this, &MainWindow::onPanelStarted);
+    connect(worker_, &SamplingWorker::runFinished, this, &MainWindow::onRunFinished);
+    connect(worker_, &SamplingWorker::runFailed, this, &MainWindow::onRunFailed);
+    thread_->start();
+
+    refreshTimer_ = new QTimer(this);
+    refreshTimer_->setSingleShot(true);
+    refreshTimer_->setInterval(30); // ~30 redraws/s during a run, whatever the step rate
+    connect(refreshTimer_, &QTimer::timeout, this, &MainWindow::refreshViews);
+
+    buildActions();
+    buildUi();
+    for (int i = 0; i < 2; ++i) {
+        auto* p = makePanel(i);
+        p->setConfig(defaultPanelConfig(i));
+        panels_.push_back(p);
+    }
+    relayoutPanels();
+    if (options_.useSettings)
+        readSettings();
+    else
+        resize(1280, 720);
+    rebuildPlots();
+    updateActions();
+
+    QString path = options_.modelPath;
+    if (path.isEmpty() && options_.useSettings) {
+        const QString last = QSettings().value("model").toString();
+        if (!last.isEmpty() && QFileInfo::exists(last))
+            path = last;
+    }
+    if (path.isEmpty())
+        path = defaultModel(modelsDir_);
+    loadModel(path);
+}
+
+MainWindow::~MainWindow() { shutdownWorker(); }
+
+void MainWindow::shutdownWorker()
+{
+    if (!thread_ || !thread_->isRunning())
+        return;
+    // Cancel (directly, not queued), then let the thread's event loop end.
+    worker_->cancelUpTo(std::numeric_limits<quint64>::max());
+    thread_->quit();
+    thread_->wait();
+}
+
+// ------------------------------------------------------------------ building
+
+void MainWindow::buildActions()
+{
+    openAct_ = new QAction(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("&Open Model Card..."), this);
+    openAct_->setShortcut(QKeySequence::Open);
+    openAct_->setToolTip(tr("Open any model card (.json) (Ctrl+O); you can also drop one on the window"));
+    connect(openAct_, &QAction::triggered, this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("Open model card"), modelsDir_,
+                                                       tr("Model cards (*.json)"));
+        if (!f.isEmpty())
+            loadModel(f);
+    });
+    const QColor ink = palette().color(QPalette::ButtonText);
+    runAct_ = new QAction(glyphIcon(Glyph::Play, QColor(0, 150, 90)), tr("&Run"), this);
+    runAct_->setObjectName("runAction");
+    runAct_->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5)});
+    runAct_->setToolTip(tr("Sample every panel from the same starting noise (Ctrl+R, F5)"));
+    connect(runAct_, &QAction::triggered, this, &MainWindow::startRun);
+    stopAct_ = new QAction(glyphIcon(Glyph::Stop, QColor(200, 60, 50)), tr("&Stop"), this);
+    stopAct_->setObjectName("stopAction");
+    stopAct_->setShortcut(QKeySequence(Qt::Key_Escape));
+    stopAct_->setToolTip(tr("Stop the run within one step (Esc); what was computed stays"));
+    connect(stopAct_, &QAction::triggered, this, &MainWindow::stopRun);
+    rerollAct_ = new QAction(glyphIcon(Glyph::Dice, ink), tr("New &Seed"), this);
+    rerollAct_->setObjectName("rerollAction");
+    rerollAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
+    rerollAct_->setToolTip(tr("Draw a new random seed: a new shared starting noise x_T (Ctrl+E)"));
+    connect(rerollAct_, &QAction::triggered, this,
+            [this] { seed_->setValue(int(QRandomGenerator::global()->bounded(1, 1000000))); });
+    addPanelAct_ = new QAction(tr("&Add Panel"), this);
+    addPanelAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N));
+    addPanelAct_->setToolTip(tr("Add a sampler panel (up to 4) (Ctrl+Shift+N)"));
+    connect(addPanelAct_, &QAction::triggered, this, &MainWindow::addPanel);
+
+    fieldGroup_ = new QActionGroup(this);
+    const char* names[3] = {"x_t", "x0_hat", "eps_hat"};
+    const QString tips[3] = {tr("Show the noisy sample x_t at the cursor (Ctrl+1)"),
+                             tr("Show the model's prediction of the clean sample, x0_hat (Ctrl+2)"),
+                             tr("Show the predicted noise eps_hat, blue negative, red positive (Ctrl+3)")};
+    for (int i = 0; i < 3; ++i) {
+        fieldActs_[i] = new QAction(QString::fromLatin1(names[i]), fieldGroup_);
+        fieldActs_[i]->setCheckable(true);
+        fieldActs_[i]->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
+        fieldActs_[i]->setToolTip(tips[i]);
+        fieldActs_[i]->setObjectName(QStringLiteral("field_%1").arg(QString::fromLatin1(names[i])));
+        connect(fieldActs_[i], &QAction::triggered, this, [this, i] { setField(Field(i)); });
+    }
+    fieldActs_[0]->setChecked(true);
+    followAct_ = new QAction(tr("&Follow Live Run"), this);
+    followAct_->setCheckable(true);
+    followAct_->setChecked(true);
+    followAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
+    followAct_->setToolTip(tr("Keep the cursor on the newest step while a run is live (Ctrl+L)"));
+    connect(followAct_, &QAction::toggled, this, [this](bool on) {
+        follow_ = on;
+        scheduleRefresh();
+    });
+
+    // Menus.
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(openAct_);
+    recentMenu_ = file->addMenu(tr("Open &Recent"));
+    file->addSeparator();
+    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
+    quit->setShortcut(QKeySequence::Quit);
+    QMenu* run = menuBar()->addMenu(tr("&Run"));
+    run->addAction(runAct_);
+    run->addAction(stopAct_);
+    run->addSeparator();
+    run->addAction(rerollAct_);
+    run->addAction(addPanelAct_);
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (auto* a : fieldActs_)
+        view->addAction(a);
+    view->addSeparator();
+    view->addAction(followAct_);
+    QMenu* tl = menuBar()->addMenu(tr("&Timeline"));
+    auto timelineAction = [&](const QString& text, QKeySequence key, auto slot) {
+        QAction* a = tl->addAction(text);
+        a->setShortcut(key);
+        // Window-wide, but a focused spin box still gets its own arrow keys.
+        a->setShortcutContext(Qt::WindowShortcut);
+        connect(a, &QAction::triggered, this, [this, slot] {
+            follow_ = false;
+            followAct_->setChecked(false);
+            (timeline_->*slot)();
+        });
+        addAction(a);
+    };
+    timelineAction(tr("Play / Pause"), QKeySequence(Qt::Key_Space), &TimelineBar::togglePlay);
+    timelineAction(tr("Step Back"), QKeySequence(Qt::Key_Left), &TimelineBar::stepBack);
+    timelineAction(tr("Step Forward"), QKeySequence(Qt::Key_Right), &TimelineBar::stepForward);
+    timelineAction(tr("Jump to Start"), QKeySequence(Qt::Key_Home), &TimelineBar::toStart);
+    timelineAction(tr("Jump to End"), QKeySequence(Qt::Key_End), &TimelineBar::toEnd);
+    QMenu* help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About NoiseTrail"), this, [this] {
+        QMessageBox::about(this, tr("About NoiseTrail"),
+                           tr("<b>NoiseTrail</b> makes the reverse process of diffusion models visible: "
+                              "DDPM and DDIM from the same noise, side by side, step by step.<br>"
+                              "GPL-3.0-or-later. Plots by QCustomPlot."));
+    });
+}
+
+void MainWindow::buildUi()
+{
+    QToolBar* tb = addToolBar(tr("Main"));
+    tb->setObjectName("mainToolBar");
+    tb->setMovable(false);
+    tb->addWidget(new QLabel(tr(" Model ")));
+    modelCombo_ = new QComboBox;
+    modelCombo_->setObjectName("modelCombo");
+    modelCombo_->setMinimumContentsLength(18);
+    modelCombo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    modelCombo_->setToolTip(tr("The model to sample from: the bundled cards, or any card opened"));
+    connect(modelCombo_, &QComboBox::activated, this, [this](int i) {
+        const QString p = modelCombo_->itemData(i).toString();
+        if (!p.isEmpty() && (!model_ || QFileInfo(p).absoluteFilePath() != model_->path))
+            loadModel(p);
+    });
+    tb->addWidget(modelCombo_);
+    tb->addAction(openAct_);
+    tb->addSeparator();
+    tb->addWidget(new QLabel(tr(" Seed ")));
+    seed_ = new QSpinBox;
+    seed_->setObjectName("seed");
+    seed_->setRange(0, 2147483647);
+    seed_->setValue(1);
+    seed_->setToolTip(tr("Seed of the starting noise x_T, shared by every panel: a fair comparison"));
+    tb->addWidget(seed_);
+    auto* reroll = new QToolButton;
+    reroll->setDefaultAction(rerollAct_);
+    tb->addWidget(reroll);
+    tb->addWidget(new QLabel(tr(" Batch ")));
+    batch_ = new QSpinBox;
+    batch_->setObjectName("batch");
+    batch_->setRange(1, 4096);
+    batch_->setValue(16);
+    batch_->setToolTip(tr("Samples per panel (16 images; 512 points for 2-D models)"));
+    tb->addWidget(batch_);
+    tb->addSeparator();
+    for (auto* a : fieldActs_)
+        tb->addAction(a);
+    tb->addSeparator();
+    tb->addAction(runAct_);
+    tb->addAction(stopAct_);
+    tb->addAction(addPanelAct_);
+    if (auto* w = tb->widgetForAction(runAct_))
+        w->setObjectName("runButton");
+    if (auto* w = tb->widgetForAction(stopAct_))
+        w->setObjectName("stopButton");
+    tb->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+
+    auto* central = new QWidget;
+    auto* col = new QVBoxLayout(central);
+    col->setContentsMargins(4, 2, 4, 2);
+    col->setSpacing(2);
+
+    // One clear message for errors; the window stays usable.
+    errorBanner_ = new QFrame;
+    errorBanner_->setObjectName("errorBanner");
+    errorBanner_->setStyleSheet(
+        "#errorBanner{background:#fdecea;border:1px solid #e0a39d;border-radius:4px;} "
+        "#errorBanner QLabel{color:#611a15;}");
+    auto* eb = new QHBoxLayout(errorBanner_);
+    eb->setContentsMargins(8, 4, 4, 4);
+    errorLabel_ = new QLabel;
+    errorLabel_->setObjectName("errorLabel");
+    errorLabel_->setWordWrap(true);
+    errorLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    auto* close = new QToolButton;
+    close->setText(QStringLiteral("\u2715"));
+    close->setAutoRaise(true);
+    close->setToolTip(tr("Dismiss this message"));
+    connect(close, &QToolButton::clicked, this, &MainWindow::clearError);
+    eb->addWidget(errorLabel_, 1);
+    eb->addWidget(close);
+    errorBanner_->hide();
+    col->addWidget(errorBanner_);
+
+    splitter_ = new QSplitter(Qt::Vertical);
+    splitter_->setObjectName("mainSplitter");
+    auto* top = new QWidget;
+    auto* topCol = new QVBoxLayout(top);
+    topCol->setContentsMargins(0, 0, 0, 0);
+    topCol->setSpacing(2);
+    panelsRow_ = new QWidget;
+    panelsLayout_ = new QHBoxLayout(panelsRow_);
+    panelsLayout_->setContentsMargins(0, 0, 0, 0);
+    panelsLayout_->setSpacing(4);
+    topCol->addWidget(panelsRow_, 1);
+    timeline_ = new TimelineBar;
+    topCol->addWidget(timeline_);
+    splitter_->addWidget(top);
+
+    bottomTabs_ = new QTabWidget;
+    bottomTabs_->setObjectName("bottomTabs");
+    bottomTabs_->setDocumentMode(true);
+    plots_ = new PlotsWidget;
+    forward_ = new ForwardView;
+    bottomTabs_->addTab(plots_, tr("Schedule && statistics"));
+    bottomTabs_->addTab(forward_, tr("Forward process"));
+    bottomTabs_->setTabToolTip(0, tr("The noise schedule and each panel's per-step statistics"));
+    bottomTabs_->setTabToolTip(1, tr("q(x_t | x_0): real examples pushed forward to noise level t"));
+    splitter_->addWidget(bottomTabs_);
+    splitter_->setStretchFactor(0, 3);
+    splitter_->setStretchFactor(1, 2);
+    splitter_->setChildrenCollapsible(false);
+    splitter_->setSizes({520, 210}); // the panels are the product; plots get the rest
+    col->addWidget(splitter_, 1);
+    setCentralWidget(central);
+
+    connect(timeline_, &TimelineBar::cursorMoved, this, &MainWindow::onCursorMoved);
+
+    statusLabel_ = new QLabel;
+    statusLabel_->setObjectName("statusLabel");
+    statusBar()->addWidget(statusLabel_, 1);
+    progress_ = new QProgressBar;
+    progress_->setMaximumWidth(220);
+    progress_->setTextVisible(true);
+    progress_->setToolTip(tr("Progress of the whole run, all panels"));
+    progress_->hide();
+    statusBar()->addPermanentWidget(progress_);
+    populateModelCombo();
+}
+
+void MainWindow::populateModelCombo()
+{
+    const QSignalBlocker b(modelCombo_);
+    modelCombo_->clear();
+    struct Entry {
+        QString name, path, tip;
+    };
+    std::vector<Entry> entries;
+    if (!modelsDir_.isEmpty()) {
+        const QDir d(modelsDir_);
+        for (const QString& f : d.entryList({"*.json"}, QDir::Files, QDir::Name)) {
+            try {
+                const ModelCard c = read_model_card(d.filePath(f).toStdString());
+                entries.push_back({QString::fromStdString(c.name), d.filePath(f), QString::fromStdString(c.description)});
+            } catch (const std::exception&) {
+                // not a card (or one being written now): not offered
+            }
+        }
+    }
+    for (const auto& e : entries) {
+        modelCombo_->addItem(e.name, QFileInfo(e.path).absoluteFilePath());
+        modelCombo_->setItemData(modelCombo_->count() - 1, e.tip.isEmpty() ? e.path : e.tip, Qt::ToolTipRole);
+    }
+    if (model_) {
+        int i = modelCombo_->findData(model_->path);
+        if (i < 0) {
+            modelCombo_->insertItem(0, QString::fromStdString(model_->card().name), model_->path);
+            modelCombo_->setItemData(0, model_->path, Qt::ToolTipRole);
+            i = 0;
+        }
+        modelCombo_->setCurrentIndex(i);
+    }
+}
+
+SamplerPanel* MainWindow::makePanel(int index)
+{
+    auto* p = new SamplerPanel(index);
+    if (model_)
+        p->setModel(model_);
+    connect(p, &SamplerPanel::configChanged, this, [this] { updateTimelineMarks(); });
+    connect(p, &SamplerPanel::removeRequested, this, [this, p] {
+        for (std::size_t i = 0; i < panels_.size(); ++i)
+            if (panels_[i] == p)
+                removePanel(int(i));
+    });
+    connect(p, &SamplerPanel::sampleClicked, this, &MainWindow::openSample);
+    return p;
+}
+
+void MainWindow::relayoutPanels()
+{
+    for (std::size_t i = 0; i < panels_.size(); ++i) {
+        panels_[i]->setIndex(int(i));
+        panels_[i]->setRemovable(panels_.size() > 1);
+        panelsLayout_->addWidget(panels_[i], 1);
+    }
+    addPanelAct_->setEnabled(int(panels_.size()) < kMaxPanels);
+}
+
+void MainWindow::addPanel()
+{
+    if (int(panels_.size()) >= kMaxPanels)
+        return;
+    abandonRun();
+    auto* p = makePanel(int(panels_.size()));
+    p->setConfig(defaultPanelConfig(int(panels_.size())));
+    panels_.push_back(p);
+    relayoutPanels();
+    rebuildPlots();
+    updateTimelineMarks();
+}
+
+void MainWindow::removePanel(int i)
+{
+    if (panels_.size() <= 1 || i < 0 || i >= int(panels_.size()))
+        return;
+    abandonRun();
+    SamplerPanel* p = panels_[std::size_t(i)];
+    panels_.erase(panels_.begin() + i);
+    p->deleteLater();
+    relayoutPanels();
+    rebuildPlots();
+    updateTimelineMarks();
+}
+
+void MainWindow::rebuildPlots()
+{
+    plots_->setPanelCount(panelCount());
+    for (int i = 0; i < panelCount(); ++i) {
+        const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
+        plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
+        for (int k = 0; k < tr.size(); ++k)
+            plots_->addStats(i, tr.info(k).plan.t, tr.info(k).stats);
+    }
+}
+
+void MainWindow::updateActions()
+{
+    runAct_->setEnabled(model_ && !loading_);
+    stopAct_->setEnabled(running_);
+    const bool images = model_ && !model_->card().is_2d_points();
+    for (auto* a : fieldActs_)
+        a->setEnabled(images);
+}
+
+// ------------------------------------------------------------------ models
+
+void MainWindow::loadModel(const QString& path)
+{
+    abandonRun();
+    loading_ = true;
+    updateActions();
+    statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
+    const quint64 token = ++loadToken_;
+    QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
+                              Qt::QueuedConnection);
+}
+
+void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
+{
+    if (token != loadToken_)
+        return; // a newer load was asked for
+    loading_ = false;
+    model_ = std::move(model);
+    clearError();
+    const ModelCard& card = model_->card();
+    for (auto* p : panels_)
+        p->setModel(model_);
+    plots_->setSchedule(model_->alphaBars, model_->betas, model_->logSnr);
+    rebuildPlots();
+    timeline_->setTrainSteps(model_->trainSteps());
+    timeline_->setCursor(model_->trainSteps() - 1);
+    plots_->setCursor(model_->trainSteps() - 1);
+    forward_->setModel(model_);
+    {
+        const QSignalBlocker b(batch_);
+        batch_->setValue(card.is_2d_points() ? 512 : 16);
+    }
+    if (!card.is_2d_points() && field_ != Field::Xt)
+        setField(field_);
+    populateModelCombo();
+    addRecent(model_->path);
+    setWindowTitle(tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(card.name)));
+    updateTimelineMarks();
+    updateActions();
+    statusLabel_->setText(tr("%1: %2. Press Run.")
+                              .arg(QString::fromStdString(card.name),
+                                   card.is_2d_points() ? tr("2-D points") : tr("images")));
+    Q_EMIT modelReady();
+}
+
+void MainWindow::onModelFailed(quint64 token, const QString& path, const QString& message)
+{
+    if (token != loadToken_)
+        return;
+    loading_ = false;
+    updateActions();
+    showError(tr("Could not open the model card %1: %2").arg(QDir::toNativeSeparators(path), message));
+    statusLabel_->setText(model_ ? tr("Still using %1").arg(QString::fromStdString(model_->card().name))
+                                 : tr("No model loaded"));
+    // Nothing loaded yet (say the default digit model is broken): fall back to
+    // the analytic ring so the window is usable; the message stays visible.
+    const QString ring = QDir(modelsDir_).filePath("ring8.json");
+    if (!model_ && QFileInfo(path).absoluteFilePath() != QFileInfo(ring).absoluteFilePath() &&
+        QFileInfo::exists(ring)) {
+        const QString message = errorText();
+        loadModel(ring);
+        connect(this, &MainWindow::modelReady, this, [this, message] { showError(message); },
+                Qt::SingleShotConnection);
+    }
+}
+
+// ------------------------------------------------------------------ runs
+
+void MainWindow::startRun()
+{
+    if (!model_ || loading_)
+        return;
+    const int T = model_->trainSteps();
+    std::vector<SamplerConfig> configs;
+    for (int i = 0; i < panelCount(); ++i) {
+        try {
+            const SamplerConfig c = panels_[std::size_t(i)]->config();
+            validate(c, T);
+            configs.push_back(c);
+        } catch (const std::exception& e) {
+            showError(tr("Panel %1 cannot run: %2").arg(i + 1).arg(QString::fromStdString(e.what())));
+            return;
+        }
+    }
+    clearError();
+    // Newest run wins: everything older is cancelled and its frames dropped.
+    const quint64 gen = ++generation_;
+    worker_->cancelUpTo(gen - 1);
+    std::vector<std::int64_t> shape{batch_->value()};
+    for (auto d : model_->card().data_shape)
+        shape.push_back(d);
+    for (int i = 0; i < panelCount(); ++i) {
+        const auto ts = panels_[std::size_t(i)]->plannedTimesteps();
+        panels_[std::size_t(i)]->beginRun(shape, ts);
+        plots_->beginPanel(i, ts);
+    }
+    // A new run is followed live again until the user grabs the timeline.
+    followAct_->setChecked(true);
+    follow_ = true;
+    timeline_->stop();
+    timeline_->setCursor(T - 1);
+    plots_->setCursor(T - 1);
+    running_ = true;
+    computingPanel_ = -1;
+    computingStep_ = 0;
+
+    RunJob job;
+    job.generation = gen;
+    job.model = model_->model;
+    job.panels = configs;
+    job.seed = quint64(seed_->value());
+    job.batch = batch_->value();
+    QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
+    int total = 0;
+    for (auto* p : panels_)
+        total += p->trajectory().plannedSteps();
+    progress_->setRange(0, std::max(1, total));
+    progress_->setValue(0);
+    progress_->show();
+    updateActions();
+    updateTimelineMarks();
+    updateStatus();
+}
+
+void MainWindow::abandonRun()
+{
+    // The panels are about to change under the run: cancel it and make its
+    // frames stale at once (a Stop instead keeps what was computed).
+    if (!running_)
+        return;
+    worker_->cancelUpTo(generation_);
+    ++generation_;
+    running_ = false;
+    computingPanel_ = -1;
+    progress_->hide();
+    updateActions();
+}
+
+void MainWindow::stopRun()
+{
+    if (!running_)
+        return;
+    worker_->cancelUpTo(generation_);
+    statusLabel_->setText(tr("Stopping..."));
+}
+
+void MainWindow::onPanelStarted(quint64 gen, int panel)
+{
+    if (gen != generation_)
+        return;
+    computingPanel_ = panel;
+    computingStep_ = 0;
+    panelClock_.start();
+    scheduleRefresh();
+}
+
+void MainWindow::onFrame(quint64 gen, int panel, FramePtr frame)
+{
+    worker_->frameConsumed();
+    if (gen != generation_ || panel < 0 || panel >= panelCount()) {
+        ++staleDropped_; // a stale run's frame is never shown
+        return;
+    }
+    try {
+        panels_[std::size_t(panel)]->appendFrame(*frame);
+    } catch (const std::exception& e) {
+        showError(tr("Panel %1 received a malformed step: %2").arg(panel + 1).arg(QString::fromStdString(e.what())));
+        return;
+    }
+    plots_->addStats(panel, frame->plan.t, frame->stats);
+    computingPanel_ = panel;
+    computingStep_ = frame->step + 1;
+    progress_->setValue(progress_->value() + 1);
+    if (follow_)
+        timeline_->setCursor(frame->step + 1 == frame->steps ? TimelineMapping::kFinal : frame->plan.t);
+    scheduleRefresh();
+}
+
+void MainWindow::onRunFinished(quint64 gen, bool cancelled)
+{
+    if (gen != generation_)
+        return;
+    running_ = false;
+    computingPanel_ = -1;
+    progress_->hide();
+    if (!cancelled && follow_)
+        timeline_->setCursor(TimelineMapping::kFinal);
+    refreshViews();
+    updateActions();
+    statusLabel_->setText(cancelled ? tr("Stopped. Scrub the timeline to see what was computed.")
+                                    : tr("Done. Scrub the timeline (drag, or Left/Right, Home/End, Space to play)."));
+    Q_EMIT runFinished(cancelled);
+}
+
+void MainWindow::onRunFailed(quint64 gen, int panel, const QString& message)
+{
+    if (gen != generation_)
+        return;
+    running_ = false;
+    computingPanel_ = -1;
+    progress_->hide();
+    refreshViews();
+    updateActions();
+    const QString who = panel >= 0 && panel < panelCount()
+                            ? tr("Panel %1 (%2)").arg(panel + 1).arg(panels_[std::size_t(panel)]->description())
+                            : tr("The run");
+    showError(tr("%1 failed: %2. The steps computed before the failure are kept.").arg(who, message));
+    statusLabel_->setText(tr("Run failed"));
+    Q_EMIT runFinished(true);
+}
+
+// ------------------------------------------------------------------ views
+
+void MainWindow::onCursorMoved(int t)
+{
+    // The user grabbed the timeline: stop following the live run.
+    if (running_ && follow_) {
+        follow_ = false;
+        followAct_->setChecked(false);
+    }
+    plots_->setCursor(t);
+    refreshViews(); // scrubbing redraws at once, from stored frames
+}
+
+void MainWindow::scheduleRefresh()
+{
+    if (!refreshTimer_->isActive())
+        refreshTimer_->start();
+}
+
+void MainWindow::refreshViews()
+{
+    refreshTimer_->stop();
+    const int t = timeline_->cursor();
+    for (auto* p : panels_)
+        p->showAt(t, field_);
+    plots_->setCursor(t);
+    updateTimelineMarks();
+    updateStatus();
+}
+
+void MainWindow::updateTimelineMarks()
+{
+    std::vector<PanelMarks> marks;
+    for (int i = 0; i < panelCount(); ++i) {
+        const SamplerPanel* p = panels_[std::size_t(i)];
+        PanelMarks m;
+        m.color = panelColor(i);
+        m.timesteps = p->trajectory().plannedSteps() ? p->trajectory().timesteps() : p->plannedTimesteps();
+        m.visited = p->trajectory().size();
+        marks.push_back(std::move(m));
+    }
+    timeline_->setPanels(std::move(marks));
+}
+
+void MainWindow::updateStatus()
+{
+    if (!running_)
+        return;
+    if (computingPanel_ < 0 || computingPanel_ >= panelCount()) {
+        statusLabel_->setText(tr("Starting..."));
+        return;
+    }
+    const SamplerPanel* p = panels_[std::size_t(computingPanel_)];
+    const int S = p->trajectory().plannedSteps();
+    const double secs = std::max(1e-3, panelClock_.elapsed() / 1000.0);
+    const double rate = computingStep_ / secs;
+    int left = S - computingStep_;
+    for (int i = computingPanel_ + 1; i < panelCount(); ++i)
+        left += panels_[std::size_t(i)]->trajectory().plannedSteps();
+    const QString eta = rate > 0 && computingStep_ > 2 ? formatSeconds(left / rate) : tr("...");
+    statusLabel_->setText(tr("Panel %1 (%2): step %3 of %4 \u00b7 %5 steps/s \u00b7 %6 left")
+                              .arg(computingPanel_ + 1)
+                              .arg(p->description())
+                              .arg(computingStep_)
+                              .arg(S)
+                              .arg(rate, 0, 'f', rate < 10 ? 1 : 0)
+                              .arg(eta));
+}
+
+void MainWindow::setField(Field f)
+{
+    field_ = f;
+    fieldActs_[int(f)]->setChecked(true);
+    refreshViews();
+}
+
+void MainWindow::setSeed(quint64 seed) { seed_->setValue(int(seed)); }
+quint64 MainWindow::seed() const { return quint64(seed_->value()); }
+void MainWindow::setBatch(int b) { batch_->setValue(b); }
+int MainWindow::batch() const { return batch_->value(); }
+
+void MainWindow::openSample(int panel, int sample)
+{
+    const SamplerPanel* p = panels_.at(std::size_t(panel));
+    if (p->trajectory().empty())
+        return;
+    auto* d = new SampleDialog(p->trajectory(), sample, std::max(0, p->displayedStep()), p->description(), this);
+    d->setAttribute(Qt::WA_DeleteOnClose);
+    d->show();
+}
+
+// ------------------------------------------------------------------ errors
+
+void MainWindow::showError(const QString& message)
+{
+    errorLabel_->setText(message);
+    errorBanner_->show();
+    Q_EMIT errorShown(message);
+}
+
+void MainWindow::clearError()
+{
+    errorLabel_->clear();
+    errorBanner_->hide();
+}
+
+QString MainWindow::errorText() const { return errorBanner_->isHidden() ? QString() : errorLabel_->text(); }
+
+// ------------------------------------------------------------------ files, settings, close
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e)
+{
+    const auto urls = e->mimeData()->urls();
+    if (urls.size() == 1 && urls[0].isLocalFile() && urls[0].toLocalFile().endsWith(".json", Qt::CaseInsensitive))
+        e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e)
+{
+    loadModel(e->mimeData()->urls().at(0).toLocalFile());
+    e->acceptProposedAction();
+}
+
+void MainWindow::addRecent(const QString& path)
+{
+    recent_.removeAll(path);
+    recent_.prepend(path);
+    while (recent_.size() > kMaxRecent)
+        recent_.removeLast();
+    updateRecentMenu();
+}
+
+void MainWindow::updateRecentMenu()
+{
+    recentMenu_->clear();
+    for (const QString& f : recent_) {
+        QAction* a = recentMenu_->addAction(QFileInfo(f).fileName(), this, [this, f] { loadModel(f); });
+        a->setToolTip(f);
+        a->setStatusTip(f);
+    }
+    recentMenu_->setEnabled(!recent_.isEmpty());
+}
+
+void MainWindow::readSettings()
+{
+    QSettings s;
+    if (!restoreGeometry(s.value("window/geometry").toByteArray()))
+        resize(1340, 740);
+    restoreState(s.value("window/state").toByteArray());
+    splitter_->restoreState(s.value("window/splitter").toByteArray());
+    recent_ = s.value("recent").toStringList();
+    updateRecentMenu();
+    seed_->setValue(s.value("seed", 1).toInt());
+    timeline_->setSpeed(s.value("speed", 60).toInt());
+    const QStringList panels = s.value("panels").toStringList();
+    std::vector<SamplerConfig> configs;
+    for (const QString& p : panels)
+        if (auto c = decodeConfig(p))
+            configs.push_back(*c);
+    if (!configs.empty() && int(configs.size()) <= kMaxPanels) {
+        while (panelCount() < int(configs.size()))
+            panels_.push_back(makePanel(panelCount()));
+        while (panelCount() > int(configs.size())) {
+            panels_.back()->deleteLater();
+            panels_.pop_back();
+        }
+        for (std::size_t i = 0; i < configs.size(); ++i)
+            panels_[i]->setConfig(configs[i]);
+        relayoutPanels();
+    }
+}
+
+void MainWindow::writeSettings()
+{
+    QSettings s;
+    s.setValue("window/geometry", saveGeometry());
+    s.setValue("window/state", saveState());
+    s.setValue("window/splitter", splitter_->saveState());
+    s.setValue("recent", recent_);
+    s.setValue("seed", seed_->value());
+    s.setValue("speed", timeline_->speed());
+    if (model_)
+        s.setValue("model", model_->path);
+    QStringList panels;
+    for (auto* p : panels_)
+        panels << encodeConfig(p->config());
+    s.setValue("panels", panels);
+}
+
+void MainWindow::closeEvent(QCloseEvent* e)
+{
+    if (options_.useSettings)
+        writeSettings();
+    timeline_->stop();
+    shutdownWorker();
+    e->accept();
+}
+
+} // namespace noisetrail::ui

@@ -1,0 +1,63 @@
+// The plots under the panels (QCustomPlot): the schedule with each panel's
+// visited timesteps, and per-step statistics per panel in its colour, all on
+// the timeline's t axis with a cursor line. Redraws are coalesced.
+#pragma once
+#include "noisetrail/run.hpp"
+
+#include <QColor>
+#include <QWidget>
+
+#include <vector>
+
+class QCustomPlot;
+class QCPAxisRect;
+class QCPGraph;
+class QCPItemStraightLine;
+class QCPTextElement;
+class QTimer;
+
+namespace noisetrail::ui {
+
+class PlotsWidget : public QWidget {
+    Q_OBJECT
+public:
+    explicit PlotsWidget(QWidget* parent = nullptr);
+
+    void setSchedule(const std::vector<double>& alphaBars, const std::vector<double>& betas,
+                     const std::vector<double>& logSnr);
+    void setPanelCount(int n);
+    /// A new run of `panel`: clear its curves, mark its planned timesteps.
+    void beginPanel(int panel, const std::vector<int>& timesteps);
+    void addStats(int panel, int t, const StepStats& stats);
+    void setCursor(int t);
+    /// Plots are rebuilt at most every ~40 ms however many calls come in.
+    void scheduleReplot();
+    int replotCount() const { return replots_; }
+    QCustomPlot* schedulePlot() const { return schedule_; }
+    QCustomPlot* statsPlot() const { return stats_; }
+
+    /// The statistics shown, in order (names of StepStats fields).
+    static const std::vector<const char*>& statNames();
+
+protected:
+    void changeEvent(QEvent* e) override;
+
+private:
+    void applyPalette();
+    void replotNow();
+    void rescaleStats();
+
+    QCustomPlot* schedule_ = nullptr;
+    QCustomPlot* stats_ = nullptr;
+    std::vector<QCPAxisRect*> statRects_;
+    std::vector<QCPTextElement*> statTitles_;
+    std::vector<std::vector<QCPGraph*>> statGraphs_; // [stat][panel]
+    std::vector<QCPGraph*> visited_;                 // per panel, on alpha_bar
+    std::vector<QCPItemStraightLine*> cursors_;
+    std::vector<double> alphaBars_;
+    QTimer* timer_ = nullptr;
+    int trainSteps_ = 1000;
+    int replots_ = 0;
+};
+
+} // namespace noisetrail::ui

@@ -1,0 +1,239 @@
+#include "timeline_bar.hpp"
+
+#include "icons.hpp"
+
+#include <QHBoxLayout>
+#include <QMouseEvent>
+#include <QPainter>
+#include <QSpinBox>
+#include <QStyle>
+#include <QTimer>
+#include <QToolButton>
+
+#include <algorithm>
+#include <set>
+
+namespace noisetrail::ui {
+
+TimelineBar::TimelineBar(QWidget* parent) : QWidget(parent)
+{
+    setObjectName("timeline");
+    auto* row = new QHBoxLayout(this);
+    row->setContentsMargins(4, 2, 4, 2);
+    row->setSpacing(2);
+    const QColor ink = palette().color(QPalette::ButtonText);
+    auto button = [&](Glyph icon, const QString& tip, const char* name) {
+        auto* b = new QToolButton;
+        b->setIcon(glyphIcon(icon, ink));
+        b->setToolTip(tip);
+        b->setObjectName(name);
+        b->setAutoRaise(true);
+        b->setFocusPolicy(Qt::NoFocus);
+        row->addWidget(b);
+        return b;
+    };
+    connect(button(Glyph::ToStart, tr("Jump to the start, t = T-1 (Home)"), "toStart"),
+            &QToolButton::clicked, this, &TimelineBar::toStart);
+    connect(button(Glyph::StepBack, tr("Step back (Left)"), "stepBack"), &QToolButton::clicked, this,
+            &TimelineBar::stepBack);
+    play_ = button(Glyph::Play, tr("Play / pause the denoising (Space)"), "play");
+    connect(play_, &QToolButton::clicked, this, &TimelineBar::togglePlay);
+    connect(button(Glyph::StepForward, tr("Step forward (Right)"), "stepForward"), &QToolButton::clicked,
+            this, &TimelineBar::stepForward);
+    connect(button(Glyph::ToEnd, tr("Jump to the final samples (End)"), "toEnd"),
+            &QToolButton::clicked, this, &TimelineBar::toEnd);
+    track_ = new TimelineTrack(this);
+    row->addWidget(track_, 1);
+    speed_ = new QSpinBox;
+    speed_->setObjectName("speed");
+    speed_->setRange(1, 2000);
+    speed_->setValue(60);
+    speed_->setSuffix(tr(" steps/s"));
+    speed_->setAccelerated(true);
+    speed_->setToolTip(tr("Playback speed: timeline stops per second"));
+    row->addWidget(speed_);
+
+    timer_ = new QTimer(this);
+    timer_->setTimerType(Qt::PreciseTimer);
+    connect(timer_, &QTimer::timeout, this, &TimelineBar::advance);
+}
+
+void TimelineBar::setTrainSteps(int T)
+{
+    mapping_.trainSteps = std::max(1, T);
+    cursor_ = mapping_.clampT(cursor_);
+    track_->update();
+}
+
+void TimelineBar::setPanels(std::vector<PanelMarks> panels)
+{
+    const bool rows = panels.size() != panels_.size();
+    panels_ = std::move(panels);
+    if (rows) // one row of ticks per panel: the height changes
+        track_->updateGeometry();
+    track_->update();
+}
+
+void TimelineBar::setCursor(int t)
+{
+    t = mapping_.clampT(t);
+    if (t != cursor_) {
+        cursor_ = t;
+        track_->update();
+    }
+}
+
+void TimelineBar::moveByUser(int t)
+{
+    setCursor(t);
+    Q_EMIT cursorMoved(cursor_);
+}
+
+std::vector<int> TimelineBar::stops() const
+{
+    std::set<int> s{TimelineMapping::kFinal};
+    for (const auto& p : panels_)
+        s.insert(p.timesteps.begin(), p.timesteps.end());
+    if (s.size() == 1)
+        for (int t = 0; t < mapping_.trainSteps; ++t)
+            s.insert(t);
+    return {s.begin(), s.end()};
+}
+
+void TimelineBar::stepForward() { moveByUser(TimelineMapping::nextStop(stops(), cursor_, +1)); }
+void TimelineBar::stepBack() { moveByUser(TimelineMapping::nextStop(stops(), cursor_, -1)); }
+void TimelineBar::toStart() { moveByUser(mapping_.tMax()); }
+void TimelineBar::toEnd() { moveByUser(mapping_.tMin()); }
+
+bool TimelineBar::isPlaying() const { return timer_->isActive(); }
+int TimelineBar::speed() const { return speed_->value(); }
+void TimelineBar::setSpeed(int s) { speed_->setValue(s); }
+
+void TimelineBar::togglePlay()
+{
+    if (timer_->isActive()) {
+        stop();
+        return;
+    }
+    if (cursor_ == mapping_.tMin())
+        moveByUser(mapping_.tMax()); // replay from the noise
+    timer_->start(16);
+    play_->setIcon(glyphIcon(Glyph::Pause, palette().color(QPalette::ButtonText)));
+    Q_EMIT playingChanged(true);
+}
+
+void TimelineBar::stop()
+{
+    if (!timer_->isActive())
+        return;
+    timer_->stop();
+    play_->setIcon(glyphIcon(Glyph::Play, palette().color(QPalette::ButtonText)));
+    Q_EMIT playingChanged(false);
+}
+
+void TimelineBar::advance()
+{
+    // Frame-rate independent: as many stops as the speed asks for per tick.
+    carry_ += speed_->value() * timer_->interval() / 1000.0;
+    const auto all = stops();
+    int t = cursor_;
+    while (carry_ >= 1.0) {
+        carry_ -= 1.0;
+        t = TimelineMapping::nextStop(all, t, +1);
+    }
+    if (t != cursor_)
+        moveByUser(t);
+    if (cursor_ == mapping_.tMin()) {
+        carry_ = 0;
+        stop();
+    }
+}
+
+// ---------------------------------------------------------------- track
+
+namespace {
+constexpr int kMargin = 14;
+constexpr int kRow = 7;
+constexpr int kAxis = 16;
+} // namespace
+
+TimelineTrack::TimelineTrack(TimelineBar* bar) : QWidget(bar), bar_(bar)
+{
+    setObjectName("timelineTrack");
+    setMouseTracking(false);
+    setFocusPolicy(Qt::NoFocus);
+    setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
+    setToolTip(tr("Noise level t, from pure noise (left) to the final samples (right). Drag to scrub; "
+                  "ticks mark each panel's timesteps (solid once computed)."));
+    setCursor(Qt::SizeHorCursor);
+}
+
+QSize TimelineTrack::sizeHint() const { return {400, kAxis + 8 + kRow * std::max<int>(1, int(bar_->panels_.size()))}; }
+QSize TimelineTrack::minimumSizeHint() const { return {120, sizeHint().height()}; }
+
+double TimelineTrack::pixelOfT(int t) const { return bar_->mapping_.pixelOfT(t); }
+
+void TimelineTrack::resizeEvent(QResizeEvent*)
+{
+    bar_->mapping_.pixelLeft = kMargin;
+    bar_->mapping_.pixelRight = std::max(kMargin + 1, width() - kMargin);
+}
+
+void TimelineTrack::paintEvent(QPaintEvent*)
+{
+    QPainter p(this);
+    const auto& m = bar_->mapping_;
+    const QPalette& pal = palette();
+    p.fillRect(rect(), pal.base());
+    const int rowsTop = 4;
+    // Panel rows: planned timesteps faint, visited ones solid.
+    for (std::size_t i = 0; i < bar_->panels_.size(); ++i) {
+        const auto& pm = bar_->panels_[i];
+        const int y = rowsTop + int(i) * kRow;
+        QColor faint = pm.color;
+        faint.setAlphaF(0.25f);
+        const double gap = (m.pixelRight - m.pixelLeft) / std::max<std::size_t>(1, pm.timesteps.size());
+        const qreal w = gap > 6 ? 2.0 : 1.0;
+        for (std::size_t k = 0; k < pm.timesteps.size(); ++k) {
+            p.setPen(QPen(int(k) < pm.visited ? pm.color : faint, w));
+            const int x = int(m.pixelOfT(pm.timesteps[k]));
+            p.drawLine(x, y, x, y + kRow - 2);
+        }
+    }
+    // Axis with t labels.
+    const int axisY = rowsTop + kRow * std::max<int>(1, int(bar_->panels_.size())) + 1;
+    p.setPen(pal.color(QPalette::Mid));
+    p.drawLine(int(m.pixelLeft), axisY, int(m.pixelRight), axisY);
+    p.setPen(pal.color(QPalette::Text));
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.85);
+    p.setFont(f);
+    const int T = m.trainSteps;
+    for (int i = 0; i <= 4; ++i) {
+        const int t = (i == 0) ? T - 1 : (4 - i) * T / 4;
+        const int x = int(m.pixelOfT(t));
+        p.drawLine(x, axisY, x, axisY + 3);
+        const QString s = QString::number(t);
+        p.drawText(QRect(x - 30, axisY + 2, 60, kAxis), Qt::AlignHCenter | Qt::AlignTop, s);
+    }
+    // Cursor.
+    const int cx = int(m.pixelOfT(bar_->cursor_));
+    p.setPen(QPen(pal.color(QPalette::Highlight), 2));
+    p.drawLine(cx, 0, cx, axisY);
+    p.setBrush(pal.color(QPalette::Highlight));
+    p.drawEllipse(QPoint(cx, axisY), 4, 4);
+}
+
+void TimelineTrack::mousePressEvent(QMouseEvent* e)
+{
+    if (e->button() == Qt::LeftButton)
+        bar_->moveByUser(bar_->mapping_.tAtPixel(e->position().x()));
+}
+
+void TimelineTrack::mouseMoveEvent(QMouseEvent* e)
+{
+    if (e->buttons() & Qt::LeftButton)
+        bar_->moveByUser(bar_->mapping_.tAtPixel(e->position().x()));
+}
+
+} // namespace noisetrail::ui

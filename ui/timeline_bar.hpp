@@ -1,0 +1,94 @@
+// One timeline for the whole window, in units of the noise level t (T-1 on
+// the left, 0 and then the final samples on the right), each panel's
+// timesteps marked in its colour. Play/pause, speed, step, start/end.
+#pragma once
+#include "timeline_mapping.hpp"
+
+#include <QColor>
+#include <QWidget>
+
+#include <vector>
+
+class QSpinBox;
+class QTimer;
+class QToolButton;
+
+namespace noisetrail::ui {
+
+struct PanelMarks {
+    QColor color;
+    std::vector<int> timesteps; ///< planned, descending
+    int visited = 0;            ///< how many of them have frames
+};
+
+class TimelineTrack;
+
+class TimelineBar : public QWidget {
+    Q_OBJECT
+public:
+    explicit TimelineBar(QWidget* parent = nullptr);
+
+    void setTrainSteps(int T);
+    int trainSteps() const { return mapping_.trainSteps; }
+    void setPanels(std::vector<PanelMarks> panels);
+    const std::vector<PanelMarks>& panels() const { return panels_; }
+
+    /// Move the cursor from code (following a live run): emits nothing.
+    void setCursor(int t);
+    int cursor() const { return cursor_; }
+    const TimelineMapping& mapping() const { return mapping_; }
+    bool isPlaying() const;
+    int speed() const; ///< cursor stops per second while playing
+    void setSpeed(int stepsPerSecond);
+    TimelineTrack* track() const { return track_; }
+
+public Q_SLOTS:
+    void togglePlay();
+    void stepForward();
+    void stepBack();
+    void toStart();
+    void toEnd();
+    void stop();
+
+Q_SIGNALS:
+    /// The user (mouse, keys, buttons, playback) moved the cursor to t.
+    void cursorMoved(int t);
+    void playingChanged(bool playing);
+
+private:
+    friend class TimelineTrack;
+    void moveByUser(int t);
+    std::vector<int> stops() const;
+    void advance();
+
+    TimelineMapping mapping_;
+    std::vector<PanelMarks> panels_;
+    int cursor_ = 999;
+    TimelineTrack* track_ = nullptr;
+    QToolButton* play_ = nullptr;
+    QSpinBox* speed_ = nullptr;
+    QTimer* timer_ = nullptr;
+    double carry_ = 0; ///< fractional stops owed by playback
+};
+
+/// The painted track; drag or click to scrub.
+class TimelineTrack : public QWidget {
+    Q_OBJECT
+public:
+    explicit TimelineTrack(TimelineBar* bar);
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
+    /// The pixel of t in this widget (for tests that drag with the mouse).
+    double pixelOfT(int t) const;
+
+protected:
+    void paintEvent(QPaintEvent*) override;
+    void mousePressEvent(QMouseEvent* e) override;
+    void mouseMoveEvent(QMouseEvent* e) override;
+    void resizeEvent(QResizeEvent*) override;
+
+private:
+    TimelineBar* bar_;
+};
+
+} // namespace noisetrail::ui

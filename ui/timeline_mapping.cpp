@@ -1,0 +1,67 @@
+#include "timeline_mapping.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace noisetrail::ui {
+
+int TimelineMapping::clampT(int t) const { return std::clamp(t, tMin(), tMax()); }
+
+double TimelineMapping::pixelOfT(double t) const
+{
+    const double span = double(tMax() - tMin());
+    if (span <= 0)
+        return pixelLeft;
+    return pixelLeft + (tMax() - t) / span * (pixelRight - pixelLeft);
+}
+
+int TimelineMapping::tAtPixel(double pixel) const
+{
+    const double width = pixelRight - pixelLeft;
+    if (width == 0)
+        return tMax();
+    const double t = tMax() - (pixel - pixelLeft) / width * double(tMax() - tMin());
+    return clampT(int(std::lround(t)));
+}
+
+int TimelineMapping::stepAt(const std::vector<int>& timesteps, int t, int available, bool finished)
+{
+    const int S = int(timesteps.size());
+    if (available <= 0 || S == 0)
+        return -1;
+    // First step whose t is at or below the cursor (timesteps descend).
+    int k = S;
+    for (int i = 0; i < S; ++i) {
+        if (timesteps[i] <= t) {
+            k = i;
+            break;
+        }
+    }
+    const int newest = finished ? S : std::min(available, S) - 1;
+    return std::min(k, newest);
+}
+
+int TimelineMapping::tOfStep(const std::vector<int>& timesteps, int step)
+{
+    if (step < 0 || step >= int(timesteps.size()))
+        return kFinal;
+    return timesteps[step];
+}
+
+int TimelineMapping::nextStop(const std::vector<int>& stops, int t, int direction)
+{
+    int best = t;
+    bool found = false;
+    for (int s : stops) {
+        if (direction > 0 && s < t && (!found || s > best)) {
+            best = s;
+            found = true;
+        } else if (direction < 0 && s > t && (!found || s < best)) {
+            best = s;
+            found = true;
+        }
+    }
+    return best;
+}
+
+} // namespace noisetrail::ui

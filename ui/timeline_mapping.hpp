@@ -1,0 +1,45 @@
+// Pure timeline mathematics: noise level t <-> step index of a panel <-> pixel.
+// No widgets here, so every rule has a data-driven test (tst_timeline_mapping).
+#pragma once
+#include <vector>
+
+namespace noisetrail::ui {
+
+/// The window's one timeline runs in units of t from T-1 (pure noise, left)
+/// down to 0, plus one position after it, t = -1, that stands for the final
+/// samples (the output of the last step).
+struct TimelineMapping {
+    static constexpr int kFinal = -1; ///< the "final samples" position
+
+    int trainSteps = 1000;  ///< T
+    double pixelLeft = 0.0; ///< pixel of t = T-1
+    double pixelRight = 1.0; ///< pixel of t = kFinal
+
+    int tMax() const { return trainSteps - 1; }
+    int tMin() const { return kFinal; }
+    int clampT(int t) const;
+
+    /// Pixel of the noise level t (t = T-1 at pixelLeft, kFinal at pixelRight).
+    double pixelOfT(double t) const;
+    /// The t under a pixel, rounded to the nearest integer and clamped.
+    int tAtPixel(double pixel) const;
+
+    /// Which step a panel shows when the cursor is at t. `timesteps` are the
+    /// panel's descending timesteps (its plan), `available` how many of its
+    /// frames exist so far, `finished` whether its final samples exist.
+    /// Rule: the nearest step at or after the cursor in sampling order (the
+    /// first step whose t <= cursor); past the last step, the final samples
+    /// (index == timesteps.size()). Never beyond what is available: then the
+    /// newest available state. Returns -1 when nothing is available.
+    static int stepAt(const std::vector<int>& timesteps, int t, int available, bool finished);
+
+    /// The t a panel's step index stands for (kFinal for the final samples).
+    static int tOfStep(const std::vector<int>& timesteps, int step);
+
+    /// Next cursor stop from t in the direction of sampling (+1: towards
+    /// t = 0 and the final samples) or back (-1), over the sorted union of
+    /// `stops`; returns t itself when there is none further.
+    static int nextStop(const std::vector<int>& stops, int t, int direction);
+};
+
+} // namespace noisetrail::ui
