@@ -1,5 +1,6 @@
 #include "loaded_model.hpp"
 
+#include "noisetrail/metrics.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
 
@@ -204,6 +205,29 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
                     lm->examples.push_back(float(i < mean.size() ? mean[int(i)].toDouble() : 0.0));
             }
             lm->exampleSource = QStringLiteral("the card's mixture means");
+        }
+    }
+    if (auto mix = metrics::mixture_from_card(card))
+        lm->mixture = std::make_shared<const metrics::GaussianMixture>(std::move(*mix));
+    if (card.is_image()) {
+        const QString cls = QFileInfo(path).absoluteDir().filePath(QStringLiteral("mnist-classifier.json"));
+        if (!QFileInfo::exists(cls)) {
+            lm->classifierNote = QStringLiteral("no mnist-classifier.json next to the card");
+        } else {
+            try {
+                auto c = Classifier::load(cls.toStdString());
+                std::int64_t numel = 1;
+                for (auto d : c->input_shape())
+                    numel *= d;
+                if (numel == card.data_dim()) {
+                    lm->classifier = std::move(c);
+                    lm->classifierNote = QFileInfo(cls).fileName();
+                } else {
+                    lm->classifierNote = QStringLiteral("the classifier's input shape does not fit this model");
+                }
+            } catch (const std::exception& e) {
+                lm->classifierNote = QString::fromStdString(e.what());
+            }
         }
     }
     lm->exampleNoise.resize(lm->examples.size());

@@ -2,6 +2,8 @@
 // load time (schedule curves, the target's density image, real examples for
 // the forward-process view), so the GUI thread never computes.
 #pragma once
+#include "noisetrail/classifier.hpp"
+#include "noisetrail/metrics.hpp"
 #include "noisetrail/model.hpp"
 
 #include <QImage>
@@ -29,6 +31,14 @@ struct LoadedModel {
     std::vector<float> exampleNoise;
     int exampleCount = 0;
     QString exampleSource; ///< e.g. "models/data/mnist-heldout-500_images.npy"
+
+    /// Per-step diversity metrics (issue 5): the card's mixture (gaussian-mixture
+    /// cards), and for image models the digit classifier whose features and
+    /// predicted classes the metrics use (mnist-classifier.json next to the card,
+    /// when its input shape fits). Both null when not applicable.
+    std::shared_ptr<const metrics::GaussianMixture> mixture;
+    std::shared_ptr<const Classifier> classifier;
+    QString classifierNote; ///< why there is no classifier, or which one is used
 
     const ModelCard& card() const { return model->card(); }
     int trainSteps() const { return model->schedule().train_steps(); }

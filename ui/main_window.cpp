@@ -1,5 +1,6 @@
 #include "main_window.hpp"
 
+#include "compare_dialog.hpp"
 #include "forward_view.hpp"
 #include "icons.hpp"
 #include "noisetrail/errors.hpp"
@@ -220,6 +221,13 @@ void MainWindow::buildActions()
     addPanelAct_->setToolTip(tr("Add a sampler panel (up to 4) (Ctrl+Shift+N)"));
     connect(addPanelAct_, &QAction::triggered, this, &MainWindow::addPanel);
 
+    compareAct_ = new QAction(tr("&Compare DDPM vs DDIM..."), this);
+    compareAct_->setObjectName("compareAction");
+    compareAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+    compareAct_->setToolTip(tr("The DDPM vs DDIM table of this model: eta 0, 0.2, 0.5, 1 and sigma-hat by number "
+                               "of steps, with a metric-vs-steps plot (Ctrl+Shift+C)"));
+    connect(compareAct_, &QAction::triggered, this, [this] { openCompare(); });
+
     fieldGroup_ = new QActionGroup(this);
     const char* names[3] = {"x_t", "x0_hat", "eps_hat"};
     const QString tips[3] = {tr("Show the noisy sample x_t at the cursor (Ctrl+1)"),
@@ -244,6 +252,15 @@ void MainWindow::buildActions()
         scheduleRefresh();
     });
 
+    metricsAct_ = new QAction(tr("Per-step &Diversity Metrics"), this);
+    metricsAct_->setObjectName("metricsAction");
+    metricsAct_->setCheckable(true);
+    metricsAct_->setChecked(true);
+    metricsAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
+    metricsAct_->setToolTip(tr("Measure the batch's diversity at every step (pairwise distance, Vendi score, "
+                               "mixture components or digit classes covered) on the worker; applies to the "
+                               "next run (Ctrl+M)"));
+
     // Menus.
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openAct_);
@@ -257,11 +274,14 @@ void MainWindow::buildActions()
     run->addSeparator();
     run->addAction(rerollAct_);
     run->addAction(addPanelAct_);
+    run->addSeparator();
+    run->addAction(compareAct_);
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (auto* a : fieldActs_)
         view->addAction(a);
     view->addSeparator();
     view->addAction(followAct_);
+    view->addAction(metricsAct_);
     QMenu* tl = menuBar()->addMenu(tr("&Timeline"));
     auto timelineAction = [&](const QString& text, QKeySequence key, auto slot) {
         QAction* a = tl->addAction(text);
@@ -502,13 +522,39 @@ void MainWindow::rebuildPlots()
     for (int i = 0; i < panelCount(); ++i) {
         const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
         plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
-        for (int k = 0; k < tr.size(); ++k)
+        for (int k = 0; k < tr.size(); ++k) {
             plots_->addStats(i, tr.info(k).plan.t, tr.info(k).stats);
+            plots_->addMetrics(i, tr.info(k).plan.t, tr.info(k).metrics.values);
+        }
     }
+}
+
+CompareDialog* MainWindow::compareDialog() const { return compare_.data(); }
+
+CompareDialog* MainWindow::openCompare()
+{
+    if (!model_)
+        return nullptr;
+    if (compare_ && compare_->property("modelPath").toString() != model_->path) {
+        compare_->close();
+        compare_->deleteLater();
+        compare_ = nullptr;
+    }
+    if (!compare_) {
+        compare_ = new CompareDialog(model_->path, this);
+        compare_->setProperty("modelPath", model_->path);
+        compare_->setAttribute(Qt::WA_DeleteOnClose);
+    }
+    compare_->show();
+    compare_->raise();
+    compare_->activateWindow();
+    return compare_;
 }
 
 void MainWindow::updateActions()
 {
+    if (compareAct_)
+        compareAct_->setEnabled(model_ && !loading_);
     runAct_->setEnabled(model_ && !loading_);
     stopAct_->setEnabled(running_);
     const bool images = model_ && !model_->card().is_2d_points();
@@ -540,6 +586,11 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
     for (auto* p : panels_)
         p->setModel(model_);
     plots_->setSchedule(model_->alphaBars, model_->betas, model_->logSnr);
+    plots_->setMetricKind(model_->mixture ? PlotsWidget::MetricKind::Mixture
+                          : model_->classifier ? PlotsWidget::MetricKind::Classes
+                                               : PlotsWidget::MetricKind::Plain,
+                          model_->mixture ? model_->mixture->components()
+                          : model_->classifier ? model_->classifier->num_classes() : 0);
     rebuildPlots();
     timeline_->setTrainSteps(model_->trainSteps());
     timeline_->setCursor(model_->trainSteps() - 1);
@@ -629,6 +680,18 @@ void MainWindow::startRun()
     job.panels = configs;
     job.seed = quint64(seed_->value());
     job.batch = batch_->value();
+    // 2-D models step tiny tensors (a few thousand values): one intra-op thread
+    // beats OpenMP's wake-ups and spinning, several-fold on a busy machine, for the
+    // sampler and the per-step metrics alike. Images use every core (OMP_NUM_THREADS
+    // if set, like libtorch's default); the value stays set on the worker thread,
+    // so it is always given.
+    const int ompThreads = qEnvironmentVariableIntValue("OMP_NUM_THREADS");
+    job.threads = model_->card().is_2d_points() ? 1
+                  : ompThreads > 0                ? ompThreads
+                                                  : std::max(1, QThread::idealThreadCount());
+    job.metrics = metricsAct_->isChecked();
+    job.mixture = model_->mixture;
+    job.classifier = model_->classifier;
     QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
     int total = 0;
     for (auto* p : panels_)
@@ -673,7 +736,7 @@ void MainWindow::onPanelStarted(quint64 gen, int panel)
     scheduleRefresh();
 }
 
-void MainWindow::onFrame(quint64 gen, int panel, FramePtr frame)
+void MainWindow::onFrame(quint64 gen, int panel, FramePtr frame, FrameMetricsPtr metrics)
 {
     worker_->frameConsumed();
     if (gen != generation_ || panel < 0 || panel >= panelCount()) {
@@ -681,12 +744,14 @@ void MainWindow::onFrame(quint64 gen, int panel, FramePtr frame)
         return;
     }
     try {
-        panels_[std::size_t(panel)]->appendFrame(*frame);
+        panels_[std::size_t(panel)]->appendFrame(*frame, metrics.get());
     } catch (const std::exception& e) {
         showError(tr("Panel %1 received a malformed step: %2").arg(panel + 1).arg(QString::fromStdString(e.what())));
         return;
     }
     plots_->addStats(panel, frame->plan.t, frame->stats);
+    if (metrics)
+        plots_->addMetrics(panel, frame->plan.t, metrics->values);
     computingPanel_ = panel;
     computingStep_ = frame->step + 1;
     progress_->setValue(progress_->value() + 1);
@@ -803,6 +868,9 @@ void MainWindow::setField(Field f)
     fieldActs_[int(f)]->setChecked(true);
     refreshViews();
 }
+
+void MainWindow::setMetricsEnabled(bool on) { metricsAct_->setChecked(on); }
+bool MainWindow::metricsEnabled() const { return metricsAct_->isChecked(); }
 
 void MainWindow::setSeed(quint64 seed) { seed_->setValue(int(seed)); }
 quint64 MainWindow::seed() const { return quint64(seed_->value()); }

@@ -29,6 +29,7 @@ class QToolButton;
 
 namespace noisetrail::ui {
 
+class CompareDialog;
 class ForwardView;
 class PlotsWidget;
 class SamplerPanel;
@@ -74,7 +75,13 @@ public:
     void setSeed(quint64 seed);
     quint64 seed() const;
     void setBatch(int batch);
+    /// Per-step diversity metrics on the worker (View menu; on by default).
+    void setMetricsEnabled(bool on);
+    bool metricsEnabled() const;
     int batch() const;
+    /// The Compare view (DDPM vs DDIM table) of the current model: opened, or raised.
+    CompareDialog* openCompare();
+    CompareDialog* compareDialog() const;
     /// Redraw panels, timeline marks and status now (normally coalesced).
     void refreshViews();
 
@@ -109,7 +116,7 @@ private:
     void onCursorMoved(int t);
     void onModelLoaded(quint64 token, LoadedModelPtr model);
     void onModelFailed(quint64 token, const QString& path, const QString& message);
-    void onFrame(quint64 generation, int panel, FramePtr frame);
+    void onFrame(quint64 generation, int panel, FramePtr frame, FrameMetricsPtr metrics);
     void onPanelStarted(quint64 generation, int panel);
     void onRunFinished(quint64 generation, bool cancelled);
     void onRunFailed(quint64 generation, int panel, const QString& message);
@@ -156,6 +163,9 @@ private:
     QAction* stopAct_ = nullptr;
     QAction* rerollAct_ = nullptr;
     QAction* addPanelAct_ = nullptr;
+    QAction* compareAct_ = nullptr;
+    QAction* metricsAct_ = nullptr;
+    QPointer<CompareDialog> compare_;
     QActionGroup* fieldGroup_ = nullptr;
     QAction* fieldActs_[3] = {};
     QAction* followAct_ = nullptr;

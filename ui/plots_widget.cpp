@@ -22,6 +22,18 @@ double statValue(const StepStats& s, int i)
     }
 }
 
+double metricValue(const metrics::StepMetrics& m, PlotsWidget::MetricKind kind, int i)
+{
+    switch (i) {
+    case 0: return m.pairwise_distance;
+    case 1: return m.vendi;
+    case 2: return kind == PlotsWidget::MetricKind::Classes ? m.classes_covered : m.components_covered;
+    default: return kind == PlotsWidget::MetricKind::Classes ? m.class_entropy : m.occupancy_entropy;
+    }
+}
+
+constexpr int kSlots = PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots;
+
 void styleAxis(QCPAxis* a, const QPalette& pal)
 {
     const QColor fg = pal.color(QPalette::WindowText);
@@ -64,9 +76,13 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                              "dots mark each panel's visited timesteps"));
     stats_ = new QCustomPlot;
     stats_->setObjectName("statsPlot");
-    stats_->setToolTip(tr("Per-step statistics of each panel, in its colour: std of x_t, mean norm of eps_hat, "
-                          "RMS change of x0_hat per step, per-coordinate std of x0_hat across the batch "
-                          "(a diversity proxy)"));
+    stats_->setToolTip(tr("Per-step statistics of each panel, in its colour. Top: std of x_t, mean norm of "
+                          "eps_hat, RMS change of x0_hat per step, per-coordinate std of x0_hat across the batch. "
+                          "Bottom, diversity of x0_hat across the batch (computed on the worker each step): mean "
+                          "pairwise distance, Vendi score (RBF kernel h = 0.5 for 2-D points, cosine on classifier "
+                          "features for digits; an effective number of distinct samples), and for mixtures the "
+                          "components covered (3-std rule) and occupancy entropy, for digits the classes covered "
+                          "and class entropy (dashed: the ideal value)"));
     row->addWidget(schedule_, 3);
     row->addWidget(stats_, 5);
     for (auto* p : {schedule_, stats_}) {
@@ -108,17 +124,19 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     schedule_->legend->setBorderPen(Qt::NoPen);
     cursors_.push_back(addCursor(schedule_, rect));
 
-    // Statistics: one row of four small plots, each titled above its axes,
-    // so a short plot area still leaves each one its full height.
+    // Statistics: two rows of four small plots (the step statistics, then the
+    // diversity metrics), each titled above its axes.
     stats_->plotLayout()->clear();
-    const QStringList titles{tr("std of x_t"), tr("mean |eps_hat|"), tr("x0_hat change / step"),
-                             tr("x0_hat std across batch")};
+    const QStringList titles{tr("std of x_t"),        tr("mean |eps_hat|"),  tr("x0_hat change / step"),
+                             tr("x0_hat std across batch"), tr("mean pairwise distance"), tr("Vendi score"),
+                             tr("(no mixture / classifier)"), tr("(no mixture / classifier)")};
     QFont titleFont = font();
     titleFont.setPointSizeF(titleFont.pointSizeF() * 0.9);
-    for (int i = 0; i < 4; ++i) {
-        auto* title = new QCPTextElement(stats_, titles[i], titleFont);
+    for (int slot = 0; slot < kSlots; ++slot) {
+        const int i = slot % 4, row = 2 * (slot / 4);
+        auto* title = new QCPTextElement(stats_, titles[slot], titleFont);
         title->setMargins(QMargins(0, 2, 0, 0));
-        stats_->plotLayout()->addElement(0, i, title);
+        stats_->plotLayout()->addElement(row, i, title);
         statTitles_.push_back(title);
         auto* r = new QCPAxisRect(stats_);
         r->setupFullAxesBox(false);
@@ -129,12 +147,22 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         r->axis(QCPAxis::atLeft)->ticker()->setTickCount(4);
         r->setAutoMargins(QCP::msLeft | QCP::msBottom);
         r->setMargins(QMargins(0, 4, 10, 0)); // room for the last tick label
-        stats_->plotLayout()->addElement(1, i, r);
+        stats_->plotLayout()->addElement(row + 1, i, r);
         statRects_.push_back(r);
         cursors_.push_back(addCursor(stats_, r));
     }
     stats_->plotLayout()->setRowStretchFactor(0, 0.01);
-    statGraphs_.resize(4);
+    stats_->plotLayout()->setRowStretchFactor(2, 0.01);
+    statGraphs_.resize(kSlots);
+    for (int slot = 6; slot < 8; ++slot) {
+        auto* r = statRects_[std::size_t(slot)];
+        auto* ref = new QCPItemStraightLine(stats_);
+        ref->setClipAxisRect(r);
+        ref->point1->setAxes(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
+        ref->point2->setAxes(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
+        ref->setVisible(false);
+        refLines_.push_back(ref);
+    }
 
     timer_ = new QTimer(this);
     timer_->setSingleShot(true);
@@ -159,6 +187,8 @@ void PlotsWidget::applyPalette()
         t->setTextColor(pal.color(QPalette::WindowText));
     for (auto* c : cursors_)
         c->setPen(QPen(pal.color(QPalette::Highlight), 1.5));
+    for (auto* r : refLines_)
+        r->setPen(QPen(pal.color(QPalette::Mid), 1.2, Qt::DashLine));
     scheduleReplot();
 }
 
@@ -194,7 +224,7 @@ void PlotsWidget::setPanelCount(int n)
     for (auto* g : visited_)
         schedule_->removeGraph(g);
     visited_.clear();
-    for (int s = 0; s < 4; ++s) {
+    for (int s = 0; s < kSlots; ++s) {
         for (auto* g : statGraphs_[s])
             stats_->removeGraph(g);
         statGraphs_[s].clear();
@@ -207,7 +237,7 @@ void PlotsWidget::setPanelCount(int n)
         v->setName(tr("panel %1 steps").arg(p + 1));
         v->removeFromLegend();
         visited_.push_back(v);
-        for (int s = 0; s < 4; ++s) {
+        for (int s = 0; s < kSlots; ++s) {
             auto* r = statRects_[s];
             auto* g = stats_->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
             g->setPen(QPen(c, 1.6));
@@ -233,7 +263,7 @@ void PlotsWidget::beginPanel(int panel, const std::vector<int>& timesteps)
     const QColor c = panelColor(panel);
     visited_[panel]->setScatterStyle(
         QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, timesteps.size() > 200 ? 2.5 : 5));
-    for (int s = 0; s < 4; ++s)
+    for (int s = 0; s < kSlots; ++s)
         statGraphs_[s][panel]->data()->clear();
     scheduleReplot();
 }
@@ -248,6 +278,70 @@ void PlotsWidget::addStats(int panel, int t, const StepStats& stats)
     }
     scheduleReplot();
 }
+
+void PlotsWidget::setMetricKind(MetricKind kind, int count)
+{
+    metricKind_ = kind;
+    metricCount_ = count;
+    QString t6 = tr("(no mixture / classifier)"), t7 = t6;
+    double ref6 = qQNaN(), ref7 = qQNaN();
+    if (kind == MetricKind::Mixture) {
+        t6 = tr("components covered (of %1)").arg(count);
+        t7 = tr("occupancy entropy (nats)");
+        ref6 = count;
+        ref7 = count > 0 ? std::log(double(count)) : qQNaN();
+    } else if (kind == MetricKind::Classes) {
+        t6 = tr("classes covered (of %1)").arg(count);
+        t7 = tr("class entropy (nats)");
+        ref6 = count;
+        ref7 = count > 0 ? std::log(double(count)) : qQNaN();
+    }
+    statTitles_[6]->setText(t6);
+    statTitles_[7]->setText(t7);
+    const double refs[2] = {ref6, ref7};
+    for (int i = 0; i < 2; ++i) {
+        refLines_[std::size_t(i)]->setVisible(std::isfinite(refs[i]));
+        if (std::isfinite(refs[i])) {
+            refLines_[std::size_t(i)]->point1->setCoords(0, refs[i]);
+            refLines_[std::size_t(i)]->point2->setCoords(1, refs[i]);
+        }
+    }
+    for (int s = kStatSlots; s < kSlots; ++s)
+        for (auto* g : statGraphs_[std::size_t(s)])
+            g->data()->clear();
+    applyPalette();
+}
+
+void PlotsWidget::addMetrics(int panel, int t, const metrics::StepMetrics& m)
+{
+    if (panel < 0 || panel >= int(visited_.size()))
+        return;
+    for (int s = 0; s < kMetricSlots; ++s) {
+        const double v = metricValue(m, metricKind_, s);
+        statGraphs_[std::size_t(kStatSlots + s)][std::size_t(panel)]->addData(t, std::isfinite(v) ? v : qQNaN());
+    }
+    scheduleReplot();
+}
+
+int PlotsWidget::pointCount(int slot, int panel) const
+{
+    if (slot < 0 || slot >= kSlots || panel < 0 || panel >= int(statGraphs_[std::size_t(slot)].size()))
+        return 0;
+    return statGraphs_[std::size_t(slot)][std::size_t(panel)]->dataCount();
+}
+
+double PlotsWidget::plottedValue(int slot, int panel, int t) const
+{
+    if (slot < 0 || slot >= kSlots || panel < 0 || panel >= int(statGraphs_[std::size_t(slot)].size()))
+        return qQNaN();
+    const auto data = statGraphs_[std::size_t(slot)][std::size_t(panel)]->data();
+    for (auto it = data->constBegin(); it != data->constEnd(); ++it)
+        if (int(it->key) == t)
+            return it->value;
+    return qQNaN();
+}
+
+QString PlotsWidget::slotTitle(int slot) const { return statTitles_.at(std::size_t(slot))->text(); }
 
 void PlotsWidget::setCursor(int t)
 {
@@ -266,7 +360,7 @@ void PlotsWidget::scheduleReplot()
 
 void PlotsWidget::rescaleStats()
 {
-    for (int s = 0; s < 4; ++s) {
+    for (int s = 0; s < kSlots; ++s) {
         bool any = false;
         QCPRange range;
         for (auto* g : statGraphs_[s]) {
@@ -278,6 +372,12 @@ void PlotsWidget::rescaleStats()
             }
         }
         auto* axis = statRects_[s]->axis(QCPAxis::atLeft);
+        if (s >= 6 && metricCount_ > 0 && metricKind_ != MetricKind::Plain) {
+            // Counts and entropies have a known ceiling (the dashed ideal): fixed axes read at a glance.
+            const double top = s == 6 ? metricCount_ : std::log(double(metricCount_));
+            axis->setRange(0, top * 1.12 + (s == 6 ? 0.0 : 0.02));
+            continue;
+        }
         if (any) {
             const double pad = std::max(1e-9, (range.upper - range.lower) * 0.06);
             axis->setRange(std::min(0.0, range.lower), range.upper + pad);

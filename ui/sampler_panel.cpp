@@ -195,6 +195,7 @@ void SamplerPanel::setModel(std::shared_ptr<const LoadedModel> model)
     const bool points = model_->card().is_2d_points();
     stack_->setCurrentWidget(points ? static_cast<QWidget*>(scatter_) : grid_);
     scatter_->setTarget(model_->density, model_->extent);
+    scatter_->setMixture(model_->mixture);
     scatter_->setState(nullptr, -1);
     grid_->setImages({});
     footer_->clear();
@@ -286,9 +287,9 @@ void SamplerPanel::beginRun(const std::vector<std::int64_t>& shape, const std::v
     updateHeader();
 }
 
-void SamplerPanel::appendFrame(const StepFrame& frame)
+void SamplerPanel::appendFrame(const StepFrame& frame, const FrameMetrics* metrics)
 {
-    traj_.append(frame);
+    traj_.append(frame, metrics);
 }
 
 void SamplerPanel::showAt(int cursorT, Field field)

@@ -40,7 +40,7 @@ public:
 
     /// A run starts: forget the old trajectory, remember the configuration.
     void beginRun(const std::vector<std::int64_t>& shape, const std::vector<int>& timesteps);
-    void appendFrame(const StepFrame& frame);
+    void appendFrame(const StepFrame& frame, const FrameMetrics* metrics = nullptr);
     const Trajectory& trajectory() const { return traj_; }
 
     /// Show the state at cursor t with this field (x_t / x0_hat / eps_hat).

@@ -5,6 +5,7 @@
 #include <QThread>
 
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <thread>
 
@@ -19,6 +20,7 @@ constexpr int kMaxInFlight = 64;
 void registerMetaTypes()
 {
     qRegisterMetaType<FramePtr>();
+    qRegisterMetaType<FrameMetricsPtr>();
     qRegisterMetaType<LoadedModelPtr>();
     qRegisterMetaType<RunJob>();
 }
@@ -61,6 +63,7 @@ void SamplingWorker::run(const RunJob& job)
             opt.sampler = job.panels[i];
             opt.seed = job.seed;
             opt.batch = job.batch;
+            opt.threads = job.threads;
             const auto onFrame = [&](std::shared_ptr<const StepFrame> f) {
                 if (panel == 0 && f->step == failAtStep_.load())
                     throw RunError("step " + std::to_string(f->step) + " (t = " + std::to_string(f->plan.t) +
@@ -70,8 +73,12 @@ void SamplingWorker::run(const RunJob& job)
                     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
                 while (inFlight_.load(std::memory_order_relaxed) > kMaxInFlight && !cancel_.load())
                     std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                FrameMetricsPtr m;
+                if (job.metrics)
+                    m = std::make_shared<const FrameMetrics>(
+                        computeFrameMetrics(*f, job.mixture.get(), job.classifier.get()));
                 inFlight_.fetch_add(1, std::memory_order_relaxed);
-                Q_EMIT frameReady(job.generation, panel, std::move(f));
+                Q_EMIT frameReady(job.generation, panel, std::move(f), std::move(m));
             };
             const RunResult r = run_sampler(*job.model, opt, onFrame, &cancel_);
             cancelled = r.cancelled || cancel_.load();

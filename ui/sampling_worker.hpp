@@ -2,7 +2,10 @@
 // models and runs samplers through core's plain-C++ run API, turning its
 // per-step callback into queued signals (a thin Qt adapter, nothing more).
 #pragma once
+#include "frame_metrics.hpp"
 #include "loaded_model.hpp"
+#include "noisetrail/classifier.hpp"
+#include "noisetrail/metrics.hpp"
 #include "noisetrail/run.hpp"
 
 #include <QMetaType>
@@ -25,6 +28,13 @@ struct RunJob {
     std::vector<SamplerConfig> panels;
     quint64 seed = 0;
     int batch = 16;
+    /// Intra-op threads of the run (RunOptions::threads; it stays set on the worker
+    /// thread, so the window always passes a value, see MainWindow::startRun).
+    int threads = 0;
+    /// Per-step diversity metrics on the worker (issue 5): on by default.
+    bool metrics = true;
+    std::shared_ptr<const metrics::GaussianMixture> mixture;  ///< 2-D mixture cards
+    std::shared_ptr<const Classifier> classifier;             ///< image models with a classifier
 };
 
 class SamplingWorker : public QObject {
@@ -54,7 +64,8 @@ Q_SIGNALS:
     void modelLoaded(quint64 token, noisetrail::ui::LoadedModelPtr model);
     void modelFailed(quint64 token, const QString& path, const QString& message);
     void panelStarted(quint64 generation, int panel);
-    void frameReady(quint64 generation, int panel, noisetrail::ui::FramePtr frame);
+    void frameReady(quint64 generation, int panel, noisetrail::ui::FramePtr frame,
+                    noisetrail::ui::FrameMetricsPtr metrics);
     void panelFinished(quint64 generation, int panel, double seconds);
     void runFinished(quint64 generation, bool cancelled);
     void runFailed(quint64 generation, int panel, const QString& message);
@@ -76,5 +87,6 @@ void registerMetaTypes();
 } // namespace noisetrail::ui
 
 Q_DECLARE_METATYPE(noisetrail::ui::FramePtr)
+Q_DECLARE_METATYPE(noisetrail::ui::FrameMetricsPtr)
 Q_DECLARE_METATYPE(noisetrail::ui::LoadedModelPtr)
 Q_DECLARE_METATYPE(noisetrail::ui::RunJob)

@@ -1,5 +1,6 @@
 #include "scatter_view.hpp"
 
+#include "noisetrail/metrics.hpp"
 #include "trajectory.hpp"
 
 #include <QEvent>
@@ -44,6 +45,123 @@ void ScatterView::setShowPaths(bool on)
 {
     showPaths_ = on;
     update();
+}
+
+void ScatterView::setMixture(std::shared_ptr<const metrics::GaussianMixture> mixture)
+{
+    mixture_ = mixture && mixture->dim == 2 ? std::move(mixture) : nullptr;
+    update();
+}
+
+void ScatterView::setShowCoverage(bool on)
+{
+    showCoverage_ = on;
+    update();
+}
+
+std::vector<ScatterView::ComponentState> ScatterView::componentStates() const
+{
+    std::vector<ComponentState> out;
+    if (!mixture_ || !traj_ || traj_->empty() || step_ < 0)
+        return out;
+    // The final samples are the last step's x_prev; its x0_hat metrics are the closest stored.
+    const int k = std::min(step_, traj_->size() - 1);
+    const FrameMetrics& m = traj_->info(k).metrics;
+    const int K = mixture_->components();
+    if (int(m.componentCounts.size()) != K || int(m.componentNear.size()) != K)
+        return out;
+    int total = 0;
+    for (int c : m.componentCounts)
+        total += c;
+    for (int c = 0; c < K; ++c) {
+        ComponentState s;
+        s.share = total > 0 ? double(m.componentCounts[std::size_t(c)]) / total : 0.0;
+        s.expected = mixture_->weights[std::size_t(c)];
+        s.covered = m.componentNear[std::size_t(c)] > 0;
+        out.push_back(s);
+    }
+    return out;
+}
+
+QColor ScatterView::coverageColor(const ComponentState& c)
+{
+    if (!c.covered)
+        return QColor(214, 39, 40); // not covered: red
+    // Covered: amber when holding far less than its weight, green from about its weight on.
+    const double r = c.expected > 0 ? std::clamp(c.share / c.expected, 0.0, 1.0) : 1.0;
+    const QColor lo(230, 150, 0), hi(30, 150, 60);
+    const double u = std::clamp((r - 0.25) / 0.6, 0.0, 1.0);
+    return QColor::fromRgbF(float(lo.redF() + (hi.redF() - lo.redF()) * u),
+                            float(lo.greenF() + (hi.greenF() - lo.greenF()) * u),
+                            float(lo.blueF() + (hi.blueF() - lo.blueF()) * u));
+}
+
+void ScatterView::drawCoverage(QPainter& p, const QRectF& plot) const
+{
+    const std::vector<ComponentState> states = componentStates();
+    if (states.empty())
+        return;
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, true);
+    const double pxPerUnit = plot.width() / extent_.width();
+    int covered = 0;
+    for (std::size_t c = 0; c < states.size(); ++c) {
+        const ComponentState& s = states[c];
+        covered += s.covered ? 1 : 0;
+        const QPointF centre = toPixel(plot, mixture_->means[2 * c], mixture_->means[2 * c + 1]);
+        const double r = std::max(6.0, 3.0 * mixture_->stds[c] * pxPerUnit);
+        QColor col = coverageColor(s);
+        // Ring: the 3-std circle; its width grows with the component's share of the batch.
+        const double w = 1.0 + 2.5 * std::min(1.0, s.expected > 0 ? s.share / s.expected : s.share);
+        p.setPen(QPen(col, w));
+        QColor fill = col;
+        fill.setAlphaF(0.12f);
+        p.setBrush(fill);
+        p.drawEllipse(centre, r, r);
+        // Share label outside the ring, away from the origin.
+        const double mx = mixture_->means[2 * c], my = mixture_->means[2 * c + 1];
+        const double len = std::hypot(mx, my);
+        const QPointF dir = len > 1e-9 ? QPointF(mx / len, -my / len) : QPointF(0, -1);
+        const QPointF at = centre + dir * (r + 11);
+        p.setPen(col.darker(115));
+        QFont f = font();
+        f.setPointSizeF(f.pointSizeF() * 0.8);
+        p.setFont(f);
+        p.drawText(QRectF(at.x() - 22, at.y() - 8, 44, 16), Qt::AlignCenter,
+                   QStringLiteral("%1%").arg(100.0 * s.share, 0, 'f', 0));
+    }
+    // Legend, top left.
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.8);
+    p.setFont(f);
+    const QFontMetricsF fm(f);
+    const QString head = tr("x0_hat share per component: %1 of %2 covered").arg(covered).arg(states.size());
+    const QString items[3] = {tr("none within 3 std"), tr("< weight"), tr("\u2248 weight")};
+    const ComponentState samples[3] = {{0, 1, false}, {0.3, 1, true}, {1, 1, true}};
+    double x = plot.left() + 6, y = plot.top() + 4;
+    const double lh = fm.height();
+    double wItems = 0;
+    for (const QString& it : items)
+        wItems += 14 + fm.horizontalAdvance(it) + 8;
+    const double boxW = std::max(fm.horizontalAdvance(head), wItems) + 10;
+    QColor bg = palette().color(QPalette::Base);
+    bg.setAlphaF(0.8f);
+    p.setPen(Qt::NoPen);
+    p.setBrush(bg);
+    p.drawRoundedRect(QRectF(x - 3, y - 1, boxW, 2 * lh + 4), 3, 3);
+    p.setPen(palette().color(QPalette::Text));
+    p.drawText(QPointF(x, y + fm.ascent()), head);
+    y += lh;
+    for (int i = 0; i < 3; ++i) {
+        const QColor c = coverageColor(samples[i]);
+        p.setPen(QPen(c, 2.2));
+        p.setBrush(Qt::NoBrush);
+        p.drawEllipse(QPointF(x + 5, y + lh / 2 + 1), 4.5, 4.5);
+        p.setPen(palette().color(QPalette::Text));
+        p.drawText(QPointF(x + 14, y + fm.ascent() + 1), items[i]);
+        x += 14 + fm.horizontalAdvance(items[i]) + 8;
+    }
+    p.restore();
 }
 
 void ScatterView::changeEvent(QEvent* e)
@@ -129,6 +247,8 @@ void ScatterView::paintEvent(QPaintEvent*)
     p.setBrush(color_.darker(125));
     for (int i = 0; i < B; ++i)
         p.drawEllipse(toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1)), r, r);
+    if (showCoverage_)
+        drawCoverage(p, plot);
 }
 
 } // namespace noisetrail::ui

@@ -6,9 +6,20 @@
 #include <QRectF>
 #include <QWidget>
 
+#include <vector>
+
+class QPainter;
+
+#include <memory>
+
+namespace noisetrail::metrics {
+struct GaussianMixture;
+}
+
 namespace noisetrail::ui {
 
 class Trajectory;
+
 
 class ScatterView : public QWidget {
     Q_OBJECT
@@ -19,6 +30,23 @@ public:
     /// Show `trajectory` at `step` (step == size() shows the final samples).
     void setState(const Trajectory* trajectory, int step);
     void setShowPaths(bool on);
+    /// 2-D mixture cards: draw each component's 3-std circle coloured by its
+    /// occupancy at the shown step (the worker's per-step metrics stored in the
+    /// trajectory), with a small legend. Null: no coverage display.
+    void setMixture(std::shared_ptr<const metrics::GaussianMixture> mixture);
+    void setShowCoverage(bool on);
+    bool showCoverage() const { return showCoverage_; }
+
+    /// What the coverage overlay shows for a component at the current state.
+    struct ComponentState {
+        double share = 0.0;    ///< fraction of the batch's x0_hat assigned to it
+        double expected = 0.0; ///< its mixture weight
+        bool covered = false;  ///< at least one sample within 3 std of its mean
+    };
+    /// Per component, at the current step (empty when there is nothing to show).
+    std::vector<ComponentState> componentStates() const;
+    /// The colour a component's ring gets: red (empty) .. amber .. green (share >= weight).
+    static QColor coverageColor(const ComponentState& c);
     /// Paths drawn for at most this many points (all points are drawn).
     static constexpr int kMaxPaths = 100; // more is a blur, not a picture
 
@@ -35,6 +63,9 @@ private:
     const Trajectory* traj_ = nullptr;
     int step_ = -1;
     bool showPaths_ = true;
+    bool showCoverage_ = true;
+    std::shared_ptr<const metrics::GaussianMixture> mixture_;
+    void drawCoverage(QPainter& p, const QRectF& plot) const;
 };
 
 } // namespace noisetrail::ui

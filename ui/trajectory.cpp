@@ -56,7 +56,7 @@ float Trajectory::value(const Block& b, std::size_t i) const
     return b.lo + float(b.u8[i]) * b.scale;
 }
 
-void Trajectory::append(const StepFrame& frame)
+void Trajectory::append(const StepFrame& frame, const FrameMetrics* metrics)
 {
     if (frame.step != size())
         throw std::invalid_argument("Trajectory: step " + std::to_string(frame.step) + " arrived, expected " +
@@ -69,7 +69,7 @@ void Trajectory::append(const StepFrame& frame)
     encode(frame.eps_hat, blocks[2]);
     for (auto& b : blocks)
         blocks_.push_back(std::move(b));
-    info_.push_back({frame.step, frame.plan, frame.stats});
+    info_.push_back({frame.step, frame.plan, frame.stats, metrics ? *metrics : FrameMetrics{}});
     if (size() == plannedSteps()) {
         encode(frame.x_prev, final_);
         finished_ = true;
@@ -105,6 +105,8 @@ float Trajectory::xtValue(int step, std::size_t index) const { return value(bloc
 std::size_t Trajectory::bytes() const
 {
     std::size_t n = sizeof(*this) + info_.capacity() * sizeof(StepInfo) + blocks_.capacity() * sizeof(Block);
+    for (const auto& i : info_)
+        n += (i.metrics.componentCounts.capacity() + i.metrics.componentNear.capacity()) * sizeof(int);
     auto blockBytes = [](const Block& b) { return b.u8.capacity() + b.f16.capacity() * sizeof(qfloat16); };
     for (const auto& b : blocks_)
         n += blockBytes(b);

@@ -3,6 +3,7 @@
 // whose paths need sub-pixel accuracy), statistics and plan at full precision.
 // Scrubbing reads from here and never re-runs the model.
 #pragma once
+#include "frame_metrics.hpp"
 #include "noisetrail/run.hpp"
 
 #include <QtCore/qfloat16.h>
@@ -24,6 +25,7 @@ public:
         int step = 0;
         PlanStep plan;
         StepStats stats;
+        FrameMetrics metrics; ///< per-step diversity metrics, full precision (NaN if not computed)
     };
 
     Trajectory() = default;
@@ -33,7 +35,8 @@ public:
 
     /// Append the next step (frame.step must equal size()); the last step
     /// also stores its output, the final samples.
-    void append(const StepFrame& frame);
+    /// `metrics`, when given, are the worker's per-step metrics of this frame.
+    void append(const StepFrame& frame, const FrameMetrics* metrics = nullptr);
 
     int size() const { return int(info_.size()); }
     int plannedSteps() const { return int(timesteps_.size()); }

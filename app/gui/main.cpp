@@ -1,5 +1,6 @@
 // noisetrail: the GUI. Argument parsing and wiring only; everything else is in ui/.
 #include "forward_view.hpp"
+#include "compare_dialog.hpp"
 #include "main_window.hpp"
 #include "noisetrail/version.hpp"
 #include "sample_dialog.hpp"
@@ -7,6 +8,7 @@
 #include "timeline_bar.hpp"
 
 #include <QApplication>
+#include <QComboBox>
 #include <QCommandLineParser>
 #include <QDialog>
 #include <QElapsedTimer>
@@ -103,6 +105,41 @@ void scheduleScreenshots(MainWindow& w, const QString& prefix)
     });
 }
 
+// --screenshot-compare: open the Compare view, compute what the cache lacks,
+// show `metric`, save PREFIX.png of the view, then quit.
+void scheduleCompareScreenshot(MainWindow& w, const QString& prefix, int samples, bool quick, const QString& metric)
+{
+    auto started = std::make_shared<bool>(false);
+    QObject::connect(&w, &MainWindow::modelReady, &w, [&w, started, prefix, samples, quick, metric] {
+        if (*started)
+            return;
+        *started = true;
+        CompareDialog* d = w.openCompare();
+        d->resize(1200, 620);
+        d->setQuick(quick);
+        d->setSamples(samples);
+        // The cache lookup (and the reference row) on the compare worker.
+        for (int i = 0; i < 100 && !d->statusText().contains(QStringLiteral("cached")); ++i)
+            settle(100);
+        const auto save = [&w, d, prefix, metric] {
+            const int i = d->metricCombo()->findData(metric);
+            if (i >= 0)
+                d->metricCombo()->setCurrentIndex(i);
+            settle(400);
+            d->grab().save(prefix + ".png");
+            std::printf("%s.png\n", qPrintable(prefix));
+            d->close();
+            w.close();
+        };
+        if (d->statusText().startsWith(QStringLiteral("All"))) {
+            save();
+            return;
+        }
+        QObject::connect(d, &CompareDialog::computeFinished, &w, save);
+        d->compute();
+    });
+}
+
 } // namespace
 
 int main(int argc, char** argv)
@@ -131,7 +168,16 @@ int main(int argc, char** argv)
     QCommandLineOption seed("seed", "Seed of the shared starting noise.", "N");
     QCommandLineOption panels("panels", "Number of sampler panels, 1..4 (default 2).", "N");
     QCommandLineOption field("field", "What image panels show: x_t, x0_hat or eps_hat.", "FIELD", "x_t");
-    cli.addOptions({model, shot, size, dark, seed, panels, field});
+    QCommandLineOption shotCompare("screenshot-compare",
+                                   "Open the Compare view (DDPM vs DDIM), compute what the cache lacks, save "
+                                   "PREFIX.png of it, then quit.", "PREFIX");
+    QCommandLineOption compareSamples("compare-samples", "Samples per cell for --screenshot-compare (default 1000).",
+                                      "N", "1000");
+    QCommandLineOption compareQuick("compare-quick", "Only S = 10, 20 for --screenshot-compare.");
+    QCommandLineOption compareMetric("compare-metric", "Metric shown by --screenshot-compare (a CSV column name).",
+                                     "KEY", "vendi");
+    cli.addOptions({model, shot, size, dark, seed, panels, field, shotCompare, compareSamples, compareQuick,
+                    compareMetric});
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
@@ -147,7 +193,7 @@ int main(int argc, char** argv)
         std::fprintf(stderr, "noisetrail: --model %s: no such file\n", qPrintable(opts.modelPath));
         return 2;
     }
-    const bool screenshot = cli.isSet(shot);
+    const bool screenshot = cli.isSet(shot) || cli.isSet(shotCompare);
     opts.useSettings = !screenshot; // screenshots are reproducible: defaults, not the user's settings
     MainWindow w(opts);
     if (cli.isSet(seed))
@@ -172,7 +218,11 @@ int main(int argc, char** argv)
         const QStringList wh = cli.value(size).split('x');
         if (wh.size() == 2)
             w.resize(wh[0].toInt(), wh[1].toInt());
-        scheduleScreenshots(w, cli.value(shot));
+        if (cli.isSet(shot))
+            scheduleScreenshots(w, cli.value(shot));
+        else
+            scheduleCompareScreenshot(w, cli.value(shotCompare), cli.value(compareSamples).toInt(),
+                                      cli.isSet(compareQuick), cli.value(compareMetric));
     }
     w.show();
     return app.exec();

@@ -128,6 +128,7 @@ std::vector<int> most_responsible(const GaussianMixture& mix, std::span<const do
 struct MixtureCoverage {
     Occupancy occupancy;       ///< all samples, by most responsible component; covered per the 3-sigma rule
     double high_quality = 0.0; ///< fraction of samples within 3 s_k of their component
+    std::vector<int> high_quality_counts; ///< per component: its samples within 3 s_k of its mean
 };
 MixtureCoverage mixture_coverage(const GaussianMixture& mix, std::span<const double> x, int n,
                                  double min_share = 0.0);

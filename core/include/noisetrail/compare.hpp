@@ -1,0 +1,158 @@
+// The DDPM vs DDIM comparison grid of issue 5 (DDIM paper, Table 1), shared by
+// `noisetrail-cli compare` and the GUI's Compare view. Torch-free and Qt-free.
+//
+// DDIM eta in {0, 0.2, 0.5, 1} and DDPM sigma-hat (fixed_large) by S in
+// {10, 20, 50, 100, 1000}; every cell samples the same x_T (chunk c of a
+// cell's samples uses seed + c) and is measured with core's metrics against a
+// reference chosen by the model's kind (true mixture, data set, or the digit
+// classifier's held-out features). Finished cells are cached in a JSON file
+// ("noisetrail-compare-cache/1") keyed by the model's content, the sampler
+// config, seed, sample count, batch and metric settings, so re-running with
+// more cells reuses the finished ones.
+#pragma once
+#include "noisetrail/model.hpp"
+#include "noisetrail/sampler_config.hpp"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace noisetrail::compare {
+
+/// What the cells are measured against (decides the metric set).
+enum class ReferenceKind {
+    Mixture,    ///< gaussian-mixture cards: exact draws of the true mixture
+    DataPoints, ///< empirical 2-D cards: the card's data set
+    Image,      ///< image models: the digit classifier's held-out features
+    Plain       ///< nothing to compare with: diversity and path metrics only
+};
+
+/// One row of the table: a sampler configuration (steps filled in per cell).
+struct Variant {
+    std::string key;   ///< CSV id: "eta0", "eta0.2", "sigma_hat"
+    std::string label; ///< "DDIM eta 0", "DDPM sigma-hat"
+    SamplerConfig config;
+    std::array<std::uint8_t, 3> color; ///< Tableau 10; sigma-hat always purple
+};
+
+/// One measured quantity of a cell.
+struct MetricDef {
+    std::string key;
+    std::string title;
+    int better;         ///< +1 higher is better, -1 lower, 2 closest to the reference row, 0 none
+    const char* format; ///< printf format for tables
+};
+
+using Values = std::map<std::string, double>;
+
+/// The Tableau 10 palette used for variants (matplotlib's default cycle).
+extern const std::array<std::array<std::uint8_t, 3>, 10> kPalette;
+
+std::vector<Variant> make_variants(const std::vector<double>& etas, Spacing spacing);
+std::vector<MetricDef> metric_defs(ReferenceKind kind, int components);
+
+struct Options {
+    std::vector<double> etas{0.0, 0.2, 0.5, 1.0};
+    std::vector<int> steps{10, 20, 50, 100, 1000}; ///< sorted, unique, each in 1..T
+    int samples = 1000;                            ///< per cell (>= 4)
+    int batch = 0;                                 ///< samples per sampling run; 0: all (capped at samples)
+    std::uint64_t seed = 0;
+    Spacing spacing = Spacing::Leading;
+    /// Image models: the classifier card; empty: mnist-classifier.json in the model card's folder.
+    std::filesystem::path classifier;
+    double kernel_bandwidth = 0.5; ///< RBF bandwidth of the 2-D Vendi score and MMD
+    int threads = 0;               ///< intra-op threads; 0 leaves libtorch's default
+    /// Read and write finished cells here (empty: no cache).
+    std::filesystem::path cache_file;
+    bool use_cache = true; ///< false: ignore what the cache holds (it is still rewritten)
+    /// Further caches that are only read (e.g. the CLI's under docs/ for the GUI).
+    std::vector<std::filesystem::path> read_only_caches;
+};
+
+/// Defaults of the CLI: 1000 samples for 2-D data, 500 for images; quick: 200 / 64.
+int default_samples(const ModelCard& card, bool quick);
+/// Default batch: all samples for 2-D data, 100 for images (capped at samples).
+int default_batch(const ModelCard& card, int samples);
+
+/// One cell's outcome.
+struct Cell {
+    Values values;
+    double seconds = 0.0; ///< sampling + metrics (as when it was computed, for cached cells)
+    bool cached = false;
+    bool done = false; ///< false: not reached (cancelled before it)
+};
+
+struct Result;
+
+/// Progress events, in order: for each cell CellStarted, then (unless cached)
+/// Step events, then CellFinished.
+struct Progress {
+    enum class Event { Prepared, CellStarted, Step, CellFinished };
+    Event event = Event::Prepared;
+    int cell = 0;           ///< 0-based index in the work order (cheap cells first)
+    int cells = 0;          ///< total cells
+    std::size_t variant = 0, step_index = 0;
+    int steps = 0;          ///< S of this cell
+    int done = 0, total = 0; ///< sampling steps done / total in this cell (all chunks)
+    int t = 0;              ///< timestep of the last step
+    bool cached = false;    ///< CellStarted / CellFinished: taken from the cache
+    const Cell* result = nullptr; ///< CellFinished
+    double seconds_left = 0.0;    ///< estimate for the cells still to compute (CellFinished)
+    int cells_left = 0;           ///< cells still to compute (CellFinished)
+    double seconds_prepare = 0.0; ///< Prepared: time to build the reference
+    std::vector<std::string> warnings; ///< Prepared: e.g. an unreadable cache file
+    const Result* grid = nullptr; ///< the grid so far (variants, steps, note...), valid during the call
+};
+using ProgressCallback = std::function<void(const Progress&)>;
+
+/// The whole grid.
+struct Result {
+    ReferenceKind kind = ReferenceKind::Plain;
+    int components = 0; ///< mixture components (Mixture)
+    std::string model_name;
+    std::vector<Variant> variants;
+    std::vector<int> steps;
+    std::vector<MetricDef> metrics;
+    std::vector<std::vector<Cell>> cells; ///< [variant][step_index]
+    /// The reference row: the same metrics on another real set (exact draws, data,
+    /// held-out digits); empty when there is none.
+    Values truth;
+    int n_truth = 0;
+    std::string truth_label, truth_legend; ///< "True mixture (exact draws)", "TRUE MIXTURE"
+    std::string note;                      ///< how the reference was made, in words
+    double median_bandwidth = 0.0;
+    int samples = 0, batch = 0;
+    std::uint64_t seed = 0;
+    Spacing spacing = Spacing::Leading;
+    double kernel_bandwidth = 0.5;
+    bool cancelled = false;
+    int computed = 0; ///< cells computed in this call (the rest cached or not reached)
+    double seconds = 0.0;
+
+    double truth_of(const std::string& key) const;
+    /// value of a metric in a cell (NaN if absent)
+    double value(std::size_t variant, std::size_t step_index, const std::string& key) const;
+};
+
+/// Run (or read from the cache) every cell. Calls `progress` from the calling
+/// thread and checks `cancel` between sampling steps: a cancelled call returns
+/// what was finished (cells not reached have done = false) with cancelled = true.
+/// Throws InputError for bad options or a missing classifier, RunError when a run fails.
+Result run_compare(const Model& model, const Options& options, const ProgressCallback& progress = {},
+                   const std::atomic<bool>* cancel = nullptr);
+
+/// Only what the caches already hold for these options, plus the reference row
+/// (no sampling: the reference set and its metrics take well under a second for
+/// 2-D cards and the digit classifier's shipped features): for a view that opens at once.
+Result cached_compare(const Model& model, const Options& options);
+
+/// The sample counts for which a cache holds cells of this model (with the other
+/// options as given), with how many cells each: lets a view default to them.
+std::map<int, int> cached_sample_counts(const Model& model, const Options& options);
+
+} // namespace noisetrail::compare

@@ -1,0 +1,140 @@
+// The Compare view on a real window (offscreen): opened from the Run menu's
+// action, a small quick grid fills the table and the plot, cells are cached,
+// and a long computation can be cancelled.
+#include "compare_dialog.hpp"
+#include "main_window.hpp"
+
+#include <QAction>
+#include <QApplication>
+#include <QCheckBox>
+#include <QComboBox>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+
+#include <memory>
+
+using namespace noisetrail;
+using namespace noisetrail::ui;
+
+namespace {
+const QString kModels = QStringLiteral(NOISETRAIL_SOURCE_DIR "/models");
+}
+
+class TestCompareView : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<MainWindow> open(const QString& card)
+    {
+        MainWindowOptions o;
+        o.modelPath = card;
+        o.useSettings = false;
+        o.modelsDir = kModels;
+        auto w = std::make_unique<MainWindow>(o);
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        w->resize(1280, 720);
+        w->show();
+        if (!w->hasModel())
+            [&] { QVERIFY(ready.wait(20000)); }();
+        return w;
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void quickGridFillsTheTableAndIsCached()
+    {
+        auto w = open(kModels + "/ring8.json");
+        auto* act = w->findChild<QAction*>("compareAction");
+        QVERIFY(act && act->isEnabled());
+        QCOMPARE(act->shortcut(), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
+        act->trigger();
+        CompareDialog* d = w->compareDialog();
+        QVERIFY(d && d->isVisible());
+        QTemporaryDir dir;
+        d->setReadOnlyCaches({});
+        d->setCacheFile(dir.filePath("cache.json"));
+        d->findChild<QCheckBox*>("compareQuick")->setChecked(true);
+        d->findChild<QSpinBox*>("compareSamples")->setValue(40);
+        QCOMPARE(d->stepCounts(), (std::vector<int>{10, 20}));
+        QSignalSpy done(d, &CompareDialog::computeFinished);
+        QTest::mouseClick(d->findChild<QPushButton*>("compareCompute"), Qt::LeftButton);
+        QVERIFY(d->isComputing());
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
+        QCOMPARE(done.at(0).at(0).toBool(), false);
+        QTableWidget* t = d->table();
+        QCOMPARE(t->columnCount(), 2);
+        QCOMPARE(t->rowCount(), 5 + 1); // 4 etas + sigma-hat, and the true-mixture row
+        QCOMPARE(t->verticalHeaderItem(4)->text(), QString("DDPM sigma-hat"));
+        for (int r = 0; r < 6; ++r)
+            for (int c = 0; c < 2; ++c) {
+                bool ok = false;
+                t->item(r, c)->text().toDouble(&ok);
+                QVERIFY2(ok, qPrintable(t->item(r, c)->text()));
+            }
+        // The plot: one line per sampler with a point per S, plus the dashed reference.
+        QCOMPARE(d->plotLineCount(), 6);
+        QCOMPARE(d->plotPointCount(0), 2);
+        QVERIFY(d->plotLogX());
+        // Another metric re-fills the table from the same grid.
+        d->metricCombo()->setCurrentIndex(d->metricCombo()->findData("components_covered"));
+        QCOMPARE(t->item(5, 0)->text(), QString("8")); // exact draws cover the ring
+
+        // Reopened: every cell comes from the cache at once.
+        d->setQuick(false);
+        d->setQuick(true);
+        QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("All 10 cells are cached"), 10000);
+    }
+
+    void opensOnTheCliCache()
+    {
+        // docs/compare-ring8/ holds the CLI's full 1000-sample grid: the view
+        // follows it and shows the whole table at once, computing nothing.
+        const QString cli = QStringLiteral(NOISETRAIL_SOURCE_DIR "/docs/compare-ring8/compare-cache.json");
+        if (!QFileInfo::exists(cli))
+            QSKIP("no CLI cache under docs/compare-ring8");
+        auto w = open(kModels + "/ring8.json");
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d);
+        QTRY_COMPARE_WITH_TIMEOUT(d->samples(), 1000, 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("All 25 cells are cached"), 10000);
+        QCOMPARE(d->table()->rowCount(), 6);
+        // The numbers of docs/compare-ring8/compare.csv (DDIM eta 0, S = 10).
+        QCOMPARE(d->metricCombo()->currentData().toString(), QString("log_likelihood"));
+        QCOMPARE(d->table()->item(0, 0)->text(), QString("-2.185"));
+        d->metricCombo()->setCurrentIndex(d->metricCombo()->findData("vendi"));
+        QCOMPARE(d->table()->item(0, 0)->text(), QString("12.64"));
+        QVERIFY(!d->isComputing());
+    }
+
+    void longGridCanBeCancelled()
+    {
+        auto w = open(kModels + "/ring8.json");
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d);
+        QTemporaryDir dir;
+        d->setReadOnlyCaches({});
+        d->setCacheFile(dir.filePath("cache.json"));
+        d->setQuick(false); // S up to 1000: long enough to cancel
+        d->setSamples(400);
+        QSignalSpy done(d, &CompareDialog::computeFinished);
+        d->compute();
+        QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("step"), 20000);
+        QTest::mouseClick(d->findChild<QPushButton*>("compareCancel"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
+        QCOMPARE(done.at(0).at(0).toBool(), true);
+        QVERIFY(d->statusText().startsWith("Cancelled"));
+        QVERIFY(d->grid());
+        int notDone = 0;
+        for (const auto& row : d->grid()->cells)
+            for (const auto& c : row)
+                notDone += c.done ? 0 : 1;
+        QVERIFY(notDone > 0);
+        QVERIFY(d->findChild<QPushButton*>("compareCompute")->isEnabled());
+    }
+};
+
+QTEST_MAIN(TestCompareView)
+#include "tst_compare_view.moc"

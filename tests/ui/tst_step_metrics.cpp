@@ -1,0 +1,352 @@
+// Per-step diversity metrics in the GUI (issue 5): computed on the worker for
+// every step of every panel, stored at full precision, plotted, equal to
+// core's step_metrics on the same frame; the scatter's coverage overlay.
+#include "main_window.hpp"
+#include "plots_widget.hpp"
+#include "sampler_panel.hpp"
+#include "scatter_view.hpp"
+
+#include "noisetrail/classifier.hpp"
+#include "noisetrail/metrics.hpp"
+#include "noisetrail/model_card.hpp"
+
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QImage>
+#include <QtTest/QtTest>
+
+#include <cmath>
+#include <map>
+#include <memory>
+
+using namespace noisetrail;
+using namespace noisetrail::ui;
+
+namespace {
+const QString kModels = QStringLiteral(NOISETRAIL_SOURCE_DIR "/models");
+
+SamplerConfig cfg(const char* sampler, int steps, double eta = 0.0)
+{
+    SamplerConfig c;
+    c.sampler = sampler;
+    c.steps = steps;
+    c.eta = eta;
+    return c;
+}
+
+bool close(double a, double b, double tol = 1e-9)
+{
+    if (std::isnan(a) || std::isnan(b))
+        return std::isnan(a) && std::isnan(b);
+    return std::abs(a - b) <= tol * std::max(1.0, std::abs(b));
+}
+} // namespace
+
+class TestStepMetrics : public QObject {
+    Q_OBJECT
+
+    std::unique_ptr<MainWindow> open(const QString& card)
+    {
+        MainWindowOptions o;
+        o.modelPath = card;
+        o.useSettings = false;
+        o.modelsDir = kModels;
+        auto w = std::make_unique<MainWindow>(o);
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        w->resize(1280, 760);
+        w->show();
+        if (!w->hasModel())
+            [&] { QVERIFY(ready.wait(20000)); }();
+        return w;
+    }
+
+private Q_SLOTS:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void everyStepOfEveryPanelHasMetricsEqualToCore()
+    {
+        auto w = open(kModels + "/ring8.json");
+        QVERIFY(w->model()->mixture);
+        QCOMPARE(w->plots()->metricKind(), PlotsWidget::MetricKind::Mixture);
+        QCOMPARE(w->plots()->slotTitle(6), QString("components covered (of 8)"));
+        w->panel(0)->setConfig(cfg("ddpm", 20));
+        w->panel(1)->setConfig(cfg("ddim", 10));
+        w->setBatch(64);
+        QSignalSpy frames(w->worker(), &SamplingWorker::frameReady);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        QCOMPARE(frames.size(), 30);
+
+        const metrics::GaussianMixture& mix = *w->model()->mixture;
+        // The GUI's Vendi uses a 64-point subset (kVendiPoints): the same options in core.
+        const metrics::StepMetricsOptions opt = frameMetricsOptions(&mix);
+        QCOMPARE(opt.vendi_max_points, kVendiPoints);
+        std::map<std::pair<int, int>, FramePtr> byStep;
+        for (const auto& args : frames) {
+            const auto f = args.at(2).value<FramePtr>();
+            QVERIFY(args.at(3).value<FrameMetricsPtr>()); // sent with the frame
+            byStep[{args.at(1).toInt(), f->step}] = f;
+        }
+        for (int p = 0; p < 2; ++p) {
+            const Trajectory& tr = w->panel(p)->trajectory();
+            const int S = p == 0 ? 20 : 10;
+            QCOMPARE(tr.size(), S);
+            for (int slot = PlotsWidget::kStatSlots; slot < PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots;
+                 ++slot)
+                QCOMPARE(w->plots()->pointCount(slot, p), S);
+            for (int k = 0; k < S; ++k) {
+                const FramePtr f = byStep.at({p, k});
+                const metrics::StepMetrics want = metrics::step_metrics(*f, opt);
+                const metrics::StepMetrics& got = tr.info(k).metrics.values;
+                // Plain double loops in the GUI vs core's tensor distances: rounding only.
+                QVERIFY2(close(got.pairwise_distance, want.pairwise_distance, 1e-7), qPrintable(QString::number(k)));
+                QVERIFY(close(got.coordinate_std, want.coordinate_std));
+                QVERIFY(close(got.vendi, want.vendi));
+                QVERIFY(close(got.components_covered, want.components_covered));
+                QVERIFY(close(got.occupancy_entropy, want.occupancy_entropy));
+                QVERIFY(std::isnan(got.class_entropy) && std::isnan(got.classes_covered));
+                for (double v : {got.pairwise_distance, got.vendi, got.components_covered, got.occupancy_entropy})
+                    QVERIFY(std::isfinite(v));
+                // Full precision in the store, and what the plots show.
+                const int t = tr.info(k).plan.t;
+                QCOMPARE(w->plots()->plottedValue(4, p, t), got.pairwise_distance);
+                QCOMPARE(w->plots()->plottedValue(5, p, t), got.vendi);
+                QCOMPARE(w->plots()->plottedValue(6, p, t), got.components_covered);
+                QCOMPARE(w->plots()->plottedValue(7, p, t), got.occupancy_entropy);
+                // Component counts agree with core's coverage.
+                const std::vector<double> x(f->x0_hat.begin(), f->x0_hat.end());
+                const auto cov = metrics::mixture_coverage(mix, x, 64);
+                QCOMPARE(tr.info(k).metrics.componentCounts, cov.occupancy.counts);
+                int covered = 0;
+                for (int n : tr.info(k).metrics.componentNear)
+                    covered += n > 0 ? 1 : 0;
+                QCOMPARE(double(covered), got.components_covered);
+            }
+        }
+        // The exact ring sampler covers all 8 components at the end.
+        QCOMPARE(w->panel(1)->trajectory().info(9).metrics.values.components_covered, 8.0);
+        // The scatter shows it.
+        const auto states = w->panel(1)->scatterView()->componentStates();
+        QCOMPARE(int(states.size()), 8);
+    }
+
+    void coverageOverlayShowsAKnownState()
+    {
+        const ModelCard card = read_model_card((kModels + "/ring8.json").toStdString());
+        auto mix = std::make_shared<const metrics::GaussianMixture>(*metrics::mixture_from_card(card));
+        const int K = mix->components();
+        QCOMPARE(K, 8);
+        // 10 samples of x0_hat: 6 exactly on component 0, 4 on component 1, none elsewhere.
+        StepFrame f;
+        f.step = 0;
+        f.steps = 1;
+        f.shape = {10, 2};
+        for (int i = 0; i < 10; ++i) {
+            const int k = i < 6 ? 0 : 1;
+            f.x0_hat.push_back(float(mix->means[2 * k]));
+            f.x0_hat.push_back(float(mix->means[2 * k + 1]));
+        }
+        f.x_t = f.x0_hat;
+        f.eps_hat.assign(20, 0.f);
+        f.x_prev = f.x0_hat;
+        const FrameMetrics m = computeFrameMetrics(f, mix.get(), nullptr);
+        QCOMPARE(m.values.components_covered, 2.0);
+        QVERIFY(close(m.values.occupancy_entropy, -(0.6 * std::log(0.6) + 0.4 * std::log(0.4))));
+        Trajectory tr;
+        tr.reset({10, 2}, {0}, Trajectory::Precision::Half);
+        tr.append(f, &m);
+
+        ScatterView view;
+        view.resize(300, 300);
+        view.setTarget({}, QRectF(-3, -3, 6, 6));
+        view.setMixture(mix);
+        view.setState(&tr, 0);
+        const auto st = view.componentStates();
+        QCOMPARE(int(st.size()), 8);
+        QVERIFY(close(st[0].share, 0.6));
+        QVERIFY(close(st[1].share, 0.4));
+        QVERIFY(st[0].covered && st[1].covered);
+        for (int k = 2; k < 8; ++k)
+            QVERIFY(!st[k].covered && st[k].share == 0.0);
+        // Red for the empty components, green for the over-full one.
+        const QColor empty = ScatterView::coverageColor(st[2]);
+        const QColor full = ScatterView::coverageColor(st[0]);
+        QVERIFY(empty.red() > 180 && empty.green() < 80);
+        QVERIFY(full.green() > full.red());
+        // And on screen: a red ring around an empty component's mean.
+        const QImage img = view.grab().toImage();
+        const double side = std::min(300, 300) - 8, left = (300 - side) / 2.0, top = (300 - side) / 2.0;
+        const double mx = mix->means[4], my = mix->means[5];
+        const QPointF c(left + (mx + 3) / 6 * side, top + (3 - my) / 6 * side);
+        const double r = std::max(6.0, 3 * mix->stds[2] * side / 6);
+        int reddish = 0; // angles where the ring (within a pixel) is red
+        for (int a = 0; a < 360; a += 10) {
+            bool hit = false;
+            for (double rr : {r - 1.0, r - 0.5, r, r + 0.5, r + 1.0}) {
+                const int px = int(std::lround(c.x() + rr * std::cos(a * M_PI / 180)));
+                const int py = int(std::lround(c.y() + rr * std::sin(a * M_PI / 180)));
+                const QColor q = img.pixelColor(px, py);
+                hit = hit || (q.red() > 150 && q.green() < 120 && q.blue() < 120);
+            }
+            reddish += hit ? 1 : 0;
+        }
+        QVERIFY2(reddish > 18, qPrintable(QString::number(reddish)));
+        view.setShowCoverage(false);
+        const QImage plain = view.grab().toImage();
+        QVERIFY(plain != img);
+    }
+
+    void metricPartsCost()
+    {
+        // Where a step's metrics time goes (batch 512 of 2-D points), for the report.
+        const ModelCard card = read_model_card((kModels + "/ring8.json").toStdString());
+        const auto mix = *metrics::mixture_from_card(card);
+        const std::vector<double> x = metrics::sample_mixture(mix, 512, 7);
+        const auto time = [](auto&& f) {
+            QElapsedTimer c;
+            c.start();
+            for (int i = 0; i < 20; ++i)
+                f();
+            return c.nsecsElapsed() / 20 / 1e6;
+        };
+        const std::vector<double> x256(x.begin(), x.begin() + 512);
+        const std::vector<double> x64(x.begin(), x.begin() + 128);
+        StepFrame f;
+        f.shape = {512, 2};
+        f.x0_hat.assign(x.begin(), x.end());
+        f.x_t = f.eps_hat = f.x_prev = f.x0_hat;
+        qInfo("ms per call (batch 512): core: pairwise %.2f, vendi_rbf(256) %.2f, vendi_rbf(64) %.2f, "
+              "coverage %.2f, step_metrics(default) %.2f; GUI computeFrameMetrics %.2f",
+              time([&] { metrics::mean_pairwise_distance(x, 512, 2); }),
+              time([&] { metrics::vendi_rbf(x256, 256, 2); }), time([&] { metrics::vendi_rbf(x64, 64, 2); }),
+              time([&] { metrics::mixture_coverage(mix, x, 512); }),
+              time([&] { metrics::step_metrics(f, [&] { metrics::StepMetricsOptions o; o.mixture = &mix; return o; }()); }),
+              time([&] { computeFrameMetrics(f, &mix, nullptr); }));
+    }
+
+    void guiRunWithAndWithoutMetrics()
+    {
+        // The default comparison as a user runs it: DDPM 1000 steps and DDIM 50
+        // steps, batch 512 on the ring, metrics off then on (wall time in the GUI).
+        auto w = open(kModels + "/ring8.json");
+        QCOMPARE(w->batch(), 512);
+        double secs[2] = {0, 0};
+        for (int on = 0; on < 2; ++on) {
+            w->setMetricsEnabled(on == 1);
+            QSignalSpy done(w.get(), &MainWindow::runFinished);
+            QElapsedTimer clock;
+            clock.start();
+            w->startRun();
+            QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 120000);
+            secs[on] = clock.elapsed() / 1000.0;
+            const double v = w->panel(0)->trajectory().info(999).metrics.values.vendi;
+            QCOMPARE(std::isfinite(v), on == 1);
+        }
+        double perStep = 0;
+        for (int k = 0; k < 1000; ++k)
+            perStep += w->panel(0)->trajectory().info(k).metrics.seconds;
+        qInfo("GUI run DDPM 1000 + DDIM 50, ring8, batch 512: %.2f s without metrics, %.2f s with "
+              "(metrics %.2f ms/step on the worker)",
+              secs[0], secs[1], perStep);
+    }
+
+    void imageMetricsUseTheClassifier()
+    {
+        // Digits: Vendi on classifier features, class entropy and classes covered,
+        // with the classifier next to the card (mnist-500-exact: the exact denoiser of
+        // 500 committed digits, so no trained model is needed).
+        if (!QFileInfo::exists(kModels + "/mnist-500-exact.json") ||
+            !QFileInfo::exists(kModels + "/mnist-classifier.json"))
+            QSKIP("no digit card or classifier in models/");
+        auto lm = loadModelAssets(kModels + "/mnist-500-exact.json");
+        QVERIFY2(lm->classifier, qPrintable(lm->classifierNote));
+        SamplingWorker worker;
+        std::vector<std::pair<FramePtr, FrameMetricsPtr>> got;
+        QObject::connect(&worker, &SamplingWorker::frameReady, &worker,
+                         [&](quint64, int, FramePtr f, FrameMetricsPtr m) {
+                             worker.frameConsumed();
+                             got.push_back({f, m});
+                         });
+        RunJob job;
+        job.generation = 1;
+        job.model = lm->model;
+        job.panels = {cfg("ddim", 20)};
+        job.seed = 3;
+        job.batch = 16;
+        job.classifier = lm->classifier;
+        QElapsedTimer clock;
+        clock.start();
+        worker.run(job);
+        const double total = clock.elapsed() / 1000.0;
+        QCOMPARE(int(got.size()), 20);
+        double metricSeconds = 0;
+        for (const auto& [f, m] : got) {
+            QVERIFY(m);
+            metricSeconds += m->seconds;
+            QVERIFY(m->values.classes_covered >= 1 && m->values.classes_covered <= 10);
+            QVERIFY(m->values.class_entropy >= 0 && m->values.class_entropy <= std::log(10.0) + 1e-12);
+            QVERIFY(m->values.vendi >= 1 - 1e-9 && m->values.vendi <= 16 + 1e-9);
+            QVERIFY(std::isnan(m->values.components_covered));
+        }
+        // The last step equals core's step_metrics with the classifier's outputs.
+        const StepFrame& f = *got.back().first;
+        const Classifier::Output c = lm->classifier->run(f.x0_hat, 16);
+        const std::vector<double> feat(c.features.begin(), c.features.end());
+        const std::vector<double> probs(c.probabilities.begin(), c.probabilities.end());
+        metrics::StepMetricsOptions o = frameMetricsOptions(nullptr);
+        o.features = feat;
+        o.feature_dim = lm->classifier->feature_dim();
+        o.class_probs = probs;
+        o.num_classes = lm->classifier->num_classes();
+        const metrics::StepMetrics want = metrics::step_metrics(f, o);
+        const metrics::StepMetrics& have = got.back().second->values;
+        QVERIFY(close(have.vendi, want.vendi));
+        QVERIFY(close(have.class_entropy, want.class_entropy));
+        QCOMPARE(have.classes_covered, want.classes_covered);
+        QVERIFY(close(have.pairwise_distance, want.pairwise_distance, 1e-7));
+        qInfo("digits (exact denoiser of 500 digits), DDIM 20 steps x 16 images: %.2f s, metrics with the "
+              "classifier %.2f ms/step",
+              total, 1000.0 * metricSeconds / 20);
+    }
+
+    void metricCostOn1000StepDdpm()
+    {
+        // Reports the per-step cost of the metrics and their share of a
+        // 1000-step DDPM run (ring8, batch 512, the 2-D default).
+        auto lm = loadModelAssets(kModels + "/ring8.json");
+        SamplingWorker worker;
+        double secs[2] = {0, 0};
+        double metricSeconds = 0;
+        int metricFrames = 0;
+        QObject::connect(&worker, &SamplingWorker::frameReady, &worker,
+                         [&](quint64, int, FramePtr, FrameMetricsPtr m) {
+                             worker.frameConsumed();
+                             if (m) {
+                                 metricSeconds += m->seconds;
+                                 ++metricFrames;
+                             }
+                         });
+        for (int withMetrics = 0; withMetrics < 2; ++withMetrics) {
+            RunJob job;
+            job.generation = 1;
+            job.model = lm->model;
+            job.panels = {cfg("ddpm", 1000)};
+            job.seed = 1;
+            job.batch = 512;
+            job.threads = 1; // as the window runs 2-D models
+            job.metrics = withMetrics == 1;
+            job.mixture = lm->mixture;
+            QElapsedTimer clock;
+            clock.start();
+            worker.run(job);
+            secs[withMetrics] = clock.elapsed() / 1000.0;
+        }
+        QCOMPARE(metricFrames, 1000);
+        qInfo("1000-step DDPM, ring8, batch 512: %.2f s without metrics, %.2f s with; metrics %.2f ms/step",
+              secs[0], secs[1], 1000.0 * metricSeconds / metricFrames);
+    }
+};
+
+QTEST_MAIN(TestStepMetrics)
+#include "tst_step_metrics.moc"

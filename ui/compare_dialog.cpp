@@ -1,0 +1,586 @@
+#include "compare_dialog.hpp"
+
+#include "noisetrail/model.hpp"
+
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QComboBox>
+#include <QDir>
+#include <QFileInfo>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardPaths>
+#include <QTableWidget>
+#include <QThread>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <chrono>
+#include <cmath>
+
+namespace noisetrail::ui {
+
+namespace {
+
+void registerCompareTypes()
+{
+    static const bool done = [] {
+        qRegisterMetaType<CompareJob>();
+        qRegisterMetaType<CompareResultPtr>();
+        return true;
+    }();
+    (void)done;
+}
+
+QString formatValue(double v, const char* format)
+{
+    if (!std::isfinite(v))
+        return QStringLiteral("nan");
+    return QString::asprintf(format, v);
+}
+
+QColor variantColor(const compare::Variant& v) { return QColor(v.color[0], v.color[1], v.color[2]); }
+
+} // namespace
+
+// ------------------------------------------------------------------ worker
+
+void CompareWorker::run(const CompareJob& job)
+{
+    cancel_.store(false);
+    try {
+        const auto model = Model::load(job.modelPath.toStdString(), "cpu");
+        compare::Options options = job.options;
+        if (options.threads == 0 && model->card().is_2d_points())
+            options.threads = 1; // tiny tensors: OpenMP's overhead would dominate (see MainWindow::startRun)
+        if (job.lookupOnly) {
+            const std::map<int, int> counts = compare::cached_sample_counts(*model, options);
+            int bestN = 0, bestCells = 0;
+            QStringList parts;
+            for (const auto& [n, cells] : counts) {
+                parts << tr("%1 cells at %2 samples").arg(cells).arg(n);
+                if (cells >= bestCells) {
+                    bestN = n;
+                    bestCells = cells;
+                }
+            }
+            Q_EMIT cacheSummary(job.generation, bestN, bestCells,
+                                parts.isEmpty() ? tr("no cells of this model yet") : parts.join(QStringLiteral(", ")));
+            auto grid = std::make_shared<const compare::Result>(compare::cached_compare(*model, options));
+            Q_EMIT finished(job.generation, grid, false);
+            return;
+        }
+        using Clock = std::chrono::steady_clock;
+        auto last = Clock::now() - std::chrono::seconds(1);
+        QString label;
+        const auto onProgress = [&](const compare::Progress& p) {
+            using E = compare::Progress::Event;
+            switch (p.event) {
+            case E::Prepared:
+                Q_EMIT partial(job.generation, std::make_shared<const compare::Result>(*p.grid));
+                break;
+            case E::CellStarted:
+                label = QString::fromStdString(p.grid->variants[p.variant].label) +
+                        QStringLiteral(", S = %1").arg(p.steps);
+                Q_EMIT progress(job.generation, p.cell, p.cells, 0, p.total, label, -1);
+                break;
+            case E::Step:
+                // A 1000-step cell sends 1000 events: a few per second reach the GUI.
+                if (Clock::now() - last > std::chrono::milliseconds(80) || p.done == p.total) {
+                    last = Clock::now();
+                    Q_EMIT progress(job.generation, p.cell, p.cells, p.done, p.total, label, -1);
+                }
+                break;
+            case E::CellFinished:
+                Q_EMIT partial(job.generation, std::make_shared<const compare::Result>(*p.grid));
+                Q_EMIT progress(job.generation, p.cell + 1, p.cells, 0, 0, label,
+                                p.cells_left > 0 ? p.seconds_left : 0.0);
+                break;
+            }
+        };
+        compare::Result r = compare::run_compare(*model, options, onProgress, &cancel_);
+        const bool cancelled = r.cancelled;
+        Q_EMIT finished(job.generation, std::make_shared<const compare::Result>(std::move(r)), cancelled);
+    } catch (const std::exception& e) {
+        Q_EMIT failed(job.generation, QString::fromStdString(e.what()));
+    } catch (...) {
+        Q_EMIT failed(job.generation, tr("unknown error while comparing"));
+    }
+}
+
+// ------------------------------------------------------------------ dialog
+
+CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialog(parent), modelPath_(modelPath)
+{
+    registerCompareTypes();
+    setObjectName("compareDialog");
+    setWindowTitle(tr("Compare DDPM vs DDIM"));
+    resize(1100, 640);
+
+    const QFileInfo card(modelPath);
+    const QString stem = card.completeBaseName();
+    QDir cacheDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation));
+    cacheDir.mkpath(QStringLiteral("compare"));
+    cacheFile_ = cacheDir.filePath(QStringLiteral("compare/%1-compare-cache.json").arg(stem));
+    // The CLI's cache, as committed under docs/ (noisetrail-cli compare --out docs/compare-<stem>).
+    const QString cli = QDir(card.absolutePath()).filePath(QStringLiteral("../docs/compare-%1/compare-cache.json").arg(stem));
+    if (QFileInfo::exists(cli))
+        readOnly_ << QDir::cleanPath(cli);
+
+    thread_ = new QThread(this);
+    thread_->setObjectName("NoiseTrail compare worker");
+    worker_ = new CompareWorker;
+    worker_->moveToThread(thread_);
+    connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(worker_, &CompareWorker::partial, this, &CompareDialog::onPartial);
+    connect(worker_, &CompareWorker::progress, this, &CompareDialog::onProgress);
+    connect(worker_, &CompareWorker::finished, this, &CompareDialog::onFinished);
+    connect(worker_, &CompareWorker::failed, this, &CompareDialog::onFailed);
+    connect(worker_, &CompareWorker::cacheSummary, this, &CompareDialog::onCacheSummary);
+    thread_->start();
+
+    auto* col = new QVBoxLayout(this);
+    title_ = new QLabel(tr("<b>%1</b>: DDIM (eta 0, 0.2, 0.5, 1) and DDPM sigma-hat from the same seeds, by number "
+                           "of steps S. Cells are cached; the CLI's cache is reused when present.")
+                            .arg(card.fileName().toHtmlEscaped()));
+    title_->setWordWrap(true);
+    col->addWidget(title_);
+
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(new QLabel(tr("Samples per cell")));
+    samples_ = new QSpinBox;
+    samples_->setObjectName("compareSamples");
+    samples_->setRange(8, 100000);
+    samples_->setSingleStep(100);
+    samples_->setValue(200);
+    samples_->setToolTip(tr("Samples per cell: more gives stabler figures and takes longer "
+                            "(the CLI's default is 1000 for 2-D models, 500 for digits)"));
+    controls->addWidget(samples_);
+    quick_ = new QCheckBox(tr("&Quick (S = 10, 20)"));
+    quick_->setObjectName("compareQuick");
+    quick_->setToolTip(tr("Only the short step counts: seconds instead of minutes"));
+    controls->addWidget(quick_);
+    controls->addSpacing(12);
+    controls->addWidget(new QLabel(tr("Metric")));
+    metric_ = new QComboBox;
+    metric_->setObjectName("compareMetric");
+    metric_->setSizeAdjustPolicy(QComboBox::AdjustToContents);
+    controls->addWidget(metric_, 1);
+    computeButton_ = new QPushButton(tr("&Compute"));
+    computeButton_->setObjectName("compareCompute");
+    computeButton_->setToolTip(tr("Sample and measure the cells not in the cache"));
+    cancelButton_ = new QPushButton(tr("Cancel"));
+    cancelButton_->setObjectName("compareCancel");
+    cancelButton_->setToolTip(tr("Stop within one sampling step; finished cells stay cached"));
+    controls->addWidget(computeButton_);
+    controls->addWidget(cancelButton_);
+    col->addLayout(controls);
+
+    auto* statusRow = new QHBoxLayout;
+    progress_ = new QProgressBar;
+    progress_->setMaximumWidth(260);
+    progress_->hide();
+    status_ = new QLabel;
+    status_->setObjectName("compareStatus");
+    statusRow->addWidget(progress_);
+    statusRow->addWidget(status_, 1);
+    col->addLayout(statusRow);
+
+    auto* split = new QSplitter(Qt::Vertical);
+    table_ = new QTableWidget;
+    table_->setObjectName("compareTable");
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->verticalHeader()->setDefaultSectionSize(24);
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    table_->setToolTip(tr("Rows: samplers; columns: number of steps S. Bold: best of the column. "
+                          "Grey italics: not computed yet"));
+    plot_ = new QCustomPlot;
+    plot_->setObjectName("comparePlot");
+    plot_->setMinimumHeight(220);
+    split->addWidget(table_);
+    split->addWidget(plot_);
+    split->setStretchFactor(0, 0);
+    split->setStretchFactor(1, 1);
+    col->addWidget(split, 1);
+    cacheLabel_ = new QLabel;
+    cacheLabel_->setObjectName("compareCache");
+    cacheLabel_->setWordWrap(true);
+    cacheLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    QFont small = cacheLabel_->font();
+    small.setPointSizeF(small.pointSizeF() * 0.85);
+    cacheLabel_->setFont(small);
+    col->addWidget(cacheLabel_);
+
+    // Plot: metric against S on a log axis, one line per sampler.
+    QSharedPointer<QCPAxisTickerLog> logTicker(new QCPAxisTickerLog);
+    plot_->xAxis->setScaleType(QCPAxis::stLogarithmic);
+    plot_->xAxis->setTicker(logTicker);
+    plot_->xAxis->setLabel(tr("steps S (log scale)"));
+    plot_->legend->setVisible(true);
+    QFont lf = font();
+    lf.setPointSizeF(lf.pointSizeF() * 0.85);
+    plot_->legend->setFont(lf);
+    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+    plot_->plotLayout()->insertRow(0);
+    plotTitle_ = new QCPTextElement(plot_, QString(), font());
+    plot_->plotLayout()->addElement(0, 0, plotTitle_);
+
+    connect(computeButton_, &QPushButton::clicked, this, &CompareDialog::compute);
+    connect(cancelButton_, &QPushButton::clicked, this, &CompareDialog::cancel);
+    connect(samples_, &QSpinBox::valueChanged, this, [this] {
+        if (!settingSamples_)
+            autoSamples_ = false; // the user (or a caller) chose
+        lookup();
+    });
+    connect(quick_, &QCheckBox::toggled, this, &CompareDialog::lookup);
+    connect(metric_, &QComboBox::currentIndexChanged, this, &CompareDialog::showGrid);
+    updateButtons();
+    lookup();
+}
+
+CompareDialog::~CompareDialog()
+{
+    worker_->cancel();
+    thread_->quit();
+    thread_->wait();
+}
+
+void CompareDialog::closeEvent(QCloseEvent* e)
+{
+    if (computing_)
+        cancel(); // finished cells are cached; nothing is lost
+    QDialog::closeEvent(e);
+}
+
+void CompareDialog::setCacheFile(const QString& file)
+{
+    cacheFile_ = file;
+    lookup();
+}
+
+void CompareDialog::setReadOnlyCaches(const QStringList& files)
+{
+    readOnly_ = files;
+    lookup();
+}
+
+void CompareDialog::setSamples(int n) { samples_->setValue(n); }
+int CompareDialog::samples() const { return samples_->value(); }
+void CompareDialog::setQuick(bool on) { quick_->setChecked(on); }
+bool CompareDialog::quick() const { return quick_->isChecked(); }
+
+std::vector<int> CompareDialog::stepCounts() const
+{
+    return quick_->isChecked() ? std::vector<int>{10, 20} : std::vector<int>{10, 20, 50, 100, 1000};
+}
+
+int CompareDialog::plotLineCount() const { return plot_->graphCount(); }
+int CompareDialog::plotPointCount(int line) const
+{
+    return line >= 0 && line < plot_->graphCount() ? plot_->graph(line)->dataCount() : 0;
+}
+bool CompareDialog::plotLogX() const { return plot_->xAxis->scaleType() == QCPAxis::stLogarithmic; }
+
+QString CompareDialog::statusText() const { return status_->text(); }
+
+compare::Options CompareDialog::options() const
+{
+    compare::Options o;
+    o.samples = samples_->value();
+    o.steps = stepCounts();
+    o.cache_file = cacheFile_.toStdString();
+    for (const QString& f : readOnly_)
+        o.read_only_caches.push_back(f.toStdString());
+    return o;
+}
+
+void CompareDialog::lookup()
+{
+    if (computing_)
+        return;
+    CompareJob job;
+    job.generation = ++generation_;
+    job.modelPath = modelPath_;
+    job.options = options();
+    job.lookupOnly = true;
+    QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
+    lookupLabel();
+}
+
+void CompareDialog::lookupLabel()
+{
+    QStringList caches{QDir::toNativeSeparators(cacheFile_)};
+    for (const QString& f : readOnly_)
+        caches << tr("%1 (read only)").arg(QDir::toNativeSeparators(f));
+    cacheLabel_->setText(tr("Cache: %1%2")
+                             .arg(caches.join(QStringLiteral("; ")),
+                                  cacheText_.isEmpty() ? QString() : tr(" \u2014 holds %1").arg(cacheText_)));
+}
+
+void CompareDialog::compute()
+{
+    if (computing_)
+        return;
+    CompareJob job;
+    job.generation = ++generation_;
+    job.modelPath = modelPath_;
+    job.options = options();
+    computing_ = true;
+    progress_->setRange(0, 0);
+    progress_->show();
+    status_->setText(tr("Preparing the reference..."));
+    updateButtons();
+    QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
+}
+
+void CompareDialog::cancel()
+{
+    if (!computing_)
+        return;
+    worker_->cancel(); // directly: a queued call would wait behind the run
+    status_->setText(tr("Cancelling..."));
+}
+
+void CompareDialog::updateButtons()
+{
+    computeButton_->setEnabled(!computing_);
+    cancelButton_->setEnabled(computing_);
+    samples_->setEnabled(!computing_);
+    quick_->setEnabled(!computing_);
+}
+
+void CompareDialog::onPartial(quint64 gen, CompareResultPtr grid)
+{
+    if (gen != generation_)
+        return;
+    grid_ = std::move(grid);
+    showGrid();
+}
+
+void CompareDialog::onProgress(quint64 gen, int cell, int cells, int done, int total, const QString& label,
+                               double left)
+{
+    if (gen != generation_)
+        return;
+    // Whole cells plus the fraction of the current one, in thousandths.
+    progress_->setRange(0, cells * 1000);
+    progress_->setValue(cell * 1000 + (total > 0 ? 1000 * done / total : 0));
+    QString text = tr("Cell %1 of %2: %3").arg(std::min(cell + 1, cells)).arg(cells).arg(label);
+    if (total > 0)
+        text += tr(", step %1 of %2").arg(done).arg(total);
+    if (left >= 0)
+        text += tr(" \u00b7 about %1 s left").arg(left, 0, 'f', 0);
+    status_->setText(text);
+}
+
+void CompareDialog::onFinished(quint64 gen, CompareResultPtr grid, bool cancelled)
+{
+    if (gen != generation_)
+        return;
+    const bool wasComputing = computing_;
+    computing_ = false;
+    progress_->hide();
+    grid_ = std::move(grid);
+    if (wasComputing) { // the summary of the last lookup is out of date
+        cacheText_.clear();
+        lookupLabel();
+    }
+    updateButtons();
+    showGrid();
+    int done = 0, total = 0;
+    for (const auto& row : grid_->cells)
+        for (const auto& c : row) {
+            ++total;
+            done += c.done ? 1 : 0;
+        }
+    if (wasComputing)
+        status_->setText(cancelled ? tr("Cancelled: %1 of %2 cells done (kept in the cache).").arg(done).arg(total)
+                                   : tr("Done: %1 cells computed, %2 from the cache, in %3 s.")
+                                         .arg(grid_->computed)
+                                         .arg(total - grid_->computed)
+                                         .arg(grid_->seconds, 0, 'f', 1));
+    else
+        status_->setText(done == total ? tr("All %1 cells are cached.").arg(total)
+                                       : tr("%1 of %2 cells cached. Press Compute for the rest.").arg(done).arg(total));
+    if (wasComputing)
+        Q_EMIT computeFinished(cancelled);
+}
+
+void CompareDialog::onCacheSummary(quint64 gen, int bestSamples, int bestCells, const QString& text)
+{
+    if (gen != generation_)
+        return;
+    cacheText_ = text;
+    lookupLabel();
+    if (autoSamples_ && bestCells > 0 && bestSamples != samples_->value() && bestSamples >= samples_->minimum()) {
+        autoSamples_ = false; // once
+        settingSamples_ = true;
+        samples_->setValue(bestSamples);
+        settingSamples_ = false;
+    }
+}
+
+void CompareDialog::onFailed(quint64 gen, const QString& message)
+{
+    if (gen != generation_)
+        return;
+    const bool wasComputing = computing_;
+    computing_ = false;
+    progress_->hide();
+    updateButtons();
+    status_->setText(tr("Compare failed: %1").arg(message));
+    if (wasComputing)
+        Q_EMIT computeFinished(true);
+}
+
+void CompareDialog::showGrid()
+{
+    if (!grid_)
+        return;
+    const compare::Result& g = *grid_;
+    // Metric choice: keep the current key across refreshes.
+    const QString current = metric_->currentData().toString();
+    if (metric_->count() != int(g.metrics.size())) {
+        const QSignalBlocker b(metric_);
+        metric_->clear();
+        for (const auto& m : g.metrics)
+            metric_->addItem(QString::fromStdString(m.title), QString::fromStdString(m.key));
+        const int i = metric_->findData(current);
+        metric_->setCurrentIndex(i >= 0 ? i : 0);
+    }
+    const int mi = std::max(0, metric_->currentIndex());
+    if (mi >= int(g.metrics.size()))
+        return;
+    const compare::MetricDef& def = g.metrics[std::size_t(mi)];
+    const std::string& key = def.key;
+    const double tv = g.truth_of(key);
+    const int better = def.better == 2 && !std::isfinite(tv) ? 0 : def.better;
+
+    // Table: rows = samplers (+ the reference row), columns = S.
+    const bool truthRow = std::isfinite(tv);
+    table_->clear();
+    table_->setRowCount(int(g.variants.size()) + (truthRow ? 1 : 0));
+    table_->setColumnCount(int(g.steps.size()));
+    QStringList cols, rows;
+    for (int s : g.steps)
+        cols << QStringLiteral("S = %1").arg(s);
+    for (const auto& v : g.variants)
+        rows << QString::fromStdString(v.label);
+    if (truthRow)
+        rows << QString::fromStdString(g.truth_label);
+    table_->setHorizontalHeaderLabels(cols);
+    table_->setVerticalHeaderLabels(rows);
+    for (std::size_t i = 0; i < g.variants.size(); ++i) {
+        auto* h = table_->verticalHeaderItem(int(i));
+        h->setForeground(variantColor(g.variants[i]));
+    }
+    const auto score = [&](double v) { return better == 2 ? -std::abs(v - tv) : better > 0 ? v : -v; };
+    for (std::size_t k = 0; k < g.steps.size(); ++k) {
+        double best = -std::numeric_limits<double>::infinity();
+        for (std::size_t i = 0; i < g.variants.size(); ++i) {
+            const double v = g.value(i, k, key);
+            if (g.cells[i][k].done && std::isfinite(v))
+                best = std::max(best, score(std::stod(formatValue(v, def.format).toStdString())));
+        }
+        for (std::size_t i = 0; i < g.variants.size(); ++i) {
+            const compare::Cell& c = g.cells[i][k];
+            auto* item = new QTableWidgetItem;
+            item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            if (!c.done) {
+                item->setText(QStringLiteral("\u2014"));
+                item->setForeground(palette().color(QPalette::PlaceholderText));
+                item->setToolTip(tr("not computed yet"));
+            } else {
+                const double v = g.value(i, k, key);
+                const QString text = formatValue(v, def.format);
+                item->setText(text);
+                if (better != 0 && std::isfinite(v) && score(text.toDouble()) >= best) {
+                    QFont f = item->font();
+                    f.setBold(true);
+                    item->setFont(f);
+                }
+                item->setToolTip(tr("%1 s%2").arg(c.seconds, 0, 'f', 2).arg(c.cached ? tr(" (cached)") : QString()));
+            }
+            table_->setItem(int(i), int(k), item);
+        }
+        if (truthRow) {
+            auto* item = new QTableWidgetItem(formatValue(tv, def.format));
+            item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+            QFont f = item->font();
+            f.setItalic(true);
+            item->setFont(f);
+            item->setToolTip(tr("the same metric on real data: what a perfect sampler would score"));
+            table_->setItem(int(g.variants.size()), int(k), item);
+        }
+    }
+
+    // The table as tall as its rows; the plot takes the rest.
+    int h = table_->horizontalHeader()->height() + 2 * table_->frameWidth() + 2;
+    for (int r = 0; r < table_->rowCount(); ++r)
+        h += table_->rowHeight(r);
+    table_->setMinimumHeight(h);
+    table_->setMaximumHeight(h);
+
+    // Plot.
+    plot_->clearGraphs();
+    const QPalette pal = palette();
+    plot_->setBackground(pal.brush(QPalette::Base));
+    for (auto* a : plot_->axisRect()->axes()) {
+        a->setBasePen(QPen(pal.color(QPalette::WindowText)));
+        a->setTickPen(QPen(pal.color(QPalette::WindowText)));
+        a->setSubTickPen(QPen(pal.color(QPalette::WindowText)));
+        a->setTickLabelColor(pal.color(QPalette::WindowText));
+        a->setLabelColor(pal.color(QPalette::WindowText));
+    }
+    plot_->legend->setBrush(pal.brush(QPalette::Base));
+    plot_->legend->setTextColor(pal.color(QPalette::Text));
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for (std::size_t i = 0; i < g.variants.size(); ++i) {
+        auto* gr = plot_->addGraph();
+        const QColor c = variantColor(g.variants[i]);
+        gr->setPen(QPen(c, 2));
+        gr->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 6));
+        gr->setName(QString::fromStdString(g.variants[i].label));
+        for (std::size_t k = 0; k < g.steps.size(); ++k) {
+            const double v = g.value(i, k, key);
+            if (g.cells[i][k].done && std::isfinite(v)) {
+                gr->addData(g.steps[k], v);
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+            }
+        }
+    }
+    const double x0 = g.steps.front() / 1.4, x1 = g.steps.back() * 1.4;
+    if (truthRow) {
+        auto* gr = plot_->addGraph();
+        gr->setPen(QPen(pal.color(QPalette::Mid), 1.5, Qt::DashLine));
+        gr->setName(QString::fromStdString(g.truth_label));
+        gr->addData(x0, tv);
+        gr->addData(x1, tv);
+        lo = std::min(lo, tv);
+        hi = std::max(hi, tv);
+    }
+    plot_->xAxis->setRange(x0, x1);
+    if (std::isfinite(lo)) {
+        const double pad = std::max(1e-9, (hi - lo) * 0.08 + (hi == lo ? std::max(0.5, std::abs(hi) * 0.1) : 0.0));
+        plot_->yAxis->setRange(lo - pad, hi + pad);
+    }
+    plot_->yAxis->setLabel(QString::fromStdString(def.key));
+    plotTitle_->setText(QString::fromStdString(def.title) +
+                        (better == 1    ? tr(": higher is better")
+                         : better < 0   ? tr(": lower is better")
+                         : better == 2  ? tr(": closest to the dashed line (%1) is best")
+                                             .arg(QString::fromStdString(g.truth_label))
+                                        : QString()));
+    plotTitle_->setTextColor(pal.color(QPalette::WindowText));
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+    Q_EMIT gridChanged();
+}
+
+} // namespace noisetrail::ui
