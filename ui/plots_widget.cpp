@@ -127,8 +127,9 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     // Statistics: two rows of four small plots (the step statistics, then the
     // diversity metrics), each titled above its axes.
     stats_->plotLayout()->clear();
-    const QStringList titles{tr("std of x_t"),        tr("mean |eps_hat|"),  tr("x0_hat change / step"),
-                             tr("x0_hat std across batch"), tr("mean pairwise distance"), tr("Vendi score"),
+    // Math names in Unicode (xₜ, ε̂, x̂₀): small plot titles lose underscores.
+    const QStringList titles{tr("std of xₜ"),        tr("mean |ε̂|"),  tr("x̂₀ change / step"),
+                             tr("x̂₀ std across batch"), tr("mean pairwise distance"), tr("Vendi score"),
                              tr("(no mixture / classifier)"), tr("(no mixture / classifier)")};
     QFont titleFont = font();
     titleFont.setPointSizeF(titleFont.pointSizeF() * 0.9);

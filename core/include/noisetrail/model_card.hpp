@@ -29,6 +29,8 @@ struct ModelCard {
 
     bool is_image() const;          ///< data_shape [C, H, W] with C in {1, 3}, or [H, W]
     bool is_2d_points() const { return data_shape.size() == 1 && data_shape[0] == 2; }
+    /// Whether the card describes a denoiser one can sample from (a classifier card does not).
+    bool is_denoiser() const { return kind != "noisetrail-classifier"; }
     std::int64_t data_dim() const;  ///< product of data_shape
     /// Default x0 clipping radius: R = max|data_range| when a data range is given, else none.
     std::optional<double> default_clip() const;
