@@ -49,9 +49,19 @@ fs::path sibling(const fs::path& card, const std::string& suffix)
     return card.parent_path() / (card.stem().string() + suffix);
 }
 
+/// read_npy with the flag or config key that named the file in front of its message.
+NpyArray read_named(const fs::path& path, const std::string& what)
+{
+    try {
+        return read_npy(path);
+    } catch (const InputError& e) {
+        throw InputError(what + ": " + e.what());
+    }
+}
+
 torch::Tensor load_floats(const fs::path& path, const std::string& what)
 {
-    NpyArray a = read_npy(path);
+    NpyArray a = read_named(path, what);
     if (a.dtype != NpyArray::DType::Float32)
         throw InputError(what + " " + path.string() + ": expected float data, got integers");
     for (float v : a.f32)
@@ -62,7 +72,7 @@ torch::Tensor load_floats(const fs::path& path, const std::string& what)
 
 torch::Tensor load_labels(const fs::path& path, std::int64_t n, int classes, const std::string& what)
 {
-    NpyArray a = read_npy(path);
+    NpyArray a = read_named(path, what);
     if (a.dtype != NpyArray::DType::Int64 || a.shape.size() != 1 || a.shape[0] != n)
         throw InputError(what + " " + path.string() + ": expected int64 labels of shape [" + std::to_string(n) +
                          "], got " + a.shape_string());
@@ -194,13 +204,13 @@ TrainConfig with_defaults(TrainConfig c)
     const auto pick = [](auto v, auto zero, auto def) { return v == zero ? def : v; };
     c.steps = pick(c.steps, 0, unet ? 20000 : mlp ? 6000 : 1500);
     c.batch = pick(c.batch, 0, unet ? 64 : mlp ? 512 : 128);
-    c.lr = pick(c.lr, 0.0, unet ? 1e-3 : mlp ? 2e-3 : 2e-3);
+    c.lr = pick(c.lr, 0.0, unet ? 1e-3 : 2e-3);
     if (c.lr_schedule.empty())
-        c.lr_schedule = cls ? "cosine" : "cosine";
+        c.lr_schedule = "cosine";
     c.warmup_steps = pick(c.warmup_steps, -1, unet ? 200 : 100);
     c.ema_decay = pick(c.ema_decay, -1.0, unet ? 0.999 : mlp ? 0.995 : 0.0);
     c.checkpoint_every = pick(c.checkpoint_every, 0, unet ? 250 : 500);
-    c.log_every = pick(c.log_every, 0, unet ? 50 : 50);
+    c.log_every = pick(c.log_every, 0, 50);
     c.sample_count = pick(c.sample_count, 0, unet ? 64 : 2000);
     if (c.name.empty())
         c.name = unet ? "Digits (UNet, trained here)" : mlp ? "Two moons (MLP, trained here)" : "Digit classifier";

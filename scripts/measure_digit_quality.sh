@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Measure the digit model's quality bar (issue 3) with the metric classifier and
+# write the figures into the card's "quality" field:
+#   DDIM 50 steps (eta 0) on N_DDIM samples, DDPM 1000 steps on N_DDPM samples,
+#   mean top-class probability and the class histogram of each; plus the time of
+#   one denoiser call on a batch of 16.
+# Usage: scripts/measure_digit_quality.sh [N_DDIM (1000)] [N_DDPM (1000)]
+# Env: NOISETRAIL_CLI (default build/app/noisetrail-cli), THREADS (default 1).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+cli="${NOISETRAIL_CLI:-build/app/noisetrail-cli}"
+threads="${THREADS:-1}"
+n_ddim="${1:-1000}"
+n_ddpm="${2:-1000}"
+card="${CARD:-models/mnist-unet.json}"
+clf=models/mnist-classifier.json
+out=.cache/quality
+mkdir -p "$out"
+
+run() { # name sampler steps batch seed
+  local t0 t1
+  t0=$(date +%s)
+  "$cli" sample --model "$card" --sampler "$2" --steps "$3" --batch "$4" --seed "$5" --threads "$threads" --out "$out/$1" >&2
+  t1=$(date +%s)
+  "$cli" classify --classifier "$clf" --samples "$out/$1/samples.npy" --json > "$out/$1.json"
+  echo $((t1 - t0)) > "$out/$1.seconds"
+  echo "$1: $(cat "$out/$1.json") in $(cat "$out/$1.seconds") s" >&2
+}
+
+# One denoiser call, batch 16: a 50-step DDIM run over 50 (the sampler's own cost is negligible).
+"$cli" sample --model "$card" --sampler ddim --steps 50 --batch 16 --seed 0 --threads "$threads" --dump "$out/timing" >&2
+run ddim50 ddim 50 "$n_ddim" 1
+run ddpm1000 ddpm 1000 "$n_ddpm" 2
+
+node - "$card" "$out" "$threads" "$n_ddim" "$n_ddpm" <<'JS'
+const fs = require('fs');
+const [card, out, threads, nDdim, nDdpm] = process.argv.slice(2);
+const j = JSON.parse(fs.readFileSync(card, 'utf8'));
+const read = (n) => ({ ...JSON.parse(fs.readFileSync(`${out}/${n}.json`, 'utf8')),
+                       seconds: Number((fs.readFileSync(`${out}/${n}.seconds`, 'utf8'))) });
+const meta = JSON.parse(fs.readFileSync(`${out}/timing/meta.json`, 'utf8'));
+const q = (r, what) => ({ sampler: what, ...r,
+  passes: r.mean_top_probability >= 0.9 && r.min_class_fraction >= 0.05 && r.max_class_fraction <= 0.15 });
+j.quality = {
+  judged_by: 'mnist-classifier.json (noisetrail-cli classify)',
+  bar: 'mean top-class probability >= 0.9 and every digit between 5% and 15% of the samples',
+  ddim_50: q(read('ddim50'), 'DDIM, 50 steps, eta 0, leading, seed 1'),
+  ddpm_1000: q(read('ddpm1000'), 'DDPM, 1000 steps, fixed_small, leading, seed 2'),
+  denoiser_ms_batch16: Math.round(1000 * (meta.seconds_denoiser ?? meta.seconds) / 50 * 10) / 10,
+  threads: Number(threads),
+  measured_on: '2-core CPU shared with other jobs (times are upper bounds)',
+  command: `THREADS=${threads} scripts/measure_digit_quality.sh ${nDdim} ${nDdpm}`,
+};
+fs.writeFileSync(card, JSON.stringify(j, null, 2) + '\n');
+console.log(JSON.stringify(j.quality, null, 2));
+JS

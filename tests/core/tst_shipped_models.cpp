@@ -1,0 +1,105 @@
+// The models shipped in models/ (trained by this project): the classifier is
+// accurate on the committed held-out subset, the digit model's samples are
+// recognised by it, and the learned two-moons model lands on the moons.
+#include "test_util.hpp"
+
+#include "noisetrail/classifier.hpp"
+#include "noisetrail/errors.hpp"
+#include "noisetrail/model.hpp"
+#include "noisetrail/npy.hpp"
+#include "noisetrail/run.hpp"
+
+#include <QtTest>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace noisetrail;
+
+class TestShippedModels : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void classifierOnCommittedSubset()
+    {
+        const auto clf = Classifier::load(test::source_path("models/mnist-classifier.json"));
+        QCOMPARE(clf->num_classes(), 10);
+        QVERIFY(clf->feature_dim() >= 64 && clf->feature_dim() <= 256);
+        QVERIFY(clf->heldout_accuracy() >= 0.97);
+        const NpyArray x = read_npy(test::source_path("models/data/mnist-heldout-500_images.npy"));
+        const NpyArray y = read_npy(test::source_path("models/data/mnist-heldout-500_labels.npy"));
+        QCOMPARE(x.shape, (std::vector<std::int64_t>{500, 1, 28, 28}));
+        const int n = 500;
+        const auto pred = clf->predict(x.f32, n);
+        int correct = 0;
+        for (int i = 0; i < n; ++i)
+            correct += pred[i] == y.i64[i];
+        qInfo("classifier accuracy on the committed 500: %.3f", correct / 500.0);
+        QVERIFY(correct >= 0.96 * n);
+        // Features: the documented size, finite, and the shipped reference matches it.
+        const auto out = clf->run(std::span<const float>(x.f32).first(10 * 784), 10);
+        QCOMPARE(out.features.size(), std::size_t(10 * clf->feature_dim()));
+        QCOMPARE(out.probabilities.size(), std::size_t(100));
+        const auto ref = clf->heldout_reference();
+        QCOMPARE(ref.mean.size(), std::size_t(clf->feature_dim()));
+        QCOMPARE(ref.cov.size(), std::size_t(clf->feature_dim() * clf->feature_dim()));
+        QCOMPARE(ref.count, 2000);
+        // The classifier card is not a model to sample from: one clear error.
+        try {
+            Model::load(test::source_path("models/mnist-classifier.json"));
+            QFAIL("expected an InputError");
+        } catch (const InputError& e) {
+            QVERIFY2(QString(e.what()).contains("not a denoiser"), e.what());
+        }
+        // A wrong image count is a clear error.
+        QVERIFY_THROWS_EXCEPTION(InputError, clf->run(std::span<const float>(x.f32).first(100), 1));
+    }
+
+    void digitModelSamplesAreRecognised()
+    {
+        const auto model = Model::load(test::source_path("models/mnist-unet.json"));
+        const auto clf = Classifier::load(test::source_path("models/mnist-classifier.json"));
+        RunOptions o;
+        o.sampler.sampler = "ddim";
+        o.sampler.steps = 10;
+        o.batch = 16;
+        o.seed = 0;
+        const RunResult r = run_sampler(*model, o);
+        QCOMPARE(r.shape, (std::vector<std::int64_t>{16, 1, 28, 28}));
+        const ClassSummary s = summarise(*clf, r.samples, 16);
+        qInfo("10-step DDIM, 16 samples: mean top-class probability %.3f", s.mean_top_probability);
+        QVERIFY2(s.mean_top_probability > 0.75, qPrintable(QString::number(s.mean_top_probability)));
+        // Not one digit over and over: at least 5 classes among 16 samples.
+        QVERIFY(std::count_if(s.histogram.begin(), s.histogram.end(), [](int c) { return c > 0; }) >= 5);
+    }
+
+    void twoMoonsModelLandsOnTheMoons()
+    {
+        const auto model = Model::load(test::source_path("models/two-moons-mlp.json"));
+        const NpyArray data = read_npy(test::source_path("models/two-moons.npy"));
+        RunOptions o;
+        o.sampler.sampler = "ddim";
+        o.sampler.steps = 50;
+        o.batch = 300;
+        const RunResult r = run_sampler(*model, o);
+        // Mean distance from a sample to its nearest data point, against the
+        // same for standard normal points (what an untrained model would give).
+        const auto mean_nn = [&](const std::vector<float>& pts, int n) {
+            double total = 0;
+            for (int i = 0; i < n; ++i) {
+                double best = 1e30;
+                for (std::int64_t j = 0; j < data.shape[0]; ++j)
+                    best = std::min(best, std::hypot(double(pts[2 * i] - data.f32[2 * j]),
+                                                     double(pts[2 * i + 1] - data.f32[2 * j + 1])));
+                total += best;
+            }
+            return total / n;
+        };
+        const double learned = mean_nn(r.samples, 300), noise = mean_nn(r.x_T, 300);
+        qInfo("mean distance to the data: learned %.3f, noise %.3f", learned, noise);
+        QVERIFY(learned < 0.08);
+        QVERIFY(learned < 0.25 * noise);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestShippedModels)
+#include "tst_shipped_models.moc"
