@@ -28,24 +28,9 @@ run() { # run CARD PREFIX [extra args]
   fi
 }
 
-if [[ -f "$root/models/mnist-unet.json" ]]; then
-  run "$root/models/mnist-unet.json" "$out/screenshot-digits"
-  run "$root/models/mnist-unet.json" "$out/screenshot-digits-x0-dark" --dark --field x0_hat
-elif [[ -f "$root/models/data/mnist-heldout-500_images.npy" ]]; then
-  # No trained digit model yet: the exact (empirical) denoiser of the
-  # committed digits shows the image views with real data.
-  tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-  ln -s "$root/models/data" "$tmp/data"
-  cat > "$tmp/digits-exact.json" <<'JSON'
-{"format": "noisetrail-model/1", "name": "500 digits (exact, empirical)", "kind": "empirical",
- "description": "The exact denoiser of the 500 committed held-out digits: it memorises them.",
- "data_shape": [1, 28, 28], "data_range": [-1, 1], "prediction": "epsilon",
- "schedule": {"kind": "linear", "beta_start": 0.0001, "beta_end": 0.02, "train_steps": 1000},
- "data": "data/mnist-heldout-500_images.npy"}
-JSON
-  run "$tmp/digits-exact.json" "$out/screenshot-digits-exact"
-  run "$tmp/digits-exact.json" "$out/screenshot-digits-exact-x0-dark" --dark --field x0_hat
-fi
+run "$root/models/mnist-unet.json" "$out/screenshot-digits"
+run "$root/models/mnist-unet.json" "$out/screenshot-digits-x0-dark" --dark --field x0_hat
+run "$root/models/mnist-500-exact.json" "$out/screenshot-digits-exact"
 run "$root/models/ring8.json" "$out/screenshot-ring8"
 run "$root/models/ring8.json" "$out/screenshot-ring8-dark" --dark
 run "$root/models/two-moons.json" "$out/screenshot-two-moons"
