@@ -2,6 +2,8 @@
 #pragma once
 #include <QDir>
 #include <QFile>
+#include <QProcess>
+#include <QStringList>
 #include <QString>
 #include <QTemporaryDir>
 
@@ -33,6 +35,21 @@ inline QByteArray mixture_card(const QByteArray& mixture, const QByteArray& data
     return R"({"format": "noisetrail-model/1", "name": "test mixture", "kind": "gaussian-mixture", "data_shape": )" +
            data_shape + R"(, "prediction": ")" + prediction + R"(", "schedule": )" + schedule +
            R"(, "mixture": )" + mixture + "}";
+}
+
+/// What one run of the real noisetrail-cli binary did.
+struct CliResult {
+    int code = -1; ///< exit code; -1 if it crashed or did not finish
+    QString out, err;
+};
+
+inline CliResult run_cli(const QStringList& args, int timeout_ms = 240000)
+{
+    QProcess p;
+    p.start(NOISETRAIL_CLI, args);
+    p.waitForFinished(timeout_ms);
+    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
+            QString::fromUtf8(p.readAllStandardError())};
 }
 
 } // namespace noisetrail::test

@@ -15,18 +15,11 @@ using namespace noisetrail;
 
 namespace {
 
-struct Result {
-    int code = -1;
-    QString out, err;
-};
+using Result = noisetrail::test::CliResult;
 
 Result cli(const QStringList& args)
 {
-    QProcess p;
-    p.start(NOISETRAIL_CLI, args);
-    p.waitForFinished(120000);
-    return {p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1, QString::fromUtf8(p.readAllStandardOutput()),
-            QString::fromUtf8(p.readAllStandardError())};
+    return noisetrail::test::run_cli(args);
 }
 
 QString ring()

@@ -3,6 +3,7 @@
 // and a long computation can be cancelled.
 #include "compare_dialog.hpp"
 #include "main_window.hpp"
+#include "ui_test_util.hpp"
 
 #include <QAction>
 #include <QApplication>
@@ -20,26 +21,13 @@ using namespace noisetrail;
 using namespace noisetrail::ui;
 
 namespace {
-const QString kModels = QStringLiteral(NOISETRAIL_SOURCE_DIR "/models");
+using noisetrail::ui::test::kModels;
 }
 
 class TestCompareView : public QObject {
     Q_OBJECT
 
-    std::unique_ptr<MainWindow> open(const QString& card)
-    {
-        MainWindowOptions o;
-        o.modelPath = card;
-        o.useSettings = false;
-        o.modelsDir = kModels;
-        auto w = std::make_unique<MainWindow>(o);
-        QSignalSpy ready(w.get(), &MainWindow::modelReady);
-        w->resize(1280, 720);
-        w->show();
-        if (!w->hasModel())
-            [&] { QVERIFY(ready.wait(20000)); }();
-        return w;
-    }
+    std::unique_ptr<MainWindow> open(const QString& card) { return test::open_main_window(card, {1280, 720}); }
 
 private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }

@@ -4,6 +4,7 @@
 #include "forward_view.hpp"
 #include "image_grid_view.hpp"
 #include "main_window.hpp"
+#include "ui_test_util.hpp"
 #include "plots_widget.hpp"
 #include "noisetrail/sampling_plan.hpp"
 #include "sampler_panel.hpp"
@@ -28,7 +29,7 @@ using namespace noisetrail;
 using namespace noisetrail::ui;
 
 namespace {
-const QString kModels = QStringLiteral(NOISETRAIL_SOURCE_DIR "/models");
+using noisetrail::ui::test::kModels;
 
 SamplerConfig cfg(const char* sampler, int steps, double eta = 0.0)
 {
@@ -51,20 +52,7 @@ QToolButton* button(MainWindow& w, const char* name)
 class TestMainWindow : public QObject {
     Q_OBJECT
 
-    std::unique_ptr<MainWindow> open(const QString& card)
-    {
-        MainWindowOptions o;
-        o.modelPath = card;
-        o.useSettings = false;
-        o.modelsDir = kModels;
-        auto w = std::make_unique<MainWindow>(o);
-        QSignalSpy ready(w.get(), &MainWindow::modelReady);
-        w->resize(1280, 720);
-        w->show();
-        if (!w->hasModel())
-            [&] { QVERIFY(ready.wait(20000)); }();
-        return w;
-    }
+    std::unique_ptr<MainWindow> open(const QString& card) { return test::open_main_window(card, {1280, 720}); }
 
     // Two panels: DDPM 20 steps and DDIM 10 steps, small batch: seconds.
     void configureSmall(MainWindow& w)

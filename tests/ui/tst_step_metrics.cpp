@@ -2,6 +2,7 @@
 // every step of every panel, stored at full precision, plotted, equal to
 // core's step_metrics on the same frame; the scatter's coverage overlay.
 #include "main_window.hpp"
+#include "ui_test_util.hpp"
 #include "plots_widget.hpp"
 #include "sampler_panel.hpp"
 #include "scatter_view.hpp"
@@ -23,7 +24,7 @@ using namespace noisetrail;
 using namespace noisetrail::ui;
 
 namespace {
-const QString kModels = QStringLiteral(NOISETRAIL_SOURCE_DIR "/models");
+using noisetrail::ui::test::kModels;
 
 SamplerConfig cfg(const char* sampler, int steps, double eta = 0.0)
 {
@@ -45,20 +46,7 @@ bool close(double a, double b, double tol = 1e-9)
 class TestStepMetrics : public QObject {
     Q_OBJECT
 
-    std::unique_ptr<MainWindow> open(const QString& card)
-    {
-        MainWindowOptions o;
-        o.modelPath = card;
-        o.useSettings = false;
-        o.modelsDir = kModels;
-        auto w = std::make_unique<MainWindow>(o);
-        QSignalSpy ready(w.get(), &MainWindow::modelReady);
-        w->resize(1280, 760);
-        w->show();
-        if (!w->hasModel())
-            [&] { QVERIFY(ready.wait(20000)); }();
-        return w;
-    }
+    std::unique_ptr<MainWindow> open(const QString& card) { return test::open_main_window(card, {1280, 760}); }
 
 private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
