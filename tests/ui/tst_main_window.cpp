@@ -31,14 +31,7 @@ using namespace noisetrail::ui;
 namespace {
 using noisetrail::ui::test::kModels;
 
-SamplerConfig cfg(const char* sampler, int steps, double eta = 0.0)
-{
-    SamplerConfig c;
-    c.sampler = sampler;
-    c.steps = steps;
-    c.eta = eta;
-    return c;
-}
+using noisetrail::ui::test::cfg;
 
 QToolButton* button(MainWindow& w, const char* name)
 {

@@ -26,14 +26,7 @@ using namespace noisetrail::ui;
 namespace {
 using noisetrail::ui::test::kModels;
 
-SamplerConfig cfg(const char* sampler, int steps, double eta = 0.0)
-{
-    SamplerConfig c;
-    c.sampler = sampler;
-    c.steps = steps;
-    c.eta = eta;
-    return c;
-}
+using noisetrail::ui::test::cfg;
 
 bool close(double a, double b, double tol = 1e-9)
 {

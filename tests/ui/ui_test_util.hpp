@@ -9,6 +9,16 @@
 
 namespace noisetrail::ui::test {
 
+/// A sampler config for a panel: sampler name, steps and eta.
+inline SamplerConfig cfg(const char* sampler, int steps, double eta = 0.0)
+{
+    SamplerConfig c;
+    c.sampler = sampler;
+    c.steps = steps;
+    c.eta = eta;
+    return c;
+}
+
 inline const QString kModels = QStringLiteral(NOISETRAIL_SOURCE_DIR "/models");
 
 /// A shown MainWindow on `card` (no saved settings), after its model has loaded.
