@@ -77,6 +77,7 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     grid->setHorizontalSpacing(4);
     grid->setVerticalSpacing(2);
     sampler_ = new QComboBox;
+    sampler_->setObjectName("samplerCombo");
     // Every registered sampler, by its title; the controls it uses come from the registry too.
     for (const SamplerInfo& info : samplers()) {
         sampler_->addItem(QString::fromStdString(info.title), QString::fromStdString(info.name));
@@ -89,6 +90,7 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     steps_->setAccelerated(true);
     steps_->setToolTip(tr("Number of sampling steps S (1..T)"));
     eta_ = new QDoubleSpinBox;
+    eta_->setObjectName("etaSpin");
     eta_->setRange(0.0, 2.0);
     eta_->setSingleStep(0.1);
     eta_->setDecimals(2);
