@@ -824,10 +824,12 @@ void MainWindow::startRun()
     for (int i = 0; i < panelCount(); ++i) {
         SamplerPanel* p = panels_[std::size_t(i)];
         const RunRecipe recipe = recipeOf(i);
-        if (p->recipe() && *p->recipe() == recipe && p->trajectory().finished())
+        if (p->recipe() && *p->recipe() == recipe && p->trajectory().finished() &&
+            (p->ranWithMetrics() || !metricsAct_->isChecked()))
             continue; // same recipe, complete: its trajectory stays
         const auto ts = p->plannedTimesteps();
-        job.panels.push_back({i, p->model()->model, configs[std::size_t(i)], p->beginRun(shape, ts, job.x_T, recipe)});
+        job.panels.push_back({i, p->model()->model, configs[std::size_t(i)],
+                              p->beginRun(shape, ts, job.x_T, recipe, metricsAct_->isChecked())});
         runPanels_.push_back(i);
     }
     // A new run is followed live again until the user grabs the timeline.

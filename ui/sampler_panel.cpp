@@ -372,11 +372,12 @@ void SamplerPanel::updateHeader()
 
 std::shared_ptr<Trajectory> SamplerPanel::beginRun(const std::vector<std::int64_t>& shape,
                                                    const std::vector<int>& timesteps, const std::vector<float>& x_T,
-                                                   const RunRecipe& recipe)
+                                                   const RunRecipe& recipe, bool metrics)
 {
     runConfig_ = config();
     hasRun_ = true;
     recipe_ = recipe;
+    ranWithMetrics_ = metrics;
     const bool points = model() && model()->card().is_2d_points();
     auto store = std::make_shared<Trajectory>(shape, timesteps,
                                               points ? Trajectory::Precision::Half : Trajectory::Precision::UInt8, x_T);
