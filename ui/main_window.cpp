@@ -1028,6 +1028,7 @@ void MainWindow::updateStatus()
         done += st.size();
         total += st.plannedSteps();
     }
+    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1").arg(parts.join('\n')));
     if (done == 0) {
         statusLabel_->setText(tr("Starting: x_T is shown, the first step is being computed..."));
         return;

@@ -292,6 +292,31 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
     }
 
+    void pacingDecidesWhoAdvances()
+    {
+        // The same two panels (DDPM 20, DDIM 10) under the other two pacings.
+        auto w = open(kModels + "/ring8.json");
+        configureSmall(*w);
+        w->worker()->setStepDelayForTesting(20);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        // Sequential: panel 2 waits for panel 1 to finish (today's old behaviour, on request).
+        w->setPacing(Pacing::Sequential);
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 5, 10000);
+        if (!w->panel(0)->trajectory().finished())
+            QCOMPARE(w->panel(1)->trajectory().size(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        // Real time: every panel steps at once, so the 10-step panel finishes first.
+        w->setSeed(w->seed() + 1);
+        w->setPacing(Pacing::Realtime);
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectory().finished(), 10000);
+        QVERIFY(w->panel(0)->trajectory().size() < 20);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
+        QVERIFY(w->panel(0)->trajectory().finished());
+        w->worker()->setStepDelayForTesting(0);
+    }
+
     void runAgainRecomputesOnlyChangedPanels()
     {
         auto w = open(kModels + "/ring8.json");
