@@ -728,7 +728,7 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
         setField(field_);
     populateModelCombo();
     addRecent(model_->path);
-    setWindowTitle(tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(card.name)));
+    updateTitle();
     updateTimelineMarks();
     updateActions();
     statusLabel_->setText(tr("%1: %2. Press Run.")
@@ -886,6 +886,7 @@ void MainWindow::abandonRun()
     runPanels_.clear();
     progress_->hide();
     updateActions();
+    updateTitle();
 }
 
 void MainWindow::stopRun()
@@ -991,7 +992,6 @@ void MainWindow::refreshViews()
     }
     plots_->setCursor(timeline_->cursor());
     updateTimelineMarks();
-    updateStatus();
     if (running_)
         progress_->setValue([this] {
             int n = 0;
@@ -999,6 +999,7 @@ void MainWindow::refreshViews()
                 n += panels_[std::size_t(i)]->trajectory().size();
             return n;
         }());
+    updateStatus();
 }
 
 void MainWindow::updateTimelineMarks()
@@ -1015,8 +1016,22 @@ void MainWindow::updateTimelineMarks()
     timeline_->setPanels(std::move(marks));
 }
 
+void MainWindow::updateTitle()
+{
+    // The share of the run done leads the title while it runs (task bars show it;
+    // scripts/screenshots.sh waits on it for its mid-run shots).
+    const QString name = model_ ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model_->card().name))
+                                : tr("NoiseTrail");
+    if (!running_ || progress_->maximum() <= 0) {
+        setWindowTitle(name);
+        return;
+    }
+    setWindowTitle(tr("%1% \u00b7 %2").arg(100 * progress_->value() / progress_->maximum()).arg(name));
+}
+
 void MainWindow::updateStatus()
 {
+    updateTitle();
     if (!running_)
         return;
     // Each computing panel's step, then the pace, the rate and the time left.
