@@ -43,12 +43,15 @@ live() {
     openbox & sleep 1
     "$app" --model "$card" --size 1580x960 "$@" & pid=$!
     win=
-    for _ in $(seq 100); do win=$(xdotool search --name "NoiseTrail" 2>/dev/null | head -1); [[ -n $win ]] && break; sleep 0.2; done
+    for _ in $(seq 100); do win=$(xdotool search --onlyvisible --name "NoiseTrail" 2>/dev/null | head -1); [[ -n $win ]] && break; sleep 0.2; done
     sleep 4 # the model (and any panel card) loads on the worker
     xdotool windowactivate --sync "$win" key ctrl+r
+    seen=
     for _ in $(seq 3000); do
       done=$(xdotool getwindowname "$win" 2>/dev/null | sed -n "s/^\([0-9]*\)%.*/\1/p")
+      [[ -n $done ]] && seen=1
       [[ -n $done && $done -ge $percent ]] && break
+      [[ -z $done && -n $seen ]] && break # the run ended first
       sleep 0.2
     done
     import -window root "$png"
