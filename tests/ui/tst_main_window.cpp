@@ -255,7 +255,6 @@ private Q_SLOTS:
                 QVERIFY(std::abs(shown[i] - x_T[i]) <= (*hi - *lo) / 255.f * 0.51f);
         }
         w->stopRun();
-        QSignalSpy done(w.get(), &MainWindow::runFinished);
         QTRY_VERIFY_WITH_TIMEOUT(!w->isRunning(), 10000);
     }
 
