@@ -76,7 +76,7 @@ void TestModels::mixture_score_matches_finite_differences()
 void TestModels::mixture_means_flat_or_nested()
 {
     // A mean may be written flat (prod(data_shape) numbers) or nested to the data
-    // shape as numpy's tolist() writes it (contract section 2). One component on a
+    // shape as numpy's tolist() writes it (docs/MODEL-CARDS.md). One component on a
     // [1, 2, 2] image: eps*(x) = sqrt(1-ab) (x - sqrt(ab) mu) / (ab s^2 + 1 - ab).
     QTemporaryDir dir;
     const double mu[4] = {0.5, -1.0, 2.0, 0.25}, s = 0.3;
