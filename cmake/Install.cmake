@@ -15,6 +15,7 @@
 include(GNUInstallDirs)
 
 set(NOISETRAIL_DATA_DIR ${CMAKE_INSTALL_DATADIR}/noisetrail)
+set(NOISETRAIL_DOC_DIR ${CMAKE_INSTALL_DATAROOTDIR}/doc/noisetrail) # Debian: /usr/share/doc/<package>
 
 install(TARGETS noisetrail-cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 if(NOISETRAIL_BUILD_GUI)
@@ -37,8 +38,8 @@ foreach(dir IN LISTS NOISETRAIL_COMPARE_DIRS)
 endforeach()
 install(PROGRAMS scripts/export_torchscript.py DESTINATION ${NOISETRAIL_DATA_DIR}/scripts)
 install(FILES README.md docs/CLI.md docs/MODEL-CARDS.md docs/ARCHITECTURE.md
-  DESTINATION ${CMAKE_INSTALL_DOCDIR})
-install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
+  DESTINATION ${NOISETRAIL_DOC_DIR})
+install(FILES LICENSE DESTINATION ${NOISETRAIL_DOC_DIR} RENAME copyright)
 
 # CPack: `cpack -G DEB` in the build folder makes noisetrail_<version>_<arch>.deb,
 # which `apt install ./noisetrail_*.deb` installs with its runtime dependencies.

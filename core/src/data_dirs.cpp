@@ -55,6 +55,12 @@ std::vector<fs::path> models_search_path()
     const fs::path exe = executable_dir();
     if (!exe.empty())
         dirs.push_back((exe / ".." / "share" / "noisetrail" / "models").lexically_normal());
+#if defined(NOISETRAIL_SOURCE_MODELS_DIR) && defined(NOISETRAIL_BUILD_DIR)
+    // Build-tree runs (scripts/run.sh, tests) use the checkout's models, before any
+    // installed copy; an installed program never does, even on the machine that built it.
+    if (!exe.empty() && inside(exe, NOISETRAIL_BUILD_DIR))
+        dirs.emplace_back(NOISETRAIL_SOURCE_MODELS_DIR);
+#endif
     // XDG Base Directory Specification: data home first, then the data dirs in order.
     std::string home = env("XDG_DATA_HOME");
     if (home.empty() && !env("HOME").empty())
@@ -68,12 +74,6 @@ std::vector<fs::path> models_search_path()
     for (std::string d; std::getline(in, d, ':');)
         if (!d.empty())
             dirs.push_back(fs::path(d) / "noisetrail" / "models");
-#if defined(NOISETRAIL_SOURCE_MODELS_DIR) && defined(NOISETRAIL_BUILD_DIR)
-    // Build-tree runs (scripts/run.sh, tests) use the checkout's models; an installed
-    // program never does, even on the machine that built it.
-    if (!exe.empty() && inside(exe, NOISETRAIL_BUILD_DIR))
-        dirs.emplace_back(NOISETRAIL_SOURCE_MODELS_DIR);
-#endif
     return dirs;
 }
 

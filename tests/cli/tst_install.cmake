@@ -77,6 +77,22 @@ cmake_path(SET got NORMALIZE "${card}")
 if(NOT got STREQUAL expect)
   message(FATAL_ERROR "the installed CLI sampled ${got}, expected ${expect}")
 endif()
+# The committed compare caches travel with the install: keyed on content, every cell of
+# the ring and digit grids is found in share/noisetrail/docs/, none is recomputed.
+foreach(case "ring8;1000" "mnist-unet;100")
+  list(GET case 0 card)
+  list(GET case 1 n)
+  execute_process(
+    COMMAND ${CMAKE_COMMAND} -E env --unset=NOISETRAIL_MODELS XDG_DATA_HOME=${WORK_DIR}/none
+            XDG_DATA_DIRS=${WORK_DIR}/none HOME=${WORK_DIR}/none
+            ${root}/bin/noisetrail-cli compare --model ${card} --samples ${n} --threads 1 --out cmp-${card}
+    WORKING_DIRECTORY ${WORK_DIR}/elsewhere
+    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0 OR NOT err MATCHES "25 cells \\(0 computed, 25 cached\\)")
+    message(FATAL_ERROR "installed compare of ${card} did not use the committed cache (exit ${rc}):\n${err}")
+  endif()
+endforeach()
+
 # A name that is no bundled card: exit 2 with one line naming the flag.
 execute_process(
   COMMAND ${root}/bin/noisetrail-cli sample --model no-such-card --out out

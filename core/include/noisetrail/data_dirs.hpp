@@ -15,9 +15,9 @@ std::filesystem::path executable_dir();
 /// Candidate models folders, in the order they are searched:
 ///  1. $NOISETRAIL_MODELS, when set;
 ///  2. <executable folder>/../share/noisetrail/models (an installed tree, wherever its prefix);
-///  3. $XDG_DATA_HOME/noisetrail/models (default ~/.local/share), then each entry of
-///     $XDG_DATA_DIRS (default /usr/local/share:/usr/share) + /noisetrail/models;
-///  4. the source tree's models/, only for executables inside this build tree.
+///  3. the source tree's models/, only for executables inside this build tree;
+///  4. $XDG_DATA_HOME/noisetrail/models (default ~/.local/share), then each entry of
+///     $XDG_DATA_DIRS (default /usr/local/share:/usr/share) + /noisetrail/models.
 std::vector<std::filesystem::path> models_search_path();
 
 /// The first folder of models_search_path() that holds at least one card (*.json).
