@@ -148,6 +148,34 @@ private Q_SLOTS:
         QCOMPARE(checked, 25);
     }
 
+    void changedModelSaysWhyCellsAreRecomputed()
+    {
+        // The ring card edited after its cache was committed (same name, other content):
+        // no cached cell is used, and the status line says why.
+        const QString src = QStringLiteral(NOISETRAIL_SOURCE_DIR);
+        QTemporaryDir clone;
+        QDir().mkpath(clone.filePath("models"));
+        QDir().mkpath(clone.filePath("docs/compare-ring8"));
+        QVERIFY(QFile::copy(src + "/docs/compare-ring8/compare-cache.json",
+                            clone.filePath("docs/compare-ring8/compare-cache.json")));
+        QFile in(src + "/models/ring8.json");
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QByteArray card = in.readAll();
+        card.replace("\"stds\"", "\"note\": \"edited\", \"stds\"");
+        QFile out(clone.filePath("models/ring8.json"));
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(card);
+        out.close();
+        auto w = open(clone.filePath("models/ring8.json"));
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d);
+        d->setSamples(1000);
+        QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("0 of 25 cells cached"), 10000);
+        QVERIFY2(d->statusText().contains("25 cell(s) in the cache were measured on other content of this model"),
+                 qPrintable(d->statusText()));
+        QVERIFY(!d->isComputing());
+    }
+
     void longGridCanBeCancelled()
     {
         auto w = open(kModels + "/ring8.json");
