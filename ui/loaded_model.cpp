@@ -196,10 +196,14 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
             }
         }
         if (lm->exampleCount == 0 && card.kind == "gaussian-mixture") {
-            // Core's parser: means flat or nested to the data shape.
-            const auto mix = metrics::mixture_from_card(card);
-            lm->exampleCount = std::min(mix->components(), 16);
-            lm->examples.assign(mix->means.begin(), mix->means.begin() + std::int64_t(lm->exampleCount) * D);
+            const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text)).object();
+            const auto means = doc.value("mixture").toObject().value("means").toArray();
+            lm->exampleCount = int(std::min<qsizetype>(means.size(), 16));
+            for (int k = 0; k < lm->exampleCount; ++k) {
+                const auto mean = means[k].toArray();
+                for (std::int64_t i = 0; i < D; ++i)
+                    lm->examples.push_back(float(i < mean.size() ? mean[int(i)].toDouble() : 0.0));
+            }
             lm->exampleSource = QStringLiteral("the card's mixture means");
         }
     }

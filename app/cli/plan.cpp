@@ -15,7 +15,7 @@ const char* const kPlanHelp = R"(usage: noisetrail-cli plan --model CARD [sample
 Print the sampling plan: for each step t, t_prev, alpha_bar, alpha_bar_prev and
 sigma (t_prev = -1 and alpha_bar_prev = 1 after the last step).
 
-  --model CARD          model card (.json) or bundled card name; its schedule defines alpha_bar
+  --model CARD          model card (.json); its schedule defines alpha_bar
   --sampler, --steps, --eta, --spacing, --variance, --clip-x0, --device
                         as for 'sample'
   --json                machine-readable output: {"steps": [{"t":..., ...}, ...]}

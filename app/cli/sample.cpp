@@ -20,7 +20,7 @@ const char* const kSampleHelp = R"(usage: noisetrail-cli sample --model CARD [op
 
 Sample from a model with DDPM or DDIM and write the results.
 
-  --model CARD          model card (.json), or a bundled card by name (e.g. ring8)
+  --model CARD          model card (.json)
   --sampler NAME        ddpm (default) or ddim
   --steps S             sampling steps, 1..T (default: T for ddpm, 50 for ddim)
   --eta E               DDIM eta >= 0 (default 0: deterministic)
