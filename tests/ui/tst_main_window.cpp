@@ -267,7 +267,7 @@ private Q_SLOTS:
         QCOMPARE(w->pacing(), Pacing::Lockstep);
         w->panel(0)->setConfig(cfg("ddpm", 1000));
         w->panel(1)->setConfig(cfg("ddim", 50));
-        w->setBatch(16);
+        w->setBatch(64);             // seconds of work even on a fast machine
         w->setMetricsEnabled(false); // the denoiser's pace alone
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         w->startRun();
