@@ -204,6 +204,12 @@ RunResult run_sampler(const Model& model, const RunOptions& opt, const FrameCall
     return result;
 }
 
+struct Run::Impl {};
+Run::Run(std::shared_ptr<const Model>, const RunOptions&) { throw std::logic_error("Run: not yet implemented"); }
+Run::~Run() = default;
+Run::Run(Run&&) noexcept = default;
+Run& Run::operator=(Run&&) noexcept = default;
+
 std::vector<double> sampler_step(const SamplerConfig& config, const PlanStep& step, std::span<const double> x_t,
                                  std::span<const double> x0_hat, std::span<const double> eps_hat,
                                  std::span<const double> z)
