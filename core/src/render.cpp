@@ -282,7 +282,11 @@ FrameRenderer::FrameRenderer(std::vector<RenderPanel> panels, RenderOptions opti
             content_w_ = grid_w(zoom_);
             content_h_ = grid_h(zoom_);
         }
-        const int slot = std::max(content_w_, 200); // room for a sampler's description
+        // Room for the longest sampler description, within reason.
+        int caption_w = 0;
+        for (const auto& p : panels_)
+            caption_w = std::max(caption_w, text_width(p.caption, text_scale_) + 8 * text_scale_);
+        const int slot = std::max(content_w_, std::min(caption_w, content_w_ * 2));
 
         width_ = 2 * margin_x_ + P * slot + (P - 1) * gap;
         height_ = top_ + chrome + content_h_ + gap / 2;

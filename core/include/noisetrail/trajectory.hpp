@@ -104,6 +104,7 @@ public:
     std::size_t bytes() const;
 
 private:
+    friend struct TrajectoryCodec; // sessions (session.cpp) save and restore the stored blocks exactly
     struct Block {
         std::vector<std::uint8_t> data; ///< 8-bit codes (maybe deflated) or half floats
         float lo = 0.f, scale = 0.f;    ///< 8-bit code v stands for lo + v * scale
