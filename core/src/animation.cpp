@@ -392,6 +392,32 @@ private:
 
 } // namespace
 
+AnimationResult export_animation(const std::vector<RenderPanel>& panels, const std::filesystem::path& path,
+                                 AnimationFormat format, const AnimationExport& options,
+                                 const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel)
+{
+    const FrameRenderer renderer(panels, options.render);
+    std::vector<int> levels = renderer.levels();
+    if (options.max_frames > 0)
+        levels = filmstrip_levels(levels, options.max_frames);
+    auto writer = AnimationWriter::open(path, format, {renderer.width(), renderer.height(), options.fps,
+                                                       options.hold_seconds});
+    AnimationResult result{false, 0, renderer.width(), renderer.height(), writer->encoder()};
+    const int total = int(levels.size());
+    for (int i = 0; i < total; ++i) {
+        if (cancel && cancel->load(std::memory_order_relaxed)) {
+            result.cancelled = true;
+            return result; // the writer's destructor removes its temporary file
+        }
+        writer->add_frame(renderer.render(levels[std::size_t(i)]));
+        if (progress)
+            progress(i + 1, total);
+    }
+    writer->finish();
+    result.frames = writer->frames_written();
+    return result;
+}
+
 std::unique_ptr<AnimationWriter> AnimationWriter::open(const std::filesystem::path& path, AnimationFormat format,
                                                        const AnimationOptions& options)
 {

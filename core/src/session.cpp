@@ -427,6 +427,14 @@ private:
 
 // ------------------------------------------------------------------ write
 
+std::vector<RenderPanel> render_panels(const Session& session)
+{
+    std::vector<RenderPanel> panels;
+    for (std::size_t p = 0; p < session.panels.size(); ++p)
+        panels.push_back({session.panels[p].trajectory.get(), session.panels[p].caption, int(p)});
+    return panels;
+}
+
 std::string session_format_name(std::uint32_t version) { return "noisetrail-session/" + std::to_string(version); }
 
 void write_session(const fs::path& path, const Session& s)

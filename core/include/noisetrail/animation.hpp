@@ -3,6 +3,10 @@
 // without a display and the GUI uses the same code on a worker thread.
 #pragma once
 #include "noisetrail/image_io.hpp"
+#include "noisetrail/render.hpp"
+
+#include <atomic>
+#include <functional>
 
 #include <filesystem>
 #include <memory>
@@ -47,5 +51,30 @@ public:
 
 /// Frames the MP4 writer adds for a hold: round(hold_seconds * fps).
 int hold_frames(const AnimationOptions& options);
+
+/// An animation of a run's panels side by side (contract section 5, `session export`).
+struct AnimationExport {
+    RenderOptions render;      ///< field, frame size (0 x 0: natural), scatter extent
+    double fps = 20.0;
+    double hold_seconds = 2.0;
+    /// At most this many frames, evenly spread over the noise levels (first and
+    /// final kept); 0: one frame per distinct timestep plus the final samples.
+    int max_frames = 0;
+};
+
+struct AnimationResult {
+    bool cancelled = false;    ///< then no file was written
+    int frames = 0;            ///< frames a player shows (with the hold on MP4)
+    int width = 0, height = 0;
+    std::string encoder;
+};
+
+/// Render every level and write the file atomically. `progress(done, total)`
+/// is called after each frame from the calling thread; `cancel` is checked
+/// between frames (a cancelled export leaves no file and an earlier one intact).
+AnimationResult export_animation(const std::vector<RenderPanel>& panels, const std::filesystem::path& path,
+                                 AnimationFormat format, const AnimationExport& options,
+                                 const std::function<void(int, int)>& progress = {},
+                                 const std::atomic<bool>* cancel = nullptr);
 
 } // namespace noisetrail

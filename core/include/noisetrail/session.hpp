@@ -18,6 +18,7 @@
 // recurses on input, and every problem is one InputError naming the file.
 // Writing is atomic (temporary file + rename).
 #pragma once
+#include "noisetrail/render.hpp"
 #include "noisetrail/run_recipe.hpp"
 #include "noisetrail/trajectory.hpp"
 
@@ -62,6 +63,10 @@ void write_session(const std::filesystem::path& path, const Session& session);
 /// Read a session; one InputError naming the file for anything wrong with it:
 /// missing, not a session, truncated, corrupt, of a newer format version.
 Session read_session(const std::filesystem::path& path);
+
+/// The session's panels for the renderer (captions and colours by panel number);
+/// valid while `session` lives.
+std::vector<RenderPanel> render_panels(const Session& session);
 
 /// "noisetrail-session/<version>"
 std::string session_format_name(std::uint32_t version = kSessionVersion);
