@@ -1,16 +1,11 @@
 // GIF and MP4 writers, checked by independent readers: giflib's decoder and
 // libavformat's probe (container, stream, frame count, size), plus atomic
 // replacement (a failed or abandoned export leaves the earlier file intact).
+#include "media_util.hpp"
 #include "test_util.hpp"
 
 #include "noisetrail/animation.hpp"
 #include "noisetrail/errors.hpp"
-
-#include <gif_lib.h>
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-}
 
 #include <QtTest>
 
@@ -18,6 +13,7 @@ extern "C" {
 #include <fstream>
 
 using namespace noisetrail;
+using namespace noisetrail::test;
 namespace fs = std::filesystem;
 
 namespace {
@@ -52,66 +48,6 @@ std::string read_all(const fs::path& p)
 {
     std::ifstream in(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(in), {}};
-}
-
-struct Decoded {
-    int width = 0, height = 0, frames = 0, total_delay_cs = 0;
-    bool loops = false;
-    RgbImage last; ///< the canvas after the last frame
-};
-
-Decoded decode_gif(const fs::path& p)
-{
-    int err = 0;
-    GifFileType* gif = DGifOpenFileName(p.c_str(), &err);
-    if (!gif || DGifSlurp(gif) == GIF_ERROR)
-        qFatal("giflib cannot read %s", p.c_str());
-    Decoded d{gif->SWidth, gif->SHeight, gif->ImageCount, 0, false, RgbImage(gif->SWidth, gif->SHeight, 0)};
-    for (int i = 0; i < gif->ImageCount; ++i) {
-        const SavedImage& im = gif->SavedImages[i];
-        GraphicsControlBlock gcb;
-        if (DGifSavedExtensionToGCB(gif, i, &gcb) == GIF_OK)
-            d.total_delay_cs += gcb.DelayTime;
-        for (int e = 0; e < im.ExtensionBlockCount; ++e)
-            if (im.ExtensionBlocks[e].Function == APPLICATION_EXT_FUNC_CODE &&
-                std::string(reinterpret_cast<char*>(im.ExtensionBlocks[e].Bytes), 11) == "NETSCAPE2.0")
-                d.loops = true;
-        const ColorMapObject* map = im.ImageDesc.ColorMap ? im.ImageDesc.ColorMap : gif->SColorMap;
-        for (int y = 0; y < im.ImageDesc.Height; ++y)
-            for (int x = 0; x < im.ImageDesc.Width; ++x) {
-                const GifColorType c = map->Colors[im.RasterBits[y * im.ImageDesc.Width + x]];
-                auto* px = d.last.pixel(im.ImageDesc.Left + x, im.ImageDesc.Top + y);
-                px[0] = c.Red, px[1] = c.Green, px[2] = c.Blue;
-            }
-    }
-    DGifCloseFile(gif, &err);
-    return d;
-}
-
-struct Probe {
-    std::string format;
-    AVCodecID codec = AV_CODEC_ID_NONE;
-    int width = 0, height = 0, streams = 0;
-    std::int64_t frames = 0;
-    double fps = 0;
-};
-
-Probe probe(const fs::path& p)
-{
-    AVFormatContext* ctx = nullptr;
-    if (avformat_open_input(&ctx, p.c_str(), nullptr, nullptr) < 0 || avformat_find_stream_info(ctx, nullptr) < 0)
-        qFatal("libavformat cannot read %s", p.c_str());
-    Probe r;
-    r.format = ctx->iformat->name;
-    r.streams = static_cast<int>(ctx->nb_streams);
-    const AVStream* s = ctx->streams[0];
-    r.codec = s->codecpar->codec_id;
-    r.width = s->codecpar->width;
-    r.height = s->codecpar->height;
-    r.frames = s->nb_frames;
-    r.fps = av_q2d(s->r_frame_rate);
-    avformat_close_input(&ctx);
-    return r;
 }
 
 } // namespace
