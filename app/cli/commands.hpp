@@ -24,6 +24,7 @@ int cmd_plan(const std::vector<std::string>& argv);
 int cmd_compare(const std::vector<std::string>& argv);
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_classify(const std::vector<std::string>& argv);
+int cmd_run(const std::vector<std::string>& argv);
 int cmd_session(const std::vector<std::string>& argv);
 
 extern const char* const kSampleHelp;
@@ -31,6 +32,7 @@ extern const char* const kPlanHelp;
 extern const char* const kCompareHelp;
 extern const char* const kTrainHelp;
 extern const char* const kClassifyHelp;
+extern const char* const kRunHelp;
 extern const char* const kSessionHelp;
 
 // Shared by subcommands that sample.

@@ -127,6 +127,9 @@ public:
 
 private:
     friend class RunSet;
+    friend RunResult run_sampler(const Model&, const RunOptions&, const FrameCallback&, const std::atomic<bool>*);
+    /// step() that skips building the frame when `want_frame` is false (run_sampler without a consumer).
+    std::shared_ptr<const StepFrame> advance(bool want_frame);
     std::unique_ptr<Impl> impl_;
 };
 

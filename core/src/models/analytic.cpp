@@ -40,7 +40,16 @@ public:
     {
     }
 
-    at::Tensor predict(const at::Tensor& x_t, int t) override
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    {
+        return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) { return predict_one(x, tt); });
+    }
+
+    // Measured in bench/bench_run_set.cpp: see run_set.cpp's merge policy.
+    bool merging_pays() const override { return true; }
+
+private:
+    at::Tensor predict_one(const at::Tensor& x_t, int t)
     {
         const double ab = schedule_.alpha_bar(t), sa = std::sqrt(ab);
         const auto B = x_t.size(0);
@@ -57,7 +66,6 @@ public:
         return from_x0_eps(card_.prediction, ab, x0, eps);
     }
 
-private:
     ModelCard card_;
     NoiseSchedule schedule_;
     at::Tensor log_w_, means_, var_;
@@ -72,7 +80,16 @@ public:
     {
     }
 
-    at::Tensor predict(const at::Tensor& x_t, int t) override
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    {
+        return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) { return predict_one(x, tt); });
+    }
+
+    // Measured in bench/bench_run_set.cpp: see run_set.cpp's merge policy.
+    bool merging_pays() const override { return true; }
+
+private:
+    at::Tensor predict_one(const at::Tensor& x_t, int t)
     {
         const double ab = schedule_.alpha_bar(t), sa = std::sqrt(ab);
         const auto B = x_t.size(0);
@@ -94,7 +111,6 @@ public:
         return from_x0_eps(card_.prediction, ab, x0, eps);
     }
 
-private:
     ModelCard card_;
     NoiseSchedule schedule_;
     at::Tensor data_;     // [N, D]
