@@ -23,6 +23,7 @@
 #include <cstdio>
 
 using namespace noisetrail::ui;
+using noisetrail::Field;
 
 namespace {
 
