@@ -427,6 +427,11 @@ private:
 
 // ------------------------------------------------------------------ write
 
+Trajectory::Precision stored_precision(const ModelCard& card)
+{
+    return card.is_2d_points() ? Trajectory::Precision::Half : Trajectory::Precision::UInt8;
+}
+
 std::vector<RenderPanel> render_panels(const Session& session)
 {
     std::vector<RenderPanel> panels;

@@ -6,10 +6,13 @@
 #include "session_util.hpp"
 #include "test_util.hpp"
 
+#include "noisetrail/npy.hpp"
+
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QtTest>
+#include <QtCore/qfloat16.h>
 
 #include <filesystem>
 #include <fstream>
@@ -124,6 +127,50 @@ private Q_SLOTS:
         QCOMPARE(r.code, 0);
         const auto [w, h] = png_size(png.toStdString());
         QVERIFY(w > h && h > 0); // 4 columns, 2 rows
+    }
+
+    void run_writes_a_session_matching_its_dump()
+    {
+        QTemporaryDir dir;
+        QJsonObject ddpm{{"sampler", "ddpm"}, {"steps", 20}}, ddim{{"sampler", "ddim"}, {"steps", 5}};
+        const QJsonObject recipe_json{{"format", "noisetrail-run/1"},
+                                      {"model", QString::fromStdString(source_path("models/ring8.json"))},
+                                      {"seed", 3},
+                                      {"batch", 16},
+                                      {"panels", QJsonArray{ddpm, ddim}}};
+        const QString recipe =
+            QString::fromStdString(write_file(dir, "r.run.json", QJsonDocument(recipe_json).toJson()));
+        const QString session = dir.filePath("r.ntsession"), dump = dir.filePath("dump");
+        const auto r = run_cli({"run", "--config", recipe, "--session", session, "--dump", dump});
+        QCOMPARE(r.code, 0);
+        const Session s = read_session(session.toStdString());
+        QCOMPARE(s.panels.size(), std::size_t(2));
+        QCOMPARE(s.recipe.seed, std::uint64_t(3));
+        for (int p = 0; p < 2; ++p) {
+            const Trajectory& t = *s.panels[std::size_t(p)].trajectory;
+            QVERIFY(t.finished());
+            QCOMPARE(t.precision(), Trajectory::Precision::Half); // 2-D points
+            const NpyArray xt = read_npy((dump + "/panel-" + QString::number(p) + "/xt.npy").toStdString());
+            QCOMPARE(xt.shape[0], std::int64_t(t.plannedSteps() + 1));
+            std::vector<float> v;
+            for (int k = 0; k <= t.size(); ++k) {
+                t.decode(k, Field::Xt, v);
+                for (std::size_t i = 0; i < v.size(); ++i)
+                    QCOMPARE(v[i], float(qfloat16(xt.f32[std::size_t(k) * v.size() + i]))); // the dump at half precision
+            }
+        }
+        // The first frame of every panel is the shared x_T, stored exactly too.
+        const NpyArray xt0 = read_npy((dump + "/panel-1/xt.npy").toStdString());
+        QVERIFY(std::equal(s.x_T.begin(), s.x_T.end(), xt0.f32.begin()));
+        const auto info = run_cli({"session", "info", session, "--json"});
+        const QJsonObject j = QJsonDocument::fromJson(info.out.toUtf8()).object();
+        QCOMPARE(j["panels"].toArray()[0].toObject()["frames"].toInt(), 20);
+        QCOMPARE(j["panels"].toArray()[1].toObject()["frames"].toInt(), 5);
+        QCOMPARE(j["model_found"].toBool(), true);
+        // An unwritable --session fails before running, naming the flag.
+        const auto bad = run_cli({"run", "--config", recipe, "--session", dir.filePath("no/such/x.ntsession")});
+        QCOMPARE(bad.code, 2);
+        QVERIFY(bad.err.contains("--session"));
     }
 
     void bad_input_exits_2_naming_it_data()

@@ -64,6 +64,11 @@ void write_session(const std::filesystem::path& path, const Session& session);
 /// missing, not a session, truncated, corrupt, of a newer format version.
 Session read_session(const std::filesystem::path& path);
 
+/// The precision a run's frames are stored at (GUI, sessions): half floats for
+/// 2-D points, whose paths need sub-pixel accuracy; 8 bits per value for images,
+/// what a screen shows anyway.
+Trajectory::Precision stored_precision(const ModelCard& card);
+
 /// The session's panels for the renderer (captions and colours by panel number);
 /// valid while `session` lives.
 std::vector<RenderPanel> render_panels(const Session& session);
