@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace noisetrail::test {
@@ -68,6 +69,12 @@ inline Session make_session(const std::filesystem::path& card, int stored_a = 5)
     ddim.sampler.clip_x0 = 1.0;
     s.recipe.panels = {ddpm, ddim};
     s.model_name = "test digits";
+    std::string zeros = "0";
+    for (int i = 1; i < 64; ++i)
+        zeros += ", 0";
+    s.card_json = R"({"format": "noisetrail-model/1", "name": "test digits", "kind": "gaussian-mixture", "data_shape": [1, 8, 8],
+      "schedule": {"kind": "linear", "train_steps": 10}, "data_range": [-1, 1],
+      "mixture": {"weights": [1], "means": [[)" + zeros + R"(]], "stds": [0.5]}})";
     s.train_steps = 10;
     s.batch = 3;
     s.data_shape = {1, 8, 8};

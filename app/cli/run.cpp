@@ -156,6 +156,7 @@ int cmd_run(const std::vector<std::string>& argv)
         s.recipe.pacing = set.pacing();
         const ModelCard& card = set.run(0).model()->card();
         s.model_name = card.name;
+        s.card_json = card.json_text;
         s.train_steps = set.run(0).model()->schedule().train_steps();
         s.batch = int(set.run(0).shape()[0]);
         s.data_shape = card.data_shape;

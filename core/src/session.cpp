@@ -14,6 +14,9 @@
 #include <fstream>
 #include <limits>
 
+#include <stdlib.h>
+#include <unistd.h>
+
 namespace noisetrail {
 
 static_assert(std::endian::native == std::endian::little, "sessions are written little-endian by memcpy");
@@ -427,6 +430,32 @@ private:
 
 // ------------------------------------------------------------------ write
 
+ModelCard session_card(const Session& session, const fs::path& file)
+{
+    if (session.card_json.empty())
+        throw InputError(session_error(file, "the session holds no copy of its model card"));
+    // The card parser reads files: give it the saved text in a private temporary file.
+    char name[] = "/tmp/noisetrail-card-XXXXXX";
+    const int fd = ::mkstemp(name);
+    if (fd < 0)
+        throw InputError(session_error(file, "cannot make a temporary file for its model card"));
+    const bool ok = ::write(fd, session.card_json.data(), session.card_json.size()) == ssize_t(session.card_json.size());
+    ::close(fd);
+    struct Remove {
+        const char* p;
+        ~Remove() { ::unlink(p); }
+    } remove{name};
+    if (!ok)
+        throw InputError(session_error(file, "cannot make a temporary file for its model card"));
+    try {
+        ModelCard card = read_model_card(name);
+        card.path = session.recipe.model;
+        return card;
+    } catch (const InputError& e) {
+        throw InputError(session_error(file, std::string("its copy of the model card: ") + e.what()));
+    }
+}
+
 Trajectory::Precision stored_precision(const ModelCard& card)
 {
     return card.is_2d_points() ? Trajectory::Precision::Half : Trajectory::Precision::UInt8;
@@ -462,6 +491,7 @@ void write_session(const fs::path& path, const Session& s)
     const json meta = {{"format", session_format_name()},
                        {"recipe", recipe_json(s.recipe, folder)},
                        {"model_name", s.model_name},
+                       {"card", s.card_json},
                        {"train_steps", s.train_steps},
                        {"batch", s.batch},
                        {"data_shape", s.data_shape},
@@ -615,6 +645,7 @@ Session read_session(const fs::path& path)
     Session s;
     s.recipe = read_recipe(f.at("recipe"), path, folder);
     s.model_name = f.text("model_name");
+    s.card_json = f.has("card") ? f.text("card") : "";
     s.train_steps = int(f.integer("train_steps", 1, kMaxSteps));
     s.batch = int(f.integer("batch", 1, 1000000));
     for (const auto& d : f.array("data_shape", 8)) {

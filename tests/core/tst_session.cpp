@@ -5,6 +5,7 @@
 #include "test_util.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/model.hpp"
 #include "noisetrail/render.hpp"
 #include "noisetrail/session.hpp"
 
@@ -160,6 +161,31 @@ private Q_SLOTS:
             ++frames;
         }
         QCOMPARE(frames, 7); // t = 9, 8, 6, 4, 2, 0 and the final samples
+    }
+
+    void replays_from_its_copy_of_the_card()
+    {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("r.ntsession").toStdString();
+        write_session(file, make_session(dir.filePath("gone/card.json").toStdString()));
+        const Session r = read_session(file);
+        const ModelCard card = session_card(r, file);
+        QCOMPARE(card.name, std::string("test digits"));
+        QCOMPARE(card.data_shape, (std::vector<std::int64_t>{1, 8, 8}));
+        QCOMPARE(card.schedule.train_steps, 10);
+        QCOMPARE(card.path, r.recipe.model);
+        const auto model = Model::replay(card);
+        QCOMPARE(model->schedule().train_steps(), 10);
+        const std::vector<double> x(64, 0.0);
+        try {
+            model->denoise(x, 1, 5);
+            QFAIL("a replayed model sampled");
+        } catch (const InputError& e) {
+            QVERIFY2(std::string(e.what()).find("not available") != std::string::npos, e.what());
+        }
+        Session none = r;
+        none.card_json.clear();
+        QVERIFY_THROWS_EXCEPTION(InputError, session_card(none, file));
     }
 
     void failed_save_keeps_the_earlier_file()

@@ -46,6 +46,7 @@ struct Session {
     /// the session file's folder when read); the card may since have moved.
     RunSetRecipe recipe;
     std::string model_name;  ///< the top-level card's name, for display without the card
+    std::string card_json;   ///< the top-level card's text as it was, so a replay knows its schedule and shape
     int train_steps = 0;     ///< T of the model's schedule
     int batch = 0;
     std::vector<std::int64_t> data_shape;
@@ -63,6 +64,10 @@ void write_session(const std::filesystem::path& path, const Session& session);
 /// Read a session; one InputError naming the file for anything wrong with it:
 /// missing, not a session, truncated, corrupt, of a newer format version.
 Session read_session(const std::filesystem::path& path);
+
+/// The top-level card as it was when the session was written (from card_json),
+/// its path the recipe's; InputError naming the session if it holds none.
+ModelCard session_card(const Session& session, const std::filesystem::path& file);
 
 /// The precision a run's frames are stored at (GUI, sessions): half floats for
 /// 2-D points, whose paths need sub-pixel accuracy; 8 bits per value for images,
