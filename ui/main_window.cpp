@@ -265,9 +265,27 @@ void MainWindow::buildActions()
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openAct_);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
+    // Saved runs (ui/session_actions.cpp).
+    file->addSeparator();
+    QAction* saveRunAct = file->addAction(tr("&Save Run..."), this, &MainWindow::saveRunAs);
+    saveRunAct->setObjectName("saveRunAction");
+    saveRunAct->setShortcut(QKeySequence::Save);
+    QAction* openRunAct = file->addAction(tr("Open R&un..."), this, &MainWindow::openRunDialog);
+    openRunAct->setObjectName("openRunAction");
+    openRunAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    recentRunsMenu_ = file->addMenu(tr("Recent R&uns"));
+    if (options_.useSettings)
+        recentRuns_ = QSettings().value("recentRuns").toStringList();
+    updateRecentRunsMenu();
+    file->addSeparator();
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+    QMenu* exportMenu = menuBar()->addMenu(tr("E&xport"));
+    exportMenu->addAction(tr("&Animation (GIF, MP4)..."), this, &MainWindow::exportAnimation)
+        ->setObjectName("exportAnimationAction");
+    exportMenu->addAction(tr("&Filmstrip (PNG)..."), this, &MainWindow::exportFilmstrip)
+        ->setObjectName("exportFilmstripAction");
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     run->addAction(runAct_);
     run->addAction(stopAct_);
@@ -632,6 +650,9 @@ void MainWindow::updateActions()
 
 void MainWindow::loadModel(const QString& path)
 {
+    if (!confirmDiscard(tr("open another model")))
+        return;
+    replayCard_.clear();
     abandonRun();
     loading_ = true;
     updateActions();
@@ -792,6 +813,15 @@ void MainWindow::startRun()
 {
     if (!model_ || loading_)
         return;
+    if (isReplay()) {
+        // A reopened run whose card is not here: nothing can be sampled until the card is opened.
+        showError(tr("The model card %1 is not here (this run was reopened from its saved frames). "
+                     "Open the card (File > Open Model Card) to run again.")
+                      .arg(QDir::toNativeSeparators(replayCard_)));
+        return;
+    }
+    if (!confirmDiscard(tr("run again")))
+        return;
     const int T = model_->trainSteps();
     std::vector<SamplerConfig> configs;
     for (int i = 0; i < panelCount(); ++i) {
@@ -920,6 +950,10 @@ void MainWindow::onRunFinished(quint64 gen, bool cancelled)
         return;
     running_ = false;
     progress_->hide();
+    if (!cancelled)
+        unsavedRun_ = true; // File > Save Run keeps it; closing or opening another asks first
+    if (!cancelled)
+        unsavedRun_ = true; // File > Save Run keeps it; closing or opening another asks first
     if (!cancelled && follow_)
         timeline_->setCursor(TimelineMapping::kFinal);
     refreshViews();
@@ -1171,6 +1205,10 @@ void MainWindow::writeSettings()
 
 void MainWindow::closeEvent(QCloseEvent* e)
 {
+    if (!confirmDiscard(tr("quit"))) {
+        e->ignore();
+        return;
+    }
     if (options_.useSettings)
         writeSettings();
     timeline_->stop();

@@ -196,6 +196,7 @@ int main(int argc, char** argv)
     }
     const bool screenshot = cli.isSet(shot) || cli.isSet(shotCompare);
     opts.useSettings = !screenshot; // screenshots are reproducible: defaults, not the user's settings
+    opts.askBeforeDiscard = !screenshot;
     MainWindow w(opts);
     if (cli.isSet(seed))
         w.setSeed(cli.value(seed).toULongLong());
