@@ -1,6 +1,7 @@
 #include "main_window.hpp"
 
 #include "compare_dialog.hpp"
+#include "export_plot.hpp"
 #include "forward_view.hpp"
 #include "icons.hpp"
 #include "noisetrail/errors.hpp"
@@ -286,6 +287,17 @@ void MainWindow::buildActions()
         ->setObjectName("exportAnimationAction");
     exportMenu->addAction(tr("&Filmstrip (PNG)..."), this, &MainWindow::exportFilmstrip)
         ->setObjectName("exportFilmstripAction");
+    exportMenu->addAction(tr("All &Plots (PNG, SVG, PDF, CSV)..."), this, [this] {
+        const QString folder = QFileDialog::getExistingDirectory(this, tr("Export All Plots To"), QDir::homePath());
+        if (folder.isEmpty())
+            return;
+        QString error;
+        const int n = exportAllPlots(this, folder, &error);
+        if (!error.isEmpty())
+            showError(tr("Export of the plots: %1").arg(error));
+        else
+            statusLabel_->setText(tr("Wrote %1 plots to %2 (PNG, SVG, PDF and CSV each).").arg(n).arg(QDir::toNativeSeparators(folder)));
+    });
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     run->addAction(runAct_);
     run->addAction(stopAct_);
@@ -589,6 +601,7 @@ void MainWindow::rebuildPlots()
         plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
     }
     pullFrames();
+    installPlotExports(plots_); // PNG / SVG / PDF / CSV context menus (export_plot.hpp)
 }
 
 void MainWindow::pullFrames()
@@ -628,6 +641,8 @@ CompareDialog* MainWindow::openCompare()
         compare_ = new CompareDialog(model_->path, this);
         compare_->setProperty("modelPath", model_->path);
         compare_->setAttribute(Qt::WA_DeleteOnClose);
+        installPlotExports(compare_);
+        installTableExport(compare_->table()); // Ctrl+C as TSV, CSV and Markdown
     }
     compare_->show();
     compare_->raise();
