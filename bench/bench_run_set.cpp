@@ -5,7 +5,7 @@
 //   2. four DDIM 50 panels (eta 0, 0.2, 0.5, 1) as one run set vs one after another;
 //   3. merged vs separate denoiser calls: pairs of (one call at batch 2B) and (two
 //      calls at batch B), and whole run sets with MergePolicy::Always vs Never,
-//      for the UNet (B = 16), ring8 (B = 4096), the two-moons MLP (B = 1000) and the
+//      for the UNet (B = 16), ring8 (B = 64, 1000, 4096), the two-moons MLP (B = 1000) and the
 //      500-digit exact card (B = 16). These figures decide MergePolicy::Auto.
 // Timings alternate the compared variants so machine load hits both alike.
 //
@@ -202,10 +202,13 @@ int main(int argc, char** argv)
     // 3. Merging: per call, and whole run sets.
     std::printf("3. merged vs separate denoiser calls (ratio < 1: merging pays)\n");
     merge_pairs("digit UNet", unet, 16, pairs);
+    merge_pairs("ring8 (exact mixture)", ring, 64, pairs);
+    merge_pairs("ring8 (exact mixture)", ring, 1000, pairs);
     merge_pairs("ring8 (exact mixture)", ring, 4096, pairs);
     merge_pairs("two-moons MLP", mlp, 1000, pairs);
     merge_pairs("500 digits (exact)", digits, 16, pairs);
     merge_sets("digit UNet", unet, 16, ddim_steps, repeats, threads);
+    merge_sets("ring8 (exact mixture)", ring, 64, ddim_steps, repeats, threads);
     merge_sets("ring8 (exact mixture)", ring, 4096, ddim_steps, repeats, threads);
     merge_sets("two-moons MLP", mlp, 1000, ddim_steps, repeats, threads);
     merge_sets("500 digits (exact)", digits, 16, ddim_steps, repeats, threads);

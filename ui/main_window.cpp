@@ -764,7 +764,7 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
         setField(field_);
     populateModelCombo();
     addRecent(model_->path);
-    setWindowTitle(tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(card.name)));
+    updateTitle();
     updateTimelineMarks();
     updateActions();
     statusLabel_->setText(tr("%1: %2. Press Run.")
@@ -869,10 +869,12 @@ void MainWindow::startRun()
     for (int i = 0; i < panelCount(); ++i) {
         SamplerPanel* p = panels_[std::size_t(i)];
         const RunRecipe recipe = recipeOf(i);
-        if (p->recipe() && *p->recipe() == recipe && p->trajectory().finished())
+        if (p->recipe() && *p->recipe() == recipe && p->trajectory().finished() &&
+            (p->ranWithMetrics() || !metricsAct_->isChecked()))
             continue; // same recipe, complete: its trajectory stays
         const auto ts = p->plannedTimesteps();
-        job.panels.push_back({i, p->model()->model, configs[std::size_t(i)], p->beginRun(shape, ts, job.x_T, recipe)});
+        job.panels.push_back({i, p->model()->model, configs[std::size_t(i)],
+                              p->beginRun(shape, ts, job.x_T, recipe, metricsAct_->isChecked())});
         runPanels_.push_back(i);
     }
     // A new run is followed live again until the user grabs the timeline.
@@ -929,6 +931,7 @@ void MainWindow::abandonRun()
     runPanels_.clear();
     progress_->hide();
     updateActions();
+    updateTitle();
 }
 
 void MainWindow::stopRun()
@@ -1038,7 +1041,6 @@ void MainWindow::refreshViews()
     }
     plots_->setCursor(timeline_->cursor());
     updateTimelineMarks();
-    updateStatus();
     if (running_)
         progress_->setValue([this] {
             int n = 0;
@@ -1046,6 +1048,7 @@ void MainWindow::refreshViews()
                 n += panels_[std::size_t(i)]->trajectory().size();
             return n;
         }());
+    updateStatus();
 }
 
 void MainWindow::updateTimelineMarks()
@@ -1062,8 +1065,22 @@ void MainWindow::updateTimelineMarks()
     timeline_->setPanels(std::move(marks));
 }
 
+void MainWindow::updateTitle()
+{
+    // The share of the run done leads the title while it runs (task bars show it;
+    // scripts/screenshots.sh waits on it for its mid-run shots).
+    const QString name = model_ ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model_->card().name))
+                                : tr("NoiseTrail");
+    if (!running_ || progress_->maximum() <= 0) {
+        setWindowTitle(name);
+        return;
+    }
+    setWindowTitle(tr("%1% \u00b7 %2").arg(100 * progress_->value() / progress_->maximum()).arg(name));
+}
+
 void MainWindow::updateStatus()
 {
+    updateTitle();
     if (!running_)
         return;
     // Each computing panel's step, then the pace, the rate and the time left.
@@ -1075,6 +1092,7 @@ void MainWindow::updateStatus()
         done += st.size();
         total += st.plannedSteps();
     }
+    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1").arg(parts.join('\n')));
     if (done == 0) {
         statusLabel_->setText(tr("Starting: x_T is shown, the first step is being computed..."));
         return;

@@ -140,6 +140,7 @@ private:
     void rebuildPlots();
     void updateTimelineMarks();
     void updateStatus();
+    void updateTitle();
     void scheduleRefresh();
     void showError(const QString& message);
     void clearError();

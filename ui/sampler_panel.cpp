@@ -387,11 +387,12 @@ void SamplerPanel::showSaved(std::shared_ptr<const Trajectory> store, const RunR
 
 std::shared_ptr<Trajectory> SamplerPanel::beginRun(const std::vector<std::int64_t>& shape,
                                                    const std::vector<int>& timesteps, const std::vector<float>& x_T,
-                                                   const RunRecipe& recipe)
+                                                   const RunRecipe& recipe, bool metrics)
 {
     runConfig_ = config();
     hasRun_ = true;
     recipe_ = recipe;
+    ranWithMetrics_ = metrics;
     auto store = std::make_shared<Trajectory>(shape, timesteps,
                                               model() ? stored_precision(model()->card()) : Trajectory::Precision::UInt8, x_T);
     traj_ = store;

@@ -58,7 +58,7 @@ public:
     /// A run of this panel starts: a new store planned for `timesteps`, showing
     /// x_T at once; `recipe` is what produces it. Returns the store for the worker.
     std::shared_ptr<Trajectory> beginRun(const std::vector<std::int64_t>& shape, const std::vector<int>& timesteps,
-                                         const std::vector<float>& x_T, const RunRecipe& recipe);
+                                         const std::vector<float>& x_T, const RunRecipe& recipe, bool metrics);
     /// Show a saved run (a reopened session): its store and recipe, nothing computed.
     void showSaved(std::shared_ptr<const Trajectory> store, const RunRecipe& recipe);
     /// The store shown (an empty one before the first run). Only the worker writes it.
@@ -66,6 +66,8 @@ public:
     std::shared_ptr<const Trajectory> trajectoryPtr() const { return traj_; }
     /// What produced the store (unset before the first run).
     const std::optional<RunRecipe>& recipe() const { return recipe_; }
+    /// Whether that run measured the per-step diversity metrics.
+    bool ranWithMetrics() const { return ranWithMetrics_; }
 
     /// Show the state at cursor t with this field (x_t / x0_hat / eps_hat).
     void showAt(int cursorT, Field field);
@@ -106,6 +108,7 @@ private:
     std::shared_ptr<const LoadedModel> windowModel_, ownModel_;
     std::shared_ptr<const Trajectory> traj_ = std::make_shared<const Trajectory>();
     std::optional<RunRecipe> recipe_;
+    bool ranWithMetrics_ = false;
     SamplerConfig runConfig_;
     bool hasRun_ = false;
     std::vector<CardChoice> cardChoices_;

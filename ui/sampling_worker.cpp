@@ -40,7 +40,9 @@ void SamplingWorker::run(const RunJob& job)
             o.sampler = p.sampler;
             o.seed = job.seed;
             o.batch = job.batch;
-            o.init_noise = job.x_T;
+            // Each run draws x_T from the seed itself (it equals job.x_T, which the
+            // window drew the same way to show it at once): then its noise z of
+            // every step is the one `noisetrail-cli sample --seed` draws, bit for bit.
             o.threads = job.threads;
             failing = p.panel;
             runs.push_back(std::make_shared<Run>(p.model, o));

@@ -36,7 +36,7 @@ struct PanelJob {
 struct RunJob {
     quint64 generation = 0;
     std::vector<PanelJob> panels;
-    std::vector<float> x_T;   ///< [batch, *data_shape], shared by every panel
+    std::vector<float> x_T;   ///< [batch, *data_shape]: initial_noise(seed), what every run draws first
     quint64 seed = 0;
     int batch = 16;
     Pacing pacing = Pacing::Lockstep;

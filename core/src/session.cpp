@@ -292,7 +292,6 @@ std::uint64_t checked_product(const std::vector<std::int64_t>& dims, const fs::p
     return n;
 }
 
-enum class BlockKind : std::uint8_t { Codes = 0, DeflatedCodes = 1, Half = 2 };
 
 } // namespace
 
@@ -373,10 +372,10 @@ struct TrajectoryCodec {
         if (xt_blocks != (n > 0 ? n + 1 : xt_blocks) || (n > 0 && xt_blocks == 0))
             throw corrupt("x_t blocks do not match the stored steps");
         for (std::uint64_t k = 0; k < xt_blocks; ++k)
-            t->xt_[k] = block(r, file, values, precision);
+            t->xt_[k] = block(r, file, values, precision, k == 0);
         for (std::uint64_t k = 0; k < n; ++k) {
-            t->x0_[k] = block(r, file, values, precision);
-            t->eps_[k] = block(r, file, values, precision);
+            t->x0_[k] = block(r, file, values, precision, k == 0);
+            t->eps_[k] = block(r, file, values, precision, k == 0);
         }
         t->startGiven_ = xt_blocks > 0;
         t->published_.store(int(n), std::memory_order_release);
@@ -384,40 +383,42 @@ struct TrajectoryCodec {
     }
 
 private:
-    static void block(ByteWriter& w, const Trajectory& t, const Trajectory::Block& b)
+    // A block as stored: u8 coding (the Trajectory's: raw, deflated, delta to the
+    // previous block of its chain), f32 lo, f32 scale, u64 size, the bytes.
+    static void block(ByteWriter& w, const Trajectory&, const Trajectory::Block& b)
     {
-        const auto kind = t.precision() == Trajectory::Precision::Half
-                              ? BlockKind::Half
-                              : (b.deflated ? BlockKind::DeflatedCodes : BlockKind::Codes);
-        w.put(static_cast<std::uint8_t>(kind));
+        w.put(static_cast<std::uint8_t>(b.coding));
         w.put(b.lo);
         w.put(b.scale);
         w.put<std::uint64_t>(b.data.size());
         w.bytes(b.data.data(), b.data.size());
     }
 
+    /// `first`: the first block of its chain (x_t, x0_hat or eps_hat), which cannot be a delta.
     static Trajectory::Block block(ByteReader& r, const fs::path& file, std::uint64_t values,
-                                   Trajectory::Precision precision)
+                                   Trajectory::Precision precision, bool first)
     {
+        using Coding = Trajectory::Coding;
         const auto corrupt = [&](const std::string& what) {
             return InputError(session_error(file, "corrupt session (" + what + ")"));
         };
         Trajectory::Block b;
-        const auto kind = r.get<std::uint8_t>();
+        const auto coding = r.get<std::uint8_t>();
         b.lo = r.get<float>();
         b.scale = r.get<float>();
         const std::uint64_t size = r.count(1, std::numeric_limits<std::uint64_t>::max(), "block bytes");
         const bool half = precision == Trajectory::Precision::Half;
-        if (half ? kind != std::uint8_t(BlockKind::Half) : kind > std::uint8_t(BlockKind::DeflatedCodes))
+        if (coding > std::uint8_t(Coding::Delta) || (half && coding != std::uint8_t(Coding::Raw)) ||
+            (first && coding == std::uint8_t(Coding::Delta)))
             throw corrupt("a block of the wrong kind");
+        b.coding = Coding(coding);
         if (!std::isfinite(b.lo) || !std::isfinite(b.scale) || b.scale < 0)
             throw corrupt("a block's range is not finite");
-        b.deflated = kind == std::uint8_t(BlockKind::DeflatedCodes);
-        if ((half && size != 2 * values) || (kind == std::uint8_t(BlockKind::Codes) && size != values))
+        if (b.coding == Coding::Raw && size != (half ? 2 * values : values))
             throw corrupt("a block of the wrong size");
         const char* p = r.take(size, "a block");
         b.data.assign(p, p + size);
-        if (b.deflated) {
+        if (b.coding != Coding::Raw) {
             // Inflate once now, so a bad block is this error and never a failure while scrubbing.
             std::vector<std::uint8_t> raw(values);
             uLongf len = uLongf(values);

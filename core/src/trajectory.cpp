@@ -16,6 +16,20 @@ namespace {
 constexpr double kDeflateKeepRatio = 0.9;
 } // namespace
 
+namespace {
+/// Deflate `raw` at level 1 (fastest); empty when it does not fit in `limit` bytes.
+std::vector<std::uint8_t> deflated(const std::vector<std::uint8_t>& raw, std::size_t limit)
+{
+    uLongf n = compressBound(uLong(raw.size()));
+    std::vector<std::uint8_t> z(n);
+    if (compress2(z.data(), &n, raw.data(), uLong(raw.size()), 1) != Z_OK || n >= limit)
+        return {};
+    z.resize(n);
+    z.shrink_to_fit();
+    return z;
+}
+} // namespace
+
 Trajectory::Trajectory(std::vector<std::int64_t> shape, std::vector<int> timesteps, Precision precision,
                        std::span<const float> x_T)
     : precision_(precision), shape_(std::move(shape)), timesteps_(std::move(timesteps))
@@ -29,12 +43,12 @@ Trajectory::Trajectory(std::vector<std::int64_t> shape, std::vector<int> timeste
     x0_.resize(S);
     eps_.resize(S);
     if (!x_T.empty()) {
-        xt_[0] = encode(x_T);
+        xt_[0] = encode(x_T, &xtChain_);
         startGiven_ = true;
     }
 }
 
-Trajectory::Block Trajectory::encode(std::span<const float> src) const
+Trajectory::Block Trajectory::encode(std::span<const float> src, ChainState* chain) const
 {
     if (src.size() != values_)
         throw std::invalid_argument("Trajectory: frame has " + std::to_string(src.size()) + " values, expected " +
@@ -60,23 +74,53 @@ Trajectory::Block Trajectory::encode(std::span<const float> src) const
     std::vector<std::uint8_t> codes(src.size());
     for (std::size_t i = 0; i < src.size(); ++i)
         codes[i] = std::uint8_t((src[i] - lo) * inv + 0.5f); // in [0, 255.5): no clamp needed
-    // zlib level 1 (fastest): ~0.1 ms for a 16-digit block, worth it on clean images.
-    uLongf packed = compressBound(uLong(codes.size()));
-    std::vector<std::uint8_t> z(packed);
-    if (compress2(z.data(), &packed, codes.data(), uLong(codes.size()), 1) == Z_OK &&
-        double(packed) < kDeflateKeepRatio * double(codes.size())) {
-        z.resize(packed);
-        z.shrink_to_fit();
-        b.data = std::move(z);
-        b.deflated = true;
-    } else {
-        b.data = std::move(codes);
+    // The smallest of: the codes, deflated codes, deflated differences from the
+    // previous step's codes. Noise barely deflates; clean digits and slowly
+    // changing steps do. Lossless either way: the codes come back exactly.
+    const auto keep = std::size_t(kDeflateKeepRatio * double(codes.size()));
+    std::vector<std::uint8_t> best = deflated(codes, keep);
+    b.coding = best.empty() ? Coding::Raw : Coding::Deflated;
+    if (chain && !chain->codes.empty() && chain->sinceKey + 1 < kKeyInterval) {
+        std::vector<std::uint8_t> diff(codes.size());
+        for (std::size_t i = 0; i < codes.size(); ++i)
+            diff[i] = std::uint8_t(codes[i] - chain->codes[i]); // mod 256
+        std::vector<std::uint8_t> z = deflated(diff, best.empty() ? keep : best.size());
+        if (!z.empty()) {
+            best = std::move(z);
+            b.coding = Coding::Delta;
+        }
     }
+    if (chain) {
+        chain->sinceKey = b.coding == Coding::Delta ? chain->sinceKey + 1 : 0;
+        chain->codes = codes;
+    }
+    b.data = b.coding == Coding::Raw ? std::move(codes) : std::move(best);
     return b;
 }
 
-void Trajectory::decodeBlock(const Block& b, std::vector<float>& out) const
+void Trajectory::codes(const std::vector<Block>& chain, std::size_t k, std::vector<std::uint8_t>& out) const
 {
+    const Block& b = chain[k];
+    if (b.coding == Coding::Raw) {
+        out = b.data;
+        return;
+    }
+    std::vector<std::uint8_t> raw(values_);
+    uLongf n = uLongf(values_);
+    if (uncompress(raw.data(), &n, b.data.data(), uLong(b.data.size())) != Z_OK || n != values_)
+        throw std::runtime_error("Trajectory: a stored block does not inflate"); // memory corruption only
+    if (b.coding == Coding::Deflated) {
+        out = std::move(raw);
+        return;
+    }
+    codes(chain, k - 1, out); // a Delta block always follows another block of its chain
+    for (std::size_t i = 0; i < values_; ++i)
+        out[i] = std::uint8_t(out[i] + raw[i]);
+}
+
+void Trajectory::decodeBlock(const std::vector<Block>& chain, std::size_t k, std::vector<float>& out) const
+{
+    const Block& b = chain[k];
     out.resize(values_);
     if (precision_ == Precision::Half) {
         const auto* h = reinterpret_cast<const c10::Half*>(b.data.data());
@@ -84,17 +128,10 @@ void Trajectory::decodeBlock(const Block& b, std::vector<float>& out) const
             out[i] = float(h[i]);
         return;
     }
-    const std::uint8_t* codes = b.data.data();
-    std::vector<std::uint8_t> raw;
-    if (b.deflated) {
-        raw.resize(values_);
-        uLongf n = uLongf(values_);
-        if (uncompress(raw.data(), &n, b.data.data(), uLong(b.data.size())) != Z_OK || n != values_)
-            throw std::runtime_error("Trajectory: a stored block does not inflate"); // memory corruption only
-        codes = raw.data();
-    }
+    std::vector<std::uint8_t> c;
+    codes(chain, k, c);
     for (std::size_t i = 0; i < values_; ++i)
-        out[i] = b.lo + float(codes[i]) * b.scale;
+        out[i] = b.lo + float(c[i]) * b.scale;
 }
 
 void Trajectory::append(const StepFrame& frame, const FrameMetrics* metrics)
@@ -105,14 +142,16 @@ void Trajectory::append(const StepFrame& frame, const FrameMetrics* metrics)
     if (frame.step != k)
         throw std::invalid_argument("Trajectory: step " + std::to_string(frame.step) + " arrived, expected " +
                                     std::to_string(k));
-    // Encode everything first: a malformed frame leaves the store unchanged.
-    Block x0 = encode(frame.x0_hat), eps = encode(frame.eps_hat), next = encode(frame.x_prev);
+    for (const auto* v : {&frame.x_t, &frame.x0_hat, &frame.eps_hat, &frame.x_prev})
+        if (v->size() != values_)
+            throw std::invalid_argument("Trajectory: frame has " + std::to_string(v->size()) + " values, expected " +
+                                        std::to_string(values_));
     if (k == 0 && !startGiven_)
-        xt_[0] = encode(frame.x_t);
+        xt_[0] = encode(frame.x_t, &xtChain_);
     // x_t of step k + 1 is x_prev of step k (derive, don't store twice).
-    x0_[std::size_t(k)] = std::move(x0);
-    eps_[std::size_t(k)] = std::move(eps);
-    xt_[std::size_t(k) + 1] = std::move(next);
+    x0_[std::size_t(k)] = encode(frame.x0_hat, &x0Chain_);
+    eps_[std::size_t(k)] = encode(frame.eps_hat, &epsChain_);
+    xt_[std::size_t(k) + 1] = encode(frame.x_prev, &xtChain_);
     info_[std::size_t(k)] = {frame.step, frame.plan, frame.stats, metrics ? *metrics : FrameMetrics{}};
     published_.store(k + 1, std::memory_order_release);
 }
@@ -124,29 +163,31 @@ const Trajectory::StepInfo& Trajectory::info(int step) const
     return info_[std::size_t(step)];
 }
 
-const Trajectory::Block& Trajectory::block(int step, Field field) const
+std::pair<const std::vector<Trajectory::Block>*, std::size_t> Trajectory::block(int step, Field field) const
 {
     const int n = size();
     if (field == Field::Xt) {
         if (step < 0 || step > n || !(startGiven_ || n > 0))
             throw std::out_of_range("Trajectory: no x_t for step " + std::to_string(step));
-        return xt_[std::size_t(step)];
+        return {&xt_, std::size_t(step)};
     }
     if (step == n && n > 0 && n == plannedSteps())
         step = n - 1; // the final samples come with the last step's predictions
     if (step < 0 || step >= n)
         throw std::out_of_range("Trajectory: no step " + std::to_string(step));
-    return field == Field::X0Hat ? x0_[std::size_t(step)] : eps_[std::size_t(step)];
+    return {field == Field::X0Hat ? &x0_ : &eps_, std::size_t(step)};
 }
 
 void Trajectory::decode(int step, Field field, std::vector<float>& out) const
 {
-    decodeBlock(block(step, field), out);
+    const auto [chain, k] = block(step, field);
+    decodeBlock(*chain, k, out);
 }
 
 float Trajectory::xtValue(int step, std::size_t index) const
 {
-    const Block& b = block(step, Field::Xt);
+    const auto [chain, k] = block(step, Field::Xt);
+    const Block& b = (*chain)[k];
     if (index >= values_)
         throw std::out_of_range("Trajectory: no value " + std::to_string(index));
     if (precision_ == Precision::Half) {
@@ -154,10 +195,10 @@ float Trajectory::xtValue(int step, std::size_t index) const
         std::memcpy(&h, b.data.data() + index * sizeof(c10::Half), sizeof h);
         return float(h);
     }
-    if (!b.deflated)
+    if (b.coding == Coding::Raw)
         return b.lo + float(b.data[index]) * b.scale;
     std::vector<float> all; // images only; their views decode whole blocks instead
-    decodeBlock(b, all);
+    decodeBlock(*chain, k, all);
     return all[index];
 }
 

@@ -28,8 +28,8 @@ private Q_SLOTS:
         // Two equal components at (-1, 0) and (1, 0) with one std for both:
         // "stds": [0.15] means 0.15 for every component (contract, core's parser).
         QTemporaryDir dir;
-        const auto path = test::write_file(
-            dir, "two.json", test::mixture_card(R"({"weights": [1, 1], "means": [[-1, 0], [1, 0]], "stds": [0.15]})"));
+        const auto path = noisetrail::test::write_file(
+            dir, "two.json", noisetrail::test::mixture_card(R"({"weights": [1, 1], "means": [[-1, 0], [1, 0]], "stds": [0.15]})"));
         const ModelCard card = read_model_card(path);
         // 41 x 41 pixels over [-2.05, 2.05]^2: pixel centres at multiples of 0.1,
         // column c at x = -2 + 0.1 c, row r at y = 2 - 0.1 r.
@@ -57,8 +57,8 @@ private Q_SLOTS:
         QStringList mean;
         for (int i = 0; i < 64; ++i)
             mean << "0.5";
-        test::write_file(dir, "img.json",
-                         test::mixture_card(QString(R"({"means": [[%1]], "stds": [0.1]})").arg(mean.join(',')).toUtf8(),
+        noisetrail::test::write_file(dir, "img.json",
+                         noisetrail::test::mixture_card(QString(R"({"means": [[%1]], "stds": [0.1]})").arg(mean.join(',')).toUtf8(),
                                             "[1, 8, 8]"));
         QVERIFY(QDir(dir.path()).mkdir("data"));
         const float none = 0.f;
@@ -72,7 +72,7 @@ private Q_SLOTS:
                      qPrintable(msg));
         }
         // In the window: one message naming the file; the previous model stays.
-        auto w = test::open_main_window(test::kModels + "/ring8.json");
+        auto w = ui::test::open_main_window(ui::test::kModels + "/ring8.json");
         QSignalSpy err(w.get(), &MainWindow::errorShown);
         w->loadModel(dir.filePath("img.json"));
         QTRY_COMPARE_WITH_TIMEOUT(err.size(), 1, 10000);

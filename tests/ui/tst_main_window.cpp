@@ -262,30 +262,59 @@ private Q_SLOTS:
     void lockstepPanelsShowTheSameT()
     {
         // The default comparison, DDPM 1000 + DDIM 50 in lockstep (the default):
-        // after 1 s both panels are denoising and show the same noise level,
-        // within one DDIM step (20 timesteps).
+        // after 1 s both panels show the same noise level, within one DDIM step
+        // (20 timesteps), and DDIM denoises while DDPM does, not after it.
         auto w = open(kModels + "/mnist-500-exact.json");
         QCOMPARE(w->pacing(), Pacing::Lockstep);
         w->panel(0)->setConfig(cfg("ddpm", 1000));
         w->panel(1)->setConfig(cfg("ddim", 50));
-        w->setBatch(64);
+        w->setBatch(16);
+        w->setMetricsEnabled(false); // the denoiser's pace alone
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         w->startRun();
-        for (int second = 1; second <= 2; ++second) {
-            QTest::qWait(1000);
-            if (!w->isRunning())
-                break; // a very fast machine: the end state is checked below
+        const auto check = [&](const char* when) {
             w->refreshViews();
             const int t0 = w->panel(0)->displayedT(), t1 = w->panel(1)->displayedT();
-            qInfo("after %d s: DDPM step %d (t = %d), DDIM step %d (t = %d)", second,
-                  w->panel(0)->trajectory().size(), t0, w->panel(1)->trajectory().size(), t1);
-            QVERIFY(w->panel(1)->trajectory().size() > 0); // DDIM is not waiting for DDPM
+            qInfo("%s: DDPM step %d (t = %d), DDIM step %d (t = %d)", when, w->panel(0)->trajectory().size(), t0,
+                  w->panel(1)->trajectory().size(), t1);
             QVERIFY2(std::abs(t0 - t1) <= 20, qPrintable(QString("t %1 vs %2").arg(t0).arg(t1)));
-            // The timeline's cursor follows them.
-            QVERIFY(std::abs(w->timeline()->cursor() - t0) <= 20);
-        }
+            QVERIFY(std::abs(w->timeline()->cursor() - t0) <= 20); // the cursor follows them
+        };
+        QTest::qWait(1000);
+        QVERIFY(w->isRunning());
+        check("after 1 s");
+        // Both are computing: DDIM's steps arrive during DDPM's run.
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectory().size() >= 5, 60000);
+        QVERIFY(w->isRunning());
+        QVERIFY(w->panel(0)->trajectory().size() < 1000);
+        check("DDIM at step 5");
         w->stopRun();
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
+    }
+
+    void pacingDecidesWhoAdvances()
+    {
+        // The same two panels (DDPM 20, DDIM 10) under the other two pacings.
+        auto w = open(kModels + "/ring8.json");
+        configureSmall(*w);
+        w->worker()->setStepDelayForTesting(20);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        // Sequential: panel 2 waits for panel 1 to finish (today's old behaviour, on request).
+        w->setPacing(Pacing::Sequential);
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 5, 10000);
+        if (!w->panel(0)->trajectory().finished())
+            QCOMPARE(w->panel(1)->trajectory().size(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        // Real time: every panel steps at once, so the 10-step panel finishes first.
+        w->setSeed(w->seed() + 1);
+        w->setPacing(Pacing::Realtime);
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectory().finished(), 10000);
+        QVERIFY(w->panel(0)->trajectory().size() < 20);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
+        QVERIFY(w->panel(0)->trajectory().finished());
+        w->worker()->setStepDelayForTesting(0);
     }
 
     void runAgainRecomputesOnlyChangedPanels()

@@ -265,11 +265,11 @@ private Q_SLOTS:
         // The last step equals core's step_metrics with the classifier's outputs,
         // on the frame at full precision (the same recipe run alone: bit-identical).
         std::shared_ptr<const StepFrame> last;
-        RunOptions o;
-        o.sampler = cfg("ddim", 20);
-        o.seed = 3;
-        o.batch = 16;
-        run_sampler(*lm->model, o, [&](std::shared_ptr<const StepFrame> fr) { last = fr; });
+        RunOptions alone;
+        alone.sampler = cfg("ddim", 20);
+        alone.seed = 3;
+        alone.batch = 16;
+        run_sampler(*lm->model, alone, [&](std::shared_ptr<const StepFrame> fr) { last = fr; });
         const StepFrame& f = *last;
         const Classifier::Output c = lm->classifier->run(f.x0_hat, 16);
         const std::vector<double> feat(c.features.begin(), c.features.end());

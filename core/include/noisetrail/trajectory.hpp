@@ -1,7 +1,10 @@
 // The frame store of one panel: every step of a run, kept for scrubbing,
-// export and sessions. Display copies at reduced precision (8-bit for images,
-// deflated where that pays; half for 2-D points, whose paths need sub-pixel
-// accuracy), statistics, metrics and plan at full precision.
+// export and sessions. Display copies at reduced precision (8-bit for images;
+// half for 2-D points, whose paths need sub-pixel accuracy), statistics,
+// metrics and plan at full precision. 8-bit blocks are deflated (zlib level 1)
+// where that pays, either as they are or as the difference of their codes from
+// the previous step's (consecutive steps of a 1000-step run differ little),
+// with a self-contained block at least every kKeyInterval steps.
 //
 // Threads: one writer (the worker stepping the run) appends; any number of
 // readers (the GUI thread) read at the same time without ever waiting. All
@@ -17,6 +20,7 @@
 #include <cstdint>
 #include <limits>
 #include <span>
+#include <utility>
 #include <vector>
 
 namespace noisetrail {
@@ -46,6 +50,9 @@ struct FrameMetrics {
 class Trajectory {
 public:
     enum class Precision { UInt8, Half };
+    /// A self-contained 8-bit block at least every this many steps: decoding a
+    /// step inflates at most this many blocks (~30 us each for 16 digits).
+    static constexpr int kKeyInterval = 16;
 
     /// What is kept of a step besides its values, at full precision.
     struct StepInfo {
@@ -105,14 +112,27 @@ public:
 
 private:
     friend struct TrajectoryCodec; // sessions (session.cpp) save and restore the stored blocks exactly
-    struct Block {
-        std::vector<std::uint8_t> data; ///< 8-bit codes (maybe deflated) or half floats
-        float lo = 0.f, scale = 0.f;    ///< 8-bit code v stands for lo + v * scale
-        bool deflated = false;
+    enum class Coding : std::uint8_t {
+        Raw,      ///< 8-bit codes or half floats as they are
+        Deflated, ///< deflated 8-bit codes
+        Delta,    ///< deflated (codes - the previous block's codes) mod 256
     };
-    Block encode(std::span<const float> src) const;
-    void decodeBlock(const Block& b, std::vector<float>& out) const;
-    const Block& block(int step, Field field) const;
+    struct Block {
+        std::vector<std::uint8_t> data;
+        float lo = 0.f, scale = 0.f; ///< 8-bit code v stands for lo + v * scale
+        Coding coding = Coding::Raw;
+    };
+    /// The writer's side of one chain of blocks (x_t, x0_hat or eps_hat):
+    /// the last block's 8-bit codes and the steps since a self-contained block.
+    struct ChainState {
+        std::vector<std::uint8_t> codes;
+        int sinceKey = 0;
+    };
+    Block encode(std::span<const float> src, ChainState* chain) const;
+    /// The 8-bit codes of block k of `chain` (following Delta blocks back to their key).
+    void codes(const std::vector<Block>& chain, std::size_t k, std::vector<std::uint8_t>& out) const;
+    void decodeBlock(const std::vector<Block>& chain, std::size_t k, std::vector<float>& out) const;
+    std::pair<const std::vector<Block>*, std::size_t> block(int step, Field field) const;
 
     Precision precision_ = Precision::UInt8;
     std::vector<std::int64_t> shape_;
@@ -124,6 +144,7 @@ private:
     std::vector<Block> xt_;       // S + 1: x_t of each step, then the final samples
     std::vector<Block> x0_, eps_; // S
     std::atomic<int> published_{0};
+    ChainState xtChain_, x0Chain_, epsChain_; // the writer's only
 };
 
 } // namespace noisetrail
