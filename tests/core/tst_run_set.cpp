@@ -110,6 +110,7 @@ private Q_SLOTS:
     void merged_equals_separate_data();
     void merged_equals_separate();
     void merged_native_network_within_tolerance();
+    void auto_merges_where_measured();
     void panel_equals_run_alone();
     void bad_sets_are_input_errors();
 };
@@ -320,6 +321,30 @@ void TestRunSet::merged_native_network_within_tolerance()
     RunSet autoset = make_set(model, configs, 200, Pacing::Realtime, MergePolicy::Auto);
     drive(autoset);
     QCOMPARE(autoset.merges(), 0);
+}
+
+void TestRunSet::auto_merges_where_measured()
+{
+    // The policy of run_set.cpp: analytic mixtures merge small batches (<= 2048 rows in
+    // the merged call), empirical cards always, networks on the CPU never.
+    const auto ring = Model::load(test::source_path("models/ring8.json"));
+    const std::vector<SamplerConfig> two{config("ddim", 5), config("ddim", 5, 1.0)};
+    RunSet small = make_set(ring, two, 64, Pacing::Lockstep);
+    drive(small);
+    QCOMPARE(small.merges(), 5);
+    QCOMPARE(small.denoiser_calls(), 5);
+    RunSet large = make_set(ring, two, 1500, Pacing::Lockstep);
+    drive(large);
+    QCOMPARE(large.merges(), 0);
+    QCOMPARE(large.denoiser_calls(), 10);
+    const auto moons = Model::load(test::source_path("models/two-moons.json"));
+    RunSet empirical = make_set(moons, two, 1500, Pacing::Lockstep);
+    drive(empirical);
+    QCOMPARE(empirical.merges(), 5);
+    const auto mlp = Model::load(test::source_path("models/two-moons-mlp.json"));
+    RunSet net = make_set(mlp, two, 64, Pacing::Lockstep);
+    drive(net);
+    QCOMPARE(net.merges(), 0);
 }
 
 void TestRunSet::panel_equals_run_alone()
