@@ -78,4 +78,40 @@ inline Probe probe(const std::filesystem::path& p)
     return r;
 }
 
+/// Frames a decoder shows (libavcodec, the container's edit list applied), -1 if unreadable.
+inline int decoded_frames(const std::filesystem::path& p)
+{
+    AVFormatContext* fmt = nullptr;
+    if (avformat_open_input(&fmt, p.c_str(), nullptr, nullptr) < 0)
+        return -1;
+    avformat_find_stream_info(fmt, nullptr);
+    const AVStream* st = fmt->streams[0];
+    const AVCodec* dec = avcodec_find_decoder(st->codecpar->codec_id);
+    AVCodecContext* ctx = avcodec_alloc_context3(dec);
+    avcodec_parameters_to_context(ctx, st->codecpar);
+    int n = -1;
+    if (avcodec_open2(ctx, dec, nullptr) == 0) {
+        n = 0;
+        AVPacket* pkt = av_packet_alloc();
+        AVFrame* frame = av_frame_alloc();
+        const auto drain = [&] {
+            while (avcodec_receive_frame(ctx, frame) == 0)
+                ++n;
+        };
+        while (av_read_frame(fmt, pkt) >= 0) {
+            if (pkt->stream_index == st->index)
+                avcodec_send_packet(ctx, pkt);
+            av_packet_unref(pkt);
+            drain();
+        }
+        avcodec_send_packet(ctx, nullptr);
+        drain();
+        av_frame_free(&frame);
+        av_packet_free(&pkt);
+    }
+    avcodec_free_context(&ctx);
+    avformat_close_input(&fmt);
+    return n;
+}
+
 } // namespace noisetrail::test

@@ -292,7 +292,7 @@ public:
                               nullptr, nullptr, nullptr);
         if (!sws_)
             throw InputError(path.string() + ": no RGB to YUV conversion in this FFmpeg build");
-        padded_.resize(static_cast<std::size_t>(width_) * height_ * 3);
+        padded_.resize(static_cast<std::size_t>(width_) * height_ * 3 + 64); // swscale may read a little past the end
     }
 
 
@@ -347,6 +347,9 @@ private:
             if (rc == AVERROR(EAGAIN) || rc == AVERROR_EOF)
                 return;
             check(rc, "encoding failed");
+            // Constant frame rate: every frame lasts one tick. Without a duration the muxer's edit
+            // list ends at the last frame's start, and players drop that frame.
+            packet_->duration = 1;
             av_packet_rescale_ts(packet_, ctx_->time_base, stream_->time_base);
             packet_->stream_index = stream_->index;
             check(av_interleaved_write_frame(fmt_, packet_), "cannot write file");

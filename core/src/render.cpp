@@ -219,9 +219,7 @@ Extent fixed_extent(const std::vector<RenderPanel>& panels, Field field)
             all.insert(all.end(), values.begin(), values.end());
         }
     }
-    Extent e = robust_extent(all, int(all.size() / 2));
-    e.half /= 1.1; // robust_extent's margin is for one frame; 1.25/1.1 for a whole animation is plenty
-    return e;
+    return robust_extent(all, int(all.size() / 2));
 }
 
 // ---------------------------------------------------------------- frames

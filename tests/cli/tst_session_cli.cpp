@@ -108,6 +108,7 @@ private Q_SLOTS:
         QVERIFY(p.format.find("mp4") != std::string::npos);
         QCOMPARE(p.codec, AV_CODEC_ID_H264);
         QCOMPARE(p.frames, std::int64_t(fx.levels() + 10)); // 0.4 s at 25 fps
+        QCOMPARE(decoded_frames(mp4.toStdString()), fx.levels() + 10);
         QVERIFY(p.width > 0 && p.width % 2 == 0 && p.height % 2 == 0);
     }
 
