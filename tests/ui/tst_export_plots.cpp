@@ -4,6 +4,7 @@
 // and export CSV and Markdown.
 #include "ui_test_util.hpp"
 
+#include "compare_dialog.hpp"
 #include "export_plot.hpp"
 #include "plots_widget.hpp"
 
@@ -89,6 +90,20 @@ private Q_SLOTS:
         QVERIFY(n >= 2);
         for (const char* f : {"schedulePlot.png", "schedulePlot.svg", "schedulePlot.pdf", "schedulePlot.csv", "statsPlot.csv"})
             QVERIFY2(QFile::exists(dir.filePath(f)), f);
+    }
+
+    void compareViewHasTheExports()
+    {
+        auto w = open_main_window(kModels + "/ring8.json");
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d);
+        QVERIFY(d->table()->property("noisetrailExport").toBool());
+        QCOMPARE(d->table()->selectionMode(), QAbstractItemView::ExtendedSelection); // Ctrl+A selects all
+        QCOMPARE(d->table()->contextMenuPolicy(), Qt::CustomContextMenu);
+        auto* plot = d->findChild<QCustomPlot*>("comparePlot");
+        QVERIFY(plot);
+        QCOMPARE(plot->contextMenuPolicy(), Qt::CustomContextMenu);
+        d->close();
     }
 
     void tablesCopyAsTsvAndExportCsvAndMarkdown()
