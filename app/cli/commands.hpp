@@ -25,6 +25,7 @@ int cmd_compare(const std::vector<std::string>& argv);
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_classify(const std::vector<std::string>& argv);
 int cmd_run(const std::vector<std::string>& argv);
+int cmd_session(const std::vector<std::string>& argv);
 
 extern const char* const kSampleHelp;
 extern const char* const kPlanHelp;
@@ -32,6 +33,7 @@ extern const char* const kCompareHelp;
 extern const char* const kTrainHelp;
 extern const char* const kClassifyHelp;
 extern const char* const kRunHelp;
+extern const char* const kSessionHelp;
 
 // Shared by subcommands that sample.
 extern const std::set<std::string> kSamplerFlags;

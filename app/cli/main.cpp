@@ -23,6 +23,8 @@ const Command kCommands[] = {
      &noisetrail::cli::cmd_train},
     {"classify", "judge image samples with the digit classifier", noisetrail::cli::kClassifyHelp,
      &noisetrail::cli::cmd_classify},
+    {"session", "describe or export a saved run (GIF, MP4, filmstrip)", noisetrail::cli::kSessionHelp,
+     &noisetrail::cli::cmd_session},
 };
 
 void usage(std::ostream& out)

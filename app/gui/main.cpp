@@ -188,8 +188,10 @@ int main(int argc, char** argv)
     QCommandLineOption compareQuick("compare-quick", "Only S = 10, 20 for --screenshot-compare.");
     QCommandLineOption compareMetric("compare-metric", "Metric shown by --screenshot-compare (a CSV column name).",
                                      "KEY", "vendi");
+    QCommandLineOption run("run", "Open a saved run (a .ntsession from File > Save Run or 'noisetrail-cli run "
+                                  "--session'): it scrubs and plays without recomputing.", "FILE");
     cli.addOptions({model, shot, size, dark, seed, panels, field, panelModel, panelSampler, pacing, shotCompare, compareSamples,
-                    compareQuick, compareMetric});
+                    compareQuick, compareMetric, run});
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
@@ -207,6 +209,7 @@ int main(int argc, char** argv)
     }
     const bool screenshot = cli.isSet(shot) || cli.isSet(shotCompare);
     opts.useSettings = !screenshot; // screenshots are reproducible: defaults, not the user's settings
+    opts.askBeforeDiscard = !screenshot;
     MainWindow w(opts);
     if (cli.isSet(seed))
         w.setSeed(cli.value(seed).toULongLong());
@@ -288,6 +291,14 @@ int main(int argc, char** argv)
         else
             scheduleCompareScreenshot(w, cli.value(shotCompare), cli.value(compareSamples).toInt(),
                                       cli.isSet(compareQuick), cli.value(compareMetric));
+    }
+    if (cli.isSet(run)) {
+        const QString file = cli.value(run);
+        if (!QFileInfo::exists(file)) {
+            std::fprintf(stderr, "noisetrail: --run %s: no such file\n", qPrintable(file));
+            return 2;
+        }
+        QTimer::singleShot(0, &w, [&w, file] { w.openRun(file); });
     }
     w.show();
     return app.exec();
