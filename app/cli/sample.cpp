@@ -175,6 +175,7 @@ int cmd_sample(const std::vector<std::string>& argv)
             ts.push_back(s.t);
         write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(ts.size())}, ts.data());
         write_stats_csv(d / "stats.csv", frames);
+        write_decision_dump(d, *model, frames);
 
         nlohmann::json meta;
         meta["noisetrail_version"] = NOISETRAIL_VERSION;
