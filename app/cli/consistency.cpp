@@ -23,7 +23,9 @@ final samples of a k-step run.
 
   --model CARD          model card (.json)
   --out DIR             writes consistency.csv (sampler,steps,mean_distance,space),
-                        early_stop.csv (sampler,k,preview_t,preview_distance),
+                        early_stop.csv (sampler,k,preview_t,preview_distance; the
+                        sampler is the longest run, its preview at step k set beside
+                        the k-step run's samples), samplers as NAME:STEPS[:ETA],
                         consistency.png, early_stop.png, xT.npy and
                         samples.npy [samplers, steps, B, *data_shape]
   --samplers LIST       sampler names, each NAME[:0[:ETA]] (default ddim,ddpm);
@@ -251,7 +253,7 @@ int cmd_consistency(const std::vector<std::string>& argv)
             for (std::size_t i = 0; i < r.steps.size(); ++i) {
                 SamplerConfig c = opt.samplers[v];
                 c.steps = r.steps[i];
-                csv << describe(c, T) << ',' << r.steps[i] << ',' << num(r.distance[v][i], "%.9g") << ',' << space
+                csv << sampler_spec(c, T) << ',' << r.steps[i] << ',' << num(r.distance[v][i], "%.9g") << ',' << space
                     << '\n';
             }
     }
@@ -259,9 +261,12 @@ int cmd_consistency(const std::vector<std::string>& argv)
         std::ofstream csv = open_csv(out / "early_stop.csv");
         csv << "sampler,k,preview_t,preview_distance\n";
         for (std::size_t v = 0; v < r.samples.size(); ++v)
-            for (std::size_t i = 0; i < r.steps.size(); ++i)
-                csv << names[v] << ',' << r.steps[i] << ',' << r.preview_t[v][i] << ','
+            for (std::size_t i = 0; i < r.steps.size(); ++i) {
+                SamplerConfig c = opt.samplers[v];
+                c.steps = r.steps.back();
+                csv << sampler_spec(c, T) << ',' << r.steps[i] << ',' << r.preview_t[v][i] << ','
                     << num(r.preview_distance[v][i], "%.9g") << '\n';
+            }
     }
     if (card.is_image()) {
         write_consistency_images(out / "consistency.png", card, r, names);

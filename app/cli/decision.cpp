@@ -193,7 +193,7 @@ int cmd_decision(const std::vector<std::string>& argv)
         const ImageGeometry g = image_geometry(card);
         const int n = std::min(batch, 16), zoom = 2, gap = 4, tw = g.W * zoom, th = g.H * zoom, strip = 10;
         const int hist_h = 70, block = 30 + th + 4 + strip + 16 + hist_h + 30;
-        const int width = std::max(n * (tw + gap) + 2 * gap, 500);
+        const int width = std::max(n * (tw + gap) + 2 * gap, 640);
         Canvas cv(width, P * block + gap);
         const std::size_t D = g.size();
         for (int p = 0; p < P; ++p) {
@@ -205,7 +205,14 @@ int cmd_decision(const std::vector<std::string>& argv)
                 draw_image(cv, x, y + 30, samples[p].data() + b * D, g, zoom, g.lo, g.hi);
                 draw_strip(cv, x, y + 30 + th + 4, tw, strip, traces[p], b, T);
             }
-            draw_histogram(cv, gap, y + 30 + th + 4 + strip + 16, width - 2 * gap - 20, hist_h, traces[p], T, palette(p == 0 ? 4 : 0));
+            draw_histogram(cv, gap, y + 30 + th + 4 + strip + 16, width - 2 * gap - 20, hist_h, traces[p], T, {90, 90, 90});
+        }
+        // Legend of the strip colours: one swatch per class, at the top right.
+        const auto labels = assigner->labels();
+        int lx = width - gap - static_cast<int>(labels.size()) * 22;
+        for (std::size_t k = 0; k < labels.size(); ++k, lx += 22) {
+            cv.rect(lx, gap + 4, lx + 8, gap + 14, palette(static_cast<int>(k)));
+            cv.text(lx + 10, gap + 6, labels[k].substr(0, 1), {0, 0, 0}, 1);
         }
         cv.save(out / "decision.png");
     } else if (card.is_2d_points()) {

@@ -79,6 +79,18 @@ inline std::vector<int> parse_int_list(const std::string& flag, const std::strin
     return out;
 }
 
+/// The sampler as a --samplers entry, NAME:STEPS[:ETA] (ETA for DDIM only): a comma-free CSV field.
+inline std::string sampler_spec(const SamplerConfig& c, int train_steps)
+{
+    std::string s = c.sampler + ":" + std::to_string(resolved_steps(c, train_steps));
+    if (c.sampler == "ddim") {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, ":%g", c.eta);
+        s += buf;
+    }
+    return s;
+}
+
 /// Short upper-case label of a sampler for figures: "DDIM 50", "DDIM 50 ETA 0.5", "DDPM 1000".
 inline std::string figure_label(const SamplerConfig& c, int train_steps)
 {

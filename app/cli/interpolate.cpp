@@ -20,7 +20,8 @@ each sampler. DDIM (eta 0) morphs smoothly; DDPM's own noise makes a jumble.
   --model CARD          model card (.json)
   --out DIR             writes interpolation.png (a strip per sampler), xT.npy
                         [k, *data_shape], samples.npy [samplers, k, *data_shape] and
-                        interpolation.csv (sampler,index,alpha,xt_norm,change: the RMS
+                        interpolation.csv (sampler,index,alpha,xt_norm,change: sampler as
+                        NAME:STEPS[:ETA], change the RMS
                         change per dimension from the previous point's sample)
   --samplers LIST       NAME[:STEPS[:ETA]],.. (default ddim:50,ddpm:1000)
   --points K            points on the path, 2..1000 (default 10)
@@ -173,7 +174,7 @@ int cmd_interpolate(const std::vector<std::string>& argv)
             }
             const double rms = std::sqrt(change / D);
             total_change += rms;
-            csv << describe(opt.samplers[s], T) << ',' << i << ',' << num(r.alphas[i], "%.6g") << ','
+            csv << sampler_spec(opt.samplers[s], T) << ',' << i << ',' << num(r.alphas[i], "%.6g") << ','
                 << num(std::sqrt(norm)) << ',' << (i > 0 ? num(rms) : "nan") << '\n';
         }
         std::cerr << "noisetrail-cli interpolate: " << describe(opt.samplers[s], T)
