@@ -196,7 +196,7 @@ int cmd_consistency(const std::vector<std::string>& argv)
         base.variance = parse_variance(*s);
     if (const auto s = args.text("--clip-x0"))
         base.clip_x0 = (*s == "off" || *s == "none") ? 0.0 : *args.number("--clip-x0");
-    opt.samplers = parse_sampler_list("--samplers", args.text("--samplers").value_or("ddim,ddpm"), base);
+    opt.samplers = experiments::parse_sampler_list(args.text("--samplers").value_or("ddim,ddpm"), base, "--samplers");
     opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
     opt.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
     if (const auto c = args.text("--classifier"))
@@ -253,7 +253,7 @@ int cmd_consistency(const std::vector<std::string>& argv)
             for (std::size_t i = 0; i < r.steps.size(); ++i) {
                 SamplerConfig c = opt.samplers[v];
                 c.steps = r.steps[i];
-                csv << sampler_spec(c, T) << ',' << r.steps[i] << ',' << num(r.distance[v][i], "%.9g") << ',' << space
+                csv << experiments::sampler_spec(c, T) << ',' << r.steps[i] << ',' << num(r.distance[v][i], "%.9g") << ',' << space
                     << '\n';
             }
     }
@@ -264,7 +264,7 @@ int cmd_consistency(const std::vector<std::string>& argv)
             for (std::size_t i = 0; i < r.steps.size(); ++i) {
                 SamplerConfig c = opt.samplers[v];
                 c.steps = r.steps.back();
-                csv << sampler_spec(c, T) << ',' << r.steps[i] << ',' << r.preview_t[v][i] << ','
+                csv << experiments::sampler_spec(c, T) << ',' << r.steps[i] << ',' << r.preview_t[v][i] << ','
                     << num(r.preview_distance[v][i], "%.9g") << '\n';
             }
     }

@@ -129,7 +129,7 @@ int cmd_decision(const std::vector<std::string>& argv)
         throw InputError("--out DIR is required");
     const SamplerConfig base = sampler_config_from(args);
     const std::vector<SamplerConfig> panels =
-        parse_sampler_list("--panels", args.text("--panels").value_or("ddpm:1000,ddim:50"), base);
+        experiments::parse_sampler_list(args.text("--panels").value_or("ddpm:1000,ddim:50"), base, "--panels");
     const auto seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
     const int threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
     const auto model = load_model_from(args);

@@ -1,5 +1,5 @@
 // Shared pieces of the experiment commands (invert, interpolate, consistency,
-// decision): sampler lists on the command line and the tiles and panels their
+// decision): number lists on the command line and the tiles and panels their
 // PNG figures are made of.
 #pragma once
 #include "canvas.hpp"
@@ -7,6 +7,7 @@
 
 #include "noisetrail/compare.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/experiments.hpp"
 #include "noisetrail/model_card.hpp"
 
 #include <algorithm>
@@ -18,47 +19,6 @@
 #include <vector>
 
 namespace noisetrail::cli {
-
-/// "ddim:50,ddpm:1000,ddim:50:0.5": NAME[:STEPS[:ETA]] per entry (STEPS 0 or
-/// absent: the sampler's default). DDPM uses `variance`; spacing and clipping
-/// come from the other flags. InputError naming `flag` for a bad entry.
-inline std::vector<SamplerConfig> parse_sampler_list(const std::string& flag, const std::string& text,
-                                                     const SamplerConfig& base)
-{
-    std::vector<SamplerConfig> out;
-    for (const std::string& entry : split_list(flag, text)) {
-        std::vector<std::string> parts;
-        std::size_t start = 0;
-        while (true) {
-            const std::size_t colon = entry.find(':', start);
-            parts.push_back(entry.substr(start, colon - start));
-            if (colon == std::string::npos)
-                break;
-            start = colon + 1;
-        }
-        if (parts.size() > 3 || parts[0].empty())
-            throw InputError(flag + ": '" + entry + "' is not NAME[:STEPS[:ETA]]");
-        SamplerConfig c = base;
-        c.sampler = parts[0];
-        try {
-            std::size_t used = 0;
-            if (parts.size() > 1) {
-                c.steps = std::stoi(parts[1], &used);
-                if (used != parts[1].size() || c.steps < 0)
-                    throw std::invalid_argument("steps");
-            }
-            if (parts.size() > 2) {
-                c.eta = std::stod(parts[2], &used);
-                if (used != parts[2].size() || !(c.eta >= 0))
-                    throw std::invalid_argument("eta");
-            }
-        } catch (const std::exception&) {
-            throw InputError(flag + ": '" + entry + "': STEPS must be a whole number >= 0 and ETA a number >= 0");
-        }
-        out.push_back(c);
-    }
-    return out;
-}
 
 inline std::vector<int> parse_int_list(const std::string& flag, const std::string& text, int lo, int hi)
 {
@@ -77,18 +37,6 @@ inline std::vector<int> parse_int_list(const std::string& flag, const std::strin
         out.push_back(static_cast<int>(v));
     }
     return out;
-}
-
-/// The sampler as a --samplers entry, NAME:STEPS[:ETA] (ETA for DDIM only): a comma-free CSV field.
-inline std::string sampler_spec(const SamplerConfig& c, int train_steps)
-{
-    std::string s = c.sampler + ":" + std::to_string(resolved_steps(c, train_steps));
-    if (c.sampler == "ddim") {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, ":%g", c.eta);
-        s += buf;
-    }
-    return s;
 }
 
 /// Short upper-case label of a sampler for figures: "DDIM 50", "DDIM 50 ETA 0.5", "DDPM 1000".

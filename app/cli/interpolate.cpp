@@ -118,7 +118,7 @@ int cmd_interpolate(const std::vector<std::string>& argv)
     opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
     opt.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
     const SamplerConfig base = sampler_config_from(args);
-    opt.samplers = parse_sampler_list("--samplers", args.text("--samplers").value_or("ddim:50,ddpm:1000"), base);
+    opt.samplers = experiments::parse_sampler_list(args.text("--samplers").value_or("ddim:50,ddpm:1000"), base, "--samplers");
     const auto model = load_model_from(args);
     const ModelCard& card = model->card();
     const int T = model->schedule().train_steps();
@@ -174,7 +174,7 @@ int cmd_interpolate(const std::vector<std::string>& argv)
             }
             const double rms = std::sqrt(change / D);
             total_change += rms;
-            csv << sampler_spec(opt.samplers[s], T) << ',' << i << ',' << num(r.alphas[i], "%.6g") << ','
+            csv << experiments::sampler_spec(opt.samplers[s], T) << ',' << i << ',' << num(r.alphas[i], "%.6g") << ','
                 << num(std::sqrt(norm)) << ',' << (i > 0 ? num(rms) : "nan") << '\n';
         }
         std::cerr << "noisetrail-cli interpolate: " << describe(opt.samplers[s], T)

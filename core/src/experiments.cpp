@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sstream>
 
 namespace noisetrail::experiments {
 
@@ -74,6 +75,62 @@ std::vector<float> embed(const Classifier* classifier, std::span<const float> x,
 }
 
 } // namespace
+
+std::vector<SamplerConfig> parse_sampler_list(const std::string& text, const SamplerConfig& base,
+                                              const std::string& what)
+{
+    std::vector<SamplerConfig> out;
+    std::size_t begin = 0;
+    while (begin <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', begin), text.size());
+        const std::string entry = text.substr(begin, comma - begin);
+        begin = comma + 1;
+        if (entry.empty())
+            continue;
+        std::vector<std::string> parts;
+        for (std::size_t start = 0;;) {
+            const std::size_t colon = entry.find(':', start);
+            parts.push_back(entry.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+            if (colon == std::string::npos)
+                break;
+            start = colon + 1;
+        }
+        if (parts.size() > 3 || parts[0].empty())
+            throw InputError(what + ": '" + entry + "' is not NAME[:STEPS[:ETA]]");
+        SamplerConfig c = base;
+        c.sampler = parts[0];
+        try {
+            std::size_t used = 0;
+            if (parts.size() > 1) {
+                c.steps = std::stoi(parts[1], &used);
+                if (used != parts[1].size() || c.steps < 0)
+                    throw std::invalid_argument("steps");
+            }
+            if (parts.size() > 2) {
+                c.eta = std::stod(parts[2], &used);
+                if (used != parts[2].size() || !(c.eta >= 0) || !std::isfinite(c.eta))
+                    throw std::invalid_argument("eta");
+            }
+        } catch (const std::exception&) {
+            throw InputError(what + ": '" + entry + "': STEPS must be a whole number >= 0 and ETA a number >= 0");
+        }
+        out.push_back(c);
+    }
+    if (out.empty())
+        throw InputError(what + ": expected NAME[:STEPS[:ETA]],.., got '" + text + "'");
+    return out;
+}
+
+std::string sampler_spec(const SamplerConfig& c, int train_steps)
+{
+    std::string s = c.sampler + ":" + std::to_string(resolved_steps(c, train_steps));
+    if (c.sampler == "ddim") {
+        std::ostringstream eta;
+        eta << c.eta;
+        s += ":" + eta.str();
+    }
+    return s;
+}
 
 std::vector<double> mse_per_example(std::span<const float> a, std::span<const float> b, int n)
 {

@@ -29,6 +29,7 @@ private Q_SLOTS:
     void consistency_ddim_beats_ddpm();
     void early_stop_preview_is_not_a_few_step_sample();
     void decision_time_on_separated_mixture();
+    void sampler_lists_round_trip();
     void cancel_and_bad_input();
 };
 
@@ -315,6 +316,26 @@ void TestExperiments::decision_time_on_separated_mixture()
     }
     // An empirical 2-D card has no components: no assigner.
     QVERIFY(!ex::Assigner::for_model(*Model::load(test::source_path("models/two-moons.json"))));
+}
+
+void TestExperiments::sampler_lists_round_trip()
+{
+    SamplerConfig base;
+    base.spacing = Spacing::Trailing;
+    const auto list = ex::parse_sampler_list("ddim:50,ddpm,ddim:20:0.5", base);
+    QCOMPARE(int(list.size()), 3);
+    QCOMPARE(list[0].sampler, std::string("ddim"));
+    QCOMPARE(list[0].steps, 50);
+    QCOMPARE(list[1].sampler, std::string("ddpm"));
+    QCOMPARE(list[1].steps, 0); // the sampler's default: T for DDPM
+    QCOMPARE(list[2].eta, 0.5);
+    QCOMPARE(list[2].spacing, Spacing::Trailing);
+    QCOMPARE(ex::sampler_spec(list[0], 1000), std::string("ddim:50:0"));
+    QCOMPARE(ex::sampler_spec(list[1], 1000), std::string("ddpm:1000"));
+    QCOMPARE(ex::sampler_spec(list[2], 1000), std::string("ddim:20:0.5"));
+    QCOMPARE(ex::parse_sampler_list(ex::sampler_spec(list[2], 1000))[0].eta, 0.5);
+    for (const char* bad : {"", ",", "ddim:x", "ddim:10:-1", ":10", "ddim:1:2:3"})
+        QVERIFY_THROWS_EXCEPTION(InputError, ex::parse_sampler_list(bad));
 }
 
 void TestExperiments::cancel_and_bad_input()

@@ -46,6 +46,15 @@ struct Progress {
 };
 using ProgressCallback = std::function<void(const Progress&)>;
 
+/// Samplers written as "ddim:50,ddpm:1000,ddim:50:0.5": NAME[:STEPS[:ETA]]
+/// per entry (STEPS 0 or absent: the sampler's default). The other settings
+/// (spacing, variance, clipping) come from `base`. InputError naming `what`
+/// for a malformed entry; names are checked later by validate().
+std::vector<SamplerConfig> parse_sampler_list(const std::string& text, const SamplerConfig& base = {},
+                                              const std::string& what = "--samplers");
+/// The inverse: NAME:STEPS[:ETA] (ETA for DDIM only), a comma-free CSV field.
+std::string sampler_spec(const SamplerConfig& config, int train_steps);
+
 /// Mean squared error per dimension of each of the n rows of a and b:
 ///   mse_i = (1/D) sum_j (a_ij - b_ij)^2,  D = a.size() / n.
 std::vector<double> mse_per_example(std::span<const float> a, std::span<const float> b, int n);
