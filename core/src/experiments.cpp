@@ -389,6 +389,11 @@ Consistency consistency(const Model& model, const ConsistencyOptions& o, const P
             SamplerConfig c = base;
             c.steps = s;
             validate(c, T);
+            // The previews are taken after steps[i] steps of the longest run: every plan must
+            // have exactly S steps (quadratic spacing drops repeated timesteps at large S).
+            if (make_plan(model.schedule(), c).size() != s)
+                throw InputError("consistency: " + describe(c, T) + " has fewer than " + std::to_string(s) +
+                                 " distinct timesteps; use another spacing");
             configs.back().push_back(c);
             total += s;
         }
@@ -441,10 +446,16 @@ std::optional<Assigner> Assigner::for_model(const Model& model, const fs::path& 
         return a;
     }
     if (card.is_image()) {
-        const fs::path beside = card.path.parent_path() / "mnist-classifier.json";
-        if (classifier.empty() && !fs::exists(beside))
-            return std::nullopt;
-        a.classifier_ = classifier_for(model, classifier);
+        if (classifier.empty()) {
+            // The classifier next to the card, when there is one that fits; none is no error.
+            try {
+                a.classifier_ = classifier_for(model, {});
+            } catch (const InputError&) {
+                return std::nullopt;
+            }
+        } else {
+            a.classifier_ = classifier_for(model, classifier);
+        }
         return a;
     }
     return std::nullopt;

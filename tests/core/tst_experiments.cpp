@@ -357,6 +357,11 @@ void TestExperiments::cancel_and_bad_input()
     c.samplers = {SamplerConfig{}};
     c.steps = {50, 10};
     QVERIFY_THROWS_EXCEPTION(InputError, ex::consistency(*model, c));
+    // Quadratic spacing has fewer than 1000 distinct timesteps at S = 1000: no preview at step 1000.
+    c.samplers[0].sampler = "ddim";
+    c.samplers[0].spacing = Spacing::Quadratic;
+    c.steps = {10, 1000};
+    QVERIFY_THROWS_EXCEPTION(InputError, ex::consistency(*model, c));
 }
 
 QTEST_GUILESS_MAIN(TestExperiments)

@@ -2,6 +2,7 @@
 // fills its figure, table and CLI command, exports PNG and CSV, and a long
 // computation can be cancelled.
 #include "experiment_dialog.hpp"
+#include "experiment_menu.hpp"
 #include "ui_test_util.hpp"
 
 #include <QLineEdit>
@@ -34,6 +35,7 @@ private Q_SLOTS:
     void digitInversionAndDecision();
     void longComputationCancels();
     void badSettingsSayWhy();
+    void menuOpensTheViewOnItsTab();
 };
 
 void TestExperimentDialog::eachExperimentOnTheRing_data()
@@ -145,6 +147,27 @@ void TestExperimentDialog::badSettingsSayWhy()
     d.compute();
     QVERIFY(done.wait(20000));
     QVERIFY2(d.statusText().contains("unknown sampler"), qPrintable(d.statusText()));
+}
+
+void TestExperimentDialog::menuOpensTheViewOnItsTab()
+{
+    auto w = test::open_main_window(kModels + "/ring8.json");
+    auto* seed = w->findChild<QSpinBox*>("seed");
+    auto* act = w->findChild<QAction*>("experimentAction2");
+    QVERIFY(act && seed);
+    seed->setValue(42);
+    QVERIFY(!experimentDialog(w.get()));
+    act->trigger();
+    ExperimentDialog* d = experimentDialog(w.get());
+    QVERIFY(d);
+    QVERIFY(d->isVisible());
+    QCOMPARE(d->currentKind(), ExperimentKind::Consistency);
+    QVERIFY(d->modelPath().endsWith("ring8.json"));
+    QCOMPARE(quint64(d->job().seed), quint64(42));
+    // The same view, raised on another tab.
+    w->findChild<QAction*>("experimentAction3")->trigger();
+    QCOMPARE(experimentDialog(w.get()), d);
+    QCOMPARE(d->currentKind(), ExperimentKind::Decision);
 }
 
 QTEST_MAIN(TestExperimentDialog)

@@ -180,9 +180,10 @@ std::shared_ptr<Classifier> classifier_for(const Model& model, const std::filesy
 class Assigner {
 public:
     /// For a gaussian-mixture card the mixture; for an image model the
-    /// classifier (classifier_for(model, classifier)). std::nullopt for other
-    /// cards (an empirical 2-D set has no components), or an image model
-    /// without a classifier when `classifier` is empty.
+    /// classifier (classifier_for(model, classifier): InputError when a given
+    /// one is missing or does not fit). std::nullopt for other cards (an
+    /// empirical 2-D set has no components), or, when `classifier` is empty, an
+    /// image model without a fitting mnist-classifier.json next to its card.
     static std::optional<Assigner> for_model(const Model& model, const std::filesystem::path& classifier = {});
 
     /// One label in 0..classes()-1 per row of x ([n, D]).
