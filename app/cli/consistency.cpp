@@ -169,7 +169,7 @@ void write_early_stop_points(const fs::path& path, const ex::Consistency& r, con
         cv.rect(x, 478, x + 12, 490, palette(i));
         x += 18 + cv.text(x + 18, 478, "K=" + std::to_string(r.steps[i]), {0, 0, 0}, 2) + 20;
     }
-    cv.text(40, 500, "HOLLOW: X0_HAT AFTER K STEPS OF THE LONGEST RUN; SOLID: FINAL SAMPLE OF A K-STEP RUN FROM THE SAME X_T", {90, 90, 90}, 1);
+    cv.text(40, 500, "HOLLOW: X0_HAT AFTER K STEPS OF THE LONGEST RUN. SOLID: FINAL SAMPLE OF A K-STEP RUN FROM THE SAME X_T", {90, 90, 90}, 1);
     cv.save(path);
 }
 
