@@ -316,6 +316,19 @@ void TestExperiments::decision_time_on_separated_mixture()
     }
     // An empirical 2-D card has no components: no assigner.
     QVERIFY(!ex::Assigner::for_model(*Model::load(test::source_path("models/two-moons.json"))));
+    // Image models use the digit classifier next to the card: a bundled digit keeps its label.
+    const auto digits = Model::load(test::source_path("models/mnist-500-exact.json"));
+    const auto by_class = ex::Assigner::for_model(*digits);
+    QVERIFY(by_class && by_class->uses_classifier());
+    QCOMPARE(by_class->classes(), 10);
+    const NpyArray images = read_npy(test::source_path("models/data/mnist-heldout-500_images.npy"));
+    const NpyArray labels = read_npy(test::source_path("models/data/mnist-heldout-500_labels.npy"));
+    const std::vector<float> some(images.f32.begin() + 120 * 784, images.f32.begin() + 123 * 784);
+    const std::vector<int> got = by_class->assign(some, 3);
+    for (int i = 0; i < 3; ++i)
+        QCOMPARE(std::int64_t(got[i]), labels.i64[120 + i]);
+    // A classifier that is named but missing is an error naming it.
+    QVERIFY_THROWS_EXCEPTION(InputError, ex::Assigner::for_model(*digits, "/nonexistent/classifier.json"));
 }
 
 void TestExperiments::sampler_lists_round_trip()
