@@ -6,7 +6,6 @@
 #include "noisetrail/model.hpp"
 #include "noisetrail/run.hpp"
 
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,6 +24,7 @@ int cmd_plan(const std::vector<std::string>& argv);
 int cmd_compare(const std::vector<std::string>& argv);
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_classify(const std::vector<std::string>& argv);
+int cmd_run(const std::vector<std::string>& argv);
 int cmd_invert(const std::vector<std::string>& argv);
 int cmd_interpolate(const std::vector<std::string>& argv);
 int cmd_consistency(const std::vector<std::string>& argv);
@@ -35,6 +35,7 @@ extern const char* const kPlanHelp;
 extern const char* const kCompareHelp;
 extern const char* const kTrainHelp;
 extern const char* const kClassifyHelp;
+extern const char* const kRunHelp;
 extern const char* const kInvertHelp, *const kInterpolateHelp, *const kConsistencyHelp, *const kDecisionHelp;
 
 // Shared by subcommands that sample.
@@ -45,9 +46,6 @@ SamplerConfig sampler_config_from(const Args& args);
 std::shared_ptr<Model> load_model_from(const Args& args);
 /// Split a comma-separated flag value; InputError naming the flag when it is empty.
 std::vector<std::string> split_list(const std::string& flag, const std::string& s);
-/// --dump's decision files (assignment.npy, decision.csv) when the model has components or a classifier.
-void write_decision_dump(const std::filesystem::path& dir, const Model& model,
-                         const std::vector<std::shared_ptr<const StepFrame>>& frames);
 /// Create a writable output folder or throw InputError naming the flag.
 void prepare_output_dir(const std::string& flag, const std::string& dir);
 

@@ -2,6 +2,7 @@
 // (digit classifier on x0_hat) or mixture component (most responsible component
 // of x0_hat) at every step, for several samplers on the same x_T. Also the
 // decision files that 'sample --dump' adds.
+#include "dump.hpp"
 #include "figures.hpp"
 #include "progress.hpp"
 
@@ -96,8 +97,7 @@ int median(std::vector<int> v)
 
 } // namespace
 
-void write_decision_dump(const fs::path& dir, const Model& model,
-                         const std::vector<std::shared_ptr<const StepFrame>>& frames)
+void write_decision_dump(const fs::path& dir, const Model& model, const Frames& frames)
 {
     const auto assigner = ex::Assigner::for_model(model);
     if (!assigner || frames.empty())
