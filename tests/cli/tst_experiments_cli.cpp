@@ -232,6 +232,14 @@ void TestExperimentsCli::decision_files_and_sample_dump()
         QCOMPARE(std::int64_t(t), ts.i64[step]);
         QCOMPARE(std::int64_t(fin), a.i64[24 * 16 + b]);
     }
+    // run --dump writes the same decision files for each panel as sample --dump.
+    const QString recipe = QString::fromStdString(test::write_file(
+        dir, "r.run.json",
+        R"({"format": "noisetrail-run/1", "model": ")" + card("models/ring8.json").toUtf8() +
+            R"(", "seed": 0, "batch": 16, "panels": [{"sampler": "ddim", "steps": 25}]})"));
+    QCOMPARE(cli({"run", "--config", recipe, "--dump", dir.filePath("r")}).code, 0);
+    QCOMPARE(read_lines(dir.filePath("r/panel-0/decision.csv")), dec);
+    QCOMPARE(read_npy(dir.filePath("r/panel-0/assignment.npy").toStdString()).i64, a.i64);
     // A card without components or classifier: no decision files, nothing else changes.
     const Result m = cli({"sample", "--model", card("models/two-moons.json"), "--sampler", "ddim", "--steps", "5",
                           "--batch", "4", "--dump", dir.filePath("m")});
