@@ -2,6 +2,7 @@
 
 #include "compare_dialog.hpp"
 #include "export_plot.hpp"
+#include "experiment_menu.hpp"
 #include "forward_view.hpp"
 #include "icons.hpp"
 #include "noisetrail/data_dirs.hpp"
@@ -303,6 +304,8 @@ void MainWindow::buildActions()
     run->addAction(addPanelAct_);
     run->addSeparator();
     run->addAction(compareAct_);
+    addExperimentsMenu(this, [this] { return model_ && !loading_ ? model_->path : QString(); },
+                       [this] { return quint64(seed_->value()); });
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (auto* a : fieldActs_)
         view->addAction(a);
