@@ -32,7 +32,7 @@ Sample from a model with DDPM or DDIM and write the results.
   --batch B             number of samples (default 16 for images, 1000 otherwise)
   --init-noise FILE     x_T as a float32 .npy of shape [B, *data_shape]
   --device cpu|cuda     where to run (default cpu)
-  --threads N           intra-op threads (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
   --out DIR             write the final samples: samples.npy plus samples.png
                         (a grid for images, a scatter for 2-D data)
   --dump DIR            write every step: xt.npy [S+1,B,...], x0_pred.npy and
@@ -114,14 +114,15 @@ int cmd_sample(const std::vector<std::string>& argv)
     RunOptions opt;
     opt.sampler = sampler_config_from(args);
     opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
-    opt.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
-    const auto batch_flag = args.integer("--batch", 1, 1000000);
+    opt.threads = threads_from(args);
+    constexpr long long kMaxBatch = 1000000;
+    const auto batch_flag = args.integer("--batch", 1, kMaxBatch);
     const auto model = load_model_from(args);
     const ModelCard& card = model->card();
     opt.batch = static_cast<int>(batch_flag.value_or(card.is_image() ? 16 : 1000));
 
     if (const auto file = args.text("--init-noise")) {
-        NpyArray a = read_npy(*file);
+        NpyArray a = read_npy_named("--init-noise", *file);
         if (a.dtype != NpyArray::DType::Float32)
             throw InputError("--init-noise " + *file + ": expected float32 (or float64) data, got integers");
         bool ok = a.shape.size() == card.data_shape.size() + 1 && !a.shape.empty() && a.shape[0] >= 1;
@@ -134,6 +135,9 @@ int cmd_sample(const std::vector<std::string>& argv)
             throw InputError("--init-noise " + *file + ": shape " + a.shape_string() + " does not match " + want +
                              "] (the model's data_shape)");
         }
+        if (a.shape[0] > kMaxBatch)
+            throw InputError("--init-noise " + *file + ": holds " + std::to_string(a.shape[0]) +
+                             " samples, more than the batch limit of " + std::to_string(kMaxBatch));
         if (batch_flag && *batch_flag != a.shape[0])
             std::cerr << "noisetrail-cli: note: --batch " << *batch_flag << " ignored; --init-noise has batch "
                       << a.shape[0] << '\n';
@@ -187,9 +191,10 @@ int cmd_sample(const std::vector<std::string>& argv)
                            {"spacing", to_string(opt.sampler.spacing)},
                            {"variance", to_string(opt.sampler.variance)},
                            {"description", describe(opt.sampler, model->schedule().train_steps())}};
+        // The radius actually used: the flag's, else the card's default; "off" when none.
         const auto clip = opt.sampler.clip_x0 ? (*opt.sampler.clip_x0 > 0 ? opt.sampler.clip_x0 : std::nullopt)
                                               : card.default_clip();
-        meta["sampler"]["clip_x0"] = clip ? nlohmann::json(*clip) : nlohmann::json(nullptr);
+        meta["sampler"]["clip_x0"] = clip ? nlohmann::json(*clip) : nlohmann::json("off");
         meta["seed"] = opt.seed;
         meta["batch"] = r.shape[0];
         meta["init_noise"] = args.text("--init-noise") ? nlohmann::json(*args.text("--init-noise")) : nlohmann::json(nullptr);
