@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ make pkg-config qt6-base-dev libgl-dev libqcustomplot-dev libtorch-dev
-          libopenblas0-pthread nlohmann-json3-dev zlib1g-dev xvfb xauth)
+          libopenblas0-pthread nlohmann-json3-dev zlib1g-dev xvfb xauth
+          clang-14 libclang-rt-14-dev) # clang: the fuzz targets (scripts/fuzz.sh)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
