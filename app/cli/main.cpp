@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <new>
 #include <iostream>
 
@@ -87,6 +88,10 @@ int main(int argc, char** argv)
             apply_input_limit(rest);
             return c.run(rest);
         } catch (const noisetrail::InputError& e) {
+            std::cerr << "noisetrail-cli " << c.name << ": error: " << e.what() << '\n';
+            return 2;
+        } catch (const std::filesystem::filesystem_error& e) {
+            // Almost always a path given as a flag (an output folder under a file, say).
             std::cerr << "noisetrail-cli " << c.name << ": error: " << e.what() << '\n';
             return 2;
         } catch (const std::bad_alloc&) {
