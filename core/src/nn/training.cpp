@@ -183,14 +183,21 @@ void write_loss_csv(const fs::path& p, const std::vector<LossRow>& rows)
 std::vector<LossRow> read_loss_csv(const fs::path& p, int up_to_step)
 {
     std::vector<LossRow> rows;
-    std::ifstream in(p);
+    std::error_code ec;
+    if (!fs::exists(p, ec))
+        return rows; // an older checkpoint without a log: the curve restarts
+    // About 40 bytes a row: 256 MiB is millions of rows, far more than any run logs.
+    std::istringstream in(detail::read_regular_file(p, "checkpoint loss log " + p.string(), std::uintmax_t{256} << 20));
     std::string line;
     std::getline(in, line); // header
     while (std::getline(in, line)) {
         LossRow r{};
-        if (std::sscanf(line.c_str(), "%d,%lf,%lf,%lf,%lf", &r.step, &r.loss, &r.lr, &r.seconds, &r.samples_per_s) == 5 &&
-            r.step <= up_to_step)
+        long long step = -1;
+        if (std::sscanf(line.c_str(), "%lld,%lf,%lf,%lf,%lf", &step, &r.loss, &r.lr, &r.seconds, &r.samples_per_s) == 5 &&
+            step >= 0 && step <= up_to_step) {
+            r.step = static_cast<int>(step);
             rows.push_back(r);
+        }
     }
     return rows;
 }
