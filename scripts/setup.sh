@@ -8,6 +8,7 @@ packages=(cmake g++ make pkg-config qt6-base-dev libgl-dev libqcustomplot-dev li
           libopenblas0-pthread nlohmann-json3-dev zlib1g-dev xvfb xauth
           clang-14 libclang-rt-14-dev) # clang: the fuzz targets (scripts/fuzz.sh)
 missing=()
+packages+=(python3-torch) # tests/cli/tst_export_torchscript.py (bring your own model)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

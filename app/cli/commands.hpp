@@ -25,12 +25,14 @@ int cmd_plan(const std::vector<std::string>& argv);
 int cmd_compare(const std::vector<std::string>& argv);
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_classify(const std::vector<std::string>& argv);
+int cmd_run(const std::vector<std::string>& argv);
 
 extern const char* const kSampleHelp;
 extern const char* const kPlanHelp;
 extern const char* const kCompareHelp;
 extern const char* const kTrainHelp;
 extern const char* const kClassifyHelp;
+extern const char* const kRunHelp;
 
 // Shared by subcommands that sample.
 extern const std::set<std::string> kSamplerFlags;

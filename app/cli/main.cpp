@@ -21,6 +21,7 @@ const Command kCommands[] = {
      &noisetrail::cli::cmd_sample},
     {"plan", "print a sampler's timesteps and coefficients", noisetrail::cli::kPlanHelp,
      &noisetrail::cli::cmd_plan},
+    {"run", "run a recipe's panels together from one x_T (lockstep)", noisetrail::cli::kRunHelp, &noisetrail::cli::cmd_run},
     {"compare", "DDPM vs DDIM grid: metrics tables and plots", noisetrail::cli::kCompareHelp, &noisetrail::cli::cmd_compare},
     {"train", "train a network (UNet, MLP, classifier); resumable", noisetrail::cli::kTrainHelp,
      &noisetrail::cli::cmd_train},

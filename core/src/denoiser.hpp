@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <memory>
 #include <optional>
 
@@ -14,10 +15,26 @@ class Denoiser {
 public:
     virtual ~Denoiser() = default;
     /// The card's prediction quantity (epsilon, x_0 or v) for x_t, float64
-    /// [B, *data_shape] on the model's device, at timestep t (shared by the batch).
+    /// [B, *data_shape] on the model's device, each sample at its own timestep:
+    /// `t` is int64 [B] on the CPU (the TorchScript contract's model(x_t, t)).
+    /// Samples of different runs share one call this way (RunSet merging).
     /// Returns float64 of the same shape on the same device.
-    virtual at::Tensor predict(const at::Tensor& x_t, int t) = 0;
+    virtual at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) = 0;
+    /// Convenience: every sample at timestep t.
+    at::Tensor predict(const at::Tensor& x_t, int t);
+    /// Whether one call on a concatenated batch of `merged_batch` rows costs less
+    /// than one call per part (MergePolicy::Auto asks this; figures in run_set.cpp).
+    virtual bool merging_pays(std::int64_t merged_batch) const { return false; }
 };
+
+/// int64 [B] CPU tensor with every entry t.
+at::Tensor timesteps(std::int64_t batch, int t);
+
+/// Evaluate a denoiser that works at one timestep per call on a per-sample `t`:
+/// one call when every t is the same (the common case, no copies), else one
+/// call per distinct t on the rows that have it. For the analytic models.
+at::Tensor predict_grouped(const at::Tensor& x_t, const at::Tensor& t,
+                           const std::function<at::Tensor(const at::Tensor& x, int t)>& predict_one);
 
 /// Build the denoiser a card describes; InputError naming the card on any problem.
 std::unique_ptr<Denoiser> make_denoiser(const ModelCard& card, const NoiseSchedule& schedule,

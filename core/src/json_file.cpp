@@ -18,14 +18,14 @@ std::string read_regular_file(const fs::path& path, const std::string& what, std
     if (ec || !fs::exists(st))
         throw InputError(what + ": file does not exist");
     if (fs::is_directory(st))
-        throw InputError(what + ": is a directory, expected a file");
+        throw InputError(what + ": is a directory, not a regular file");
     if (!fs::is_regular_file(st))
         throw InputError(what + ": is not a regular file (a device, FIFO or socket?)");
     const std::uintmax_t size = fs::file_size(path, ec);
     if (ec)
         throw InputError(what + ": cannot read file (" + ec.message() + ")");
     if (size > limit)
-        throw InputError(what + ": file is " + std::to_string(size) + " bytes, more than the limit of " +
+        throw InputError(what + ": file is " + std::to_string(size) + " bytes, larger than the limit of " +
                          std::to_string(limit));
     std::ifstream in(path, std::ios::binary);
     if (!in)

@@ -1,7 +1,10 @@
 #include "noisetrail/run.hpp"
 
+#include "run_impl.hpp"
+
 #include "denoiser.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/fingerprint.hpp"
 #include "samplers/sampler.hpp"
 #include "tensor_util.hpp"
 
@@ -12,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <stdexcept>
 
 namespace noisetrail {
 
@@ -105,19 +109,22 @@ std::vector<float> initial_noise(const std::vector<std::int64_t>& data_shape, in
     return detail::to_floats(at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat)));
 }
 
-RunResult run_sampler(const Model& model, const RunOptions& opt, const FrameCallback& on_frame,
-                      const std::atomic<bool>* cancel)
+int default_batch(const ModelCard& card)
 {
-    const auto t_start = Clock::now();
-    c10::InferenceMode guard;
-    if (opt.threads > 0)
-        at::set_num_threads(opt.threads);
-    const ModelCard& card = model.card();
-    const at::Device device = detail::parse_device(model.device());
-    const detail::SamplerUnit& unit = detail::find_sampler(opt.sampler.sampler);
+    return card.is_image() ? 16 : 1000;
+}
 
-    RunResult result;
-    result.plan = make_plan(model.schedule(), opt.sampler);
+// ---- Run ---------------------------------------------------------------------------------------
+
+Run::Impl::Impl(std::shared_ptr<const Model> m, const RunOptions& opt)
+    : model(std::move(m)), options(opt), gen(at::make_generator<at::CPUGeneratorImpl>(opt.seed))
+{
+    if (!model)
+        throw InputError("Run: no model");
+    const ModelCard& card = model->card();
+    device = detail::parse_device(model->device());
+    unit = &detail::find_sampler(opt.sampler.sampler);
+    plan = make_plan(model->schedule(), opt.sampler);
     int batch = opt.batch;
     if (opt.init_noise) {
         const auto D = card.data_dim();
@@ -128,78 +135,176 @@ RunResult run_sampler(const Model& model, const RunOptions& opt, const FrameCall
     }
     if (batch < 1 || batch > 1000000)
         throw InputError("--batch must be in 1..1000000, got " + std::to_string(batch));
-    result.shape = detail::batch_shape(card, batch);
+    shape = detail::batch_shape(card, batch);
 
-    // One generator per run: x_T first (unless given), then each step's z.
-    at::Generator gen = at::make_generator<at::CPUGeneratorImpl>(opt.seed);
     const auto f32 = at::TensorOptions().dtype(at::kFloat);
-    at::Tensor x_T = opt.init_noise ? detail::to_tensor(std::span<const float>(*opt.init_noise), result.shape)
-                                    : at::randn(result.shape, gen, f32);
-    if (!all_finite(x_T))
+    const at::Tensor x_T_tensor = opt.init_noise ? detail::to_tensor(std::span<const float>(*opt.init_noise), shape)
+                                                 : at::randn(shape, gen, f32);
+    if (!all_finite(x_T_tensor))
         throw InputError("initial noise holds non-finite values");
-    result.x_T = detail::to_floats(x_T);
-
-    const std::optional<double> clip = opt.sampler.clip_x0
-                                           ? (*opt.sampler.clip_x0 > 0 ? opt.sampler.clip_x0 : std::nullopt)
-                                           : card.default_clip();
+    x_T = detail::to_floats(x_T_tensor);
+    clip = opt.sampler.clip_x0 ? (*opt.sampler.clip_x0 > 0 ? opt.sampler.clip_x0 : std::nullopt) : card.default_clip();
     // Sampler arithmetic in float64; coefficients are float64 from the plan.
-    at::Tensor x = x_T.to(at::kDouble).to(device);
-    std::vector<double> prev_x0; // for the x0_change statistic
-    const int S = result.plan.size();
-    for (int k = 0; k < S; ++k) {
-        const PlanStep& s = result.plan.steps[k];
-        const auto t_model = Clock::now();
-        at::Tensor out;
-        try {
-            out = model.denoiser().predict(x, s.t);
-        } catch (const InputError&) {
-            throw;
-        } catch (const std::exception& e) {
-            // A model that fails mid-run is a failed run: say where it happened, on one line.
-            std::string msg = e.what();
-            throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) +
-                               "): the model failed: " + msg.substr(0, msg.find('\n')),
-                           k, s.t);
-        }
-        result.seconds_denoiser += seconds_since(t_model);
-        const detail::DenoisedTensors d = detail::to_x0_eps(card.prediction, s.alpha_bar, x, out, clip);
-        at::Tensor z;
-        if (s.sigma > 0.0)
-            z = at::randn(result.shape, gen, f32).to(at::kDouble).to(device);
-        at::Tensor x_prev = unit.step(opt.sampler, s, x, d.x0_hat, d.eps_hat, z);
-        // One check per step: a non-finite model output always reaches x_prev (NaN * 0 is NaN).
-        if (!all_finite(x_prev))
-            throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) + "): " +
-                               (all_finite(out) ? "the sample became non-finite"
-                                                : "the model returned non-finite values"),
-                           k, s.t);
-        if (on_frame) {
-            const at::Tensor xc = x.to(at::kCPU).contiguous(), x0c = d.x0_hat.to(at::kCPU).contiguous(),
-                             epsc = d.eps_hat.to(at::kCPU).contiguous(), xpc = x_prev.to(at::kCPU).contiguous();
-            const std::int64_t B = result.shape[0], n = xc.numel();
-            auto frame = std::make_shared<StepFrame>();
-            frame->step = k;
-            frame->steps = S;
-            frame->plan = s;
-            frame->shape = result.shape;
-            frame->x_t = to_floats(xc.data_ptr<double>(), n);
-            frame->x0_hat = to_floats(x0c.data_ptr<double>(), n);
-            frame->eps_hat = to_floats(epsc.data_ptr<double>(), n);
-            frame->x_prev = to_floats(xpc.data_ptr<double>(), n);
-            frame->stats = compute_stats(xc.data_ptr<double>(), x0c.data_ptr<double>(), epsc.data_ptr<double>(),
-                                         prev_x0.empty() ? nullptr : prev_x0.data(), B, n / B);
-            prev_x0.assign(x0c.data_ptr<double>(), x0c.data_ptr<double>() + n);
+    x = x_T_tensor.to(at::kDouble).to(device);
+    if (unit->make_state)
+        state = unit->make_state();
+
+    recipe.card = std::filesystem::weakly_canonical(std::filesystem::absolute(card.path));
+    recipe.fingerprint = content_fingerprint(card);
+    recipe.sampler = opt.sampler;
+    recipe.sampler.steps = resolved_steps(opt.sampler, model->schedule().train_steps());
+    recipe.sampler.clip_x0 = clip.value_or(0.0);
+    recipe.seed = opt.seed;
+    recipe.batch = batch;
+    recipe.x_T = x_T;
+}
+
+void Run::Impl::apply_threads() const
+{
+    if (options.threads > 0 && at::get_num_threads() != options.threads)
+        at::set_num_threads(options.threads);
+}
+
+void Run::Impl::model_failed(const std::exception& e) const
+{
+    // A model that fails mid-run is a failed run: say where it happened, on one line.
+    const int k = steps_done, t = current().t;
+    std::string msg = e.what();
+    throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(t) +
+                       "): the model failed: " + msg.substr(0, msg.find('\n')),
+                   k, t);
+}
+
+at::Tensor Run::Impl::call_model(const at::Tensor& x_in, const at::Tensor& t)
+{
+    const auto t0 = Clock::now();
+    at::Tensor out;
+    try {
+        out = model->denoiser().predict(x_in, t);
+    } catch (const InputError&) {
+        throw;
+    } catch (const std::exception& e) {
+        model_failed(e);
+    }
+    seconds_denoiser += seconds_since(t0);
+    ++model_calls;
+    return out;
+}
+
+std::shared_ptr<const StepFrame> Run::Impl::finish_step(const at::Tensor& out, bool want_frame)
+{
+    const ModelCard& card = model->card();
+    const PlanStep& s = current();
+    const int k = steps_done, S = plan.size();
+    const int calls_before = model_calls;
+    const detail::DenoisedTensors d = detail::to_x0_eps(card.prediction, s.alpha_bar, x, out, clip);
+    at::Tensor z;
+    if (s.sigma > 0.0)
+        z = at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat)).to(at::kDouble).to(device);
+    // Further evaluations within the step (Heun): the same model call, parameterisation and clipping.
+    const detail::Evaluate evaluate = [&](const at::Tensor& xe, int te, double ab) {
+        const at::Tensor o = call_model(xe, detail::timesteps(xe.size(0), te));
+        return detail::to_x0_eps(card.prediction, ab, xe, o, clip);
+    };
+    const at::Tensor x_prev = unit->step({options.sampler, s, x, d, z, state.get(), evaluate});
+    // One check per step: a non-finite model output always reaches x_prev (NaN * 0 is NaN).
+    if (!all_finite(x_prev))
+        throw RunError("step " + std::to_string(k) + " (t = " + std::to_string(s.t) + "): " +
+                           (all_finite(out) ? "the sample became non-finite" : "the model returned non-finite values"),
+                       k, s.t);
+    std::shared_ptr<StepFrame> frame;
+    if (want_frame) {
+        const at::Tensor xc = x.to(at::kCPU).contiguous(), x0c = d.x0_hat.to(at::kCPU).contiguous(),
+                         epsc = d.eps_hat.to(at::kCPU).contiguous(), xpc = x_prev.to(at::kCPU).contiguous();
+        const std::int64_t B = shape[0], n = xc.numel();
+        frame = std::make_shared<StepFrame>();
+        frame->step = k;
+        frame->steps = S;
+        frame->plan = s;
+        frame->shape = shape;
+        frame->x_t = to_floats(xc.data_ptr<double>(), n);
+        frame->x0_hat = to_floats(x0c.data_ptr<double>(), n);
+        frame->eps_hat = to_floats(epsc.data_ptr<double>(), n);
+        frame->x_prev = to_floats(xpc.data_ptr<double>(), n);
+        frame->stats = compute_stats(xc.data_ptr<double>(), x0c.data_ptr<double>(), epsc.data_ptr<double>(),
+                                     prev_x0.defined() ? prev_x0.data_ptr<double>() : nullptr, B, n / B);
+        frame->model_calls = 1 + (model_calls - calls_before);
+        prev_x0 = x0c;
+    }
+    x = x_prev;
+    ++steps_done;
+    return frame;
+}
+
+Run::Run(std::shared_ptr<const Model> model, const RunOptions& options)
+{
+    c10::InferenceMode guard;
+    impl_ = std::make_unique<Impl>(std::move(model), options);
+}
+
+Run::~Run() = default;
+Run::Run(Run&&) noexcept = default;
+Run& Run::operator=(Run&&) noexcept = default;
+
+const SamplingPlan& Run::plan() const { return impl_->plan; }
+const std::vector<std::int64_t>& Run::shape() const { return impl_->shape; }
+const std::vector<float>& Run::x_T() const { return impl_->x_T; }
+int Run::steps() const { return impl_->plan.size(); }
+int Run::steps_done() const { return impl_->steps_done; }
+bool Run::done() const { return impl_->done(); }
+int Run::next_t() const { return impl_->done() ? -1 : impl_->current().t; }
+const RunRecipe& Run::recipe() const { return impl_->recipe; }
+const std::shared_ptr<const Model>& Run::model() const { return impl_->model; }
+const RunOptions& Run::options() const { return impl_->options; }
+double Run::seconds_denoiser() const { return impl_->seconds_denoiser; }
+int Run::model_calls() const { return impl_->model_calls; }
+
+std::vector<float> Run::samples() const
+{
+    c10::InferenceMode guard;
+    return detail::to_floats(impl_->x);
+}
+
+std::shared_ptr<const StepFrame> Run::step()
+{
+    return advance(true);
+}
+
+std::shared_ptr<const StepFrame> Run::advance(bool want_frame)
+{
+    if (impl_->done())
+        throw std::logic_error("Run::step: the run is done");
+    c10::InferenceMode guard;
+    impl_->apply_threads();
+    const at::Tensor out = impl_->call_model(impl_->x, detail::timesteps(impl_->shape[0], impl_->current().t));
+    return impl_->finish_step(out, want_frame);
+}
+
+RunResult run_sampler(const Model& model, const RunOptions& opt, const FrameCallback& on_frame,
+                      const std::atomic<bool>* cancel)
+{
+    const auto t_start = Clock::now();
+    if (opt.threads > 0)
+        at::set_num_threads(opt.threads);
+    // The run shares the caller's model without owning it (the caller keeps it alive).
+    Run run(std::shared_ptr<const Model>(std::shared_ptr<const Model>(), &model), opt);
+    RunResult result;
+    result.plan = run.plan();
+    result.shape = run.shape();
+    result.x_T = run.x_T();
+    while (!run.done()) {
+        auto frame = run.advance(static_cast<bool>(on_frame));
+        if (on_frame)
             on_frame(std::move(frame));
-        }
-        x = x_prev;
-        result.steps_done = k + 1;
-        if (cancel && cancel->load(std::memory_order_relaxed) && k + 1 < S) {
+        result.steps_done = run.steps_done();
+        if (cancel && cancel->load(std::memory_order_relaxed) && !run.done()) {
             result.cancelled = true;
             break;
         }
     }
     if (!result.cancelled)
-        result.samples = detail::to_floats(x);
+        result.samples = run.samples();
+    result.seconds_denoiser = run.seconds_denoiser();
     result.seconds_total = seconds_since(t_start);
     return result;
 }
@@ -213,8 +318,14 @@ std::vector<double> sampler_step(const SamplerConfig& config, const PlanStep& st
     const std::vector<std::int64_t> shape{static_cast<std::int64_t>(x_t.size())};
     if (x0_hat.size() != x_t.size() || eps_hat.size() != x_t.size() || z.size() != x_t.size())
         throw InputError("sampler_step: x_t, x0_hat, eps_hat and z must have the same size");
-    const at::Tensor out = unit.step(config, step, detail::to_tensor(x_t, shape), detail::to_tensor(x0_hat, shape),
-                                     detail::to_tensor(eps_hat, shape), detail::to_tensor(z, shape));
+    const detail::Evaluate no_model = [&](const at::Tensor&, int, double) -> detail::DenoisedTensors {
+        throw InputError("sampler_step: " + unit.info.title +
+                         " evaluates the model within a step; run it with a model (noisetrail::Run)");
+    };
+    const std::unique_ptr<detail::SamplerState> state = unit.make_state ? unit.make_state() : nullptr;
+    const detail::DenoisedTensors d{detail::to_tensor(x0_hat, shape), detail::to_tensor(eps_hat, shape)};
+    const at::Tensor out =
+        unit.step({config, step, detail::to_tensor(x_t, shape), d, detail::to_tensor(z, shape), state.get(), no_model});
     return detail::to_doubles(out);
 }
 

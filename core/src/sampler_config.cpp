@@ -12,8 +12,21 @@ std::vector<std::string> sampler_names()
 {
     std::vector<std::string> names;
     for (const auto& u : detail::sampler_registry())
-        names.push_back(u.name);
+        names.push_back(u.info.name);
     return names;
+}
+
+std::vector<SamplerInfo> samplers()
+{
+    std::vector<SamplerInfo> out;
+    for (const auto& u : detail::sampler_registry())
+        out.push_back(u.info);
+    return out;
+}
+
+const SamplerInfo& sampler_info(const std::string& name)
+{
+    return detail::find_sampler(name).info;
 }
 
 std::string to_string(Spacing s)
@@ -53,7 +66,7 @@ int resolved_steps(const SamplerConfig& config, int train_steps)
 {
     if (config.steps != 0)
         return config.steps;
-    const int d = detail::find_sampler(config.sampler).default_steps;
+    const int d = sampler_info(config.sampler).default_steps;
     return d == 0 ? train_steps : std::min(d, train_steps);
 }
 
@@ -72,7 +85,7 @@ void validate(const SamplerConfig& config, int train_steps)
 
 std::string describe(const SamplerConfig& config, int train_steps)
 {
-    const detail::SamplerUnit& u = detail::find_sampler(config.sampler);
+    const SamplerInfo& u = sampler_info(config.sampler);
     std::ostringstream out;
     out << u.title << ", " << resolved_steps(config, train_steps) << " steps";
     if (u.uses_eta)

@@ -1,4 +1,5 @@
 // The run API: sample from a model with one sampler config, one frame per step.
+// A Run is the steppable object (one panel); run_sampler is a loop over it.
 #pragma once
 #include "noisetrail/model.hpp"
 #include "noisetrail/sampler_config.hpp"
@@ -6,9 +7,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace noisetrail {
@@ -37,6 +40,7 @@ struct StepFrame {
     std::vector<float> eps_hat;
     std::vector<float> x_prev;  ///< output of this step (x_{t_prev}); the samples after the last step
     StepStats stats;
+    int model_calls = 1;        ///< denoiser evaluations this step made (Heun: 2, 1 on its last step)
 };
 
 using FrameCallback = std::function<void(std::shared_ptr<const StepFrame>)>;
@@ -61,13 +65,84 @@ struct RunResult {
     double seconds_denoiser = 0.0;   ///< time spent inside the model
 };
 
+/// What produced a run, enough to reproduce it bit for bit and to tell whether
+/// two runs are the same (a panel whose recipe did not change need not re-run).
+struct RunRecipe {
+    std::filesystem::path card;  ///< the model card, absolute and normalised
+    std::string fingerprint;     ///< content_fingerprint(card): "sha256:..."
+    /// The config as run: steps resolved (never 0), clip_x0 resolved to the
+    /// radius used, or 0 when clipping is off.
+    SamplerConfig sampler;
+    std::uint64_t seed = 0;
+    int batch = 0;
+    std::vector<float> x_T;      ///< [batch, *data_shape]
+
+    bool operator==(const RunRecipe&) const = default;
+};
+
+/// Batch size when none is given: 16 for image models, 1000 otherwise (as `sample`).
+int default_batch(const ModelCard& card);
+
+/// One sampling run as a steppable object: each step() advances one plan step
+/// and returns its frame. Prepared in the constructor: plan, x_T (from
+/// options.init_noise, else drawn from options.seed exactly as run_sampler
+/// draws it: one generator per run, x_T first, then each step's z), and the
+/// sampler's per-run state (multistep samplers keep earlier outputs).
+/// Threads: plan(), shape(), x_T(), recipe(), model() and options() never change
+/// after construction and may be read from any thread; step(), samples() and the
+/// counters belong to the one thread that steps the run (the GUI's worker).
+/// Torch-free header; the implementation lives in core/src/run.cpp.
+class Run {
+public:
+    /// Throws InputError for a bad config, batch or noise shape (as run_sampler).
+    Run(std::shared_ptr<const Model> model, const RunOptions& options);
+    ~Run();
+    Run(Run&&) noexcept;
+    Run& operator=(Run&&) noexcept;
+    Run(const Run&) = delete;
+    Run& operator=(const Run&) = delete;
+
+    const SamplingPlan& plan() const;
+    const std::vector<std::int64_t>& shape() const; ///< [B, *data_shape]
+    const std::vector<float>& x_T() const;
+    int steps() const;      ///< plan().size()
+    int steps_done() const;
+    bool done() const;
+    /// Timestep of the next step; -1 when done.
+    int next_t() const;
+
+    /// Advance one step and return its frame (float32 copies of x_t, x0_hat,
+    /// eps_hat, x_prev and the statistics). Throws RunError naming the step when
+    /// a value becomes non-finite or the model fails, std::logic_error when done.
+    std::shared_ptr<const StepFrame> step();
+
+    /// The current x as float32 [B, *data_shape]: x_T before the first step,
+    /// the final samples once done.
+    std::vector<float> samples() const;
+    const RunRecipe& recipe() const;
+    const std::shared_ptr<const Model>& model() const;
+    const RunOptions& options() const;
+    double seconds_denoiser() const; ///< time spent inside the model so far
+    int model_calls() const;         ///< denoiser evaluations so far (shared calls count for each run)
+
+    struct Impl; ///< internal (core/src/run_impl.hpp): RunSet merges evaluations through it
+
+private:
+    friend class RunSet;
+    friend RunResult run_sampler(const Model&, const RunOptions&, const FrameCallback&, const std::atomic<bool>*);
+    /// step() that skips building the frame when `want_frame` is false (run_sampler without a consumer).
+    std::shared_ptr<const StepFrame> advance(bool want_frame);
+    std::unique_ptr<Impl> impl_;
+};
+
 /// x_T ~ N(0, I) of shape [batch, *data_shape] from `seed`: the same for every
 /// sampler, so panels sharing a seed share their starting noise.
 std::vector<float> initial_noise(const std::vector<std::int64_t>& data_shape, int batch,
                                  std::uint64_t seed);
 
-/// Run the sampler. Calls `on_frame` once per step from the calling thread and
-/// checks `cancel` between steps. Bit-identical for the same inputs and seed.
+/// Run the sampler to the end: a loop over Run::step. Calls `on_frame` once per
+/// step from the calling thread and checks `cancel` between steps.
+/// Bit-identical for the same inputs and seed.
 /// Throws InputError for a bad config or noise shape, RunError naming the step
 /// when a value becomes non-finite.
 RunResult run_sampler(const Model& model, const RunOptions& options,
@@ -75,7 +150,9 @@ RunResult run_sampler(const Model& model, const RunOptions& options,
                       const std::atomic<bool>* cancel = nullptr);
 
 /// One sampler update x_t -> x_prev with the given noise z (for tests and
-/// teaching views): the same code path a run takes.
+/// teaching views): the same code path a run takes, from a fresh per-run state
+/// (so dpmpp2m takes its first-order step). InputError for samplers that must
+/// call the model within a step (heun): use a Run.
 std::vector<double> sampler_step(const SamplerConfig& config, const PlanStep& step,
                                  std::span<const double> x_t, std::span<const double> x0_hat,
                                  std::span<const double> eps_hat, std::span<const double> z);

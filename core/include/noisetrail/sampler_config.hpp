@@ -11,17 +11,40 @@ enum class Variance { FixedSmall, FixedLarge };
 
 struct SamplerConfig {
     std::string sampler = "ddpm"; ///< a name from sampler_names()
-    int steps = 0;                ///< S; 0 means the sampler's default (T for ddpm, 50 for ddim)
+    int steps = 0;                ///< S; 0 means the sampler's default (SamplerInfo::default_steps)
     double eta = 0.0;             ///< DDIM's eta >= 0
     Spacing spacing = Spacing::Leading;
     Variance variance = Variance::FixedSmall; ///< DDPM only
     /// Clip x0_hat to [-R, R]. Unset: the model's default (R = 1 for image
     /// models with a data_range, off otherwise). A value <= 0 turns clipping off.
     std::optional<double> clip_x0;
+
+    bool operator==(const SamplerConfig&) const = default;
 };
 
-/// Registered sampler names, e.g. {"ddpm", "ddim"}.
+/// What a registered sampler is and can do. The GUI and CLI read these instead
+/// of comparing sampler names (which controls apply, how many model calls).
+struct SamplerInfo {
+    std::string name;          ///< as on the command line: "ddpm", "ddim", "heun", "dpmpp2m"
+    std::string title;         ///< "DDPM", "DDIM", "Heun", "DPM-Solver++(2M)" for headers and logs
+    int default_steps = 0;     ///< steps when SamplerConfig::steps is 0; 0 means T
+    bool uses_eta = false;     ///< SamplerConfig::eta matters
+    bool uses_variance = false;///< SamplerConfig::variance matters
+    /// Never adds noise, whatever the settings (DDIM is deterministic at eta 0
+    /// only, so it is not listed as deterministic; see uses_eta).
+    bool deterministic = false;
+    int order = 1;             ///< order of accuracy of the update as an ODE/SDE solver
+    int max_model_calls_per_step = 1; ///< denoiser evaluations a step may make (Heun: 2)
+
+    bool operator==(const SamplerInfo&) const = default;
+};
+
+/// Registered sampler names in registry order, e.g. {"ddpm", "ddim", "heun", "dpmpp2m"}.
 std::vector<std::string> sampler_names();
+/// Every registered sampler, in registry order.
+std::vector<SamplerInfo> samplers();
+/// The registered sampler called `name`; InputError ("--sampler: unknown sampler ...") otherwise.
+const SamplerInfo& sampler_info(const std::string& name);
 
 std::string to_string(Spacing s);
 std::string to_string(Variance v);

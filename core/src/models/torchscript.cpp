@@ -129,46 +129,54 @@ public:
     {
     }
 
-    at::Tensor predict(const at::Tensor& x_t, int t) override
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
     {
         c10::InferenceMode guard;
         const at::Tensor x = x_t.to(at::kFloat).contiguous();
         return call(x, t, false).to(x_t.device(), at::kDouble);
     }
 
-    /// model(x, t), checked; returns the output tensor as the model gave it. On the probe every
-    /// problem is an InputError (before sampling: CLI exit 2); during a run it is a
-    /// std::runtime_error naming t (a failed run: CLI exit 3).
-    at::Tensor call(const at::Tensor& x, int t, bool probe)
+    // Merging is measured per model family (run_set.cpp); a TorchScript module
+    // is opaque, so merge where a GPU makes larger batches cheap.
+    bool merging_pays(std::int64_t) const override { return on_gpu_; }
+    void set_on_gpu(bool on_gpu) { on_gpu_ = on_gpu; }
+
+    /// model(x, t) with t int64 [B] (contract section 2), checked; returns the output tensor as
+    /// the model gave it. On the probe every problem is an InputError (before sampling: CLI exit 2);
+    /// during a run it is a std::runtime_error naming t (a failed run: CLI exit 3).
+    at::Tensor call(const at::Tensor& x, const at::Tensor& t, bool probe)
     {
-        const std::string when = probe ? "on a probe call (t = " + std::to_string(t) + ")" : "at t = " + std::to_string(t);
+        const at::Tensor tt = t.to(x.device(), at::kLong);
+        const auto when = [&] {
+            const auto lo = t.min().item<std::int64_t>(), hi = t.max().item<std::int64_t>();
+            const std::string ts = lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
+            return probe ? "on a probe call (t = " + ts + ")" : "at t = " + ts;
+        };
         const auto fail = [&](const std::string& what) {
             const std::string msg = "model card " + card_.path.string() + ": " + what;
             if (probe)
                 throw InputError(msg);
             throw std::runtime_error(msg);
         };
-        const at::Tensor tt = at::full({x.size(0)}, static_cast<std::int64_t>(t),
-                                       at::TensorOptions().dtype(at::kLong).device(x.device()));
         c10::IValue out;
         try {
             out = module_.forward({x, tt});
         } catch (const std::exception& e) {
-            fail("TorchScript model " + file_ + " failed " + when + " on x_t float32 " + shape_string(x.sizes()) +
+            fail("TorchScript model " + file_ + " failed " + when() + " on x_t float32 " + shape_string(x.sizes()) +
                  " and t int64 [" + std::to_string(x.size(0)) + "]" +
                  (probe ? " (wrong input rank or shape for data_shape " + shape_string(card_.data_shape) + "?)" : "") +
                  ": " + error_text(e));
         }
         if (!out.isTensor())
-            fail("TorchScript model " + file_ + " returned " + out.tagKind() + " " + when +
+            fail("TorchScript model " + file_ + " returned " + out.tagKind() + " " + when() +
                  ", expected one tensor (the " + to_string(card_.prediction) + " prediction) of shape " +
                  shape_string(x.sizes()));
         at::Tensor y = out.toTensor();
         if (y.scalar_type() != at::kFloat && y.scalar_type() != at::kDouble)
-            fail("TorchScript model " + file_ + " returned dtype " + dtype_name(y.scalar_type()) + " " + when +
+            fail("TorchScript model " + file_ + " returned dtype " + dtype_name(y.scalar_type()) + " " + when() +
                  ", expected float32 (or float64)");
         if (y.sizes() != x.sizes())
-            fail("TorchScript model " + file_ + " returned shape " + shape_string(y.sizes()) + " " + when +
+            fail("TorchScript model " + file_ + " returned shape " + shape_string(y.sizes()) + " " + when() +
                  " for x_t of shape " + shape_string(x.sizes()) + ", expected the shape of x_t");
         return y;
     }
@@ -177,6 +185,7 @@ private:
     ModelCard card_;
     std::string file_; // as written in the card, for messages
     torch::jit::Module module_;
+    bool on_gpu_ = false;
 };
 
 } // namespace
@@ -233,13 +242,14 @@ std::unique_ptr<Denoiser> make_torchscript(const ModelCard& card, const NoiseSch
     }
 
     auto denoiser = std::make_unique<TorchScriptDenoiser>(card, file, std::move(module));
+    denoiser->set_on_gpu(device.is_cuda());
     {
         // Probe: a small batch of zeros at the noisiest step, checked like every later call.
         c10::InferenceMode guard;
         std::vector<std::int64_t> shape{2};
         shape.insert(shape.end(), card.data_shape.begin(), card.data_shape.end());
         const at::Tensor x = at::zeros(shape, at::TensorOptions().dtype(at::kFloat).device(device));
-        denoiser->call(x, schedule.train_steps() - 1, true);
+        denoiser->call(x, timesteps(2, schedule.train_steps() - 1), true);
     }
     return denoiser;
 }

@@ -18,9 +18,10 @@ double ddpm_sigma(const SamplerConfig& c, double ab, double ab_prev)
     return std::sqrt(var);
 }
 
-at::Tensor ddpm_step(const SamplerConfig&, const PlanStep& s, const at::Tensor& x_t,
-                     const at::Tensor& x0_hat, const at::Tensor&, const at::Tensor& z)
+at::Tensor ddpm_step(const StepInput& in)
 {
+    const PlanStep& s = in.s;
+    const at::Tensor &x_t = in.x_t, &x0_hat = in.d.x0_hat, &z = in.z;
     const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
     const double beta = 1.0 - ab / ab_prev;
     const double alpha = 1.0 - beta;
@@ -37,7 +38,9 @@ at::Tensor ddpm_step(const SamplerConfig&, const PlanStep& s, const at::Tensor& 
 
 SamplerUnit ddpm_sampler()
 {
-    return {"ddpm", "DDPM", 0, false, true, &ddpm_sigma, &ddpm_step};
+    return {{.name = "ddpm", .title = "DDPM", .default_steps = 0, .uses_eta = false, .uses_variance = true,
+             .deterministic = false, .order = 1, .max_model_calls_per_step = 1},
+            &ddpm_sigma, &ddpm_step};
 }
 
 } // namespace noisetrail::detail

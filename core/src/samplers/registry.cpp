@@ -9,6 +9,8 @@ const std::vector<SamplerUnit>& sampler_registry()
     static const std::vector<SamplerUnit> units{
         ddpm_sampler(),
         ddim_sampler(),
+        heun_sampler(),
+        dpmpp2m_sampler(),
     };
     return units;
 }
@@ -16,11 +18,11 @@ const std::vector<SamplerUnit>& sampler_registry()
 const SamplerUnit& find_sampler(const std::string& name)
 {
     for (const SamplerUnit& u : sampler_registry())
-        if (u.name == name)
+        if (u.info.name == name)
             return u;
     std::string known;
     for (const SamplerUnit& u : sampler_registry())
-        known += (known.empty() ? "" : ", ") + u.name;
+        known += (known.empty() ? "" : ", ") + u.info.name;
     throw InputError("--sampler: unknown sampler '" + name + "' (expected " + known + ")");
 }
 

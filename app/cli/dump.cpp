@@ -1,0 +1,119 @@
+#include "dump.hpp"
+
+#include "noisetrail/errors.hpp"
+#include "noisetrail/image_io.hpp"
+#include "noisetrail/npy.hpp"
+#include "noisetrail/version.hpp"
+
+#include <cstdio>
+#include <fstream>
+
+namespace noisetrail::cli {
+
+namespace {
+
+void write_stats_csv(const std::filesystem::path& path, const Frames& frames)
+{
+    std::ofstream out(path);
+    if (!out)
+        throw InputError(path.string() + ": cannot write file");
+    out << "step,t,t_prev,alpha_bar,alpha_bar_prev,sigma";
+    for (const auto& n : step_stat_names())
+        out << ',' << n;
+    out << ",model_calls\n";
+    char buf[64];
+    const auto num = [&](double v) {
+        std::snprintf(buf, sizeof buf, "%.17g", v);
+        return std::string(buf);
+    };
+    for (const auto& f : frames) {
+        out << f->step << ',' << f->plan.t << ',' << f->plan.t_prev << ',' << num(f->plan.alpha_bar) << ','
+            << num(f->plan.alpha_bar_prev) << ',' << num(f->plan.sigma);
+        for (double v : step_stat_values(f->stats))
+            out << ',' << num(v);
+        out << ',' << f->model_calls << '\n';
+    }
+}
+
+/// Concatenate one field of every frame into a [count, B, ...] float32 .npy.
+template <typename Field>
+void write_stack(const std::filesystem::path& path, const Frames& frames, const std::vector<std::int64_t>& shape,
+                 const std::vector<float>* first, Field field)
+{
+    std::vector<float> all;
+    if (first)
+        all.insert(all.end(), first->begin(), first->end());
+    for (const auto& f : frames) {
+        const std::vector<float>& v = field(*f);
+        all.insert(all.end(), v.begin(), v.end());
+    }
+    std::vector<std::int64_t> s{static_cast<std::int64_t>(frames.size() + (first ? 1 : 0))};
+    s.insert(s.end(), shape.begin(), shape.end());
+    write_npy(path, s, all.data());
+}
+
+} // namespace
+
+void write_dump(const std::filesystem::path& d, const Run& run, const Frames& frames, const DumpMeta& info)
+{
+    const Model& model = *run.model();
+    const ModelCard& card = model.card();
+    const RunOptions& opt = run.options();
+    const auto& shape = run.shape();
+    write_stack(d / "xt.npy", frames, shape, &run.x_T(), [](const StepFrame& f) -> const auto& { return f.x_prev; });
+    write_stack(d / "x0_pred.npy", frames, shape, nullptr, [](const StepFrame& f) -> const auto& { return f.x0_hat; });
+    write_stack(d / "eps_pred.npy", frames, shape, nullptr, [](const StepFrame& f) -> const auto& { return f.eps_hat; });
+    std::vector<std::int64_t> ts;
+    for (const auto& s : run.plan().steps)
+        ts.push_back(s.t);
+    write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(ts.size())}, ts.data());
+    write_stats_csv(d / "stats.csv", frames);
+
+    nlohmann::json meta;
+    meta["noisetrail_version"] = NOISETRAIL_VERSION;
+    meta["command"] = info.command;
+    meta["model_card"] = std::filesystem::absolute(card.path).string();
+    meta["model_fingerprint"] = run.recipe().fingerprint;
+    meta["model"] = nlohmann::json::parse(card.json_text);
+    meta["sampler"] = {{"sampler", opt.sampler.sampler},
+                       {"steps", run.plan().size()},
+                       {"eta", opt.sampler.eta},
+                       {"spacing", to_string(opt.sampler.spacing)},
+                       {"variance", to_string(opt.sampler.variance)},
+                       {"description", describe(opt.sampler, model.schedule().train_steps())}};
+    const double clip = *run.recipe().sampler.clip_x0; // resolved: the radius used, 0 when off
+    meta["sampler"]["clip_x0"] = clip > 0 ? nlohmann::json(clip) : nlohmann::json(nullptr);
+    meta["seed"] = opt.seed;
+    meta["batch"] = shape[0];
+    meta["init_noise"] = info.init_noise ? nlohmann::json(*info.init_noise) : nlohmann::json(nullptr);
+    meta["device"] = model.device();
+    meta["threads"] = opt.threads;
+    meta["timesteps"] = ts;
+    meta["plan_warnings"] = run.plan().warnings;
+    meta["seconds"] = info.seconds;
+    for (const auto& [k, v] : info.extra.items())
+        meta[k] = v;
+    std::ofstream m(d / "meta.json");
+    m << meta.dump(2) << '\n';
+    if (!m)
+        throw InputError((d / "meta.json").string() + ": cannot write file");
+}
+
+void write_samples(const std::filesystem::path& dir, const Model& model, const std::vector<std::int64_t>& shape,
+                   const std::vector<float>& samples)
+{
+    const ModelCard& card = model.card();
+    write_npy(dir / "samples.npy", shape, samples.data());
+    const int B = static_cast<int>(shape[0]);
+    if (card.is_image()) {
+        const auto& s = card.data_shape;
+        const int C = s.size() == 3 ? static_cast<int>(s[0]) : 1;
+        const int H = static_cast<int>(s[s.size() - 2]), W = static_cast<int>(s[s.size() - 1]);
+        const auto range = card.data_range.value_or(std::array<double, 2>{-1.0, 1.0});
+        write_image_grid(dir / "samples.png", samples, B, C, H, W, range[0], range[1]);
+    } else if (card.is_2d_points()) {
+        write_scatter_png(dir / "samples.png", samples, B);
+    }
+}
+
+} // namespace noisetrail::cli
