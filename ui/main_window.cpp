@@ -1,5 +1,7 @@
 #include "main_window.hpp"
 
+#include <functional>
+
 #include "compare_dialog.hpp"
 #include "export_plot.hpp"
 #include "experiment_menu.hpp"
@@ -336,23 +338,25 @@ void MainWindow::buildActions()
         connect(a, &QAction::triggered, this, [this, p = pc.pacing] { setPacing(p); });
     }
     QMenu* tl = menuBar()->addMenu(tr("&Timeline"));
-    auto timelineAction = [&](const QString& text, QKeySequence key, auto slot) {
+    // Each action calls a plain closure (not a member pointer captured by a generic
+    // lambda: GCC 12 miscompiled that one into a stack-buffer-underflow under ASan).
+    const auto timelineAction = [&](const QString& text, QKeySequence key, std::function<void(TimelineBar*)> act) {
         QAction* a = tl->addAction(text);
         a->setShortcut(key);
         // Window-wide, but a focused spin box still gets its own arrow keys.
         a->setShortcutContext(Qt::WindowShortcut);
-        connect(a, &QAction::triggered, this, [this, slot] {
+        connect(a, &QAction::triggered, this, [this, act = std::move(act)] {
             follow_ = false;
             followAct_->setChecked(false);
-            (timeline_->*slot)();
+            act(timeline_);
         });
         addAction(a);
     };
-    timelineAction(tr("Play / Pause"), QKeySequence(Qt::Key_Space), &TimelineBar::togglePlay);
-    timelineAction(tr("Step Back"), QKeySequence(Qt::Key_Left), &TimelineBar::stepBack);
-    timelineAction(tr("Step Forward"), QKeySequence(Qt::Key_Right), &TimelineBar::stepForward);
-    timelineAction(tr("Jump to Start"), QKeySequence(Qt::Key_Home), &TimelineBar::toStart);
-    timelineAction(tr("Jump to End"), QKeySequence(Qt::Key_End), &TimelineBar::toEnd);
+    timelineAction(tr("Play / Pause"), QKeySequence(Qt::Key_Space), [](TimelineBar* t) { t->togglePlay(); });
+    timelineAction(tr("Step Back"), QKeySequence(Qt::Key_Left), [](TimelineBar* t) { t->stepBack(); });
+    timelineAction(tr("Step Forward"), QKeySequence(Qt::Key_Right), [](TimelineBar* t) { t->stepForward(); });
+    timelineAction(tr("Jump to Start"), QKeySequence(Qt::Key_Home), [](TimelineBar* t) { t->toStart(); });
+    timelineAction(tr("Jump to End"), QKeySequence(Qt::Key_End), [](TimelineBar* t) { t->toEnd(); });
     QMenu* help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About NoiseTrail"), this, [this] {
         QMessageBox::about(this, tr("About NoiseTrail"),

@@ -68,13 +68,18 @@ std::optional<long long> Args::integer(const std::string& flag, long long lo, lo
 
 std::optional<double> Args::number(const std::string& flag) const
 {
-    const auto s = text(flag);
-    if (!s)
+    if (!text(flag))
         return std::nullopt;
+    return number_or_error(flag, "a finite number");
+}
+
+double Args::number_or_error(const std::string& flag, const std::string& expected) const
+{
+    const std::string s = text(flag).value_or("");
     double v = 0;
-    const auto [end, ec] = std::from_chars(s->data(), s->data() + s->size(), v);
-    if (ec != std::errc() || end != s->data() + s->size() || !std::isfinite(v))
-        throw InputError(flag + ": expected a finite number, got '" + *s + "'");
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || end != s.data() + s.size() || !std::isfinite(v))
+        throw InputError(flag + ": expected " + expected + ", got '" + s + "'");
     return v;
 }
 

@@ -19,6 +19,8 @@ public:
     std::optional<std::string> text(const std::string& flag) const;
     std::optional<long long> integer(const std::string& flag, long long lo, long long hi) const;
     std::optional<double> number(const std::string& flag) const;
+    /// The flag's value as a finite number; InputError "FLAG: expected <expected>, got 'v'" otherwise.
+    double number_or_error(const std::string& flag, const std::string& expected) const;
 
 private:
     std::map<std::string, std::string> values_;

@@ -7,8 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
+#include <optional>
 
 namespace noisetrail::cli {
 
@@ -23,6 +26,8 @@ print the mean top-class probability and the predicted-class histogram.
   --labels FILE.npy     optional int64 labels [N]: also print the accuracy
   --json                print one JSON object instead of text
   --help                this text
+
+Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
 )";
 
 int cmd_classify(const std::vector<std::string>& argv)
@@ -39,7 +44,7 @@ int cmd_classify(const std::vector<std::string>& argv)
     if (!file)
         throw InputError("--samples FILE.npy is required");
     const auto clf = Classifier::load(*card);
-    NpyArray a = read_npy(*file);
+    NpyArray a = read_npy_named("--samples", *file);
     const auto want = clf->input_shape();
     if (a.dtype != NpyArray::DType::Float32)
         throw InputError("--samples " + *file + ": expected float images, got integers");
@@ -48,19 +53,38 @@ int cmd_classify(const std::vector<std::string>& argv)
     if (!ok)
         throw InputError("--samples " + *file + ": shape " + a.shape_string() + " is not [N, " +
                          std::to_string(want[0]) + ", " + std::to_string(want[1]) + ", " + std::to_string(want[2]) + "]");
-    const int n = static_cast<int>(a.shape[r - 4]);
+    // The images: the last [N, C, H, W] block (of the last step for [S, N, C, H, W]).
+    const std::int64_t n64 = a.shape[r - 4];
+    if (n64 < 1)
+        throw InputError("--samples " + *file + ": holds no images (shape " + a.shape_string() + ")");
+    if (n64 > std::numeric_limits<int>::max())
+        throw InputError("--samples " + *file + ": too many images (" + std::to_string(n64) + ")");
+    const int n = static_cast<int>(n64);
     const std::size_t D = static_cast<std::size_t>(want[0] * want[1] * want[2]);
     const std::span<const float> images(a.f32.data() + (a.f32.size() - n * D), n * D);
+    for (std::size_t i = 0; i < images.size(); ++i)
+        if (!std::isfinite(images[i]))
+            throw InputError("--samples " + *file + ": image " + std::to_string(i / D) + " holds a non-finite value (" +
+                             std::to_string(images[i]) + ")");
+    std::optional<std::vector<std::int64_t>> labels;
+    if (const auto lf = args.text("--labels")) {
+        NpyArray l = read_npy_named("--labels", *lf);
+        if (l.dtype != NpyArray::DType::Int64 || l.shape != std::vector<std::int64_t>{n})
+            throw InputError("--labels " + *lf + ": expected int64 labels of shape [" + std::to_string(n) + "], got " +
+                             l.shape_string());
+        for (std::size_t i = 0; i < l.i64.size(); ++i)
+            if (l.i64[i] < 0 || l.i64[i] >= clf->num_classes())
+                throw InputError("--labels " + *lf + ": label " + std::to_string(l.i64[i]) + " at index " +
+                                 std::to_string(i) + " is outside 0.." + std::to_string(clf->num_classes() - 1));
+        labels = std::move(l.i64);
+    }
     const ClassSummary s = summarise(*clf, images, n);
     double accuracy = -1.0;
-    if (const auto lf = args.text("--labels")) {
-        NpyArray l = read_npy(*lf);
-        if (l.dtype != NpyArray::DType::Int64 || l.shape != std::vector<std::int64_t>{n})
-            throw InputError("--labels " + *lf + ": expected int64 labels of shape [" + std::to_string(n) + "]");
+    if (labels) {
         const auto pred = clf->predict(images, n);
         int correct = 0;
         for (int i = 0; i < n; ++i)
-            correct += pred[i] == l.i64[i];
+            correct += pred[i] == (*labels)[i];
         accuracy = double(correct) / n;
     }
     if (args.has("--json")) {

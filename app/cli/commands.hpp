@@ -4,6 +4,7 @@
 #include "args.hpp"
 
 #include "noisetrail/model.hpp"
+#include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
 
 #include <memory>
@@ -44,6 +45,10 @@ extern const char* const kInvertHelp, *const kInterpolateHelp, *const kConsisten
 extern const std::set<std::string> kSamplerFlags;
 /// Sampler flags -> config (validated against the model by make_plan later).
 SamplerConfig sampler_config_from(const Args& args);
+/// read_npy with the flag that named the file in front of any error.
+NpyArray read_npy_named(const std::string& flag, const std::string& file);
+/// --threads N, in 1..max_threads() (4x the cores); 0 when not given (libtorch's choice).
+int threads_from(const Args& args);
 /// Load --model (required) on --device.
 std::shared_ptr<Model> load_model_from(const Args& args);
 /// Split a comma-separated flag value; InputError naming the flag when it is empty.

@@ -2,6 +2,8 @@
 
 #include "noisetrail/data_dirs.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/limits.hpp"
+#include "noisetrail/npy.hpp"
 
 #include <filesystem>
 #include <fstream>
@@ -32,13 +34,32 @@ SamplerConfig sampler_config_from(const Args& args)
     if (auto s = args.text("--variance"))
         c.variance = parse_variance(*s);
     if (auto s = args.text("--clip-x0")) {
-        if (*s == "off" || *s == "none")
+        // 'off' or a radius R > 0, nothing else: a negative R silently meant "off" once.
+        if (*s == "off") {
             c.clip_x0 = 0.0;
-        else
-            c.clip_x0 = args.number("--clip-x0");
+        } else {
+            const auto r = args.number_or_error("--clip-x0", "'off' or a radius R > 0");
+            if (!(r > 0))
+                throw InputError("--clip-x0 must be 'off' or a radius R > 0, got '" + *s + "'");
+            c.clip_x0 = r;
+        }
     }
     sampler_names(); // registry is ready
     return c;
+}
+
+NpyArray read_npy_named(const std::string& flag, const std::string& file)
+{
+    try {
+        return read_npy(file);
+    } catch (const InputError& e) {
+        throw InputError(flag + " " + e.what());
+    }
+}
+
+int threads_from(const Args& args)
+{
+    return static_cast<int>(args.integer("--threads", 1, max_threads()).value_or(0));
 }
 
 std::shared_ptr<Model> load_model_from(const Args& args)
@@ -54,6 +75,8 @@ void prepare_output_dir(const std::string& flag, const std::string& dir)
     namespace fs = std::filesystem;
     std::error_code ec;
     fs::create_directories(dir, ec);
+    if (fs::exists(dir) && !fs::is_directory(dir))
+        throw InputError(flag + " " + dir + ": is a file, expected a folder");
     if (ec || !fs::is_directory(dir))
         throw InputError(flag + " " + dir + ": cannot create folder" + (ec ? " (" + ec.message() + ")" : ""));
     const fs::path probe = fs::path(dir) / ".noisetrail-write-test";

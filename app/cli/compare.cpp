@@ -57,7 +57,7 @@ model (its card or weights changed) is recomputed, and a note says so.
   --kernel-bandwidth H  RBF bandwidth h of the 2-D Vendi score and MMD, data units (default 0.5)
   --no-cache            recompute every cell (the cache file is rewritten)
   --device cpu|cuda     where to sample (default cpu)
-  --threads N           intra-op threads (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
   --help                this text
 
 Metrics (formulas and references in core/include/noisetrail/metrics.hpp):
@@ -233,7 +233,7 @@ int cmd_compare(const std::vector<std::string>& argv)
     const bool quick = args.has("--quick");
     const auto samples_flag = args.integer("--samples", 4, 1000000);
     const std::uint64_t seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 40)).value_or(0));
-    const int threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
+    const int threads = threads_from(args);
     const double vendi_bw = args.number("--kernel-bandwidth").value_or(metrics::kDefaultRbfBandwidth);
     if (!(vendi_bw > 0))
         throw InputError("--kernel-bandwidth must be > 0");

@@ -2,10 +2,14 @@
 #include "commands.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/npy.hpp"
 #include "noisetrail/version.hpp"
 
+#include <charconv>
 #include <cstring>
 #include <exception>
+#include <filesystem>
+#include <new>
 #include <iostream>
 
 namespace {
@@ -36,7 +40,34 @@ void usage(std::ostream& out)
     out << "usage: noisetrail-cli COMMAND [options]\n\ncommands:\n";
     for (const Command& c : kCommands)
         out << "  " << c.name << std::string(13 - std::strlen(c.name), ' ') << c.summary << '\n';
-    out << "\n'noisetrail-cli COMMAND --help' describes a command; --version prints the version.\n";
+    out << "\n'noisetrail-cli COMMAND --help' describes a command; --version prints the version.\n"
+           "Every command also takes --max-input-mib N: the most memory one input array (.npy)\n"
+           "may take, in MiB (default 2048). Larger files are refused before anything is read.\n";
+}
+
+/// Take the global --max-input-mib N (anywhere after the command) out of `args`
+/// and set read_npy's allocation limit from it.
+void apply_input_limit(std::vector<std::string>& args)
+{
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        std::string value;
+        if (args[i] == "--max-input-mib" && i + 1 < args.size())
+            value = args[i + 1];
+        else if (args[i].rfind("--max-input-mib=", 0) == 0)
+            value = args[i].substr(std::strlen("--max-input-mib="));
+        else if (args[i] == "--max-input-mib")
+            throw noisetrail::InputError("--max-input-mib needs a value");
+        else
+            continue;
+        const std::size_t taken = args[i] == "--max-input-mib" ? 2 : 1;
+        unsigned long long mib = 0;
+        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), mib);
+        if (ec != std::errc() || end != value.data() + value.size() || mib < 1 || mib > (1ULL << 24))
+            throw noisetrail::InputError("--max-input-mib must be an integer in 1..16777216 (MiB), got '" + value + "'");
+        noisetrail::set_npy_size_limit(mib << 20);
+        args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + taken));
+        --i;
+    }
 }
 
 } // namespace
@@ -59,12 +90,21 @@ int main(int argc, char** argv)
     for (const Command& c : kCommands) {
         if (first != c.name)
             continue;
-        const std::vector<std::string> rest(argv + 2, argv + argc);
+        std::vector<std::string> rest(argv + 2, argv + argc);
         try {
+            apply_input_limit(rest);
             return c.run(rest);
         } catch (const noisetrail::InputError& e) {
             std::cerr << "noisetrail-cli " << c.name << ": error: " << e.what() << '\n';
             return 2;
+        } catch (const std::filesystem::filesystem_error& e) {
+            // Almost always a path given as a flag (an output folder under a file, say).
+            std::cerr << "noisetrail-cli " << c.name << ": error: " << e.what() << '\n';
+            return 2;
+        } catch (const std::bad_alloc&) {
+            // Allocations that know their file say so (read_npy); this is the rest.
+            std::cerr << "noisetrail-cli " << c.name << ": run failed: out of memory\n";
+            return 3;
         } catch (const noisetrail::RunError& e) {
             std::cerr << "noisetrail-cli " << c.name << ": run failed at " << e.what() << '\n';
             return 3;

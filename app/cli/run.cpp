@@ -27,7 +27,7 @@ together under a pacing policy.
                         after the other); overrides the recipe's pacing
   --merge NAME          auto (default: share one model call between panels of the
                         same model where that was measured to pay), always or never
-  --threads N           intra-op threads (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
   --device cpu|cuda     where to run (default cpu)
   --dump DIR            write DIR/panel-<i>/ in the layout of 'sample --dump' (the
                         same files 'sample' writes with that panel's settings) and
@@ -75,7 +75,7 @@ int cmd_run(const std::vector<std::string>& argv)
     const RunSetRecipe recipe = read_run_recipe(*config);
     RunSetOptions options;
     options.device = args.text("--device").value_or("cpu");
-    options.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
+    options.threads = threads_from(args);
     if (const auto p = args.text("--pacing"))
         options.pacing = parse_pacing(*p);
     if (const auto m = args.text("--merge"))

@@ -28,7 +28,7 @@ Sample from a model with one sampler and write the results.
   --batch B             number of samples (default 16 for images, 1000 otherwise)
   --init-noise FILE     x_T as a float32 .npy of shape [B, *data_shape]
   --device cpu|cuda     where to run (default cpu)
-  --threads N           intra-op threads (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
   --out DIR             write the final samples: samples.npy plus samples.png
                         (a grid for images, a scatter for 2-D data)
   --dump DIR            write every step: xt.npy [S+1,B,...], x0_pred.npy and
@@ -51,8 +51,9 @@ int cmd_sample(const std::vector<std::string>& argv)
     RunOptions opt;
     opt.sampler = sampler_config_from(args);
     opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
-    opt.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
-    const auto batch_flag = args.integer("--batch", 1, 1000000);
+    opt.threads = threads_from(args);
+    constexpr long long kMaxBatch = 1000000;
+    const auto batch_flag = args.integer("--batch", 1, kMaxBatch);
     const auto model = load_model_from(args);
     const ModelCard& card = model->card();
     opt.batch = static_cast<int>(batch_flag.value_or(default_batch(card)));
@@ -60,6 +61,9 @@ int cmd_sample(const std::vector<std::string>& argv)
     if (const auto file = args.text("--init-noise")) {
         std::vector<float> x_T = read_initial_noise(*file, card.data_shape, "--init-noise " + *file);
         const auto file_batch = static_cast<long long>(x_T.size() / card.data_dim());
+        if (file_batch > kMaxBatch)
+            throw InputError("--init-noise " + *file + ": holds " + std::to_string(file_batch) +
+                             " samples, more than the batch limit of " + std::to_string(kMaxBatch));
         if (batch_flag && *batch_flag != file_batch)
             std::cerr << "noisetrail-cli: note: --batch " << *batch_flag << " ignored; --init-noise has batch "
                       << file_batch << '\n';

@@ -50,7 +50,7 @@ a larger --steps continues a finished run.
   --seed N              random seed (default 0)
   --checkpoint-every N  steps between checkpoints (unet 250, others 500)
   --log-every N         steps per loss-log row (default 50)
-  --threads N           intra-op threads (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
   --samples N           samples in the preview (unet 64, mlp 2000)
   --fresh               ignore an existing checkpoint and start over
   --help                this text
@@ -130,7 +130,7 @@ int cmd_train(const std::vector<std::string>& argv)
     if (auto v = args.integer("--seed", 0, (1LL << 53))) c.seed = static_cast<std::uint64_t>(*v);
     if (auto v = args.integer("--checkpoint-every", 1, 100000000)) c.checkpoint_every = static_cast<int>(*v);
     if (auto v = args.integer("--log-every", 1, 100000000)) c.log_every = static_cast<int>(*v);
-    if (auto v = args.integer("--threads", 1, 1024)) c.threads = static_cast<int>(*v);
+    if (const int t = threads_from(args)) c.threads = t;
     if (auto v = args.integer("--samples", 1, 100000)) c.sample_count = static_cast<int>(*v);
     c.fresh = args.has("--fresh");
     c.command = "noisetrail-cli train";

@@ -87,6 +87,9 @@ void Sha256::update(const std::string& text)
 
 void Sha256::update_file(const std::filesystem::path& file)
 {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(file, ec)) // a device (/dev/zero) or FIFO would never end
+        throw InputError(file.string() + ": not a regular file");
     std::ifstream in(file, std::ios::binary);
     if (!in)
         throw InputError(file.string() + ": cannot read file");

@@ -1,12 +1,11 @@
 #include "noisetrail/model_card.hpp"
 
+#include "json_file.hpp"
 #include "noisetrail/errors.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cmath>
-#include <fstream>
-#include <sstream>
 
 namespace noisetrail {
 
@@ -59,25 +58,18 @@ std::filesystem::path ModelCard::resolve(const std::string& relative) const
 
 ModelCard read_model_card(const std::filesystem::path& path)
 {
+    return parse_model_card(detail::read_regular_file(path, "model card " + path.string()), path);
+}
+
+ModelCard parse_model_card(std::string json_text, const std::filesystem::path& path)
+{
+    using detail::json_integer;
+    using detail::json_number;
     const std::string where = "model card " + path.string();
-    std::ifstream in(path);
-    if (!in)
-        throw InputError(where + ": cannot open file");
-    std::stringstream buf;
-    buf << in.rdbuf();
     ModelCard card;
     card.path = path;
-    card.json_text = buf.str();
-
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(card.json_text);
-    } catch (const nlohmann::json::parse_error& e) {
-        // e.what() holds "[json.exception.parse_error.101] parse error at line 3, column 5: ..."
-        std::string msg = e.what();
-        const auto cut = msg.find("] ");
-        throw InputError(where + ": malformed JSON: " + (cut == std::string::npos ? msg : msg.substr(cut + 2)));
-    }
+    card.json_text = std::move(json_text);
+    const nlohmann::json j = detail::parse_json(card.json_text, where);
     if (!j.is_object())
         throw InputError(where + ": expected a JSON object");
     const auto field = [&](const char* key) -> std::string { return where + ": field '" + key + "'"; };
@@ -87,16 +79,10 @@ ModelCard read_model_card(const std::filesystem::path& path)
                 throw InputError(field(key) + " is missing");
             return def;
         }
-        if (!j[key].is_string())
-            throw InputError(field(key) + " must be a string");
-        return j[key].get<std::string>();
+        return detail::json_string(j[key], where, key);
     };
     const auto get_number = [&](const nlohmann::json& obj, const char* key, double def) {
-        if (!obj.contains(key))
-            return def;
-        if (!obj[key].is_number() || !std::isfinite(obj[key].get<double>()))
-            throw InputError(field(key) + " must be a finite number");
-        return obj[key].get<double>();
+        return obj.contains(key) ? json_number(obj[key], where, std::string("schedule.") + key) : def;
     };
 
     card.format = get_string("format", true);
@@ -116,12 +102,22 @@ ModelCard read_model_card(const std::filesystem::path& path)
     }
     card.description = get_string("description", false);
 
-    if (!j.contains("data_shape") || !j["data_shape"].is_array() || j["data_shape"].empty())
-        throw InputError(field("data_shape") + " must be a non-empty array of positive integers");
+    // Each dimension and their product bounded, so data_dim() and every
+    // batch * data_dim() later cannot overflow.
+    constexpr std::int64_t kMaxDataDim = std::int64_t{1} << 24; // 3 x 2048 x 2048 fits
+    const char* shape_rule = " must be a non-empty array of at most 8 positive integers whose product is at most 2^24";
+    if (!j.contains("data_shape") || !j["data_shape"].is_array() || j["data_shape"].empty() ||
+        j["data_shape"].size() > 8)
+        throw InputError(field("data_shape") + shape_rule);
+    std::int64_t dim = 1;
     for (const auto& d : j["data_shape"]) {
-        if (!d.is_number_integer() || d.get<long long>() < 1 || d.get<long long>() > 1 << 20)
-            throw InputError(field("data_shape") + " must be a non-empty array of positive integers");
-        card.data_shape.push_back(d.get<long long>());
+        if (!d.is_number_integer())
+            throw InputError(field("data_shape") + shape_rule);
+        const long long v = json_integer(d, where, "data_shape", 1, kMaxDataDim);
+        dim *= v; // both factors <= 2^24: no overflow
+        if (dim > kMaxDataDim)
+            throw InputError(field("data_shape") + shape_rule);
+        card.data_shape.push_back(v);
     }
 
     const std::string pred = get_string("prediction", false, "epsilon");
@@ -136,17 +132,13 @@ ModelCard read_model_card(const std::filesystem::path& path)
         const auto& s = j["schedule"];
         if (!s.is_object())
             throw InputError(field("schedule") + " must be an object");
-        if (s.contains("kind")) {
-            if (!s["kind"].is_string())
-                throw InputError(field("schedule") + ": 'kind' must be a string");
-            card.schedule.kind = s["kind"].get<std::string>();
-        }
+        if (s.contains("kind"))
+            card.schedule.kind = detail::json_string(s["kind"], where, "schedule.kind");
         card.schedule.beta_start = get_number(s, "beta_start", card.schedule.beta_start);
         card.schedule.beta_end = get_number(s, "beta_end", card.schedule.beta_end);
-        const double T = get_number(s, "train_steps", card.schedule.train_steps);
-        if (T != std::floor(T) || T < 1 || T > 1000000)
-            throw InputError(field("schedule") + ": 'train_steps' must be an integer in 1..1000000");
-        card.schedule.train_steps = static_cast<int>(T);
+        if (s.contains("train_steps"))
+            card.schedule.train_steps =
+                static_cast<int>(json_integer(s["train_steps"], where, "schedule.train_steps", 1, 1000000));
     }
     try {
         NoiseSchedule check(card.schedule);
@@ -157,8 +149,9 @@ ModelCard read_model_card(const std::filesystem::path& path)
     if (j.contains("data_range")) {
         const auto& r = j["data_range"];
         if (!r.is_array() || r.size() != 2 || !r[0].is_number() || !r[1].is_number() ||
+            !std::isfinite(r[0].get<double>()) || !std::isfinite(r[1].get<double>()) ||
             !(r[0].get<double>() < r[1].get<double>()))
-            throw InputError(field("data_range") + " must be [low, high] with low < high");
+            throw InputError(field("data_range") + " must be [low, high], finite numbers with low < high");
         card.data_range = std::array<double, 2>{r[0].get<double>(), r[1].get<double>()};
     }
     if (j.contains("labels")) {

@@ -3,12 +3,15 @@
 
 #include "noisetrail/errors.hpp"
 
+#include <array>
+#include <atomic>
 #include <bit>
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <numeric>
-#include <regex>
-#include <sstream>
+#include <limits>
+#include <new>
+#include <optional>
 
 namespace noisetrail {
 
@@ -16,7 +19,11 @@ static_assert(std::endian::native == std::endian::little, "npy I/O assumes a lit
 
 std::int64_t NpyArray::numel() const
 {
-    return std::accumulate(shape.begin(), shape.end(), std::int64_t{1}, std::multiplies<>());
+    std::int64_t n = 1;
+    for (const std::int64_t d : shape)
+        if (d < 0 || __builtin_mul_overflow(n, d, &n))
+            throw InputError("shape " + shape_string() + " has more elements than fit in 64 bits");
+    return n;
 }
 
 std::string NpyArray::shape_string() const
@@ -29,83 +36,269 @@ std::string NpyArray::shape_string() const
 
 namespace {
 
+std::atomic<std::uint64_t> g_size_limit{std::uint64_t{2} << 30};
+
 [[noreturn]] void fail(const std::filesystem::path& p, const std::string& what)
 {
     throw InputError(p.string() + ": " + what);
 }
 
-std::string header_value(const std::string& header, const std::string& key)
+std::string mib(std::uint64_t bytes)
 {
-    // Values are a quoted string, a bool or a parenthesised tuple.
-    const std::regex re("'" + key + "'\\s*:\\s*('[^']*'|True|False|\\([^)]*\\))");
-    std::smatch m;
-    if (!std::regex_search(header, m, re))
-        return {};
-    return m[1].str();
+    return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB";
+}
+
+/// The header dictionary, e.g. {'descr': '<f4', 'fortran_order': False, 'shape': (3, 2), }
+/// (numpy.lib.format). A small hand parser: one pass, no recursion, no regex;
+/// exactly the three keys, each once.
+struct NpyHeader {
+    std::string descr;
+    bool fortran_order = false;
+    std::vector<std::int64_t> shape;
+};
+
+class HeaderParser {
+public:
+    HeaderParser(const std::string& text, const std::filesystem::path& path) : s_(text), path_(path) {}
+
+    NpyHeader parse()
+    {
+        NpyHeader h;
+        bool have_descr = false, have_fortran = false, have_shape = false;
+        skip_space();
+        expect('{');
+        for (;;) {
+            skip_space();
+            if (peek() == '}') {
+                ++i_;
+                break;
+            }
+            const std::string key = quoted();
+            skip_space();
+            expect(':');
+            skip_space();
+            if (key == "descr") {
+                once(have_descr, key);
+                h.descr = quoted();
+            } else if (key == "fortran_order") {
+                once(have_fortran, key);
+                h.fortran_order = boolean();
+            } else if (key == "shape") {
+                once(have_shape, key);
+                h.shape = tuple();
+            } else {
+                bad("unexpected key '" + key + "'");
+            }
+            skip_space();
+            if (peek() == ',') {
+                ++i_;
+                continue;
+            }
+            skip_space();
+            expect('}');
+            break;
+        }
+        skip_space();
+        if (i_ != s_.size())
+            bad("text after the closing brace");
+        if (!have_descr || !have_fortran || !have_shape)
+            bad("'descr', 'fortran_order' and 'shape' are required");
+        return h;
+    }
+
+private:
+    /// numpy allows 64 dimensions (NPY_MAXDIMS in numpy 2; 32 before).
+    static constexpr std::size_t kMaxDims = 64;
+
+    [[noreturn]] void bad(const std::string& why) const
+    {
+        fail(path_, "malformed .npy header (" + why + ")");
+    }
+    char peek() const { return i_ < s_.size() ? s_[i_] : '\0'; }
+    void skip_space()
+    {
+        while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t' || s_[i_] == '\n' || s_[i_] == '\r'))
+            ++i_;
+    }
+    void expect(char c)
+    {
+        if (peek() != c)
+            bad(std::string("expected '") + c + "'");
+        ++i_;
+    }
+    void once(bool& seen, const std::string& key) const
+    {
+        if (seen)
+            bad("key '" + key + "' given twice");
+        seen = true;
+    }
+    std::string quoted()
+    {
+        const char q = peek();
+        if (q != '\'' && q != '"')
+            bad("expected a quoted string");
+        const std::size_t end = s_.find(q, i_ + 1);
+        if (end == std::string::npos)
+            bad("unterminated string");
+        std::string v = s_.substr(i_ + 1, end - i_ - 1);
+        if (v.size() > 64 || v.find('\\') != std::string::npos)
+            bad("implausible string");
+        i_ = end + 1;
+        return v;
+    }
+    bool boolean()
+    {
+        if (s_.compare(i_, 4, "True") == 0) {
+            i_ += 4;
+            return true;
+        }
+        if (s_.compare(i_, 5, "False") == 0) {
+            i_ += 5;
+            return false;
+        }
+        bad("expected True or False");
+    }
+    std::vector<std::int64_t> tuple()
+    {
+        std::vector<std::int64_t> dims;
+        expect('(');
+        for (;;) {
+            skip_space();
+            if (peek() == ')') {
+                ++i_;
+                return dims;
+            }
+            if (peek() == '-')
+                fail(path_, "negative dimension in .npy shape");
+            std::int64_t v = 0;
+            const auto [end, ec] = std::from_chars(s_.data() + i_, s_.data() + s_.size(), v);
+            if (ec == std::errc::result_out_of_range)
+                fail(path_, ".npy shape has a dimension that does not fit in 64 bits");
+            if (ec != std::errc() || end == s_.data() + i_)
+                bad("expected a dimension");
+            i_ = static_cast<std::size_t>(end - s_.data());
+            if (peek() == 'L') // Python 2 wrote long integers as 3L
+                ++i_;
+            if (dims.size() == kMaxDims)
+                bad("more than " + std::to_string(kMaxDims) + " dimensions");
+            dims.push_back(v);
+            skip_space();
+            if (peek() == ',') {
+                ++i_;
+                continue;
+            }
+            expect(')');
+            return dims;
+        }
+    }
+
+    const std::string& s_;
+    const std::filesystem::path& path_;
+    std::size_t i_ = 0;
+};
+
+/// Read `count` items of type Src and store them converted in `out` (Dst),
+/// in chunks, so a conversion needs no second buffer of the whole array.
+float narrow(double d)
+{
+    // Out of float range is undefined behaviour for a plain cast; numpy's astype gives +-inf.
+    if (d > std::numeric_limits<float>::max())
+        return std::numeric_limits<float>::infinity();
+    if (d < -std::numeric_limits<float>::max())
+        return -std::numeric_limits<float>::infinity();
+    return static_cast<float>(d);
+}
+std::int64_t narrow(std::int32_t v) { return v; }
+
+template <typename Src, typename Dst>
+bool read_converted(std::istream& in, Dst* out, std::size_t count)
+{
+    std::array<Src, 8192> buf;
+    while (count > 0) {
+        const std::size_t k = std::min(count, buf.size());
+        if (!in.read(reinterpret_cast<char*>(buf.data()), static_cast<std::streamsize>(k * sizeof(Src))))
+            return false;
+        for (std::size_t i = 0; i < k; ++i)
+            out[i] = narrow(buf[i]);
+        out += k;
+        count -= k;
+    }
+    return true;
 }
 
 } // namespace
 
+std::uint64_t npy_size_limit()
+{
+    return g_size_limit.load();
+}
+
+void set_npy_size_limit(std::uint64_t bytes)
+{
+    g_size_limit.store(bytes);
+}
+
 NpyArray read_npy(const std::filesystem::path& path)
 {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st))
+        fail(path, "file does not exist");
+    if (fs::is_directory(st))
+        fail(path, "is a directory, expected a .npy file");
+    if (!fs::is_regular_file(st))
+        fail(path, "is not a regular file (a device, FIFO or socket?)");
+    const std::uintmax_t size = fs::file_size(path, ec);
+    if (ec)
+        fail(path, "cannot read file (" + ec.message() + ")");
     std::ifstream in(path, std::ios::binary);
     if (!in)
         fail(path, "cannot open file");
+    return read_npy(in, size, path);
+}
+
+NpyArray read_npy(std::istream& in, std::uint64_t size, const std::filesystem::path& path)
+{
     char magic[8];
-    if (!in.read(magic, 8))
+    if (size < 8 || !in.read(magic, 8))
         fail(path, "truncated .npy file (no header)");
     if (std::memcmp(magic, "\x93NUMPY", 6) != 0)
         fail(path, "not a .npy file (bad magic string)");
     const int major = static_cast<unsigned char>(magic[6]);
-    std::uint32_t header_len = 0;
+    std::uint64_t header_len = 0, prefix = 0;
     if (major == 1) {
         unsigned char b[2];
         if (!in.read(reinterpret_cast<char*>(b), 2))
             fail(path, "truncated .npy header");
         header_len = b[0] | (b[1] << 8);
+        prefix = 10;
     } else if (major == 2 || major == 3) {
         unsigned char b[4];
         if (!in.read(reinterpret_cast<char*>(b), 4))
             fail(path, "truncated .npy header");
-        header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (std::uint32_t(b[3]) << 24);
+        header_len = b[0] | (b[1] << 8) | (b[2] << 16) | (std::uint64_t(b[3]) << 24);
+        prefix = 12;
     } else {
         fail(path, "unsupported .npy format version " + std::to_string(major));
     }
-    if (header_len > (1u << 20))
-        fail(path, "implausible .npy header length");
+    if (header_len > kMaxNpyHeaderBytes)
+        fail(path, ".npy header of " + std::to_string(header_len) + " bytes is longer than the limit of " +
+                       std::to_string(kMaxNpyHeaderBytes));
+    if (size < prefix || header_len > size - prefix)
+        fail(path, "truncated .npy header");
     std::string header(header_len, '\0');
-    if (!in.read(header.data(), header_len))
+    if (!in.read(header.data(), static_cast<std::streamsize>(header_len)))
         fail(path, "truncated .npy header");
 
-    const std::string descr = header_value(header, "descr");
-    const std::string fortran = header_value(header, "fortran_order");
-    const std::string shape_text = header_value(header, "shape");
-    if (descr.empty() || fortran.empty() || shape_text.empty())
-        fail(path, "malformed .npy header");
-    if (fortran == "True")
+    const NpyHeader h = HeaderParser(header, path).parse();
+    if (h.fortran_order)
         fail(path, "Fortran-ordered arrays are not supported (save with np.ascontiguousarray)");
 
     NpyArray a;
-    {
-        std::string inner = shape_text.substr(1, shape_text.size() - 2);
-        std::stringstream ss(inner);
-        std::string item;
-        while (std::getline(ss, item, ',')) {
-            const auto first = item.find_first_not_of(" \t");
-            if (first == std::string::npos)
-                continue;
-            try {
-                const long long v = std::stoll(item.substr(first));
-                if (v < 0)
-                    fail(path, "negative dimension in .npy shape");
-                a.shape.push_back(v);
-            } catch (const std::logic_error&) {
-                fail(path, "malformed .npy shape " + shape_text);
-            }
-        }
-    }
-    const std::string dt = descr.substr(1, descr.size() - 2);
-    int item_size = 0;
+    a.shape = h.shape;
+    const std::string& dt = h.descr;
+    std::size_t item_size = 0;
     bool is_float = false;
     if (dt == "<f4" || dt == "=f4") { item_size = 4; is_float = true; }
     else if (dt == "<f8" || dt == "=f8") { item_size = 8; is_float = true; }
@@ -114,38 +307,52 @@ NpyArray read_npy(const std::filesystem::path& path)
     else
         fail(path, "unsupported dtype '" + dt + "' (expected float32, float64, int64 or int32)");
 
-    const std::int64_t n = a.numel();
-    if (n > (std::int64_t{1} << 32))
-        fail(path, "array too large");
-    std::vector<char> raw(static_cast<std::size_t>(n) * item_size);
-    if (!in.read(raw.data(), static_cast<std::streamsize>(raw.size())))
-        fail(path, "truncated .npy file: expected " + std::to_string(n) + " values of shape " +
-                       a.shape_string());
-    if (is_float) {
-        a.dtype = NpyArray::DType::Float32;
-        a.f32.resize(n);
-        if (item_size == 4) {
-            std::memcpy(a.f32.data(), raw.data(), raw.size());
-        } else {
-            for (std::int64_t i = 0; i < n; ++i) {
-                double d;
-                std::memcpy(&d, raw.data() + i * 8, 8);
-                a.f32[i] = static_cast<float>(d);
-            }
-        }
-    } else {
-        a.dtype = NpyArray::DType::Int64;
-        a.i64.resize(n);
-        if (item_size == 8) {
-            std::memcpy(a.i64.data(), raw.data(), raw.size());
-        } else {
-            for (std::int64_t i = 0; i < n; ++i) {
-                std::int32_t v;
-                std::memcpy(&v, raw.data() + i * 4, 4);
-                a.i64[i] = v;
-            }
-        }
+    // Every count checked: the shape's product, its size in bytes, against the
+    // file's size (before any allocation), and against the allocation limit.
+    std::int64_t n = 0;
+    try {
+        n = a.numel();
+    } catch (const InputError& e) {
+        fail(path, std::string(".npy ") + e.what());
     }
+    const auto un = static_cast<std::uint64_t>(n);
+    if (un > std::numeric_limits<std::uint64_t>::max() / 8)
+        fail(path, ".npy shape " + a.shape_string() + " has too many elements");
+    const std::uint64_t data_bytes = un * item_size, available = size - prefix - header_len;
+    if (data_bytes > available)
+        fail(path, "truncated .npy file: shape " + a.shape_string() + " needs " + std::to_string(data_bytes) +
+                       " bytes of data, the file holds " + std::to_string(available));
+    const std::uint64_t held = un * (is_float ? sizeof(float) : sizeof(std::int64_t));
+    if (held > npy_size_limit())
+        fail(path, "array of shape " + a.shape_string() + " needs " + mib(held) + ", more than the input limit of " +
+                       mib(npy_size_limit()) + " (noisetrail-cli --max-input-mib raises it)");
+    if (un > std::numeric_limits<std::size_t>::max() / 8)
+        fail(path, ".npy shape " + a.shape_string() + " has too many elements");
+
+    const auto count = static_cast<std::size_t>(un);
+    try {
+        if (is_float) {
+            a.dtype = NpyArray::DType::Float32;
+            a.f32.resize(count);
+        } else {
+            a.dtype = NpyArray::DType::Int64;
+            a.i64.resize(count);
+        }
+    } catch (const std::bad_alloc&) {
+        throw std::runtime_error(path.string() + ": out of memory allocating " + mib(held) + " for an array of shape " +
+                                 a.shape_string());
+    }
+    bool ok = true;
+    if (is_float && item_size == 4)
+        ok = static_cast<bool>(in.read(reinterpret_cast<char*>(a.f32.data()), static_cast<std::streamsize>(data_bytes)));
+    else if (is_float)
+        ok = read_converted<double>(in, a.f32.data(), count);
+    else if (item_size == 8)
+        ok = static_cast<bool>(in.read(reinterpret_cast<char*>(a.i64.data()), static_cast<std::streamsize>(data_bytes)));
+    else
+        ok = read_converted<std::int32_t>(in, a.i64.data(), count);
+    if (!ok && count > 0)
+        fail(path, "truncated .npy file: expected " + std::to_string(n) + " values of shape " + a.shape_string());
     return a;
 }
 

@@ -1,6 +1,7 @@
 // Run recipes (contract section 4): reading, writing, and the run set they describe.
 #include "noisetrail/run_recipe.hpp"
 
+#include "json_file.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/npy.hpp"
 
@@ -36,24 +37,9 @@ public:
 
     json parse() const
     {
-        std::error_code ec;
-        if (!fs::exists(file_, ec))
-            fail("", "does not exist");
-        if (!fs::is_regular_file(file_, ec))
-            fail("", "is not a regular file");
-        const auto size = fs::file_size(file_, ec);
-        if (ec || size > kMaxRecipeBytes)
-            fail("", "is larger than " + std::to_string(kMaxRecipeBytes) + " bytes; not a run recipe");
-        std::ifstream in(file_, std::ios::binary);
-        std::ostringstream text;
-        text << in.rdbuf();
-        if (!in && !in.eof())
-            fail("", "cannot be read");
-        try {
-            return json::parse(text.str());
-        } catch (const json::parse_error& e) {
-            fail("", std::string("is not valid JSON (") + e.what() + ")");
-        }
+        // The bounded reader and named JSON errors shared by every JSON file (json_file.hpp).
+        const std::string what = "run recipe " + file_.string();
+        return detail::parse_json(detail::read_regular_file(file_, what, kMaxRecipeBytes), what);
     }
 
     void only_keys(const json& obj, const std::string& where, const std::set<std::string>& allowed) const

@@ -210,7 +210,7 @@ void TestRun::bad_recipes_exit_2_data()
     QTest::addColumn<QString>("expected");
     const QByteArray ring = model("ring8.json").toUtf8();
     QTest::newRow("missing file") << QByteArray() << QStringList{} << "does not exist";
-    QTest::newRow("bad json") << QByteArray(R"({"model": )") << QStringList{} << "not valid JSON";
+    QTest::newRow("bad json") << QByteArray(R"({"model": )") << QStringList{} << "malformed JSON";
     QTest::newRow("unknown key") << QByteArray(R"({"model": ")" + ring + R"(", "panels": [{"sampler": "ddim", "etta": 1}]})")
                                  << QStringList{} << "panels[0].etta";
     QTest::newRow("mismatched data_shape")

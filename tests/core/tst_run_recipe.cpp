@@ -137,7 +137,7 @@ void TestRunRecipe::bad_recipes_name_file_and_field_data()
     QTest::addColumn<QByteArray>("json");
     QTest::addColumn<QString>("expected");
     const QByteArray ok_panel = R"([{"sampler": "ddim"}])";
-    QTest::newRow("bad json") << QByteArray(R"({"model": "a.json", "panels": [)") << "not valid JSON";
+    QTest::newRow("bad json") << QByteArray(R"({"model": "a.json", "panels": [)") << "malformed JSON";
     QTest::newRow("not an object") << QByteArray("[1, 2]") << "JSON object";
     QTest::newRow("unknown key") << QByteArray(R"({"model": "a.json", "colour": 1, "panels": )" + ok_panel + "}") << "'colour'";
     QTest::newRow("unknown panel key")

@@ -38,9 +38,13 @@ struct ModelCard {
 };
 
 /// Read and validate the common fields of a card. Throws InputError naming the
-/// card and the field for a missing file, malformed JSON, wrong format string,
+/// card and the field for a missing file, a directory or device, a file over
+/// 16 MiB, malformed JSON (numbers out of range included), wrong format string,
 /// unknown kind, prediction or schedule, or a bad data_shape.
 ModelCard read_model_card(const std::filesystem::path& path);
+
+/// The same from the card's text; `path` names it and anchors its relative paths.
+ModelCard parse_model_card(std::string json_text, const std::filesystem::path& path);
 
 /// Kinds a card may declare.
 const std::vector<std::string>& model_kinds();

@@ -1,6 +1,7 @@
 // The metric classifier behind the torch-free Classifier API.
 #include "noisetrail/classifier.hpp"
 
+#include "json_file.hpp"
 #include "nn/networks.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model_card.hpp"
@@ -42,7 +43,7 @@ std::shared_ptr<Classifier> Classifier::load(const std::filesystem::path& card_p
     nn::load_weights(*m.net, m.card.resolve(m.json["weights"].get<std::string>()), where);
     m.net->eval();
     if (m.json.contains("accuracy") && m.json["accuracy"].is_object() && m.json["accuracy"].contains("heldout"))
-        m.accuracy = m.json["accuracy"]["heldout"].get<double>();
+        m.accuracy = detail::json_number(m.json["accuracy"]["heldout"], where, "accuracy.heldout");
     if (m.card.labels.empty())
         for (int i = 0; i < m.config.classes; ++i)
             m.card.labels.push_back(std::to_string(i));

@@ -81,7 +81,7 @@ UNetConfig unet_config_from(const nlohmann::json& j, const std::string& where)
             bad(where, "'architecture.channel_mult' must be an array of 1 to 5 positive integers");
         c.channel_mult.clear();
         for (const auto& v : m) {
-            if (!v.is_number_integer() || v.get<int>() < 1 || v.get<int>() > 16)
+            if (!v.is_number_integer() || v.get<long long>() < 1 || v.get<long long>() > 16)
                 bad(where, "'architecture.channel_mult' must be an array of 1 to 5 integers in 1..16");
             c.channel_mult.push_back(v.get<int>());
         }
@@ -304,8 +304,13 @@ void save_weights(torch::nn::Module& module, const std::filesystem::path& path)
 void load_weights(torch::nn::Module& module, const std::filesystem::path& path, const std::string& where)
 {
     const std::string prefix = where + ": weights file " + path.string();
-    if (!std::filesystem::is_regular_file(path))
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw InputError(prefix + " is a directory, expected a file");
+    if (!std::filesystem::exists(path, ec))
         throw InputError(prefix + " does not exist");
+    if (!std::filesystem::is_regular_file(path, ec))
+        throw InputError(prefix + " is not a regular file");
     torch::serialize::InputArchive archive;
     try {
         archive.load_from(path.string());

@@ -1,9 +1,11 @@
 // Training loop for the native networks (training.hpp).
 #include "noisetrail/training.hpp"
 
+#include "json_file.hpp"
 #include "nn/networks.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/image_io.hpp"
+#include "noisetrail/limits.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
@@ -22,14 +24,6 @@ namespace {
 
 bool is_denoiser(const std::string& kind) { return kind == "noisetrail-unet" || kind == "noisetrail-mlp"; }
 
-std::string read_text(const fs::path& p)
-{
-    std::ifstream in(p);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 void write_text(const fs::path& p, const std::string& text)
 {
     const fs::path tmp = p.string() + ".tmp";
@@ -42,6 +36,25 @@ void write_text(const fs::path& p, const std::string& text)
     fs::rename(tmp, p, ec);
     if (ec)
         throw InputError(p.string() + ": cannot write file (" + ec.message() + ")");
+}
+
+/// Create `dir` if needed and check that we can write into it, before any work;
+/// InputError naming `what` (the flag) otherwise.
+void require_writable_dir(const fs::path& dir, const std::string& what)
+{
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (fs::exists(dir) && !fs::is_directory(dir))
+        throw InputError(what + " " + dir.string() + ": is a file, expected a folder");
+    if (ec || !fs::is_directory(dir))
+        throw InputError(what + " " + dir.string() + ": cannot create folder" + (ec ? " (" + ec.message() + ")" : ""));
+    const fs::path probe = dir / ".noisetrail-write-test";
+    {
+        std::ofstream out(probe);
+        if (!out)
+            throw InputError(what + " " + dir.string() + ": folder is not writable");
+    }
+    fs::remove(probe, ec);
 }
 
 fs::path sibling(const fs::path& card, const std::string& suffix)
@@ -170,14 +183,21 @@ void write_loss_csv(const fs::path& p, const std::vector<LossRow>& rows)
 std::vector<LossRow> read_loss_csv(const fs::path& p, int up_to_step)
 {
     std::vector<LossRow> rows;
-    std::ifstream in(p);
+    std::error_code ec;
+    if (!fs::exists(p, ec))
+        return rows; // an older checkpoint without a log: the curve restarts
+    // About 40 bytes a row: 256 MiB is millions of rows, far more than any run logs.
+    std::istringstream in(detail::read_regular_file(p, "checkpoint loss log " + p.string(), std::uintmax_t{256} << 20));
     std::string line;
     std::getline(in, line); // header
     while (std::getline(in, line)) {
         LossRow r{};
-        if (std::sscanf(line.c_str(), "%d,%lf,%lf,%lf,%lf", &r.step, &r.loss, &r.lr, &r.seconds, &r.samples_per_s) == 5 &&
-            r.step <= up_to_step)
+        long long step = -1;
+        if (std::sscanf(line.c_str(), "%lld,%lf,%lf,%lf,%lf", &step, &r.loss, &r.lr, &r.seconds, &r.samples_per_s) == 5 &&
+            step >= 0 && step <= up_to_step) {
+            r.step = static_cast<int>(step);
             rows.push_back(r);
+        }
     }
     return rows;
 }
@@ -220,72 +240,71 @@ TrainConfig with_defaults(TrainConfig c)
         throw InputError("training config: lr_schedule must be constant or cosine, got '" + c.lr_schedule + "'");
     if (c.steps < 1 || c.batch < 1 || !(c.lr > 0) || c.ema_decay < 0 || c.ema_decay >= 1 || c.warmup_steps < 0)
         throw InputError("training config: steps and batch must be >= 1, lr > 0, ema_decay in [0, 1)");
+    if (c.threads < 0 || c.threads > max_threads())
+        throw InputError("training config: threads must be in 1.." + std::to_string(max_threads()) + ", got " +
+                         std::to_string(c.threads));
     return c;
 }
 
 TrainConfig read_train_config(const fs::path& path)
 {
+    using detail::json_integer;
+    using detail::json_number;
+    using detail::json_string;
     const std::string where = "training config " + path.string();
-    std::ifstream in(path);
-    if (!in)
-        throw InputError(where + ": cannot open file");
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(read_text(path));
-    } catch (const nlohmann::json::parse_error& e) {
-        throw InputError(where + ": malformed JSON");
-    }
+    const nlohmann::json j = detail::read_json_file(path, where);
     if (!j.is_object())
         throw InputError(where + ": expected a JSON object");
     TrainConfig c;
     const fs::path dir = path.parent_path();
-    const auto rel = [&](const nlohmann::json& v) {
-        const fs::path p(v.get<std::string>());
+    const auto rel = [&](const nlohmann::json& v, const std::string& key) {
+        const fs::path p(json_string(v, where, key));
         return (p.is_absolute() ? p : dir / p).lexically_normal();
+    };
+    // Integers range-checked before narrowing (the same ranges as the flags).
+    const auto integer = [&](const nlohmann::json& v, const std::string& key, long long lo, long long hi) {
+        return static_cast<int>(json_integer(v, where, key, lo, hi));
     };
     for (auto it = j.begin(); it != j.end(); ++it) {
         const std::string& k = it.key();
         const auto& v = it.value();
-        try {
-            if (k == "kind") c.kind = v.get<std::string>();
-            else if (k == "data") c.data = rel(v);
-            else if (k == "labels") c.labels = rel(v);
-            else if (k == "heldout_data") c.heldout_data = rel(v);
-            else if (k == "heldout_labels") c.heldout_labels = rel(v);
-            else if (k == "out") c.out = rel(v);
-            else if (k == "checkpoint_dir") c.checkpoint_dir = rel(v);
-            else if (k == "name") c.name = v.get<std::string>();
-            else if (k == "description") c.description = v.get<std::string>();
-            else if (k == "architecture") {
-                if (!v.is_object())
-                    throw InputError(where + ": 'architecture' must be an object");
-                c.architecture_json = v.dump();
-            } else if (k == "schedule") {
-                if (!v.is_object())
-                    throw InputError(where + ": 'schedule' must be an object");
-                for (auto s = v.begin(); s != v.end(); ++s) {
-                    if (s.key() == "kind") c.schedule.kind = s.value().get<std::string>();
-                    else if (s.key() == "beta_start") c.schedule.beta_start = s.value().get<double>();
-                    else if (s.key() == "beta_end") c.schedule.beta_end = s.value().get<double>();
-                    else if (s.key() == "train_steps") c.schedule.train_steps = s.value().get<int>();
-                    else throw InputError(where + ": unknown key 'schedule." + s.key() + "'");
-                }
-            } else if (k == "steps") c.steps = v.get<int>();
-            else if (k == "batch") c.batch = v.get<int>();
-            else if (k == "lr") c.lr = v.get<double>();
-            else if (k == "lr_schedule") c.lr_schedule = v.get<std::string>();
-            else if (k == "warmup_steps") c.warmup_steps = v.get<int>();
-            else if (k == "ema_decay") c.ema_decay = v.get<double>();
-            else if (k == "grad_clip") c.grad_clip = v.get<double>();
-            else if (k == "seed") c.seed = v.get<std::uint64_t>();
-            else if (k == "checkpoint_every") c.checkpoint_every = v.get<int>();
-            else if (k == "log_every") c.log_every = v.get<int>();
-            else if (k == "threads") c.threads = v.get<int>();
-            else if (k == "sample_count") c.sample_count = v.get<int>();
-            else throw InputError(where + ": unknown key '" + k + "'");
-        } catch (const nlohmann::json::exception&) {
-            throw InputError(where + ": key '" + k + "' has the wrong type");
-        }
+        if (k == "kind") c.kind = json_string(v, where, k);
+        else if (k == "data") c.data = rel(v, k);
+        else if (k == "labels") c.labels = rel(v, k);
+        else if (k == "heldout_data") c.heldout_data = rel(v, k);
+        else if (k == "heldout_labels") c.heldout_labels = rel(v, k);
+        else if (k == "out") c.out = rel(v, k);
+        else if (k == "checkpoint_dir") c.checkpoint_dir = rel(v, k);
+        else if (k == "name") c.name = json_string(v, where, k);
+        else if (k == "description") c.description = json_string(v, where, k);
+        else if (k == "architecture") {
+            if (!v.is_object())
+                throw InputError(where + ": field 'architecture' must be an object");
+            c.architecture_json = v.dump();
+        } else if (k == "schedule") {
+            if (!v.is_object())
+                throw InputError(where + ": field 'schedule' must be an object");
+            for (auto s = v.begin(); s != v.end(); ++s) {
+                const std::string sk = "schedule." + s.key();
+                if (s.key() == "kind") c.schedule.kind = json_string(s.value(), where, sk);
+                else if (s.key() == "beta_start") c.schedule.beta_start = json_number(s.value(), where, sk);
+                else if (s.key() == "beta_end") c.schedule.beta_end = json_number(s.value(), where, sk);
+                else if (s.key() == "train_steps") c.schedule.train_steps = integer(s.value(), sk, 1, 1000000);
+                else throw InputError(where + ": unknown key '" + sk + "'");
+            }
+        } else if (k == "steps") c.steps = integer(v, k, 1, 100000000);
+        else if (k == "batch") c.batch = integer(v, k, 1, 1000000);
+        else if (k == "lr") c.lr = json_number(v, where, k);
+        else if (k == "lr_schedule") c.lr_schedule = json_string(v, where, k);
+        else if (k == "warmup_steps") c.warmup_steps = integer(v, k, 0, 100000000);
+        else if (k == "ema_decay") c.ema_decay = json_number(v, where, k);
+        else if (k == "grad_clip") c.grad_clip = json_number(v, where, k);
+        else if (k == "seed") c.seed = static_cast<std::uint64_t>(json_integer(v, where, k, 0, 1LL << 53));
+        else if (k == "checkpoint_every") c.checkpoint_every = integer(v, k, 1, 100000000);
+        else if (k == "log_every") c.log_every = integer(v, k, 1, 100000000);
+        else if (k == "threads") c.threads = integer(v, k, 1, max_threads());
+        else if (k == "sample_count") c.sample_count = integer(v, k, 1, 100000);
+        else throw InputError(where + ": unknown key '" + k + "'");
     }
     return c;
 }
@@ -373,6 +392,9 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         throw InputError("--out " + c.out.string() + ": the output card must be a .json file");
     if (c.data.empty())
         throw InputError("training config: the data file ('data', --data) is required");
+    // Output folders checked before any work: a failure after hours of training helps nobody.
+    require_writable_dir(c.out.parent_path().empty() ? fs::path(".") : c.out.parent_path(), "--out");
+    require_writable_dir(c.checkpoint_dir, "--checkpoint-dir");
     if (c.threads > 0)
         torch::set_num_threads(c.threads);
     const bool denoiser = is_denoiser(c.kind);
@@ -391,8 +413,8 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     int classes = 10;
     if (!c.architecture_json.empty()) {
         const auto a = nlohmann::json::parse(c.architecture_json);
-        if (a.contains("classes") && a["classes"].is_number_integer())
-            classes = a["classes"].get<int>();
+        if (a.contains("classes") && a["classes"].is_number_integer()) // validated with the architecture later
+            classes = static_cast<int>(std::clamp<long long>(a["classes"].get<long long>(), 1, 1 << 20));
     }
     if (c.kind == "noisetrail-classifier") {
         if (c.labels.empty())
@@ -420,19 +442,17 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     const int T = schedule.train_steps();
 
     // ---- resume
-    fs::create_directories(c.checkpoint_dir);
     const fs::path state_file = c.checkpoint_dir / "state.json";
     const nlohmann::json sig = signature(c, tr.architecture);
     int start = 0;
     double seconds_before = 0.0;
     std::vector<LossRow> rows;
     if (!c.fresh && fs::exists(state_file)) {
-        nlohmann::json st;
-        try {
-            st = nlohmann::json::parse(read_text(state_file));
-        } catch (const nlohmann::json::exception&) {
-            throw InputError("checkpoint " + state_file.string() + ": unreadable; delete the folder or pass --fresh");
-        }
+        const std::string state_where = "checkpoint " + state_file.string();
+        const nlohmann::json st = detail::read_json_file(state_file, state_where);
+        if (!st.is_object() || !st.contains("step") || !st.contains("seconds"))
+            throw InputError(state_where + ": expected an object with 'step' and 'seconds'; delete the folder or "
+                                           "pass --fresh");
         if (st.value("signature", nlohmann::json()) != sig)
             throw InputError("checkpoint " + c.checkpoint_dir.string() +
                              " was made with a different config (kind, data, architecture, schedule, batch, seed, "
@@ -446,8 +466,9 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         } catch (const c10::Error&) {
             throw InputError(where + ": optimizer.pt is unreadable; delete the folder or pass --fresh");
         }
-        start = st.at("step").get<int>();
-        seconds_before = st.at("seconds").get<double>();
+        // A corrupt step (1e12, -1) must not wrap into a negative start.
+        start = static_cast<int>(detail::json_integer(st["step"], state_where, "step", 0, 2147483647));
+        seconds_before = detail::json_number(st["seconds"], state_where, "seconds");
         rows = read_loss_csv(c.checkpoint_dir / "loss.csv", start);
     }
     TrainResult result;
