@@ -455,7 +455,11 @@ void CompareDialog::showGrid()
         return;
     const compare::Result& g = *grid_;
     // Metric choice: keep the current key across refreshes.
-    const QString current = metric_->currentData().toString();
+    // (and across Esc: the dialog is rebuilt when reopened, the choice is not lost).
+    static QString lastChosen;
+    if (metric_->currentIndex() >= 0)
+        lastChosen = metric_->currentData().toString();
+    const QString current = lastChosen;
     if (metric_->count() != int(g.metrics.size())) {
         const QSignalBlocker b(metric_);
         metric_->clear();

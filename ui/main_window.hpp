@@ -33,7 +33,9 @@ class QToolButton;
 namespace noisetrail::ui {
 
 class CompareDialog;
+class EquationView;
 class ForwardView;
+class Presentation;
 class PlotsWidget;
 class TimelineBar;
 
@@ -67,6 +69,10 @@ public:
     TimelineBar* timeline() const { return timeline_; }
     PlotsWidget* plots() const { return plots_; }
     ForwardView* forwardView() const { return forward_; }
+    EquationView* equationView() const { return equations_; }
+    /// Presentation mode (View > Presentation, F5; Esc leaves).
+    Presentation* presentation() const { return presentation_; }
+    void setPresentation(bool on, double scale = 0.0); ///< scale 0: from the screen's height
     QTabWidget* bottomTabs() const { return bottomTabs_; }
     SamplingWorker* worker() const { return worker_; }
     /// How the panels advance together (toolbar combo and View menu; remembered).
@@ -110,11 +116,13 @@ private:
     void updateActions();
     void relayoutPanels();
     void rebuildPlots();
+    void updatePlotLegend();
     void updateTimelineMarks();
     void updateStatus();
     void updateTitle();
     void scheduleRefresh();
     void showError(const QString& message);
+    void styleErrorBanner();
     void clearError();
     void addRecent(const QString& path);
     void updateRecentMenu();
@@ -162,6 +170,9 @@ private:
     TimelineBar* timeline_ = nullptr;
     PlotsWidget* plots_ = nullptr;
     ForwardView* forward_ = nullptr;
+    EquationView* equations_ = nullptr;
+    Presentation* presentation_ = nullptr;
+    QAction* presentAct_ = nullptr;
     QTabWidget* bottomTabs_ = nullptr;
     QSplitter* splitter_ = nullptr;
     QComboBox* modelCombo_ = nullptr;

@@ -188,8 +188,11 @@ int main(int argc, char** argv)
     QCommandLineOption compareQuick("compare-quick", "Only S = 10, 20 for --screenshot-compare.");
     QCommandLineOption compareMetric("compare-metric", "Metric shown by --screenshot-compare (a CSV column name).",
                                      "KEY", "vendi");
+    QCommandLineOption present("presentation", "Start in presentation mode (full screen, large text; Esc leaves).");
+    QCommandLineOption presentScale("scale", "Presentation scale factor, 1.0 to 3.0 (default: from the screen height).",
+                                    "F");
     cli.addOptions({model, shot, size, dark, seed, panels, field, panelModel, panelSampler, pacing, shotCompare, compareSamples,
-                    compareQuick, compareMetric});
+                    compareQuick, compareMetric, present, presentScale});
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
@@ -289,6 +292,22 @@ int main(int argc, char** argv)
             scheduleCompareScreenshot(w, cli.value(shotCompare), cli.value(compareSamples).toInt(),
                                       cli.isSet(compareQuick), cli.value(compareMetric));
     }
+    double scale = 0.0; // 0: from the screen
+    if (cli.isSet(presentScale)) {
+        bool ok = false;
+        scale = cli.value(presentScale).toDouble(&ok);
+        if (!ok || scale < 1.0 || scale > 3.0) {
+            std::fprintf(stderr, "noisetrail: --scale %s: expected a number from 1.0 to 3.0\n",
+                         qPrintable(cli.value(presentScale)));
+            return 2;
+        }
+        if (!cli.isSet(present)) {
+            std::fprintf(stderr, "noisetrail: --scale applies to --presentation only\n");
+            return 2;
+        }
+    }
     w.show();
+    if (cli.isSet(present))
+        w.setPresentation(true, scale);
     return app.exec();
 }
