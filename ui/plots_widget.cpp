@@ -3,6 +3,7 @@
 #include "render.hpp"
 
 #include <QEvent>
+#include <QFontMetricsF>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
@@ -424,6 +425,14 @@ void PlotsWidget::replotNow()
 {
     ++replots_;
     rescaleStats();
+    // As many value ticks as fit without their labels touching (about 2.5 line
+    // heights each): small plots at 1366x768 get two or three.
+    for (auto* r : statRects_) {
+        const double line = QFontMetricsF(r->axis(QCPAxis::atLeft)->tickLabelFont()).height();
+        r->axis(QCPAxis::atLeft)->ticker()->setTickCount(std::clamp(int(r->height() / (2.5 * line)), 2, 5));
+        const double label = QFontMetricsF(r->axis(QCPAxis::atBottom)->tickLabelFont()).horizontalAdvance("0000");
+        r->axis(QCPAxis::atBottom)->ticker()->setTickCount(std::clamp(int(r->width() / (2.0 * label)), 2, 5));
+    }
     schedule_->replot(QCustomPlot::rpQueuedReplot);
     stats_->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -6,6 +6,7 @@
 #include "sampler_panel.hpp"
 
 #include <QAction>
+#include <QTabWidget>
 #include <algorithm>
 
 namespace noisetrail::ui {
@@ -20,7 +21,7 @@ Presentation::Presentation(MainWindow* window) : QObject(window), w_(window)
     w_->addAction(leaveAct_);
 }
 
-double Presentation::defaultScale(int height) { return std::clamp(height / 540.0, kMinScale, kMaxScale); }
+double Presentation::defaultScale(int height) { return std::clamp(height / 480.0, kMinScale, kMaxScale); }
 
 void Presentation::enter(double scale)
 {
@@ -35,6 +36,10 @@ void Presentation::enter(double scale)
             stopKeys_ = stop->shortcuts();
             stop->setShortcuts({});
         }
+        // The samples are the lecture: the plots' tabs give their room to the panels
+        // (at 1366x768 they would leave the panels a quarter of the screen).
+        tabsShown_ = w_->bottomTabs()->isVisibleTo(w_);
+        w_->bottomTabs()->hide();
     }
     active_ = true;
     scale_ = scale;
@@ -75,6 +80,7 @@ void Presentation::leave()
         w_->setFont(QFont()); // inherit the application's font again
     if (auto* stop = w_->findChild<QAction*>("stopAction"))
         stop->setShortcuts(stopKeys_);
+    w_->bottomTabs()->setVisible(tabsShown_);
     w_->setWindowState(state_);
     w_->restoreGeometry(geometry_);
     scale_ = 1.0;

@@ -25,7 +25,7 @@ public:
     void leave();
     bool active() const { return active_; }
     double scale() const { return scale_; }
-    /// The factor for a screen `height` pixels high: 1.5 at 768, 2 at 1080 (text
+    /// The factor for a screen `height` pixels high: 1.6 at 768, 2.25 at 1080 (text
     /// about as tall, from the back of a room, as on a laptop up close).
     static double defaultScale(int height);
     /// Re-apply to panels made while presenting (a panel added, a model loaded).
@@ -44,6 +44,7 @@ private:
     Qt::WindowStates state_;
     QFont font_;
     bool fontSet_ = false;
+    bool tabsShown_ = true;
     QList<QKeySequence> stopKeys_;
 };
 

@@ -159,10 +159,11 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     // Presentation only: what the panel shows, large enough for the back of a room.
     caption_ = new QLabel;
     caption_->setObjectName("panelCaption");
-    caption_->setAlignment(Qt::AlignCenter);
+    caption_->setAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    caption_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     caption_->setWordWrap(true);
     caption_->hide();
-    outer->addWidget(caption_);
+    head->insertWidget(1, caption_, 1); // beside the colour swatch, in the header row
 
     stack_ = new QStackedWidget;
     grid_ = new ImageGridView;
@@ -484,9 +485,12 @@ void SamplerPanel::setPresentation(bool on, double scale)
     cardRow_->setVisible(!on);
     controlsBox_->setVisible(!on);
     caption_->setVisible(on);
+    // The caption is the header now: the swatch stays, the small title and the cross go.
+    title_->setVisible(!on);
+    remove_->setVisible(!on);
     QFont f = font();
     f.setBold(true);
-    f.setPointSizeF(font().pointSizeF() * 1.35);
+    f.setPointSizeF(font().pointSizeF() * 1.2);
     caption_->setFont(f);
     scatter_->setScale(on ? scale : 1.0);
     if (on)

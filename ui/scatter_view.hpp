@@ -77,7 +77,7 @@ private:
     const Trajectory* traj_ = nullptr;
     int step_ = -1;
     bool showPaths_ = true;
-    int pathCount_ = 50;
+    int pathCount_ = 25; // enough to see the paths, few enough to see the points
     int highlighted_ = -1;
     double scale_ = 1.0;
     bool showCoverage_ = true;

@@ -1,6 +1,7 @@
 // noisetrail: the GUI. Argument parsing and wiring only; everything else is in ui/.
 #include "forward_view.hpp"
 #include "compare_dialog.hpp"
+#include "equation_view.hpp"
 #include "main_window.hpp"
 #include "noisetrail/version.hpp"
 #include "sample_dialog.hpp"
@@ -89,6 +90,13 @@ void scheduleScreenshots(MainWindow& w, const QString& prefix)
             QTimer::singleShot(300, &w, [&w, prefix] {
                 w.grab().save(prefix + "-forward.png");
                 std::printf("%s-forward.png\n", qPrintable(prefix));
+                // The reverse step of panel 2 (DDIM) at the middle, written out with its numbers.
+                w.bottomTabs()->setCurrentWidget(w.equationView());
+                w.equationView()->setPanel(std::min(1, w.panelCount() - 1));
+                w.refreshViews();
+                settle(250);
+                w.grab().save(prefix + "-equations.png");
+                std::printf("%s-equations.png\n", qPrintable(prefix));
                 // The end of the run: where DDIM's smooth and DDPM's jagged paths show best.
                 w.bottomTabs()->setCurrentIndex(0);
                 w.timeline()->setCursor(-1);
