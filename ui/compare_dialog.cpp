@@ -455,11 +455,7 @@ void CompareDialog::showGrid()
         return;
     const compare::Result& g = *grid_;
     // Metric choice: keep the current key across refreshes.
-    // (and across Esc: the dialog is rebuilt when reopened, the choice is not lost).
-    static QString lastChosen;
-    if (metric_->currentIndex() >= 0)
-        lastChosen = metric_->currentData().toString();
-    const QString current = lastChosen;
+    const QString current = metric_->currentData().toString();
     if (metric_->count() != int(g.metrics.size())) {
         const QSignalBlocker b(metric_);
         metric_->clear();

@@ -669,7 +669,8 @@ CompareDialog* MainWindow::openCompare()
     if (!compare_) {
         compare_ = new CompareDialog(model_->path, this);
         compare_->setProperty("modelPath", model_->path);
-        compare_->setAttribute(Qt::WA_DeleteOnClose);
+        // Kept when closed (Esc hides it): reopened, it shows the same metric and
+        // table; a new model's dialog replaces it (above).
     }
     compare_->show();
     compare_->raise();
