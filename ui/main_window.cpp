@@ -156,6 +156,11 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(worker_, &SamplingWorker::runFailed, this, &MainWindow::onRunFailed);
     thread_->start();
 
+    etaRerun_ = new QTimer(this);
+    etaRerun_->setSingleShot(true);
+    etaRerun_->setInterval(150);
+    connect(etaRerun_, &QTimer::timeout, this, &MainWindow::startRun); // newest run wins
+
     refreshTimer_ = new QTimer(this);
     refreshTimer_->setSingleShot(true);
     refreshTimer_->setInterval(30); // ~30 redraws/s during a run, whatever the step rate
@@ -554,6 +559,12 @@ SamplerPanel* MainWindow::makePanel(int index)
                 removePanel(int(i));
     });
     connect(p, &SamplerPanel::sampleClicked, this, &MainWindow::openSample);
+    connect(p, &SamplerPanel::etaEdited, this, [this] {
+        // The hybrid knob: dragging eta re-runs the panel from the same x_T (only
+        // changed panels are recomputed), coalesced so a drag is not a queue of runs.
+        if (model_ && !loading_)
+            etaRerun_->start();
+    });
     connect(p, &SamplerPanel::sampleClicked, this, [this](int panel, int sample) {
         equations_->setPanel(panel);
         equations_->setSample(sample);
@@ -1028,6 +1039,7 @@ void MainWindow::onCursorMoved(int t)
         followAct_->setChecked(false);
     }
     plots_->setCursor(t);
+    forward_->followTimeline(t);
     refreshViews(); // scrubbing redraws at once, from stored frames
 }
 

@@ -185,6 +185,7 @@ private:
     QLabel* statusLabel_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QTimer* refreshTimer_ = nullptr;
+    QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced
     QMenu* recentMenu_ = nullptr;
 
     QAction* openAct_ = nullptr;

@@ -187,6 +187,7 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     connect(sampler_, &QComboBox::currentIndexChanged, this, changed);
     connect(steps_, &QSpinBox::valueChanged, this, changed);
     connect(eta_, &QDoubleSpinBox::valueChanged, this, changed);
+    connect(eta_, &QDoubleSpinBox::valueChanged, this, [this] { Q_EMIT etaEdited(index_); });
     connect(spacing_, &QComboBox::currentIndexChanged, this, changed);
     connect(variance_, &QComboBox::currentIndexChanged, this, changed);
     connect(clip_, &QDoubleSpinBox::valueChanged, this, changed);
@@ -402,6 +403,14 @@ void SamplerPanel::updateHeader()
             ran += tr(" \u00b7 %1").arg(QString::fromStdString(ownModel_->card().name));
         if (ran != text)
             text = tr("%1 (shown: %2; press Run)").arg(text, ran);
+    }
+    // Where an eta sampler sits between DDIM (0, deterministic) and DDPM-like
+    // (1: sigma equals DDPM's posterior std; Song et al. eq. 16 scales it by eta).
+    if (eta_->isEnabled()) {
+        const double eta = eta_->value();
+        text += eta == 0.0   ? tr(" \u2014 deterministic (DDIM)")
+                : eta == 1.0 ? tr(" \u2014 DDPM-like noise")
+                             : tr(" \u2014 %1% of DDPM's noise std").arg(100.0 * eta, 0, 'f', 0);
     }
     title_->setText(text);
     title_->setToolTip(tr("This panel's sampler configuration: %1").arg(text));

@@ -95,6 +95,8 @@ public:
 
 Q_SIGNALS:
     void configChanged();
+    /// The user moved eta (spin box or its arrows): the window re-runs this panel live.
+    void etaEdited(int panel);
     void removeRequested();
     void sampleClicked(int panel, int sample);
     /// The user picked a card for this panel (empty: the same as the window).

@@ -2,6 +2,7 @@
 // the live reverse-step equations checked against the contract's formulas
 // computed here from the ring card's linear schedule.
 #include "equation_view.hpp"
+#include "forward_view.hpp"
 #include "main_window.hpp"
 #include "plots_widget.hpp"
 #include "presentation.hpp"
@@ -10,6 +11,7 @@
 #include "ui_test_util.hpp"
 
 #include <QAction>
+#include <QDoubleSpinBox>
 #include <QLabel>
 #include <QMouseEvent>
 #include <QtTest/QtTest>
@@ -211,6 +213,43 @@ private Q_SLOTS:
                     QVERIFY2(eq->termsText().contains(QStringLiteral("|&sigma; z| = 0.000")), qPrintable(eq->termsText()));
             }
         }
+    }
+
+    void etaKnobRerunsThatPanelAlone()
+    {
+        auto w = test::open_main_window(kModels + "/ring8.json", {1366, 768});
+        w->panel(0)->setConfig(cfg("ddpm", 20));
+        w->panel(1)->setConfig(cfg("ddim", 10, 0.0));
+        w->setBatch(64);
+        runToEnd(*w);
+        const Trajectory* ddpm = &w->panel(0)->trajectory();
+        std::vector<float> before;
+        w->panel(1)->trajectory().decode(w->panel(1)->trajectory().size(), Field::Xt, before);
+        auto* eta = w->panel(1)->findChild<QDoubleSpinBox*>("etaSpin");
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        eta->setValue(0.5); // as a drag would
+        QVERIFY(w->panel(1)->findChild<QLabel*>("panelTitle")->text().contains("50% of DDPM"));
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
+        QCOMPARE(&w->panel(0)->trajectory(), ddpm); // the DDPM panel was not recomputed
+        QVERIFY(w->panel(1)->trajectory().finished());
+        QCOMPARE(w->panel(1)->recipe()->sampler.eta, 0.5);
+        std::vector<float> after, start0, start1;
+        w->panel(1)->trajectory().decode(w->panel(1)->trajectory().size(), Field::Xt, after);
+        QVERIFY(after != before);
+        // From the same x_T as the other panel.
+        w->panel(0)->trajectory().decode(0, Field::Xt, start0);
+        w->panel(1)->trajectory().decode(0, Field::Xt, start1);
+        QVERIFY(start0 == start1);
+    }
+
+    void forwardFollowsTheTimelineUnlessUnlinked()
+    {
+        auto w = test::open_main_window(kModels + "/ring8.json", {1366, 768});
+        w->timeline()->seek(400);
+        QCOMPARE(w->forwardView()->t(), 400);
+        w->forwardView()->setLinked(false);
+        w->timeline()->seek(700);
+        QCOMPARE(w->forwardView()->t(), 400);
     }
 };
 
