@@ -668,6 +668,15 @@ void MainWindow::pullFrames()
 
 CompareDialog* MainWindow::compareDialog() const { return compare_.data(); }
 
+std::vector<SampleDialog*> MainWindow::sampleDialogs() const
+{
+    std::vector<SampleDialog*> out;
+    for (const auto& d : sampleDialogs_)
+        if (d)
+            out.push_back(d);
+    return out;
+}
+
 CompareDialog* MainWindow::openCompare()
 {
     if (!model_)
@@ -1071,6 +1080,11 @@ void MainWindow::refreshViews()
             p->showAt(t, field_);
     }
     plots_->setCursor(timeline_->cursor());
+    for (auto& d : sampleDialogs_)
+        if (d) {
+            d->setPanels(sampleSources());
+            d->showAt(timeline_->cursor());
+        }
     if (const int e = equations_->panel(); e < panelCount()) {
         const SamplerPanel* p = panels_[std::size_t(e)];
         equations_->showStep(p->recipe() ? p->recipe()->sampler : p->config(), p->trajectoryPtr(),
@@ -1158,13 +1172,25 @@ quint64 MainWindow::seed() const { return quint64(seed_->value()); }
 void MainWindow::setBatch(int b) { batch_->setValue(b); }
 int MainWindow::batch() const { return batch_->value(); }
 
+std::vector<SampleDialog::Source> MainWindow::sampleSources() const
+{
+    std::vector<SampleDialog::Source> out;
+    for (int i = 0; i < panelCount(); ++i)
+        out.push_back({panels_[std::size_t(i)]->trajectoryPtr(),
+                       tr("Panel %1: %2").arg(i + 1).arg(panels_[std::size_t(i)]->description())});
+    return out;
+}
+
 void MainWindow::openSample(int panel, int sample)
 {
     const SamplerPanel* p = panels_.at(std::size_t(panel));
     if (p->trajectory().empty())
         return;
-    auto* d = new SampleDialog(p->trajectory(), sample, std::max(0, p->displayedStep()), p->description(), this);
+    // Sample i of every panel (the same x_T), following the timeline.
+    auto* d = new SampleDialog(sampleSources(), sample, timeline_->cursor(), this);
     d->setAttribute(Qt::WA_DeleteOnClose);
+    std::erase_if(sampleDialogs_, [](const QPointer<SampleDialog>& q) { return q.isNull(); });
+    sampleDialogs_.push_back(d);
     d->show();
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 #include "noisetrail/run_set.hpp"
 #include "noisetrail/trajectory.hpp"
+#include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "sampling_worker.hpp"
 
@@ -96,6 +97,8 @@ public:
     /// The Compare view (DDPM vs DDIM table) of the current model: opened, or raised.
     CompareDialog* openCompare();
     CompareDialog* compareDialog() const;
+    /// The open large sample views (sample i of every panel, following the timeline).
+    std::vector<SampleDialog*> sampleDialogs() const;
     /// Redraw panels, timeline marks and status now (normally coalesced).
     void refreshViews();
 
@@ -140,6 +143,7 @@ private:
     void onRunFinished(quint64 generation, bool cancelled);
     void onRunFailed(quint64 generation, int panel, const QString& message);
     void openSample(int panel, int sample);
+    std::vector<SampleDialog::Source> sampleSources() const;
     SamplerPanel* makePanel(int index);
 
     MainWindowOptions options_;
@@ -196,6 +200,7 @@ private:
     QAction* compareAct_ = nullptr;
     QAction* metricsAct_ = nullptr;
     QPointer<CompareDialog> compare_;
+    std::vector<QPointer<SampleDialog>> sampleDialogs_; ///< open large views, linked to the timeline
     QActionGroup* fieldGroup_ = nullptr;
     QAction* fieldActs_[3] = {};
     QAction* followAct_ = nullptr;

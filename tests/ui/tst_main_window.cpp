@@ -7,6 +7,7 @@
 #include "ui_test_util.hpp"
 #include "plots_widget.hpp"
 #include "noisetrail/sampling_plan.hpp"
+#include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "timeline_bar.hpp"
 
@@ -810,6 +811,18 @@ private Q_SLOTS:
         QDialog* d = nullptr;
         QTRY_VERIFY((d = w->findChild<QDialog*>("sampleDialog")) != nullptr);
         QVERIFY(d->windowTitle().contains("Sample 2"));
+        // Linked: sample 2 of every panel, and it follows the timeline.
+        auto* sd = qobject_cast<SampleDialog*>(d);
+        QVERIFY(sd);
+        QCOMPARE(sd->rowCount(), w->panelCount());
+        // Each row shows the step its panel shows, and moves with the timeline.
+        for (int t : {500, 200}) {
+            w->timeline()->seek(t);
+            for (int i = 0; i < 2; ++i) {
+                QVERIFY(w->panel(i)->displayedT() <= t && w->panel(i)->displayedT() > t - 170);
+                QCOMPARE(sd->rowCaption(i), QStringLiteral("t = %1").arg(w->panel(i)->displayedT()));
+            }
+        }
         d->close();
     }
 };
