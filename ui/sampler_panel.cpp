@@ -476,7 +476,15 @@ void SamplerPanel::runEnded(const QString& why)
 QString SamplerPanel::captionText() const
 {
     const char* fields[] = {"x_t", "x0_hat", "eps_hat"};
-    QStringList parts{description()};
+    // Short enough for one line at a large size: the default spacing and
+    // variance go unsaid (the folded header's tooltip still has them).
+    QString words = description();
+    const SamplerConfig c = config();
+    if (c.spacing == Spacing::Leading)
+        words.remove(QStringLiteral(", leading"));
+    if (c.variance == Variance::FixedSmall)
+        words.remove(QStringLiteral(", fixed_small"));
+    QStringList parts{words};
     const bool points = model() && model()->card().is_2d_points();
     const bool computed = shownStep_ >= 0 && shownStep_ < traj_->size();
     parts << QString::fromLatin1(points || !computed ? "x_t" : fields[int(shownField_)]);
@@ -504,6 +512,7 @@ void SamplerPanel::setPresentation(bool on, double scale)
     scatter_->setScale(on ? scale : 1.0);
     if (on)
         caption_->setText(captionText());
+    caption_->setToolTip(description());
 }
 
 int SamplerPanel::displayedT() const
