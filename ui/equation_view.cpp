@@ -12,7 +12,8 @@ namespace noisetrail::ui {
 
 namespace {
 // Rich-text pieces: the field's symbols, typeset (no underscores).
-const QString kX0 = QStringLiteral("x&#770;<sub>0</sub>");      // x̂₀
+// The hat combines with the x in one text run; a <sub> after it would split the run and lose it.
+const QString kX0 = QStringLiteral("<span style='font-family:\"DejaVu Serif\", serif'>x&#770;</span><sub>0</sub>"); // x̂₀
 const QString kEps = QStringLiteral("&epsilon;&#770;");          // ε̂
 const QString kXt = QStringLiteral("x<sub>t</sub>");
 const QString kXprev = QStringLiteral("x<sub>t&prime;</sub>");   // the next, less noisy state
@@ -206,7 +207,7 @@ void EquationView::render()
                                   .arg(step_ + 1)
                                   .arg(st->plannedSteps())
                                   .arg(ps.t)
-                                  .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;<sub>0</sub>)")
+                                  .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)")
                                                      : QString::number(ps.t_prev))
                                   .arg(kAb, num(ps.alpha_bar), kAbPrev, num(ps.alpha_bar_prev));
         QStringList parts;
