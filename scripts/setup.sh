@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(cmake g++ make pkg-config qt6-base-dev libgl-dev libqcustomplot-dev libtorch-dev
-          libopenblas0-pthread nlohmann-json3-dev zlib1g-dev xvfb xauth)
+          libopenblas0-pthread nlohmann-json3-dev zlib1g-dev xvfb xauth
+          libgif-dev libavcodec-dev libavformat-dev libswscale-dev qt6-svg-dev)
 missing=()
 packages+=(python3-torch) # tests/cli/tst_export_torchscript.py (bring your own model)
 for p in "${packages[@]}"; do

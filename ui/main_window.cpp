@@ -2,6 +2,8 @@
 
 #include "compare_dialog.hpp"
 #include "equation_view.hpp"
+#include "export_plot.hpp"
+#include "experiment_menu.hpp"
 #include "forward_view.hpp"
 #include "icons.hpp"
 #include "noisetrail/data_dirs.hpp"
@@ -284,9 +286,38 @@ void MainWindow::buildActions()
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openAct_);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
+    // Saved runs (ui/session_actions.cpp).
+    file->addSeparator();
+    QAction* saveRunAct = file->addAction(tr("&Save Run..."), this, &MainWindow::saveRunAs);
+    saveRunAct->setObjectName("saveRunAction");
+    saveRunAct->setShortcut(QKeySequence::Save);
+    QAction* openRunAct = file->addAction(tr("Open R&un..."), this, &MainWindow::openRunDialog);
+    openRunAct->setObjectName("openRunAction");
+    openRunAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    recentRunsMenu_ = file->addMenu(tr("Recent R&uns"));
+    if (options_.useSettings)
+        recentRuns_ = QSettings().value("recentRuns").toStringList();
+    updateRecentRunsMenu();
+    file->addSeparator();
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
+    QMenu* exportMenu = menuBar()->addMenu(tr("E&xport"));
+    exportMenu->addAction(tr("&Animation (GIF, MP4)..."), this, &MainWindow::exportAnimation)
+        ->setObjectName("exportAnimationAction");
+    exportMenu->addAction(tr("&Filmstrip (PNG)..."), this, &MainWindow::exportFilmstrip)
+        ->setObjectName("exportFilmstripAction");
+    exportMenu->addAction(tr("All &Plots (PNG, SVG, PDF, CSV)..."), this, [this] {
+        const QString folder = QFileDialog::getExistingDirectory(this, tr("Export All Plots To"), QDir::homePath());
+        if (folder.isEmpty())
+            return;
+        QString error;
+        const int n = exportAllPlots(this, folder, &error);
+        if (!error.isEmpty())
+            showError(tr("Export of the plots: %1").arg(error));
+        else
+            statusLabel_->setText(tr("Wrote %1 plots to %2 (PNG, SVG, PDF and CSV each).").arg(n).arg(QDir::toNativeSeparators(folder)));
+    });
     QMenu* run = menuBar()->addMenu(tr("&Run"));
     run->addAction(runAct_);
     run->addAction(stopAct_);
@@ -295,6 +326,8 @@ void MainWindow::buildActions()
     run->addAction(addPanelAct_);
     run->addSeparator();
     run->addAction(compareAct_);
+    addExperimentsMenu(this, [this] { return model_ && !loading_ ? model_->path : QString(); },
+                       [this] { return quint64(seed_->value()); });
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (auto* a : fieldActs_)
         view->addAction(a);
@@ -642,6 +675,7 @@ void MainWindow::rebuildPlots()
         plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
     }
     pullFrames();
+    installPlotExports(plots_); // PNG / SVG / PDF / CSV context menus (export_plot.hpp)
 }
 
 void MainWindow::pullFrames()
@@ -691,6 +725,8 @@ CompareDialog* MainWindow::openCompare()
         compare_->setProperty("modelPath", model_->path);
         // Kept when closed (Esc hides it): reopened, it shows the same metric and
         // table; a new model's dialog replaces it (above).
+        installPlotExports(compare_);
+        installTableExport(compare_->table()); // Ctrl+C as TSV, CSV and Markdown
     }
     compare_->show();
     compare_->raise();
@@ -713,6 +749,9 @@ void MainWindow::updateActions()
 
 void MainWindow::loadModel(const QString& path)
 {
+    if (!confirmDiscard(tr("open another model")))
+        return;
+    replayCard_.clear();
     abandonRun();
     loading_ = true;
     updateActions();
@@ -875,6 +914,15 @@ void MainWindow::startRun()
 {
     if (!model_ || loading_)
         return;
+    if (isReplay()) {
+        // A reopened run whose card is not here: nothing can be sampled until the card is opened.
+        showError(tr("The model card %1 is not here (this run was reopened from its saved frames). "
+                     "Open the card (File > Open Model Card) to run again.")
+                      .arg(QDir::toNativeSeparators(replayCard_)));
+        return;
+    }
+    if (!confirmDiscard(tr("run again")))
+        return;
     const int T = model_->trainSteps();
     std::vector<SamplerConfig> configs;
     for (int i = 0; i < panelCount(); ++i) {
@@ -1009,6 +1057,8 @@ void MainWindow::onRunFinished(quint64 gen, bool cancelled)
     if (cancelled)
         for (int i : runPanels_)
             panels_[std::size_t(i)]->runEnded(tr("stopped"));
+    if (!cancelled)
+        unsavedRun_ = true; // File > Save Run keeps it; closing or opening another asks first
     if (!cancelled && follow_)
         timeline_->setCursor(TimelineMapping::kFinal);
     refreshViews();
@@ -1330,6 +1380,10 @@ void MainWindow::writeSettings()
 
 void MainWindow::closeEvent(QCloseEvent* e)
 {
+    if (!confirmDiscard(tr("quit"))) {
+        e->ignore();
+        return;
+    }
     if (options_.useSettings)
         writeSettings();
     timeline_->stop();

@@ -2,7 +2,9 @@
 // starting noise, the timeline, the plots and the forward-process view. It
 // owns the one worker thread and decides which frames are current.
 #pragma once
+#include "noisetrail/animation.hpp"
 #include "noisetrail/run_set.hpp"
+#include "noisetrail/session.hpp"
 #include "noisetrail/trajectory.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
@@ -35,6 +37,7 @@ namespace noisetrail::ui {
 
 class CompareDialog;
 class EquationView;
+class ExportJob;
 class ForwardView;
 class Presentation;
 class PlotsWidget;
@@ -44,6 +47,8 @@ struct MainWindowOptions {
     QString modelPath;        ///< card to open; empty: the default (digits if present, else ring8)
     bool useSettings = true;  ///< tests turn this off: no QSettings read or written
     QString modelsDir;        ///< bundled cards; empty: found next to the app or in the source tree
+    /// Ask before an unsaved finished run is discarded (the app; tests and screenshots do not ask).
+    bool askBeforeDiscard = false;
 };
 
 class MainWindow : public QMainWindow {
@@ -102,8 +107,31 @@ public:
     /// Redraw panels, timeline marks and status now (normally coalesced).
     void refreshViews();
 
+    // Saved runs (File > Save Run / Open Run; ui/session_actions.cpp).
+    /// The session the panels would save: every panel with a run, its store and recipe.
+    /// InputError if no panel has run yet.
+    Session currentSession() const;
+    /// Write the current run; false (the error shown) if it cannot be written.
+    bool saveRun(const QString& path);
+    /// Reopen a saved run: it scrubs and plays at once, also without its model
+    /// (then from the session's copy of the card; Run asks for the card). A bad
+    /// file is one error and leaves everything as it was. False on error.
+    bool openRun(const QString& path);
+    /// A finished run that was not saved (closing, opening a card or Run ask first).
+    bool hasUnsavedRun() const { return unsavedRun_; }
+    /// The window's model is a saved run's copy of its card: nothing can be sampled.
+    bool isReplay() const;
+    /// Export > Animation / Filmstrip (dialogs; the animation is written on a worker).
+    void exportAnimation();
+    void exportFilmstrip();
+    /// Write the current run as an animation on a worker thread, with a progress
+    /// dialog whose Cancel stops it (no file then). The job reports finished()
+    /// or failed() and deletes itself; null (error shown) if there is nothing to export.
+    ExportJob* startAnimationExport(const QString& path, AnimationFormat format, const AnimationExport& options);
+
 Q_SIGNALS:
     void modelReady();
+    void runOpened(const QString& path);
     void runFinished(bool cancelled);
     void errorShown(const QString& message);
 
@@ -144,6 +172,15 @@ private:
     void onRunFailed(quint64 generation, int panel, const QString& message);
     void openSample(int panel, int sample);
     std::vector<SampleDialog::Source> sampleSources() const;
+    /// Ask before a finished, unsaved run is discarded (Save / Discard / Cancel,
+    /// with "don't ask again"); true to go on. Never asks without settings (tests).
+    bool confirmDiscard(const QString& action);
+    void saveRunAs();
+    void openRunDialog();
+    void addRecentRun(const QString& path);
+    void updateRecentRunsMenu();
+    void applySession(const std::shared_ptr<const Session>& session, const QString& path,
+                      std::shared_ptr<const LoadedModel> model);
     SamplerPanel* makePanel(int index);
 
     MainWindowOptions options_;
@@ -167,6 +204,10 @@ private:
     std::vector<std::pair<const Trajectory*, int>> plotted_;
     QElapsedTimer runClock_;
     QStringList recent_;
+    QStringList recentRuns_;
+    bool unsavedRun_ = false;
+    bool discardConfirmed_ = false; ///< openRun asked already; its loadModel must not ask again
+    QString replayCard_;            ///< the saved card path when the model is a replay
 
     std::vector<SamplerPanel*> panels_;
     QWidget* panelsRow_ = nullptr;
@@ -191,6 +232,7 @@ private:
     QTimer* refreshTimer_ = nullptr;
     QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced
     QMenu* recentMenu_ = nullptr;
+    QMenu* recentRunsMenu_ = nullptr;
 
     QAction* openAct_ = nullptr;
     QAction* runAct_ = nullptr;

@@ -1,5 +1,7 @@
 #include "sampler_panel.hpp"
 
+#include "noisetrail/session.hpp"
+
 #include "image_grid_view.hpp"
 #include "noisetrail/sampling_plan.hpp"
 #include "render.hpp"
@@ -416,6 +418,19 @@ void SamplerPanel::updateHeader()
     title_->setToolTip(tr("This panel's sampler configuration: %1").arg(text));
 }
 
+void SamplerPanel::showSaved(std::shared_ptr<const Trajectory> store, const RunRecipe& recipe)
+{
+    runConfig_ = recipe.sampler;
+    hasRun_ = true;
+    recipe_ = recipe;
+    traj_ = std::move(store);
+    shownStep_ = -1;
+    dirty_ = true;
+    scatter_->setState(nullptr, -1);
+    grid_->setImages({});
+    updateHeader();
+}
+
 std::shared_ptr<Trajectory> SamplerPanel::beginRun(const std::vector<std::int64_t>& shape,
                                                    const std::vector<int>& timesteps, const std::vector<float>& x_T,
                                                    const RunRecipe& recipe, bool metrics)
@@ -425,9 +440,8 @@ std::shared_ptr<Trajectory> SamplerPanel::beginRun(const std::vector<std::int64_
     endedNote_.clear();
     recipe_ = recipe;
     ranWithMetrics_ = metrics;
-    const bool points = model() && model()->card().is_2d_points();
     auto store = std::make_shared<Trajectory>(shape, timesteps,
-                                              points ? Trajectory::Precision::Half : Trajectory::Precision::UInt8, x_T);
+                                              model() ? stored_precision(model()->card()) : Trajectory::Precision::UInt8, x_T);
     traj_ = store;
     shownStep_ = -1;
     dirty_ = true;

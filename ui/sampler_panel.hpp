@@ -59,6 +59,8 @@ public:
     /// x_T at once; `recipe` is what produces it. Returns the store for the worker.
     std::shared_ptr<Trajectory> beginRun(const std::vector<std::int64_t>& shape, const std::vector<int>& timesteps,
                                          const std::vector<float>& x_T, const RunRecipe& recipe, bool metrics);
+    /// Show a saved run (a reopened session): its store and recipe, nothing computed.
+    void showSaved(std::shared_ptr<const Trajectory> store, const RunRecipe& recipe);
     /// The store shown (an empty one before the first run). Only the worker writes it.
     const Trajectory& trajectory() const { return *traj_; }
     std::shared_ptr<const Trajectory> trajectoryPtr() const { return traj_; }

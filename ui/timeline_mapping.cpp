@@ -1,5 +1,7 @@
 #include "timeline_mapping.hpp"
 
+#include "noisetrail/render.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -26,19 +28,7 @@ int TimelineMapping::tAtPixel(double pixel) const
 
 int TimelineMapping::stepAt(const std::vector<int>& timesteps, int t, int available, bool finished)
 {
-    const int S = int(timesteps.size());
-    if (available <= 0 || S == 0)
-        return -1;
-    // First step whose t is at or below the cursor (timesteps descend).
-    int k = S;
-    for (int i = 0; i < S; ++i) {
-        if (timesteps[i] <= t) {
-            k = i;
-            break;
-        }
-    }
-    const int newest = finished ? S : std::min(available, S) - 1;
-    return std::min(k, newest);
+    return step_at(timesteps, t, available, finished); // one rule for the timeline and the exports (core render.hpp)
 }
 
 int TimelineMapping::tOfStep(const std::vector<int>& timesteps, int step)

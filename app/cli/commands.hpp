@@ -25,6 +25,11 @@ int cmd_compare(const std::vector<std::string>& argv);
 int cmd_train(const std::vector<std::string>& argv);
 int cmd_classify(const std::vector<std::string>& argv);
 int cmd_run(const std::vector<std::string>& argv);
+int cmd_session(const std::vector<std::string>& argv);
+int cmd_invert(const std::vector<std::string>& argv);
+int cmd_interpolate(const std::vector<std::string>& argv);
+int cmd_consistency(const std::vector<std::string>& argv);
+int cmd_decision(const std::vector<std::string>& argv);
 
 extern const char* const kSampleHelp;
 extern const char* const kPlanHelp;
@@ -32,6 +37,8 @@ extern const char* const kCompareHelp;
 extern const char* const kTrainHelp;
 extern const char* const kClassifyHelp;
 extern const char* const kRunHelp;
+extern const char* const kSessionHelp;
+extern const char* const kInvertHelp, *const kInterpolateHelp, *const kConsistencyHelp, *const kDecisionHelp;
 
 // Shared by subcommands that sample.
 extern const std::set<std::string> kSamplerFlags;
@@ -39,6 +46,8 @@ extern const std::set<std::string> kSamplerFlags;
 SamplerConfig sampler_config_from(const Args& args);
 /// Load --model (required) on --device.
 std::shared_ptr<Model> load_model_from(const Args& args);
+/// Split a comma-separated flag value; InputError naming the flag when it is empty.
+std::vector<std::string> split_list(const std::string& flag, const std::string& s);
 /// Create a writable output folder or throw InputError naming the flag.
 void prepare_output_dir(const std::string& flag, const std::string& dir);
 

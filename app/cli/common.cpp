@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 namespace noisetrail::cli {
 
@@ -62,6 +63,19 @@ void prepare_output_dir(const std::string& flag, const std::string& dir)
             throw InputError(flag + " " + dir + ": folder is not writable");
     }
     fs::remove(probe, ec);
+}
+
+std::vector<std::string> split_list(const std::string& flag, const std::string& s)
+{
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    std::string item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty())
+            out.push_back(item);
+    if (out.empty())
+        throw InputError(flag + ": expected a comma-separated list, got '" + s + "'");
+    return out;
 }
 
 } // namespace noisetrail::cli

@@ -68,6 +68,7 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
         ts.push_back(s.t);
     write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(ts.size())}, ts.data());
     write_stats_csv(d / "stats.csv", frames);
+    write_decision_dump(d, model, frames);
 
     nlohmann::json meta;
     meta["noisetrail_version"] = NOISETRAIL_VERSION;

@@ -28,6 +28,9 @@ struct DumpMeta {
 /// timesteps.npy [S], stats.csv (one row per step; `model_calls` last) and meta.json
 /// for a finished run whose frames are `frames`. InputError naming a file that cannot be written.
 void write_dump(const std::filesystem::path& dir, const Run& run, const Frames& frames, const DumpMeta& meta);
+/// --dump's decision files (assignment.npy [S, B] int64, decision.csv) when the model
+/// has mixture components or a classifier next to its card; nothing otherwise (decision.cpp).
+void write_decision_dump(const std::filesystem::path& dir, const Model& model, const Frames& frames);
 
 /// samples.npy plus samples.png (a grid for images, a scatter for 2-D data).
 void write_samples(const std::filesystem::path& dir, const Model& model, const std::vector<std::int64_t>& shape,

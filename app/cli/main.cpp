@@ -23,13 +23,19 @@ const Command kCommands[] = {
      &noisetrail::cli::cmd_train},
     {"classify", "judge image samples with the digit classifier", noisetrail::cli::kClassifyHelp,
      &noisetrail::cli::cmd_classify},
+    {"session", "describe or export a saved run (GIF, MP4, filmstrip)", noisetrail::cli::kSessionHelp,
+     &noisetrail::cli::cmd_session},
+    {"invert", "DDIM inversion x_0 -> x_T and reconstruction", noisetrail::cli::kInvertHelp, &noisetrail::cli::cmd_invert},
+    {"interpolate", "slerp in x_T, decoded by each sampler", noisetrail::cli::kInterpolateHelp, &noisetrail::cli::cmd_interpolate},
+    {"consistency", "one x_T at several step counts; early stop", noisetrail::cli::kConsistencyHelp, &noisetrail::cli::cmd_consistency},
+    {"decision", "when each sample decides its class or component", noisetrail::cli::kDecisionHelp, &noisetrail::cli::cmd_decision},
 };
 
 void usage(std::ostream& out)
 {
     out << "usage: noisetrail-cli COMMAND [options]\n\ncommands:\n";
     for (const Command& c : kCommands)
-        out << "  " << c.name << std::string(10 - std::strlen(c.name), ' ') << c.summary << '\n';
+        out << "  " << c.name << std::string(13 - std::strlen(c.name), ' ') << c.summary << '\n';
     out << "\n'noisetrail-cli COMMAND --help' describes a command; --version prints the version.\n";
 }
 

@@ -5,6 +5,7 @@
 
 #include "noisetrail/errors.hpp"
 #include "noisetrail/run_recipe.hpp"
+#include "noisetrail/session.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -31,7 +32,9 @@ together under a pacing policy.
   --dump DIR            write DIR/panel-<i>/ in the layout of 'sample --dump' (the
                         same files 'sample' writes with that panel's settings) and
                         DIR/schedule.csv: tick,panel,step,t in the order computed
-  --session FILE        not yet supported
+  --session FILE        also save the run as a session (recipe and every panel's
+                        trajectory): 'session info|export|filmstrip' and the GUI's
+                        File > Open Run read it without the model
   --help                this text
 
 Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
@@ -60,8 +63,12 @@ int cmd_run(const std::vector<std::string>& argv)
         std::cout << kRunHelp;
         return 0;
     }
-    if (args.has("--session"))
-        throw InputError("--session: sessions are not yet supported by this version; run without --session");
+    const auto session_file = args.text("--session");
+    if (session_file) {
+        const auto folder = std::filesystem::absolute(*session_file).parent_path();
+        if (!std::filesystem::is_directory(folder))
+            throw InputError("--session " + *session_file + ": folder " + folder.string() + " does not exist");
+    }
     const auto config = args.text("--config");
     if (!config)
         throw InputError("--config RUN.json is required (a run recipe)");
@@ -98,6 +105,15 @@ int cmd_run(const std::vector<std::string>& argv)
     for (int i = 0; i < set.size(); ++i)
         total += set.run(i).steps();
     std::vector<Frames> frames(set.size());
+    std::vector<std::shared_ptr<Trajectory>> stores;
+    if (session_file)
+        for (int i = 0; i < set.size(); ++i) {
+            const Run& r = set.run(i);
+            std::vector<int> ts;
+            for (const auto& s : r.plan().steps)
+                ts.push_back(s.t);
+            stores.push_back(std::make_shared<Trajectory>(r.shape(), ts, stored_precision(r.model()->card()), r.x_T()));
+        }
     std::ostringstream schedule;
     schedule << "tick,panel,step,t\n";
     Progress progress(total, "running");
@@ -107,6 +123,8 @@ int cmd_run(const std::vector<std::string>& argv)
         for (TickFrame& f : set.tick()) {
             schedule << tick << ',' << f.panel << ',' << f.frame->step << ',' << f.frame->plan.t << '\n';
             progress.update(++done, f.frame->plan.t);
+            if (session_file)
+                stores[std::size_t(f.panel)]->append(*f.frame);
             if (dump_dir)
                 frames[f.panel].push_back(std::move(f.frame));
         }
@@ -132,6 +150,24 @@ int cmd_run(const std::vector<std::string>& argv)
         if (!out)
             throw InputError((d / "schedule.csv").string() + ": cannot write file");
     }
+    if (session_file) {
+        Session s;
+        s.recipe = recipe;
+        s.recipe.pacing = set.pacing();
+        const ModelCard& card = set.run(0).model()->card();
+        s.model_name = card.name;
+        s.card_json = card.json_text;
+        s.train_steps = set.run(0).model()->schedule().train_steps();
+        s.batch = int(set.run(0).shape()[0]);
+        s.data_shape = card.data_shape;
+        s.x_T = set.run(0).x_T();
+        for (int i = 0; i < set.size(); ++i) {
+            const Run& r = set.run(i);
+            s.panels.push_back({r.recipe().fingerprint, describe(r.options().sampler, r.model()->schedule().train_steps()),
+                                stores[std::size_t(i)]});
+        }
+        write_session(*session_file, s);
+    }
     for (int i = 0; i < set.size(); ++i) {
         const Run& r = set.run(i);
         std::cerr << "noisetrail-cli: panel " << i << ": "
@@ -143,6 +179,8 @@ int cmd_run(const std::vector<std::string>& argv)
               << " denoiser calls (" << set.merges() << " shared), " << seconds << " s";
     if (dump_dir)
         std::cerr << ", steps in " << *dump_dir;
+    if (session_file)
+        std::cerr << ", session " << *session_file;
     std::cerr << '\n';
     return 0;
 }

@@ -199,8 +199,10 @@ int main(int argc, char** argv)
     QCommandLineOption present("presentation", "Start in presentation mode (full screen, large text; Esc leaves).");
     QCommandLineOption presentScale("scale", "Presentation scale factor, 1.0 to 3.0 (default: from the screen height).",
                                     "F");
+    QCommandLineOption run("run", "Open a saved run (a .ntsession from File > Save Run or 'noisetrail-cli run "
+                                  "--session'): it scrubs and plays without recomputing.", "FILE");
     cli.addOptions({model, shot, size, dark, seed, panels, field, panelModel, panelSampler, pacing, shotCompare, compareSamples,
-                    compareQuick, compareMetric, present, presentScale});
+                    compareQuick, compareMetric, run, present, presentScale});
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
@@ -218,6 +220,7 @@ int main(int argc, char** argv)
     }
     const bool screenshot = cli.isSet(shot) || cli.isSet(shotCompare);
     opts.useSettings = !screenshot; // screenshots are reproducible: defaults, not the user's settings
+    opts.askBeforeDiscard = !screenshot;
     MainWindow w(opts);
     if (cli.isSet(seed))
         w.setSeed(cli.value(seed).toULongLong());
@@ -313,6 +316,14 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "noisetrail: --scale applies to --presentation only\n");
             return 2;
         }
+    }
+    if (cli.isSet(run)) {
+        const QString file = cli.value(run);
+        if (!QFileInfo::exists(file)) {
+            std::fprintf(stderr, "noisetrail: --run %s: no such file\n", qPrintable(file));
+            return 2;
+        }
+        QTimer::singleShot(0, &w, [&w, file] { w.openRun(file); });
     }
     w.show();
     if (cli.isSet(present))

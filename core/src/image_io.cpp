@@ -5,6 +5,9 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <stdexcept>
 #include <cmath>
 #include <fstream>
 #include <string>
@@ -61,83 +64,176 @@ void write_png_rgb(const std::filesystem::path& path, int width, int height, std
         throw InputError(path.string() + ": cannot write file");
 }
 
+int grid_columns(int batch)
+{
+    return std::max(1, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(batch)))));
+}
+
+namespace {
+
+std::array<std::uint8_t, 3> diverging(double v, double limit)
+{
+    const double u = std::clamp(v / (limit > 0 ? limit : 1.0), -1.0, 1.0);
+    // Endpoints of Moreland's cool-warm map, blended through near-white (as the GUI).
+    static constexpr double cold[3] = {59, 76, 192}, mid[3] = {242, 242, 242}, warm[3] = {180, 4, 38};
+    const double* end = u < 0 ? cold : warm;
+    const double a = std::abs(u);
+    std::array<std::uint8_t, 3> c{};
+    for (int k = 0; k < 3; ++k)
+        c[k] = static_cast<std::uint8_t>(std::lround(mid[k] + (end[k] - mid[k]) * a));
+    return c;
+}
+
+} // namespace
+
+RgbImage image_grid(std::span<const float> images, int batch, int channels, int height, int width, double lo,
+                    double hi, double zoom, ColourMap map, int pad, std::uint8_t background)
+{
+    const int cols = grid_columns(batch);
+    const int rows = (batch + cols - 1) / cols;
+    const int iw = std::max(1, static_cast<int>(std::lround(width * zoom)));
+    const int ih = std::max(1, static_cast<int>(std::lround(height * zoom)));
+    const int cell_w = iw + pad, cell_h = ih + pad;
+    RgbImage img(cols * cell_w + pad, rows * cell_h + pad, background);
+    const std::size_t plane = static_cast<std::size_t>(height) * width;
+    if (images.size() < static_cast<std::size_t>(batch) * channels * plane)
+        throw std::invalid_argument("image_grid: fewer values than batch x channels x height x width");
+    for (int b = 0; b < batch; ++b) {
+        const int ox = pad + (b % cols) * cell_w, oy = pad + (b / cols) * cell_h;
+        const float* p = images.data() + static_cast<std::size_t>(b) * channels * plane;
+        for (int y = 0; y < ih; ++y) {
+            const int sy = std::min(height - 1, static_cast<int>(y / zoom));
+            for (int x = 0; x < iw; ++x) {
+                const std::size_t o = static_cast<std::size_t>(sy) * width + std::min(width - 1, static_cast<int>(x / zoom));
+                auto* px = img.pixel(ox + x, oy + y);
+                if (map == ColourMap::Diverging) {
+                    double v = p[o];
+                    if (channels == 3)
+                        v = (p[o] + p[plane + o] + p[2 * plane + o]) / 3.0;
+                    const auto c = diverging(v, hi);
+                    std::copy(c.begin(), c.end(), px);
+                    continue;
+                }
+                for (int c = 0; c < 3; ++c) {
+                    const float v = p[(channels == 3 ? c : 0) * plane + o];
+                    const double u = hi > lo ? std::clamp((v - lo) / (hi - lo), 0.0, 1.0) : 0.5;
+                    px[c] = static_cast<std::uint8_t>(std::lround(u * 255.0));
+                }
+            }
+        }
+    }
+    return img;
+}
+
 void write_image_grid(const std::filesystem::path& path, std::span<const float> images, int batch, int channels,
                       int height, int width, double lo, double hi, int zoom)
 {
-    const int cols = std::max(1, static_cast<int>(std::ceil(std::sqrt(static_cast<double>(batch)))));
-    const int rows = (batch + cols - 1) / cols;
-    const int pad = 2;
-    const int cell_w = width * zoom + pad, cell_h = height * zoom + pad;
-    const int W = cols * cell_w + pad, H = rows * cell_h + pad;
-    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(W) * H * 3, 40);
-    const std::size_t plane = static_cast<std::size_t>(height) * width;
-    for (int b = 0; b < batch; ++b) {
-        const int ox = pad + (b % cols) * cell_w, oy = pad + (b / cols) * cell_h;
-        for (int y = 0; y < height * zoom; ++y)
-            for (int x = 0; x < width * zoom; ++x)
-                for (int c = 0; c < 3; ++c) {
-                    const int src_c = channels == 3 ? c : 0;
-                    const float v = images[(static_cast<std::size_t>(b) * channels + src_c) * plane +
-                                           static_cast<std::size_t>(y / zoom) * width + x / zoom];
-                    const double u = std::clamp((v - lo) / (hi - lo), 0.0, 1.0);
-                    rgb[(static_cast<std::size_t>(oy + y) * W + ox + x) * 3 + c] =
-                        static_cast<std::uint8_t>(std::lround(u * 255.0));
-                }
-    }
-    write_png_rgb(path, W, H, rgb);
+    write_png(path, image_grid(images, batch, channels, height, width, lo, hi, zoom));
 }
 
-void write_scatter_png(const std::filesystem::path& path, std::span<const float> points, int n, int size)
+void blit(RgbImage& dst, const RgbImage& src, int x, int y)
 {
-    // Square view around the points: a robust extent (1st..99th percentile) plus margin.
+    for (int sy = std::max(0, -y); sy < src.height && y + sy < dst.height; ++sy) {
+        const int sx0 = std::max(0, -x), sx1 = std::min(src.width, dst.width - x);
+        if (sx1 > sx0)
+            std::copy_n(src.pixel(sx0, sy), 3 * (sx1 - sx0), dst.pixel(x + sx0, y + sy));
+    }
+}
+
+Extent robust_extent(std::span<const float> points, int n)
+{
     std::vector<float> xs, ys;
     for (int i = 0; i < n; ++i)
         if (std::isfinite(points[2 * i]) && std::isfinite(points[2 * i + 1])) {
             xs.push_back(points[2 * i]);
             ys.push_back(points[2 * i + 1]);
         }
-    double cx = 0, cy = 0, half = 2;
-    if (!xs.empty()) {
-        auto pct = [](std::vector<float> v, double q) {
-            const auto k = static_cast<std::size_t>(q * (v.size() - 1));
-            std::nth_element(v.begin(), v.begin() + k, v.end());
-            return static_cast<double>(v[k]);
-        };
-        const double x0 = pct(xs, 0.01), x1 = pct(xs, 0.99), y0 = pct(ys, 0.01), y1 = pct(ys, 0.99);
-        cx = (x0 + x1) / 2;
-        cy = (y0 + y1) / 2;
-        half = std::max({(x1 - x0) / 2, (y1 - y0) / 2, 0.5}) * 1.25;
-    }
-    std::vector<std::uint8_t> rgb(static_cast<std::size_t>(size) * size * 3, 255);
-    const auto to_px = [&](double v, double c) { return (v - c + half) / (2 * half) * (size - 1); };
-    const auto set = [&](int x, int y, std::uint8_t r, std::uint8_t g, std::uint8_t b, double a) {
+    if (xs.empty())
+        return {};
+    auto pct = [](std::vector<float> v, double q) {
+        const auto k = static_cast<std::size_t>(q * (v.size() - 1));
+        std::nth_element(v.begin(), v.begin() + k, v.end());
+        return static_cast<double>(v[k]);
+    };
+    const double x0 = pct(xs, 0.01), x1 = pct(xs, 0.99), y0 = pct(ys, 0.01), y1 = pct(ys, 0.99);
+    return {(x0 + x1) / 2, (y0 + y1) / 2, std::max({(x1 - x0) / 2, (y1 - y0) / 2, 0.5}) * 1.25};
+}
+
+RgbImage scatter_image(std::span<const float> points, int n, int size, const Extent& e,
+                       std::array<std::uint8_t, 3> colour, const std::vector<std::vector<float>>& paths)
+{
+    RgbImage img(size, size, 255);
+    const double half = e.half > 0 ? e.half : 1.0;
+    const auto px_x = [&](double v) { return (v - e.cx + half) / (2 * half) * (size - 1); };
+    const auto px_y = [&](double v) { return size - 1 - (v - e.cy + half) / (2 * half) * (size - 1); };
+    const auto set = [&](int x, int y, std::array<std::uint8_t, 3> c, double a) {
         if (x < 0 || y < 0 || x >= size || y >= size)
             return;
-        auto* p = &rgb[(static_cast<std::size_t>(y) * size + x) * 3];
-        p[0] = static_cast<std::uint8_t>(p[0] * (1 - a) + r * a);
-        p[1] = static_cast<std::uint8_t>(p[1] * (1 - a) + g * a);
-        p[2] = static_cast<std::uint8_t>(p[2] * (1 - a) + b * a);
+        auto* p = img.pixel(x, y);
+        for (int k = 0; k < 3; ++k)
+            p[k] = static_cast<std::uint8_t>(p[k] * (1 - a) + c[k] * a + 0.5);
     };
     // Grid at integer coordinates, darker axes through the origin.
-    for (int k = static_cast<int>(std::floor(cx - half)); k <= static_cast<int>(std::ceil(cx + half)); ++k) {
-        const int px = static_cast<int>(std::lround(to_px(k, cx)));
+    for (int k = static_cast<int>(std::floor(e.cx - half)); k <= static_cast<int>(std::ceil(e.cx + half)); ++k) {
+        const int px = static_cast<int>(std::lround(px_x(k)));
         for (int y = 0; y < size; ++y)
-            set(px, y, 0, 0, 0, k == 0 ? 0.45 : 0.12);
+            set(px, y, {0, 0, 0}, k == 0 ? 0.45 : 0.12);
     }
-    for (int k = static_cast<int>(std::floor(cy - half)); k <= static_cast<int>(std::ceil(cy + half)); ++k) {
-        const int py = size - 1 - static_cast<int>(std::lround(to_px(k, cy)));
+    for (int k = static_cast<int>(std::floor(e.cy - half)); k <= static_cast<int>(std::ceil(e.cy + half)); ++k) {
+        const int py = static_cast<int>(std::lround(px_y(k)));
         for (int x = 0; x < size; ++x)
-            set(x, py, 0, 0, 0, k == 0 ? 0.45 : 0.12);
+            set(x, py, {0, 0, 0}, k == 0 ? 0.45 : 0.12);
     }
-    const double alpha = std::clamp(30.0 / std::sqrt(std::max<double>(1, n)), 0.15, 0.8);
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-        const int px = static_cast<int>(std::lround(to_px(xs[i], cx)));
-        const int py = size - 1 - static_cast<int>(std::lround(to_px(ys[i], cy)));
-        for (int dy = -1; dy <= 1; ++dy)
-            for (int dx = -1; dx <= 1; ++dx)
-                set(px + dx, py + dy, 31, 90, 180, alpha);
+    // Paths: segments sampled every half pixel, each sample a faint dot (cheap, no
+    // antialiasing needed at these alphas; overlaps darken where paths bundle).
+    const double path_alpha = paths.size() > 50 ? 0.18 : 0.3;
+    for (const auto& path : paths) {
+        for (std::size_t i = 2; i + 1 < path.size(); i += 2) {
+            const double ax = px_x(path[i - 2]), ay = px_y(path[i - 1]), bx = px_x(path[i]), by = px_y(path[i + 1]);
+            if (!std::isfinite(ax + ay + bx + by))
+                continue;
+            const double len = std::hypot(bx - ax, by - ay);
+            if (len > 4.0 * size)
+                continue; // far off the canvas
+            const int n_samples = std::max(1, static_cast<int>(len * 2));
+            int last_x = INT32_MIN, last_y = INT32_MIN;
+            for (int s = 0; s <= n_samples; ++s) {
+                const double u = static_cast<double>(s) / n_samples;
+                const int x = static_cast<int>(std::lround(ax + (bx - ax) * u));
+                const int y = static_cast<int>(std::lround(ay + (by - ay) * u));
+                if (x == last_x && y == last_y)
+                    continue;
+                set(x, y, colour, path_alpha);
+                last_x = x, last_y = y;
+            }
+        }
     }
-    write_png_rgb(path, size, size, rgb);
+    // Points: small discs in a darker shade, with a thin white rim so they stand out of the paths.
+    std::array<std::uint8_t, 3> dark{};
+    for (int k = 0; k < 3; ++k)
+        dark[k] = static_cast<std::uint8_t>(colour[k] * 0.8);
+    const double alpha = std::clamp(30.0 / std::sqrt(std::max<double>(1, n)), 0.35, 0.9);
+    const double r = n > 256 ? 2.0 : 2.8;
+    for (int i = 0; i < n; ++i) {
+        const double x = px_x(points[2 * i]), y = px_y(points[2 * i + 1]);
+        if (!std::isfinite(x + y))
+            continue;
+        for (int dy = -3; dy <= 3; ++dy)
+            for (int dx = -3; dx <= 3; ++dx) {
+                const int ix = static_cast<int>(std::lround(x)) + dx, iy = static_cast<int>(std::lround(y)) + dy;
+                const double d = std::hypot(ix - x, iy - y);
+                if (d <= r)
+                    set(ix, iy, dark, alpha);
+                else if (d <= r + 0.8 && n <= 256)
+                    set(ix, iy, {255, 255, 255}, 0.5);
+            }
+    }
+    return img;
+}
+
+void write_scatter_png(const std::filesystem::path& path, std::span<const float> points, int n, int size)
+{
+    write_png(path, scatter_image(points, n, size, robust_extent(points, n)));
 }
 
 } // namespace noisetrail

@@ -25,6 +25,27 @@ std::shared_ptr<Model> Model::load(const std::filesystem::path& card_path, const
     return std::shared_ptr<Model>(new Model(std::move(card), std::move(denoiser), device));
 }
 
+namespace {
+class Unavailable final : public detail::Denoiser {
+public:
+    explicit Unavailable(std::filesystem::path card) : card_(std::move(card)) {}
+    at::Tensor predict(const at::Tensor&, const at::Tensor&) override
+    {
+        throw InputError("model card " + card_.string() +
+                         ": not available here (a saved run is replayed without its model); open the card to run again");
+    }
+
+private:
+    std::filesystem::path card_;
+};
+} // namespace
+
+std::shared_ptr<Model> Model::replay(ModelCard card)
+{
+    auto denoiser = std::make_unique<Unavailable>(card.path);
+    return std::shared_ptr<Model>(new Model(std::move(card), std::move(denoiser), "cpu"));
+}
+
 Denoised Model::denoise(std::span<const double> x_t, int batch, int t) const
 {
     c10::InferenceMode guard;

@@ -221,8 +221,9 @@ void TestRun::bad_recipes_exit_2_data()
         << QByteArray(R"({"model": ")" + ring + R"(", "pacing": "warp", "panels": [{}]})") << QStringList{} << "'pacing'";
     QTest::newRow("bad pacing flag") << QByteArray(R"({"model": ")" + ring + R"(", "panels": [{}]})")
                                      << QStringList{"--pacing", "warp"} << "--pacing";
-    QTest::newRow("session") << QByteArray(R"({"model": ")" + ring + R"(", "panels": [{}]})")
-                             << QStringList{"--session", "s.nts"} << "not yet supported";
+    // Sessions themselves are tested in tst_session_cli; here: a folder that does not exist.
+    QTest::newRow("session folder") << QByteArray(R"({"model": ")" + ring + R"(", "panels": [{}]})")
+                                    << QStringList{"--session", "/nonexistent-folder/s.ntsession"} << "--session";
 }
 
 void TestRun::bad_recipes_exit_2()

@@ -25,6 +25,10 @@ public:
     /// is an InputError naming the card. `device` is "cpu" or "cuda".
     static std::shared_ptr<Model> load(const std::filesystem::path& card_path,
                                        const std::string& device = "cpu");
+    /// A model for replaying a saved run whose card or files are not at hand:
+    /// the card (its schedule, shape, name) without a denoiser. Any attempt to
+    /// sample from it throws InputError saying the model is not available.
+    static std::shared_ptr<Model> replay(ModelCard card);
     ~Model();
 
     const ModelCard& card() const { return card_; }

@@ -111,6 +111,7 @@ public:
     std::size_t bytes() const;
 
 private:
+    friend struct TrajectoryCodec; // sessions (session.cpp) save and restore the stored blocks exactly
     enum class Coding : std::uint8_t {
         Raw,      ///< 8-bit codes or half floats as they are
         Deflated, ///< deflated 8-bit codes

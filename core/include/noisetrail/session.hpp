@@ -1,0 +1,84 @@
+// Sessions (contract section 5): a finished (or stopped) run saved whole, so a
+// reopened session scrubs, plays and exports without the model. The file is the
+// project's own format, versioned and compressed:
+//
+//   header (40 bytes, little-endian): magic "\x89NTS\r\n\x1a\n", u32 format version,
+//     u32 flags (0), u64 payload size, u64 compressed size, u32 CRC-32 of the
+//     payload, u32 reserved (0)
+//   payload, zlib-compressed: u32 length + JSON description (the run recipe of
+//     contract section 4 with paths relative to the session file, every panel's
+//     card fingerprint, caption, timesteps and stored precision); the shared x_T
+//     as exact float32; then per panel its step records (plan, statistics,
+//     metrics at full precision) and the blocks of its trajectory (x_t of each
+//     step and the final samples, x0_hat, eps_hat) exactly as the Trajectory
+//     stores them.
+//
+// Reading treats the file as hostile: sizes are checked against the file and a
+// limit before anything is allocated, counts are overflow-checked, nothing
+// recurses on input, and every problem is one InputError naming the file.
+// Writing is atomic (temporary file + rename).
+#pragma once
+#include "noisetrail/render.hpp"
+#include "noisetrail/run_recipe.hpp"
+#include "noisetrail/trajectory.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace noisetrail {
+
+/// The session format version this build writes and the newest it reads.
+inline constexpr std::uint32_t kSessionVersion = 1;
+/// What one session may make us allocate (its uncompressed payload).
+inline constexpr std::uint64_t kMaxSessionPayload = std::uint64_t(8) << 30; // 8 GiB
+
+struct SessionPanel {
+    std::string fingerprint; ///< content_fingerprint of the panel's card when it ran ("" unknown)
+    std::string caption;     ///< the sampler in words (describe())
+    std::shared_ptr<const Trajectory> trajectory;
+};
+
+struct Session {
+    /// The recipe that made the run. Paths are absolute here (resolved against
+    /// the session file's folder when read); the card may since have moved.
+    RunSetRecipe recipe;
+    std::string model_name;  ///< the top-level card's name, for display without the card
+    std::string card_json;   ///< the top-level card's text as it was, so a replay knows its schedule and shape
+    int train_steps = 0;     ///< T of the model's schedule
+    int batch = 0;
+    std::vector<std::int64_t> data_shape;
+    std::vector<float> x_T;  ///< the shared starting noise [batch, *data_shape], float32 exact
+    std::vector<SessionPanel> panels; ///< one per recipe panel
+    std::string created;     ///< UTC time of writing, ISO 8601 (informational)
+    std::string version;     ///< NoiseTrail version that wrote it
+};
+
+/// Write atomically; InputError naming the file if it cannot be written (then
+/// any earlier file at `path` is untouched). std::invalid_argument if the
+/// session is inconsistent (panel count, shapes).
+void write_session(const std::filesystem::path& path, const Session& session);
+
+/// Read a session; one InputError naming the file for anything wrong with it:
+/// missing, not a session, truncated, corrupt, of a newer format version.
+Session read_session(const std::filesystem::path& path);
+
+/// The top-level card as it was when the session was written (from card_json),
+/// its path the recipe's; InputError naming the session if it holds none.
+ModelCard session_card(const Session& session, const std::filesystem::path& file);
+
+/// The precision a run's frames are stored at (GUI, sessions): half floats for
+/// 2-D points, whose paths need sub-pixel accuracy; 8 bits per value for images,
+/// what a screen shows anyway.
+Trajectory::Precision stored_precision(const ModelCard& card);
+
+/// The session's panels for the renderer (captions and colours by panel number);
+/// valid while `session` lives.
+std::vector<RenderPanel> render_panels(const Session& session);
+
+/// "noisetrail-session/<version>"
+std::string session_format_name(std::uint32_t version = kSessionVersion);
+
+} // namespace noisetrail

@@ -1,0 +1,520 @@
+// The experiments of issue 13; what they compute is described in experiments.hpp.
+#include "noisetrail/experiments.hpp"
+
+#include "denoiser.hpp"
+#include "noisetrail/errors.hpp"
+#include "tensor_util.hpp"
+
+#include <ATen/Parallel.h>
+#include <c10/core/InferenceMode.h>
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace noisetrail::experiments {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Counts model calls across the runs of one experiment and forwards them to the callback.
+class Counter {
+public:
+    Counter(const ProgressCallback& cb, int total) : cb_(cb), total_(total) {}
+    void step(const std::string& stage)
+    {
+        ++done_;
+        if (cb_)
+            cb_({done_, total_, stage});
+    }
+    int done() const { return done_; }
+
+private:
+    const ProgressCallback& cb_;
+    int total_;
+    int done_ = 0;
+};
+
+bool cancelled_now(const std::atomic<bool>* cancel)
+{
+    return cancel && cancel->load(std::memory_order_relaxed);
+}
+
+void check_rows(const char* what, std::size_t size, int n, std::int64_t D)
+{
+    if (n < 1 || D < 1 || static_cast<std::int64_t>(size) != n * D)
+        throw InputError(std::string(what) + ": expected " + std::to_string(n) + " x " + std::to_string(D) +
+                         " values, got " + std::to_string(size));
+}
+
+/// One run_sampler call from a given x_T, counting its steps.
+RunResult run_from(const Model& model, const SamplerConfig& config, std::span<const float> x_T, std::uint64_t seed,
+                   int threads, Counter& counter, const std::atomic<bool>* cancel, const FrameCallback& extra = {})
+{
+    RunOptions opt;
+    opt.sampler = config;
+    opt.seed = seed;
+    opt.threads = threads;
+    opt.init_noise = std::vector<float>(x_T.begin(), x_T.end());
+    const std::string stage = describe(config, model.schedule().train_steps());
+    const FrameCallback on_frame = [&](std::shared_ptr<const StepFrame> f) {
+        counter.step(stage);
+        if (extra)
+            extra(std::move(f));
+    };
+    return run_sampler(model, opt, on_frame, cancel);
+}
+
+/// What a distance is measured on: coordinates, or classifier features.
+std::vector<float> embed(const Classifier* classifier, std::span<const float> x, int n)
+{
+    if (!classifier)
+        return std::vector<float>(x.begin(), x.end());
+    return classifier->features(x, n);
+}
+
+} // namespace
+
+std::vector<SamplerConfig> parse_sampler_list(const std::string& text, const SamplerConfig& base,
+                                              const std::string& what)
+{
+    std::vector<SamplerConfig> out;
+    std::size_t begin = 0;
+    while (begin <= text.size()) {
+        const std::size_t comma = std::min(text.find(',', begin), text.size());
+        const std::string entry = text.substr(begin, comma - begin);
+        begin = comma + 1;
+        if (entry.empty())
+            continue;
+        std::vector<std::string> parts;
+        for (std::size_t start = 0;;) {
+            const std::size_t colon = entry.find(':', start);
+            parts.push_back(entry.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+            if (colon == std::string::npos)
+                break;
+            start = colon + 1;
+        }
+        if (parts.size() > 3 || parts[0].empty())
+            throw InputError(what + ": '" + entry + "' is not NAME[:STEPS[:ETA]]");
+        SamplerConfig c = base;
+        c.sampler = parts[0];
+        try {
+            std::size_t used = 0;
+            if (parts.size() > 1) {
+                c.steps = std::stoi(parts[1], &used);
+                if (used != parts[1].size() || c.steps < 0)
+                    throw std::invalid_argument("steps");
+            }
+            if (parts.size() > 2) {
+                c.eta = std::stod(parts[2], &used);
+                if (used != parts[2].size() || !(c.eta >= 0) || !std::isfinite(c.eta))
+                    throw std::invalid_argument("eta");
+            }
+        } catch (const std::exception&) {
+            throw InputError(what + ": '" + entry + "': STEPS must be a whole number >= 0 and ETA a number >= 0");
+        }
+        out.push_back(c);
+    }
+    if (out.empty())
+        throw InputError(what + ": expected NAME[:STEPS[:ETA]],.., got '" + text + "'");
+    return out;
+}
+
+std::string sampler_spec(const SamplerConfig& c, int train_steps)
+{
+    std::string s = c.sampler + ":" + std::to_string(resolved_steps(c, train_steps));
+    if (c.sampler == "ddim") {
+        std::ostringstream eta;
+        eta << c.eta;
+        s += ":" + eta.str();
+    }
+    return s;
+}
+
+std::vector<double> mse_per_example(std::span<const float> a, std::span<const float> b, int n)
+{
+    if (n < 1 || a.size() != b.size() || a.size() % n != 0 || a.empty())
+        throw InputError("mse_per_example: a and b must hold n rows of the same size");
+    const std::size_t D = a.size() / n;
+    std::vector<double> out(n, 0.0);
+    for (int i = 0; i < n; ++i) {
+        double s = 0;
+        for (std::size_t j = 0; j < D; ++j) {
+            const double d = double(a[i * D + j]) - double(b[i * D + j]);
+            s += d * d;
+        }
+        out[i] = s / double(D);
+    }
+    return out;
+}
+
+double mean_row_distance(std::span<const float> a, std::span<const float> b, int n, int d)
+{
+    check_rows("mean_row_distance", a.size(), n, d);
+    check_rows("mean_row_distance", b.size(), n, d);
+    double total = 0;
+    for (int i = 0; i < n; ++i) {
+        double s = 0;
+        for (int j = 0; j < d; ++j) {
+            const double diff = double(a[i * d + j]) - double(b[i * d + j]);
+            s += diff * diff;
+        }
+        total += std::sqrt(s);
+    }
+    return total / n;
+}
+
+// ---------------------------------------------------------------- inversion
+
+std::vector<double> ddim_invert(const Model& model, const SamplingPlan& plan, std::span<const float> x0, int n,
+                                const ProgressCallback& progress, const std::atomic<bool>* cancel, bool* cancelled)
+{
+    c10::InferenceMode guard;
+    const ModelCard& card = model.card();
+    check_rows("inversion data", x0.size(), n, card.data_dim());
+    const auto shape = detail::batch_shape(card, n);
+    const at::Device device = detail::parse_device(model.device());
+    at::Tensor x = detail::to_tensor(x0, shape).to(at::kDouble).to(device);
+    Counter counter(progress, plan.size());
+    if (cancelled)
+        *cancelled = false;
+    // The decoder's step k (DDIM eq. 12, eta 0) maps the state at t_k to the one at t_{k+1}:
+    //   x_{t_{k+1}} = sqrt(ab_{k+1}) (x_{t_k} - sqrt(1 - ab_k) eps) / sqrt(ab_k) + sqrt(1 - ab_{k+1}) eps,
+    //   eps = eps_theta(x_{t_k}, t_k),
+    // with ab_{k+1} = alpha_bar_prev (1 after the last step: the data). Solved for x_{t_k}:
+    //   x_{t_k} = sqrt(ab_k) (x_{t_{k+1}} - sqrt(1 - ab_{k+1}) eps) / sqrt(ab_{k+1}) + sqrt(1 - ab_k) eps,
+    // i.e. x_next = sqrt(ab_next) x0_hat(x) + sqrt(1 - ab_next) eps_hat with x0_hat taken at the
+    // state's own level. The only unknown is eps_theta(x_{t_k}, t_k); inversion uses
+    // eps_theta(x_{t_{k+1}}, t_k): the model is evaluated on the state we have (one level
+    // below), at the timestep t_k of the step being inverted, so every model call uses a plan
+    // timestep (the data x_0 has none of its own) and the error vanishes as the steps shrink
+    // (the Euler step of the DDIM ODE, eq. 14, run forwards). Walked k = S-1 .. 0: ascending t.
+    const int S = plan.size();
+    for (int k = S - 1; k >= 0; --k) {
+        const PlanStep& s = plan.steps[k];
+        const double ab_here = s.alpha_bar_prev, ab_next = s.alpha_bar;
+        at::Tensor out;
+        try {
+            out = model.denoiser().predict(x, s.t);
+        } catch (const InputError&) {
+            throw;
+        } catch (const std::exception& e) {
+            std::string msg = e.what();
+            throw RunError("inversion step at t = " + std::to_string(s.t) + ": the model failed: " +
+                               msg.substr(0, msg.find('\n')),
+                           S - 1 - k, s.t);
+        }
+        const at::Tensor eps = detail::to_x0_eps(card.prediction, s.alpha_bar, x, out, std::nullopt).eps_hat;
+        const at::Tensor x0_hat = (x - std::sqrt(1.0 - ab_here) * eps) / std::sqrt(ab_here);
+        x = std::sqrt(ab_next) * x0_hat + std::sqrt(1.0 - ab_next) * eps;
+        if (!at::isfinite(x).all().item<bool>())
+            throw RunError("inversion step at t = " + std::to_string(s.t) + ": the state became non-finite",
+                           S - 1 - k, s.t);
+        counter.step("DDIM inversion");
+        if (k > 0 && cancelled_now(cancel)) {
+            if (cancelled)
+                *cancelled = true;
+            return {};
+        }
+    }
+    return detail::to_doubles(x);
+}
+
+Inversion invert_and_reconstruct(const Model& model, std::span<const float> x0, int n, const InversionOptions& o,
+                                 const ProgressCallback& progress, const std::atomic<bool>* cancel)
+{
+    c10::InferenceMode guard;
+    if (o.threads > 0)
+        at::set_num_threads(o.threads);
+    SamplerConfig ddim;
+    ddim.sampler = "ddim";
+    ddim.steps = o.steps;
+    ddim.eta = 0.0;
+    ddim.spacing = o.spacing;
+    ddim.clip_x0 = 0.0; // off: clipping is not invertible
+    validate(ddim, model.schedule().train_steps());
+    Inversion res;
+    res.plan = make_plan(model.schedule(), ddim);
+    res.shape = detail::batch_shape(model.card(), n);
+    const int S = res.plan.size();
+    Counter counter(progress, S * (o.ddpm ? 3 : 2));
+    const ProgressCallback forward = [&](const Progress& p) { counter.step(p.stage); };
+    bool stopped = false;
+    const std::vector<double> x_T = ddim_invert(model, res.plan, x0, n, forward, cancel, &stopped);
+    if (stopped) {
+        res.cancelled = true;
+        return res;
+    }
+    res.x_T.assign(x_T.begin(), x_T.end()); // float32, as written to xT.npy
+    RunResult r = run_from(model, ddim, res.x_T, o.seed, o.threads, counter, cancel);
+    if (r.cancelled) {
+        res.cancelled = true;
+        return res;
+    }
+    res.reconstruction = std::move(r.samples);
+    res.mse = mse_per_example(res.reconstruction, x0, n);
+    if (o.ddpm) {
+        SamplerConfig ddpm = ddim;
+        ddpm.sampler = "ddpm";
+        ddpm.variance = Variance::FixedSmall;
+        RunResult d = run_from(model, ddpm, res.x_T, o.seed, o.threads, counter, cancel);
+        if (d.cancelled) {
+            res.cancelled = true;
+            return res;
+        }
+        res.ddpm_reconstruction = std::move(d.samples);
+        res.ddpm_mse = mse_per_example(res.ddpm_reconstruction, x0, n);
+    }
+    return res;
+}
+
+// ------------------------------------------------------------ interpolation
+
+std::vector<double> slerp(std::span<const double> z0, std::span<const double> z1, double a)
+{
+    if (z0.size() != z1.size() || z0.empty())
+        throw InputError("slerp: the two noises must have the same, non-zero size");
+    double dot = 0, n0 = 0, n1 = 0;
+    for (std::size_t i = 0; i < z0.size(); ++i) {
+        dot += z0[i] * z1[i];
+        n0 += z0[i] * z0[i];
+        n1 += z1[i] * z1[i];
+    }
+    if (!(n0 > 0) || !(n1 > 0))
+        throw InputError("slerp: a noise of norm zero has no direction");
+    const double cos_theta = std::clamp(dot / std::sqrt(n0 * n1), -1.0, 1.0);
+    const double theta = std::acos(cos_theta);
+    double c0 = 1.0 - a, c1 = a; // linear for (nearly) parallel inputs, where sin(theta) -> 0
+    if (std::sin(theta) > 1e-6) {
+        c0 = std::sin((1.0 - a) * theta) / std::sin(theta);
+        c1 = std::sin(a * theta) / std::sin(theta);
+    }
+    std::vector<double> out(z0.size());
+    for (std::size_t i = 0; i < z0.size(); ++i)
+        out[i] = c0 * z0[i] + c1 * z1[i];
+    return out;
+}
+
+Interpolation interpolate(const Model& model, std::span<const float> z0, std::span<const float> z1,
+                          const InterpolationOptions& o, const ProgressCallback& progress,
+                          const std::atomic<bool>* cancel)
+{
+    const std::int64_t D = model.card().data_dim();
+    if (static_cast<std::int64_t>(z0.size()) != D || static_cast<std::int64_t>(z1.size()) != D)
+        throw InputError("interpolation: each noise must hold the model's " + std::to_string(D) + " values");
+    if (o.points < 2 || o.points > 1000)
+        throw InputError("interpolation: points must be in 2..1000, got " + std::to_string(o.points));
+    if (o.samplers.empty())
+        throw InputError("interpolation: no sampler given");
+    const int T = model.schedule().train_steps();
+    int total = 0;
+    for (const SamplerConfig& c : o.samplers) {
+        validate(c, T);
+        total += resolved_steps(c, T);
+    }
+    Interpolation res;
+    res.shape = detail::batch_shape(model.card(), o.points);
+    const std::vector<double> a(z0.begin(), z0.end()), b(z1.begin(), z1.end());
+    for (int i = 0; i < o.points; ++i) {
+        const double alpha = double(i) / (o.points - 1);
+        res.alphas.push_back(alpha);
+        const std::vector<double> z = slerp(a, b, alpha);
+        res.x_T.insert(res.x_T.end(), z.begin(), z.end());
+    }
+    Counter counter(progress, total);
+    for (const SamplerConfig& c : o.samplers) {
+        RunResult r = run_from(model, c, res.x_T, o.seed, o.threads, counter, cancel);
+        if (r.cancelled) {
+            res.cancelled = true;
+            return res;
+        }
+        res.samples.push_back(std::move(r.samples));
+    }
+    return res;
+}
+
+// ------------------------------------------------------ consistency, early stop
+
+std::shared_ptr<Classifier> classifier_for(const Model& model, const fs::path& path, const std::string& what)
+{
+    const ModelCard& card = model.card();
+    const fs::path cpath = path.empty() ? card.path.parent_path() / "mnist-classifier.json" : path;
+    if (!fs::exists(cpath))
+        throw InputError(what + " " + cpath.string() +
+                         ": not found; image models are measured with the digit classifier "
+                         "(train it with 'noisetrail-cli train --kind noisetrail-classifier')");
+    auto clf = Classifier::load(cpath);
+    const auto in = clf->input_shape();
+    if (in.size() != 3 || in[0] * in[1] * in[2] != card.data_dim())
+        throw InputError(what + " " + cpath.string() + ": its input shape does not match the model's data_shape");
+    return clf;
+}
+
+Consistency consistency(const Model& model, const ConsistencyOptions& o, const ProgressCallback& progress,
+                        const std::atomic<bool>* cancel)
+{
+    const ModelCard& card = model.card();
+    const int T = model.schedule().train_steps();
+    if (o.samplers.empty())
+        throw InputError("consistency: no sampler given");
+    if (o.steps.empty() || !std::is_sorted(o.steps.begin(), o.steps.end()) ||
+        std::adjacent_find(o.steps.begin(), o.steps.end()) != o.steps.end())
+        throw InputError("consistency: the step counts must be distinct and ascending");
+    const int D = static_cast<int>(card.data_dim());
+    Consistency res;
+    res.steps = o.steps;
+    if (o.init_noise) {
+        if (o.init_noise->empty() || o.init_noise->size() % D != 0)
+            throw InputError("consistency: the initial noise is not a whole number of samples");
+        res.x_T = *o.init_noise;
+    } else {
+        if (o.batch < 1 || o.batch > 100000)
+            throw InputError("consistency: batch must be in 1..100000, got " + std::to_string(o.batch));
+        res.x_T = initial_noise(card.data_shape, o.batch, o.seed);
+    }
+    const int B = static_cast<int>(res.x_T.size() / D);
+    res.shape = detail::batch_shape(card, B);
+    std::shared_ptr<Classifier> clf;
+    if (card.is_image()) {
+        clf = classifier_for(model, o.classifier);
+        res.space = DistanceSpace::ClassifierFeatures;
+    }
+    const int dim = clf ? clf->feature_dim() : D;
+    int total = 0;
+    std::vector<std::vector<SamplerConfig>> configs;
+    for (const SamplerConfig& base : o.samplers) {
+        configs.emplace_back();
+        for (int s : o.steps) {
+            SamplerConfig c = base;
+            c.steps = s;
+            validate(c, T);
+            // The previews are taken after steps[i] steps of the longest run: every plan must
+            // have exactly S steps (quadratic spacing drops repeated timesteps at large S).
+            if (make_plan(model.schedule(), c).size() != s)
+                throw InputError("consistency: " + describe(c, T) + " has fewer than " + std::to_string(s) +
+                                 " distinct timesteps; use another spacing");
+            configs.back().push_back(c);
+            total += s;
+        }
+    }
+    Counter counter(progress, total);
+    const std::size_t last = o.steps.size() - 1;
+    for (std::size_t v = 0; v < configs.size(); ++v) {
+        res.samples.emplace_back(o.steps.size());
+        res.previews.emplace_back(o.steps.size());
+        res.preview_t.emplace_back(o.steps.size(), 0);
+        // The longest run first: its samples are the reference and its x0_hat after
+        // steps[i] steps is the early-stop preview set beside the steps[i]-step run.
+        const FrameCallback keep_previews = [&](std::shared_ptr<const StepFrame> f) {
+            for (std::size_t i = 0; i < o.steps.size(); ++i)
+                if (f->step + 1 == o.steps[i]) {
+                    res.previews[v][i] = f->x0_hat;
+                    res.preview_t[v][i] = f->plan.t;
+                }
+        };
+        for (std::size_t i = o.steps.size(); i-- > 0;) {
+            RunResult r = run_from(model, configs[v][i], res.x_T, o.seed, o.threads, counter, cancel,
+                                   i == last ? keep_previews : FrameCallback{});
+            if (r.cancelled) {
+                res.cancelled = true;
+                return res;
+            }
+            res.samples[v][i] = std::move(r.samples);
+        }
+        const std::vector<float> ref = embed(clf.get(), res.samples[v][last], B);
+        res.distance.emplace_back();
+        res.preview_distance.emplace_back();
+        for (std::size_t i = 0; i < o.steps.size(); ++i) {
+            const std::vector<float> e = embed(clf.get(), res.samples[v][i], B);
+            res.distance[v].push_back(mean_row_distance(e, ref, B, dim));
+            const std::vector<float> p = embed(clf.get(), res.previews[v][i], B);
+            res.preview_distance[v].push_back(mean_row_distance(p, e, B, dim));
+        }
+    }
+    return res;
+}
+
+// ------------------------------------------------------------ decision time
+
+std::optional<Assigner> Assigner::for_model(const Model& model, const fs::path& classifier)
+{
+    const ModelCard& card = model.card();
+    Assigner a;
+    if (auto mix = metrics::mixture_from_card(card)) {
+        a.mixture_ = std::move(mix);
+        return a;
+    }
+    if (card.is_image()) {
+        if (classifier.empty()) {
+            // The classifier next to the card, when there is one that fits; none is no error.
+            try {
+                a.classifier_ = classifier_for(model, {});
+            } catch (const InputError&) {
+                return std::nullopt;
+            }
+        } else {
+            a.classifier_ = classifier_for(model, classifier);
+        }
+        return a;
+    }
+    return std::nullopt;
+}
+
+std::vector<int> Assigner::assign(std::span<const float> x, int n) const
+{
+    if (classifier_)
+        return classifier_->predict(x, n);
+    const std::vector<double> xd(x.begin(), x.end());
+    return metrics::most_responsible(*mixture_, xd, n);
+}
+
+int Assigner::classes() const
+{
+    return classifier_ ? classifier_->num_classes() : mixture_->components();
+}
+
+std::vector<std::string> Assigner::labels() const
+{
+    if (classifier_)
+        return classifier_->labels();
+    std::vector<std::string> out;
+    for (int k = 0; k < mixture_->components(); ++k)
+        out.push_back("component " + std::to_string(k + 1));
+    return out;
+}
+
+std::vector<int> DecisionTrace::final_assignment() const
+{
+    if (timesteps.empty())
+        return {};
+    return std::vector<int>(assignment.end() - batch, assignment.end());
+}
+
+void DecisionTracker::add(const StepFrame& f)
+{
+    const int B = static_cast<int>(f.shape.at(0));
+    const int k = static_cast<int>(trace_.timesteps.size());
+    if (k == 0) {
+        trace_.batch = B;
+        trace_.decision_step.assign(B, 0);
+        trace_.decision_t.assign(B, f.plan.t);
+    } else if (B != trace_.batch) {
+        throw InputError("decision time: frames of different batch sizes");
+    }
+    const std::vector<int> labels = assigner_.assign(f.x0_hat, B);
+    for (int b = 0; b < B; ++b)
+        if (k > 0 && labels[b] != trace_.assignment[(k - 1) * B + b]) {
+            trace_.decision_step[b] = k;
+            trace_.decision_t[b] = f.plan.t;
+        }
+    trace_.timesteps.push_back(f.plan.t);
+    trace_.assignment.insert(trace_.assignment.end(), labels.begin(), labels.end());
+}
+
+DecisionTrace DecisionTracker::result() const
+{
+    return trace_;
+}
+
+} // namespace noisetrail::experiments

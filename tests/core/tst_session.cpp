@@ -1,0 +1,292 @@
+// Sessions: a round trip keeps every stored value exactly; a session reopens
+// without its model card; a failed save leaves the earlier file intact; a
+// truncated, newer, foreign or damaged file is one InputError naming it.
+#include "session_util.hpp"
+#include "test_util.hpp"
+
+#include "noisetrail/errors.hpp"
+#include "noisetrail/model.hpp"
+#include "noisetrail/render.hpp"
+#include "noisetrail/session.hpp"
+
+#include <QtTest>
+
+#include <cmath>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sys/resource.h>
+
+using namespace noisetrail;
+using namespace noisetrail::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+bool same_double(double a, double b) { return (std::isnan(a) && std::isnan(b)) || a == b; }
+
+void compare_trajectories(const Trajectory& a, const Trajectory& b)
+{
+    QCOMPARE(b.size(), a.size());
+    QCOMPARE(b.timesteps(), a.timesteps());
+    QCOMPARE(b.shape(), a.shape());
+    QCOMPARE(b.precision(), a.precision());
+    QCOMPARE(b.finished(), a.finished());
+    QCOMPARE(b.hasStart(), a.hasStart());
+    std::vector<float> va, vb;
+    for (int k = 0; k <= a.size(); ++k)
+        for (Field f : {Field::Xt, Field::X0Hat, Field::EpsHat}) {
+            if (f != Field::Xt && (k == a.size() && !a.finished()))
+                continue;
+            a.decode(k, f, va);
+            b.decode(k, f, vb);
+            QVERIFY(va == vb); // float-exact: the same stored codes and ranges
+        }
+    for (int k = 0; k < a.size(); ++k) {
+        const auto &ia = a.info(k), &ib = b.info(k);
+        QCOMPARE(ib.step, ia.step);
+        QCOMPARE(ib.plan.t, ia.plan.t);
+        QCOMPARE(ib.plan.t_prev, ia.plan.t_prev);
+        QCOMPARE(ib.plan.alpha_bar, ia.plan.alpha_bar);
+        QCOMPARE(ib.plan.sigma, ia.plan.sigma);
+        const auto sa = step_stat_values(ia.stats), sb = step_stat_values(ib.stats);
+        for (std::size_t i = 0; i < sa.size(); ++i)
+            QVERIFY(same_double(sa[i], sb[i]));
+        QVERIFY(same_double(ia.metrics.values.vendi, ib.metrics.values.vendi));
+        QVERIFY(same_double(ia.metrics.values.class_entropy, ib.metrics.values.class_entropy));
+        QCOMPARE(ib.metrics.componentCounts, ia.metrics.componentCounts);
+        QCOMPARE(ib.metrics.componentNear, ia.metrics.componentNear);
+    }
+}
+
+std::string read_all(const fs::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), {}};
+}
+
+void write_all(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+
+/// read_session must fail with one InputError naming the file, whose message contains `what`.
+void expect_error(const fs::path& file, const std::string& what)
+{
+    try {
+        read_session(file);
+        QFAIL(("no error for " + file.string()).c_str());
+    } catch (const InputError& e) {
+        const std::string msg = e.what();
+        QVERIFY2(msg.rfind(file.string() + ": ", 0) == 0, msg.c_str());
+        QVERIFY2(msg.find(what) != std::string::npos, msg.c_str());
+    }
+}
+
+int count_entries(const fs::path& dir)
+{
+    int n = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir))
+        ++n;
+    return n;
+}
+
+} // namespace
+
+class TestSession : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void round_trip_is_exact()
+    {
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        fs::create_directories(root / "models");
+        const fs::path card = root / "models" / "digits.json";
+        std::ofstream(card) << "{}";
+        const Session s = make_session(card);
+        const fs::path file = root / "runs" / "a.ntsession";
+        fs::create_directories(file.parent_path());
+        write_session(file, s);
+        const Session r = read_session(file);
+        QCOMPARE(r.recipe.model, card.lexically_normal());
+        QCOMPARE(r.recipe.seed, s.recipe.seed);
+        QCOMPARE(r.recipe.batch, s.recipe.batch);
+        QCOMPARE(r.recipe.pacing, s.recipe.pacing);
+        QVERIFY(r.recipe.panels == s.recipe.panels);
+        QCOMPARE(r.model_name, s.model_name);
+        QCOMPARE(r.train_steps, s.train_steps);
+        QCOMPARE(r.data_shape, s.data_shape);
+        QVERIFY(r.x_T == s.x_T);
+        QCOMPARE(r.panels.size(), s.panels.size());
+        for (std::size_t p = 0; p < s.panels.size(); ++p) {
+            QCOMPARE(r.panels[p].caption, s.panels[p].caption);
+            QCOMPARE(r.panels[p].fingerprint, s.panels[p].fingerprint);
+            compare_trajectories(*s.panels[p].trajectory, *r.panels[p].trajectory);
+        }
+        QVERIFY(!r.created.empty());
+        // The recipe's paths are stored relative to the session: moving both keeps them valid.
+        fs::rename(root / "runs", root / "moved");
+        QCOMPARE(read_session(root / "moved" / "a.ntsession").recipe.model, (root / "moved" / ".." / "models" / "digits.json").lexically_normal());
+    }
+
+    void half_precision_and_partial_runs_round_trip()
+    {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("p.ntsession").toStdString();
+        Session s = make_session("/elsewhere/card.json", 3); // panel 0 stopped after 3 of 5 steps
+        s.data_shape = {2};
+        s.batch = 4;
+        s.x_T.assign(8, 0.25f);
+        s.panels[0].trajectory = make_trajectory({4, 2}, {8, 6, 4, 2, 0}, 3, Trajectory::Precision::Half, 3);
+        s.panels[1].trajectory = make_trajectory({4, 2}, {9, 4}, 2, Trajectory::Precision::Half, 4);
+        write_session(file, s);
+        const Session r = read_session(file);
+        QVERIFY(!r.panels[0].trajectory->finished());
+        for (std::size_t p = 0; p < 2; ++p)
+            compare_trajectories(*s.panels[p].trajectory, *r.panels[p].trajectory);
+    }
+
+    void reopens_and_renders_without_the_card()
+    {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("gone.ntsession").toStdString();
+        write_session(file, make_session(dir.filePath("models/missing.json").toStdString()));
+        const Session r = read_session(file);
+        QVERIFY(!fs::exists(r.recipe.model));
+        std::vector<RenderPanel> panels;
+        for (std::size_t p = 0; p < r.panels.size(); ++p)
+            panels.push_back({r.panels[p].trajectory.get(), r.panels[p].caption, int(p)});
+        FrameRenderer renderer(panels, {});
+        int frames = 0;
+        for (int t : renderer.levels()) {
+            QCOMPARE(renderer.render(t).width, renderer.width());
+            ++frames;
+        }
+        QCOMPARE(frames, 7); // t = 9, 8, 6, 4, 2, 0 and the final samples
+    }
+
+    void replays_from_its_copy_of_the_card()
+    {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("r.ntsession").toStdString();
+        write_session(file, make_session(dir.filePath("gone/card.json").toStdString()));
+        const Session r = read_session(file);
+        const ModelCard card = session_card(r, file);
+        QCOMPARE(card.name, std::string("test digits"));
+        QCOMPARE(card.data_shape, (std::vector<std::int64_t>{1, 8, 8}));
+        QCOMPARE(card.schedule.train_steps, 10);
+        QCOMPARE(card.path, r.recipe.model);
+        const auto model = Model::replay(card);
+        QCOMPARE(model->schedule().train_steps(), 10);
+        const std::vector<double> x(64, 0.0);
+        try {
+            model->denoise(x, 1, 5);
+            QFAIL("a replayed model sampled");
+        } catch (const InputError& e) {
+            QVERIFY2(std::string(e.what()).find("not available") != std::string::npos, e.what());
+        }
+        Session none = r;
+        none.card_json.clear();
+        QVERIFY_THROWS_EXCEPTION(InputError, session_card(none, file));
+    }
+
+    void failed_save_keeps_the_earlier_file()
+    {
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        const fs::path file = root / "keep.ntsession";
+        write_session(file, make_session("card.json", 1));
+        const std::string earlier = read_all(file);
+
+        // Unwritable place: the folder is a file.
+        std::ofstream(root / "plain") << "x";
+        try {
+            write_session(root / "plain" / "x.ntsession", make_session("card.json"));
+            QFAIL("no error");
+        } catch (const InputError& e) {
+            QVERIFY2(std::string(e.what()).find("plain/x.ntsession") != std::string::npos, e.what());
+        }
+
+        // A write that fails midway: the file-size limit makes write(2) stop short (EFBIG).
+        rlimit old{};
+        getrlimit(RLIMIT_FSIZE, &old);
+        std::signal(SIGXFSZ, SIG_IGN);
+        rlimit small = old;
+        small.rlim_cur = earlier.size() + 512;
+        QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+        bool failed = false;
+        std::string message;
+        try {
+            write_session(file, make_session("card.json", 5)); // larger than the limit
+        } catch (const InputError& e) {
+            failed = true;
+            message = e.what();
+        }
+        setrlimit(RLIMIT_FSIZE, &old);
+        QVERIFY(failed);
+        QVERIFY2(message.find(file.string()) != std::string::npos, message.c_str());
+        QCOMPARE(read_all(file), earlier);
+        QCOMPARE(count_entries(root), 2); // keep.ntsession and plain: no temporary left
+    }
+
+    void truncated_newer_foreign_and_damaged_files_are_errors()
+    {
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        const fs::path good = root / "good.ntsession";
+        write_session(good, make_session("card.json"));
+        const std::string bytes = read_all(good);
+
+        for (std::size_t cut : {std::size_t(0), std::size_t(7), std::size_t(39), std::size_t(40), bytes.size() / 2,
+                                bytes.size() - 1}) {
+            const fs::path f = root / ("cut" + std::to_string(cut));
+            write_all(f, bytes.substr(0, cut));
+            expect_error(f, cut < 40 ? "not a NoiseTrail session" : "truncated");
+        }
+        std::string newer = bytes;
+        newer[8] = 2;
+        write_all(root / "newer", newer);
+        expect_error(root / "newer", "newer than this NoiseTrail reads");
+
+        std::mt19937 rng(7);
+        std::string noise(5000, '\0');
+        for (char& c : noise)
+            c = char(rng());
+        write_all(root / "random", noise);
+        expect_error(root / "random", "not a NoiseTrail session");
+        write_all(root / "card.json", R"({"format": "noisetrail-model/1"})");
+        expect_error(root / "card.json", "not a NoiseTrail session");
+        expect_error(root / "absent", "no such file");
+
+        std::string tail = bytes + "xyz";
+        write_all(root / "tail", tail);
+        expect_error(root / "tail", "corrupt");
+    }
+
+    void damaged_bytes_never_crash()
+    {
+        // Each mutation is either read (the damage missed anything checked) or one InputError.
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        const fs::path good = root / "good.ntsession";
+        write_session(good, make_session("card.json"));
+        const std::string bytes = read_all(good);
+        std::mt19937 rng(11);
+        int errors = 0;
+        for (int i = 0; i < 300; ++i) {
+            std::string b = bytes;
+            const int flips = 1 + int(rng() % 4);
+            for (int k = 0; k < flips; ++k)
+                b[rng() % b.size()] ^= char(1 + rng() % 255);
+            const fs::path f = root / "mutant";
+            write_all(f, b);
+            try {
+                read_session(f);
+            } catch (const InputError&) {
+                ++errors;
+            }
+        }
+        QVERIFY(errors > 250); // the checksum catches nearly everything in the payload
+    }
+};
+
+QTEST_GUILESS_MAIN(TestSession)
+#include "tst_session.moc"

@@ -1,0 +1,174 @@
+// The Experiments view (offscreen): each experiment computes on the worker,
+// fills its figure, table and CLI command, exports PNG and CSV, and a long
+// computation can be cancelled.
+#include "experiment_dialog.hpp"
+#include "experiment_menu.hpp"
+#include "ui_test_util.hpp"
+
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QSpinBox>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QtTest/QtTest>
+
+using namespace noisetrail;
+using namespace noisetrail::ui;
+
+namespace {
+using noisetrail::ui::test::kModels;
+
+/// Compute the dialog's current experiment and wait for it.
+bool computeAndWait(ExperimentDialog& d, int timeoutMs = 120000)
+{
+    QSignalSpy done(&d, &ExperimentDialog::computeFinished);
+    d.compute();
+    return done.wait(timeoutMs) && !done.first().first().toBool();
+}
+} // namespace
+
+class TestExperimentDialog : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void eachExperimentOnTheRing_data();
+    void eachExperimentOnTheRing();
+    void digitInversionAndDecision();
+    void longComputationCancels();
+    void badSettingsSayWhy();
+    void menuOpensTheViewOnItsTab();
+};
+
+void TestExperimentDialog::eachExperimentOnTheRing_data()
+{
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<QString>("command");
+    QTest::addColumn<int>("rows");
+    QTest::newRow("inversion") << int(ExperimentKind::Inversion) << "noisetrail-cli invert " << 2;
+    QTest::newRow("interpolation") << int(ExperimentKind::Interpolation) << "noisetrail-cli interpolate " << 2;
+    QTest::newRow("consistency") << int(ExperimentKind::Consistency) << "noisetrail-cli consistency " << 4;
+    QTest::newRow("decision") << int(ExperimentKind::Decision) << "noisetrail-cli decision " << 2;
+}
+
+void TestExperimentDialog::eachExperimentOnTheRing()
+{
+    QFETCH(int, kind);
+    QFETCH(QString, command);
+    QFETCH(int, rows);
+    ExperimentDialog d(kModels + "/ring8.json", 3);
+    d.show();
+    const auto k = ExperimentKind(kind);
+    d.showExperiment(k);
+    QCOMPARE(d.currentKind(), k);
+    d.countSpin(k)->setValue(k == ExperimentKind::Interpolation ? 6 : 20);
+    if (auto* s = d.stepsEdit(k))
+        s->setText("10,50");
+    if (auto* s = d.samplersEdit(k))
+        s->setText(k == ExperimentKind::Consistency ? "ddim,ddpm" : "ddim:20,ddpm:100");
+    QVERIFY(computeAndWait(d));
+    const ExperimentResultPtr r = d.result(k);
+    QVERIFY(r);
+    QVERIFY(!r->figure.isNull());
+    QCOMPARE(d.table()->rowCount(), rows);
+    QCOMPARE(d.table()->columnCount(), int(r->headers.size()));
+    QVERIFY2(d.commandText().startsWith(command), qPrintable(d.commandText()));
+    QVERIFY(d.commandText().contains("ring8.json"));
+    QVERIFY(!d.statusText().isEmpty());
+    QTemporaryDir dir;
+    QVERIFY(d.exportPng(dir.filePath("f.png")));
+    QVERIFY(QImage(dir.filePath("f.png")).size() == r->figure.size());
+    QVERIFY(d.exportCsv(dir.filePath("f.csv")));
+    QFile csv(dir.filePath("f.csv"));
+    QVERIFY(csv.open(QIODevice::ReadOnly));
+    QCOMPARE(QString::fromUtf8(csv.readLine()).trimmed(), r->headers.join(','));
+    if (k == ExperimentKind::Inversion) {
+        // Mixture draws have no file: the export writes the X0.npy the command names.
+        QVERIFY(d.commandText().contains("X0.npy"));
+        QVERIFY(QFile::exists(dir.filePath("X0.npy")));
+        // DDIM's reconstruction error falls from S = 10 to 50 and stays below DDPM's.
+        const double d10 = r->rows[0][2].toDouble(), d50 = r->rows[1][2].toDouble();
+        QVERIFY2(d50 < d10 && d10 < r->rows[0][3].toDouble(), qPrintable(r->csv()));
+    }
+    if (k == ExperimentKind::Consistency) {
+        // Rows: DDIM at 10, 50, then DDPM; DDIM's distance to S = 50 is well below DDPM's.
+        QVERIFY2(r->rows[0][2].toDouble() < 0.25 * r->rows[2][2].toDouble(), qPrintable(r->csv()));
+    }
+}
+
+void TestExperimentDialog::digitInversionAndDecision()
+{
+    ExperimentDialog d(kModels + "/mnist-unet.json", 1);
+    d.showExperiment(ExperimentKind::Inversion);
+    d.countSpin(ExperimentKind::Inversion)->setValue(2);
+    d.stepsEdit(ExperimentKind::Inversion)->setText("5,20");
+    QVERIFY(computeAndWait(d));
+    // A bundled data file: the command names it and the rows it took.
+    QVERIFY2(d.commandText().contains("mnist-heldout-500_images.npy --index 0,250"), qPrintable(d.commandText()));
+    QCOMPARE(d.table()->rowCount(), 2);
+    d.showExperiment(ExperimentKind::Decision);
+    d.countSpin(ExperimentKind::Decision)->setValue(3);
+    d.samplersEdit(ExperimentKind::Decision)->setText("ddim:5");
+    QVERIFY(computeAndWait(d));
+    QCOMPARE(d.table()->rowCount(), 1);
+    QVERIFY(d.statusText().contains("class"));
+}
+
+void TestExperimentDialog::longComputationCancels()
+{
+    ExperimentDialog d(kModels + "/mnist-unet.json", 1);
+    d.showExperiment(ExperimentKind::Consistency);
+    d.countSpin(ExperimentKind::Consistency)->setValue(16);
+    QSignalSpy done(&d, &ExperimentDialog::computeFinished);
+    d.compute();
+    QVERIFY(d.isComputing());
+    QTest::qWait(300);
+    d.cancel();
+    QVERIFY(done.wait(60000));
+    QVERIFY(done.first().first().toBool()); // cancelled
+    QVERIFY(!d.isComputing());
+    QVERIFY(d.statusText().startsWith("Cancelled"));
+}
+
+void TestExperimentDialog::badSettingsSayWhy()
+{
+    ExperimentDialog d(kModels + "/ring8.json", 1);
+    d.showExperiment(ExperimentKind::Consistency);
+    d.stepsEdit(ExperimentKind::Consistency)->setText("50,10");
+    d.compute();
+    QVERIFY(!d.isComputing());
+    QVERIFY2(d.statusText().contains("ascending"), qPrintable(d.statusText()));
+    d.stepsEdit(ExperimentKind::Consistency)->setText("10,50");
+    d.samplersEdit(ExperimentKind::Consistency)->setText("ddim:x");
+    d.compute();
+    QVERIFY(!d.isComputing());
+    QVERIFY2(d.statusText().contains("Samplers"), qPrintable(d.statusText()));
+    // An unknown sampler name is the worker's InputError, reported in the status line.
+    d.samplersEdit(ExperimentKind::Consistency)->setText("euler");
+    QSignalSpy done(&d, &ExperimentDialog::computeFinished);
+    d.compute();
+    QVERIFY(done.wait(20000));
+    QVERIFY2(d.statusText().contains("unknown sampler"), qPrintable(d.statusText()));
+}
+
+void TestExperimentDialog::menuOpensTheViewOnItsTab()
+{
+    auto w = test::open_main_window(kModels + "/ring8.json");
+    auto* seed = w->findChild<QSpinBox*>("seed");
+    auto* act = w->findChild<QAction*>("experimentAction2");
+    QVERIFY(act && seed);
+    seed->setValue(42);
+    QVERIFY(!experimentDialog(w.get()));
+    act->trigger();
+    ExperimentDialog* d = experimentDialog(w.get());
+    QVERIFY(d);
+    QVERIFY(d->isVisible());
+    QCOMPARE(d->currentKind(), ExperimentKind::Consistency);
+    QVERIFY(d->modelPath().endsWith("ring8.json"));
+    QCOMPARE(quint64(d->job().seed), quint64(42));
+    // The same view, raised on another tab.
+    w->findChild<QAction*>("experimentAction3")->trigger();
+    QCOMPARE(experimentDialog(w.get()), d);
+    QCOMPARE(d->currentKind(), ExperimentKind::Decision);
+}
+
+QTEST_MAIN(TestExperimentDialog)
+#include "tst_experiment_dialog.moc"

@@ -1,0 +1,193 @@
+// File > Save Run / Open Run and the exports in the real window (offscreen):
+// a saved run reopens with every panel's frames equal, also when its model card
+// is gone (replay: scrubs and plays, Run refuses with one message); a bad file is
+// one error and leaves the open run untouched; Export writes a GIF on a worker.
+#include "media_util.hpp"
+#include "ui_test_util.hpp"
+
+#include "export_job.hpp"
+#include "sampler_panel.hpp"
+#include "timeline_bar.hpp"
+#include "timeline_mapping.hpp"
+
+#include <QFile>
+#include <QTemporaryDir>
+
+#include <filesystem>
+#include <set>
+
+using namespace noisetrail;
+using namespace noisetrail::ui;
+using namespace noisetrail::ui::test;
+
+namespace {
+
+void runSmall(MainWindow& w)
+{
+    w.panel(0)->setConfig(cfg("ddpm", 20));
+    w.panel(1)->setConfig(cfg("ddim", 10));
+    w.setBatch(32);
+    QSignalSpy done(&w, &MainWindow::runFinished);
+    w.startRun();
+    QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+}
+
+void compareStores(const Trajectory& a, const Trajectory& b)
+{
+    QCOMPARE(b.size(), a.size());
+    QCOMPARE(b.timesteps(), a.timesteps());
+    std::vector<float> va, vb;
+    for (int k = 0; k <= a.size(); ++k) {
+        a.decode(k, Field::Xt, va);
+        b.decode(k, Field::Xt, vb);
+        QVERIFY(va == vb);
+    }
+    for (int k = 0; k < a.size(); ++k) {
+        a.decode(k, Field::X0Hat, va);
+        b.decode(k, Field::X0Hat, vb);
+        QVERIFY(va == vb);
+        QCOMPARE(b.info(k).stats.xt_std, a.info(k).stats.xt_std);
+    }
+}
+
+} // namespace
+
+class TestSessionGui : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
+
+    void saveAndReopenWithoutTheCard()
+    {
+        QTemporaryDir dir;
+        // A private copy of the ring card, deleted after saving: the reopened run cannot load it.
+        const QString card = dir.filePath("ring8.json");
+        QVERIFY(QFile::copy(kModels + "/ring8.json", card));
+        auto w = open_main_window(card);
+        runSmall(*w);
+        QVERIFY(w->hasUnsavedRun());
+        const QString file = dir.filePath("run.ntsession");
+        QVERIFY(w->saveRun(file));
+        QVERIFY(!w->hasUnsavedRun());
+        QVERIFY(QFile::remove(card));
+
+        auto v = open_main_window(kModels + "/gaussian-2d.json");
+        QSignalSpy opened(v.get(), &MainWindow::runOpened);
+        QVERIFY(v->openRun(file));
+        QTRY_COMPARE_WITH_TIMEOUT(opened.size(), 1, 20000);
+        QVERIFY(v->isReplay());
+        QVERIFY(QString::fromStdString(v->model()->card().name).startsWith("Ring of 8"));
+        QCOMPARE(v->panelCount(), 2);
+        QCOMPARE(v->seed(), w->seed());
+        QCOMPARE(v->batch(), 32);
+        for (int p = 0; p < 2; ++p)
+            compareStores(w->panel(p)->trajectory(), v->panel(p)->trajectory());
+        QCOMPARE(v->panel(1)->description(), QString("DDIM, 10 steps, eta 0, leading"));
+        // It scrubs without the model: every panel follows the cursor.
+        QCOMPARE(v->timeline()->cursor(), TimelineMapping::kFinal);
+        QCOMPARE(v->panel(0)->displayedStep(), 20);
+        v->timeline()->setCursor(999);
+        v->refreshViews();
+        QCOMPARE(v->panel(0)->displayedStep(), 0);
+        QCOMPARE(v->panel(1)->displayedStep(), 0);
+        v->timeline()->setCursor(500);
+        v->refreshViews();
+        QCOMPARE(v->panel(1)->displayedT(), 500);
+        // Run asks for the card instead of sampling from nothing.
+        QSignalSpy errors(v.get(), &MainWindow::errorShown);
+        v->startRun();
+        QVERIFY(!v->isRunning());
+        QCOMPARE(errors.size(), 1);
+        QVERIFY(errors.at(0).at(0).toString().contains("ring8.json"));
+    }
+
+    void reopenWithTheCardLoadsIt()
+    {
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/ring8.json");
+        runSmall(*w);
+        const QString file = dir.filePath("run.ntsession");
+        QVERIFY(w->saveRun(file));
+        auto v = open_main_window(kModels + "/gaussian-2d.json");
+        QSignalSpy opened(v.get(), &MainWindow::runOpened);
+        QVERIFY(v->openRun(file));
+        QTRY_COMPARE_WITH_TIMEOUT(opened.size(), 1, 20000);
+        QVERIFY(!v->isReplay());
+        for (int p = 0; p < 2; ++p)
+            compareStores(w->panel(p)->trajectory(), v->panel(p)->trajectory());
+        // Nothing changed since the run: Run recomputes nothing and finishes at once.
+        QVERIFY(v->hasModel());
+    }
+
+    void badFileIsOneErrorAndKeepsTheRun()
+    {
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/ring8.json");
+        runSmall(*w);
+        const Trajectory* before = &w->panel(0)->trajectory();
+        const QString file = dir.filePath("run.ntsession");
+        QVERIFY(w->saveRun(file));
+        QFile f(file);
+        QVERIFY(f.open(QIODevice::ReadWrite));
+        f.resize(f.size() / 2); // truncated
+        f.close();
+        QSignalSpy errors(w.get(), &MainWindow::errorShown);
+        QVERIFY(!w->openRun(file));
+        QCOMPARE(errors.size(), 1);
+        QVERIFY(errors.at(0).at(0).toString().contains("run.ntsession"));
+        QCOMPARE(&w->panel(0)->trajectory(), before);
+        QCOMPARE(w->panelCount(), 2);
+        // An unwritable place is one error too, and nothing is half-written.
+        QVERIFY(!w->saveRun(dir.filePath("no/such/folder/x.ntsession")));
+        QCOMPARE(errors.size(), 2);
+    }
+
+    void exportAnimationOnAWorker()
+    {
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/ring8.json");
+        runSmall(*w);
+        // One frame per distinct timestep of both plans, then the final samples (counted here).
+        std::set<int> levels;
+        for (int p = 0; p < 2; ++p)
+            levels.insert(w->panel(p)->trajectory().timesteps().begin(), w->panel(p)->trajectory().timesteps().end());
+        const QString gif = dir.filePath("run.gif");
+        AnimationExport o;
+        o.fps = 10;
+        o.hold_seconds = 1;
+        o.render.width = 480;
+        o.render.height = 270;
+        ExportJob* job = w->startAnimationExport(gif, AnimationFormat::Gif, o);
+        QVERIFY(job);
+        QSignalSpy finished(job, &ExportJob::finished);
+        QSignalSpy progress(job, &ExportJob::progress);
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.at(0).at(1).toBool(), false); // not cancelled
+        QVERIFY(progress.size() >= 1);
+        const noisetrail::test::Decoded d = noisetrail::test::decode_gif(gif.toStdString());
+        QCOMPARE(d.frames, int(levels.size()) + 1);
+        QCOMPARE(d.width, 480);
+        QCOMPARE(d.height, 270);
+
+        // Cancelled: no file (or, had it finished first, a complete one).
+        const QString mp4 = dir.filePath("run.mp4");
+        ExportJob* second = w->startAnimationExport(mp4, AnimationFormat::Mp4, o);
+        QSignalSpy done2(second, &ExportJob::finished);
+        second->cancel();
+        QVERIFY(done2.wait(60000));
+        QCOMPARE(done2.at(0).at(1).toBool(), !QFile::exists(mp4));
+    }
+
+    void nothingToSaveBeforeARun()
+    {
+        auto w = open_main_window(kModels + "/ring8.json");
+        QSignalSpy errors(w.get(), &MainWindow::errorShown);
+        QTemporaryDir dir;
+        QVERIFY(!w->saveRun(dir.filePath("x.ntsession")));
+        QCOMPARE(errors.size(), 1);
+        QVERIFY(!QFile::exists(dir.filePath("x.ntsession")));
+    }
+};
+
+QTEST_MAIN(TestSessionGui)
+#include "tst_session_gui.moc"

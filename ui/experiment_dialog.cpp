@@ -1,0 +1,407 @@
+#include "experiment_dialog.hpp"
+
+#include "noisetrail/errors.hpp"
+#include "noisetrail/experiments.hpp"
+#include "noisetrail/model_card.hpp"
+#include "noisetrail/npy.hpp"
+
+#include <QCheckBox>
+#include <QCloseEvent>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QScrollArea>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTabWidget>
+#include <QTableWidget>
+#include <QThread>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace noisetrail::ui {
+
+namespace {
+
+void registerExperimentTypes()
+{
+    static const bool done = [] {
+        qRegisterMetaType<ExperimentJob>();
+        qRegisterMetaType<ExperimentResultPtr>();
+        return true;
+    }();
+    (void)done;
+}
+
+/// Ascending, distinct step counts from "10,20,50"; empty on a bad list.
+std::vector<int> parseSteps(const QString& text)
+{
+    std::vector<int> out;
+    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int v = part.trimmed().toInt(&ok);
+        if (!ok || v < 1)
+            return {};
+        out.push_back(v);
+    }
+    if (!std::is_sorted(out.begin(), out.end()) || std::adjacent_find(out.begin(), out.end()) != out.end())
+        return {};
+    return out;
+}
+
+const char* kDescriptions[4] = {
+    QT_TRANSLATE_NOOP("ExperimentDialog",
+                      "DDIM paper sec. 5.4: real examples run backwards along the DDIM (eta 0) plan to x_T, then "
+                      "forwards again. The error falls as S grows (the paper's Table 2: 0.014 at S = 10 to 0.0001 "
+                      "at S = 1000 on CIFAR10); DDPM from the same x_T draws a different sample."),
+    QT_TRANSLATE_NOOP("ExperimentDialog",
+                      "DDIM paper sec. 5.3: two starting noises, spherically interpolated (slerp), each point "
+                      "decoded by each sampler. DDIM morphs smoothly; DDPM's own noise makes a jumble."),
+    QT_TRANSLATE_NOOP("ExperimentDialog",
+                      "DDIM paper sec. 5.2: one x_T sampled at every S; the distance of each S's samples to the "
+                      "largest S's. Below the grid: x0_hat after k steps of the longest run, which is not what a "
+                      "k-step run makes (early stop is not fewer steps)."),
+    QT_TRANSLATE_NOOP("ExperimentDialog",
+                      "When does a sample decide what it becomes? x0_hat's class (digit classifier) or mixture "
+                      "component at every step, as a strip under each sample or the colour of each path; the "
+                      "decision t is the last t at which it changed."),
+};
+
+} // namespace
+
+ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidget* parent)
+    : QDialog(parent), modelPath_(modelPath), seed_(seed)
+{
+    registerExperimentTypes();
+    setObjectName("experimentDialog");
+    setWindowTitle(tr("Experiments: %1").arg(QFileInfo(modelPath).fileName()));
+    resize(1100, 800);
+    try {
+        image_ = read_model_card(modelPath.toStdString()).is_image();
+    } catch (const std::exception&) {
+        image_ = false; // the worker reports the card's problem when asked to compute
+    }
+
+    thread_ = new QThread(this);
+    thread_->setObjectName("NoiseTrail experiment worker");
+    worker_ = new ExperimentWorker;
+    worker_->moveToThread(thread_);
+    connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(worker_, &ExperimentWorker::progress, this, &ExperimentDialog::onProgress);
+    connect(worker_, &ExperimentWorker::finished, this, &ExperimentDialog::onFinished);
+    connect(worker_, &ExperimentWorker::failed, this, &ExperimentDialog::onFailed);
+    thread_->start();
+
+    tabs_ = new QTabWidget;
+    tabs_->setObjectName("experimentTabs");
+    const auto addPage = [&](ExperimentKind kind, int count, int countMax, const QString& countLabel,
+                             const QString& steps, const QString& samplers) {
+        Page& pg = pages_[int(kind)];
+        auto* w = new QWidget;
+        auto* form = new QFormLayout(w);
+        auto* about = new QLabel(tr(kDescriptions[int(kind)]));
+        about->setWordWrap(true);
+        form->addRow(about);
+        pg.count = new QSpinBox;
+        pg.count->setRange(kind == ExperimentKind::Interpolation ? 2 : 1, countMax);
+        pg.count->setValue(count);
+        form->addRow(countLabel, pg.count);
+        if (!steps.isEmpty()) {
+            pg.steps = new QLineEdit(steps);
+            pg.steps->setToolTip(tr("Step counts S, ascending, comma-separated"));
+            form->addRow(tr("Steps S:"), pg.steps);
+        }
+        if (!samplers.isEmpty()) {
+            pg.samplers = new QLineEdit(samplers);
+            pg.samplers->setToolTip(tr("Samplers as NAME[:STEPS[:ETA]], comma-separated, e.g. ddim:50,ddpm:1000"));
+            form->addRow(kind == ExperimentKind::Consistency ? tr("Samplers (steps from S):") : tr("Samplers:"),
+                         pg.samplers);
+        }
+        if (kind == ExperimentKind::Inversion) {
+            pg.ddpm = new QCheckBox(tr("DDPM from the same x_T beside DDIM"));
+            pg.ddpm->setChecked(true);
+            form->addRow(pg.ddpm);
+        }
+        tabs_->addTab(w, experimentTitle(kind));
+    };
+    addPage(ExperimentKind::Inversion, image_ ? 8 : 100, 1000, tr("Examples:"), QStringLiteral("10,20,50,100,1000"), {});
+    addPage(ExperimentKind::Interpolation, image_ ? 10 : 40, 200, tr("Points:"), {}, QStringLiteral("ddim:50,ddpm:1000"));
+    addPage(ExperimentKind::Consistency, image_ ? 8 : 50, 10000, tr("Samples:"), QStringLiteral("10,20,50,100,1000"),
+            QStringLiteral("ddim,ddpm"));
+    addPage(ExperimentKind::Decision, image_ ? 16 : 100, 10000, tr("Samples:"), {}, QStringLiteral("ddpm:1000,ddim:50"));
+    connect(tabs_, &QTabWidget::currentChanged, this, [this] {
+        showResult();
+        updateButtons();
+    });
+
+    seedSpin_ = new QSpinBox;
+    seedSpin_->setRange(0, 999999999);
+    seedSpin_->setValue(int(seed));
+    seedSpin_->setToolTip(tr("Seed of x_T and of the samplers' noise (the window's seed)"));
+    computeButton_ = new QPushButton(tr("Compute"));
+    computeButton_->setObjectName("experimentCompute");
+    computeButton_->setDefault(true);
+    cancelButton_ = new QPushButton(tr("Cancel"));
+    cancelButton_->setObjectName("experimentCancel");
+    progress_ = new QProgressBar;
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    status_ = new QLabel(tr("Press Compute."));
+    status_->setWordWrap(true);
+    connect(computeButton_, &QPushButton::clicked, this, &ExperimentDialog::compute);
+    connect(cancelButton_, &QPushButton::clicked, this, &ExperimentDialog::cancel);
+    auto* controls = new QHBoxLayout;
+    controls->addWidget(new QLabel(tr("Seed:")));
+    controls->addWidget(seedSpin_);
+    controls->addWidget(computeButton_);
+    controls->addWidget(cancelButton_);
+    controls->addWidget(progress_, 1);
+
+    figure_ = new QLabel;
+    figure_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+    figure_->setBackgroundRole(QPalette::Base);
+    auto* scroll = new QScrollArea;
+    scroll->setWidget(figure_);
+    scroll->setWidgetResizable(true);
+    scroll->setBackgroundRole(QPalette::Base);
+
+    table_ = new QTableWidget;
+    table_->setObjectName("experimentTable");
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    command_ = new QLineEdit;
+    command_->setObjectName("experimentCommand");
+    command_->setReadOnly(true);
+    command_->setToolTip(tr("The noisetrail-cli command that computes the same (select and copy)"));
+    pngButton_ = new QPushButton(tr("Export PNG..."));
+    csvButton_ = new QPushButton(tr("Export CSV..."));
+    connect(pngButton_, &QPushButton::clicked, this, [this] {
+        const QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), QStringLiteral("experiment.png"),
+                                                       tr("PNG images (*.png)"));
+        if (!f.isEmpty() && !exportPng(f))
+            status_->setText(tr("Could not write %1").arg(f));
+    });
+    connect(csvButton_, &QPushButton::clicked, this, [this] {
+        const QString f = QFileDialog::getSaveFileName(this, tr("Export numbers"), QStringLiteral("experiment.csv"),
+                                                       tr("CSV files (*.csv)"));
+        if (!f.isEmpty() && !exportCsv(f))
+            status_->setText(tr("Could not write %1").arg(f));
+    });
+    auto* bottom = new QWidget;
+    auto* bl = new QVBoxLayout(bottom);
+    bl->setContentsMargins(0, 0, 0, 0);
+    bl->addWidget(table_, 1);
+    auto* cmd = new QHBoxLayout;
+    cmd->addWidget(new QLabel(tr("CLI:")));
+    cmd->addWidget(command_, 1);
+    cmd->addWidget(pngButton_);
+    cmd->addWidget(csvButton_);
+    bl->addLayout(cmd);
+
+    auto* split = new QSplitter(Qt::Vertical);
+    split->addWidget(scroll);
+    split->addWidget(bottom);
+    split->setStretchFactor(0, 3);
+    split->setStretchFactor(1, 1);
+    split->setSizes({520, 150}); // the figure first; the table needs a few rows
+
+    auto* layout = new QVBoxLayout(this);
+    layout->addWidget(tabs_);
+    layout->addLayout(controls);
+    layout->addWidget(status_);
+    layout->addWidget(split, 1);
+    updateButtons();
+}
+
+ExperimentDialog::~ExperimentDialog()
+{
+    worker_->cancel();
+    thread_->quit();
+    thread_->wait();
+}
+
+void ExperimentDialog::closeEvent(QCloseEvent* e)
+{
+    cancel();
+    QDialog::closeEvent(e);
+}
+
+void ExperimentDialog::setSeed(quint64 seed)
+{
+    seedSpin_->setValue(int(seed));
+}
+
+void ExperimentDialog::showExperiment(ExperimentKind kind)
+{
+    tabs_->setCurrentIndex(int(kind));
+}
+
+ExperimentKind ExperimentDialog::currentKind() const
+{
+    return ExperimentKind(tabs_->currentIndex());
+}
+
+QSpinBox* ExperimentDialog::countSpin(ExperimentKind kind) const { return pages_[int(kind)].count; }
+QLineEdit* ExperimentDialog::stepsEdit(ExperimentKind kind) const { return pages_[int(kind)].steps; }
+QLineEdit* ExperimentDialog::samplersEdit(ExperimentKind kind) const { return pages_[int(kind)].samplers; }
+ExperimentResultPtr ExperimentDialog::result(ExperimentKind kind) const { return pages_[int(kind)].result; }
+QString ExperimentDialog::commandText() const { return command_->text(); }
+QString ExperimentDialog::statusText() const { return status_->text(); }
+
+ExperimentJob ExperimentDialog::job(QString* error) const
+{
+    const ExperimentKind kind = currentKind();
+    const Page& pg = pages_[int(kind)];
+    ExperimentJob j;
+    j.kind = kind;
+    j.modelPath = modelPath_;
+    j.seed = std::uint64_t(seedSpin_->value());
+    j.count = pg.count->value();
+    // The main window's thread policy (MainWindow::startRun): one intra-op thread for
+    // 2-D models, else OMP_NUM_THREADS or all cores but one, so the GUI keeps a core.
+    const int omp = qEnvironmentVariableIntValue("OMP_NUM_THREADS");
+    j.threads = !image_ ? 1 : omp > 0 ? omp : std::max(1, QThread::idealThreadCount() - 1);
+    if (pg.steps) {
+        j.steps = parseSteps(pg.steps->text());
+        if (j.steps.empty() && error)
+            *error = tr("Steps: expected ascending whole numbers, e.g. 10,20,50,100,1000");
+    }
+    if (pg.ddpm)
+        j.ddpm = pg.ddpm->isChecked();
+    if (pg.samplers) {
+        try {
+            j.samplers = experiments::parse_sampler_list(pg.samplers->text().toStdString(), {}, "Samplers");
+            if (kind == ExperimentKind::Consistency)
+                for (SamplerConfig& c : j.samplers)
+                    c.steps = j.steps.empty() ? 0 : j.steps.front();
+        } catch (const InputError& e) {
+            if (error)
+                *error = QString::fromStdString(e.what());
+        }
+    }
+    return j;
+}
+
+void ExperimentDialog::compute()
+{
+    if (computing_)
+        return;
+    QString error;
+    ExperimentJob j = job(&error);
+    if (!error.isEmpty()) {
+        status_->setText(error);
+        return;
+    }
+    j.generation = ++generation_;
+    running_ = j.kind;
+    computing_ = true;
+    progress_->setRange(0, 0);
+    status_->setText(tr("Computing %1...").arg(experimentTitle(j.kind).toLower()));
+    updateButtons();
+    QMetaObject::invokeMethod(worker_, [w = worker_, j] { w->run(j); }, Qt::QueuedConnection);
+}
+
+void ExperimentDialog::cancel()
+{
+    if (computing_)
+        worker_->cancel();
+}
+
+void ExperimentDialog::onProgress(quint64 gen, int done, int total, const QString& stage)
+{
+    if (gen != generation_)
+        return;
+    progress_->setRange(0, std::max(1, total));
+    progress_->setValue(done);
+    status_->setText(tr("%1: %2 of %3 model calls (%4)").arg(experimentTitle(running_)).arg(done).arg(total).arg(stage));
+}
+
+void ExperimentDialog::onFinished(quint64 gen, ExperimentResultPtr result)
+{
+    if (gen != generation_)
+        return;
+    computing_ = false;
+    progress_->setRange(0, 1);
+    progress_->setValue(result->cancelled ? 0 : 1);
+    pages_[int(result->kind)].result = result;
+    status_->setText(result->cancelled ? tr("Cancelled.") + (result->summary.isEmpty() ? QString() : ' ' + result->summary)
+                                       : result->summary);
+    showResult();
+    updateButtons();
+    Q_EMIT computeFinished(result->cancelled);
+}
+
+void ExperimentDialog::onFailed(quint64 gen, const QString& message)
+{
+    if (gen != generation_)
+        return;
+    computing_ = false;
+    progress_->setRange(0, 1);
+    progress_->setValue(0);
+    status_->setText(tr("Failed: %1").arg(message));
+    updateButtons();
+    Q_EMIT computeFinished(true);
+}
+
+void ExperimentDialog::showResult()
+{
+    const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
+    figure_->setPixmap(r && !r->figure.isNull() ? QPixmap::fromImage(r->figure) : QPixmap());
+    table_->clear();
+    table_->setRowCount(r ? int(r->rows.size()) : 0);
+    table_->setColumnCount(r ? int(r->headers.size()) : 0);
+    if (r) {
+        table_->setHorizontalHeaderLabels(r->headers);
+        for (int i = 0; i < r->rows.size(); ++i)
+            for (int c = 0; c < r->rows[i].size(); ++c)
+                table_->setItem(i, c, new QTableWidgetItem(r->rows[i][c]));
+    }
+    command_->setText(r ? r->command : QString());
+}
+
+void ExperimentDialog::updateButtons()
+{
+    const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
+    computeButton_->setEnabled(!computing_);
+    cancelButton_->setEnabled(computing_);
+    pngButton_->setEnabled(r && !r->figure.isNull());
+    csvButton_->setEnabled(r && !r->rows.isEmpty());
+}
+
+bool ExperimentDialog::exportPng(const QString& path) const
+{
+    const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
+    return r && !r->figure.isNull() && r->figure.save(path, "PNG");
+}
+
+bool ExperimentDialog::exportCsv(const QString& path) const
+{
+    const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
+    if (!r)
+        return false;
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text))
+        return false;
+    f.write(r->csv().toUtf8());
+    if (!r->examples.empty()) {
+        // Drawn inversion examples: the X0.npy the shown command reads.
+        const QFileInfo fi(path);
+        try {
+            write_npy(fi.absoluteDir().filePath(QStringLiteral("X0.npy")).toStdString(), r->exampleShape,
+                      r->examples.data());
+        } catch (const std::exception&) {
+            return false;
+        }
+    }
+    return true;
+}
+
+} // namespace noisetrail::ui

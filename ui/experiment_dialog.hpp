@@ -1,0 +1,95 @@
+// The Experiments view (issue 13): one tab per experiment of the DDIM paper
+// (inversion and reconstruction, interpolation in x_T, consistency across step
+// counts with early stop, decision time), each computed on the worker thread
+// with progress and cancel, showing its figure, its numbers and the
+// noisetrail-cli command that reproduces it, and exporting PNG and CSV.
+#pragma once
+#include "experiment_worker.hpp"
+
+#include <QDialog>
+
+class QCheckBox;
+class QLabel;
+class QLineEdit;
+class QProgressBar;
+class QPushButton;
+class QSpinBox;
+class QTabWidget;
+class QTableWidget;
+class QThread;
+
+namespace noisetrail::ui {
+
+class ExperimentDialog : public QDialog {
+    Q_OBJECT
+public:
+    /// `modelPath`: the current model's card; `seed`: the window's shared seed.
+    ExperimentDialog(const QString& modelPath, quint64 seed, QWidget* parent = nullptr);
+    ~ExperimentDialog() override;
+
+    QString modelPath() const { return modelPath_; }
+    void setSeed(quint64 seed);
+    void showExperiment(ExperimentKind kind);
+    ExperimentKind currentKind() const;
+
+    /// The job the current tab's settings describe (InputError text in `error` when they are bad).
+    ExperimentJob job(QString* error = nullptr) const;
+    void compute();
+    void cancel();
+    bool isComputing() const { return computing_; }
+    /// Write the current tab's figure (PNG) / numbers (CSV, plus X0.npy for drawn inversion examples).
+    bool exportPng(const QString& path) const;
+    bool exportCsv(const QString& path) const;
+
+    ExperimentResultPtr result(ExperimentKind kind) const;
+    QTableWidget* table() const { return table_; }
+    QString commandText() const;
+    QString statusText() const;
+    QSpinBox* countSpin(ExperimentKind kind) const;
+    QLineEdit* stepsEdit(ExperimentKind kind) const;
+    QLineEdit* samplersEdit(ExperimentKind kind) const;
+
+Q_SIGNALS:
+    void computeFinished(bool cancelled);
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+
+private:
+    struct Page {
+        QSpinBox* count = nullptr;
+        QLineEdit* steps = nullptr;    ///< inversion, consistency
+        QLineEdit* samplers = nullptr; ///< interpolation, consistency, decision
+        QCheckBox* ddpm = nullptr;     ///< inversion
+        ExperimentResultPtr result;
+    };
+    void showResult();
+    void updateButtons();
+    void onProgress(quint64 gen, int done, int total, const QString& stage);
+    void onFinished(quint64 gen, ExperimentResultPtr result);
+    void onFailed(quint64 gen, const QString& message);
+
+    QString modelPath_;
+    quint64 seed_ = 0;
+    bool image_ = false;
+    QThread* thread_ = nullptr;
+    ExperimentWorker* worker_ = nullptr;
+    quint64 generation_ = 0;
+    bool computing_ = false;
+    ExperimentKind running_ = ExperimentKind::Inversion;
+    Page pages_[4];
+
+    QTabWidget* tabs_ = nullptr;
+    QSpinBox* seedSpin_ = nullptr;
+    QPushButton* computeButton_ = nullptr;
+    QPushButton* cancelButton_ = nullptr;
+    QPushButton* pngButton_ = nullptr;
+    QPushButton* csvButton_ = nullptr;
+    QProgressBar* progress_ = nullptr;
+    QLabel* status_ = nullptr;
+    QLabel* figure_ = nullptr;
+    QTableWidget* table_ = nullptr;
+    QLineEdit* command_ = nullptr;
+};
+
+} // namespace noisetrail::ui

@@ -1,0 +1,82 @@
+// The Experiments views' worker (issue 13): runs one of core's experiments
+// (noisetrail/experiments.hpp, the code behind `noisetrail-cli invert`,
+// `interpolate`, `consistency` and `decision`) on its own thread and hands back
+// an owning result: the rendered figure, the numbers as a table and CSV, and the
+// CLI command that reproduces it. The GUI thread only shows what arrives.
+#pragma once
+#include "noisetrail/sampler_config.hpp"
+
+#include <QImage>
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace noisetrail::ui {
+
+enum class ExperimentKind { Inversion = 0, Interpolation = 1, Consistency = 2, Decision = 3 };
+QString experimentTitle(ExperimentKind kind);
+
+/// What the worker is asked for. Steps lists are ascending.
+struct ExperimentJob {
+    quint64 generation = 0;
+    ExperimentKind kind = ExperimentKind::Inversion;
+    QString modelPath;
+    std::uint64_t seed = 0;
+    std::vector<int> steps{10, 20, 50, 100, 1000}; ///< inversion table / consistency step counts
+    int count = 8;        ///< inversion: examples; interpolation: points; consistency, decision: batch
+    bool ddpm = true;     ///< inversion: DDPM from the same x_T beside DDIM
+    /// Interpolation, consistency and decision: the samplers (panels) to compare.
+    std::vector<SamplerConfig> samplers;
+    int threads = 0; ///< intra-op threads, set on the worker thread (0: libtorch's default)
+};
+
+/// Everything a view shows, computed on the worker (owning values only).
+struct ExperimentResult {
+    ExperimentKind kind = ExperimentKind::Inversion;
+    QImage figure;
+    QStringList headers;           ///< table columns (the CSV header)
+    QVector<QStringList> rows;     ///< table rows (the CSV rows)
+    QString summary;               ///< one or two sentences with the key numbers
+    QString command;               ///< the noisetrail-cli command that computes the same
+    std::vector<float> examples;   ///< inversion of mixture draws: the x_0 to export as X0.npy
+    std::vector<std::int64_t> exampleShape;
+    bool cancelled = false;
+
+    QString csv() const;
+};
+using ExperimentResultPtr = std::shared_ptr<const ExperimentResult>;
+
+class ExperimentWorker : public QObject {
+    Q_OBJECT
+public:
+    /// Called directly from the GUI thread (not a slot: it must not queue behind the run).
+    void cancel() { cancel_.store(true); }
+
+public Q_SLOTS:
+    void run(const noisetrail::ui::ExperimentJob& job);
+
+Q_SIGNALS:
+    void progress(quint64 generation, int done, int total, const QString& stage);
+    void finished(quint64 generation, noisetrail::ui::ExperimentResultPtr result);
+    void failed(quint64 generation, const QString& message);
+
+private:
+    std::atomic<bool> cancel_{false};
+};
+
+/// Compute a job on the calling thread (the worker's body; tests call it directly).
+ExperimentResultPtr runExperiment(const ExperimentJob& job, const std::atomic<bool>* cancel = nullptr,
+                                  const std::function<void(int, int, const QString&)>& progress = {});
+
+} // namespace noisetrail::ui
+
+Q_DECLARE_METATYPE(noisetrail::ui::ExperimentJob)
+Q_DECLARE_METATYPE(noisetrail::ui::ExperimentResultPtr)

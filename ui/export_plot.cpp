@@ -1,0 +1,278 @@
+#include "export_plot.hpp"
+
+#include <qcustomplot.h>
+
+#include <QAction>
+#include <QApplication>
+#include <QClipboard>
+#include <QDir>
+#include <QFile>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QHeaderView>
+#include <QMenu>
+#include <QMessageBox>
+#include <QSaveFile>
+#include <QSvgGenerator>
+#include <QTableWidget>
+#include <QTextStream>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+namespace noisetrail::ui {
+
+namespace {
+
+bool writeText(const QString& path, const QString& text)
+{
+    QSaveFile f(path); // atomic: a temporary file renamed over the target on commit
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Text))
+        return false;
+    f.write(text.toUtf8());
+    return f.commit();
+}
+
+QString csvCell(const QString& s)
+{
+    if (!s.contains(QLatin1Char(',')) && !s.contains(QLatin1Char('"')) && !s.contains(QLatin1Char('\n')))
+        return s;
+    QString q = s;
+    q.replace(QLatin1String("\""), QLatin1String("\"\""));
+    return QLatin1Char('"') + q + QLatin1Char('"');
+}
+
+QString graphName(const QCPGraph* g, int index)
+{
+    if (!g->name().isEmpty())
+        return g->name();
+    const QString axis = g->valueAxis() ? g->valueAxis()->label() : QString();
+    return (axis.isEmpty() ? QObject::tr("series") : axis) + QStringLiteral(" #%1").arg(index + 1);
+}
+
+QString plotName(const QCustomPlot* plot)
+{
+    return plot->objectName().isEmpty() ? QStringLiteral("plot") : plot->objectName();
+}
+
+} // namespace
+
+bool savePlot(QCustomPlot* plot, const QString& path, int width, int height)
+{
+    const QString ext = QFileInfo(path).suffix().toLower();
+    if (ext == "png")
+        return plot->savePng(path, width, height, 1.0);
+    if (ext == "pdf")
+        return plot->savePdf(path, width, height);
+    if (ext == "svg") {
+        const int w = width > 0 ? width : plot->width(), h = height > 0 ? height : plot->height();
+        QSvgGenerator svg;
+        const QString tmp = path + ".part";
+        svg.setFileName(tmp);
+        svg.setSize(QSize(w, h));
+        svg.setResolution(96); // CSS pixels: browsers and Inkscape show it at w x h
+        svg.setViewBox(QRect(0, 0, w, h));
+        svg.setTitle(plotName(plot));
+        svg.setDescription(QObject::tr("NoiseTrail plot"));
+        QCPPainter painter;
+        if (!painter.begin(&svg))
+            return false;
+        plot->toPainter(&painter, w, h);
+        const bool ok = painter.end();
+        QFile::remove(path);
+        return ok && QFile::rename(tmp, path);
+    }
+    if (ext == "csv")
+        return writeText(path, plotCsv(plot));
+    return false;
+}
+
+QString plotCsv(const QCustomPlot* plot)
+{
+    const int n = plot->graphCount();
+    std::map<double, std::vector<std::optional<double>>> rows;
+    QString keyLabel;
+    for (int i = 0; i < n; ++i) {
+        const QCPGraph* g = plot->graph(i);
+        if (keyLabel.isEmpty() && g->keyAxis())
+            keyLabel = g->keyAxis()->label();
+        for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) {
+            auto& row = rows[it->key];
+            row.resize(std::size_t(n));
+            row[std::size_t(i)] = it->value;
+        }
+    }
+    QString out;
+    QTextStream s(&out);
+    s << csvCell(keyLabel.isEmpty() ? QStringLiteral("x") : keyLabel);
+    for (int i = 0; i < n; ++i)
+        s << ',' << csvCell(graphName(plot->graph(i), i));
+    s << '\n';
+    // Descending keys: the timeline's order, from pure noise to t = 0.
+    for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
+        s << QString::number(it->first, 'g', 17);
+        it->second.resize(std::size_t(n));
+        for (const auto& v : it->second)
+            s << ',' << (v ? QString::number(*v, 'g', 17) : QString());
+        s << '\n';
+    }
+    return out;
+}
+
+void installPlotExport(QCustomPlot* plot)
+{
+    if (!plot || plot->property("noisetrailExport").toBool())
+        return;
+    plot->setProperty("noisetrailExport", true);
+    plot->setContextMenuPolicy(Qt::CustomContextMenu);
+    QObject::connect(plot, &QWidget::customContextMenuRequested, plot, [plot](const QPoint& at) {
+        QMenu menu(plot);
+        const struct {
+            QString text, ext;
+        } kinds[] = {{QObject::tr("Save Plot as PNG..."), "png"},
+                     {QObject::tr("Save Plot as SVG..."), "svg"},
+                     {QObject::tr("Save Plot as PDF..."), "pdf"},
+                     {QObject::tr("Save Data as CSV..."), "csv"}};
+        for (const auto& k : kinds)
+            menu.addAction(k.text, plot, [plot, ext = k.ext] {
+                const QString path = QFileDialog::getSaveFileName(
+                    plot, QObject::tr("Save %1").arg(plotName(plot)), QDir::homePath() + "/" + plotName(plot) + "." + ext,
+                    ext.toUpper() + QObject::tr(" files (*.%1)").arg(ext));
+                if (!path.isEmpty() && !savePlot(plot, path))
+                    QMessageBox::warning(plot, QObject::tr("Save failed"),
+                                         QObject::tr("Could not write %1.").arg(QDir::toNativeSeparators(path)));
+            });
+        menu.exec(plot->mapToGlobal(at));
+    });
+}
+
+void installPlotExports(QWidget* root)
+{
+    for (QCustomPlot* p : root->findChildren<QCustomPlot*>())
+        installPlotExport(p);
+}
+
+int exportAllPlots(QWidget* root, const QString& folder, QString* error)
+{
+    int written = 0;
+    for (QCustomPlot* p : root->findChildren<QCustomPlot*>()) {
+        if (!p->isVisibleTo(root) && root->isVisible())
+            continue;
+        for (const char* ext : {"png", "svg", "pdf", "csv"}) {
+            const QString path = QDir(folder).filePath(plotName(p) + "." + ext);
+            if (!savePlot(p, path, p->width() > 0 ? p->width() : 800, p->height() > 0 ? p->height() : 450)) {
+                if (error && error->isEmpty())
+                    *error = QObject::tr("could not write %1").arg(QDir::toNativeSeparators(path));
+                continue;
+            }
+        }
+        ++written;
+    }
+    return written;
+}
+
+// ------------------------------------------------------------------ tables
+
+QString tableText(const QTableWidget* table, TableFormat format, bool all)
+{
+    // The rectangle spanned by the selection (or the whole table).
+    int r0 = 0, r1 = table->rowCount() - 1, c0 = 0, c1 = table->columnCount() - 1;
+    const auto ranges = table->selectedRanges();
+    if (!all && !ranges.isEmpty()) {
+        r0 = table->rowCount(), r1 = -1, c0 = table->columnCount(), c1 = -1;
+        for (const auto& r : ranges) {
+            r0 = std::min(r0, r.topRow()), r1 = std::max(r1, r.bottomRow());
+            c0 = std::min(c0, r.leftColumn()), c1 = std::max(c1, r.rightColumn());
+        }
+    }
+    const auto cell = [&](int r, int c) {
+        const QTableWidgetItem* it = table->item(r, c);
+        return it ? it->text() : QString();
+    };
+    const auto header = [&](int c) {
+        const QTableWidgetItem* it = table->horizontalHeaderItem(c);
+        return it ? it->text() : QString::number(c + 1);
+    };
+    const auto rowHeader = [&](int r) {
+        const QTableWidgetItem* it = table->verticalHeaderItem(r);
+        return it ? it->text() : QString();
+    };
+    const bool rowNames = table->verticalHeader()->isVisible();
+    QStringList lines;
+    const auto line = [&](QStringList cells) {
+        switch (format) {
+        case TableFormat::Tsv:
+            for (QString& c : cells)
+                c.replace(QLatin1Char('\t'), QLatin1Char(' '));
+            return cells.join(QLatin1Char('\t'));
+        case TableFormat::Csv:
+            for (QString& c : cells)
+                c = csvCell(c);
+            return cells.join(QLatin1Char(','));
+        case TableFormat::Markdown:
+            for (QString& c : cells)
+                c.replace(QLatin1Char('|'), QLatin1String("\\|"));
+            return QStringLiteral("| ") + cells.join(QStringLiteral(" | ")) + QStringLiteral(" |");
+        }
+        return QString();
+    };
+    QStringList head;
+    if (rowNames)
+        head << QString();
+    for (int c = c0; c <= c1; ++c)
+        head << header(c);
+    lines << line(head);
+    if (format == TableFormat::Markdown) {
+        QStringList rule;
+        for (int i = 0; i < head.size(); ++i)
+            rule << QStringLiteral("---");
+        lines << line(rule);
+    }
+    for (int r = r0; r <= r1; ++r) {
+        QStringList cells;
+        if (rowNames)
+            cells << rowHeader(r);
+        for (int c = c0; c <= c1; ++c)
+            cells << cell(r, c);
+        lines << line(cells);
+    }
+    return lines.join(QLatin1Char('\n')) + QLatin1Char('\n');
+}
+
+void installTableExport(QTableWidget* table)
+{
+    if (!table || table->property("noisetrailExport").toBool())
+        return;
+    table->setProperty("noisetrailExport", true);
+    table->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    auto* copy = new QAction(QObject::tr("&Copy"), table);
+    copy->setShortcut(QKeySequence::Copy);
+    copy->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+    QObject::connect(copy, &QAction::triggered, table,
+                     [table] { QApplication::clipboard()->setText(tableText(table, TableFormat::Tsv, false)); });
+    table->addAction(copy);
+    table->setContextMenuPolicy(Qt::CustomContextMenu);
+    QObject::connect(table, &QWidget::customContextMenuRequested, table, [table, copy](const QPoint& at) {
+        QMenu menu(table);
+        menu.addAction(copy);
+        menu.addAction(QObject::tr("Copy &All"), table,
+                       [table] { QApplication::clipboard()->setText(tableText(table, TableFormat::Tsv, true)); });
+        menu.addSeparator();
+        const struct {
+            QString text, ext;
+            TableFormat format;
+        } kinds[] = {{QObject::tr("Export as CSV..."), "csv", TableFormat::Csv},
+                     {QObject::tr("Export as Markdown..."), "md", TableFormat::Markdown}};
+        for (const auto& k : kinds)
+            menu.addAction(k.text, table, [table, k] {
+                const QString path = QFileDialog::getSaveFileName(table, k.text, QDir::homePath() + "/table." + k.ext);
+                if (!path.isEmpty() && !writeText(path, tableText(table, k.format, true)))
+                    QMessageBox::warning(table, QObject::tr("Save failed"),
+                                         QObject::tr("Could not write %1.").arg(QDir::toNativeSeparators(path)));
+            });
+        menu.exec(table->viewport()->mapToGlobal(at));
+    });
+}
+
+} // namespace noisetrail::ui
