@@ -5,6 +5,7 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPainter>
+#include <QCheckBox>
 #include <QSlider>
 #include <QVBoxLayout>
 
@@ -91,8 +92,14 @@ ForwardView::ForwardView(QWidget* parent) : QWidget(parent)
     slider_->setRange(0, 999);
     slider_->setValue(250);
     slider_->setToolTip(tr("Noise level t of the forward process q(x_t | x_0)"));
+    link_ = new QCheckBox(tr("follow the timeline"));
+    link_->setObjectName("forwardLinked");
+    link_->setChecked(true);
+    link_->setToolTip(tr("t is the timeline's cursor, so the reverse panels and the forward process show one noise "
+                         "level; off: choose t here"));
     row->addWidget(lbl);
     row->addWidget(slider_, 1);
+    row->addWidget(link_);
     col->addLayout(row);
     formula_ = new QLabel;
     formula_->setObjectName("forwardFormula");
@@ -120,6 +127,14 @@ void ForwardView::setModel(std::shared_ptr<const LoadedModel> model)
 }
 
 void ForwardView::setT(int t) { slider_->setValue(t); }
+bool ForwardView::linked() const { return link_->isChecked(); }
+void ForwardView::setLinked(bool on) { link_->setChecked(on); }
+
+void ForwardView::followTimeline(int cursorT)
+{
+    if (linked())
+        slider_->setValue(std::max(0, cursorT));
+}
 int ForwardView::t() const { return slider_->value(); }
 QString ForwardView::formulaText() const { return formula_->text(); }
 

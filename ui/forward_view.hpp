@@ -7,6 +7,7 @@
 
 #include <memory>
 
+class QCheckBox;
 class QLabel;
 class QSlider;
 
@@ -20,6 +21,10 @@ public:
     explicit ForwardView(QWidget* parent = nullptr);
     void setModel(std::shared_ptr<const LoadedModel> model);
     void setT(int t);
+    /// The timeline's cursor: t follows it while "follow the timeline" is on (the final position, -1, is t = 0).
+    void followTimeline(int cursorT);
+    bool linked() const;
+    void setLinked(bool on);
     int t() const;
     QString formulaText() const;
 
@@ -27,6 +32,7 @@ private:
     void update_();
     std::shared_ptr<const LoadedModel> model_;
     QSlider* slider_ = nullptr;
+    QCheckBox* link_ = nullptr;
     QLabel* formula_ = nullptr;
     QLabel* source_ = nullptr;
     ForwardCanvas* canvas_ = nullptr;

@@ -3,6 +3,7 @@
 #include <functional>
 
 #include "compare_dialog.hpp"
+#include "equation_view.hpp"
 #include "export_plot.hpp"
 #include "experiment_menu.hpp"
 #include "forward_view.hpp"
@@ -11,6 +12,7 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model_card.hpp"
 #include "plots_widget.hpp"
+#include "presentation.hpp"
 #include "render.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
@@ -34,6 +36,7 @@
 #include <QMimeData>
 #include <QProgressBar>
 #include <QRandomGenerator>
+#include <QScreen>
 #include <QSettings>
 #include <QSpinBox>
 #include <QSplitter>
@@ -97,6 +100,20 @@ std::optional<SamplerConfig> decodeConfig(const QString& s)
     }
 }
 
+/// Core's input errors lead with the file ("model card <path>: cannot open
+/// file"); the window names the file itself, so the path is said once.
+QString withoutPath(const QString& message, const QString& path)
+{
+    for (const QString& p : {path, QFileInfo(path).absoluteFilePath(), QDir::toNativeSeparators(path)}) {
+        if (p.isEmpty())
+            continue;
+        const qsizetype at = message.indexOf(p + QStringLiteral(": "));
+        if (at >= 0 && at <= 24) // a short lead such as "model card "
+            return message.mid(at + p.size() + 2);
+    }
+    return message;
+}
+
 QString formatSeconds(double s)
 {
     if (s < 60)
@@ -142,6 +159,11 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(worker_, &SamplingWorker::runFinished, this, &MainWindow::onRunFinished);
     connect(worker_, &SamplingWorker::runFailed, this, &MainWindow::onRunFailed);
     thread_->start();
+
+    etaRerun_ = new QTimer(this);
+    etaRerun_->setSingleShot(true);
+    etaRerun_->setInterval(150);
+    connect(etaRerun_, &QTimer::timeout, this, &MainWindow::startRun); // newest run wins
 
     refreshTimer_ = new QTimer(this);
     refreshTimer_->setSingleShot(true);
@@ -203,8 +225,8 @@ void MainWindow::buildActions()
     const QColor ink = palette().color(QPalette::ButtonText);
     runAct_ = new QAction(glyphIcon(Glyph::Play, QColor(0, 150, 90)), tr("&Run"), this);
     runAct_->setObjectName("runAction");
-    runAct_->setShortcuts({QKeySequence(Qt::CTRL | Qt::Key_R), QKeySequence(Qt::Key_F5)});
-    runAct_->setToolTip(tr("Sample every panel from the same starting noise (Ctrl+R, F5)"));
+    runAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R)); // F5 is Presentation, as in slide programs
+    runAct_->setToolTip(tr("Sample every panel from the same starting noise (Ctrl+R)"));
     connect(runAct_, &QAction::triggered, this, &MainWindow::startRun);
     stopAct_ = new QAction(glyphIcon(Glyph::Stop, QColor(200, 60, 50)), tr("&Stop"), this);
     stopAct_->setObjectName("stopAction");
@@ -314,6 +336,13 @@ void MainWindow::buildActions()
     view->addSeparator();
     view->addAction(followAct_);
     view->addAction(metricsAct_);
+    view->addSeparator();
+    presentAct_ = view->addAction(tr("P&resentation"));
+    presentAct_->setObjectName("presentationAction");
+    presentAct_->setCheckable(true);
+    presentAct_->setShortcut(QKeySequence(Qt::Key_F5));
+    presentAct_->setToolTip(tr("Full screen, large text and lines, panel controls folded away (F5; Esc leaves)"));
+    connect(presentAct_, &QAction::triggered, this, [this](bool on) { setPresentation(on); });
     view->addSeparator();
     // How the panels advance together; applies to the next run.
     QMenu* pacing = view->addMenu(tr("&Pacing"));
@@ -436,9 +465,6 @@ void MainWindow::buildUi()
     // One clear message for errors; the window stays usable.
     errorBanner_ = new QFrame;
     errorBanner_->setObjectName("errorBanner");
-    errorBanner_->setStyleSheet(
-        "#errorBanner{background:#fdecea;border:1px solid #e0a39d;border-radius:4px;} "
-        "#errorBanner QLabel{color:#611a15;}");
     auto* eb = new QHBoxLayout(errorBanner_);
     eb->setContentsMargins(8, 4, 4, 4);
     errorLabel_ = new QLabel;
@@ -446,6 +472,7 @@ void MainWindow::buildUi()
     errorLabel_->setWordWrap(true);
     errorLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
     auto* close = new QToolButton;
+    close->setObjectName("errorClose");
     close->setText(QStringLiteral("\u2715"));
     close->setAutoRaise(true);
     close->setToolTip(tr("Dismiss this message"));
@@ -477,6 +504,10 @@ void MainWindow::buildUi()
     forward_ = new ForwardView;
     bottomTabs_->addTab(plots_, tr("Schedule && statistics"));
     bottomTabs_->addTab(forward_, tr("Forward process"));
+    equations_ = new EquationView;
+    bottomTabs_->addTab(equations_, tr("Reverse step"));
+    bottomTabs_->setTabToolTip(2, tr("The update the sampler applied at the cursor, with its numbers"));
+    connect(equations_, &EquationView::panelChosen, this, [this] { refreshViews(); });
     bottomTabs_->setTabToolTip(0, tr("The noise schedule and each panel's per-step statistics"));
     bottomTabs_->setTabToolTip(1, tr("q(x_t | x_0): real examples pushed forward to noise level t"));
     splitter_->addWidget(bottomTabs_);
@@ -488,6 +519,13 @@ void MainWindow::buildUi()
     setCentralWidget(central);
 
     connect(timeline_, &TimelineBar::cursorMoved, this, &MainWindow::onCursorMoved);
+    connect(plots_, &PlotsWidget::seekRequested, timeline_, &TimelineBar::seek);
+    presentation_ = new Presentation(this);
+    connect(presentation_, &Presentation::toggled, this, [this](bool on) {
+        const QSignalBlocker b(presentAct_);
+        presentAct_->setChecked(on);
+    });
+    connect(metricsAct_, &QAction::toggled, plots_, &PlotsWidget::setMetricsShown);
 
     statusLabel_ = new QLabel;
     statusLabel_->setObjectName("statusLabel");
@@ -548,13 +586,26 @@ SamplerPanel* MainWindow::makePanel(int index)
     auto* p = new SamplerPanel(index);
     if (model_)
         p->setModel(model_);
-    connect(p, &SamplerPanel::configChanged, this, [this] { updateTimelineMarks(); });
+    connect(p, &SamplerPanel::configChanged, this, [this] {
+        updateTimelineMarks();
+        updatePlotLegend();
+    });
     connect(p, &SamplerPanel::removeRequested, this, [this, p] {
         for (std::size_t i = 0; i < panels_.size(); ++i)
             if (panels_[i] == p)
                 removePanel(int(i));
     });
     connect(p, &SamplerPanel::sampleClicked, this, &MainWindow::openSample);
+    connect(p, &SamplerPanel::etaEdited, this, [this] {
+        // The hybrid knob: dragging eta re-runs the panel from the same x_T (only
+        // changed panels are recomputed), coalesced so a drag is not a queue of runs.
+        if (model_ && !loading_)
+            etaRerun_->start();
+    });
+    connect(p, &SamplerPanel::sampleClicked, this, [this](int panel, int sample) {
+        equations_->setPanel(panel);
+        equations_->setSample(sample);
+    });
     connect(p, &SamplerPanel::cardRequested, this, [this](int i, const QString& path) { setPanelCard(i, path); });
     p->setCardChoices(cardChoices_);
     return p;
@@ -568,6 +619,8 @@ void MainWindow::relayoutPanels()
         panelsLayout_->addWidget(panels_[i], 1);
     }
     addPanelAct_->setEnabled(int(panels_.size()) < kMaxPanels);
+    if (presentation_)
+        presentation_->reapply();
 }
 
 void MainWindow::addPanel()
@@ -596,9 +649,30 @@ void MainWindow::removePanel(int i)
     updateTimelineMarks();
 }
 
+void MainWindow::updatePlotLegend()
+{
+    QStringList names;
+    for (auto* p : panels_)
+        names << p->description();
+    plots_->setPanelNames(names);
+    equations_->setPanelNames(names);
+}
+
+void MainWindow::setPresentation(bool on, double scale)
+{
+    if (!on) {
+        presentation_->leave();
+        return;
+    }
+    if (scale <= 0)
+        scale = Presentation::defaultScale(screen() ? screen()->geometry().height() : 768);
+    presentation_->enter(scale);
+}
+
 void MainWindow::rebuildPlots()
 {
     plots_->setPanelCount(panelCount());
+    updatePlotLegend();
     plotted_.assign(std::size_t(panelCount()), {nullptr, 0});
     for (int i = 0; i < panelCount(); ++i) {
         const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
@@ -632,6 +706,15 @@ void MainWindow::pullFrames()
 
 CompareDialog* MainWindow::compareDialog() const { return compare_.data(); }
 
+std::vector<SampleDialog*> MainWindow::sampleDialogs() const
+{
+    std::vector<SampleDialog*> out;
+    for (const auto& d : sampleDialogs_)
+        if (d)
+            out.push_back(d);
+    return out;
+}
+
 CompareDialog* MainWindow::openCompare()
 {
     if (!model_)
@@ -644,7 +727,8 @@ CompareDialog* MainWindow::openCompare()
     if (!compare_) {
         compare_ = new CompareDialog(model_->path, this);
         compare_->setProperty("modelPath", model_->path);
-        compare_->setAttribute(Qt::WA_DeleteOnClose);
+        // Kept when closed (Esc hides it): reopened, it shows the same metric and
+        // table; a new model's dialog replaces it (above).
         installPlotExports(compare_);
         installTableExport(compare_->table()); // Ctrl+C as TSV, CSV and Markdown
     }
@@ -783,7 +867,9 @@ void MainWindow::onModelFailed(quint64 token, const QString& path, const QString
         const QPointer<SamplerPanel> p = it->second;
         panelLoads_.erase(it);
         if (p) {
-            showError(tr("Panel %1 cannot use %2: %3").arg(p->index() + 1).arg(QDir::toNativeSeparators(path), message));
+            showError(tr("Panel %1 cannot use %2: %3")
+                          .arg(p->index() + 1)
+                          .arg(QDir::toNativeSeparators(path), withoutPath(message, path)));
             p->setOwnModel(nullptr);
         }
         return;
@@ -792,7 +878,7 @@ void MainWindow::onModelFailed(quint64 token, const QString& path, const QString
         return;
     loading_ = false;
     updateActions();
-    showError(tr("Could not open the model card %1: %2").arg(QDir::toNativeSeparators(path), message));
+    showError(tr("Could not open the model card %1: %2").arg(QDir::toNativeSeparators(path), withoutPath(message, path)));
     statusLabel_->setText(model_ ? tr("Still using %1").arg(QString::fromStdString(model_->card().name))
                                  : tr("No model loaded"));
     // Nothing loaded yet (say the default digit model is broken): fall back to
@@ -972,8 +1058,9 @@ void MainWindow::onRunFinished(quint64 gen, bool cancelled)
         return;
     running_ = false;
     progress_->hide();
-    if (!cancelled)
-        unsavedRun_ = true; // File > Save Run keeps it; closing or opening another asks first
+    if (cancelled)
+        for (int i : runPanels_)
+            panels_[std::size_t(i)]->runEnded(tr("stopped"));
     if (!cancelled)
         unsavedRun_ = true; // File > Save Run keeps it; closing or opening another asks first
     if (!cancelled && follow_)
@@ -992,6 +1079,8 @@ void MainWindow::onRunFailed(quint64 gen, int panel, const QString& message)
         return;
     running_ = false;
     progress_->hide();
+    for (int i : runPanels_)
+        panels_[std::size_t(i)]->runEnded(i == panel ? tr("failed") : tr("stopped: another panel failed"));
     refreshViews();
     runPanels_.clear();
     updateActions();
@@ -1013,6 +1102,7 @@ void MainWindow::onCursorMoved(int t)
         followAct_->setChecked(false);
     }
     plots_->setCursor(t);
+    forward_->followTimeline(t);
     refreshViews(); // scrubbing redraws at once, from stored frames
 }
 
@@ -1044,6 +1134,16 @@ void MainWindow::refreshViews()
             p->showAt(t, field_);
     }
     plots_->setCursor(timeline_->cursor());
+    for (auto& d : sampleDialogs_)
+        if (d) {
+            d->setPanels(sampleSources());
+            d->showAt(timeline_->cursor());
+        }
+    if (const int e = equations_->panel(); e < panelCount()) {
+        const SamplerPanel* p = panels_[std::size_t(e)];
+        equations_->showStep(p->recipe() ? p->recipe()->sampler : p->config(), p->trajectoryPtr(),
+                             std::min(p->displayedStep(), p->trajectory().size() - 1));
+    }
     updateTimelineMarks();
     if (running_)
         progress_->setValue([this] {
@@ -1126,20 +1226,46 @@ quint64 MainWindow::seed() const { return quint64(seed_->value()); }
 void MainWindow::setBatch(int b) { batch_->setValue(b); }
 int MainWindow::batch() const { return batch_->value(); }
 
+std::vector<SampleDialog::Source> MainWindow::sampleSources() const
+{
+    std::vector<SampleDialog::Source> out;
+    for (int i = 0; i < panelCount(); ++i)
+        out.push_back({panels_[std::size_t(i)]->trajectoryPtr(),
+                       tr("Panel %1: %2").arg(i + 1).arg(panels_[std::size_t(i)]->description())});
+    return out;
+}
+
 void MainWindow::openSample(int panel, int sample)
 {
     const SamplerPanel* p = panels_.at(std::size_t(panel));
     if (p->trajectory().empty())
         return;
-    auto* d = new SampleDialog(p->trajectory(), sample, std::max(0, p->displayedStep()), p->description(), this);
+    // Sample i of every panel (the same x_T), following the timeline.
+    auto* d = new SampleDialog(sampleSources(), sample, timeline_->cursor(), this);
     d->setAttribute(Qt::WA_DeleteOnClose);
+    std::erase_if(sampleDialogs_, [](const QPointer<SampleDialog>& q) { return q.isNull(); });
+    sampleDialogs_.push_back(d);
     d->show();
 }
 
 // ------------------------------------------------------------------ errors
 
+void MainWindow::styleErrorBanner()
+{
+    // Light pink on a light window, deep red with light text on a dark one;
+    // the close cross in the text colour so it shows on both.
+    const bool dark = palette().color(QPalette::Window).lightnessF() < 0.5;
+    const QString bg = dark ? "#5a1d1a" : "#fdecea", border = dark ? "#b0554d" : "#e0a39d",
+                  ink = dark ? "#ffdad6" : "#611a15";
+    errorBanner_->setStyleSheet(QStringLiteral("#errorBanner{background:%1;border:1px solid %2;border-radius:4px;} "
+                                               "#errorBanner QLabel, #errorBanner QToolButton{color:%3;} "
+                                               "#errorBanner QToolButton{font-weight:bold;}")
+                                    .arg(bg, border, ink));
+}
+
 void MainWindow::showError(const QString& message)
 {
+    styleErrorBanner();
     errorLabel_->setText(message);
     errorBanner_->show();
     Q_EMIT errorShown(message);
@@ -1157,14 +1283,30 @@ QString MainWindow::errorText() const { return errorBanner_->isHidden() ? QStrin
 
 void MainWindow::dragEnterEvent(QDragEnterEvent* e)
 {
-    const auto urls = e->mimeData()->urls();
-    if (urls.size() == 1 && urls[0].isLocalFile() && urls[0].toLocalFile().endsWith(".json", Qt::CaseInsensitive))
+    // Any one local file is taken: a card opens, anything else gets a message
+    // on drop (refusing it at the door would say nothing).
+    const auto urls = e->mimeData() ? e->mimeData()->urls() : QList<QUrl>();
+    if (urls.size() == 1 && urls[0].isLocalFile())
         e->acceptProposedAction();
 }
 
 void MainWindow::dropEvent(QDropEvent* e)
 {
-    loadModel(e->mimeData()->urls().at(0).toLocalFile());
+    const auto urls = e->mimeData() ? e->mimeData()->urls() : QList<QUrl>();
+    if (urls.isEmpty() || !urls[0].isLocalFile()) {
+        showError(tr("Nothing to open in what was dropped: drop one model card (.json) file."));
+        return;
+    }
+    const QString path = urls[0].toLocalFile();
+    if (urls.size() > 1) {
+        showError(tr("%n files were dropped: drop one model card (.json) at a time.", nullptr, int(urls.size())));
+        return;
+    }
+    if (!path.endsWith(".json", Qt::CaseInsensitive)) {
+        showError(tr("%1 is not a model card: drop a model card (.json) file.").arg(QDir::toNativeSeparators(path)));
+        return;
+    }
+    loadModel(path);
     e->acceptProposedAction();
 }
 

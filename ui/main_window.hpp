@@ -6,6 +6,7 @@
 #include "noisetrail/run_set.hpp"
 #include "noisetrail/session.hpp"
 #include "noisetrail/trajectory.hpp"
+#include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "sampling_worker.hpp"
 
@@ -35,8 +36,10 @@ class QToolButton;
 namespace noisetrail::ui {
 
 class CompareDialog;
+class EquationView;
 class ExportJob;
 class ForwardView;
+class Presentation;
 class PlotsWidget;
 class TimelineBar;
 
@@ -72,6 +75,10 @@ public:
     TimelineBar* timeline() const { return timeline_; }
     PlotsWidget* plots() const { return plots_; }
     ForwardView* forwardView() const { return forward_; }
+    EquationView* equationView() const { return equations_; }
+    /// Presentation mode (View > Presentation, F5; Esc leaves).
+    Presentation* presentation() const { return presentation_; }
+    void setPresentation(bool on, double scale = 0.0); ///< scale 0: from the screen's height
     QTabWidget* bottomTabs() const { return bottomTabs_; }
     SamplingWorker* worker() const { return worker_; }
     /// How the panels advance together (toolbar combo and View menu; remembered).
@@ -95,6 +102,8 @@ public:
     /// The Compare view (DDPM vs DDIM table) of the current model: opened, or raised.
     CompareDialog* openCompare();
     CompareDialog* compareDialog() const;
+    /// The open large sample views (sample i of every panel, following the timeline).
+    std::vector<SampleDialog*> sampleDialogs() const;
     /// Redraw panels, timeline marks and status now (normally coalesced).
     void refreshViews();
 
@@ -138,11 +147,13 @@ private:
     void updateActions();
     void relayoutPanels();
     void rebuildPlots();
+    void updatePlotLegend();
     void updateTimelineMarks();
     void updateStatus();
     void updateTitle();
     void scheduleRefresh();
     void showError(const QString& message);
+    void styleErrorBanner();
     void clearError();
     void addRecent(const QString& path);
     void updateRecentMenu();
@@ -160,6 +171,7 @@ private:
     void onRunFinished(quint64 generation, bool cancelled);
     void onRunFailed(quint64 generation, int panel, const QString& message);
     void openSample(int panel, int sample);
+    std::vector<SampleDialog::Source> sampleSources() const;
     /// Ask before a finished, unsaved run is discarded (Save / Discard / Cancel,
     /// with "don't ask again"); true to go on. Never asks without settings (tests).
     bool confirmDiscard(const QString& action);
@@ -203,6 +215,9 @@ private:
     TimelineBar* timeline_ = nullptr;
     PlotsWidget* plots_ = nullptr;
     ForwardView* forward_ = nullptr;
+    EquationView* equations_ = nullptr;
+    Presentation* presentation_ = nullptr;
+    QAction* presentAct_ = nullptr;
     QTabWidget* bottomTabs_ = nullptr;
     QSplitter* splitter_ = nullptr;
     QComboBox* modelCombo_ = nullptr;
@@ -215,6 +230,7 @@ private:
     QLabel* statusLabel_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QTimer* refreshTimer_ = nullptr;
+    QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced
     QMenu* recentMenu_ = nullptr;
     QMenu* recentRunsMenu_ = nullptr;
 
@@ -226,6 +242,7 @@ private:
     QAction* compareAct_ = nullptr;
     QAction* metricsAct_ = nullptr;
     QPointer<CompareDialog> compare_;
+    std::vector<QPointer<SampleDialog>> sampleDialogs_; ///< open large views, linked to the timeline
     QActionGroup* fieldGroup_ = nullptr;
     QAction* fieldActs_[3] = {};
     QAction* followAct_ = nullptr;

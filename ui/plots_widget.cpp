@@ -3,10 +3,16 @@
 #include "render.hpp"
 
 #include <QEvent>
+#include <QFontMetricsF>
 #include <QHBoxLayout>
+#include <QLabel>
+#include <QMouseEvent>
 #include <QTimer>
+#include <QToolTip>
+#include <QVBoxLayout>
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <cmath>
 
 namespace noisetrail::ui {
@@ -68,8 +74,18 @@ const std::vector<const char*>& PlotsWidget::statNames()
 
 PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
 {
-    auto* row = new QHBoxLayout(this);
+    auto* col = new QVBoxLayout(this);
+    col->setContentsMargins(0, 0, 0, 0);
+    col->setSpacing(0);
+    // Which colour is which panel, in the panels' own words (one legend for every plot here).
+    legend_ = new QLabel;
+    legend_->setObjectName("plotsLegend");
+    legend_->setTextFormat(Qt::RichText);
+    legend_->setContentsMargins(6, 1, 6, 1);
+    col->addWidget(legend_);
+    auto* row = new QHBoxLayout;
     row->setContentsMargins(0, 0, 0, 0);
+    col->addLayout(row, 1);
     schedule_ = new QCustomPlot;
     schedule_->setObjectName("schedulePlot");
     schedule_->setToolTip(tr("Noise schedule: alpha_bar(t) (left axis), log SNR(t) and beta(t) (right axes); "
@@ -87,14 +103,21 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     row->addWidget(stats_, 5);
     for (auto* p : {schedule_, stats_}) {
         p->setNoAntialiasingOnDrag(true);
-        p->setMinimumHeight(140);
+        // Two rows of plots each need ~110 px to read (ticks, title, curve).
+        p->setMinimumHeight(230);
         p->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+        p->setMouseTracking(true);
+        p->installEventFilter(this);
+        // Wheel zooms t only (the value axes follow the data); double-click resets.
+        p->setInteraction(QCP::iRangeZoom, true);
     }
+    baseFont_ = font();
 
     // Schedule: alpha_bar left, log SNR right, beta on a second right axis.
     auto* rect = schedule_->axisRect();
     schedule_->xAxis->setRangeReversed(true);
-    schedule_->xAxis->setLabel(QStringLiteral("t"));
+    schedule_->xAxis->setLabel(tr("t (noise level)"));
+    rect->setRangeZoom(Qt::Horizontal);
     schedule_->yAxis->setLabel(QStringLiteral("alpha_bar"));
     schedule_->yAxis->setRange(0, 1.02);
     schedule_->yAxis2->setVisible(true);
@@ -145,6 +168,18 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         r->axis(QCPAxis::atRight)->setVisible(false);
         r->axis(QCPAxis::atBottom)->setRangeReversed(true);
         r->axis(QCPAxis::atBottom)->ticker()->setTickCount(3);
+        r->axis(QCPAxis::atBottom)->setLabel(tr("t (noise level)"));
+        r->setRangeZoom(Qt::Horizontal);
+        r->setRangeZoomAxes(r->axis(QCPAxis::atBottom), nullptr);
+        // One t range for every plot: zooming one zooms all.
+        connect(r->axis(QCPAxis::atBottom), qOverload<const QCPRange&>(&QCPAxis::rangeChanged), this,
+                [this](const QCPRange& range) {
+                    for (auto* other : statRects_)
+                        if (other->axis(QCPAxis::atBottom)->range() != range)
+                            other->axis(QCPAxis::atBottom)->setRange(range);
+                    if (schedule_->xAxis->range() != range)
+                        schedule_->xAxis->setRange(range);
+                });
         r->axis(QCPAxis::atLeft)->ticker()->setTickCount(4);
         r->setAutoMargins(QCP::msLeft | QCP::msBottom);
         r->setMargins(QMargins(0, 4, 10, 0)); // room for the last tick label
@@ -152,8 +187,7 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         statRects_.push_back(r);
         cursors_.push_back(addCursor(stats_, r));
     }
-    stats_->plotLayout()->setRowStretchFactor(0, 0.01);
-    stats_->plotLayout()->setRowStretchFactor(2, 0.01);
+    relayoutStats();
     statGraphs_.resize(kSlots);
     for (int slot = 6; slot < 8; ++slot) {
         auto* r = statRects_[std::size_t(slot)];
@@ -183,11 +217,11 @@ void PlotsWidget::applyPalette()
     }
     schedule_->legend->setBrush(Qt::NoBrush);
     schedule_->legend->setTextColor(pal.color(QPalette::Text));
-    schedule_->graph(0)->setPen(QPen(pal.color(QPalette::Text), 1.6));
+    schedule_->graph(0)->setPen(QPen(pal.color(QPalette::Text), 1.6 * scale_));
     for (auto* t : statTitles_)
         t->setTextColor(pal.color(QPalette::WindowText));
     for (auto* c : cursors_)
-        c->setPen(QPen(pal.color(QPalette::Highlight), 1.5));
+        c->setPen(QPen(pal.color(QPalette::Highlight), 1.5 * scale_));
     for (auto* r : refLines_)
         r->setPen(QPen(pal.color(QPalette::Mid), 1.2, Qt::DashLine));
     scheduleReplot();
@@ -212,11 +246,9 @@ void PlotsWidget::setSchedule(const std::vector<double>& ab, const std::vector<d
     schedule_->graph(0)->setData(t, a, true);
     schedule_->graph(1)->setData(t, s, true);
     schedule_->graph(2)->setData(t, b, true);
-    schedule_->xAxis->setRange(-1, trainSteps_ - 1);
+    resetZoom(); // a new model: the whole t range, value axes from its data
     schedule_->graph(1)->rescaleValueAxis();
     schedule_->graph(2)->rescaleValueAxis();
-    for (auto* r : statRects_)
-        r->axis(QCPAxis::atBottom)->setRange(-1, trainSteps_ - 1);
     scheduleReplot();
 }
 
@@ -234,14 +266,15 @@ void PlotsWidget::setPanelCount(int n)
         const QColor c = panelColor(p);
         auto* v = schedule_->addGraph(schedule_->xAxis, schedule_->yAxis);
         v->setLineStyle(QCPGraph::lsNone);
-        v->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 4));
+        v->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 4 * scale_));
+        v->setProperty("baseSize", 4.0);
         v->setName(tr("panel %1 steps").arg(p + 1));
         v->removeFromLegend();
         visited_.push_back(v);
         for (int s = 0; s < kSlots; ++s) {
             auto* r = statRects_[s];
             auto* g = stats_->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
-            g->setPen(QPen(c, 1.6));
+            g->setPen(QPen(c, 1.6 * scale_));
             statGraphs_[s].push_back(g);
         }
     }
@@ -262,8 +295,9 @@ void PlotsWidget::beginPanel(int panel, const std::vector<int>& timesteps)
     visited_[panel]->setData(t, a);
     // Many markers would hide the curve: smaller dots for long plans.
     const QColor c = panelColor(panel);
-    visited_[panel]->setScatterStyle(
-        QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, timesteps.size() > 200 ? 2.5 : 5));
+    const double size = timesteps.size() > 200 ? 2.5 : 5;
+    visited_[panel]->setProperty("baseSize", size);
+    visited_[panel]->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, size * scale_));
     for (int s = 0; s < kSlots; ++s)
         statGraphs_[s][panel]->data()->clear();
     scheduleReplot();
@@ -310,6 +344,7 @@ void PlotsWidget::setMetricKind(MetricKind kind, int count)
     for (int s = kStatSlots; s < kSlots; ++s)
         for (auto* g : statGraphs_[std::size_t(s)])
             g->data()->clear();
+    relayoutStats();
     applyPalette();
 }
 
@@ -390,8 +425,227 @@ void PlotsWidget::replotNow()
 {
     ++replots_;
     rescaleStats();
+    // As many value ticks as fit without their labels touching (about 2.5 line
+    // heights each): small plots at 1366x768 get two or three.
+    for (auto* r : statRects_) {
+        const double line = QFontMetricsF(r->axis(QCPAxis::atLeft)->tickLabelFont()).height();
+        r->axis(QCPAxis::atLeft)->ticker()->setTickCount(std::clamp(int(r->height() / (2.5 * line)), 2, 5));
+        const double label = QFontMetricsF(r->axis(QCPAxis::atBottom)->tickLabelFont()).horizontalAdvance("0000");
+        r->axis(QCPAxis::atBottom)->ticker()->setTickCount(std::clamp(int(r->width() / (2.0 * label)), 2, 5));
+    }
     schedule_->replot(QCustomPlot::rpQueuedReplot);
     stats_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+
+void PlotsWidget::relayoutStats()
+{
+    // Only the plots that apply are laid out, four to a row, each titled above its axes.
+    auto* grid = stats_->plotLayout();
+    for (int slot = 0; slot < kSlots; ++slot)
+        for (QCPLayoutElement* e : {static_cast<QCPLayoutElement*>(statTitles_[std::size_t(slot)]),
+                                    static_cast<QCPLayoutElement*>(statRects_[std::size_t(slot)])})
+            if (e->layout() == grid)
+                grid->take(e);
+    grid->simplify();
+    int k = 0;
+    for (int slot = 0; slot < kSlots; ++slot) {
+        const bool on = slotShown(slot);
+        statTitles_[std::size_t(slot)]->setVisible(on);
+        statRects_[std::size_t(slot)]->setVisible(on);
+        for (auto* g : slot < int(statGraphs_.size()) ? statGraphs_[std::size_t(slot)] : std::vector<QCPGraph*>{})
+            g->setVisible(on);
+        if (!on)
+            continue;
+        const int row = 2 * (k / 4), c = k % 4;
+        grid->addElement(row, c, statTitles_[std::size_t(slot)]);
+        grid->addElement(row + 1, c, statRects_[std::size_t(slot)]);
+        ++k;
+    }
+    for (int r = 0; r < grid->rowCount(); r += 2)
+        grid->setRowStretchFactor(r, 0.01);
+    stats_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+bool PlotsWidget::slotShown(int slot) const
+{
+    if (slot < kStatSlots)
+        return true;
+    if (!metricsShown_)
+        return false;
+    return slot < kStatSlots + 2 || metricKind_ != MetricKind::Plain;
+}
+
+void PlotsWidget::setMetricsShown(bool on)
+{
+    if (on == metricsShown_)
+        return;
+    metricsShown_ = on;
+    relayoutStats();
+}
+
+void PlotsWidget::setPanelNames(const QStringList& names)
+{
+    panelNames_ = names;
+    QStringList parts;
+    for (int i = 0; i < names.size(); ++i)
+        parts << QStringLiteral("<span style=\"color:%1; font-size:large\">\u25a0</span>&nbsp;%2")
+                     .arg(panelColor(i).name(), names[i].toHtmlEscaped());
+    legend_->setText(parts.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+}
+
+QString PlotsWidget::legendText() const { return legend_->text(); }
+
+int PlotsWidget::tAt(QCustomPlot* plot, QPoint pixel) const
+{
+    for (auto* r : plot->axisRects()) {
+        if (!r->visible() || !r->rect().contains(pixel))
+            continue;
+        const double t = r->axis(QCPAxis::atBottom)->pixelToCoord(pixel.x());
+        return std::clamp(int(std::lround(t)), 0, trainSteps_ - 1);
+    }
+    return -1;
+}
+
+QString PlotsWidget::valuesAt(QPoint pixel) const
+{
+    for (int slot = 0; slot < kSlots; ++slot) {
+        auto* r = statRects_[std::size_t(slot)];
+        if (!r->visible() || !r->rect().contains(pixel))
+            continue;
+        const int t = tAt(stats_, pixel);
+        QStringList lines{tr("%1 at t = %2").arg(statTitles_[std::size_t(slot)]->text()).arg(t)};
+        for (std::size_t p = 0; p < statGraphs_[std::size_t(slot)].size(); ++p) {
+            // The panel's step nearest to t (a 50-step panel has values every 20 t).
+            const auto data = statGraphs_[std::size_t(slot)][p]->data();
+            double best = qQNaN(), bestKey = qQNaN();
+            for (auto it = data->constBegin(); it != data->constEnd(); ++it)
+                if (!std::isfinite(bestKey) || std::abs(it->key - t) < std::abs(bestKey - t)) {
+                    bestKey = it->key;
+                    best = it->value;
+                }
+            const QString name = int(p) < panelNames_.size() ? panelNames_[int(p)] : tr("panel %1").arg(p + 1);
+            lines << (std::isfinite(bestKey) ? tr("Panel %1 (%2): %3 (t = %4)")
+                                                   .arg(p + 1)
+                                                   .arg(name)
+                                                   .arg(best, 0, 'g', 4)
+                                                   .arg(int(bestKey))
+                                             : tr("Panel %1 (%2): not computed").arg(p + 1).arg(name));
+        }
+        return lines.join('\n');
+    }
+    return {};
+}
+
+bool PlotsWidget::eventFilter(QObject* watched, QEvent* e)
+{
+    auto* plot = qobject_cast<QCustomPlot*>(watched);
+    if (!plot)
+        return QWidget::eventFilter(watched, e);
+    switch (e->type()) {
+    case QEvent::MouseMove: {
+        auto* me = static_cast<QMouseEvent*>(e);
+        const QPoint at = me->position().toPoint();
+        if (plot == stats_) {
+            hoverText_ = valuesAt(at);
+            if (!hoverText_.isEmpty())
+                QToolTip::showText(me->globalPosition().toPoint(), hoverText_, plot);
+            else
+                QToolTip::hideText();
+        }
+        break;
+    }
+    case QEvent::MouseButtonPress: {
+        auto* me = static_cast<QMouseEvent*>(e);
+        if (me->button() == Qt::LeftButton) {
+            int t = tAt(plot, me->position().toPoint());
+            if (t >= 0) {
+                // Snap to the nearest step a panel visits when it is within 4 px:
+                // a click lands on a step, not a pixel's rounding beside it.
+                const int tPlus = tAt(plot, me->position().toPoint() + QPoint(4, 0));
+                const int slack = std::max(1, std::abs(tPlus - t));
+                int best = t, bestD = slack + 1;
+                for (auto* v : visited_)
+                    for (auto it = v->data()->constBegin(); it != v->data()->constEnd(); ++it)
+                        if (const int d = std::abs(int(it->key) - t); d < bestD) {
+                            bestD = d;
+                            best = int(it->key);
+                        }
+                Q_EMIT seekRequested(best);
+            }
+        }
+        break;
+    }
+    case QEvent::MouseButtonDblClick:
+        resetZoom();
+        return true;
+    case QEvent::ToolTip:
+        // The static tooltip explains the plots outside the axes; over them, the values.
+        if (plot == stats_ && !valuesAt(static_cast<QHelpEvent*>(e)->pos()).isEmpty())
+            return true;
+        break;
+    default: break;
+    }
+    return QWidget::eventFilter(watched, e);
+}
+
+QPoint PlotsWidget::statsPixel(int slot, int t)
+{
+    stats_->replot(); // lay the axes out at the widget's size
+    QCPAxisRect* r = statRects_.at(std::size_t(slot));
+    return {int(std::lround(r->axis(QCPAxis::atBottom)->coordToPixel(t))), r->center().y()};
+}
+
+int PlotsWidget::shownSlotCount() const { return int(stats_->axisRects().size()); }
+
+double PlotsWidget::lineWidth(int slot, int panel) const
+{
+    return statGraphs_.at(std::size_t(slot)).at(std::size_t(panel))->pen().widthF();
+}
+
+void PlotsWidget::resetZoom()
+{
+    schedule_->xAxis->setRange(-1, trainSteps_ - 1);
+    for (auto* r : statRects_)
+        r->axis(QCPAxis::atBottom)->setRange(-1, trainSteps_ - 1);
+    scheduleReplot();
+}
+
+void PlotsWidget::setScale(double factor)
+{
+    scale_ = std::clamp(factor, 1.0, 3.0);
+    applyScale();
+}
+
+void PlotsWidget::applyScale()
+{
+    QFont f = baseFont_;
+    f.setPointSizeF(baseFont_.pointSizeF() * scale_);
+    legend_->setFont(f);
+    QFont tick = f, title = f;
+    title.setPointSizeF(f.pointSizeF() * 0.9);
+    for (auto* p : {schedule_, stats_})
+        for (auto* r : p->axisRects())
+            for (auto* a : r->axes()) {
+                a->setTickLabelFont(tick);
+                a->setLabelFont(tick);
+                a->setTickLengthIn(int(5 * scale_));
+                a->setPadding(int(2 * scale_));
+            }
+    for (auto* t : statTitles_)
+        t->setFont(title);
+    schedule_->legend->setFont(title);
+    for (std::size_t s = 0; s < statGraphs_.size(); ++s)
+        for (std::size_t p = 0; p < statGraphs_[s].size(); ++p)
+            statGraphs_[s][p]->setPen(QPen(panelColor(int(p)), 1.6 * scale_));
+    for (std::size_t p = 0; p < visited_.size(); ++p) {
+        QCPScatterStyle st = visited_[p]->scatterStyle();
+        st.setSize(visited_[p]->property("baseSize").toDouble() * scale_);
+        visited_[p]->setScatterStyle(st);
+    }
+    for (auto* r : statRects_)
+        r->setMargins(QMargins(0, int(4 * scale_), int(10 * scale_), 0));
+    applyPalette(); // the pens that follow the palette, at the new width
 }
 
 } // namespace noisetrail::ui

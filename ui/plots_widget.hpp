@@ -15,6 +15,8 @@ class QCPAxisRect;
 class QCPGraph;
 class QCPItemStraightLine;
 class QCPTextElement;
+class QLabel;
+class QMouseEvent;
 class QTimer;
 
 namespace noisetrail::ui {
@@ -46,6 +48,36 @@ public:
     QString slotTitle(int slot) const;
     static constexpr int kStatSlots = 4, kMetricSlots = 4;
     void setCursor(int t);
+
+    /// Each panel's words ("DDIM, 50 steps, eta 0"), shown in the legend in its colour.
+    void setPanelNames(const QStringList& names);
+    QString legendText() const;
+    /// Whether the diversity row applies (metrics on); slots 6-7 also need a
+    /// mixture or a classifier. Plots that do not apply are not laid out.
+    void setMetricsShown(bool on);
+    bool slotShown(int slot) const;
+    /// The values of every panel at the timestep under a point of the stats
+    /// plot (what hover shows); empty outside the plots.
+    QString valuesAt(QPoint statsPixel) const;
+    QString hoverText() const { return hoverText_; }
+    /// The timestep under a point of a plot (-1 outside its axes).
+    int tAt(QCustomPlot* plot, QPoint pixel) const;
+    /// Presentation: fonts, line widths, point sizes and margins times `factor` (1..3).
+    void setScale(double factor);
+    double scale() const { return scale_; }
+    /// Where on the stats plot timestep t of a slot is drawn (mid-height), for tests and scripts.
+    QPoint statsPixel(int slot, int t);
+    /// Plots laid out in the stats plot, and the line width of a panel's curve.
+    int shownSlotCount() const;
+    double lineWidth(int slot, int panel) const;
+    /// Zoom the t axes back to the whole range (double-click does this).
+    void resetZoom();
+
+Q_SIGNALS:
+    /// A click on a plot: move the timeline there.
+    void seekRequested(int t);
+
+public:
     /// Plots are rebuilt at most every ~40 ms however many calls come in.
     void scheduleReplot();
     int replotCount() const { return replots_; }
@@ -57,11 +89,14 @@ public:
 
 protected:
     void changeEvent(QEvent* e) override;
+    bool eventFilter(QObject* watched, QEvent* e) override;
 
 private:
     void applyPalette();
     void replotNow();
     void rescaleStats();
+    void relayoutStats();
+    void applyScale();
 
     QCustomPlot* schedule_ = nullptr;
     QCustomPlot* stats_ = nullptr;
@@ -77,6 +112,12 @@ private:
     QTimer* timer_ = nullptr;
     int trainSteps_ = 1000;
     int replots_ = 0;
+    QLabel* legend_ = nullptr;
+    QStringList panelNames_;
+    bool metricsShown_ = true;
+    QString hoverText_;
+    double scale_ = 1.0;
+    QFont baseFont_;
 };
 
 } // namespace noisetrail::ui

@@ -1,92 +1,178 @@
 #include "sample_dialog.hpp"
 
-#include "render.hpp"
 #include "noisetrail/trajectory.hpp"
+#include "render.hpp"
+#include "timeline_mapping.hpp"
 
 #include <QDialogButtonBox>
 #include <QLabel>
 #include <QPainter>
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <cmath>
+
 namespace noisetrail::ui {
 
 namespace {
 struct Film {
+    QString title;
     QImage big, bigX0;
     QString bigCaption;
     std::vector<QImage> xt, x0;
     std::vector<QString> captions;
 };
 
-class FilmWidget : public QWidget {
-public:
-    explicit FilmWidget(Film film) : film_(std::move(film)) { setMinimumSize(720, 420); }
-
-protected:
-    void paintEvent(QPaintEvent*) override
-    {
-        QPainter p(this);
-        p.fillRect(rect(), palette().window());
-        p.setRenderHint(QPainter::SmoothPixmapTransform, false);
-        const int n = int(film_.xt.size());
-        const int bigSide = std::min(height() / 2 - 24, width() / 3);
-        p.setPen(palette().color(QPalette::WindowText));
-        p.drawText(QRect(0, 0, bigSide, 18), Qt::AlignLeft, tr("x_t ") + film_.bigCaption);
-        p.drawImage(QRect(0, 20, bigSide, bigSide), film_.big);
-        p.drawText(QRect(0, bigSide + 24, bigSide, 18), Qt::AlignLeft, tr("x0_hat"));
-        p.drawImage(QRect(0, bigSide + 44, bigSide, bigSide), film_.bigX0);
-        const int x0 = bigSide + 16;
-        const int cols = (n + 1) / 2;
-        const int side = std::max(8, std::min((width() - x0) / std::max(1, cols) - 4, (height() - 80) / 4 - 16));
-        for (int i = 0; i < n; ++i) {
-            const int c = i % cols, band = i / cols;
-            const int x = x0 + c * (side + 4);
-            const int y = band * (2 * side + 44);
-            p.drawText(QRect(x, y, side + 4, 16), Qt::AlignLeft, film_.captions[i]);
-            p.drawImage(QRect(x, y + 16, side, side), film_.xt[i]);
-            p.drawImage(QRect(x, y + 20 + side, side, side), film_.x0[i]);
-        }
-        p.drawText(QRect(x0, height() - 18, width() - x0, 18), Qt::AlignLeft,
-                   tr("Filmstrip: x_t (upper) and x0_hat (lower) at %1 noise levels").arg(n));
-    }
-
-private:
-    Film film_;
-};
-} // namespace
-
-SampleDialog::SampleDialog(const Trajectory& traj, int sample, int step, const QString& title, QWidget* parent)
-    : QDialog(parent)
+/// The film of one sample of a trajectory with `step` large (clamped to what is stored).
+Film makeFilm(const Trajectory& traj, int sample, int step, const QString& title)
 {
-    setWindowTitle(tr("Sample %1 \u2014 %2").arg(sample + 1).arg(title));
-    setObjectName("sampleDialog");
     Film film;
+    film.title = title;
+    if (!traj.hasStart() || sample >= traj.batch())
+        return film;
     const auto& shape = traj.shape();
     const std::vector<std::int64_t> ds(shape.begin() + 1, shape.end());
     std::vector<float> v;
-    const int last = traj.finished() ? traj.size() : traj.size() - 1;
-    step = std::clamp(step, 0, std::max(0, last));
+    const int last = traj.finished() ? traj.size() : std::max(0, traj.size() - 1);
+    step = std::clamp(step, 0, last);
     traj.decode(step, Field::Xt, v);
     film.big = sampleImage(v, ds, sample, Field::Xt, {-1, 1});
-    traj.decode(std::min(step, traj.size() - 1), Field::X0Hat, v);
-    film.bigX0 = sampleImage(v, ds, sample, Field::X0Hat, {-1, 1});
-    film.bigCaption = step >= traj.size() ? tr("(final)") : tr("(t = %1)").arg(traj.info(step).plan.t);
+    if (traj.size() > 0) {
+        traj.decode(std::min(step, traj.size() - 1), Field::X0Hat, v);
+        film.bigX0 = sampleImage(v, ds, sample, Field::X0Hat, {-1, 1});
+    }
+    film.bigCaption = step >= traj.size() ? (traj.finished() ? SampleDialog::tr("final") : SampleDialog::tr("x_T"))
+                                          : SampleDialog::tr("t = %1").arg(traj.info(step).plan.t);
+    if (traj.size() == 0)
+        return film;
     // A dozen levels evenly spread over the stored steps, the final samples last.
-    const int n = std::min(kFilmFrames, std::max(1, last + 1));
+    const int n = std::min(SampleDialog::kFilmFrames, std::max(1, last + 1));
     for (int i = 0; i < n; ++i) {
         const int k = n == 1 ? last : int(std::lround(double(i) * last / (n - 1)));
         traj.decode(k, Field::Xt, v);
         film.xt.push_back(sampleImage(v, ds, sample, Field::Xt, {-1, 1}));
         traj.decode(std::min(k, traj.size() - 1), Field::X0Hat, v);
         film.x0.push_back(sampleImage(v, ds, sample, Field::X0Hat, {-1, 1}));
-        film.captions.push_back(k >= traj.size() ? tr("x_0") : tr("t=%1").arg(traj.info(k).plan.t));
+        film.captions.push_back(k >= traj.size() ? SampleDialog::tr("x_0") : SampleDialog::tr("t=%1").arg(traj.info(k).plan.t));
     }
+    return film;
+}
+} // namespace
+
+class FilmWidget : public QWidget {
+public:
+    FilmWidget() { setMinimumSize(720, 420); }
+    void setFilms(std::vector<Film> films)
+    {
+        films_ = std::move(films);
+        update();
+    }
+    const std::vector<Film>& films() const { return films_; }
+
+protected:
+    void paintEvent(QPaintEvent*) override
+    {
+        // One band per panel: its title, x_t and x0_hat large at the cursor, then
+        // the filmstrip (x_t over x0_hat) at a dozen noise levels.
+        QPainter p(this);
+        p.fillRect(rect(), palette().window());
+        p.setRenderHint(QPainter::SmoothPixmapTransform, false);
+        p.setPen(palette().color(QPalette::WindowText));
+        const int rows = std::max(1, int(films_.size()));
+        const int bandH = height() / rows;
+        const int line = fontMetrics().height();
+        for (int r = 0; r < int(films_.size()); ++r) {
+            const Film& f = films_[std::size_t(r)];
+            const int y0 = r * bandH;
+            p.drawText(QRect(0, y0, width(), line), Qt::AlignLeft, f.title);
+            const int bigSide = std::max(16, std::min(bandH - 2 * line - 8, width() / 5));
+            const int yImg = y0 + line + 2;
+            p.drawText(QRect(0, yImg, bigSide, line), Qt::AlignLeft, tr("x_t, %1").arg(f.bigCaption));
+            p.drawImage(QRect(0, yImg + line, bigSide, bigSide), f.big);
+            p.drawText(QRect(bigSide + 6, yImg, bigSide, line), Qt::AlignLeft, tr("x0_hat"));
+            if (!f.bigX0.isNull())
+                p.drawImage(QRect(bigSide + 6, yImg + line, bigSide, bigSide), f.bigX0);
+            const int x0 = 2 * bigSide + 20;
+            const int n = int(f.xt.size());
+            if (n == 0)
+                continue;
+            const int side = std::max(8, std::min((width() - x0) / n - 4, (bandH - 2 * line - 12) / 2 - 2));
+            for (int i = 0; i < n; ++i) {
+                const int x = x0 + i * (side + 4);
+                p.drawText(QRect(x, yImg, side + 4, line), Qt::AlignLeft, f.captions[std::size_t(i)]);
+                p.drawImage(QRect(x, yImg + line, side, side), f.xt[std::size_t(i)]);
+                p.drawImage(QRect(x, yImg + line + side + 2, side, side), f.x0[std::size_t(i)]);
+            }
+        }
+    }
+
+private:
+    std::vector<Film> films_;
+};
+
+SampleDialog::SampleDialog(const Trajectory& traj, int sample, int step, const QString& title, QWidget* parent)
+    : QDialog(parent), sample_(sample)
+{
+    setWindowTitle(tr("Sample %1 \u2014 %2").arg(sample + 1).arg(title));
+    setObjectName("sampleDialog");
     auto* col = new QVBoxLayout(this);
-    col->addWidget(new FilmWidget(std::move(film)), 1);
+    film_ = new FilmWidget;
+    film_->setFilms({makeFilm(traj, sample, step, title)});
+    col->addWidget(film_, 1);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
     col->addWidget(buttons);
     resize(900, 520);
+}
+
+SampleDialog::SampleDialog(std::vector<Source> panels, int sample, int cursorT, QWidget* parent)
+    : QDialog(parent), panels_(std::move(panels)), sample_(sample), cursorT_(cursorT)
+{
+    setWindowTitle(tr("Sample %1 in every panel (the same x_T) \u2014 follows the timeline").arg(sample + 1));
+    setObjectName("sampleDialog");
+    auto* col = new QVBoxLayout(this);
+    film_ = new FilmWidget;
+    col->addWidget(film_, 1);
+    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
+    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    col->addWidget(buttons);
+    resize(1000, std::min(900, 260 * std::max<int>(1, int(panels_.size())) + 60));
+    rebuild();
+}
+
+void SampleDialog::showAt(int cursorT)
+{
+    cursorT_ = cursorT;
+    rebuild();
+}
+
+void SampleDialog::setPanels(std::vector<Source> panels) { panels_ = std::move(panels); }
+
+int SampleDialog::rowCount() const { return int(film_->films().size()); }
+
+QString SampleDialog::rowCaption(int i) const { return film_->films().at(std::size_t(i)).bigCaption; }
+
+void SampleDialog::rebuild()
+{
+    // Redrawn only when something it shows changed (refreshes come ~30 times a second).
+    std::vector<std::intptr_t> key{cursorT_};
+    for (const Source& s : panels_)
+        key.insert(key.end(), {std::intptr_t(s.trajectory.get()), s.trajectory ? s.trajectory->size() : 0,
+                               s.trajectory && s.trajectory->finished()});
+    if (key == shownKey_)
+        return;
+    shownKey_ = std::move(key);
+    std::vector<Film> films;
+    for (const Source& s : panels_) {
+        if (!s.trajectory)
+            continue;
+        const Trajectory& tr = *s.trajectory;
+        int step = TimelineMapping::stepAt(tr.timesteps(), cursorT_, tr.size(), tr.finished());
+        if (step < 0)
+            step = 0;
+        films.push_back(makeFilm(tr, sample_, step, s.title));
+    }
+    film_->setFilms(std::move(films));
 }
 
 } // namespace noisetrail::ui

@@ -1,8 +1,13 @@
-// One sample large, with its filmstrip: x_t and x0_hat at a dozen noise levels.
+// One sample large, with its filmstrip: x_t and x0_hat at a dozen noise
+// levels; linked, the same sample in every panel (same x_T, so the comparison
+// is exact), following the timeline's cursor.
 #pragma once
 #include <QDialog>
 #include <QImage>
+#include <QString>
 
+#include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace noisetrail {
@@ -14,10 +19,33 @@ namespace noisetrail::ui {
 class SampleDialog : public QDialog {
     Q_OBJECT
 public:
-    /// Copies what it shows: the dialog does not keep the trajectory.
+    /// One trajectory at one step (a still: the dialog copies what it shows).
     SampleDialog(const Trajectory& trajectory, int sample, int step, const QString& title,
                  QWidget* parent = nullptr);
+
+    /// Linked: sample `sample` of every panel, at the timeline's cursor t.
+    struct Source {
+        std::shared_ptr<const Trajectory> trajectory;
+        QString title;
+    };
+    SampleDialog(std::vector<Source> panels, int sample, int cursorT, QWidget* parent = nullptr);
+    /// The timeline moved (or frames arrived): show the state at `cursorT`.
+    void showAt(int cursorT);
+    /// The panels changed (a new run): keep the sample, show these at the next showAt.
+    void setPanels(std::vector<Source> panels);
+    int sample() const { return sample_; }
+    int rowCount() const;
+    /// Caption of panel row i's large view ("t = 500", "final"), for tests.
+    QString rowCaption(int i) const;
     static constexpr int kFilmFrames = 12;
+
+private:
+    void rebuild();
+    std::vector<Source> panels_;
+    int sample_ = 0;
+    int cursorT_ = -1;
+    std::vector<std::intptr_t> shownKey_;
+    class FilmWidget* film_ = nullptr;
 };
 
 } // namespace noisetrail::ui

@@ -33,6 +33,29 @@ QString samplerTip(const SamplerInfo& info)
         parts << SamplerPanel::tr("uses the variance choice");
     return QStringLiteral("%1: %2").arg(QString::fromStdString(info.title), parts.join(QStringLiteral(", ")));
 }
+/// The clip radius R: "auto" below zero (the card's default), "off" at 0.
+class ClipSpinBox : public QDoubleSpinBox {
+public:
+    using QDoubleSpinBox::QDoubleSpinBox;
+    QString textFromValue(double v) const override
+    {
+        return v == 0.0 ? SamplerPanel::tr("off") : QDoubleSpinBox::textFromValue(v);
+    }
+    double valueFromText(const QString& text) const override
+    {
+        return text.trimmed().compare(SamplerPanel::tr("off"), Qt::CaseInsensitive) == 0
+                   ? 0.0
+                   : QDoubleSpinBox::valueFromText(text);
+    }
+    QValidator::State validate(QString& text, int& pos) const override
+    {
+        const QString off = SamplerPanel::tr("off");
+        if (off.startsWith(text.trimmed(), Qt::CaseInsensitive) && !text.trimmed().isEmpty() &&
+            !text.trimmed().at(0).isDigit())
+            return text.trimmed().size() == off.size() ? QValidator::Acceptable : QValidator::Intermediate;
+        return QDoubleSpinBox::validate(text, pos);
+    }
+};
 } // namespace
 
 SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
@@ -62,7 +85,9 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
 
     // The panel's model card: the window's by default, or another of the same data shape
     // (a learned and an exact denoiser side by side, from the same x_T).
-    auto* cardRow = new QHBoxLayout;
+    cardRow_ = new QWidget;
+    auto* cardRow = new QHBoxLayout(cardRow_);
+    cardRow->setContentsMargins(0, 0, 0, 0);
     card_ = new QComboBox;
     card_->setObjectName("cardCombo");
     card_->setMinimumContentsLength(8);
@@ -73,9 +98,11 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     auto* cardLabel = new QLabel(tr("model"));
     cardRow->addWidget(cardLabel);
     cardRow->addWidget(card_, 1);
-    outer->addLayout(cardRow);
+    outer->addWidget(cardRow_);
 
-    auto* grid = new QGridLayout;
+    controlsBox_ = new QWidget;
+    auto* grid = new QGridLayout(controlsBox_);
+    grid->setContentsMargins(0, 0, 0, 0);
     grid->setHorizontalSpacing(4);
     grid->setVerticalSpacing(2);
     sampler_ = new QComboBox;
@@ -105,7 +132,8 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     for (auto v : {Variance::FixedSmall, Variance::FixedLarge})
         variance_->addItem(QString::fromStdString(to_string(v)), QString::fromStdString(to_string(v)));
     variance_->setToolTip(tr("DDPM variance: fixed_small (posterior) or fixed_large (beta, the DDIM paper's sigma-hat)"));
-    clip_ = new QDoubleSpinBox;
+    clip_ = new ClipSpinBox;
+    clip_->setObjectName("clipSpin");
     clip_->setRange(-0.5, 10.0);
     clip_->setSingleStep(0.5);
     clip_->setDecimals(1);
@@ -128,7 +156,16 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     label(tr("clip"));
     controls_ = grid;
     layoutControls(false);
-    outer->addLayout(grid);
+    outer->addWidget(controlsBox_);
+
+    // Presentation only: what the panel shows, large enough for the back of a room.
+    caption_ = new QLabel;
+    caption_->setObjectName("panelCaption");
+    caption_->setAlignment(Qt::AlignLeft | Qt::AlignVCenter);
+    caption_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
+    caption_->setWordWrap(true);
+    caption_->hide();
+    head->insertWidget(1, caption_, 1); // beside the colour swatch, in the header row
 
     stack_ = new QStackedWidget;
     grid_ = new ImageGridView;
@@ -152,6 +189,7 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     connect(sampler_, &QComboBox::currentIndexChanged, this, changed);
     connect(steps_, &QSpinBox::valueChanged, this, changed);
     connect(eta_, &QDoubleSpinBox::valueChanged, this, changed);
+    connect(eta_, &QDoubleSpinBox::valueChanged, this, [this] { Q_EMIT etaEdited(index_); });
     connect(spacing_, &QComboBox::currentIndexChanged, this, changed);
     connect(variance_, &QComboBox::currentIndexChanged, this, changed);
     connect(clip_, &QDoubleSpinBox::valueChanged, this, changed);
@@ -368,6 +406,14 @@ void SamplerPanel::updateHeader()
         if (ran != text)
             text = tr("%1 (shown: %2; press Run)").arg(text, ran);
     }
+    // Where an eta sampler sits between DDIM (0, deterministic) and DDPM-like
+    // (1: sigma equals DDPM's posterior std; Song et al. eq. 16 scales it by eta).
+    if (eta_->isEnabled()) {
+        const double eta = eta_->value();
+        text += eta == 0.0   ? tr(" \u2014 deterministic (DDIM)")
+                : eta == 1.0 ? tr(" \u2014 DDPM-like noise")
+                             : tr(" \u2014 %1% of DDPM's noise std").arg(100.0 * eta, 0, 'f', 0);
+    }
     title_->setText(text);
     title_->setToolTip(tr("This panel's sampler configuration: %1").arg(text));
 }
@@ -391,6 +437,7 @@ std::shared_ptr<Trajectory> SamplerPanel::beginRun(const std::vector<std::int64_
 {
     runConfig_ = config();
     hasRun_ = true;
+    endedNote_.clear();
     recipe_ = recipe;
     ranWithMetrics_ = metrics;
     auto store = std::make_shared<Trajectory>(shape, timesteps,
@@ -431,6 +478,57 @@ void SamplerPanel::show(int step, Field field)
     redraw();
 }
 
+void SamplerPanel::runEnded(const QString& why)
+{
+    if (traj_->finished())
+        return;
+    endedNote_ = why;
+    dirty_ = true;
+    redraw();
+}
+
+QString SamplerPanel::captionText() const
+{
+    const char* fields[] = {"x_t", "x0_hat", "eps_hat"};
+    // Short enough for one line at a large size: the default spacing and
+    // variance go unsaid (the folded header's tooltip still has them).
+    QString words = description();
+    const SamplerConfig c = config();
+    if (c.spacing == Spacing::Leading)
+        words.remove(QStringLiteral(", leading"));
+    if (c.variance == Variance::FixedSmall)
+        words.remove(QStringLiteral(", fixed_small"));
+    QStringList parts{words};
+    const bool points = model() && model()->card().is_2d_points();
+    const bool computed = shownStep_ >= 0 && shownStep_ < traj_->size();
+    parts << QString::fromLatin1(points || !computed ? "x_t" : fields[int(shownField_)]);
+    const int t = displayedT();
+    if (t == TimelineMapping::kFinal)
+        parts << tr("final samples");
+    else if (t >= 0)
+        parts << tr("t = %1").arg(t);
+    return parts.join(QStringLiteral(" \u00b7 "));
+}
+
+void SamplerPanel::setPresentation(bool on, double scale)
+{
+    presenting_ = on;
+    cardRow_->setVisible(!on);
+    controlsBox_->setVisible(!on);
+    caption_->setVisible(on);
+    // The caption is the header now: the swatch stays, the small title and the cross go.
+    title_->setVisible(!on);
+    remove_->setVisible(!on);
+    QFont f = font();
+    f.setBold(true);
+    f.setPointSizeF(font().pointSizeF() * 1.2);
+    caption_->setFont(f);
+    scatter_->setScale(on ? scale : 1.0);
+    if (on)
+        caption_->setText(captionText());
+    caption_->setToolTip(description());
+}
+
 int SamplerPanel::displayedT() const
 {
     if (shownStep_ < 0)
@@ -440,9 +538,13 @@ int SamplerPanel::displayedT() const
 
 void SamplerPanel::redraw()
 {
+    if (presenting_)
+        caption_->setText(captionText());
     const Trajectory& st = *traj_;
     if (shownStep_ < 0 || !model()) {
-        footer_->setText(hasRun_ ? tr("waiting for the first step...") : QString());
+        footer_->setText(!hasRun_ ? QString()
+                         : endedNote_.isEmpty() ? tr("waiting for the first step...")
+                                                : tr("run %1: nothing computed").arg(endedNote_));
         return;
     }
     const int S = st.plannedSteps();
@@ -451,8 +553,15 @@ void SamplerPanel::redraw()
     if (!computed && shownStep_ >= S) {
         footer_->setText(tr("final samples x_0 (after %1 steps)").arg(S));
     } else if (!computed) {
-        footer_->setText(tr("x_T, the shared starting noise (t = %1): waiting for the first step...")
-                             .arg(st.timesteps().empty() ? 0 : st.timesteps()[0]));
+        const int tStart = st.timesteps().empty() ? 0 : st.timesteps()[0];
+        if (!endedNote_.isEmpty() && st.size() == 0)
+            footer_->setText(tr("x_T, the shared starting noise (t = %1): run %2 before the first step")
+                                 .arg(tStart)
+                                 .arg(endedNote_));
+        else if (!endedNote_.isEmpty())
+            footer_->setText(tr("not computed: the run %1 after step %2 of %3").arg(endedNote_).arg(st.size()).arg(S));
+        else
+            footer_->setText(tr("x_T, the shared starting noise (t = %1): waiting for the first step...").arg(tStart));
     } else {
         const auto& info = st.info(shownStep_);
         footer_->setText(tr("step %1 of %2 \u00b7 t = %3 \u00b7 alpha_bar = %4 \u00b7 x_t std %5")

@@ -77,9 +77,19 @@ public:
     /// The noise level of the shown state: the t of its step, kFinal for the
     /// final samples, and the first timestep for x_T; -2 when nothing is shown.
     int displayedT() const;
+    /// The run of this panel ended before it finished (`why`: "stopped",
+    /// "failed"): steps never computed say so instead of "waiting".
+    void runEnded(const QString& why);
     /// Redraw even if the step did not change (new frames, new field).
     void invalidate() { dirty_ = true; }
     void setRemovable(bool on);
+
+    /// Presentation: controls folded away (the header says the configuration),
+    /// a large caption "DDIM, 50 steps, eta 0 · x0_hat · t = 500", fonts and
+    /// points times `scale`. Off restores the normal panel.
+    void setPresentation(bool on, double scale = 1.0);
+    bool presenting() const { return presenting_; }
+    QString captionText() const;
 
     ImageGridView* imageView() const { return grid_; }
     ScatterView* scatterView() const { return scatter_; }
@@ -87,6 +97,8 @@ public:
 
 Q_SIGNALS:
     void configChanged();
+    /// The user moved eta (spin box or its arrows): the window re-runs this panel live.
+    void etaEdited(int panel);
     void removeRequested();
     void sampleClicked(int panel, int sample);
     /// The user picked a card for this panel (empty: the same as the window).
@@ -111,11 +123,16 @@ private:
     bool ranWithMetrics_ = false;
     SamplerConfig runConfig_;
     bool hasRun_ = false;
+    QString endedNote_; ///< set when the run ended unfinished; empty while one may still come
     std::vector<CardChoice> cardChoices_;
 
     QLabel* swatch_ = nullptr;
     QLabel* title_ = nullptr;
     QLabel* footer_ = nullptr;
+    QLabel* caption_ = nullptr;
+    QWidget* cardRow_ = nullptr;
+    QWidget* controlsBox_ = nullptr;
+    bool presenting_ = false;
     QToolButton* remove_ = nullptr;
     QComboBox* card_ = nullptr;
     QComboBox* sampler_ = nullptr;

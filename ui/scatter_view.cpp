@@ -4,6 +4,9 @@
 #include "noisetrail/trajectory.hpp"
 
 #include <QEvent>
+#include <QContextMenuEvent>
+#include <QMenu>
+#include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
 
@@ -16,8 +19,9 @@ ScatterView::ScatterView(QWidget* parent) : QWidget(parent)
 {
     setMinimumSize(120, 120);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
-    setToolTip(tr("The batch at the timeline's cursor; lines are each point's path from x_T. "
-                  "Shading: the target density."));
+    setToolTip(tr("The batch at the timeline's cursor; lines are each point's path from x_T (right-click: "
+                  "paths on/off and how many; click a point: follow its whole path). Shading: the target density."));
+    setContextMenuPolicy(Qt::DefaultContextMenu);
 }
 
 void ScatterView::setTarget(const QImage& density, const QRectF& extent)
@@ -45,6 +49,73 @@ void ScatterView::setShowPaths(bool on)
 {
     showPaths_ = on;
     update();
+}
+
+void ScatterView::setPathCount(int n)
+{
+    pathCount_ = std::clamp(n, 1, kMaxPaths);
+    update();
+}
+
+void ScatterView::setHighlighted(int sample)
+{
+    highlighted_ = sample;
+    update();
+}
+
+void ScatterView::setScale(double factor)
+{
+    scale_ = std::clamp(factor, 1.0, 3.0);
+    update();
+}
+
+int ScatterView::sampleAt(QPointF pixel) const
+{
+    if (!traj_ || !traj_->hasStart() || step_ < 0)
+        return -1;
+    const QRectF plot = plotRect();
+    int best = -1;
+    double bestD = 12.0 * scale_;
+    for (int i = 0; i < traj_->batch(); ++i) {
+        const QPointF q = toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1));
+        const double d = std::hypot(q.x() - pixel.x(), q.y() - pixel.y());
+        if (d < bestD) {
+            bestD = d;
+            best = i;
+        }
+    }
+    return best;
+}
+
+void ScatterView::mousePressEvent(QMouseEvent* e)
+{
+    if (e->button() == Qt::LeftButton) {
+        setHighlighted(sampleAt(e->position())); // a click beside every point clears it
+        return;
+    }
+    QWidget::mousePressEvent(e);
+}
+
+void ScatterView::contextMenuEvent(QContextMenuEvent* e)
+{
+    QMenu menu(this);
+    QAction* paths = menu.addAction(tr("Show Paths"));
+    paths->setCheckable(true);
+    paths->setChecked(showPaths_);
+    connect(paths, &QAction::toggled, this, &ScatterView::setShowPaths);
+    QMenu* count = menu.addMenu(tr("Paths Drawn"));
+    for (int n : {10, 25, 50, 100}) {
+        QAction* a = count->addAction(tr("%n point(s)", nullptr, n));
+        a->setCheckable(true);
+        a->setChecked(n == pathCount_);
+        connect(a, &QAction::triggered, this, [this, n] {
+            setPathCount(n);
+            setShowPaths(true);
+        });
+    }
+    if (highlighted_ >= 0)
+        menu.addAction(tr("Stop Following Sample %1").arg(highlighted_ + 1), this, [this] { setHighlighted(-1); });
+    menu.exec(e->globalPos());
 }
 
 void ScatterView::setMixture(std::shared_ptr<const metrics::GaussianMixture> mixture)
@@ -213,9 +284,31 @@ void ScatterView::paintEvent(QPaintEvent*)
     p.drawLine(toPixel(plot, 0, extent_.top()), toPixel(plot, 0, extent_.bottom()));
     p.setPen(palette().color(QPalette::Mid));
     p.drawRect(plot);
+    // Ticks at the integers along the bottom and left edges, labelled inside.
+    {
+        QFont tf = font();
+        tf.setPointSizeF(tf.pointSizeF() * 0.8);
+        p.setFont(tf);
+        const QColor tick = palette().color(QPalette::Text);
+        p.setPen(QPen(tick, scale_));
+        const double len = 4 * scale_;
+        for (int v = int(std::ceil(extent_.left())); v <= int(std::floor(extent_.right())); ++v) {
+            const QPointF at = toPixel(plot, v, extent_.top());
+            p.drawLine(QPointF(at.x(), plot.bottom()), QPointF(at.x(), plot.bottom() - len));
+            if (v != int(std::ceil(extent_.left())))
+                p.drawText(QRectF(at.x() - 20, plot.bottom() - len - 16 * scale_, 40, 14 * scale_),
+                           Qt::AlignHCenter | Qt::AlignBottom, QString::number(v));
+        }
+        for (int v = int(std::ceil(extent_.top())); v <= int(std::floor(extent_.bottom())); ++v) {
+            const QPointF at = toPixel(plot, extent_.left(), v);
+            p.drawLine(QPointF(plot.left(), at.y()), QPointF(plot.left() + len, at.y()));
+            if (v != int(std::ceil(extent_.top())))
+                p.drawText(QRectF(plot.left() + len + 2, at.y() - 8 * scale_, 30 * scale_, 16 * scale_),
+                           Qt::AlignLeft | Qt::AlignVCenter, QString::number(v));
+        }
+        p.setFont(font());
+    }
     p.setPen(palette().color(QPalette::PlaceholderText));
-    p.drawText(plot.adjusted(4, 2, -4, -2), Qt::AlignRight | Qt::AlignBottom,
-               QString::number(extent_.right(), 'g', 2));
     // x_T is there the moment Run is pressed, before the first step.
     if (!traj_ || !traj_->hasStart() || step_ < 0) {
         p.drawText(plot, Qt::AlignCenter, tr("Press Run to sample"));
@@ -227,10 +320,11 @@ void ScatterView::paintEvent(QPaintEvent*)
         // At most ~160 vertices per path: at 1000 steps the jagged DDPM paths
         // stay jagged, and a redraw stays a few milliseconds.
         const int stride = std::max(1, step_ / 160);
-        const int nPaths = std::min(B, kMaxPaths);
+        const int nPaths = std::min(B, pathCount_);
+        // Strong enough to read on white and on a dark base (the Okabe-Ito colours at 0.55-0.75).
         QColor c = color_;
-        c.setAlphaF(nPaths > 50 ? 0.3f : 0.5f);
-        p.setPen(QPen(c, 1.0));
+        c.setAlphaF(nPaths > 50 ? 0.55f : 0.75f);
+        p.setPen(QPen(c, 1.2 * scale_));
         p.setRenderHint(QPainter::Antialiasing, true);
         std::vector<QPointF> pts;
         for (int i = 0; i < nPaths; ++i) {
@@ -243,11 +337,23 @@ void ScatterView::paintEvent(QPaintEvent*)
     }
     // Points with a thin outline in the background colour stand out of the paths.
     p.setRenderHint(QPainter::Antialiasing, true);
-    const double r = B > 256 ? 2.2 : 3.0;
-    p.setPen(QPen(palette().color(QPalette::Base), 0.8));
-    p.setBrush(color_.darker(125));
+    const double r = (B > 256 ? 2.2 : 3.0) * scale_;
+    p.setPen(QPen(palette().color(QPalette::Base), 0.8 * scale_));
+    p.setBrush(color_);
     for (int i = 0; i < B; ++i)
         p.drawEllipse(toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1)), r, r);
+    if (highlighted_ >= 0 && highlighted_ < B) {
+        // The followed sample: its whole path, bold, in the text colour, over everything.
+        const int i = highlighted_;
+        std::vector<QPointF> pts;
+        for (int k = 0; k <= step_; ++k)
+            pts.push_back(toPixel(plot, traj_->xtValue(k, 2 * i), traj_->xtValue(k, 2 * i + 1)));
+        p.setPen(QPen(palette().color(QPalette::Text), 2.2 * scale_));
+        p.setBrush(Qt::NoBrush);
+        p.drawPolyline(pts.data(), int(pts.size()));
+        p.setBrush(color_);
+        p.drawEllipse(pts.back(), 2 * r, 2 * r);
+    }
     if (showCoverage_)
         drawCoverage(p, plot);
 }

@@ -31,6 +31,17 @@ public:
     /// Show `trajectory` at `step` (step == size() shows the final samples).
     void setState(const Trajectory* trajectory, int step);
     void setShowPaths(bool on);
+    bool showPaths() const { return showPaths_; }
+    /// How many points get their path drawn (1..kMaxPaths).
+    void setPathCount(int n);
+    int pathCount() const { return pathCount_; }
+    /// One sample's whole path drawn bold (a click on a point picks it; -1: none).
+    void setHighlighted(int sample);
+    int highlighted() const { return highlighted_; }
+    /// The sample whose shown point is nearest to a pixel (within 12 px; -1: none).
+    int sampleAt(QPointF pixel) const;
+    /// Presentation: point sizes and line widths times `factor`.
+    void setScale(double factor);
     /// 2-D mixture cards: draw each component's 3-std circle coloured by its
     /// occupancy at the shown step (the worker's per-step metrics stored in the
     /// trajectory), with a small legend. Null: no coverage display.
@@ -54,6 +65,8 @@ public:
 protected:
     void paintEvent(QPaintEvent*) override;
     void changeEvent(QEvent* e) override;
+    void mousePressEvent(QMouseEvent* e) override;
+    void contextMenuEvent(QContextMenuEvent* e) override;
 
 private:
     QRectF plotRect() const;
@@ -64,6 +77,9 @@ private:
     const Trajectory* traj_ = nullptr;
     int step_ = -1;
     bool showPaths_ = true;
+    int pathCount_ = 25; // enough to see the paths, few enough to see the points
+    int highlighted_ = -1;
+    double scale_ = 1.0;
     bool showCoverage_ = true;
     std::shared_ptr<const metrics::GaussianMixture> mixture_;
     void drawCoverage(QPainter& p, const QRectF& plot) const;

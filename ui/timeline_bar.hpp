@@ -35,6 +35,8 @@ public:
 
     /// Move the cursor from code (following a live run): emits nothing.
     void setCursor(int t);
+    /// Move the cursor as the user would (a click on a plot): emits cursorMoved.
+    void seek(int t) { moveByUser(t); }
     int cursor() const { return cursor_; }
     const TimelineMapping& mapping() const { return mapping_; }
     bool isPlaying() const;

@@ -1,6 +1,7 @@
 // noisetrail: the GUI. Argument parsing and wiring only; everything else is in ui/.
 #include "forward_view.hpp"
 #include "compare_dialog.hpp"
+#include "equation_view.hpp"
 #include "main_window.hpp"
 #include "noisetrail/version.hpp"
 #include "sample_dialog.hpp"
@@ -89,6 +90,13 @@ void scheduleScreenshots(MainWindow& w, const QString& prefix)
             QTimer::singleShot(300, &w, [&w, prefix] {
                 w.grab().save(prefix + "-forward.png");
                 std::printf("%s-forward.png\n", qPrintable(prefix));
+                // The reverse step of panel 2 (DDIM) at the middle, written out with its numbers.
+                w.bottomTabs()->setCurrentWidget(w.equationView());
+                w.equationView()->setPanel(std::min(1, w.panelCount() - 1));
+                w.refreshViews();
+                settle(250);
+                w.grab().save(prefix + "-equations.png");
+                std::printf("%s-equations.png\n", qPrintable(prefix));
                 // The end of the run: where DDIM's smooth and DDPM's jagged paths show best.
                 w.bottomTabs()->setCurrentIndex(0);
                 w.timeline()->setCursor(-1);
@@ -188,10 +196,13 @@ int main(int argc, char** argv)
     QCommandLineOption compareQuick("compare-quick", "Only S = 10, 20 for --screenshot-compare.");
     QCommandLineOption compareMetric("compare-metric", "Metric shown by --screenshot-compare (a CSV column name).",
                                      "KEY", "vendi");
+    QCommandLineOption present("presentation", "Start in presentation mode (full screen, large text; Esc leaves).");
+    QCommandLineOption presentScale("scale", "Presentation scale factor, 1.0 to 3.0 (default: from the screen height).",
+                                    "F");
     QCommandLineOption run("run", "Open a saved run (a .ntsession from File > Save Run or 'noisetrail-cli run "
                                   "--session'): it scrubs and plays without recomputing.", "FILE");
     cli.addOptions({model, shot, size, dark, seed, panels, field, panelModel, panelSampler, pacing, shotCompare, compareSamples,
-                    compareQuick, compareMetric, run});
+                    compareQuick, compareMetric, run, present, presentScale});
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
@@ -292,6 +303,20 @@ int main(int argc, char** argv)
             scheduleCompareScreenshot(w, cli.value(shotCompare), cli.value(compareSamples).toInt(),
                                       cli.isSet(compareQuick), cli.value(compareMetric));
     }
+    double scale = 0.0; // 0: from the screen
+    if (cli.isSet(presentScale)) {
+        bool ok = false;
+        scale = cli.value(presentScale).toDouble(&ok);
+        if (!ok || scale < 1.0 || scale > 3.0) {
+            std::fprintf(stderr, "noisetrail: --scale %s: expected a number from 1.0 to 3.0\n",
+                         qPrintable(cli.value(presentScale)));
+            return 2;
+        }
+        if (!cli.isSet(present)) {
+            std::fprintf(stderr, "noisetrail: --scale applies to --presentation only\n");
+            return 2;
+        }
+    }
     if (cli.isSet(run)) {
         const QString file = cli.value(run);
         if (!QFileInfo::exists(file)) {
@@ -301,5 +326,7 @@ int main(int argc, char** argv)
         QTimer::singleShot(0, &w, [&w, file] { w.openRun(file); });
     }
     w.show();
+    if (cli.isSet(present))
+        w.setPresentation(true, scale);
     return app.exec();
 }

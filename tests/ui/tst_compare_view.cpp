@@ -33,6 +33,21 @@ class TestCompareView : public QObject {
 private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
 
+    void escapeKeepsTheMetricChoice()
+    {
+        auto w = open(kModels + "/ring8.json");
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d && d->isVisible());
+        QTRY_VERIFY(d->metricCombo()->count() > 1);
+        d->metricCombo()->setCurrentIndex(1);
+        const QString chosen = d->metricCombo()->currentData().toString();
+        QTest::keyClick(d, Qt::Key_Escape);
+        QTRY_VERIFY(!d->isVisible());
+        CompareDialog* again = w->openCompare();
+        QCOMPARE(again, d);
+        QCOMPARE(again->metricCombo()->currentData().toString(), chosen);
+    }
+
     void quickGridFillsTheTableAndIsCached()
     {
         auto w = open(kModels + "/ring8.json");

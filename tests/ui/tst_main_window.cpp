@@ -7,6 +7,7 @@
 #include "ui_test_util.hpp"
 #include "plots_widget.hpp"
 #include "noisetrail/sampling_plan.hpp"
+#include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "timeline_bar.hpp"
 
@@ -480,13 +481,96 @@ private Q_SLOTS:
         QApplication::sendEvent(w.get(), &drop);
         QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, 10000);
         QVERIFY(QString::fromStdString(w->model()->card().name).startsWith("Single Gaussian"));
-        // Not a card: refused at the door.
-        QMimeData text;
-        text.setUrls({QUrl::fromLocalFile(kModels + "/two-moons.npy")});
-        QDragEnterEvent refuse(at, Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
-        refuse.setAccepted(false);
-        QApplication::sendEvent(w.get(), &refuse);
-        QVERIFY(!refuse.isAccepted());
+        // Not a card: taken, then one message naming the file; the model stays.
+        QMimeData npy;
+        npy.setUrls({QUrl::fromLocalFile(kModels + "/two-moons.npy")});
+        QDragEnterEvent enterNpy(at, Qt::CopyAction, &npy, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w.get(), &enterNpy);
+        QVERIFY(enterNpy.isAccepted());
+        QSignalSpy err(w.get(), &MainWindow::errorShown);
+        QDropEvent dropNpy(QPointF(at), Qt::CopyAction, &npy, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(w.get(), &dropNpy);
+        QCOMPARE(err.size(), 1);
+        QVERIFY2(w->errorText().contains("two-moons.npy") && w->errorText().contains("not a model card"),
+                 qPrintable(w->errorText()));
+        QCOMPARE(w->errorText().count("two-moons.npy"), 1);
+        QVERIFY(QString::fromStdString(w->model()->card().name).startsWith("Single Gaussian"));
+    }
+
+    void dropWithoutUrlsDoesNotCrash()
+    {
+        auto w = open(kModels + "/ring8.json");
+        const QPoint at = w->rect().center();
+        QMimeData text; // text only, no URLs (a drag from a text editor)
+        text.setText(QStringLiteral("hello"));
+        QDragEnterEvent enter(at, Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
+        enter.setAccepted(false);
+        QApplication::sendEvent(w.get(), &enter);
+        QVERIFY(!enter.isAccepted());
+        // Delivered anyway (a platform whose data changed since the enter):
+        // straight to the window's handler, no crash, one message, same model.
+        QSignalSpy err(w.get(), &MainWindow::errorShown);
+        QDropEvent drop(QPointF(at), Qt::CopyAction, &text, Qt::LeftButton, Qt::NoModifier);
+        static_cast<QObject*>(w.get())->event(&drop);
+        QCOMPARE(err.size(), 1);
+        QVERIFY(QString::fromStdString(w->model()->card().name).startsWith("Ring of 8"));
+        QMimeData empty;
+        QDropEvent drop2(QPointF(at), Qt::CopyAction, &empty, Qt::LeftButton, Qt::NoModifier);
+        static_cast<QObject*>(w.get())->event(&drop2);
+        QCOMPARE(err.size(), 2);
+    }
+
+    void bannerAndPathSaidOnce()
+    {
+        auto w = open(kModels + "/ring8.json");
+        QSignalSpy err(w.get(), &MainWindow::errorShown);
+        const QString missing = QDir::temp().filePath("noisetrail-no-such-card.json");
+        w->loadModel(missing);
+        QTRY_COMPARE_WITH_TIMEOUT(err.size(), 1, 10000);
+        QVERIFY2(w->errorText().count("noisetrail-no-such-card.json") == 1, qPrintable(w->errorText()));
+        // Dark palette: the banner's text is light (readable on its dark fill).
+        QPalette dark;
+        dark.setColor(QPalette::Window, QColor(40, 40, 40));
+        dark.setColor(QPalette::WindowText, QColor(230, 230, 230));
+        w->setPalette(dark);
+        w->loadModel(missing);
+        QTRY_COMPARE_WITH_TIMEOUT(err.size(), 2, 10000);
+        auto* label = w->findChild<QLabel*>("errorLabel");
+        auto* close = w->findChild<QToolButton*>("errorClose");
+        QVERIFY(label && close);
+        QVERIFY(label->palette().color(QPalette::WindowText).lightnessF() > 0.7);
+        QVERIFY(close->palette().color(QPalette::ButtonText).lightnessF() > 0.7);
+    }
+
+    void stoppedPanelsSaySo()
+    {
+        // Sequential pacing, DDPM 1000 first: Stop at once leaves panel 2 with no step.
+        auto w = open(kModels + "/ring8.json");
+        w->panel(0)->setConfig(cfg("ddpm", 1000));
+        w->panel(1)->setConfig(cfg("ddim", 10));
+        w->setPacing(Pacing::Sequential);
+        w->setBatch(64);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        w->stopRun();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
+        QCOMPARE(w->panel(1)->trajectory().size(), 0);
+        w->refreshViews();
+        const QString footer = w->panel(1)->findChild<QLabel*>("panelFooter")->text();
+        QVERIFY2(!footer.contains("waiting") && footer.contains("stopped"), qPrintable(footer));
+    }
+
+    void clipZeroSaysOff()
+    {
+        auto w = open(kModels + "/ring8.json");
+        auto* clip = w->panel(0)->findChild<QDoubleSpinBox*>("clipSpin");
+        QVERIFY(clip);
+        clip->setValue(0.0);
+        QCOMPARE(clip->text(), QStringLiteral("off"));
+        clip->setValue(1.0);
+        QVERIFY(clip->text().startsWith("1"));
+        clip->setValue(clip->minimum());
+        QCOMPARE(clip->text(), QStringLiteral("auto"));
     }
 
     void panelsAddRemoveAndSettingsRemembered()
@@ -727,6 +811,18 @@ private Q_SLOTS:
         QDialog* d = nullptr;
         QTRY_VERIFY((d = w->findChild<QDialog*>("sampleDialog")) != nullptr);
         QVERIFY(d->windowTitle().contains("Sample 2"));
+        // Linked: sample 2 of every panel, and it follows the timeline.
+        auto* sd = qobject_cast<SampleDialog*>(d);
+        QVERIFY(sd);
+        QCOMPARE(sd->rowCount(), w->panelCount());
+        // Each row shows the step its panel shows, and moves with the timeline.
+        for (int t : {500, 200}) {
+            w->timeline()->seek(t);
+            for (int i = 0; i < 2; ++i) {
+                QVERIFY(w->panel(i)->displayedT() <= t && w->panel(i)->displayedT() > t - 170);
+                QCOMPARE(sd->rowCaption(i), QStringLiteral("t = %1").arg(w->panel(i)->displayedT()));
+            }
+        }
         d->close();
     }
 };

@@ -1,0 +1,90 @@
+#include "presentation.hpp"
+
+#include "equation_view.hpp"
+#include "main_window.hpp"
+#include "plots_widget.hpp"
+#include "sampler_panel.hpp"
+
+#include <QAction>
+#include <QTabWidget>
+#include <algorithm>
+
+namespace noisetrail::ui {
+
+Presentation::Presentation(MainWindow* window) : QObject(window), w_(window)
+{
+    leaveAct_ = new QAction(tr("Leave Presentation"), w_);
+    leaveAct_->setObjectName("leavePresentationAction");
+    leaveAct_->setShortcut(QKeySequence(Qt::Key_Escape));
+    leaveAct_->setEnabled(false);
+    connect(leaveAct_, &QAction::triggered, this, &Presentation::leave);
+    w_->addAction(leaveAct_);
+}
+
+double Presentation::defaultScale(int height) { return std::clamp(height / 480.0, kMinScale, kMaxScale); }
+
+void Presentation::enter(double scale)
+{
+    scale = std::clamp(scale, kMinScale, kMaxScale);
+    if (!active_) {
+        geometry_ = w_->saveGeometry();
+        state_ = w_->windowState();
+        fontSet_ = w_->testAttribute(Qt::WA_SetFont);
+        font_ = w_->font();
+        // Esc leaves the presentation (it stops a run otherwise; the toolbar's Stop stays).
+        if (auto* stop = w_->findChild<QAction*>("stopAction")) {
+            stopKeys_ = stop->shortcuts();
+            stop->setShortcuts({});
+        }
+        // The samples are the lecture: the plots' tabs give their room to the panels
+        // (at 1366x768 they would leave the panels a quarter of the screen).
+        tabsShown_ = w_->bottomTabs()->isVisibleTo(w_);
+        w_->bottomTabs()->hide();
+    }
+    active_ = true;
+    scale_ = scale;
+    QFont f = font_;
+    f.setPointSizeF(font_.pointSizeF() * scale_);
+    w_->setFont(f);
+    leaveAct_->setEnabled(true);
+    reapply();
+    w_->showFullScreen();
+    Q_EMIT toggled(true);
+}
+
+void Presentation::reapply()
+{
+    if (!active_)
+        return;
+    for (int i = 0; i < w_->panelCount(); ++i)
+        w_->panel(i)->setPresentation(true, scale_);
+    w_->plots()->setScale(scale_);
+    if (auto* eq = w_->findChild<EquationView*>())
+        eq->setScale(scale_);
+}
+
+void Presentation::leave()
+{
+    if (!active_)
+        return;
+    active_ = false;
+    leaveAct_->setEnabled(false);
+    for (int i = 0; i < w_->panelCount(); ++i)
+        w_->panel(i)->setPresentation(false);
+    w_->plots()->setScale(1.0);
+    if (auto* eq = w_->findChild<EquationView*>())
+        eq->setScale(1.0);
+    if (fontSet_)
+        w_->setFont(font_);
+    else
+        w_->setFont(QFont()); // inherit the application's font again
+    if (auto* stop = w_->findChild<QAction*>("stopAction"))
+        stop->setShortcuts(stopKeys_);
+    w_->bottomTabs()->setVisible(tabsShown_);
+    w_->setWindowState(state_);
+    w_->restoreGeometry(geometry_);
+    scale_ = 1.0;
+    Q_EMIT toggled(false);
+}
+
+} // namespace noisetrail::ui
