@@ -2,6 +2,7 @@
 #include "commands.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 
 #include <cstring>
@@ -37,6 +38,7 @@ void usage(std::ostream& out)
 
 int main(int argc, char** argv)
 {
+    noisetrail::prepare_process(argc, argv, noisetrail::ThreadUse::Batch);
     if (argc < 2) {
         usage(std::cerr);
         return 2;
