@@ -8,7 +8,7 @@ the machine hit all of them. Every timed run's samples are compared again.
 Prints min and median wall time, user and sys CPU, page faults and peak memory
 of each variant, and the ratio to the peer, with the load average before and after.
 
-usage: bench/peer_bench.sh [--quick] [--cases NAME,...] [--runs N] [--variants ours,peer,ours-plain]
+usage: bench/peer_bench.sh [--quick] [--cases NAME,...] [--runs N] [--variants ours,peer,ours-plain,peer-tuned]
 """
 import argparse
 import os
@@ -38,14 +38,17 @@ QUICK = ["unet-ddim50-b16-t1", "unet-ddim50-b16-t2", "unet-ddpm100-b16-t1", "rin
 
 # What each variant changes in the environment; ours-plain: glibc's default allocator
 # thresholds (noisetrail::prepare_process skips its mallopt calls).
-VARIANT_ENV = {"ours": {}, "ours-plain": {"NOISETRAIL_MALLOC_TUNING": "0"}, "peer": {}}
+# peer-tuned: the peer with the same allocator thresholds, through glibc's tunables.
+VARIANT_ENV = {"ours": {}, "ours-plain": {"NOISETRAIL_MALLOC_TUNING": "0"}, "peer": {},
+               "peer-tuned": {"GLIBC_TUNABLES": "glibc.malloc.mmap_threshold=67108864:"
+                                                "glibc.malloc.trim_threshold=268435456"}}
 
 
 def command(variant, case, steps, out, cli, analytic_dtype):
     card, peer, sampler, _, batch, threads = CASES[case]
     common = ["--model", card, "--sampler", sampler, "--steps", str(steps), "--batch", str(batch), "--seed", "1",
               "--threads", str(threads), "--out", out]
-    if variant == "peer":
+    if variant.startswith("peer"):
         extra = ["--dtype", analytic_dtype] if peer == "peer_mixture.py" else []
         return ["/usr/bin/python3", os.path.join(HERE, peer)] + common + extra
     return [cli, "sample"] + common
@@ -91,7 +94,7 @@ def main():
     ap.add_argument("--cases", help="comma-separated case names (default: the full set); --list shows them")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--variants", default="ours,peer", help="from ours, peer, ours-plain (default ours,peer)")
+    ap.add_argument("--variants", default="ours,peer", help="from ours, peer, ours-plain, peer-tuned (default ours,peer)")
     ap.add_argument("--cli", default=os.path.join(ROOT, "build/release/app/noisetrail-cli"))
     ap.add_argument("--analytic-dtype", default="float64", choices=["float32", "float64"],
                     help="precision the mixture peer evaluates eps* in (match our engine's setting)")
