@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(cmake g++ make pkg-config qt6-base-dev libgl-dev libqcustomplot-dev libtorch-dev
           libopenblas0-pthread nlohmann-json3-dev zlib1g-dev xvfb xauth)
 missing=()
+packages+=(python3-torch) # tests/cli/tst_export_torchscript.py (bring your own model)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done

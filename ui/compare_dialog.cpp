@@ -128,10 +128,11 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
     QDir cacheDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation));
     cacheDir.mkpath(QStringLiteral("compare"));
     cacheFile_ = cacheDir.filePath(QStringLiteral("compare/%1-compare-cache.json").arg(stem));
-    // The CLI's cache, as committed under docs/ (noisetrail-cli compare --out docs/compare-<stem>).
-    const QString cli = QDir(card.absolutePath()).filePath(QStringLiteral("../docs/compare-%1/compare-cache.json").arg(stem));
-    if (QFileInfo::exists(cli))
-        readOnly_ << QDir::cleanPath(cli);
+    // The committed cache of a bundled card (core's one rule: docs/compare-<stem>/ beside models/,
+    // in the source tree and in share/noisetrail/ when installed).
+    const QString committed = QString::fromStdString(compare::committed_cache(card.absoluteFilePath().toStdString()).string());
+    if (QFileInfo::exists(committed))
+        readOnly_ << QDir::cleanPath(committed);
 
     thread_ = new QThread(this);
     thread_->setObjectName("NoiseTrail compare worker");
@@ -277,7 +278,7 @@ bool CompareDialog::quick() const { return quick_->isChecked(); }
 
 std::vector<int> CompareDialog::stepCounts() const
 {
-    return quick_->isChecked() ? std::vector<int>{10, 20} : std::vector<int>{10, 20, 50, 100, 1000};
+    return quick_->isChecked() ? compare::kQuickSteps : compare::kFullSteps;
 }
 
 int CompareDialog::plotLineCount() const { return plot_->graphCount(); }
@@ -408,6 +409,15 @@ void CompareDialog::onFinished(quint64 gen, CompareResultPtr grid, bool cancelle
     else
         status_->setText(done == total ? tr("All %1 cells are cached.").arg(total)
                                        : tr("%1 of %2 cells cached. Press Compute for the rest.").arg(done).arg(total));
+    // Why cached cells were not used: say it, so a recomputation is never a surprise.
+    QStringList why;
+    if (grid_->stale > 0)
+        why << tr("%n cell(s) in the cache were measured on other content of this model (its card or "
+                  "weights changed since): Compute recomputes them.", nullptr, grid_->stale);
+    for (const std::string& w : grid_->warnings)
+        why << QString::fromStdString(w);
+    if (!why.isEmpty())
+        status_->setText(status_->text() + QLatin1Char(' ') + why.join(QLatin1Char(' ')));
     if (wasComputing)
         Q_EMIT computeFinished(cancelled);
 }

@@ -2,8 +2,10 @@
 // (DDIM eta in {0, 0.2, 0.5, 1} and DDPM sigma-hat by S) and the chosen
 // metric against S on a log axis. The grid runs on its own worker thread
 // through core's compare API (the same code as `noisetrail-cli compare`),
-// with progress and cancel; finished cells are cached, and the CLI's cache
-// (docs/compare-<model>/compare-cache.json) is read when present.
+// with progress and cancel; finished cells are cached, and the committed cache
+// of a bundled card (compare::committed_cache: docs/compare-<card stem>/) is
+// read when present. Cells cached for other content of the model are not used,
+// and the status line says so.
 #pragma once
 #include "noisetrail/compare.hpp"
 
@@ -72,7 +74,7 @@ public:
     ~CompareDialog() override;
 
     /// Where computed cells are written (default: the app's cache folder), and
-    /// caches only read (default: the CLI's docs/compare-<stem>/ next to models/).
+    /// caches only read (default: compare::committed_cache of the card, when it exists).
     void setCacheFile(const QString& file);
     void setReadOnlyCaches(const QStringList& files);
     QString cacheFile() const { return cacheFile_; }
@@ -81,7 +83,7 @@ public:
     int samples() const;
     void setQuick(bool on);
     bool quick() const;
-    /// The S values of the grid (quick: 10, 20; else 10, 20, 50, 100, 1000).
+    /// The S values of the grid (compare::kQuickSteps or compare::kFullSteps).
     std::vector<int> stepCounts() const;
 
     /// Start computing the missing cells (Compute button).

@@ -3,6 +3,7 @@
 #include "compare_dialog.hpp"
 #include "forward_view.hpp"
 #include "icons.hpp"
+#include "noisetrail/data_dirs.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model_card.hpp"
 #include "plots_widget.hpp"
@@ -102,14 +103,10 @@ QString formatSeconds(double s)
 
 QString MainWindow::findModelsDir()
 {
-    const QString env = qEnvironmentVariable("NOISETRAIL_MODELS");
-    const QString app = QCoreApplication::applicationDirPath();
-    for (const QString& d : {env, app + "/../share/noisetrail/models", app + "/models",
-                             QStringLiteral(NOISETRAIL_SOURCE_MODELS_DIR)}) {
-        if (!d.isEmpty() && QDir(d).exists() && !QDir(d).entryList({"*.json"}, QDir::Files).isEmpty())
-            return QDir(d).absolutePath();
-    }
-    return {};
+    // One lookup for the GUI and the CLI (core/include/noisetrail/data_dirs.hpp):
+    // $NOISETRAIL_MODELS, ../share/noisetrail/models next to the executable, XDG data dirs.
+    const auto dir = noisetrail::find_models_dir();
+    return dir ? QString::fromStdString(dir->string()) : QString();
 }
 
 QString MainWindow::defaultModel(const QString& modelsDir)

@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "noisetrail/data_dirs.hpp"
 #include "noisetrail/errors.hpp"
 
 #include <filesystem>
@@ -43,8 +44,8 @@ std::shared_ptr<Model> load_model_from(const Args& args)
 {
     const auto card = args.text("--model");
     if (!card)
-        throw InputError("--model CARD is required (a model card .json)");
-    return Model::load(*card, args.text("--device").value_or("cpu"));
+        throw InputError("--model CARD is required (a model card .json, or a bundled card's name such as ring8)");
+    return Model::load(resolve_model_card(*card), args.text("--device").value_or("cpu"));
 }
 
 void prepare_output_dir(const std::string& flag, const std::string& dir)

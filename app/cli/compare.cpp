@@ -37,12 +37,15 @@ Run the DDPM vs DDIM comparison grid from the same seeds: DDIM with eta in
 paper's Table 1) by S in {10, 20, 50, 100, 1000} steps. Every cell samples the
 same x_T. Writes compare.csv, compare.md, one compare-METRIC.png per metric
 (metric against S, one line per eta) and compare-cache.json into DIR; cells
-already in the cache (same model, config, seed and sample count) are reused.
+already in the cache (same model content, config, seed and sample count) are
+reused, and so are those of the committed cache of a bundled card
+(docs/compare-<card name>/, read only). A cell cached for other content of the
+model (its card or weights changed) is recomputed, and a note says so.
 
-  --model CARD          model card (.json)
+  --model CARD          model card (.json), or the name of a bundled card (ring8)
   --out DIR             output folder (created if needed)
   --samples N           samples per cell (default 1000 for 2-D data, 500 for images)
-  --quick               a small grid for CI: 200 samples (64 for images), S in {10, 50}
+  --quick               a small grid for CI: 200 samples (64 for images), S in {10, 20}
   --steps LIST          comma-separated S values, e.g. 10,20,50 (overrides the default set)
   --etas LIST           comma-separated DDIM etas (default 0,0.2,0.5,1)
   --seed N              base seed (default 0); chunk c of a cell's samples uses seed + c
@@ -362,7 +365,7 @@ int cmd_compare(const std::vector<std::string>& argv)
             etas.push_back(v);
         }
     }
-    std::vector<int> steps = quick ? std::vector<int>{10, 50} : std::vector<int>{10, 20, 50, 100, 1000};
+    std::vector<int> steps = quick ? compare::kQuickSteps : compare::kFullSteps;
     if (const auto s = args.text("--steps")) {
         steps.clear();
         for (const auto& e : split_list("--steps", *s)) {
@@ -406,6 +409,10 @@ int cmd_compare(const std::vector<std::string>& argv)
     opt.threads = threads;
     opt.cache_file = out / "compare-cache.json";
     opt.use_cache = !args.has("--no-cache");
+    std::error_code ec;
+    if (const fs::path committed = compare::committed_cache(card.path);
+        fs::exists(committed, ec) && !fs::equivalent(committed.parent_path(), out, ec))
+        opt.read_only_caches.push_back(committed);
 
     // Progress on stderr: a bar on a terminal; without one (CI logs) a note every 30 s.
     const bool tty = isatty(STDERR_FILENO) != 0;

@@ -5,6 +5,7 @@
 
 #include "noisetrail/classifier.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/fingerprint.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
@@ -141,59 +142,26 @@ Values measure(const Reference& ref, const std::vector<float>& samples_f, int n,
 
 // ------------------------------------------------------------ cache
 
-/// FNV-1a 64: a stable content hash for cache keys (std::hash is not guaranteed stable).
-std::string fnv1a(const std::string& s)
-{
-    std::uint64_t h = 1469598103934665603ULL;
-    for (unsigned char c : s) {
-        h ^= c;
-        h *= 1099511628211ULL;
-    }
-    char buf[17];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
-}
-
-/// What identifies a model's content: the card's text plus size and modification
-/// time of every file its string fields name (weights, data, feature statistics),
-/// so retraining into the same card invalidates the cache.
-std::string content_fingerprint(const fs::path& card_path)
-{
-    std::ifstream in(card_path);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
-    std::string out = text;
-    const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    std::vector<const nlohmann::json*> todo{&j};
-    while (!todo.empty()) {
-        const nlohmann::json* node = todo.back();
-        todo.pop_back();
-        if (node->is_structured()) {
-            for (const auto& child : *node)
-                todo.push_back(&child);
-        } else if (node->is_string()) {
-            std::error_code ec;
-            const fs::path f = card_path.parent_path() / node->get<std::string>();
-            if (fs::is_regular_file(f, ec)) {
-                const auto size = fs::file_size(f, ec);
-                const auto time = fs::last_write_time(f, ec).time_since_epoch().count();
-                out += "|" + node->get<std::string>() + ":" + std::to_string(size) + ":" + std::to_string(time);
-            }
-        }
-    }
-    return out;
-}
-
 nlohmann::json load_cache(const fs::path& file, bool use, std::vector<std::string>* warnings)
 {
     nlohmann::json empty = {{"format", kCacheFormat}, {"cells", nlohmann::json::object()}};
-    if (!use || !fs::exists(file))
+    std::error_code ec;
+    if (!use || !fs::exists(file, ec))
         return empty;
-    std::ifstream in(file);
+    const auto warn = [&](const std::string& why) {
+        if (warnings)
+            warnings->push_back("compare: warning: " + file.string() + ": " + why);
+    };
+    const std::uintmax_t size = fs::file_size(file, ec);
+    if (ec || size > kMaxCacheBytes) {
+        warn(ec ? "cannot read its size; not used"
+                : "larger than " + std::to_string(kMaxCacheBytes >> 20) + " MiB, not a compare cache; not used");
+        return empty;
+    }
+    std::ifstream in(file, std::ios::binary);
     auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || j.value("format", "") != kCacheFormat || !j.contains("cells") || !j["cells"].is_object()) {
-        if (warnings)
-            warnings->push_back("noisetrail-cli compare: warning: " + file.string() +
-                                " is not a compare cache; starting afresh");
+        warn("not a compare cache; starting afresh");
         return empty;
     }
     return j;
@@ -415,28 +383,57 @@ fs::path classifier_path(const ModelCard& card, const Options& o)
     return o.classifier.empty() ? card.path.parent_path() / "mnist-classifier.json" : o.classifier;
 }
 
-/// The model part of every cache key: the card's content and, for images, the classifier's.
+/// The model part of every cache key: the content fingerprint of the card (its bytes and
+/// those of every file it names) and, for images, of the classifier card the cells are
+/// measured with. No path or modification time enters, so a cache stays valid in a clone.
 std::string model_hash(const Model& model, const Options& o)
 {
     const ModelCard& card = model.card();
-    std::string text = content_fingerprint(card.path);
+    std::string part = "model=" + content_fingerprint(card);
     if (card.is_image() && !metrics::mixture_from_card(card)) {
         const fs::path c = classifier_path(card, o);
         std::error_code ec;
         if (fs::exists(c, ec))
-            text += content_fingerprint(c);
+            part += "|classifier=" + content_fingerprint(read_model_card(c));
     }
-    return fnv1a(text);
+    return part;
 }
 
 std::string cell_key(const std::string& hash, const Variant& v, int S, const Options& o, int n, int batch)
 {
     std::ostringstream k;
-    k << "model=" << hash << "|sampler=" << v.config.sampler << "|eta=" << fmt(v.config.eta, "%.17g")
+    k << hash << "|sampler=" << v.config.sampler << "|eta=" << fmt(v.config.eta, "%.17g")
       << "|variance=" << to_string(v.config.variance) << "|S=" << S << "|spacing=" << to_string(o.spacing)
       << "|seed=" << o.seed << "|n=" << n << "|batch=" << batch << "|vendi_h=" << fmt(o.kernel_bandwidth, "%.17g")
       << "|metrics=" << kMetricsVersion;
     return k.str();
+}
+
+/// A key without its model part ("|sampler=...|metrics=m1"): the same cell of any content.
+std::string key_tail(const std::string& key)
+{
+    const auto pos = key.find("|sampler=");
+    return pos == std::string::npos ? std::string() : key.substr(pos);
+}
+
+/// Cells of this grid that the caches hold only for other content of this model (by
+/// the model name stored with each cell; cells written before names were stored count
+/// too, since a cache file belongs to one model's folder or stem).
+int count_stale(const nlohmann::json& cells, const std::vector<std::string>& wanted_keys, const std::string& name)
+{
+    std::map<std::string, const std::string*> wanted; // tail -> key
+    for (const std::string& k : wanted_keys)
+        wanted[key_tail(k)] = &k;
+    std::map<std::string, bool> seen;
+    for (const auto& [k, v] : cells.items()) {
+        const auto it = wanted.find(key_tail(k));
+        if (it == wanted.end() || cells.contains(*it->second))
+            continue;
+        if (v.is_object() && v.contains("model") && v["model"] != name)
+            continue;
+        seen[it->first] = true;
+    }
+    return static_cast<int>(seen.size());
 }
 
 void validate(const Model& model, const Options& o)
@@ -504,15 +501,43 @@ Values truth_row(const Reference& ref)
 
 Result cached_cells(const Model& model, const Options& o);
 
-Cell cell_from_json(const nlohmann::json& e)
+/// A cached cell, or nullopt (and why) when it lacks `metrics` or holds a value that is
+/// neither a number nor null (null: a non-finite value, as written).
+std::optional<Cell> cell_from_json(const nlohmann::json& e, std::string* why)
 {
+    if (!e.is_object() || !e.contains("metrics") || !e["metrics"].is_object()) {
+        *why = "has no \"metrics\" object";
+        return std::nullopt;
+    }
     Cell c;
-    for (const auto& [mk, mv] : e["metrics"].items())
+    for (const auto& [mk, mv] : e["metrics"].items()) {
+        if (!mv.is_number() && !mv.is_null()) {
+            *why = "metric \"" + mk + "\" is not a number";
+            return std::nullopt;
+        }
         c.values[mk] = mv.is_number() ? mv.get<double>() : kNaN;
-    c.seconds = e.value("seconds", kNaN);
+    }
+    const auto sec = e.find("seconds");
+    c.seconds = sec != e.end() && sec->is_number() ? sec->get<double>() : kNaN;
     c.cached = true;
     c.done = true;
     return c;
+}
+
+/// The cell under `key`, if the cells hold a well-formed one; a malformed one is skipped
+/// with a warning (it is recomputed like a missing one).
+const nlohmann::json* usable_entry(const nlohmann::json& cells, const std::string& key, std::vector<std::string>* warnings)
+{
+    const auto it = cells.find(key);
+    if (it == cells.end())
+        return nullptr;
+    std::string why;
+    if (!cell_from_json(*it, &why)) {
+        if (warnings)
+            warnings->push_back("compare: warning: skipping a malformed cached cell (" + why + "): " + key);
+        return nullptr;
+    }
+    return &*it;
 }
 
 } // namespace
@@ -550,21 +575,29 @@ Result cached_cells(const Model& model, const Options& o)
     res.kernel_bandwidth = o.kernel_bandwidth;
     res.cells.assign(res.variants.size(), std::vector<Cell>(res.steps.size()));
     const std::string hash = model_hash(model, o);
-    const nlohmann::json cells = merged_cells(o, nullptr);
+    const nlohmann::json cells = merged_cells(o, &res.warnings);
+    std::vector<std::string> keys;
+    std::string why;
     for (std::size_t i = 0; i < res.variants.size(); ++i)
         for (std::size_t k = 0; k < res.steps.size(); ++k) {
-            const std::string key = cell_key(hash, res.variants[i], res.steps[k], o, res.samples, res.batch);
-            if (cells.contains(key))
-                res.cells[i][k] = cell_from_json(cells[key]);
+            keys.push_back(cell_key(hash, res.variants[i], res.steps[k], o, res.samples, res.batch));
+            if (const nlohmann::json* e = usable_entry(cells, keys.back(), &res.warnings))
+                res.cells[i][k] = *cell_from_json(*e, &why);
         }
+    res.stale = count_stale(cells, keys, card.name);
     return res;
 }
 } // namespace
 
+fs::path committed_cache(const fs::path& card_path)
+{
+    return card_path.parent_path() / ".." / "docs" / ("compare-" + card_path.stem().string()) / "compare-cache.json";
+}
+
 std::map<int, int> cached_sample_counts(const Model& model, const Options& o)
 {
     std::map<int, int> out;
-    const std::string prefix = "model=" + model_hash(model, o) + "|";
+    const std::string prefix = model_hash(model, o) + "|sampler=";
     const nlohmann::json cells = merged_cells(o, nullptr);
     for (const auto& [k, v] : cells.items()) {
         if (k.rfind(prefix, 0) != 0)
@@ -608,12 +641,9 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
     res.cells.assign(res.variants.size(), std::vector<Cell>(res.steps.size()));
     res.truth = truth_row(ref);
 
-    // Cache: keyed by the model's content (card text and, for images, the classifier card),
-    // the full sampler config, seed, sample count, batch and metric settings.
-    std::string model_text = content_fingerprint(card.path);
-    if (ref.classifier)
-        model_text += content_fingerprint(ref.classifier->card_path());
-    const std::string hash = fnv1a(model_text);
+    // Cache: keyed by the model's content (see model_hash), the full sampler config,
+    // seed, sample count, batch and metric settings.
+    const std::string hash = model_hash(model, o);
     Progress ev;
     ev.grid = &res;
     ev.seconds_prepare = std::chrono::duration<double>(Clock::now() - t_prep).count();
@@ -627,12 +657,27 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
                 read_only[k] = v;
     }
     const auto cached_entry = [&](const std::string& key) -> const nlohmann::json* {
-        if (cache["cells"].contains(key))
-            return &cache["cells"][key];
-        if (read_only.contains(key))
-            return &read_only[key];
-        return nullptr;
+        if (const nlohmann::json* e = usable_entry(cache["cells"], key, nullptr))
+            return e;
+        return usable_entry(read_only, key, nullptr);
     };
+    {
+        std::vector<std::string> keys;
+        nlohmann::json all = read_only;
+        for (const auto& [k, v] : cache["cells"].items())
+            all[k] = v;
+        for (std::size_t i = 0; i < res.variants.size(); ++i)
+            for (std::size_t k = 0; k < res.steps.size(); ++k) {
+                keys.push_back(cell_key(hash, res.variants[i], res.steps[k], o, n, batch));
+                usable_entry(all, keys.back(), &ev.warnings); // warns once about a malformed cell
+            }
+        res.stale = count_stale(all, keys, card.name);
+        if (res.stale > 0)
+            ev.warnings.push_back("compare: " + std::to_string(res.stale) +
+                                  " cached cells were measured on other content of this model (its card or a "
+                                  "file it names changed since): recomputing them");
+    }
+    res.warnings = ev.warnings;
 
     // Work plan: cheap cells first so results appear early; time left from the
     // measured cost per sampling step plus the measured cost of measuring a cell.
@@ -678,7 +723,8 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
         ev.total = S * chunks;
         ev.result = nullptr;
         if (const nlohmann::json* e = cached_entry(key)) {
-            cell = cell_from_json(*e);
+            std::string why;
+            cell = *cell_from_json(*e, &why);
             ev.cached = true;
             ev.event = Progress::Event::CellStarted;
             if (progress)
@@ -754,7 +800,8 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
             nlohmann::json m = nlohmann::json::object();
             for (const auto& [mk, mv] : vals)
                 m[mk] = std::isfinite(mv) ? nlohmann::json(mv) : nlohmann::json(nullptr);
-            cache["cells"][key] = {{"variant", v.key}, {"steps", S}, {"metrics", m}, {"seconds", t_total}};
+            cache["cells"][key] = {{"model", card.name}, {"variant", v.key}, {"steps", S}, {"metrics", m},
+                                   {"seconds", t_total}};
             save_cache(o.cache_file, cache);
         }
         ev.event = Progress::Event::CellFinished;

@@ -3,6 +3,7 @@
 #include "noisetrail/metrics.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "card_json.hpp"
 #include "tensor_util.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -223,15 +224,10 @@ std::optional<GaussianMixture> mixture_from_card(const ModelCard& card)
     if (!m.contains("means") || !m["means"].is_array() || m["means"].empty())
         bad("'mixture.means' must be a non-empty array");
     const int K = static_cast<int>(m["means"].size());
-    for (const auto& mu : m["means"]) {
-        if (!mu.is_array() || static_cast<int>(mu.size()) != g.dim)
-            bad("each of 'mixture.means' must have " + std::to_string(g.dim) + " numbers");
-        for (const auto& v : mu) {
-            if (!v.is_number())
-                bad("'mixture.means' must hold numbers");
-            g.means.push_back(v.get<double>());
-        }
-    }
+    for (const auto& mu : m["means"])
+        if (!detail::read_mean(mu, card.data_shape, g.means))
+            bad("each of 'mixture.means' must have " + std::to_string(g.dim) +
+                " numbers, flat or nested to the data shape");
     g.weights.assign(K, 1.0 / K);
     if (m.contains("weights")) {
         if (!m["weights"].is_array() || static_cast<int>(m["weights"].size()) != K)

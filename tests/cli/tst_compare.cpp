@@ -73,18 +73,18 @@ void TestCompare::quick_grid_writes_tables_plots_and_reuses_cache()
             continue;
         }
         ++seen;
-        QVERIFY(c[col_s] == "10" || c[col_s] == "50");
+        QVERIFY(c[col_s] == "10" || c[col_s] == "20"); // compare::kQuickSteps
         const double straight = c[col_str].toDouble();
         QVERIFY(straight > 0 && straight <= 1 + 1e-9);
-        // The exact denoiser with 50 DDIM steps finds every mode of the ring.
-        if (c[0] == "eta0" && c[col_s] == "50")
+        // The exact denoiser with 20 DDIM steps finds every mode of the ring.
+        if (c[0] == "eta0" && c[col_s] == "20")
             QCOMPARE(c[col_cov].toDouble(), 8.0);
     }
     QCOMPARE(seen, 10);
     const QStringList md = read_lines(out + "/compare.md");
     QVERIFY(md.join('\n').contains("| DDPM sigma-hat |"));
 
-    // Second run: every cell comes from the cache; adding S = 20 computes only the new cells.
+    // Second run: every cell comes from the cache; adding S = 50 computes only the new cells.
     const Result again = cli(args);
     QCOMPARE(again.code, 0);
     QCOMPARE(again.err.count(": cached"), 10);

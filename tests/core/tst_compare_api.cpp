@@ -6,10 +6,14 @@
 #include "noisetrail/compare.hpp"
 #include "noisetrail/model.hpp"
 
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <cmath>
 
 using namespace noisetrail;
@@ -83,6 +87,107 @@ private Q_SLOTS:
         const compare::Result wider = compare::run_compare(*model, ro);
         QCOMPARE(wider.computed, 3);
         QCOMPARE(compare::cached_sample_counts(*model, o), (std::map<int, int>{{48, 6}}));
+    }
+
+    void cache_travels_with_a_copy_and_notices_changed_content()
+    {
+        // The key is the card's content, not its path or times: a copy elsewhere (a
+        // fresh clone) finds every cell; a changed card (same name) finds none and
+        // says how many it could not use.
+        QTemporaryDir dir;
+        const compare::Options o = tiny(dir);
+        const compare::Result first = compare::run_compare(*ring(), o);
+        QCOMPARE(first.computed, 6);
+        QTemporaryDir clone;
+        const QByteArray text = [] {
+            QFile f(QString::fromStdString(test::source_path("models/ring8.json")));
+            f.open(QIODevice::ReadOnly);
+            return f.readAll();
+        }();
+        const auto copy = Model::load(test::write_file(clone, "ring8.json", text));
+        const compare::Result found = compare::cached_compare(*copy, o);
+        for (const auto& row : found.cells)
+            for (const auto& c : row)
+                QVERIFY(c.done && c.cached);
+        QCOMPARE(found.stale, 0);
+        QByteArray edited = text;
+        edited.replace("\"stds\"", "\"description\": \"retrained\", \"stds\"");
+        QVERIFY(edited != text);
+        const auto changed = Model::load(test::write_file(clone, "changed.json", edited));
+        QCOMPARE(changed->card().name, ring()->card().name);
+        const compare::Result stale = compare::cached_compare(*changed, o);
+        QCOMPARE(stale.stale, 6);
+        for (const auto& row : stale.cells)
+            for (const auto& c : row)
+                QVERIFY(!c.done);
+        const compare::Result recomputed = compare::run_compare(*changed, o);
+        QCOMPARE(recomputed.computed, 6);
+        QVERIFY(!recomputed.warnings.empty() && recomputed.warnings.back().find("recomputing") != std::string::npos);
+    }
+
+    void malformed_cells_are_skipped_with_a_warning()
+    {
+        QTemporaryDir dir;
+        const auto model = ring();
+        compare::Options o = tiny(dir);
+        o.steps = {5};
+        QCOMPARE(compare::run_compare(*model, o).computed, 3);
+        // Damage the cache: one cell without metrics, one with a string where a number goes.
+        QFile f(QString::fromStdString(o.cache_file.string()));
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QJsonObject cache = QJsonDocument::fromJson(f.readAll()).object();
+        f.close();
+        QJsonObject cells = cache["cells"].toObject();
+        QCOMPARE(cells.size(), 3);
+        QStringList keys = cells.keys();
+        QJsonObject a = cells[keys[0]].toObject(), b = cells[keys[1]].toObject();
+        a.remove("metrics");
+        QJsonObject m = b["metrics"].toObject();
+        m["vendi"] = "twelve";
+        b["metrics"] = m;
+        cells[keys[0]] = a;
+        cells[keys[1]] = b;
+        cache["cells"] = cells;
+        QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        f.write(QJsonDocument(cache).toJson());
+        f.close();
+        const compare::Result looked = compare::cached_compare(*model, o);
+        int done = 0;
+        for (const auto& row : looked.cells)
+            done += row[0].done ? 1 : 0;
+        QCOMPARE(done, 1);
+        QCOMPARE(int(looked.warnings.size()), 2);
+        for (const auto& w : looked.warnings)
+            QVERIFY2(w.find("malformed") != std::string::npos, w.c_str());
+        // Computing recomputes exactly the two skipped cells.
+        QCOMPARE(compare::run_compare(*model, o).computed, 2);
+    }
+
+    void oversized_cache_is_not_read()
+    {
+        QTemporaryDir dir;
+        compare::Options o = tiny(dir);
+        {
+            QFile f(QString::fromStdString(o.cache_file.string()));
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            QVERIFY(f.resize(qint64(compare::kMaxCacheBytes) + 1)); // sparse: no real write
+        }
+        const compare::Result r = compare::cached_compare(*ring(), o);
+        QCOMPARE(int(r.warnings.size()), 1);
+        QVERIFY2(r.warnings[0].find("MiB") != std::string::npos, r.warnings[0].c_str());
+    }
+
+    void step_sets_and_committed_cache_rule()
+    {
+        QCOMPARE(compare::kQuickSteps, (std::vector<int>{10, 20}));
+        QCOMPARE(compare::kFullSteps, (std::vector<int>{10, 20, 50, 100, 1000}));
+        for (int s : compare::kQuickSteps)
+            QVERIFY(std::find(compare::kFullSteps.begin(), compare::kFullSteps.end(), s) != compare::kFullSteps.end());
+        // Every committed cache under docs/ belongs to a bundled card by the one rule.
+        for (const char* card : {"models/mnist-unet.json", "models/ring8.json"}) {
+            const auto c = compare::committed_cache(test::source_path(card));
+            QVERIFY2(std::filesystem::exists(c), c.string().c_str());
+        }
     }
 
     void cancel_stops_within_a_cell()

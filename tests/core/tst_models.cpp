@@ -2,6 +2,7 @@
 #include "test_util.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/metrics.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 
@@ -17,6 +18,7 @@ class TestModels : public QObject {
 private Q_SLOTS:
     void gaussian_eps_matches_closed_form();
     void mixture_score_matches_finite_differences();
+    void mixture_means_flat_or_nested();
     void empirical_memorises_at_small_t();
     void empirical_at_large_t_is_near_data_mean();
     void bundled_cards_load();
@@ -73,6 +75,42 @@ void TestModels::mixture_score_matches_finite_differences()
         QVERIFY(std::abs(d.eps_hat[2 * i] + std::sqrt(1 - ab) * gx) < 1e-6);
         QVERIFY(std::abs(d.eps_hat[2 * i + 1] + std::sqrt(1 - ab) * gy) < 1e-6);
     }
+}
+
+void TestModels::mixture_means_flat_or_nested()
+{
+    // A mean may be written flat (prod(data_shape) numbers) or nested to the data
+    // shape as numpy's tolist() writes it (docs/MODEL-CARDS.md). One component on a
+    // [1, 2, 2] image: eps*(x) = sqrt(1-ab) (x - sqrt(ab) mu) / (ab s^2 + 1 - ab).
+    QTemporaryDir dir;
+    const double mu[4] = {0.5, -1.0, 2.0, 0.25}, s = 0.3;
+    const QByteArray stds = R"(, "stds": [0.3]})";
+    const auto nested = Model::load(test::write_file(dir, "nested.json", test::mixture_card(
+        R"({"means": [[[[0.5, -1.0], [2.0, 0.25]]]])" + stds, "[1, 2, 2]")));
+    const auto flat = Model::load(test::write_file(dir, "flat.json", test::mixture_card(
+        R"({"means": [[0.5, -1.0, 2.0, 0.25]])" + stds, "[1, 2, 2]")));
+    const int t = 400;
+    const double ab = nested->schedule().alpha_bar(t);
+    const std::vector<double> x{0.1, 0.2, -0.3, 0.4};
+    const Denoised dn = nested->denoise(x, 1, t), df = flat->denoise(x, 1, t);
+    for (int i = 0; i < 4; ++i) {
+        const double expect = std::sqrt(1 - ab) * (x[i] - std::sqrt(ab) * mu[i]) / (ab * s * s + 1 - ab);
+        QVERIFY(std::abs(dn.eps_hat[i] - expect) < 1e-12);
+        QVERIFY(std::abs(df.eps_hat[i] - expect) < 1e-12);
+    }
+    // The metrics' reader of the same card agrees (one layout rule for both).
+    const auto mix = metrics::mixture_from_card(nested->card());
+    QVERIFY(mix.has_value());
+    QCOMPARE(mix->means, (std::vector<double>{0.5, -1.0, 2.0, 0.25}));
+    // Nested to another shape is not the data shape: a clear error naming the field.
+    bool threw = false;
+    try {
+        Model::load(test::write_file(dir, "bad.json", test::mixture_card(
+            R"({"means": [[[0.5, -1.0, 2.0, 0.25]]])" + stds, "[1, 2, 2]")));
+    } catch (const InputError& e) {
+        threw = QString(e.what()).contains("mixture.means");
+    }
+    QVERIFY(threw);
 }
 
 void TestModels::empirical_memorises_at_small_t()

@@ -9,6 +9,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QComboBox>
+#include <QDirIterator>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QTableWidget>
@@ -94,6 +95,84 @@ private Q_SLOTS:
         QCOMPARE(d->table()->item(0, 0)->text(), QString("-2.185"));
         d->metricCombo()->setCurrentIndex(d->metricCombo()->findData("vendi"));
         QCOMPARE(d->table()->item(0, 0)->text(), QString("12.64"));
+        QVERIFY(!d->isComputing());
+    }
+
+    void digitViewOpensFilledOnAFreshClone()
+    {
+        // A fresh clone: the bundled models and the committed digit cache copied to a
+        // new place (new paths, new modification times). The cache is keyed on content,
+        // so the Compare view of the default digit model opens with its table filled.
+        const QString src = QStringLiteral(NOISETRAIL_SOURCE_DIR);
+        const QString csv = src + "/docs/compare-mnist-unet/compare.csv";
+        if (!QFileInfo::exists(src + "/models/mnist-unet.pt"))
+            QSKIP("the digit UNet's weights are not there");
+        QTemporaryDir clone;
+        const auto copyTree = [](const QString& from, const QString& to) {
+            QDirIterator it(from, QDir::Files, QDirIterator::Subdirectories);
+            while (it.hasNext()) {
+                const QString f = it.next();
+                const QString dst = to + "/" + QDir(from).relativeFilePath(f);
+                QDir().mkpath(QFileInfo(dst).absolutePath());
+                QVERIFY(QFile::copy(f, dst));
+            }
+        };
+        copyTree(src + "/models", clone.filePath("models"));
+        copyTree(src + "/docs/compare-mnist-unet", clone.filePath("docs/compare-mnist-unet"));
+        auto w = open(clone.filePath("models/mnist-unet.json"));
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d);
+        QTRY_COMPARE_WITH_TIMEOUT(d->samples(), 100, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("All 25 cells are cached"), 20000);
+        QVERIFY(!d->isComputing());
+        QCOMPARE(d->table()->rowCount(), 6); // 4 etas + sigma-hat, and the held-out digits
+        // The numbers of the committed table (compare.csv): FD of every cell.
+        d->metricCombo()->setCurrentIndex(d->metricCombo()->findData("fd_classifier"));
+        QFile f(csv);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(f.readAll()).split('\n', Qt::SkipEmptyParts);
+        const QStringList head = lines[0].split(',');
+        const int col_fd = head.indexOf("fd_classifier"), col_s = head.indexOf("steps");
+        QVERIFY(col_fd > 0 && col_s > 0);
+        const std::vector<int> steps = compare::kFullSteps;
+        int checked = 0;
+        for (int row = 0; row < 5; ++row)
+            for (int k = 0; k < 5; ++k) {
+                const QStringList c = lines[1 + row * 5 + k].split(',');
+                QCOMPARE(c[col_s].toInt(), steps[k]);
+                const double expect = c[col_fd].toDouble(), shown = d->table()->item(row, k)->text().toDouble();
+                QVERIFY2(std::abs(shown - expect) <= 0.01 * expect,
+                         qPrintable(QString("%1 vs %2").arg(shown).arg(expect)));
+                ++checked;
+            }
+        QCOMPARE(checked, 25);
+    }
+
+    void changedModelSaysWhyCellsAreRecomputed()
+    {
+        // The ring card edited after its cache was committed (same name, other content):
+        // no cached cell is used, and the status line says why.
+        const QString src = QStringLiteral(NOISETRAIL_SOURCE_DIR);
+        QTemporaryDir clone;
+        QDir().mkpath(clone.filePath("models"));
+        QDir().mkpath(clone.filePath("docs/compare-ring8"));
+        QVERIFY(QFile::copy(src + "/docs/compare-ring8/compare-cache.json",
+                            clone.filePath("docs/compare-ring8/compare-cache.json")));
+        QFile in(src + "/models/ring8.json");
+        QVERIFY(in.open(QIODevice::ReadOnly));
+        QByteArray card = in.readAll();
+        card.replace("\"stds\"", "\"note\": \"edited\", \"stds\"");
+        QFile out(clone.filePath("models/ring8.json"));
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(card);
+        out.close();
+        auto w = open(clone.filePath("models/ring8.json"));
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d);
+        d->setSamples(1000);
+        QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("0 of 25 cells cached"), 10000);
+        QVERIFY2(d->statusText().contains("25 cell(s) in the cache were measured on other content of this model"),
+                 qPrintable(d->statusText()));
         QVERIFY(!d->isComputing());
     }
 

@@ -6,9 +6,11 @@
 // cell's samples uses seed + c) and is measured with core's metrics against a
 // reference chosen by the model's kind (true mixture, data set, or the digit
 // classifier's held-out features). Finished cells are cached in a JSON file
-// ("noisetrail-compare-cache/1") keyed by the model's content, the sampler
-// config, seed, sample count, batch and metric settings, so re-running with
-// more cells reuses the finished ones.
+// ("noisetrail-compare-cache/1") keyed by the model's content (SHA-256 of the
+// card and the files it names, and of the classifier card for images: see
+// fingerprint.hpp; never paths or modification times, so a cache travels with
+// a clone or a copy), the sampler config, seed, sample count, batch and metric
+// settings, so re-running with more cells reuses the finished ones.
 #pragma once
 #include "noisetrail/model.hpp"
 #include "noisetrail/sampler_config.hpp"
@@ -56,9 +58,24 @@ extern const std::array<std::array<std::uint8_t, 3>, 10> kPalette;
 std::vector<Variant> make_variants(const std::vector<double>& etas, Spacing spacing);
 std::vector<MetricDef> metric_defs(ReferenceKind kind, int components);
 
+/// The step counts S of the grid, named once for the CLI and the GUI: the full
+/// grid (the DDIM paper's Table 1 columns, up to T = 1000) and the quick one
+/// (seconds instead of minutes; CI and the GUI's Quick box).
+inline const std::vector<int> kFullSteps{10, 20, 50, 100, 1000};
+inline const std::vector<int> kQuickSteps{10, 20};
+
+/// The committed cache of a bundled card: <card folder>/../docs/compare-<card stem>/compare-cache.json
+/// (what `noisetrail-cli compare --out docs/compare-<stem>` writes; installed the same way
+/// under share/noisetrail/). The one rule by which the CLI and the GUI find it; the path
+/// may not exist.
+std::filesystem::path committed_cache(const std::filesystem::path& card_path);
+
+/// Cache files larger than this are not read (a warning says so): a full grid is ~15 KB.
+constexpr std::uintmax_t kMaxCacheBytes = 32u << 20;
+
 struct Options {
     std::vector<double> etas{0.0, 0.2, 0.5, 1.0};
-    std::vector<int> steps{10, 20, 50, 100, 1000}; ///< sorted, unique, each in 1..T
+    std::vector<int> steps = kFullSteps; ///< sorted, unique, each in 1..T
     int samples = 1000;                            ///< per cell (>= 4)
     int batch = 0;                                 ///< samples per sampling run; 0: all (capped at samples)
     std::uint64_t seed = 0;
@@ -132,6 +149,12 @@ struct Result {
     double kernel_bandwidth = 0.5;
     bool cancelled = false;
     int computed = 0; ///< cells computed in this call (the rest cached or not reached)
+    /// Cells of this grid that a cache holds for other content of the model (its card
+    /// or a weight file changed since): not used; computing recomputes them.
+    int stale = 0;
+    /// Cache problems met on reading (unreadable or oversized file, a malformed cell:
+    /// skipped), one line each.
+    std::vector<std::string> warnings;
     double seconds = 0.0;
 
     double truth_of(const std::string& key) const;

@@ -1,4 +1,5 @@
 // Exact denoisers of analytic distributions (contract section 2).
+#include "card_json.hpp"
 #include "denoiser.hpp"
 
 #include "noisetrail/errors.hpp"
@@ -182,16 +183,13 @@ std::unique_ptr<Denoiser> make_gaussian_mixture(const ModelCard& card, const Noi
         for (double& w : weights)
             w /= total; // normalised, as the contract allows
     }
-    for (const auto& mu : jm) {
-        if (!mu.is_array() || static_cast<std::int64_t>(mu.size()) != D)
+    for (const auto& mu : jm)
+        if (!detail::read_mean(mu, card.data_shape, means))
             card_error(card, "each of 'mixture.means' must have " + std::to_string(D) +
-                                 " numbers (the product of data_shape)");
-        for (const auto& v : mu) {
-            if (!v.is_number() || !std::isfinite(v.get<double>()))
-                card_error(card, "'mixture.means' must hold finite numbers");
-            means.push_back(v.get<double>());
-        }
-    }
+                                 " numbers (the product of data_shape), flat or nested to the data shape");
+    for (double v : means)
+        if (!std::isfinite(v))
+            card_error(card, "'mixture.means' must hold finite numbers");
     const auto& js = numbers("stds");
     if (js.size() == 1 && K > 1)
         stds.assign(K, js[0].is_number() ? js[0].get<double>() : -1.0);
