@@ -95,8 +95,9 @@ void TestModels::mixture_means_flat_or_nested()
     const Denoised dn = nested->denoise(x, 1, t), df = flat->denoise(x, 1, t);
     for (int i = 0; i < 4; ++i) {
         const double expect = std::sqrt(1 - ab) * (x[i] - std::sqrt(ab) * mu[i]) / (ab * s * s + 1 - ab);
-        QVERIFY(std::abs(dn.eps_hat[i] - expect) < 1e-12);
-        QVERIFY(std::abs(df.eps_hat[i] - expect) < 1e-12);
+        // float32 evaluation (the mixtures' default): a wrong layout is off by O(1).
+        QVERIFY(std::abs(dn.eps_hat[i] - expect) < 1e-6);
+        QVERIFY(std::abs(df.eps_hat[i] - expect) < 1e-6);
     }
     // The metrics' reader of the same card agrees (one layout rule for both).
     const auto mix = metrics::mixture_from_card(nested->card());
