@@ -1,5 +1,7 @@
 #include "loaded_model.hpp"
 
+#include "noisetrail/errors.hpp"
+#include "noisetrail/fingerprint.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
@@ -12,38 +14,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <random>
 
 namespace noisetrail::ui {
 namespace {
-
-struct Mixture {
-    std::vector<double> w, mx, my, s;
-};
-
-Mixture readMixture(const ModelCard& card)
-{
-    Mixture m;
-    const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text));
-    const auto mix = doc.object().value("mixture").toObject();
-    const auto weights = mix.value("weights").toArray();
-    const auto means = mix.value("means").toArray();
-    const auto stds = mix.value("stds").toArray();
-    double total = 0;
-    for (int k = 0; k < means.size(); ++k) {
-        const auto mean = means[k].toArray();
-        if (mean.size() < 2)
-            continue;
-        m.w.push_back(k < weights.size() ? weights[k].toDouble(1.0) : 1.0);
-        m.mx.push_back(mean[0].toDouble());
-        m.my.push_back(mean[1].toDouble());
-        m.s.push_back(k < stds.size() ? stds[k].toDouble(1.0) : 1.0);
-        total += m.w.back();
-    }
-    for (auto& w : m.w)
-        w /= total > 0 ? total : 1.0;
-    return m;
-}
 
 QImage normalise(const std::vector<double>& d, int size)
 {
@@ -73,18 +48,19 @@ QImage targetDensity(const ModelCard& card, const QRectF& extent, int size)
     if (!card.is_2d_points() || size <= 0)
         return {};
     std::vector<double> d(std::size_t(size) * size, 0.0);
-    if (card.kind == "gaussian-mixture") {
-        const Mixture m = readMixture(card);
+    if (const auto m = metrics::mixture_from_card(card)) {
+        // The exact density, through core's one mixture parser and log-likelihood
+        // (weights normalised, a single std broadcast to every component).
+        std::vector<double> points(d.size() * 2);
         for (int r = 0; r < size; ++r)
             for (int c = 0; c < size; ++c) {
                 const QPointF p = dataAt(extent, size, r, c);
-                double v = 0;
-                for (std::size_t k = 0; k < m.w.size(); ++k) {
-                    const double dx = p.x() - m.mx[k], dy = p.y() - m.my[k], s2 = m.s[k] * m.s[k];
-                    v += m.w[k] / (2 * M_PI * s2) * std::exp(-(dx * dx + dy * dy) / (2 * s2));
-                }
-                d[std::size_t(r) * size + c] = v;
+                points[2 * (std::size_t(r) * size + c)] = p.x();
+                points[2 * (std::size_t(r) * size + c) + 1] = p.y();
             }
+        const std::vector<double> logp = metrics::log_likelihood(*m, points, int(d.size()));
+        for (std::size_t i = 0; i < d.size(); ++i)
+            d[i] = std::exp(logp[i]);
         return normalise(d, size);
     }
     if (card.kind == "empirical") {
@@ -132,6 +108,7 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
     lm->path = QFileInfo(path).absoluteFilePath();
     lm->model = Model::load(path.toStdString(), "cpu");
     const ModelCard& card = lm->model->card();
+    lm->fingerprint = content_fingerprint(card);
     const NoiseSchedule& sched = lm->model->schedule();
     lm->alphaBars = sched.alpha_bars();
     lm->betas = sched.betas();
@@ -140,24 +117,23 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
         lm->logSnr[t] = sched.log_snr(t);
 
     const std::int64_t D = card.data_dim();
+    // The card's mixture, parsed once in core (gaussian-mixture cards; InputError if malformed).
+    std::optional<metrics::GaussianMixture> mixture = metrics::mixture_from_card(card);
     std::mt19937_64 rng(20240611);
     std::normal_distribution<float> normal;
 
     if (card.is_2d_points()) {
         // Show where x_T starts (N(0, I) reaches ~3.5) and where the data lie.
         double r = 3.5;
-        if (card.kind == "gaussian-mixture") {
-            const Mixture m = readMixture(card);
-            for (std::size_t k = 0; k < m.w.size(); ++k)
-                r = std::max({r, std::abs(m.mx[k]) + 3 * m.s[k] + 0.3, std::abs(m.my[k]) + 3 * m.s[k] + 0.3});
-            // Real examples for the forward view: draws from the mixture.
-            std::discrete_distribution<int> pick(m.w.begin(), m.w.end());
+        if (mixture) {
+            const metrics::GaussianMixture& m = *mixture;
+            for (int k = 0; k < m.components(); ++k)
+                for (int i = 0; i < 2; ++i)
+                    r = std::max(r, std::abs(m.means[std::size_t(2 * k + i)]) + 3 * m.stds[std::size_t(k)] + 0.3);
+            // Real examples for the forward view: exact draws from the mixture.
             lm->exampleCount = 512;
-            for (int i = 0; i < lm->exampleCount; ++i) {
-                const int k = pick(rng);
-                lm->examples.push_back(float(m.mx[k] + m.s[k] * normal(rng)));
-                lm->examples.push_back(float(m.my[k] + m.s[k] * normal(rng)));
-            }
+            for (double v : metrics::sample_mixture(m, lm->exampleCount, 20240611))
+                lm->examples.push_back(float(v));
             lm->exampleSource = QStringLiteral("draws from the card's mixture");
         } else if (card.kind == "empirical") {
             const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text)).object();
@@ -179,8 +155,17 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
         // A committed real example: the card folder's data/ digits when their shape fits.
         QDir dataDir(QFileInfo(path).absoluteDir().filePath("data"));
         for (const QString& f : dataDir.entryList({"*images*.npy"}, QDir::Files, QDir::Name)) {
-            try {
-                const NpyArray a = read_npy(dataDir.filePath(f).toStdString());
+            const NpyArray a = [&] {
+                try {
+                    return read_npy(dataDir.filePath(f).toStdString());
+                } catch (const std::exception&) {
+                    return NpyArray{}; // not readable: not offered as an example
+                }
+            }();
+            if (a.shape.size() >= 2 && a.shape[0] == 0)
+                throw InputError(QDir::toNativeSeparators(dataDir.filePath(f)).toStdString() + ": holds no images (shape " +
+                                 a.shape_string() + "); remove it or put at least one image in it");
+            {
                 if (a.shape.size() >= 2 && a.numel() / a.shape[0] == D) {
                     // Spread over the file: data sets are often sorted by label.
                     const std::int64_t n = a.shape[0];
@@ -192,23 +177,16 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
                     lm->exampleSource = QDir(QFileInfo(path).absolutePath()).relativeFilePath(dataDir.filePath(f));
                     break;
                 }
-            } catch (const std::exception&) {
             }
         }
-        if (lm->exampleCount == 0 && card.kind == "gaussian-mixture") {
-            const auto doc = QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text)).object();
-            const auto means = doc.value("mixture").toObject().value("means").toArray();
-            lm->exampleCount = int(std::min<qsizetype>(means.size(), 16));
-            for (int k = 0; k < lm->exampleCount; ++k) {
-                const auto mean = means[k].toArray();
-                for (std::int64_t i = 0; i < D; ++i)
-                    lm->examples.push_back(float(i < mean.size() ? mean[int(i)].toDouble() : 0.0));
-            }
+        if (lm->exampleCount == 0 && mixture) {
+            lm->exampleCount = std::min(mixture->components(), 16);
+            lm->examples.assign(mixture->means.begin(), mixture->means.begin() + std::ptrdiff_t(lm->exampleCount) * D);
             lm->exampleSource = QStringLiteral("the card's mixture means");
         }
     }
-    if (auto mix = metrics::mixture_from_card(card))
-        lm->mixture = std::make_shared<const metrics::GaussianMixture>(std::move(*mix));
+    if (mixture)
+        lm->mixture = std::make_shared<const metrics::GaussianMixture>(std::move(*mixture));
     if (card.is_image()) {
         const QString cls = QFileInfo(path).absoluteDir().filePath(QStringLiteral("mnist-classifier.json"));
         if (!QFileInfo::exists(cls)) {

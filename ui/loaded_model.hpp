@@ -11,6 +11,7 @@
 #include <QString>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace noisetrail::ui {
@@ -18,6 +19,7 @@ namespace noisetrail::ui {
 struct LoadedModel {
     std::shared_ptr<const Model> model;
     QString path;
+    std::string fingerprint; ///< content_fingerprint of the card and its files: part of a run's recipe
     std::vector<double> alphaBars, betas, logSnr;
 
     /// 2-D cards: the target density on a grid (Grayscale8, 255 = densest,

@@ -134,8 +134,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
     connect(worker_, &SamplingWorker::modelLoaded, this, &MainWindow::onModelLoaded);
     connect(worker_, &SamplingWorker::modelFailed, this, &MainWindow::onModelFailed);
-    connect(worker_, &SamplingWorker::frameReady, this, &MainWindow::onFrame);
-    connect(worker_, &SamplingWorker::panelStarted, this, &MainWindow::onPanelStarted);
+    connect(worker_, &SamplingWorker::progress, this, &MainWindow::onProgress);
     connect(worker_, &SamplingWorker::runFinished, this, &MainWindow::onRunFinished);
     connect(worker_, &SamplingWorker::runFailed, this, &MainWindow::onRunFailed);
     thread_->start();
@@ -147,6 +146,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
 
     buildActions();
     buildUi();
+    setPacing(Pacing::Lockstep);
     for (int i = 0; i < 2; ++i) {
         auto* p = makePanel(i);
         p->setConfig(defaultPanelConfig(i));
@@ -178,7 +178,7 @@ void MainWindow::shutdownWorker()
     if (!thread_ || !thread_->isRunning())
         return;
     // Cancel (directly, not queued), then let the thread's event loop end.
-    worker_->cancelUpTo(std::numeric_limits<quint64>::max());
+    worker_->jobs().cancelUpTo(std::numeric_limits<quint64>::max());
     thread_->quit();
     thread_->wait();
 }
@@ -279,6 +279,29 @@ void MainWindow::buildActions()
     view->addSeparator();
     view->addAction(followAct_);
     view->addAction(metricsAct_);
+    view->addSeparator();
+    // How the panels advance together; applies to the next run.
+    QMenu* pacing = view->addMenu(tr("&Pacing"));
+    pacingGroup_ = new QActionGroup(this);
+    const struct {
+        Pacing pacing;
+        QString text, tip;
+    } paces[] = {
+        {Pacing::Lockstep, tr("&Lockstep"),
+         tr("Every panel at the same noise level at every moment: a 1000-step and a 50-step panel reach t = 0 "
+            "together")},
+        {Pacing::Realtime, tr("&Real time"), tr("Each panel as fast as it computes: fewer steps finish sooner")},
+        {Pacing::Sequential, tr("&Sequential"), tr("One panel after the other, panel 1 first")},
+    };
+    for (const auto& pc : paces) {
+        QAction* a = pacing->addAction(pc.text);
+        a->setCheckable(true);
+        a->setToolTip(pc.tip);
+        a->setData(QString::fromStdString(to_string(pc.pacing)));
+        a->setObjectName(QStringLiteral("pacing_%1").arg(QString::fromStdString(to_string(pc.pacing))));
+        pacingGroup_->addAction(a);
+        connect(a, &QAction::triggered, this, [this, p = pc.pacing] { setPacing(p); });
+    }
     QMenu* tl = menuBar()->addMenu(tr("&Timeline"));
     auto timelineAction = [&](const QString& text, QKeySequence key, auto slot) {
         QAction* a = tl->addAction(text);
@@ -345,6 +368,19 @@ void MainWindow::buildUi()
     tb->addSeparator();
     for (auto* a : fieldActs_)
         tb->addAction(a);
+    tb->addSeparator();
+    tb->addWidget(new QLabel(tr(" Pacing ")));
+    pacingCombo_ = new QComboBox;
+    pacingCombo_->setObjectName("pacingCombo");
+    for (QAction* a : pacingGroup_->actions()) {
+        pacingCombo_->addItem(a->text().remove('&'), a->data());
+        pacingCombo_->setItemData(pacingCombo_->count() - 1, a->toolTip(), Qt::ToolTipRole);
+    }
+    pacingCombo_->setToolTip(tr("How the panels advance together (applies to the next run)"));
+    connect(pacingCombo_, &QComboBox::activated, this, [this](int i) {
+        setPacing(parse_pacing(pacingCombo_->itemData(i).toString().toStdString()));
+    });
+    tb->addWidget(pacingCombo_);
     tb->addSeparator();
     tb->addAction(runAct_);
     tb->addAction(stopAct_);
@@ -434,6 +470,7 @@ void MainWindow::populateModelCombo()
     modelCombo_->clear();
     struct Entry {
         QString name, path, tip;
+        std::vector<std::int64_t> dataShape;
     };
     std::vector<Entry> entries;
     if (!modelsDir_.isEmpty()) {
@@ -443,14 +480,17 @@ void MainWindow::populateModelCombo()
                 const ModelCard c = read_model_card(d.filePath(f).toStdString());
                 if (!c.is_denoiser())
                     continue; // the metric classifier judges samples; nothing to sample from
-                entries.push_back({QString::fromStdString(c.name), d.filePath(f), QString::fromStdString(c.description)});
+                entries.push_back({QString::fromStdString(c.name), d.filePath(f), QString::fromStdString(c.description),
+                                   c.data_shape});
             } catch (const std::exception&) {
                 // not a card (or one being written now): not offered
             }
         }
     }
+    cardChoices_.clear();
     for (const auto& e : entries) {
         modelCombo_->addItem(e.name, QFileInfo(e.path).absoluteFilePath());
+        cardChoices_.push_back({e.name, QFileInfo(e.path).absoluteFilePath(), e.tip, e.dataShape});
         modelCombo_->setItemData(modelCombo_->count() - 1, e.tip.isEmpty() ? e.path : e.tip, Qt::ToolTipRole);
     }
     if (model_) {
@@ -462,6 +502,8 @@ void MainWindow::populateModelCombo()
         }
         modelCombo_->setCurrentIndex(i);
     }
+    for (auto* p : panels_)
+        p->setCardChoices(cardChoices_);
 }
 
 SamplerPanel* MainWindow::makePanel(int index)
@@ -476,6 +518,8 @@ SamplerPanel* MainWindow::makePanel(int index)
                 removePanel(int(i));
     });
     connect(p, &SamplerPanel::sampleClicked, this, &MainWindow::openSample);
+    connect(p, &SamplerPanel::cardRequested, this, [this](int i, const QString& path) { setPanelCard(i, path); });
+    p->setCardChoices(cardChoices_);
     return p;
 }
 
@@ -518,12 +562,32 @@ void MainWindow::removePanel(int i)
 void MainWindow::rebuildPlots()
 {
     plots_->setPanelCount(panelCount());
+    plotted_.assign(std::size_t(panelCount()), {nullptr, 0});
     for (int i = 0; i < panelCount(); ++i) {
         const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
         plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
-        for (int k = 0; k < tr.size(); ++k) {
-            plots_->addStats(i, tr.info(k).plan.t, tr.info(k).stats);
-            plots_->addMetrics(i, tr.info(k).plan.t, tr.info(k).metrics.values);
+    }
+    pullFrames();
+}
+
+void MainWindow::pullFrames()
+{
+    // The worker appends to the stores; the plots take what was published since
+    // the last redraw (a new store starts its panel's curves afresh).
+    plotted_.resize(std::size_t(panelCount()), {nullptr, 0});
+    for (int i = 0; i < panelCount(); ++i) {
+        const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
+        auto& [store, done] = plotted_[std::size_t(i)];
+        if (store != &tr) {
+            if (store)
+                plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
+            store = &tr;
+            done = 0;
+        }
+        for (const int n = tr.size(); done < n; ++done) {
+            const auto& info = tr.info(done);
+            plots_->addStats(i, info.plan.t, info.stats);
+            plots_->addMetrics(i, info.plan.t, info.metrics.values);
         }
     }
 }
@@ -569,13 +633,71 @@ void MainWindow::loadModel(const QString& path)
     loading_ = true;
     updateActions();
     statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
-    const quint64 token = ++loadToken_;
+    const quint64 token = loadToken_ = ++nextToken_;
     QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
                               Qt::QueuedConnection);
 }
 
+void MainWindow::setPanelCard(int i, const QString& path)
+{
+    if (i < 0 || i >= panelCount())
+        return;
+    SamplerPanel* p = panels_[std::size_t(i)];
+    abandonRun();
+    if (path.isEmpty() || (model_ && QFileInfo(path).absoluteFilePath() == model_->path)) {
+        p->setOwnModel(nullptr);
+        rebuildPlots();
+        updateTimelineMarks();
+        return;
+    }
+    const quint64 token = ++nextToken_;
+    panelLoads_[token] = p;
+    statusLabel_->setText(tr("Loading %1 for panel %2 ...").arg(QFileInfo(path).fileName()).arg(i + 1));
+    QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
+                              Qt::QueuedConnection);
+}
+
+void MainWindow::onPanelModelLoaded(SamplerPanel* p, LoadedModelPtr model)
+{
+    const int i = p->index();
+    const ModelCard& card = model->card();
+    const ModelCard& window = model_->card();
+    const auto shape = [](const std::vector<std::int64_t>& s) {
+        QStringList parts;
+        for (auto d : s)
+            parts << QString::number(d);
+        return QStringLiteral("[%1]").arg(parts.join(QStringLiteral(", ")));
+    };
+    QString refusal;
+    if (card.data_shape != window.data_shape)
+        refusal = tr("its data shape is %1, the window's model (%2) has %3; a panel's card must have the same "
+                     "data shape")
+                      .arg(shape(card.data_shape), QString::fromStdString(window.name), shape(window.data_shape));
+    else if (model->trainSteps() != model_->trainSteps())
+        refusal = tr("it has T = %1 training steps, the window's model %2; panels are aligned on t")
+                      .arg(model->trainSteps())
+                      .arg(model_->trainSteps());
+    if (!refusal.isEmpty()) {
+        showError(tr("Panel %1 cannot use %2: %3.").arg(i + 1).arg(QDir::toNativeSeparators(model->path), refusal));
+        p->setOwnModel(nullptr);
+    } else {
+        clearError();
+        p->setOwnModel(std::move(model));
+        statusLabel_->setText(tr("Panel %1 samples from %2. Press Run.").arg(i + 1).arg(QString::fromStdString(card.name)));
+    }
+    rebuildPlots();
+    updateTimelineMarks();
+}
+
 void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
 {
+    if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
+        const QPointer<SamplerPanel> p = it->second;
+        panelLoads_.erase(it);
+        if (p && model_)
+            onPanelModelLoaded(p, std::move(model));
+        return;
+    }
     if (token != loadToken_)
         return; // a newer load was asked for
     loading_ = false;
@@ -603,7 +725,7 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
         setField(field_);
     populateModelCombo();
     addRecent(model_->path);
-    setWindowTitle(tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(card.name)));
+    updateTitle();
     updateTimelineMarks();
     updateActions();
     statusLabel_->setText(tr("%1: %2. Press Run.")
@@ -614,6 +736,15 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
 
 void MainWindow::onModelFailed(quint64 token, const QString& path, const QString& message)
 {
+    if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
+        const QPointer<SamplerPanel> p = it->second;
+        panelLoads_.erase(it);
+        if (p) {
+            showError(tr("Panel %1 cannot use %2: %3").arg(p->index() + 1).arg(QDir::toNativeSeparators(path), message));
+            p->setOwnModel(nullptr);
+        }
+        return;
+    }
     if (token != loadToken_)
         return;
     loading_ = false;
@@ -635,6 +766,25 @@ void MainWindow::onModelFailed(quint64 token, const QString& path, const QString
 
 // ------------------------------------------------------------------ runs
 
+RunRecipe MainWindow::recipeOf(int i) const
+{
+    // What a panel's run is made of (core's RunRecipe, x_T left out: it follows
+    // from seed, batch and data shape): a panel whose recipe did not change since
+    // its finished run is not recomputed.
+    const SamplerPanel* p = panels_[std::size_t(i)];
+    const LoadedModel& m = *p->model();
+    RunRecipe r;
+    r.card = m.path.toStdString();
+    r.fingerprint = m.fingerprint;
+    r.sampler = p->config();
+    r.sampler.steps = resolved_steps(r.sampler, m.trainSteps());
+    const std::optional<double> clip = r.sampler.clip_x0 ? r.sampler.clip_x0 : m.card().default_clip();
+    r.sampler.clip_x0 = clip && *clip > 0 ? *clip : 0.0;
+    r.seed = quint64(seed_->value());
+    r.batch = batch_->value();
+    return r;
+}
+
 void MainWindow::startRun()
 {
     if (!model_ || loading_)
@@ -644,7 +794,7 @@ void MainWindow::startRun()
     for (int i = 0; i < panelCount(); ++i) {
         try {
             const SamplerConfig c = panels_[std::size_t(i)]->config();
-            validate(c, T);
+            validate(c, panels_[std::size_t(i)]->model()->trainSteps());
             configs.push_back(c);
         } catch (const std::exception& e) {
             showError(tr("Panel %1 cannot run: %2").arg(i + 1).arg(QString::fromStdString(e.what())));
@@ -652,33 +802,50 @@ void MainWindow::startRun()
         }
     }
     clearError();
-    // Newest run wins: everything older is cancelled and its frames dropped.
-    const quint64 gen = ++generation_;
-    worker_->cancelUpTo(gen - 1);
+    // Newest run wins: everything older is cancelled, and what it still reports is stale.
+    const quint64 gen = worker_->jobs().start();
+    generation_ = gen;
+    const std::vector<std::int64_t>& dataShape = model_->card().data_shape;
     std::vector<std::int64_t> shape{batch_->value()};
-    for (auto d : model_->card().data_shape)
-        shape.push_back(d);
+    shape.insert(shape.end(), dataShape.begin(), dataShape.end());
+
+    RunJob job;
+    job.generation = gen;
+    job.seed = quint64(seed_->value());
+    job.batch = batch_->value();
+    job.pacing = pacing_;
+    // The shared x_T, drawn here exactly as each Run would draw it from the seed
+    // (a few thousand normals): every panel shows it the moment Run is pressed.
+    job.x_T = initial_noise(dataShape, job.batch, job.seed);
+    runPanels_.clear();
     for (int i = 0; i < panelCount(); ++i) {
-        const auto ts = panels_[std::size_t(i)]->plannedTimesteps();
-        panels_[std::size_t(i)]->beginRun(shape, ts);
-        plots_->beginPanel(i, ts);
+        SamplerPanel* p = panels_[std::size_t(i)];
+        const RunRecipe recipe = recipeOf(i);
+        if (p->recipe() && *p->recipe() == recipe && p->trajectory().finished() &&
+            (p->ranWithMetrics() || !metricsAct_->isChecked()))
+            continue; // same recipe, complete: its trajectory stays
+        const auto ts = p->plannedTimesteps();
+        job.panels.push_back({i, p->model()->model, configs[std::size_t(i)],
+                              p->beginRun(shape, ts, job.x_T, recipe, metricsAct_->isChecked())});
+        runPanels_.push_back(i);
     }
     // A new run is followed live again until the user grabs the timeline.
     followAct_->setChecked(true);
     follow_ = true;
     timeline_->stop();
+    if (job.panels.empty()) {
+        timeline_->setCursor(TimelineMapping::kFinal);
+        refreshViews();
+        statusLabel_->setText(tr("Every panel already shows its recipe: change a panel, the seed or the batch, "
+                                 "then Run."));
+        Q_EMIT runFinished(false);
+        return;
+    }
     timeline_->setCursor(T - 1);
     plots_->setCursor(T - 1);
     running_ = true;
-    computingPanel_ = -1;
-    computingStep_ = 0;
+    runClock_.start();
 
-    RunJob job;
-    job.generation = gen;
-    job.model = model_->model;
-    job.panels = configs;
-    job.seed = quint64(seed_->value());
-    job.batch = batch_->value();
     // 2-D models step tiny tensors (a few thousand values): one intra-op thread
     // beats OpenMP's wake-ups and spinning, several-fold on a busy machine. Images
     // use OMP_NUM_THREADS if set, else all cores but one: the GUI thread keeps a
@@ -693,71 +860,57 @@ void MainWindow::startRun()
     job.metrics = metricsAct_->isChecked();
     job.mixture = model_->mixture;
     job.classifier = model_->classifier;
-    QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
     int total = 0;
-    for (auto* p : panels_)
-        total += p->trajectory().plannedSteps();
+    for (const auto& pj : job.panels)
+        total += pj.store->plannedSteps();
+    QMetaObject::invokeMethod(worker_, [w = worker_, job = std::move(job)] { w->run(job); }, Qt::QueuedConnection);
     progress_->setRange(0, std::max(1, total));
     progress_->setValue(0);
     progress_->show();
     updateActions();
-    updateTimelineMarks();
-    updateStatus();
+    refreshViews(); // x_T in every recomputed panel, now
 }
 
 void MainWindow::abandonRun()
 {
-    // The panels are about to change under the run: cancel it and make its
-    // frames stale at once (a Stop instead keeps what was computed).
+    // The panels are about to change under the run: cancel it and make whatever
+    // it still reports stale at once (a Stop instead keeps what was computed).
     if (!running_)
         return;
-    worker_->cancelUpTo(generation_);
-    ++generation_;
+    worker_->jobs().cancelAll();
+    generation_ = 0;
     running_ = false;
-    computingPanel_ = -1;
+    runPanels_.clear();
     progress_->hide();
     updateActions();
+    updateTitle();
 }
 
 void MainWindow::stopRun()
 {
     if (!running_)
         return;
-    worker_->cancelUpTo(generation_);
+    worker_->jobs().cancelUpTo(generation_);
     statusLabel_->setText(tr("Stopping..."));
 }
 
-void MainWindow::onPanelStarted(quint64 gen, int panel)
+void MainWindow::setPacing(Pacing p)
 {
-    if (gen != generation_)
-        return;
-    computingPanel_ = panel;
-    computingStep_ = 0;
-    panelClock_.start();
-    scheduleRefresh();
+    pacing_ = p;
+    const QString name = QString::fromStdString(to_string(p));
+    for (QAction* a : pacingGroup_->actions())
+        a->setChecked(a->data().toString() == name);
+    const QSignalBlocker b(pacingCombo_);
+    pacingCombo_->setCurrentIndex(pacingCombo_->findData(name));
 }
 
-void MainWindow::onFrame(quint64 gen, int panel, FramePtr frame, FrameMetricsPtr metrics)
+void MainWindow::onProgress(quint64 gen)
 {
-    worker_->frameConsumed();
-    if (gen != generation_ || panel < 0 || panel >= panelCount()) {
-        ++staleDropped_; // a stale run's frame is never shown
+    worker_->progressSeen();
+    if (gen != generation_) {
+        ++staleDropped_; // a stale run's news is never shown
         return;
     }
-    try {
-        panels_[std::size_t(panel)]->appendFrame(*frame, metrics.get());
-    } catch (const std::exception& e) {
-        showError(tr("Panel %1 received a malformed step: %2").arg(panel + 1).arg(QString::fromStdString(e.what())));
-        return;
-    }
-    plots_->addStats(panel, frame->plan.t, frame->stats);
-    if (metrics)
-        plots_->addMetrics(panel, frame->plan.t, metrics->values);
-    computingPanel_ = panel;
-    computingStep_ = frame->step + 1;
-    progress_->setValue(progress_->value() + 1);
-    if (follow_)
-        timeline_->setCursor(frame->step + 1 == frame->steps ? TimelineMapping::kFinal : frame->plan.t);
     scheduleRefresh();
 }
 
@@ -766,11 +919,11 @@ void MainWindow::onRunFinished(quint64 gen, bool cancelled)
     if (gen != generation_)
         return;
     running_ = false;
-    computingPanel_ = -1;
     progress_->hide();
     if (!cancelled && follow_)
         timeline_->setCursor(TimelineMapping::kFinal);
     refreshViews();
+    runPanels_.clear();
     updateActions();
     statusLabel_->setText(cancelled ? tr("Stopped. Scrub the timeline to see what was computed.")
                                     : tr("Done. Scrub the timeline (drag, or Left/Right, Home/End, Space to play)."));
@@ -782,9 +935,9 @@ void MainWindow::onRunFailed(quint64 gen, int panel, const QString& message)
     if (gen != generation_)
         return;
     running_ = false;
-    computingPanel_ = -1;
     progress_->hide();
     refreshViews();
+    runPanels_.clear();
     updateActions();
     const QString who = panel >= 0 && panel < panelCount()
                             ? tr("Panel %1 (%2)").arg(panel + 1).arg(panels_[std::size_t(panel)]->description())
@@ -816,11 +969,33 @@ void MainWindow::scheduleRefresh()
 void MainWindow::refreshViews()
 {
     refreshTimer_->stop();
-    const int t = timeline_->cursor();
-    for (auto* p : panels_)
-        p->showAt(t, field_);
-    plots_->setCursor(t);
+    pullFrames();
+    if (running_ && follow_) {
+        // Following the live run: every panel shows its newest state, and the
+        // cursor stands at the noise level of the slowest panel still computing.
+        int t = TimelineMapping::kFinal;
+        for (int i : runPanels_) {
+            const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
+            if (!tr.finished() && tr.plannedSteps() > 0)
+                t = std::max(t, tr.timesteps()[std::size_t(std::max(0, tr.size() - 1))]);
+        }
+        timeline_->setCursor(t);
+        for (auto* p : panels_)
+            p->showNewest(field_);
+    } else {
+        const int t = timeline_->cursor();
+        for (auto* p : panels_)
+            p->showAt(t, field_);
+    }
+    plots_->setCursor(timeline_->cursor());
     updateTimelineMarks();
+    if (running_)
+        progress_->setValue([this] {
+            int n = 0;
+            for (int i : runPanels_)
+                n += panels_[std::size_t(i)]->trajectory().size();
+            return n;
+        }());
     updateStatus();
 }
 
@@ -838,27 +1013,44 @@ void MainWindow::updateTimelineMarks()
     timeline_->setPanels(std::move(marks));
 }
 
-void MainWindow::updateStatus()
+void MainWindow::updateTitle()
 {
-    if (!running_)
-        return;
-    if (computingPanel_ < 0 || computingPanel_ >= panelCount()) {
-        statusLabel_->setText(tr("Starting..."));
+    // The share of the run done leads the title while it runs (task bars show it;
+    // scripts/screenshots.sh waits on it for its mid-run shots).
+    const QString name = model_ ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model_->card().name))
+                                : tr("NoiseTrail");
+    if (!running_ || progress_->maximum() <= 0) {
+        setWindowTitle(name);
         return;
     }
-    const SamplerPanel* p = panels_[std::size_t(computingPanel_)];
-    const int S = p->trajectory().plannedSteps();
-    const double secs = std::max(1e-3, panelClock_.elapsed() / 1000.0);
-    const double rate = computingStep_ / secs;
-    int left = S - computingStep_;
-    for (int i = computingPanel_ + 1; i < panelCount(); ++i)
-        left += panels_[std::size_t(i)]->trajectory().plannedSteps();
-    const QString eta = rate > 0 && computingStep_ > 2 ? formatSeconds(left / rate) : tr("...");
-    statusLabel_->setText(tr("Panel %1 (%2): step %3 of %4 \u00b7 %5 steps/s \u00b7 %6 left")
-                              .arg(computingPanel_ + 1)
-                              .arg(p->description())
-                              .arg(computingStep_)
-                              .arg(S)
+    setWindowTitle(tr("%1% \u00b7 %2").arg(100 * progress_->value() / progress_->maximum()).arg(name));
+}
+
+void MainWindow::updateStatus()
+{
+    updateTitle();
+    if (!running_)
+        return;
+    // Each computing panel's step, then the pace, the rate and the time left.
+    QStringList parts;
+    int done = 0, total = 0;
+    for (int i : runPanels_) {
+        const Trajectory& st = panels_[std::size_t(i)]->trajectory();
+        parts << tr("Panel %1: step %2 of %3").arg(i + 1).arg(st.size()).arg(st.plannedSteps());
+        done += st.size();
+        total += st.plannedSteps();
+    }
+    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1").arg(parts.join('\n')));
+    if (done == 0) {
+        statusLabel_->setText(tr("Starting: x_T is shown, the first step is being computed..."));
+        return;
+    }
+    const double secs = std::max(1e-3, runClock_.elapsed() / 1000.0);
+    const double rate = done / secs;
+    const QString eta = done > 2 ? formatSeconds((total - done) / rate) : tr("...");
+    statusLabel_->setText(tr("%1 \u00b7 %2 \u00b7 %3 steps/s \u00b7 %4 left")
+                              .arg(parts.join(QStringLiteral(" \u00b7 ")))
+                              .arg(pacingCombo_->currentText().toLower())
                               .arg(rate, 0, 'f', rate < 10 ? 1 : 0)
                               .arg(eta));
 }
@@ -951,6 +1143,11 @@ void MainWindow::readSettings()
     updateRecentMenu();
     seed_->setValue(s.value("seed", 1).toInt());
     timeline_->setSpeed(s.value("speed", 60).toInt());
+    try {
+        setPacing(parse_pacing(s.value("pacing", "lockstep").toString().toStdString()));
+    } catch (const std::exception&) {
+        setPacing(Pacing::Lockstep); // an unknown name in old settings
+    }
     const QStringList panels = s.value("panels").toStringList();
     std::vector<SamplerConfig> configs;
     for (const QString& p : panels)
@@ -978,6 +1175,7 @@ void MainWindow::writeSettings()
     s.setValue("recent", recent_);
     s.setValue("seed", seed_->value());
     s.setValue("speed", timeline_->speed());
+    s.setValue("pacing", QString::fromStdString(to_string(pacing_)));
     if (model_)
         s.setValue("model", model_->path);
     QStringList panels;

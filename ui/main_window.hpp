@@ -2,13 +2,16 @@
 // starting noise, the timeline, the plots and the forward-process view. It
 // owns the one worker thread and decides which frames are current.
 #pragma once
+#include "noisetrail/run_set.hpp"
+#include "noisetrail/trajectory.hpp"
+#include "sampler_panel.hpp"
 #include "sampling_worker.hpp"
-#include "trajectory.hpp"
 
 #include <QElapsedTimer>
 #include <QMainWindow>
 #include <QPointer>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -32,7 +35,6 @@ namespace noisetrail::ui {
 class CompareDialog;
 class ForwardView;
 class PlotsWidget;
-class SamplerPanel;
 class TimelineBar;
 
 struct MainWindowOptions {
@@ -67,6 +69,12 @@ public:
     ForwardView* forwardView() const { return forward_; }
     QTabWidget* bottomTabs() const { return bottomTabs_; }
     SamplingWorker* worker() const { return worker_; }
+    /// How the panels advance together (toolbar combo and View menu; remembered).
+    Pacing pacing() const { return pacing_; }
+    void setPacing(Pacing p);
+    /// Give panel i its own model card (empty: the window's). Loaded on the
+    /// worker; a card of another data shape is refused with one message.
+    void setPanelCard(int i, const QString& path);
     quint64 generation() const { return generation_; }
     quint64 staleFramesDropped() const { return staleDropped_; }
     QString errorText() const;
@@ -104,6 +112,7 @@ private:
     void rebuildPlots();
     void updateTimelineMarks();
     void updateStatus();
+    void updateTitle();
     void scheduleRefresh();
     void showError(const QString& message);
     void clearError();
@@ -116,8 +125,10 @@ private:
     void onCursorMoved(int t);
     void onModelLoaded(quint64 token, LoadedModelPtr model);
     void onModelFailed(quint64 token, const QString& path, const QString& message);
-    void onFrame(quint64 generation, int panel, FramePtr frame, FrameMetricsPtr metrics);
-    void onPanelStarted(quint64 generation, int panel);
+    void onProgress(quint64 generation);
+    void onPanelModelLoaded(SamplerPanel* panel, LoadedModelPtr model);
+    void pullFrames();
+    RunRecipe recipeOf(int panel) const;
     void onRunFinished(quint64 generation, bool cancelled);
     void onRunFailed(quint64 generation, int panel, const QString& message);
     void openSample(int panel, int sample);
@@ -128,16 +139,21 @@ private:
     QThread* thread_ = nullptr;
     SamplingWorker* worker_ = nullptr;
     std::shared_ptr<const LoadedModel> model_;
-    quint64 loadToken_ = 0;
+    quint64 nextToken_ = 0;                 ///< for every model load the worker does
+    quint64 loadToken_ = 0;                 ///< the window's pending load (newest wins)
+    std::map<quint64, QPointer<SamplerPanel>> panelLoads_; ///< a panel's own card being loaded
+    std::vector<CardChoice> cardChoices_;
+    Pacing pacing_ = Pacing::Lockstep;
     quint64 generation_ = 0;
     quint64 staleDropped_ = 0;
     bool running_ = false;
     bool loading_ = false;
     bool follow_ = true;
     Field field_ = Field::Xt;
-    int computingPanel_ = -1;
-    int computingStep_ = 0;
-    QElapsedTimer panelClock_;
+    std::vector<int> runPanels_;            ///< panels the current run computes
+    /// Per panel: the store whose steps the plots hold, and how many.
+    std::vector<std::pair<const Trajectory*, int>> plotted_;
+    QElapsedTimer runClock_;
     QStringList recent_;
 
     std::vector<SamplerPanel*> panels_;
@@ -149,6 +165,8 @@ private:
     QTabWidget* bottomTabs_ = nullptr;
     QSplitter* splitter_ = nullptr;
     QComboBox* modelCombo_ = nullptr;
+    QComboBox* pacingCombo_ = nullptr;
+    QActionGroup* pacingGroup_ = nullptr;
     QSpinBox* seed_ = nullptr;
     QSpinBox* batch_ = nullptr;
     QFrame* errorBanner_ = nullptr;

@@ -1,7 +1,7 @@
 // Values -> pixels for display: colour maps and sample images (GUI side,
 // O(pixels) per redraw, never the model).
 #pragma once
-#include "trajectory.hpp"
+#include "noisetrail/trajectory.hpp"
 
 #include <QColor>
 #include <QImage>

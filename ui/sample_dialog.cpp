@@ -1,7 +1,7 @@
 #include "sample_dialog.hpp"
 
 #include "render.hpp"
-#include "trajectory.hpp"
+#include "noisetrail/trajectory.hpp"
 
 #include <QDialogButtonBox>
 #include <QLabel>

@@ -5,9 +5,11 @@
 
 #include <vector>
 
-namespace noisetrail::ui {
-
+namespace noisetrail {
 class Trajectory;
+}
+
+namespace noisetrail::ui {
 
 class SampleDialog : public QDialog {
     Q_OBJECT

@@ -19,7 +19,18 @@
 namespace noisetrail::ui {
 
 namespace {
-QString upper(const std::string& s) { return QString::fromStdString(s).toUpper(); }
+QString samplerTip(const SamplerInfo& info)
+{
+    QStringList parts;
+    parts << (info.deterministic ? SamplerPanel::tr("deterministic") : SamplerPanel::tr("may add noise"));
+    parts << SamplerPanel::tr("order %1").arg(info.order);
+    parts << SamplerPanel::tr("up to %n model call(s) per step", nullptr, info.max_model_calls_per_step);
+    if (info.uses_eta)
+        parts << SamplerPanel::tr("uses eta");
+    if (info.uses_variance)
+        parts << SamplerPanel::tr("uses the variance choice");
+    return QStringLiteral("%1: %2").arg(QString::fromStdString(info.title), parts.join(QStringLiteral(", ")));
+}
 } // namespace
 
 SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
@@ -47,19 +58,39 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     head->addWidget(remove_);
     outer->addLayout(head);
 
+    // The panel's model card: the window's by default, or another of the same data shape
+    // (a learned and an exact denoiser side by side, from the same x_T).
+    auto* cardRow = new QHBoxLayout;
+    card_ = new QComboBox;
+    card_->setObjectName("cardCombo");
+    card_->setMinimumContentsLength(8);
+    card_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    card_->setToolTip(tr("The model card this panel samples from: the window's, or another card of the same data shape"));
+    connect(card_, &QComboBox::activated, this,
+            [this](int i) { Q_EMIT cardRequested(index_, card_->itemData(i).toString()); });
+    auto* cardLabel = new QLabel(tr("model"));
+    cardRow->addWidget(cardLabel);
+    cardRow->addWidget(card_, 1);
+    outer->addLayout(cardRow);
+
     auto* grid = new QGridLayout;
     grid->setHorizontalSpacing(4);
     grid->setVerticalSpacing(2);
     sampler_ = new QComboBox;
-    for (const auto& n : sampler_names())
-        sampler_->addItem(upper(n), QString::fromStdString(n));
-    sampler_->setToolTip(tr("Sampler: DDPM (ancestral, stochastic) or DDIM (deterministic at eta 0)"));
+    sampler_->setObjectName("samplerCombo");
+    // Every registered sampler, by its title; the controls it uses come from the registry too.
+    for (const SamplerInfo& info : samplers()) {
+        sampler_->addItem(QString::fromStdString(info.title), QString::fromStdString(info.name));
+        sampler_->setItemData(sampler_->count() - 1, samplerTip(info), Qt::ToolTipRole);
+    }
+    sampler_->setToolTip(tr("Sampler (every sampler the engine registers; hover an entry for what it is)"));
     steps_ = new QSpinBox;
     steps_->setRange(1, 1000);
     steps_->setValue(50);
     steps_->setAccelerated(true);
     steps_->setToolTip(tr("Number of sampling steps S (1..T)"));
     eta_ = new QDoubleSpinBox;
+    eta_->setObjectName("etaSpin");
     eta_->setRange(0.0, 2.0);
     eta_->setSingleStep(0.1);
     eta_->setDecimals(2);
@@ -180,26 +211,80 @@ void SamplerPanel::setRemovable(bool on) { remove_->setEnabled(on); }
 
 void SamplerPanel::setModel(std::shared_ptr<const LoadedModel> model)
 {
-    model_ = std::move(model);
-    traj_.clear();
+    windowModel_ = std::move(model);
+    if (ownModel_ && (!windowModel_ || ownModel_->card().data_shape != windowModel_->card().data_shape))
+        ownModel_ = nullptr; // a card of another data shape cannot sit next to the window's
+    modelChanged();
+    updateCardCombo();
+}
+
+void SamplerPanel::setOwnModel(std::shared_ptr<const LoadedModel> model)
+{
+    ownModel_ = std::move(model);
+    modelChanged();
+    updateCardCombo();
+    updateEnabled();
+    Q_EMIT configChanged();
+}
+
+void SamplerPanel::modelChanged()
+{
+    // Another model: what was shown was computed by a different one.
+    traj_ = std::make_shared<const Trajectory>();
+    recipe_.reset();
     hasRun_ = false;
     shownStep_ = -1;
     dirty_ = true;
-    if (!model_)
+    const auto& m = model();
+    if (!m)
         return;
-    const int T = model_->trainSteps();
+    const int T = m->trainSteps();
     {
         const QSignalBlocker b(steps_); // a model change is not a user edit
         steps_->setMaximum(T);
     }
-    const bool points = model_->card().is_2d_points();
+    const bool points = m->card().is_2d_points();
     stack_->setCurrentWidget(points ? static_cast<QWidget*>(scatter_) : grid_);
-    scatter_->setTarget(model_->density, model_->extent);
-    scatter_->setMixture(model_->mixture);
+    // The target drawn is the panel's card's when it has one, else the window's;
+    // the coverage rings are the window card's mixture, which every panel is measured by.
+    const bool ownDensity = !m->density.isNull();
+    scatter_->setTarget(ownDensity ? m->density : windowModel_->density, ownDensity ? m->extent : windowModel_->extent);
+    scatter_->setMixture(windowModel_->mixture);
     scatter_->setState(nullptr, -1);
     grid_->setImages({});
     footer_->clear();
     updateHeader();
+}
+
+void SamplerPanel::setCardChoices(std::vector<CardChoice> choices)
+{
+    cardChoices_ = std::move(choices);
+    updateCardCombo();
+}
+
+void SamplerPanel::updateCardCombo()
+{
+    const QSignalBlocker b(card_);
+    card_->clear();
+    card_->addItem(tr("same as the window"), QString());
+    card_->setItemData(0, tr("Sample from the window's model card"), Qt::ToolTipRole);
+    const QString window = windowModel_ ? windowModel_->path : QString();
+    for (const CardChoice& c : cardChoices_) {
+        if (!windowModel_ || c.dataShape != windowModel_->card().data_shape || c.path == window)
+            continue; // only cards that can sit next to the window's
+        card_->addItem(c.name, c.path);
+        card_->setItemData(card_->count() - 1, c.tip.isEmpty() ? c.path : c.tip, Qt::ToolTipRole);
+    }
+    int i = 0;
+    if (ownModel_) {
+        i = card_->findData(ownModel_->path);
+        if (i < 0) {
+            card_->addItem(QString::fromStdString(ownModel_->card().name), ownModel_->path);
+            i = card_->count() - 1;
+        }
+    }
+    card_->setCurrentIndex(i);
+    card_->setEnabled(card_->count() > 1);
 }
 
 SamplerConfig SamplerPanel::config() const
@@ -232,9 +317,12 @@ void SamplerPanel::setConfig(const SamplerConfig& c)
 
 QString SamplerPanel::description() const
 {
-    const int T = model_ ? model_->trainSteps() : 1000;
+    const int T = model() ? model()->trainSteps() : 1000;
+    QString own;
+    if (ownModel_)
+        own = tr(" \u00b7 %1").arg(QString::fromStdString(ownModel_->card().name));
     try {
-        return QString::fromStdString(describe(config(), T));
+        return QString::fromStdString(describe(config(), T)) + own;
     } catch (const std::exception& e) {
         return QString::fromStdString(e.what());
     }
@@ -242,11 +330,11 @@ QString SamplerPanel::description() const
 
 std::vector<int> SamplerPanel::plannedTimesteps() const
 {
-    if (!model_)
+    if (!model())
         return {};
     try {
         std::vector<int> ts;
-        for (const auto& s : make_plan(model_->model->schedule(), config()).steps)
+        for (const auto& s : make_plan(model()->model->schedule(), config()).steps)
             ts.push_back(s.t);
         return ts;
     } catch (const std::exception&) {
@@ -256,17 +344,25 @@ std::vector<int> SamplerPanel::plannedTimesteps() const
 
 void SamplerPanel::updateEnabled()
 {
-    const bool ddim = sampler_->currentData().toString() == QLatin1String("ddim");
-    eta_->setEnabled(ddim);
-    variance_->setEnabled(!ddim);
+    // What the sampler reads, from the registry (never by comparing names).
+    try {
+        const SamplerInfo& info = sampler_info(sampler_->currentData().toString().toStdString());
+        eta_->setEnabled(info.uses_eta);
+        variance_->setEnabled(info.uses_variance);
+    } catch (const std::exception&) {
+        eta_->setEnabled(false);
+        variance_->setEnabled(false);
+    }
 }
 
 void SamplerPanel::updateHeader()
 {
     QString text = description();
     if (hasRun_) {
-        const int T = model_ ? model_->trainSteps() : 1000;
-        const QString ran = QString::fromStdString(describe(runConfig_, T));
+        const int T = model() ? model()->trainSteps() : 1000;
+        QString ran = QString::fromStdString(describe(runConfig_, T));
+        if (ownModel_)
+            ran += tr(" \u00b7 %1").arg(QString::fromStdString(ownModel_->card().name));
         if (ran != text)
             text = tr("%1 (shown: %2; press Run)").arg(text, ran);
     }
@@ -274,27 +370,44 @@ void SamplerPanel::updateHeader()
     title_->setToolTip(tr("This panel's sampler configuration: %1").arg(text));
 }
 
-void SamplerPanel::beginRun(const std::vector<std::int64_t>& shape, const std::vector<int>& timesteps)
+std::shared_ptr<Trajectory> SamplerPanel::beginRun(const std::vector<std::int64_t>& shape,
+                                                   const std::vector<int>& timesteps, const std::vector<float>& x_T,
+                                                   const RunRecipe& recipe, bool metrics)
 {
     runConfig_ = config();
     hasRun_ = true;
-    const bool points = model_ && model_->card().is_2d_points();
-    traj_.reset(shape, timesteps, points ? Trajectory::Precision::Half : Trajectory::Precision::UInt8);
+    recipe_ = recipe;
+    ranWithMetrics_ = metrics;
+    const bool points = model() && model()->card().is_2d_points();
+    auto store = std::make_shared<Trajectory>(shape, timesteps,
+                                              points ? Trajectory::Precision::Half : Trajectory::Precision::UInt8, x_T);
+    traj_ = store;
     shownStep_ = -1;
     dirty_ = true;
     scatter_->setState(nullptr, -1);
     grid_->setImages({});
     updateHeader();
-}
-
-void SamplerPanel::appendFrame(const StepFrame& frame, const FrameMetrics* metrics)
-{
-    traj_.append(frame, metrics);
+    return store;
 }
 
 void SamplerPanel::showAt(int cursorT, Field field)
 {
-    const int step = TimelineMapping::stepAt(traj_.timesteps(), cursorT, traj_.size(), traj_.finished());
+    const Trajectory& st = *traj_;
+    int step = TimelineMapping::stepAt(st.timesteps(), cursorT, st.size(), st.finished());
+    if (step < 0 && st.hasStart())
+        step = 0; // x_T, before the first step has arrived
+    show(step, field);
+}
+
+void SamplerPanel::showNewest(Field field)
+{
+    const Trajectory& st = *traj_;
+    const int n = st.size();
+    show(st.finished() ? n : n > 0 ? n - 1 : st.hasStart() ? 0 : -1, field);
+}
+
+void SamplerPanel::show(int step, Field field)
+{
     // A new frame changes nothing on screen unless the shown step changed.
     if (step == shownStep_ && field == shownField_ && !dirty_)
         return;
@@ -304,17 +417,30 @@ void SamplerPanel::showAt(int cursorT, Field field)
     redraw();
 }
 
+int SamplerPanel::displayedT() const
+{
+    if (shownStep_ < 0)
+        return -2;
+    return TimelineMapping::tOfStep(traj_->timesteps(), shownStep_);
+}
+
 void SamplerPanel::redraw()
 {
-    if (shownStep_ < 0 || !model_) {
+    const Trajectory& st = *traj_;
+    if (shownStep_ < 0 || !model()) {
         footer_->setText(hasRun_ ? tr("waiting for the first step...") : QString());
         return;
     }
-    const int S = traj_.plannedSteps();
-    if (shownStep_ >= traj_.size()) {
+    const int S = st.plannedSteps();
+    // Steps not computed yet show x_t: x_T before the first step, the final samples after the last.
+    const bool computed = shownStep_ < st.size();
+    if (!computed && shownStep_ >= S) {
         footer_->setText(tr("final samples x_0 (after %1 steps)").arg(S));
+    } else if (!computed) {
+        footer_->setText(tr("x_T, the shared starting noise (t = %1): waiting for the first step...")
+                             .arg(st.timesteps().empty() ? 0 : st.timesteps()[0]));
     } else {
-        const auto& info = traj_.info(shownStep_);
+        const auto& info = st.info(shownStep_);
         footer_->setText(tr("step %1 of %2 \u00b7 t = %3 \u00b7 alpha_bar = %4 \u00b7 x_t std %5")
                              .arg(shownStep_ + 1)
                              .arg(S)
@@ -322,18 +448,18 @@ void SamplerPanel::redraw()
                              .arg(info.plan.alpha_bar, 0, 'g', 3)
                              .arg(info.stats.xt_std, 0, 'f', 3));
     }
-    if (model_->card().is_2d_points()) {
-        scatter_->setState(&traj_, shownStep_);
+    if (model()->card().is_2d_points()) {
+        scatter_->setState(traj_.get(), shownStep_);
         return;
     }
-    const Field field = shownStep_ >= traj_.size() ? Field::Xt : shownField_;
-    traj_.decode(shownStep_, field, scratch_);
-    const auto& shape = traj_.shape();
+    const Field field = computed ? shownField_ : Field::Xt;
+    st.decode(shownStep_, field, scratch_);
+    const auto& shape = st.shape();
     const std::vector<std::int64_t> dataShape(shape.begin() + 1, shape.end());
     const DisplayRange range = displayRange(field, dataShape, scratch_);
     std::vector<QImage> images;
-    images.reserve(std::size_t(traj_.batch()));
-    for (int i = 0; i < traj_.batch(); ++i)
+    images.reserve(std::size_t(st.batch()));
+    for (int i = 0; i < st.batch(); ++i)
         images.push_back(sampleImage(scratch_, dataShape, i, field, range));
     grid_->setImages(std::move(images));
 }

@@ -2,12 +2,14 @@
 // and the view (image grid or 2-D scatter) at the timeline's cursor.
 #pragma once
 #include "loaded_model.hpp"
+#include "noisetrail/run.hpp"
 #include "noisetrail/sampler_config.hpp"
-#include "trajectory.hpp"
+#include "noisetrail/trajectory.hpp"
 
 #include <QWidget>
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 class QComboBox;
@@ -23,6 +25,12 @@ namespace noisetrail::ui {
 class ImageGridView;
 class ScatterView;
 
+/// A card a panel may sample from instead of the window's (same data shape).
+struct CardChoice {
+    QString name, path, tip;
+    std::vector<std::int64_t> dataShape;
+};
+
 class SamplerPanel : public QWidget {
     Q_OBJECT
 public:
@@ -30,7 +38,16 @@ public:
 
     void setIndex(int index);
     int index() const { return index_; }
+    /// The window's model. A panel's own card that no longer fits it is dropped.
     void setModel(std::shared_ptr<const LoadedModel> model);
+    /// The panel's own card (null: the same as the window's); the window checks
+    /// that it has the window model's data shape before it calls this.
+    void setOwnModel(std::shared_ptr<const LoadedModel> model);
+    bool hasOwnModel() const { return ownModel_ != nullptr; }
+    /// The model this panel samples from: its own card, else the window's.
+    const std::shared_ptr<const LoadedModel>& model() const { return ownModel_ ? ownModel_ : windowModel_; }
+    /// Cards offered in the panel's card picker (those of the window's data shape are listed).
+    void setCardChoices(std::vector<CardChoice> choices);
 
     SamplerConfig config() const;
     void setConfig(const SamplerConfig& config);
@@ -38,25 +55,40 @@ public:
     /// Timesteps the current configuration would visit (empty if invalid).
     std::vector<int> plannedTimesteps() const;
 
-    /// A run starts: forget the old trajectory, remember the configuration.
-    void beginRun(const std::vector<std::int64_t>& shape, const std::vector<int>& timesteps);
-    void appendFrame(const StepFrame& frame, const FrameMetrics* metrics = nullptr);
-    const Trajectory& trajectory() const { return traj_; }
+    /// A run of this panel starts: a new store planned for `timesteps`, showing
+    /// x_T at once; `recipe` is what produces it. Returns the store for the worker.
+    std::shared_ptr<Trajectory> beginRun(const std::vector<std::int64_t>& shape, const std::vector<int>& timesteps,
+                                         const std::vector<float>& x_T, const RunRecipe& recipe, bool metrics);
+    /// The store shown (an empty one before the first run). Only the worker writes it.
+    const Trajectory& trajectory() const { return *traj_; }
+    std::shared_ptr<const Trajectory> trajectoryPtr() const { return traj_; }
+    /// What produced the store (unset before the first run).
+    const std::optional<RunRecipe>& recipe() const { return recipe_; }
+    /// Whether that run measured the per-step diversity metrics.
+    bool ranWithMetrics() const { return ranWithMetrics_; }
 
     /// Show the state at cursor t with this field (x_t / x0_hat / eps_hat).
     void showAt(int cursorT, Field field);
+    /// Show the newest state of the store (following a live run).
+    void showNewest(Field field);
     int displayedStep() const { return shownStep_; }
+    /// The noise level of the shown state: the t of its step, kFinal for the
+    /// final samples, and the first timestep for x_T; -2 when nothing is shown.
+    int displayedT() const;
     /// Redraw even if the step did not change (new frames, new field).
     void invalidate() { dirty_ = true; }
     void setRemovable(bool on);
 
     ImageGridView* imageView() const { return grid_; }
     ScatterView* scatterView() const { return scatter_; }
+    QComboBox* cardCombo() const { return card_; }
 
 Q_SIGNALS:
     void configChanged();
     void removeRequested();
     void sampleClicked(int panel, int sample);
+    /// The user picked a card for this panel (empty: the same as the window).
+    void cardRequested(int panel, const QString& path);
 
 protected:
     void resizeEvent(QResizeEvent* e) override;
@@ -66,17 +98,24 @@ private:
     void updateHeader();
     void updateEnabled();
     void redraw();
+    void show(int step, Field field);
+    void modelChanged();
+    void updateCardCombo();
 
     int index_ = 0;
-    std::shared_ptr<const LoadedModel> model_;
-    Trajectory traj_;
+    std::shared_ptr<const LoadedModel> windowModel_, ownModel_;
+    std::shared_ptr<const Trajectory> traj_ = std::make_shared<const Trajectory>();
+    std::optional<RunRecipe> recipe_;
+    bool ranWithMetrics_ = false;
     SamplerConfig runConfig_;
     bool hasRun_ = false;
+    std::vector<CardChoice> cardChoices_;
 
     QLabel* swatch_ = nullptr;
     QLabel* title_ = nullptr;
     QLabel* footer_ = nullptr;
     QToolButton* remove_ = nullptr;
+    QComboBox* card_ = nullptr;
     QComboBox* sampler_ = nullptr;
     QSpinBox* steps_ = nullptr;
     QDoubleSpinBox* eta_ = nullptr;

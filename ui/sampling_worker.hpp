@@ -1,12 +1,16 @@
 // The one long-lived worker: a QObject living on its own QThread that loads
-// models and runs samplers through core's plain-C++ run API, turning its
-// per-step callback into queued signals (a thin Qt adapter, nothing more).
+// models and steps core's RunSet, appending every frame to the panel's core
+// Trajectory store. The window pulls from the stores on its redraw timer; the
+// worker only sends light signals (progress, finished, failed).
 #pragma once
 #include "frame_metrics.hpp"
+#include "job_tracker.hpp"
 #include "loaded_model.hpp"
 #include "noisetrail/classifier.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/run_set.hpp"
+#include "noisetrail/trajectory.hpp"
 
 #include <QMetaType>
 #include <QObject>
@@ -18,20 +22,29 @@
 
 namespace noisetrail::ui {
 
-using FramePtr = std::shared_ptr<const StepFrame>;
 using LoadedModelPtr = std::shared_ptr<const LoadedModel>;
 
-/// One run: every panel's sampler from the same seed (the same x_T).
+/// One panel of a job: what to run and where its frames go.
+struct PanelJob {
+    int panel = 0;                        ///< the window's panel index
+    std::shared_ptr<const Model> model;   ///< the panel's own card, or the window's
+    SamplerConfig sampler;
+    std::shared_ptr<Trajectory> store;    ///< planned for this run; the worker appends
+};
+
+/// One run: the panels to (re)compute, from one shared x_T.
 struct RunJob {
     quint64 generation = 0;
-    std::shared_ptr<const Model> model;
-    std::vector<SamplerConfig> panels;
+    std::vector<PanelJob> panels;
+    std::vector<float> x_T;   ///< [batch, *data_shape]: initial_noise(seed), what every run draws first
     quint64 seed = 0;
     int batch = 16;
-    /// Intra-op threads of the run (RunOptions::threads; it stays set on the worker
+    Pacing pacing = Pacing::Lockstep;
+    /// Intra-op threads of each run (RunOptions::threads; it stays set on the worker
     /// thread, so the window always passes a value, see MainWindow::startRun).
     int threads = 0;
-    /// Per-step diversity metrics on the worker (issue 5): on by default.
+    /// Per-step diversity metrics on the worker (issue 5): on by default. Every
+    /// panel is measured with the window card's mixture / classifier, so panels compare.
     bool metrics = true;
     std::shared_ptr<const metrics::GaussianMixture> mixture;  ///< 2-D mixture cards
     std::shared_ptr<const Classifier> classifier;             ///< image models with a classifier
@@ -42,43 +55,33 @@ class SamplingWorker : public QObject {
 public:
     explicit SamplingWorker(QObject* parent = nullptr);
 
-    // Cancellation hooks, called directly from the GUI thread. Intentionally
-    // NOT slots: a queued slot would wait behind the very run it must stop.
-    /// Cancel every run whose generation is <= `generation` (within one step).
-    void cancelUpTo(quint64 generation);
-    /// The GUI stored a frame: frees a place in the bounded in-flight queue.
-    void frameConsumed() { inFlight_.fetch_sub(1, std::memory_order_relaxed); }
-    /// Tests: sleep this long after every step, to make a run last.
+    /// Generation ids and cancellation, used directly from the GUI thread.
+    JobTracker& jobs() { return jobs_; }
+    /// The GUI handled a progress signal: the next tick may send another.
+    void progressSeen() { progressPending_.store(false); }
+    /// Tests: sleep this long after every tick, to make a run last.
     void setStepDelayForTesting(int ms) { stepDelayMs_.store(ms); }
-    /// Tests: fail like a non-finite value would, at this step of the first panel (-1: never).
-    void setFailAtStepForTesting(int step) { failAtStep_.store(step); }
     bool isBusy() const { return busy_.load(); }
 
 public Q_SLOTS:
-    /// Runs the panels in sequence (panel 0 first). Sequential keeps every
-    /// panel's frames in step order and the model single-threaded.
+    /// Steps the job's RunSet under its pacing until done or cancelled.
     void run(const noisetrail::ui::RunJob& job);
     void loadModel(quint64 token, const QString& path);
 
 Q_SIGNALS:
     void modelLoaded(quint64 token, noisetrail::ui::LoadedModelPtr model);
     void modelFailed(quint64 token, const QString& path, const QString& message);
-    void panelStarted(quint64 generation, int panel);
-    void frameReady(quint64 generation, int panel, noisetrail::ui::FramePtr frame,
-                    noisetrail::ui::FrameMetricsPtr metrics);
-    void panelFinished(quint64 generation, int panel, double seconds);
+    /// New steps are in the stores (at most one pending: coalesced until progressSeen()).
+    void progress(quint64 generation);
     void runFinished(quint64 generation, bool cancelled);
+    /// `panel` is the window's panel index, -1 when the failure is not one panel's.
     void runFailed(quint64 generation, int panel, const QString& message);
 
 private:
-    bool stale(quint64 generation) const { return generation <= cancelledUpTo_.load(); }
-
-    std::atomic<bool> cancel_{false};
-    std::atomic<quint64> cancelledUpTo_{0};
-    std::atomic<int> inFlight_{0};
+    JobTracker jobs_;
+    std::atomic<bool> progressPending_{false};
     std::atomic<int> stepDelayMs_{0};
     std::atomic<bool> busy_{false};
-    std::atomic<int> failAtStep_{-1};
 };
 
 /// Register the types that cross threads in queued signals (call once).
@@ -86,7 +89,5 @@ void registerMetaTypes();
 
 } // namespace noisetrail::ui
 
-Q_DECLARE_METATYPE(noisetrail::ui::FramePtr)
-Q_DECLARE_METATYPE(noisetrail::ui::FrameMetricsPtr)
 Q_DECLARE_METATYPE(noisetrail::ui::LoadedModelPtr)
 Q_DECLARE_METATYPE(noisetrail::ui::RunJob)

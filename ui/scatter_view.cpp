@@ -1,7 +1,7 @@
 #include "scatter_view.hpp"
 
 #include "noisetrail/metrics.hpp"
-#include "trajectory.hpp"
+#include "noisetrail/trajectory.hpp"
 
 #include <QEvent>
 #include <QPainter>
@@ -216,7 +216,8 @@ void ScatterView::paintEvent(QPaintEvent*)
     p.setPen(palette().color(QPalette::PlaceholderText));
     p.drawText(plot.adjusted(4, 2, -4, -2), Qt::AlignRight | Qt::AlignBottom,
                QString::number(extent_.right(), 'g', 2));
-    if (!traj_ || traj_->empty() || step_ < 0) {
+    // x_T is there the moment Run is pressed, before the first step.
+    if (!traj_ || !traj_->hasStart() || step_ < 0) {
         p.drawText(plot, Qt::AlignCenter, tr("Press Run to sample"));
         return;
     }

@@ -12,13 +12,14 @@ class QPainter;
 
 #include <memory>
 
+namespace noisetrail {
+class Trajectory;
+}
 namespace noisetrail::metrics {
 struct GaussianMixture;
 }
 
 namespace noisetrail::ui {
-
-class Trajectory;
 
 
 class ScatterView : public QWidget {

@@ -15,6 +15,7 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QPalette>
+#include <QRegularExpression>
 #include <QScreen>
 #include <QStyleFactory>
 #include <QTabWidget>
@@ -22,8 +23,12 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <memory>
+#include <utility>
+#include <vector>
 
 using namespace noisetrail::ui;
+using noisetrail::Field;
 
 namespace {
 
@@ -165,7 +170,14 @@ int main(int argc, char** argv)
     QCommandLineOption model({"m", "model"}, "Open the model card CARD.", "CARD");
     QCommandLineOption shot("screenshot", "Run the default comparison, scrub to the middle, save PREFIX.png "
                                           "(and PREFIX-forward.png, PREFIX-final.png, PREFIX-sample.png), then quit.", "PREFIX");
-    QCommandLineOption size("size", "Window size for --screenshot, e.g. 1366x768.", "WxH", "1366x768");
+    QCommandLineOption size("size", "Window size, e.g. 1366x768 (the default for --screenshot).", "WxH", "1366x768");
+    QCommandLineOption panelModel("panel-model",
+                                  "Panel I (1..4) samples from CARD instead of the window's model (same data "
+                                  "shape); may be repeated.", "I=CARD");
+    QCommandLineOption panelSampler("panel-sampler", "Panel I (1..4) uses SAMPLER with STEPS steps, e.g. 2=ddim:50; "
+                                                     "may be repeated.", "I=SAMPLER:STEPS");
+    QCommandLineOption pacing("pacing", "How the panels advance together: lockstep (default), realtime or sequential.",
+                              "NAME");
     QCommandLineOption dark("dark", "Use a dark palette.");
     QCommandLineOption seed("seed", "Seed of the shared starting noise.", "N");
     QCommandLineOption panels("panels", "Number of sampler panels, 1..4 (default 2).", "N");
@@ -178,8 +190,8 @@ int main(int argc, char** argv)
     QCommandLineOption compareQuick("compare-quick", "Only S = 10, 20 for --screenshot-compare.");
     QCommandLineOption compareMetric("compare-metric", "Metric shown by --screenshot-compare (a CSV column name).",
                                      "KEY", "vendi");
-    cli.addOptions({model, shot, size, dark, seed, panels, field, shotCompare, compareSamples, compareQuick,
-                    compareMetric});
+    cli.addOptions({model, shot, size, dark, seed, panels, field, panelModel, panelSampler, pacing, shotCompare, compareSamples,
+                    compareQuick, compareMetric});
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
@@ -216,10 +228,63 @@ int main(int argc, char** argv)
         while (w.panelCount() > n)
             w.removePanel(w.panelCount() - 1);
     }
-    if (screenshot) {
+    if (cli.isSet(pacing)) {
+        try {
+            w.setPacing(noisetrail::parse_pacing(cli.value(pacing).toStdString()));
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "noisetrail: %s\n", e.what());
+            return 2;
+        }
+    }
+    for (const QString& v : cli.values(panelSampler)) {
+        const QStringList parts = v.split(QRegularExpression("[=:]"));
+        const int i = parts.size() == 3 ? parts[0].toInt() : 0;
+        const auto& names = noisetrail::sampler_names();
+        if (i < 1 || i > 4 || std::find(names.begin(), names.end(), parts[1].toStdString()) == names.end() ||
+            parts[2].toInt() < 1) {
+            std::fprintf(stderr, "noisetrail: --panel-sampler %s: expected I=SAMPLER:STEPS, I in 1..4, a registered "
+                                 "sampler and STEPS >= 1\n", qPrintable(v));
+            return 2;
+        }
+        while (w.panelCount() < i)
+            w.addPanel();
+        noisetrail::SamplerConfig c = w.panel(i - 1)->config();
+        c.sampler = parts[1].toStdString();
+        c.steps = parts[2].toInt();
+        w.panel(i - 1)->setConfig(c);
+    }
+    std::vector<std::pair<int, QString>> panelCards;
+    for (const QString& v : cli.values(panelModel)) {
+        const int eq = int(v.indexOf('='));
+        const int i = eq > 0 ? v.left(eq).toInt() : 0;
+        const QString card = eq > 0 ? v.mid(eq + 1) : QString();
+        if (i < 1 || i > 4 || !QFileInfo::exists(card)) {
+            std::fprintf(stderr, "noisetrail: --panel-model %s: expected I=CARD with I in 1..4 and an existing card\n",
+                         qPrintable(v));
+            return 2;
+        }
+        panelCards.push_back({i - 1, card});
+    }
+    if (!panelCards.empty()) {
+        // Once the window's model is there (each panel's card must match its data shape).
+        auto given = std::make_shared<bool>(false);
+        QObject::connect(&w, &MainWindow::modelReady, &w, [&w, panelCards, given] {
+            if (*given)
+                return;
+            *given = true;
+            for (const auto& [i, card] : panelCards) {
+                while (w.panelCount() <= i)
+                    w.addPanel();
+                w.setPanelCard(i, card);
+            }
+        });
+    }
+    if (screenshot || cli.isSet(size)) {
         const QStringList wh = cli.value(size).split('x');
         if (wh.size() == 2)
             w.resize(wh[0].toInt(), wh[1].toInt());
+    }
+    if (screenshot) {
         if (cli.isSet(shot))
             scheduleScreenshots(w, cli.value(shot));
         else

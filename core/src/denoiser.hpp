@@ -22,9 +22,9 @@ public:
     virtual at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) = 0;
     /// Convenience: every sample at timestep t.
     at::Tensor predict(const at::Tensor& x_t, int t);
-    /// Whether one call on a concatenated batch costs clearly less than one call
-    /// per part (MergePolicy::Auto asks this; the figures are in run_set.cpp).
-    virtual bool merging_pays() const { return false; }
+    /// Whether one call on a concatenated batch of `merged_batch` rows costs less
+    /// than one call per part (MergePolicy::Auto asks this; figures in run_set.cpp).
+    virtual bool merging_pays(std::int64_t merged_batch) const { return false; }
 };
 
 /// int64 [B] CPU tensor with every entry t.

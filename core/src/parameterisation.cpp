@@ -3,9 +3,7 @@
 
 #include "noisetrail/errors.hpp"
 
-#include <algorithm>
 #include <cmath>
-#include <stdexcept>
 
 namespace noisetrail::detail {
 
@@ -43,37 +41,6 @@ at::Tensor from_x0_eps(Prediction p, double ab, const at::Tensor& x0, const at::
     case Prediction::V: return std::sqrt(ab) * eps - std::sqrt(1.0 - ab) * x0;
     }
     return eps;
-}
-
-at::Tensor Denoiser::predict(const at::Tensor& x_t, int t)
-{
-    return predict(x_t, timesteps(x_t.size(0), t));
-}
-
-at::Tensor timesteps(std::int64_t batch, int t)
-{
-    return at::full({batch}, static_cast<std::int64_t>(t), at::TensorOptions().dtype(at::kLong));
-}
-
-at::Tensor predict_grouped(const at::Tensor& x_t, const at::Tensor& t,
-                           const std::function<at::Tensor(const at::Tensor& x, int t)>& predict_one)
-{
-    const at::Tensor tc = t.to(at::kCPU, at::kLong).contiguous();
-    const std::int64_t B = x_t.size(0);
-    if (tc.numel() != B)
-        throw std::invalid_argument("predict: t has " + std::to_string(tc.numel()) + " entries for a batch of " +
-                                    std::to_string(B));
-    const std::int64_t* tp = tc.data_ptr<std::int64_t>();
-    if (std::all_of(tp, tp + B, [&](std::int64_t v) { return v == tp[0]; }))
-        return predict_one(x_t, static_cast<int>(tp[0]));
-    at::Tensor out = at::empty_like(x_t);
-    const at::Tensor uniq = std::get<0>(at::_unique(tc));
-    for (std::int64_t k = 0; k < uniq.numel(); ++k) {
-        const std::int64_t tv = uniq.data_ptr<std::int64_t>()[k];
-        const at::Tensor rows = at::nonzero(tc == tv).flatten().to(x_t.device());
-        out.index_copy_(0, rows, predict_one(x_t.index_select(0, rows), static_cast<int>(tv)));
-    }
-    return out;
 }
 
 at::Device parse_device(const std::string& name)

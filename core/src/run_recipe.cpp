@@ -309,7 +309,9 @@ RunSet make_run_set(const RunSetRecipe& recipe, const RunSetOptions& options)
         try {
             runs.push_back(std::make_shared<Run>(model, o));
         } catch (const InputError& e) {
-            throw InputError(where + ": " + e.what());
+            // Config errors name the `sample` flag ("--steps must be ..."); here the key is meant.
+            const std::string msg = e.what();
+            throw InputError(where + ": " + (msg.rfind("--", 0) == 0 ? msg.substr(2) : msg));
         }
     }
     return RunSet(std::move(runs), options.pacing.value_or(recipe.pacing), options.merge);

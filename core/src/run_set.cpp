@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-
 #include <stdexcept>
 
 namespace noisetrail {
@@ -32,12 +31,20 @@ Pacing parse_pacing(const std::string& name, const std::string& what)
     throw InputError(what + ": unknown pacing '" + name + "' (expected lockstep, realtime or sequential)");
 }
 
-// Merge policy (MergePolicy::Auto asks Denoiser::merging_pays()), decided by
-// measurement (bench/bench_run_set.cpp; this 2-core CPU, loaded by other builds):
-// - digit UNet (models/mnist-unet.json), CPU: one batch-32 forward costs about
-//   1.2x two batch-16 forwards (issue 8: 0.95-1.63 over 25 pairs), so on the CPU
-//   native networks are not merged; on a GPU they are.
-// - analytic cards (ring8, batch 4096 per panel): see MERGE_FIGURES below.
+// Merge policy. MergePolicy::Auto merges where Denoiser::merging_pays(rows) says so,
+// decided by measurement (bench/bench_run_set.cpp, 25 pairs of one call at 2B rows vs
+// two calls at B, and whole 2 x DDIM 50 sets; this 2-core CPU, 1 intra-op thread,
+// loaded by other builds, so the figures are rough):
+//   digit UNet, B = 16           pairs 1.37 (1.08-1.99), sets 1.25  -> not on the CPU
+//   two-moons MLP, B = 1000      pairs 0.96 (0.56-1.89), sets 1.00  -> not on the CPU
+//   ring8 mixture, B = 64        pairs 0.72,             sets 0.48  -> merge
+//                  B = 1000      pairs 0.96                          -> neutral
+//                  B = 4096      pairs 1.03 (0.12-5.79), sets 1.16  -> not (merged rows > 2048)
+//   500 digits (empirical), B=16 pairs 0.60 (0.15-2.15), sets 0.51  -> merge
+// (ratio < 1: merging pays). Networks on a GPU (native or TorchScript) merge: a larger
+// batch fills the device better (not measured here: no GPU on this machine).
+// Merging never changes the samples of the analytic models (row-wise arithmetic;
+// tests/core/tst_run_set.cpp); a float32 network may differ by rounding.
 // Heun's second evaluation happens inside its step, at t_prev, and is never
 // merged: only the first evaluation of the runs a tick advances is shared.
 struct RunSet::Impl {
@@ -48,9 +55,10 @@ struct RunSet::Impl {
     int denoiser_calls = 0;
     int merges = 0;
 
-    bool merges_model(const Model& m) const
+    bool should_merge(const Model& m, std::int64_t merged_batch) const
     {
-        return merge == MergePolicy::Always || (merge == MergePolicy::Auto && m.denoiser().merging_pays());
+        return merge == MergePolicy::Always ||
+               (merge == MergePolicy::Auto && m.denoiser().merging_pays(merged_batch));
     }
 };
 
@@ -135,13 +143,16 @@ std::vector<TickFrame> RunSet::tick()
         if (grouped[i])
             continue;
         const Model& m = *runs[i]->model();
-        if (!impl_->merges_model(m))
+        if (impl_->merge == MergePolicy::Never)
             continue;
         std::vector<int> group{i};
+        std::int64_t rows = runs[i]->shape()[0];
         for (std::size_t b = a + 1; b < panels.size(); ++b)
-            if (runs[panels[b]]->model().get() == &m)
+            if (runs[panels[b]]->model().get() == &m) {
                 group.push_back(panels[b]);
-        if (group.size() < 2)
+                rows += runs[panels[b]]->shape()[0];
+            }
+        if (group.size() < 2 || !impl_->should_merge(m, rows))
             continue;
         std::vector<at::Tensor> xs, ts;
         std::vector<std::int64_t> sizes;

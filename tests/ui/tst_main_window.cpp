@@ -15,6 +15,8 @@
 #include <QLabel>
 #include <QMimeData>
 #include <QDialog>
+#include <QDoubleSpinBox>
+#include <QAction>
 #include <QElapsedTimer>
 #include <QSettings>
 #include <QSpinBox>
@@ -22,6 +24,7 @@
 #include <QToolButton>
 #include <QtTest/QtTest>
 
+#include <algorithm>
 #include <memory>
 #include <set>
 
@@ -77,23 +80,21 @@ private Q_SLOTS:
 
         configureSmall(*w);
         QCOMPARE(w->panel(1)->description(), QString("DDIM, 10 steps, eta 0, leading"));
-        QSignalSpy frames(w->worker(), &SamplingWorker::frameReady);
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
         QVERIFY(w->isRunning());
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
         QCOMPARE(done.at(0).at(0).toBool(), false);
-        QCOMPARE(frames.size(), 30);
-        // Every step of every panel arrived, in order.
-        std::set<std::pair<int, int>> seen;
-        for (const auto& args : frames) {
-            const auto f = args.at(2).value<FramePtr>();
-            seen.insert({args.at(1).toInt(), f->step});
+        // Every step of every panel is in its store, in plan order.
+        for (int p = 0; p < 2; ++p) {
+            const auto plan = make_plan(w->model()->model->schedule(), w->panel(p)->config());
+            const Trajectory& tr = w->panel(p)->trajectory();
+            QCOMPARE(tr.size(), plan.size());
+            for (int k = 0; k < tr.size(); ++k) {
+                QCOMPARE(tr.info(k).step, k);
+                QCOMPARE(tr.info(k).plan.t, plan.steps[std::size_t(k)].t);
+            }
         }
-        for (int k = 0; k < 20; ++k)
-            QVERIFY(seen.count({0, k}));
-        for (int k = 0; k < 10; ++k)
-            QVERIFY(seen.count({1, k}));
         QCOMPARE(w->panel(0)->trajectory().size(), 20);
         QCOMPARE(w->panel(1)->trajectory().size(), 10);
         QVERIFY(w->panel(0)->trajectory().finished());
@@ -174,10 +175,13 @@ private Q_SLOTS:
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 3, 10000);
-        // The status bar says which panel computes, step k of S, the rate and the time left.
+        // The status bar says each computing panel's step k of S, the pace, the rate and the time left.
         auto* status = w->findChild<QLabel*>("statusLabel");
         QTRY_VERIFY_WITH_TIMEOUT(status->text().contains("of 200"), 2000);
-        QVERIFY2(status->text().startsWith("Panel 1 (DDPM, 200 steps"), qPrintable(status->text()));
+        QVERIFY2(status->text().startsWith("Panel 1: step "), qPrintable(status->text()));
+        QVERIFY2(status->text().contains("Panel 2: step ") && status->text().contains(" of 10"),
+                 qPrintable(status->text()));
+        QVERIFY(status->text().contains("lockstep"));
         QVERIFY(status->text().contains("steps/s"));
         QVERIFY(status->text().contains("left"));
         QTest::mouseClick(button(*w, "stopButton"), Qt::LeftButton);
@@ -185,11 +189,12 @@ private Q_SLOTS:
         QCOMPARE(done.at(0).at(0).toBool(), true); // cancelled
         QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 2000);
         QVERIFY(!w->isRunning());
-        const int n = w->panel(0)->trajectory().size();
+        const int n = w->panel(0)->trajectory().size(), n1 = w->panel(1)->trajectory().size();
         QVERIFY2(n < 200, qPrintable(QString::number(n)));
-        QCOMPARE(w->panel(1)->trajectory().size(), 0); // never started
+        QVERIFY(n1 < 10);
         QTest::qWait(100);
         QCOMPARE(w->panel(0)->trajectory().size(), n); // nothing more arrives
+        QCOMPARE(w->panel(1)->trajectory().size(), n1);
         QVERIFY(!button(*w, "stopButton")->isEnabled());
         // The window stays usable: scrub what was computed.
         QTest::keyClick(w.get(), Qt::Key_Home);
@@ -224,6 +229,225 @@ private Q_SLOTS:
         QTest::qWait(100);
         QCOMPARE(tr.size(), 7);
         qInfo("stale frames dropped on arrival: %llu", static_cast<unsigned long long>(w->staleFramesDropped()));
+    }
+
+    void runShowsTheSharedNoiseAtOnce()
+    {
+        // Right after Run, before the worker's first model call can have been
+        // drawn: every panel shows x_T, the same in each, as a grid of the batch.
+        auto w = open(kModels + "/mnist-500-exact.json");
+        w->panel(0)->setConfig(cfg("ddpm", 1000));
+        w->panel(1)->setConfig(cfg("ddim", 50));
+        w->setBatch(64); // a slow first step (64 x 500 exact distances): the check below is synchronous anyway
+        w->startRun();
+        const auto x_T = initial_noise(w->model()->card().data_shape, 64, w->seed());
+        for (int p = 0; p < 2; ++p) {
+            SamplerPanel* panel = w->panel(p);
+            QCOMPARE(panel->displayedStep(), 0);
+            QVERIFY(panel->trajectory().hasStart());
+            QCOMPARE(panel->imageView()->count(), 64);
+            auto* footer = panel->findChild<QLabel*>("panelFooter");
+            QVERIFY2(footer->text().startsWith("x_T"), qPrintable(footer->text()));
+            std::vector<float> shown;
+            panel->trajectory().decode(0, Field::Xt, shown);
+            const auto [lo, hi] = std::minmax_element(x_T.begin(), x_T.end());
+            for (std::size_t i = 0; i < shown.size(); ++i)
+                QVERIFY(std::abs(shown[i] - x_T[i]) <= (*hi - *lo) / 255.f * 0.51f);
+        }
+        w->stopRun();
+        QTRY_VERIFY_WITH_TIMEOUT(!w->isRunning(), 10000);
+    }
+
+    void lockstepPanelsShowTheSameT()
+    {
+        // The default comparison, DDPM 1000 + DDIM 50 in lockstep (the default):
+        // after 1 s both panels show the same noise level, within one DDIM step
+        // (20 timesteps), and DDIM denoises while DDPM does, not after it.
+        auto w = open(kModels + "/mnist-500-exact.json");
+        QCOMPARE(w->pacing(), Pacing::Lockstep);
+        w->panel(0)->setConfig(cfg("ddpm", 1000));
+        w->panel(1)->setConfig(cfg("ddim", 50));
+        w->setBatch(64);             // seconds of work even on a fast machine
+        w->setMetricsEnabled(false); // the denoiser's pace alone
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        const auto check = [&](const char* when) {
+            w->refreshViews();
+            const int t0 = w->panel(0)->displayedT(), t1 = w->panel(1)->displayedT();
+            qInfo("%s: DDPM step %d (t = %d), DDIM step %d (t = %d)", when, w->panel(0)->trajectory().size(), t0,
+                  w->panel(1)->trajectory().size(), t1);
+            QVERIFY2(std::abs(t0 - t1) <= 20, qPrintable(QString("t %1 vs %2").arg(t0).arg(t1)));
+            QVERIFY(std::abs(w->timeline()->cursor() - t0) <= 20); // the cursor follows them
+        };
+        QTest::qWait(1000);
+        QVERIFY(w->isRunning());
+        check("after 1 s");
+        // Both are computing: DDIM's steps arrive during DDPM's run.
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectory().size() >= 5, 60000);
+        QVERIFY(w->isRunning());
+        QVERIFY(w->panel(0)->trajectory().size() < 1000);
+        check("DDIM at step 5");
+        w->stopRun();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
+    }
+
+    void pacingDecidesWhoAdvances()
+    {
+        // The same two panels (DDPM 20, DDIM 10) under the other two pacings.
+        auto w = open(kModels + "/ring8.json");
+        configureSmall(*w);
+        w->worker()->setStepDelayForTesting(20);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        // Sequential: panel 2 waits for panel 1 to finish (today's old behaviour, on request).
+        w->setPacing(Pacing::Sequential);
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 5, 10000);
+        if (!w->panel(0)->trajectory().finished())
+            QCOMPARE(w->panel(1)->trajectory().size(), 0);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        // Real time: every panel steps at once, so the 10-step panel finishes first.
+        w->setSeed(w->seed() + 1);
+        w->setPacing(Pacing::Realtime);
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectory().finished(), 10000);
+        QVERIFY(w->panel(0)->trajectory().size() < 20);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
+        QVERIFY(w->panel(0)->trajectory().finished());
+        w->worker()->setStepDelayForTesting(0);
+    }
+
+    void runAgainRecomputesOnlyChangedPanels()
+    {
+        auto w = open(kModels + "/ring8.json");
+        configureSmall(*w);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        const auto first0 = w->panel(0)->trajectoryPtr(), first1 = w->panel(1)->trajectoryPtr();
+        std::vector<float> before;
+        first0->decode(20, Field::Xt, before);
+        // Change panel 2's eta with its spin box, as a user would, and Run again.
+        auto* eta = w->panel(1)->findChild<QDoubleSpinBox*>("etaSpin");
+        QVERIFY(eta->isEnabled()); // DDIM uses eta (the registry says so)
+        eta->setValue(0.5);
+        w->startRun();
+        QCOMPARE(w->panel(0)->trajectoryPtr(), first0); // kept, not recomputed
+        QVERIFY(w->panel(1)->trajectoryPtr() != first1);
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
+        QCOMPARE(w->panel(0)->trajectoryPtr(), first0);
+        std::vector<float> after;
+        w->panel(0)->trajectory().decode(20, Field::Xt, after);
+        QCOMPARE(after, before);
+        QVERIFY(w->panel(1)->trajectory().finished());
+        QCOMPARE(w->panel(1)->recipe()->sampler.eta, 0.5);
+        // The recomputed panel started from the same x_T as the kept one.
+        std::vector<float> a, b;
+        w->panel(0)->trajectory().decode(0, Field::Xt, a);
+        w->panel(1)->trajectory().decode(0, Field::Xt, b);
+        QCOMPARE(a, b);
+        // Nothing changed: nothing is recomputed. A new seed: everything is.
+        w->startRun();
+        QCOMPARE(w->panel(0)->trajectoryPtr(), first0);
+        w->setSeed(w->seed() + 1);
+        w->startRun();
+        QVERIFY(w->panel(0)->trajectoryPtr() != first0);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->isRunning(), 30000);
+    }
+
+    void panelCardOfTheSameShapeRunsSideBySide()
+    {
+        // Two-moons: the learned MLP in the window, the exact denoiser in panel 2.
+        auto w = open(kModels + "/two-moons-mlp.json");
+        auto* combo = w->panel(1)->cardCombo();
+        const int exact = combo->findData(QFileInfo(kModels + "/two-moons.json").absoluteFilePath());
+        QVERIFY(exact > 0); // offered: same data shape
+        QVERIFY(combo->findData(QFileInfo(kModels + "/mnist-500-exact.json").absoluteFilePath()) < 0);
+        combo->setCurrentIndex(exact);
+        Q_EMIT combo->activated(exact);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->hasOwnModel(), 20000);
+        QVERIFY(w->errorText().isEmpty());
+        QVERIFY(w->panel(1)->description().contains("exact", Qt::CaseInsensitive));
+        w->panel(0)->setConfig(cfg("ddim", 20));
+        w->panel(1)->setConfig(cfg("ddim", 20));
+        w->setBatch(64);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        QCOMPARE(done.at(0).at(0).toBool(), false);
+        QVERIFY(w->panel(0)->recipe()->fingerprint != w->panel(1)->recipe()->fingerprint);
+        std::vector<float> a, b;
+        w->panel(0)->trajectory().decode(0, Field::Xt, a);
+        w->panel(1)->trajectory().decode(0, Field::Xt, b);
+        QCOMPARE(a, b); // one x_T
+        w->panel(0)->trajectory().decode(20, Field::Xt, a);
+        w->panel(1)->trajectory().decode(20, Field::Xt, b);
+        QVERIFY(a != b); // two denoisers
+        // Back to the window's card.
+        w->setPanelCard(1, QString());
+        QVERIFY(!w->panel(1)->hasOwnModel());
+    }
+
+    void panelCardOfAnotherShapeIsRefused()
+    {
+        auto w = open(kModels + "/ring8.json");
+        QSignalSpy err(w.get(), &MainWindow::errorShown);
+        w->setPanelCard(1, kModels + "/mnist-500-exact.json");
+        QTRY_COMPARE_WITH_TIMEOUT(err.size(), 1, 20000);
+        const QString msg = w->errorText();
+        QVERIFY2(msg.startsWith("Panel 2 cannot use") && msg.contains("mnist-500-exact.json") &&
+                     msg.contains("data shape is [1, 28, 28]") && msg.contains("[2]"),
+                 qPrintable(msg));
+        QVERIFY(!w->panel(1)->hasOwnModel());
+        QCOMPARE(w->panel(1)->cardCombo()->currentIndex(), 0); // "same as the window"
+        // Still usable.
+        configureSmall(*w);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        QCOMPARE(done.at(0).at(0).toBool(), false);
+    }
+
+    void runStopRunAgainCycles()
+    {
+        auto w = open(kModels + "/ring8.json");
+        w->panel(0)->setConfig(cfg("ddpm", 300));
+        w->panel(1)->setConfig(cfg("ddim", 30));
+        w->setBatch(256);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        for (int cycle = 0; cycle < 20; ++cycle) {
+            w->startRun();
+            QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 1 || !w->isRunning(), 10000);
+            if (cycle % 2)
+                w->startRun(); // Run again while running: the newest run wins
+            w->stopRun();
+            QTRY_VERIFY_WITH_TIMEOUT(!w->isRunning(), 10000);
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 10000);
+        QVERIFY(w->errorText().isEmpty());
+        // And a last run goes to the end.
+        const int before = int(done.size());
+        w->startRun();
+        QTRY_COMPARE_WITH_TIMEOUT(int(done.size()), before + 1, 60000);
+        QCOMPARE(done.last().at(0).toBool(), false);
+        QVERIFY(w->panel(0)->trajectory().finished() && w->panel(1)->trajectory().finished());
+        QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 5000);
+    }
+
+    void samplerControlsFollowTheRegistry()
+    {
+        auto w = open(kModels + "/ring8.json");
+        SamplerPanel* p = w->panel(0);
+        auto* sampler = p->findChild<QComboBox*>("samplerCombo");
+        QVERIFY(sampler->findData("ddpm") >= 0);
+        QCOMPARE(sampler->count(), int(samplers().size()));
+        for (const SamplerInfo& info : samplers()) {
+            const int i = sampler->findData(QString::fromStdString(info.name));
+            QVERIFY2(i >= 0, info.name.c_str());
+            QCOMPARE(sampler->itemText(i), QString::fromStdString(info.title));
+            p->setConfig(cfg(info.name.c_str(), 10));
+            auto* eta = p->findChild<QDoubleSpinBox*>("etaSpin");
+            QCOMPARE(eta->isEnabled(), info.uses_eta);
+        }
     }
 
     void closeDuringRun()
@@ -289,6 +513,17 @@ private Q_SLOTS:
             w.panel(0)->setConfig(cfg("ddim", 33, 0.5));
             w.setSeed(77);
             w.setBatch(24);
+            // Pacing: the toolbar combo and the View menu are one setting.
+            auto* pacing = w.findChild<QComboBox*>("pacingCombo");
+            QVERIFY(pacing);
+            QCOMPARE(w.pacing(), Pacing::Lockstep); // the default
+            pacing->setCurrentIndex(pacing->findData("sequential"));
+            Q_EMIT pacing->activated(pacing->currentIndex());
+            QCOMPARE(w.pacing(), Pacing::Sequential);
+            QVERIFY(w.findChild<QAction*>("pacing_sequential")->isChecked());
+            w.findChild<QAction*>("pacing_realtime")->trigger();
+            QCOMPARE(w.pacing(), Pacing::Realtime);
+            QCOMPARE(pacing->currentData().toString(), QString("realtime"));
             QSignalSpy done(&w, &MainWindow::runFinished);
             w.startRun();
             QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
@@ -300,6 +535,7 @@ private Q_SLOTS:
             QCOMPARE(w.panelCount(), 3);
             QCOMPARE(w.panel(0)->description(), QString("DDIM, 33 steps, eta 0.5, leading"));
             QCOMPARE(w.seed(), quint64(77));
+            QCOMPARE(w.pacing(), Pacing::Realtime);
             w.close();
         }
         QSettings().clear();
@@ -308,9 +544,11 @@ private Q_SLOTS:
 
     void runErrorShowsOneMessage()
     {
-        auto w = open(kModels + "/ring8.json");
+        // A real failing model (a TorchScript fixture that raises for t < 500):
+        // DDPM 20 leading steps visit 950, 900, ..., so step 10 (t = 450) fails,
+        // and in lockstep only that panel is due then (DDIM 10's next t is 400).
+        auto w = open(QStringLiteral(NOISETRAIL_SOURCE_DIR "/tests/fixtures/torchscript/fails_late.json"));
         configureSmall(*w);
-        w->worker()->setFailAtStepForTesting(5);
         QSignalSpy err(w.get(), &MainWindow::errorShown);
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
@@ -318,12 +556,15 @@ private Q_SLOTS:
         QCOMPARE(err.size(), 1);
         const QString msg = w->errorText();
         QVERIFY2(msg.startsWith("Panel 1 (DDPM, 20 steps"), qPrintable(msg));
-        QVERIFY(msg.contains("step 5"));
-        QVERIFY(msg.contains("non-finite"));
+        QVERIFY2(msg.contains("step 10") && msg.contains("t = 450"), qPrintable(msg));
         QVERIFY(!w->isRunning());
-        QCOMPARE(w->panel(0)->trajectory().size(), 5); // the steps before the failure are kept
-        // Still usable: the next run works and clears the message.
-        w->worker()->setFailAtStepForTesting(-1);
+        QCOMPARE(w->panel(0)->trajectory().size(), 10); // the steps before the failure are kept
+        QCOMPARE(w->panel(1)->trajectory().size(), 5);  // DDIM's 900 ... 500, in lockstep
+        // Still usable: a run on a good model works and clears the message.
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        w->loadModel(kModels + "/ring8.json");
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, 20000);
+        configureSmall(*w);
         QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
         QCOMPARE(done.at(1).at(0).toBool(), false);

@@ -53,21 +53,24 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("ddpm", 20));
         w->panel(1)->setConfig(cfg("ddim", 10));
         w->setBatch(64);
-        QSignalSpy frames(w->worker(), &SamplingWorker::frameReady);
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         w->startRun();
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
-        QCOMPARE(frames.size(), 30);
 
         const metrics::GaussianMixture& mix = *w->model()->mixture;
         // The GUI's Vendi uses a 64-point subset (kVendiPoints): the same options in core.
         const metrics::StepMetricsOptions opt = frameMetricsOptions(&mix);
         QCOMPARE(opt.vendi_max_points, kVendiPoints);
-        std::map<std::pair<int, int>, FramePtr> byStep;
-        for (const auto& args : frames) {
-            const auto f = args.at(2).value<FramePtr>();
-            QVERIFY(args.at(3).value<FrameMetricsPtr>()); // sent with the frame
-            byStep[{args.at(1).toInt(), f->step}] = f;
+        // The frames at full precision: a panel of a run set equals the same
+        // recipe run alone (bit for bit), so run each panel again here.
+        std::map<std::pair<int, int>, std::shared_ptr<const StepFrame>> byStep;
+        for (int p = 0; p < 2; ++p) {
+            RunOptions o;
+            o.sampler = w->panel(p)->config();
+            o.seed = w->seed();
+            o.batch = 64;
+            o.threads = 1;
+            run_sampler(*w->model()->model, o, [&](std::shared_ptr<const StepFrame> f) { byStep[{p, f->step}] = f; });
         }
         for (int p = 0; p < 2; ++p) {
             const Trajectory& tr = w->panel(p)->trajectory();
@@ -77,7 +80,7 @@ private Q_SLOTS:
                  ++slot)
                 QCOMPARE(w->plots()->pointCount(slot, p), S);
             for (int k = 0; k < S; ++k) {
-                const FramePtr f = byStep.at({p, k});
+                const auto f = byStep.at({p, k});
                 const metrics::StepMetrics want = metrics::step_metrics(*f, opt);
                 const metrics::StepMetrics& got = tr.info(k).metrics.values;
                 // Plain double loops in the GUI vs core's tensor distances: rounding only.
@@ -134,8 +137,7 @@ private Q_SLOTS:
         const FrameMetrics m = computeFrameMetrics(f, mix.get(), nullptr);
         QCOMPARE(m.values.components_covered, 2.0);
         QVERIFY(close(m.values.occupancy_entropy, -(0.6 * std::log(0.6) + 0.4 * std::log(0.4))));
-        Trajectory tr;
-        tr.reset({10, 2}, {0}, Trajectory::Precision::Half);
+        Trajectory tr({10, 2}, {0}, Trajectory::Precision::Half);
         tr.append(f, &m);
 
         ScatterView view;
@@ -243,35 +245,32 @@ private Q_SLOTS:
         auto lm = loadModelAssets(kModels + "/mnist-500-exact.json");
         QVERIFY2(lm->classifier, qPrintable(lm->classifierNote));
         SamplingWorker worker;
-        std::vector<std::pair<FramePtr, FrameMetricsPtr>> got;
-        QObject::connect(&worker, &SamplingWorker::frameReady, &worker,
-                         [&](quint64, int, FramePtr f, FrameMetricsPtr m) {
-                             worker.frameConsumed();
-                             got.push_back({f, m});
-                         });
-        RunJob job;
-        job.generation = 1;
-        job.model = lm->model;
-        job.panels = {cfg("ddim", 20)};
-        job.seed = 3;
-        job.batch = 16;
+        RunJob job = test::single_panel_job(lm, cfg("ddim", 20), 3, 16);
         job.classifier = lm->classifier;
+        const auto store = job.panels[0].store;
         QElapsedTimer clock;
         clock.start();
         worker.run(job);
         const double total = clock.elapsed() / 1000.0;
-        QCOMPARE(int(got.size()), 20);
+        QCOMPARE(store->size(), 20);
         double metricSeconds = 0;
-        for (const auto& [f, m] : got) {
-            QVERIFY(m);
-            metricSeconds += m->seconds;
-            QVERIFY(m->values.classes_covered >= 1 && m->values.classes_covered <= 10);
-            QVERIFY(m->values.class_entropy >= 0 && m->values.class_entropy <= std::log(10.0) + 1e-12);
-            QVERIFY(m->values.vendi >= 1 - 1e-9 && m->values.vendi <= 16 + 1e-9);
-            QVERIFY(std::isnan(m->values.components_covered));
+        for (int k = 0; k < store->size(); ++k) {
+            const FrameMetrics& m = store->info(k).metrics;
+            metricSeconds += m.seconds;
+            QVERIFY(m.values.classes_covered >= 1 && m.values.classes_covered <= 10);
+            QVERIFY(m.values.class_entropy >= 0 && m.values.class_entropy <= std::log(10.0) + 1e-12);
+            QVERIFY(m.values.vendi >= 1 - 1e-9 && m.values.vendi <= 16 + 1e-9);
+            QVERIFY(std::isnan(m.values.components_covered));
         }
-        // The last step equals core's step_metrics with the classifier's outputs.
-        const StepFrame& f = *got.back().first;
+        // The last step equals core's step_metrics with the classifier's outputs,
+        // on the frame at full precision (the same recipe run alone: bit-identical).
+        std::shared_ptr<const StepFrame> last;
+        RunOptions alone;
+        alone.sampler = cfg("ddim", 20);
+        alone.seed = 3;
+        alone.batch = 16;
+        run_sampler(*lm->model, alone, [&](std::shared_ptr<const StepFrame> fr) { last = fr; });
+        const StepFrame& f = *last;
         const Classifier::Output c = lm->classifier->run(f.x0_hat, 16);
         const std::vector<double> feat(c.features.begin(), c.features.end());
         const std::vector<double> probs(c.probabilities.begin(), c.probabilities.end());
@@ -281,7 +280,7 @@ private Q_SLOTS:
         o.class_probs = probs;
         o.num_classes = lm->classifier->num_classes();
         const metrics::StepMetrics want = metrics::step_metrics(f, o);
-        const metrics::StepMetrics& have = got.back().second->values;
+        const metrics::StepMetrics& have = store->info(19).metrics.values;
         QVERIFY(close(have.vendi, want.vendi));
         QVERIFY(close(have.class_entropy, want.class_entropy));
         QCOMPARE(have.classes_covered, want.classes_covered);
@@ -300,21 +299,9 @@ private Q_SLOTS:
         double secs[2] = {0, 0};
         double metricSeconds = 0;
         int metricFrames = 0;
-        QObject::connect(&worker, &SamplingWorker::frameReady, &worker,
-                         [&](quint64, int, FramePtr, FrameMetricsPtr m) {
-                             worker.frameConsumed();
-                             if (m) {
-                                 metricSeconds += m->seconds;
-                                 ++metricFrames;
-                             }
-                         });
         for (int withMetrics = 0; withMetrics < 2; ++withMetrics) {
-            RunJob job;
-            job.generation = 1;
-            job.model = lm->model;
-            job.panels = {cfg("ddpm", 1000)};
-            job.seed = 1;
-            job.batch = 512;
+            RunJob job = test::single_panel_job(lm, cfg("ddpm", 1000), 1, 512);
+            job.generation = worker.jobs().start();
             job.threads = 1; // as the window runs 2-D models
             job.metrics = withMetrics == 1;
             job.mixture = lm->mixture;
@@ -322,6 +309,10 @@ private Q_SLOTS:
             clock.start();
             worker.run(job);
             secs[withMetrics] = clock.elapsed() / 1000.0;
+            const Trajectory& tr = *job.panels[0].store;
+            QCOMPARE(tr.size(), 1000);
+            for (int k = 0; k < tr.size() && withMetrics; ++k, ++metricFrames)
+                metricSeconds += tr.info(k).metrics.seconds;
         }
         QCOMPARE(metricFrames, 1000);
         qInfo("1000-step DDPM, ring8, batch 512: %.2f s without metrics, %.2f s with; metrics %.2f ms/step",

@@ -1,6 +1,7 @@
 // Shared by the UI tests: a main window on a card, ready to run.
 #pragma once
 #include "main_window.hpp"
+#include "noisetrail/sampling_plan.hpp"
 
 #include <QSignalSpy>
 #include <QtTest>
@@ -35,6 +36,24 @@ inline std::unique_ptr<MainWindow> open_main_window(const QString& card, QSize s
     if (!w->hasModel())
         [&] { QVERIFY(ready.wait(20000)); }();
     return w;
+}
+
+/// A worker job of one panel (window index 0) on a loaded model, its store planned.
+inline RunJob single_panel_job(const LoadedModelPtr& lm, const SamplerConfig& config, quint64 seed, int batch)
+{
+    RunJob job;
+    job.generation = 1;
+    job.seed = seed;
+    job.batch = batch;
+    job.x_T = initial_noise(lm->card().data_shape, batch, seed);
+    std::vector<std::int64_t> shape{batch};
+    shape.insert(shape.end(), lm->card().data_shape.begin(), lm->card().data_shape.end());
+    std::vector<int> ts;
+    for (const auto& s : make_plan(lm->model->schedule(), config).steps)
+        ts.push_back(s.t);
+    const auto precision = lm->card().is_2d_points() ? Trajectory::Precision::Half : Trajectory::Precision::UInt8;
+    job.panels.push_back({0, lm->model, config, std::make_shared<Trajectory>(shape, ts, precision, job.x_T)});
+    return job;
 }
 
 } // namespace noisetrail::ui::test

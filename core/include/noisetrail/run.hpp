@@ -88,7 +88,9 @@ int default_batch(const ModelCard& card);
 /// options.init_noise, else drawn from options.seed exactly as run_sampler
 /// draws it: one generator per run, x_T first, then each step's z), and the
 /// sampler's per-run state (multistep samplers keep earlier outputs).
-/// Not thread-safe: one thread steps a run at a time (the GUI's worker).
+/// Threads: plan(), shape(), x_T(), recipe(), model() and options() never change
+/// after construction and may be read from any thread; step(), samples() and the
+/// counters belong to the one thread that steps the run (the GUI's worker).
 /// Torch-free header; the implementation lives in core/src/run.cpp.
 class Run {
 public:

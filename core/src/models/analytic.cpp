@@ -58,8 +58,10 @@ public:
         return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) { return predict_one(x, tt); });
     }
 
-    // Measured in bench/bench_run_set.cpp: see run_set.cpp's merge policy.
-    bool merging_pays() const override { return true; }
+    // Per-call overhead dominates small batches, memory traffic large ones: merged calls
+    // cost 0.5-0.7x separate ones at 2 x 64 rows, about 1x at 2 x 1000, 1.0-1.2x at
+    // 2 x 4096 (bench/bench_run_set.cpp, ring8).
+    bool merging_pays(std::int64_t merged_batch) const override { return merged_batch <= 2048; }
 
 private:
     at::Tensor predict_one(const at::Tensor& x_t, int t)
@@ -102,8 +104,9 @@ public:
         return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) { return predict_one(x, tt); });
     }
 
-    // Measured in bench/bench_run_set.cpp: see run_set.cpp's merge policy.
-    bool merging_pays() const override { return true; }
+    // One pass over the data set serves every merged row: merged calls cost about
+    // 0.5-0.6x separate ones (bench/bench_run_set.cpp, 500 digits, 2 x 16 rows).
+    bool merging_pays(std::int64_t) const override { return true; }
 
 private:
     at::Tensor predict_one(const at::Tensor& x_t, int t)

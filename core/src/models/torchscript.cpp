@@ -138,7 +138,7 @@ public:
 
     // Merging is measured per model family (run_set.cpp); a TorchScript module
     // is opaque, so merge where a GPU makes larger batches cheap.
-    bool merging_pays() const override { return on_gpu_; }
+    bool merging_pays(std::int64_t) const override { return on_gpu_; }
     void set_on_gpu(bool on_gpu) { on_gpu_ = on_gpu; }
 
     /// model(x, t) with t int64 [B] (contract section 2), checked; returns the output tensor as

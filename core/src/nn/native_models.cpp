@@ -45,7 +45,7 @@ public:
     // On a GPU one larger batch fills the device better; on this project's CPU
     // a batch-32 UNet forward costs about 1.2x two batch-16 forwards (issue 8),
     // so merging does not pay there (figures in run_set.cpp).
-    bool merging_pays() const override { return on_gpu_; }
+    bool merging_pays(std::int64_t) const override { return on_gpu_; }
 
 private:
     Net net_;

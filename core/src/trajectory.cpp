@@ -1,0 +1,222 @@
+#include "noisetrail/trajectory.hpp"
+
+#include <c10/util/Half.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace noisetrail {
+
+namespace {
+// Keep a deflated 8-bit block only when it saves at least this share: noisy
+// blocks (x_t at high noise, eps_hat) barely compress, clean digits do.
+constexpr double kDeflateKeepRatio = 0.9;
+} // namespace
+
+namespace {
+/// Deflate `raw` at level 1 (fastest); empty when it does not fit in `limit` bytes.
+std::vector<std::uint8_t> deflated(const std::vector<std::uint8_t>& raw, std::size_t limit)
+{
+    uLongf n = compressBound(uLong(raw.size()));
+    std::vector<std::uint8_t> z(n);
+    if (compress2(z.data(), &n, raw.data(), uLong(raw.size()), 1) != Z_OK || n >= limit)
+        return {};
+    z.resize(n);
+    z.shrink_to_fit();
+    return z;
+}
+} // namespace
+
+Trajectory::Trajectory(std::vector<std::int64_t> shape, std::vector<int> timesteps, Precision precision,
+                       std::span<const float> x_T)
+    : precision_(precision), shape_(std::move(shape)), timesteps_(std::move(timesteps))
+{
+    values_ = shape_.empty() ? 0 : 1;
+    for (auto d : shape_)
+        values_ *= std::size_t(d);
+    const std::size_t S = timesteps_.size();
+    info_.resize(S);
+    xt_.resize(S + 1);
+    x0_.resize(S);
+    eps_.resize(S);
+    if (!x_T.empty()) {
+        xt_[0] = encode(x_T, &xtChain_);
+        startGiven_ = true;
+    }
+}
+
+Trajectory::Block Trajectory::encode(std::span<const float> src, ChainState* chain) const
+{
+    if (src.size() != values_)
+        throw std::invalid_argument("Trajectory: frame has " + std::to_string(src.size()) + " values, expected " +
+                                    std::to_string(values_));
+    Block b;
+    if (precision_ == Precision::Half) {
+        b.data.resize(src.size() * sizeof(c10::Half));
+        auto* h = reinterpret_cast<c10::Half*>(b.data.data());
+        for (std::size_t i = 0; i < src.size(); ++i)
+            h[i] = c10::Half(src[i]); // round to nearest even
+        return b;
+    }
+    // 8-bit with a per-block affine range: what a screen can show anyway.
+    float lo = 0.f, hi = 0.f;
+    if (!src.empty()) {
+        auto [mn, mx] = std::minmax_element(src.begin(), src.end());
+        lo = *mn;
+        hi = *mx;
+    }
+    b.lo = lo;
+    b.scale = hi > lo ? (hi - lo) / 255.f : 0.f;
+    const float inv = b.scale > 0 ? 1.f / b.scale : 0.f;
+    std::vector<std::uint8_t> codes(src.size());
+    for (std::size_t i = 0; i < src.size(); ++i)
+        codes[i] = std::uint8_t((src[i] - lo) * inv + 0.5f); // in [0, 255.5): no clamp needed
+    // The smallest of: the codes, deflated codes, deflated differences from the
+    // previous step's codes. Noise barely deflates; clean digits and slowly
+    // changing steps do. Lossless either way: the codes come back exactly.
+    const auto keep = std::size_t(kDeflateKeepRatio * double(codes.size()));
+    std::vector<std::uint8_t> best = deflated(codes, keep);
+    b.coding = best.empty() ? Coding::Raw : Coding::Deflated;
+    if (chain && !chain->codes.empty() && chain->sinceKey + 1 < kKeyInterval) {
+        std::vector<std::uint8_t> diff(codes.size());
+        for (std::size_t i = 0; i < codes.size(); ++i)
+            diff[i] = std::uint8_t(codes[i] - chain->codes[i]); // mod 256
+        std::vector<std::uint8_t> z = deflated(diff, best.empty() ? keep : best.size());
+        if (!z.empty()) {
+            best = std::move(z);
+            b.coding = Coding::Delta;
+        }
+    }
+    if (chain) {
+        chain->sinceKey = b.coding == Coding::Delta ? chain->sinceKey + 1 : 0;
+        chain->codes = codes;
+    }
+    b.data = b.coding == Coding::Raw ? std::move(codes) : std::move(best);
+    return b;
+}
+
+void Trajectory::codes(const std::vector<Block>& chain, std::size_t k, std::vector<std::uint8_t>& out) const
+{
+    const Block& b = chain[k];
+    if (b.coding == Coding::Raw) {
+        out = b.data;
+        return;
+    }
+    std::vector<std::uint8_t> raw(values_);
+    uLongf n = uLongf(values_);
+    if (uncompress(raw.data(), &n, b.data.data(), uLong(b.data.size())) != Z_OK || n != values_)
+        throw std::runtime_error("Trajectory: a stored block does not inflate"); // memory corruption only
+    if (b.coding == Coding::Deflated) {
+        out = std::move(raw);
+        return;
+    }
+    codes(chain, k - 1, out); // a Delta block always follows another block of its chain
+    for (std::size_t i = 0; i < values_; ++i)
+        out[i] = std::uint8_t(out[i] + raw[i]);
+}
+
+void Trajectory::decodeBlock(const std::vector<Block>& chain, std::size_t k, std::vector<float>& out) const
+{
+    const Block& b = chain[k];
+    out.resize(values_);
+    if (precision_ == Precision::Half) {
+        const auto* h = reinterpret_cast<const c10::Half*>(b.data.data());
+        for (std::size_t i = 0; i < values_; ++i)
+            out[i] = float(h[i]);
+        return;
+    }
+    std::vector<std::uint8_t> c;
+    codes(chain, k, c);
+    for (std::size_t i = 0; i < values_; ++i)
+        out[i] = b.lo + float(c[i]) * b.scale;
+}
+
+void Trajectory::append(const StepFrame& frame, const FrameMetrics* metrics)
+{
+    const int k = published_.load(std::memory_order_relaxed); // only this thread writes it
+    if (k >= plannedSteps())
+        throw std::invalid_argument("Trajectory: more steps than planned (" + std::to_string(plannedSteps()) + ")");
+    if (frame.step != k)
+        throw std::invalid_argument("Trajectory: step " + std::to_string(frame.step) + " arrived, expected " +
+                                    std::to_string(k));
+    for (const auto* v : {&frame.x_t, &frame.x0_hat, &frame.eps_hat, &frame.x_prev})
+        if (v->size() != values_)
+            throw std::invalid_argument("Trajectory: frame has " + std::to_string(v->size()) + " values, expected " +
+                                        std::to_string(values_));
+    if (k == 0 && !startGiven_)
+        xt_[0] = encode(frame.x_t, &xtChain_);
+    // x_t of step k + 1 is x_prev of step k (derive, don't store twice).
+    x0_[std::size_t(k)] = encode(frame.x0_hat, &x0Chain_);
+    eps_[std::size_t(k)] = encode(frame.eps_hat, &epsChain_);
+    xt_[std::size_t(k) + 1] = encode(frame.x_prev, &xtChain_);
+    info_[std::size_t(k)] = {frame.step, frame.plan, frame.stats, metrics ? *metrics : FrameMetrics{}};
+    published_.store(k + 1, std::memory_order_release);
+}
+
+const Trajectory::StepInfo& Trajectory::info(int step) const
+{
+    if (step < 0 || step >= size())
+        throw std::out_of_range("Trajectory: no step " + std::to_string(step));
+    return info_[std::size_t(step)];
+}
+
+std::pair<const std::vector<Trajectory::Block>*, std::size_t> Trajectory::block(int step, Field field) const
+{
+    const int n = size();
+    if (field == Field::Xt) {
+        if (step < 0 || step > n || !(startGiven_ || n > 0))
+            throw std::out_of_range("Trajectory: no x_t for step " + std::to_string(step));
+        return {&xt_, std::size_t(step)};
+    }
+    if (step == n && n > 0 && n == plannedSteps())
+        step = n - 1; // the final samples come with the last step's predictions
+    if (step < 0 || step >= n)
+        throw std::out_of_range("Trajectory: no step " + std::to_string(step));
+    return {field == Field::X0Hat ? &x0_ : &eps_, std::size_t(step)};
+}
+
+void Trajectory::decode(int step, Field field, std::vector<float>& out) const
+{
+    const auto [chain, k] = block(step, field);
+    decodeBlock(*chain, k, out);
+}
+
+float Trajectory::xtValue(int step, std::size_t index) const
+{
+    const auto [chain, k] = block(step, Field::Xt);
+    const Block& b = (*chain)[k];
+    if (index >= values_)
+        throw std::out_of_range("Trajectory: no value " + std::to_string(index));
+    if (precision_ == Precision::Half) {
+        c10::Half h;
+        std::memcpy(&h, b.data.data() + index * sizeof(c10::Half), sizeof h);
+        return float(h);
+    }
+    if (b.coding == Coding::Raw)
+        return b.lo + float(b.data[index]) * b.scale;
+    std::vector<float> all; // images only; their views decode whole blocks instead
+    decodeBlock(*chain, k, all);
+    return all[index];
+}
+
+std::size_t Trajectory::bytes() const
+{
+    const int n = size();
+    std::size_t total = sizeof(*this) + info_.capacity() * sizeof(StepInfo) +
+                        (xt_.capacity() + x0_.capacity() + eps_.capacity()) * sizeof(Block) +
+                        (shape_.capacity() * sizeof(std::int64_t)) + timesteps_.capacity() * sizeof(int);
+    for (int k = 0; k < n; ++k) {
+        const auto& m = info_[std::size_t(k)].metrics;
+        total += (m.componentCounts.capacity() + m.componentNear.capacity()) * sizeof(int);
+        total += x0_[std::size_t(k)].data.capacity() + eps_[std::size_t(k)].data.capacity() +
+                 xt_[std::size_t(k) + 1].data.capacity();
+    }
+    if (hasStart())
+        total += xt_[0].data.capacity();
+    return total;
+}
+
+} // namespace noisetrail
