@@ -63,7 +63,9 @@ void SamplingWorker::run(const RunJob& job)
                 const std::vector<TickFrame> frames = set.tick();
                 for (const TickFrame& tf : frames) {
                     const PanelJob& p = job.panels[std::size_t(tf.panel)];
-                    if (job.metrics) {
+                    // Metrics at the plots' resolution (frame_metrics.hpp), every step
+                    // where the scatter shows them (mixture cards).
+                    if (job.metrics && measuredStep(tf.frame->step, tf.frame->steps, job.mixture != nullptr)) {
                         const FrameMetrics m = computeFrameMetrics(*tf.frame, job.mixture.get(), job.classifier.get());
                         p.store->append(*tf.frame, &m);
                     } else {
