@@ -44,8 +44,22 @@ VARIANT_ENV = {"ours": {}, "ours-plain": {"NOISETRAIL_MALLOC_TUNING": "0"}, "pee
                                                 "glibc.malloc.trim_threshold=268435456"}}
 
 
+def card_for_ours(card, analytic_dtype, tmp):
+    """The mixture card with "precision" set to what the peer uses (our default is float32)."""
+    import json
+    j = json.load(open(card))
+    if j.get("kind") != "gaussian-mixture":
+        return card
+    j["precision"] = analytic_dtype
+    path = os.path.join(tmp, f"{analytic_dtype}-" + os.path.basename(card))
+    json.dump(j, open(path, "w"))
+    return path
+
+
 def command(variant, case, steps, out, cli, analytic_dtype):
     card, peer, sampler, _, batch, threads = CASES[case]
+    if not variant.startswith("peer"):
+        card = card_for_ours(card, analytic_dtype, os.path.dirname(out))
     common = ["--model", card, "--sampler", sampler, "--steps", str(steps), "--batch", str(batch), "--seed", "1",
               "--threads", str(threads), "--out", out]
     if variant.startswith("peer"):
@@ -56,8 +70,9 @@ def command(variant, case, steps, out, cli, analytic_dtype):
 
 def run_once(variant, case, steps, out, cli, analytic_dtype):
     env = dict(os.environ, **VARIANT_ENV[variant])
+    cmd = command(variant, case, steps, out, cli, analytic_dtype)
     t0 = time.perf_counter()
-    p = subprocess.Popen(command(variant, case, steps, out, cli, analytic_dtype), env=env,
+    p = subprocess.Popen(cmd, env=env,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     err = p.stderr.read()
     _, status, ru = os.wait4(p.pid, 0)
@@ -96,8 +111,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--variants", default="ours,peer", help="from ours, peer, ours-plain, peer-tuned (default ours,peer)")
     ap.add_argument("--cli", default=os.path.join(ROOT, "build/release/app/noisetrail-cli"))
-    ap.add_argument("--analytic-dtype", default="float64", choices=["float32", "float64"],
-                    help="precision the mixture peer evaluates eps* in (match our engine's setting)")
+    ap.add_argument("--analytic-dtype", default="float32", choices=["float32", "float64"],
+                    help="precision of the mixture's eps* in both (default float32, our engine's default)")
     a = ap.parse_args()
     if a.list:
         print("\n".join(CASES))

@@ -1,5 +1,7 @@
 #include "noisetrail/threads.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -137,6 +139,12 @@ int default_threads(const ModelCard& card, ThreadUse use)
     if (use == ThreadUse::Interactive)
         n -= 1;
     return std::clamp(n, 1, usable_cores());
+}
+
+void set_intra_op_threads(int n)
+{
+    if (n > 0 && at::get_num_threads() != n)
+        at::set_num_threads(n);
 }
 
 void prepare_process(int argc, char** argv, ThreadUse use)

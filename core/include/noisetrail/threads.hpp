@@ -50,4 +50,8 @@ int usable_cores();
 /// Runs whose RunOptions::threads is 0 use this with ThreadUse::Batch.
 int default_threads(const ModelCard& card, ThreadUse use = ThreadUse::Batch);
 
+/// Intra-op threads of model calls made on the calling thread (a per-thread
+/// setting of libtorch; a new thread starts with one per core).
+void set_intra_op_threads(int n);
+
 } // namespace noisetrail
