@@ -4,6 +4,7 @@
 #include "denoiser.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/threads.hpp"
 
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
@@ -17,6 +18,7 @@ using namespace noisetrail;
 
 int main(int argc, char** argv)
 {
+    prepare_process(argc, argv, ThreadUse::Batch); // the allocator as the CLI runs it
     const std::string card = argc > 1 ? argv[1] : std::string(NOISETRAIL_SOURCE_DIR) + "/models/ring8.json";
     const int batch = argc > 2 ? std::atoi(argv[2]) : 4096;
     const int threads = argc > 3 ? std::atoi(argv[3]) : 0;

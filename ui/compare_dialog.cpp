@@ -57,8 +57,7 @@ void CompareWorker::run(const CompareJob& job)
     try {
         const auto model = Model::load(job.modelPath.toStdString(), "cpu");
         compare::Options options = job.options;
-        if (options.threads == 0 && model->card().is_2d_points())
-            options.threads = 1; // tiny tensors: OpenMP's overhead would dominate (see MainWindow::startRun)
+        // options.threads 0: core's thread policy (threads.hpp) picks per run.
         if (job.lookupOnly) {
             const std::map<int, int> counts = compare::cached_sample_counts(*model, options);
             int bestN = 0, bestCells = 0;

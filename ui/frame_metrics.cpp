@@ -1,5 +1,6 @@
 #include "frame_metrics.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -23,6 +24,21 @@ std::vector<double> subset(std::span<const double> rows, int B, int dim, int m)
 }
 
 } // namespace
+
+bool measuredStep(int step, int steps, bool everyStep)
+{
+    const int k = std::max(1, steps / kMetricPoints);
+    return everyStep || step % k == 0 || step == steps - 1;
+}
+
+bool hasValues(const metrics::StepMetrics& m)
+{
+    for (double v : {m.pairwise_distance, m.coordinate_std, m.vendi, m.components_covered, m.occupancy_entropy,
+                     m.class_entropy, m.classes_covered})
+        if (!std::isnan(v))
+            return true;
+    return false;
+}
 
 metrics::StepMetricsOptions frameMetricsOptions(const metrics::GaussianMixture* mixture)
 {

@@ -11,6 +11,7 @@
 #include "noisetrail/data_dirs.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model_card.hpp"
+#include "noisetrail/threads.hpp"
 #include "plots_widget.hpp"
 #include "presentation.hpp"
 #include "render.hpp"
@@ -699,7 +700,8 @@ void MainWindow::pullFrames()
         for (const int n = tr.size(); done < n; ++done) {
             const auto& info = tr.info(done);
             plots_->addStats(i, info.plan.t, info.stats);
-            plots_->addMetrics(i, info.plan.t, info.metrics.values);
+            if (hasValues(info.metrics.values)) // steps between measured ones hold none (frame_metrics.hpp)
+                plots_->addMetrics(i, info.plan.t, info.metrics.values);
         }
     }
 }
@@ -984,17 +986,10 @@ void MainWindow::startRun()
     running_ = true;
     runClock_.start();
 
-    // 2-D models step tiny tensors (a few thousand values): one intra-op thread
-    // beats OpenMP's wake-ups and spinning, several-fold on a busy machine. Images
-    // use OMP_NUM_THREADS if set, else all cores but one: the GUI thread keeps a
-    // core, and OpenMP threads that spin-wait on an oversubscribed machine make a
-    // run up to 30x slower (measured: DDIM 20 steps on the digit UNet, 0.75 s with
-    // one thread, 22 s with two while another process used a core). The value
-    // stays set on the worker thread, so it is always given.
-    const int ompThreads = qEnvironmentVariableIntValue("OMP_NUM_THREADS");
-    job.threads = model_->card().is_2d_points() ? 1
-                  : ompThreads > 0                ? ompThreads
-                                                  : std::max(1, QThread::idealThreadCount() - 1);
+    // core's one thread policy: the free cores but one, the GUI thread keeps a
+    // core while it animates (threads.hpp). It stays set on the worker thread,
+    // so it is always given.
+    job.threads = default_threads(model_->card(), ThreadUse::Interactive);
     job.metrics = metricsAct_->isChecked();
     job.mixture = model_->mixture;
     job.classifier = model_->classifier;

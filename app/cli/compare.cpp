@@ -57,7 +57,8 @@ model (its card or weights changed) is recomputed, and a note says so.
   --kernel-bandwidth H  RBF bandwidth h of the 2-D Vendi score and MMD, data units (default 0.5)
   --no-cache            recompute every cell (the cache file is rewritten)
   --device cpu|cuda     where to sample (default cpu)
-  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: the free cores,
+                        1 for 2-D data)
   --help                this text
 
 Metrics (formulas and references in core/include/noisetrail/metrics.hpp):

@@ -3,6 +3,7 @@
 
 #include "noisetrail/errors.hpp"
 #include "noisetrail/npy.hpp"
+#include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 
 #include <charconv>
@@ -74,6 +75,7 @@ void apply_input_limit(std::vector<std::string>& args)
 
 int main(int argc, char** argv)
 {
+    noisetrail::prepare_process(argc, argv, noisetrail::ThreadUse::Batch);
     if (argc < 2) {
         usage(std::cerr);
         return 2;

@@ -27,7 +27,8 @@ together under a pacing policy.
                         after the other); overrides the recipe's pacing
   --merge NAME          auto (default: share one model call between panels of the
                         same model where that was measured to pay), always or never
-  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: the free cores,
+                        1 for 2-D data)
   --device cpu|cuda     where to run (default cpu)
   --dump DIR            write DIR/panel-<i>/ in the layout of 'sample --dump' (the
                         same files 'sample' writes with that panel's settings) and

@@ -28,7 +28,8 @@ Sample from a model with one sampler and write the results.
   --batch B             number of samples (default 16 for images, 1000 otherwise)
   --init-noise FILE     x_T as a float32 .npy of shape [B, *data_shape]
   --device cpu|cuda     where to run (default cpu)
-  --threads N           intra-op threads, 1..4x the cores (default: libtorch's choice)
+  --threads N           intra-op threads, 1..4x the cores (default: the free cores,
+                        1 for 2-D data)
   --out DIR             write the final samples: samples.npy plus samples.png
                         (a grid for images, a scatter for 2-D data)
   --dump DIR            write every step: xt.npy [S+1,B,...], x0_pred.npy and

@@ -3,6 +3,7 @@
 #include "compare_dialog.hpp"
 #include "equation_view.hpp"
 #include "main_window.hpp"
+#include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
@@ -157,6 +158,7 @@ void scheduleCompareScreenshot(MainWindow& w, const QString& prefix, int samples
 
 int main(int argc, char** argv)
 {
+    noisetrail::prepare_process(argc, argv, noisetrail::ThreadUse::Interactive);
     // --help and --version need no display: answer them on the offscreen platform.
     for (int i = 1; i < argc; ++i) {
         const QByteArray a(argv[i]);

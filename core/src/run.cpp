@@ -5,6 +5,7 @@
 #include "denoiser.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/fingerprint.hpp"
+#include "noisetrail/threads.hpp"
 #include "samplers/sampler.hpp"
 #include "tensor_util.hpp"
 
@@ -123,6 +124,8 @@ Run::Impl::Impl(std::shared_ptr<const Model> m, const RunOptions& opt)
         throw InputError("Run: no model");
     const ModelCard& card = model->card();
     device = detail::parse_device(model->device());
+    if (options.threads <= 0)
+        options.threads = default_threads(card); // the one thread policy (threads.hpp)
     unit = &detail::find_sampler(opt.sampler.sampler);
     plan = make_plan(model->schedule(), opt.sampler);
     int batch = opt.batch;

@@ -290,6 +290,71 @@ private Q_SLOTS:
               total, 1000.0 * metricSeconds / 20);
     }
 
+    void longPanelMeasuredAtPlotResolution()
+    {
+        // A panel of S steps is measured on every (S / kMetricPoints)-th step and on
+        // its last: a 1000-step DDPM panel of an image model every 20th step (51
+        // points), a 50-step DDIM panel on every step. The statistics stay at every
+        // step, the metric curves get one point per measured step, and a measured
+        // step's values are core's step_metrics of that frame.
+        if (!QFileInfo::exists(kModels + "/mnist-500-exact.json") ||
+            !QFileInfo::exists(kModels + "/mnist-classifier.json"))
+            QSKIP("no digit card or classifier in models/");
+        auto w = open(kModels + "/mnist-500-exact.json");
+        QVERIFY(w->model()->classifier);
+        QCOMPARE(kMetricPoints, 50);
+        w->panel(0)->setConfig(cfg("ddpm", 1000));
+        w->panel(1)->setConfig(cfg("ddim", 50));
+        w->setBatch(8);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 240000);
+        const Trajectory& ddpm = w->panel(0)->trajectory();
+        const Trajectory& ddim = w->panel(1)->trajectory();
+        QCOMPARE(ddpm.size(), 1000);
+        QCOMPARE(ddim.size(), 50);
+        int measured = 0;
+        for (int k = 0; k < 1000; ++k) {
+            const bool want = k % 20 == 0 || k == 999;
+            QVERIFY2(hasValues(ddpm.info(k).metrics.values) == want, qPrintable(QString::number(k)));
+            measured += want ? 1 : 0;
+        }
+        QCOMPARE(measured, 51);
+        for (int k = 0; k < 50; ++k)
+            QVERIFY(hasValues(ddim.info(k).metrics.values));
+        QTRY_COMPARE_WITH_TIMEOUT(w->plots()->pointCount(0, 0), 1000, 5000); // statistics: every step
+        for (int slot = PlotsWidget::kStatSlots; slot < PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots; ++slot) {
+            QCOMPARE(w->plots()->pointCount(slot, 0), 51);
+            QCOMPARE(w->plots()->pointCount(slot, 1), 50);
+        }
+        // Step 500 of the DDPM panel against core on the same frame (the recipe run alone).
+        std::shared_ptr<const StepFrame> f500;
+        RunOptions alone;
+        alone.sampler = cfg("ddpm", 1000);
+        alone.seed = w->seed();
+        alone.batch = 8;
+        run_sampler(*w->model()->model, alone, [&](std::shared_ptr<const StepFrame> fr) {
+            if (fr->step == 500)
+                f500 = fr;
+        });
+        QVERIFY(f500);
+        const Classifier& cl = *w->model()->classifier;
+        const Classifier::Output c = cl.run(f500->x0_hat, 8);
+        const std::vector<double> feat(c.features.begin(), c.features.end());
+        const std::vector<double> probs(c.probabilities.begin(), c.probabilities.end());
+        metrics::StepMetricsOptions o = frameMetricsOptions(nullptr);
+        o.features = feat;
+        o.feature_dim = cl.feature_dim();
+        o.class_probs = probs;
+        o.num_classes = cl.num_classes();
+        const metrics::StepMetrics want = metrics::step_metrics(*f500, o);
+        const metrics::StepMetrics& have = ddpm.info(500).metrics.values;
+        QVERIFY(close(have.vendi, want.vendi));
+        QVERIFY(close(have.class_entropy, want.class_entropy));
+        QCOMPARE(have.classes_covered, want.classes_covered);
+        QVERIFY(close(have.pairwise_distance, want.pairwise_distance, 1e-7));
+    }
+
     void metricCostOn1000StepDdpm()
     {
         // Reports the per-step cost of the metrics and their share of a

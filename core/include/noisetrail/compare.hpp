@@ -83,7 +83,7 @@ struct Options {
     /// Image models: the classifier card; empty: mnist-classifier.json in the model card's folder.
     std::filesystem::path classifier;
     double kernel_bandwidth = 0.5; ///< RBF bandwidth of the 2-D Vendi score and MMD
-    int threads = 0;               ///< intra-op threads; 0 leaves libtorch's default
+    int threads = 0;               ///< intra-op threads; 0: default_threads(card) (threads.hpp)
     /// Read and write finished cells here (empty: no cache).
     std::filesystem::path cache_file;
     bool use_cache = true; ///< false: ignore what the cache holds (it is still rewritten)

@@ -51,7 +51,7 @@ struct RunOptions {
     int batch = 16;
     /// x_T as [batch, *data_shape]; when set, `batch` is taken from it.
     std::optional<std::vector<float>> init_noise;
-    int threads = 0;           ///< intra-op threads; 0 leaves libtorch's default
+    int threads = 0;           ///< intra-op threads; 0: default_threads(card) (threads.hpp)
 };
 
 struct RunResult {
