@@ -364,7 +364,9 @@ struct TrajectoryCodec {
             for (auto* counts : {&i.metrics.componentCounts, &i.metrics.componentNear}) {
                 const auto c = r.count(sizeof(int), 1u << 20, "component");
                 counts->resize(c);
-                std::memcpy(counts->data(), r.take(c * sizeof(int), "component counts"), c * sizeof(int));
+                const void* src = r.take(c * sizeof(int), "component counts");
+                if (c > 0) // memcpy from or to a null pointer is undefined even for 0 bytes
+                    std::memcpy(counts->data(), src, c * sizeof(int));
             }
             t->info_[k] = std::move(i);
         }
@@ -666,7 +668,9 @@ Session read_session(const fs::path& path)
     if (nx != values && nx != 0)
         throw InputError(session_error(path, "corrupt session (x_T has " + std::to_string(nx) + " values)"));
     s.x_T.resize(nx);
-    std::memcpy(s.x_T.data(), r.take(nx * sizeof(float), "x_T"), nx * sizeof(float));
+    const char* x_T = r.take(nx * sizeof(float), "x_T");
+    if (nx > 0)
+        std::memcpy(s.x_T.data(), x_T, nx * sizeof(float));
 
     const json& panels = f.array("panels", kMaxPanels);
     if (panels.size() != s.recipe.panels.size() || panels.empty())

@@ -182,7 +182,7 @@ private Q_SLOTS:
 
     void filmstrip_grows_by_columns_and_rows()
     {
-        auto a = constant_images({5, 4, 3, 2, 1, 0}, {-1, -0.5f, 0, 0.5f, 1, 1}, 9);
+        auto a = constant_images({5, 4, 3, 2, 1, 0}, {-1, -0.5f, 0, 0.5f, 1, 1, 1}, 9);
         auto b = constant_images({5, 0}, {-1, 0, 1}, 9);
         auto strip = [&](int k, int panels, std::vector<int> samples = {}) {
             std::vector<RenderPanel> ps{{a.get(), "A", 0}, {b.get(), "B", 1}};
