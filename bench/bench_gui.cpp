@@ -19,8 +19,15 @@
 #include <QEventLoop>
 #include <QTimer>
 
+#include <dirent.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -35,6 +42,80 @@ double median(std::vector<double> v)
     std::sort(v.begin(), v.end());
     const std::size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/// CPU seconds (user + system) of each of this process's threads, by thread name
+/// (the main thread is "main"; several threads of one name add up).
+std::map<std::string, double> thread_cpu()
+{
+    std::map<std::string, double> cpu;
+    const double tick = double(sysconf(_SC_CLK_TCK));
+    const std::string self = std::to_string(getpid());
+    DIR* dir = opendir("/proc/self/task");
+    if (!dir)
+        return cpu;
+    while (const dirent* e = readdir(dir)) {
+        if (e->d_name[0] == '.')
+            continue;
+        std::ifstream in(std::string("/proc/self/task/") + e->d_name + "/stat");
+        std::string line;
+        if (!std::getline(in, line))
+            continue;
+        // pid (comm) state ppid ... field 14 utime, 15 stime; comm may hold spaces.
+        const auto open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos)
+            continue;
+        std::string name = e->d_name == self ? "main" : line.substr(open + 1, close - open - 1);
+        std::istringstream rest(line.substr(close + 2));
+        std::string field;
+        double utime = 0, stime = 0;
+        for (int i = 3; i <= 15 && rest >> field; ++i) {
+            if (i == 14)
+                utime = std::stod(field);
+            if (i == 15)
+                stime = std::stod(field);
+        }
+        cpu[name] += (utime + stime) / tick;
+    }
+    closedir(dir);
+    // Threads that ended (the worker's publishing thread ends with each run) count
+    // in the process's total only: their share is the total less the live threads'.
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    double live = 0;
+    for (const auto& [name, s] : cpu)
+        live += s;
+    cpu["ended threads"] = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec +
+                           1e-6 * ru.ru_stime.tv_usec - live;
+    return cpu;
+}
+
+/// The threads' CPU seconds between two thread_cpu() readings, "name s, ...".
+std::string cpu_between(const std::map<std::string, double>& a, const std::map<std::string, double>& b)
+{
+    std::string out;
+    double total = 0;
+    for (const auto& [name, s] : b) {
+        const auto it = a.find(name);
+        const double d = s - (it == a.end() ? 0.0 : it->second);
+        total += d;
+        if (d >= 0.005) {
+            char buf[96];
+            std::snprintf(buf, sizeof buf, "%s%s %.2f", out.empty() ? "" : ", ", name.c_str(), d);
+            out += buf;
+        }
+    }
+    char buf[48];
+    std::snprintf(buf, sizeof buf, " (total %.2f)", total);
+    return out + buf;
+}
+
+std::string load_average()
+{
+    std::ifstream in("/proc/loadavg");
+    std::string a, b, c;
+    in >> a >> b >> c;
+    return a + " " + b + " " + c;
 }
 
 bool wait_for(QObject* sender, const char* signal, int timeout_ms)
@@ -93,12 +174,14 @@ int main(int argc, char** argv)
     std::printf("model %s, %d panels:", m->card().name.c_str(), w.panelCount());
     for (const auto& c : configs)
         std::printf(" %s %d;", c.sampler.c_str(), resolved_steps(c, m->schedule().train_steps()));
-    std::printf(" batch %d, metrics %s, threads %d\n", w.batch(), metrics ? "on" : "off", used_threads);
+    std::printf(" batch %d, metrics %s, threads %d, load average %s\n", w.batch(), metrics ? "on" : "off",
+                used_threads, load_average().c_str());
 
     std::vector<double> gui, headless;
     for (int r = 0; r < runs; ++r) {
         // A run of the same recipe is skipped as unchanged: a new seed each round (both sides use it).
         w.setSeed(quint64(100 + r));
+        const auto cpu0 = thread_cpu();
         QElapsedTimer clock;
         clock.start();
         w.startRun();
@@ -107,6 +190,7 @@ int main(int argc, char** argv)
             return 3;
         }
         gui.push_back(clock.nsecsElapsed() * 1e-9);
+        const auto cpu1 = thread_cpu();
 
         clock.restart();
         for (const auto& c : configs) {
@@ -120,7 +204,11 @@ int main(int argc, char** argv)
                 (void)run.step(); // frames built as `sample` builds them, then dropped
         }
         headless.push_back(clock.nsecsElapsed() * 1e-9);
-        std::printf("  run %d: GUI %.2f s, headless %.2f s\n", r + 1, gui.back(), headless.back());
+        const auto cpu2 = thread_cpu();
+        std::printf("  run %d: GUI %.2f s, headless %.2f s (load average %s)\n", r + 1, gui.back(), headless.back(),
+                    load_average().c_str());
+        std::printf("    CPU s, GUI run: %s\n    CPU s, headless: %s\n", cpu_between(cpu0, cpu1).c_str(),
+                    cpu_between(cpu1, cpu2).c_str());
         std::fflush(stdout);
     }
     const double gmin = *std::min_element(gui.begin(), gui.end()), hmin = *std::min_element(headless.begin(), headless.end());

@@ -5,6 +5,8 @@
 
 #include <QThread>
 
+#include <pthread.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -69,6 +71,7 @@ private:
 
     void loop()
     {
+        pthread_setname_np(pthread_self(), "nt-publisher"); // named in profiles and bench-gui's CPU split
         set_intra_op_threads(1);
         for (;;) {
             std::vector<TickFrame> tick;
