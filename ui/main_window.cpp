@@ -14,6 +14,7 @@
 #include "noisetrail/threads.hpp"
 #include "plots_widget.hpp"
 #include "presentation.hpp"
+#include "redraw_pacer.hpp"
 #include "render.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
@@ -168,8 +169,9 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
 
     refreshTimer_ = new QTimer(this);
     refreshTimer_->setSingleShot(true);
-    refreshTimer_->setInterval(30); // ~30 redraws/s during a run, whatever the step rate
+    refreshTimer_->setInterval(30); // ~30 redraws/s during a run, fewer on a busy machine:
     connect(refreshTimer_, &QTimer::timeout, this, &MainWindow::refreshViews);
+    redrawPacer_ = new RedrawPacer(refreshTimer_); // redraw_pacer.hpp
 
     buildActions();
     buildUi();
@@ -990,6 +992,7 @@ void MainWindow::startRun()
     // core while it animates (threads.hpp). It stays set on the worker thread,
     // so it is always given.
     job.threads = default_threads(model_->card(), ThreadUse::Interactive);
+    redrawPacer_->runStarted(job.threads);
     job.metrics = metricsAct_->isChecked();
     job.mixture = model_->mixture;
     job.classifier = model_->classifier;

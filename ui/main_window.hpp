@@ -230,6 +230,7 @@ private:
     QLabel* statusLabel_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QTimer* refreshTimer_ = nullptr;
+    class RedrawPacer* redrawPacer_ = nullptr; ///< sets refreshTimer_'s interval (redraw_pacer.hpp)
     QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced
     QMenu* recentMenu_ = nullptr;
     QMenu* recentRunsMenu_ = nullptr;

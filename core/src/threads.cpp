@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -156,6 +157,16 @@ void prepare_process(int argc, char** argv, ThreadUse use)
         // of free space at its top: a sampling step reuses last step's buffers.
         mallopt(M_MMAP_THRESHOLD, 64 << 20);
         mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    }
+    if (use == ThreadUse::Interactive && !std::getenv("OPENBLAS_NUM_THREADS")) {
+        // libtorch's few BLAS calls (the UNet's time-embedding layers, the
+        // classifier's dense layers) go to OpenBLAS, whose own worker threads
+        // spin in sched_yield between calls: in the GUI one of them took 12% of
+        // the process's CPU, on the core the GUI keeps (bench-gui's CPU split,
+        // README "Performance"). One BLAS thread: its calls are tiny.
+        using SetThreads = void (*)(int);
+        if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+            set(1);
     }
     if (use == ThreadUse::Interactive && !std::getenv("OMP_WAIT_POLICY") && argv && argv[0]) {
         setenv("OMP_WAIT_POLICY", "passive", 1);

@@ -194,11 +194,15 @@ private Q_SLOTS:
         auto tr = std::make_shared<Trajectory>(std::vector<std::int64_t>{B, D}, timesteps(S),
                                                Trajectory::Precision::UInt8);
         const auto value = [](int step, int i) { return float((step * 7 + i) % 256); };
-        std::atomic<bool> go{false};
+        std::atomic<bool> go{false}, readOnce{false};
         std::thread writer([&] {
             while (!go.load())
                 std::this_thread::yield();
             for (int k = 0; k < S; ++k) {
+                // After the first step, until the reader has read once: a loaded
+                // machine could otherwise run the whole writer before the reader starts.
+                while (k == 1 && !readOnce.load())
+                    std::this_thread::yield();
                 StepFrame f;
                 f.step = k;
                 f.steps = S;
@@ -231,6 +235,7 @@ private Q_SLOTS:
                 bad += std::abs(xt[std::size_t(i)] - value(k + 1, i)) > 0.01f;
             }
             ++reads;
+            readOnce.store(true);
             last = std::max(last, k);
         }
         writer.join();

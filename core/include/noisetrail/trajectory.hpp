@@ -1,7 +1,7 @@
 // The frame store of one panel: every step of a run, kept for scrubbing,
 // export and sessions. Display copies at reduced precision (8-bit for images;
 // half for 2-D points, whose paths need sub-pixel accuracy), statistics,
-// metrics and plan at full precision. 8-bit blocks are deflated (zlib level 1)
+// metrics and plan at full precision. 8-bit blocks are deflated (zlib level 1, run-length strategy)
 // where that pays, either as they are or as the difference of their codes from
 // the previous step's (consecutive steps of a 1000-step run differ little),
 // with a self-contained block at least every kKeyInterval steps.
