@@ -5,7 +5,11 @@
 // metrics, stores, redraws). Then runs the same panels (same configs, seed, batch,
 // threads) headless, one after the other as `noisetrail-cli sample` would, with
 // their frames built and dropped. Alternates the two --runs times; prints min and
-// median of both and the ratio.
+// median of both and the ratio, and for every round the load average and the CPU
+// seconds of each thread (the GUI thread "main", the worker "NoiseTrail samp", the
+// publishing thread among the "ended threads", OpenBLAS and other helpers under the
+// process's name): on a busy machine wall times mostly measure the other programs,
+// the CPU split says where the GUI's extra work goes.
 //
 // usage: noisetrail-bench-gui [--model CARD] [--runs N] [--no-metrics] [--threads N]
 #include "main_window.hpp"
@@ -91,7 +95,8 @@ std::map<std::string, double> thread_cpu()
 }
 
 /// The threads' CPU seconds between two thread_cpu() readings, "name s, ...".
-std::string cpu_between(const std::map<std::string, double>& a, const std::map<std::string, double>& b)
+std::string cpu_between(const std::map<std::string, double>& a, const std::map<std::string, double>& b,
+                        double* sum = nullptr)
 {
     std::string out;
     double total = 0;
@@ -105,6 +110,8 @@ std::string cpu_between(const std::map<std::string, double>& a, const std::map<s
             out += buf;
         }
     }
+    if (sum)
+        *sum = total;
     char buf[48];
     std::snprintf(buf, sizeof buf, " (total %.2f)", total);
     return out + buf;
@@ -174,10 +181,11 @@ int main(int argc, char** argv)
     std::printf("model %s, %d panels:", m->card().name.c_str(), w.panelCount());
     for (const auto& c : configs)
         std::printf(" %s %d;", c.sampler.c_str(), resolved_steps(c, m->schedule().train_steps()));
-    std::printf(" batch %d, metrics %s, threads %d, load average %s\n", w.batch(), metrics ? "on" : "off",
-                used_threads, load_average().c_str());
+    std::printf(" batch %d, metrics %s, threads %d (the policy now: %d for the GUI, %d headless), load average %s\n",
+                w.batch(), metrics ? "on" : "off", used_threads, default_threads(m->card(), ThreadUse::Interactive),
+                default_threads(m->card(), ThreadUse::Batch), load_average().c_str());
 
-    std::vector<double> gui, headless;
+    std::vector<double> gui, headless, gui_cpu, headless_cpu;
     for (int r = 0; r < runs; ++r) {
         // A run of the same recipe is skipped as unchanged: a new seed each round (both sides use it).
         w.setSeed(quint64(100 + r));
@@ -207,13 +215,21 @@ int main(int argc, char** argv)
         const auto cpu2 = thread_cpu();
         std::printf("  run %d: GUI %.2f s, headless %.2f s (load average %s)\n", r + 1, gui.back(), headless.back(),
                     load_average().c_str());
-        std::printf("    CPU s, GUI run: %s\n    CPU s, headless: %s\n", cpu_between(cpu0, cpu1).c_str(),
-                    cpu_between(cpu1, cpu2).c_str());
+        double gc = 0, hc = 0;
+        const std::string gs = cpu_between(cpu0, cpu1, &gc), hs = cpu_between(cpu1, cpu2, &hc);
+        gui_cpu.push_back(gc);
+        headless_cpu.push_back(hc);
+        std::printf("    CPU s, GUI run: %s\n    CPU s, headless: %s\n", gs.c_str(), hs.c_str());
         std::fflush(stdout);
     }
     const double gmin = *std::min_element(gui.begin(), gui.end()), hmin = *std::min_element(headless.begin(), headless.end());
     std::printf("GUI      min %.2f s, median %.2f s\nheadless min %.2f s, median %.2f s\n"
                 "ratio GUI/headless: %.3f (min), %.3f (median)\n",
                 gmin, median(gui), hmin, median(headless), gmin / hmin, median(gui) / median(headless));
+    std::vector<double> cpu_ratio;
+    for (std::size_t i = 0; i < gui_cpu.size(); ++i)
+        cpu_ratio.push_back(headless_cpu[i] > 0 ? gui_cpu[i] / headless_cpu[i] : 0);
+    std::printf("CPU seconds GUI run/headless: %.3f (min), %.3f (median); load average %s\n",
+                *std::min_element(cpu_ratio.begin(), cpu_ratio.end()), median(cpu_ratio), load_average().c_str());
     return 0;
 }
