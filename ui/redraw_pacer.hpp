@@ -1,10 +1,11 @@
 // How often the window redraws while a run computes (issue 14).
 //
 // A redraw of the default comparison (two panels of 16 digits, the plots, the
-// timeline, the labels) costs the GUI thread about 5-7 ms of CPU, painting
-// included. At a fixed 30 redraws/s that is a fifth of a core for as long as
-// the run lasts: where no core is spare it is taken from the sampler, and the
-// busier the machine, the longer the run and the more redraws it pays for. So
+// timeline, the labels) costs the GUI thread about 3-6 ms of CPU, painting
+// included. At a fixed 30 redraws/s that is a tenth to a fifth of a core for
+// as long as the run lasts: where no core is spare it is taken from the
+// sampler, and the busier the machine, the longer the run and the more redraws
+// it pays for. So
 // the pacer sets the redraw timer's interval from what the redraws cost: 30 ms
 // (about 30 redraws/s) while a core is spare for the GUI, else as long as
 // keeps the GUI thread's CPU under kBusyShare of what the rest of the process
