@@ -28,6 +28,8 @@ enum class ThreadUse {
 /// DDIM 20 steps at batch 16 on two threads, 2.3 s passive against 5.5-19 s
 /// spinning, while other jobs ran). The CLI does not pay the second start-up
 /// (0.3 s of CPU): on a busy machine its policy runs one thread, which never waits.
+/// With ThreadUse::Interactive and OPENBLAS_NUM_THREADS unset, OpenBLAS (when it is
+/// libtorch's BLAS) gets one thread: its own pool spins in sched_yield between calls.
 void prepare_process(int argc, char** argv, ThreadUse use);
 
 /// Cores this process can use now: the idle share of the machine's cores plus
