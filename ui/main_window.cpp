@@ -337,6 +337,7 @@ void MainWindow::buildActions()
     view->addSeparator();
     view->addAction(followAct_);
     view->addAction(metricsAct_);
+    plotsMenu_ = view->addMenu(tr("P&lots")); // filled by buildUi: fold or unfold each plot
     view->addSeparator();
     presentAct_ = view->addAction(tr("P&resentation"));
     presentAct_->setObjectName("presentationAction");
@@ -527,10 +528,23 @@ void MainWindow::buildUi()
         presentAct_->setChecked(on);
     });
     connect(metricsAct_, &QAction::toggled, plots_, &PlotsWidget::setMetricsShown);
+    plotsMenu_->addActions(plots_->foldActions());
+    bottomTabs_->setCornerWidget(plots_->plotsButton(), Qt::TopRightCorner);
 
     statusLabel_ = new QLabel;
     statusLabel_->setObjectName("statusLabel");
     statusBar()->addWidget(statusLabel_, 1);
+    // While a panel's metrics are measured on every k-th step only (frame_metrics.hpp), say so.
+    auto* metricsNote = new QLabel;
+    metricsNote->setObjectName("metricsNote");
+    metricsNote->setToolTip(tr("Diversity metrics are measured on every k-th step of a long panel, so that they "
+                               "cost little; their plots show those steps as points"));
+    metricsNote->hide();
+    statusBar()->addPermanentWidget(metricsNote);
+    connect(plots_, &PlotsWidget::metricsNoteChanged, metricsNote, [metricsNote](const QString& note) {
+        metricsNote->setText(note);
+        metricsNote->setVisible(!note.isEmpty());
+    });
     progress_ = new QProgressBar;
     progress_->setMaximumWidth(220);
     progress_->setTextVisible(true);
@@ -652,10 +666,13 @@ void MainWindow::removePanel(int i)
 
 void MainWindow::updatePlotLegend()
 {
-    QStringList names;
-    for (auto* p : panels_)
+    QStringList names, shortNames;
+    const int T = model_ ? model_->trainSteps() : 1000;
+    for (auto* p : panels_) {
         names << p->description();
-    plots_->setPanelNames(names);
+        shortNames << PlotsWidget::shortName(p->config(), T);
+    }
+    plots_->setPanelNames(names, shortNames);
     equations_->setPanelNames(names);
 }
 
@@ -1332,6 +1349,7 @@ void MainWindow::readSettings()
         resize(1340, 740);
     restoreState(s.value("window/state").toByteArray());
     splitter_->restoreState(s.value("window/splitter").toByteArray());
+    plots_->restoreFolded();
     recent_ = s.value("recent").toStringList();
     updateRecentMenu();
     seed_->setValue(s.value("seed", 1).toInt());

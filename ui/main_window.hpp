@@ -228,6 +228,7 @@ private:
     QFrame* errorBanner_ = nullptr;
     QLabel* errorLabel_ = nullptr;
     QLabel* statusLabel_ = nullptr;
+    QMenu* plotsMenu_ = nullptr; ///< View > Plots (PlotsWidget::foldActions)
     QProgressBar* progress_ = nullptr;
     QTimer* refreshTimer_ = nullptr;
     QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced

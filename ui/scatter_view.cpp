@@ -2,6 +2,7 @@
 
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/trajectory.hpp"
+#include "palette.hpp"
 
 #include <QEvent>
 #include <QContextMenuEvent>
@@ -321,9 +322,9 @@ void ScatterView::paintEvent(QPaintEvent*)
         // stay jagged, and a redraw stays a few milliseconds.
         const int stride = std::max(1, step_ / 160);
         const int nPaths = std::min(B, pathCount_);
-        // Strong enough to read on white and on a dark base (the Okabe-Ito colours at 0.55-0.75).
+        // Strong enough to read on white and on a dark base (3:1, palette.hpp).
         QColor c = color_;
-        c.setAlphaF(nPaths > 50 ? 0.55f : 0.75f);
+        c.setAlphaF(pathAlpha(nPaths));
         p.setPen(QPen(c, 1.2 * scale_));
         p.setRenderHint(QPainter::Antialiasing, true);
         std::vector<QPointF> pts;
