@@ -60,7 +60,7 @@ void styleLegend(QCPLegend* legend)
 {
     legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
     legend->setRowSpacing(0);
-    legend->setColumnSpacing(8);
+    legend->setColumnSpacing(6);
     legend->setMargins(QMargins(2, 0, 2, 0));
     legend->setBorderPen(Qt::NoPen);
     legend->setBrush(Qt::NoBrush);
@@ -651,6 +651,7 @@ void PlotsWidget::relayoutStats()
     for (int slot = 0; slot < kSlots; ++slot)
         shown += slotShown(slot) ? 1 : 0;
     const int cols = shown <= 4 ? std::max(1, shown) : (shown + 1) / 2;
+    statColumns_ = cols;
     int k = 0;
     for (int slot = 0; slot < kSlots; ++slot) {
         const bool on = slotShown(slot);
@@ -736,9 +737,12 @@ QString PlotsWidget::shortName(const SamplerConfig& config, int trainSteps)
             steps = 0;
         }
     }
+    // Small plots have room for about 12 characters an entry: Lu et al.'s solver
+    // goes by its short name, eta by its letter.
+    title.replace(QStringLiteral("DPM-Solver++"), QStringLiteral("DPM++"));
     QString name = QStringLiteral("%1 %2").arg(title).arg(steps);
     if (usesEta)
-        name += tr(" (eta %1)").arg(config.eta, 0, 'g', 3); // no comma: CSV headers stay one cell
+        name += tr(" (η %1)").arg(config.eta, 0, 'g', 3); // no comma: CSV headers stay one cell
     return name;
 }
 
@@ -786,19 +790,25 @@ void PlotsWidget::fitLegends()
 {
     // As many entries to a legend row as fit the plot's width.
     const auto fit = [](QCPLegend* l, double width) {
-        const QFontMetricsF fm(l->font());
-        double widest = 0;
+        int widest = 1;
+        int items = 0;
         for (int i = 0; i < l->itemCount(); ++i)
-            if (auto* item = qobject_cast<QCPPlottableLegendItem*>(l->item(i)))
-                widest = std::max(widest, fm.horizontalAdvance(item->plottable()->name()));
-        const double entry = widest + l->iconSize().width() + l->iconTextPadding() + l->columnSpacing() + 8;
-        const int cols = std::max(1, int(width / std::max(1.0, entry)));
-        if (l->wrap() != cols)
+            if (QCPAbstractLegendItem* item = l->item(i)) { // a grid cell may be empty
+                widest = std::max(widest, item->minimumOuterSizeHint().width());
+                ++items;
+            }
+        const double room = width - l->margins().left() - l->margins().right() + l->columnSpacing();
+        const int cols = std::clamp(int(room / (widest + l->columnSpacing())), 1, std::max(1, items));
+        if (l->wrap() != cols) {
             l->setWrap(cols);
+            l->setFillOrder(QCPLayoutGrid::foColumnsFirst, true); // setWrap alone leaves the items where they are
+        }
     };
+    // A column's share of the width, not its current width: a legend that widened
+    // its column would then widen itself further.
     for (int slot = 0; slot < kSlots; ++slot)
         if (slotShown(slot))
-            fit(statLegends_[std::size_t(slot)], statRects_[std::size_t(slot)]->outerRect().width());
+            fit(statLegends_[std::size_t(slot)], double(stats_->width()) / std::max(1, statColumns_));
     fit(schedule_->legend, schedule_->width());
 }
 

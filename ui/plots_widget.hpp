@@ -55,9 +55,9 @@ public:
 
     /// Each panel's words: the full description ("DDIM, 50 steps, eta 0, leading",
     /// hover) and the short one every plot's legend shows in the panel's colour
-    /// ("DDIM 50 (eta 0)"; shortName()).
+    /// ("DDIM 50 (η 0)"; shortName()).
     void setPanelNames(const QStringList& names, const QStringList& shortNames);
-    /// "DDPM 1000", "DDIM 50 (eta 0)", "Heun 50", "DPM-Solver++(2M) 50".
+    /// "DDPM 1000", "DDIM 50 (η 0)", "Heun 50", "DPM++(2M) 50".
     static QString shortName(const SamplerConfig& config, int trainSteps);
     /// The legend of a plot (slot 0..7, or kSchedulePlot): its entries' texts and colours.
     QStringList legendEntries(int plot) const;
@@ -147,6 +147,7 @@ private:
     std::vector<QCPAxisRect*> statRects_;
     std::vector<QCPTextElement*> statTitles_;
     std::vector<QCPLegend*> statLegends_; // [slot]: one entry per panel
+    int statColumns_ = 4;                 // plots to a row
     std::vector<std::vector<QCPGraph*>> statGraphs_; // [stat][panel]
     std::vector<QCPGraph*> visited_;                 // per panel, on alpha_bar
     std::vector<QCPItemStraightLine*> cursors_;

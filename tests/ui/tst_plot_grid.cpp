@@ -161,7 +161,7 @@ private Q_SLOTS:
         w->panel(1)->setConfig(cfg("ddim", 10, 0.5));
         w->addPanel();
         w->panel(2)->setConfig(cfg("heun", 10));
-        const QStringList want{"DDPM 20", "DDIM 10 (eta 0.5)", "Heun 10"};
+        const QStringList want{"DDPM 20", "DDIM 10 (η 0.5)", "Heun 10"};
         PlotsWidget* plots = w->plots();
         QCOMPARE(plots->shownSlotCount(), PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots);
         for (int slot = 0; slot < PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots; ++slot) {
