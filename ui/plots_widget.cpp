@@ -122,7 +122,8 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                           "pairwise distance, Vendi score (RBF kernel h = 0.5 for 2-D points, cosine on classifier "
                           "features for digits; an effective number of distinct samples), and for mixtures the "
                           "components covered (3-std rule) and occupancy entropy, for digits the classes covered "
-                          "and class entropy (dashed: the ideal value)"));
+                          "and class entropy (dashed: the ideal value). Points instead of a line: a long panel "
+                          "whose metrics were measured on every k-th step only (the status bar says which)"));
     row->addWidget(schedule_, 3);
     row->addWidget(stats_, 5);
     for (auto* p : {schedule_, stats_}) {
