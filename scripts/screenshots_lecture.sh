@@ -80,5 +80,10 @@ for sampler in heun dpmpp2m; do
     mv "$tmp/shot-equations.png" "$out/ring8-1366x768$suffix-$sampler-equations.png"
   done
 done
+# The whole window after a digits run: the status bar says that the DDPM 1000
+# panel's metrics were measured on every 20th step (the curves are points).
+QT_QPA_PLATFORM=offscreen timeout 300 "$app" --model "$digits" --field x0_hat --screenshot "$tmp/digits" \
+  --size 1366x768 >/dev/null
+mv "$tmp/digits.png" "$out/digits-1366x768-metrics-note.png"
 rm -rf "$tmp"
 ls -l "$out"

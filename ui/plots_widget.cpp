@@ -126,6 +126,11 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                           "whose metrics were measured on every k-th step only (the status bar says which)"));
     row->addWidget(schedule_, 3);
     row->addWidget(stats_, 5);
+    allFolded_ = new QLabel(tr("All plots are folded: unfold them with the Plots button (or View > Plots)."));
+    allFolded_->setObjectName("allPlotsFolded");
+    allFolded_->setAlignment(Qt::AlignCenter);
+    allFolded_->hide();
+    row->addWidget(allFolded_, 1);
     for (auto* p : {schedule_, stats_}) {
         p->setNoAntialiasingOnDrag(true);
         // Two rows of plots each need ~110 px to read (ticks, title, curve).
@@ -679,6 +684,7 @@ void PlotsWidget::relayoutStats()
     }
     stats_->setVisible(shown > 0);
     schedule_->setVisible(!folded_[kSchedulePlot]);
+    allFolded_->setVisible(shown == 0 && folded_[kSchedulePlot]);
     stats_->replot(QCustomPlot::rpQueuedReplot);
 }
 

@@ -165,6 +165,7 @@ private:
     bool persistFolds_ = false;
     QList<QAction*> foldActions_;
     QToolButton* plotsButton_ = nullptr;
+    QLabel* allFolded_ = nullptr; // says where the plots went
     bool metricsShown_ = true;
     QString hoverText_;
     double scale_ = 1.0;

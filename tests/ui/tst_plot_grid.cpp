@@ -239,6 +239,12 @@ private Q_SLOTS:
             for (int plot = 0; plot <= PlotsWidget::kSchedulePlot; ++plot)
                 QCOMPARE(plots.folded(plot), plot == 1 || plot == 3 || plot == 5 || plot == PlotsWidget::kSchedulePlot);
             QCOMPARE(plots.foldActions()[3]->isChecked(), false);
+            // Everything folded: the tab says where the plots went.
+            plots.show();
+            for (int plot = 0; plot <= PlotsWidget::kSchedulePlot; ++plot)
+                plots.setFolded(plot, true);
+            QCOMPARE(plots.shownSlotCount(), 0);
+            QVERIFY(plots.findChild<QLabel*>("allPlotsFolded")->isVisible());
             // "Show all plots" unfolds everything and forgets it.
             QMenu* menu = plots.plotsButton()->menu();
             QVERIFY(menu);
