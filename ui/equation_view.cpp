@@ -281,7 +281,9 @@ void EquationView::render()
                               norm([&](int k) { return c.c_x0_last * at(x0Last, k); }));
             }
         } else if (name == "heun" || name == "dpmpp2m") {
-            numeric = tr("%1<br>%2 = %3 (the last step lands on %3)").arg(where, kXprev, kX0);
+            numeric = name == "heun" ? tr("%1<br>%2 = %3 (Euler only: Alg. 1 makes no correction at s&prime; = 0)")
+                                           .arg(where, kXprev, kX0)
+                                     : tr("%1<br>%2 = %3 (&sigma;&prime; = 0)").arg(where, kXprev, kX0);
             sizes << size(kX0, norm([&](int k) { return at(x0, k); }));
         } else {
             // DDPM, DDIM: x_prev = c_x0 x0_hat + c_xt x_t + c_eps eps_hat + sigma z.
