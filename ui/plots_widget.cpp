@@ -217,6 +217,8 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                         schedule_->xAxis->setRange(range);
                 });
         r->axis(QCPAxis::atLeft)->ticker()->setTickCount(4);
+        // The count replotNow() asks for is what fits: "readable" steps would add ticks to small plots.
+        r->axis(QCPAxis::atLeft)->ticker()->setTickStepStrategy(QCPAxisTicker::tssMeetTickCount);
         r->setAutoMargins(QCP::msLeft | QCP::msBottom);
         r->setMargins(QMargins(0, 4, 10, 0)); // room for the last tick label
         stats_->plotLayout()->addElement(row + 2, i, r);

@@ -282,25 +282,37 @@ private Q_SLOTS:
     void tickLabelsDoNotOverlapAt1366x768()
     {
         // (Presentation mode gives the plots' room to the panels: no plots to check there.)
-        for (QSize size : {QSize(1366, 768), QSize(1920, 1080)}) {
+        // Two panels at both sizes, and four (two legend rows) at 1366x768.
+        for (const auto& [size, panels] : {std::pair{QSize(1366, 768), 2}, std::pair{QSize(1920, 1080), 2},
+                                           std::pair{QSize(1366, 768), 4}}) {
             auto w = open_main_window(kModels + "/ring8.json", size);
             w->setBatch(64);
+            while (w->panelCount() < panels)
+                w->addPanel();
             w->panel(0)->setConfig(cfg("ddpm", 50));
             runToEnd(*w);
             QTest::qWait(120); // the coalesced replot
             w->plots()->statsPlot()->replot();
-            for (QCPAxisRect* r : w->plots()->statsPlot()->axisRects()) {
-                QCPAxis* left = r->axis(QCPAxis::atLeft);
+            w->plots()->schedulePlot()->replot();
+            QList<QCPAxisRect*> rects = w->plots()->statsPlot()->axisRects();
+            rects << w->plots()->schedulePlot()->axisRect();
+            QCOMPARE(rects.size(), 9);
+            for (QCPAxisRect* r : rects) {
                 QCPAxis* bottom = r->axis(QCPAxis::atBottom);
-                const QFontMetricsF fm(left->tickLabelFont());
-                const QVector<double> ys = left->tickVector();
-                for (int i = 1; i < ys.size(); ++i)
-                    QVERIFY2(std::abs(left->coordToPixel(ys[i]) - left->coordToPixel(ys[i - 1])) >= fm.height(),
+                const QFontMetricsF fm(bottom->tickLabelFont());
+                // Every visible value axis (the schedule has three).
+                for (QCPAxis* left : r->axes(QCPAxis::atLeft | QCPAxis::atRight)) {
+                    if (!left->visible() || !left->tickLabels())
+                        continue;
+                    const QVector<double> ys = left->tickVector();
+                    for (int i = 1; i < ys.size(); ++i)
+                        QVERIFY2(std::abs(left->coordToPixel(ys[i]) - left->coordToPixel(ys[i - 1])) >= fm.height(),
                              qPrintable(QStringLiteral("%1 px wide: y ticks %2, %3 in a %4 px plot")
                                             .arg(size.width())
                                             .arg(ys[i - 1])
                                             .arg(ys[i])
                                             .arg(r->height())));
+                }
                 const QVector<double> xs = bottom->tickVector();
                 const QVector<QString> labels = bottom->tickVectorLabels();
                 for (int i = 1; i < xs.size(); ++i) {
