@@ -31,7 +31,8 @@
 namespace noisetrail {
 
 /// The session format version this build writes and the newest it reads.
-inline constexpr std::uint32_t kSessionVersion = 1;
+/// 2: step records also hold the per-sample assignments (FrameMetrics::assignment); 1 is still read.
+inline constexpr std::uint32_t kSessionVersion = 2;
 /// What one session may make us allocate (its uncompressed payload).
 inline constexpr std::uint64_t kMaxSessionPayload = std::uint64_t(8) << 30; // 8 GiB
 
