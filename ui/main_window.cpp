@@ -285,6 +285,18 @@ void MainWindow::buildActions()
                                "mixture components or digit classes covered) on the worker; applies to the "
                                "next run (Ctrl+M)"));
 
+    decisionAct_ = new QAction(tr("D&ecision Time"), this);
+    decisionAct_->setObjectName("decisionAction");
+    decisionAct_->setCheckable(true);
+    decisionAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    decisionAct_->setToolTip(tr("A strip under each image with its class (the classifier on x0_hat) at every "
+                                "measured step up to the cursor; on 2-D mixture cards each path in the colour of "
+                                "its component (Ctrl+D; needs the per-step metrics)"));
+    connect(decisionAct_, &QAction::toggled, this, [this](bool on) {
+        for (auto* p : panels_)
+            p->setShowDecision(on);
+    });
+
     // Menus.
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openAct_);
@@ -337,6 +349,7 @@ void MainWindow::buildActions()
     view->addSeparator();
     view->addAction(followAct_);
     view->addAction(metricsAct_);
+    view->addAction(decisionAct_);
     view->addSeparator();
     presentAct_ = view->addAction(tr("P&resentation"));
     presentAct_->setObjectName("presentationAction");
@@ -587,6 +600,7 @@ SamplerPanel* MainWindow::makePanel(int index)
     auto* p = new SamplerPanel(index);
     if (model_)
         p->setModel(model_);
+    p->setShowDecision(decisionAct_->isChecked());
     connect(p, &SamplerPanel::configChanged, this, [this] {
         updateTimelineMarks();
         updatePlotLegend();

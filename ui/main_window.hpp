@@ -241,6 +241,7 @@ private:
     QAction* addPanelAct_ = nullptr;
     QAction* compareAct_ = nullptr;
     QAction* metricsAct_ = nullptr;
+    QAction* decisionAct_ = nullptr; ///< View > Decision Time: strips / paths by component
     QPointer<CompareDialog> compare_;
     std::vector<QPointer<SampleDialog>> sampleDialogs_; ///< open large views, linked to the timeline
     QActionGroup* fieldGroup_ = nullptr;
