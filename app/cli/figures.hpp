@@ -59,6 +59,16 @@ inline Canvas::Color palette(int k)
 }
 
 /// How an image card's samples are drawn.
+/// A row of colour swatches from (x, y): palette(i) beside `prefix` values[i]
+/// (the step counts of a figure's colours).
+inline void swatch_legend(Canvas& cv, int x, int y, const std::vector<int>& values, const std::string& prefix)
+{
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        cv.rect(x, y, x + 12, y + 12, palette(static_cast<int>(i)));
+        x += 18 + cv.text(x + 18, y, prefix + std::to_string(values[i]), {0, 0, 0}, 2) + 20;
+    }
+}
+
 struct ImageGeometry {
     int C = 1, H = 0, W = 0;
     double lo = -1.0, hi = 1.0;
