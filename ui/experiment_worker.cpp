@@ -424,14 +424,8 @@ ExperimentResultPtr interpolation(const ExperimentJob& job, const Model& model, 
     QStringList parts;
     for (std::size_t s = 0; s < r.samples.size(); ++s) {
         double total = 0;
-        for (int i = 1; i < k; ++i) {
-            double c = 0;
-            for (std::size_t j = 0; j < D; ++j) {
-                const double d = double(r.samples[s][i * D + j]) - r.samples[s][(i - 1) * D + j];
-                c += d * d;
-            }
-            total += std::sqrt(c / D);
-        }
+        for (double c : ex::neighbour_change(r.samples[s], k))
+            total += c;
         res->rows << QStringList{specs[int(s)], num(total / (k - 1), "%.6g")};
         parts << QStringLiteral("%1 %2").arg(specs[int(s)], num(total / (k - 1), "%.3g"));
     }
@@ -594,10 +588,6 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
         throw InputError(card.path.string() + ": decision time needs a gaussian-mixture card or an image model with "
                                               "mnist-classifier.json next to it");
     const int B = job.count;
-    const std::vector<float> x_T = initial_noise(card.data_shape, B, job.seed);
-    int total = 0, done = 0;
-    for (const SamplerConfig& c : job.samplers)
-        total += resolved_steps(c, T);
     auto res = std::make_shared<ExperimentResult>();
     res->kind = job.kind;
     QStringList specs;
@@ -607,49 +597,31 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
                        .arg(quoted(job.modelPath), specs.join(','))
                        .arg(B)
                        .arg(job.seed);
-    std::vector<ex::DecisionTrace> traces;
-    std::vector<std::vector<float>> samples, paths;
-    for (const SamplerConfig& c : job.samplers) {
-        RunOptions opt;
-        opt.sampler = c;
-        opt.seed = job.seed;
-        opt.init_noise = x_T;
-        opt.threads = job.threads;
-        ex::DecisionTracker tracker(*assigner);
-        std::vector<float> path;
-        const RunResult r = run_sampler(
-            model, opt,
-            [&](std::shared_ptr<const StepFrame> f) {
-                tracker.add(*f);
-                if (card.is_2d_points())
-                    path.insert(path.end(), f->x_t.begin(), f->x_t.end());
-                if (progress)
-                    progress(++done, total, QString::fromStdString(describe(c, T)));
-            },
-            cancel);
-        if (r.cancelled) {
-            res->cancelled = true;
-            return res;
-        }
-        path.insert(path.end(), r.samples.begin(), r.samples.end());
-        traces.push_back(tracker.result());
-        samples.push_back(r.samples);
-        paths.push_back(std::move(path));
+    ex::DecisionOptions o;
+    o.panels = job.samplers;
+    o.batch = B;
+    o.seed = job.seed;
+    o.threads = job.threads;
+    const ex::Decision r = ex::decision(
+        model, *assigner, o,
+        [&](const ex::Progress& p) {
+            if (progress)
+                progress(p.done, p.total, QString::fromStdString(p.stage));
+        },
+        cancel);
+    if (r.cancelled) {
+        res->cancelled = true;
+        return res;
     }
+    const std::vector<ex::DecisionTrace>& traces = r.traces;
+    const std::vector<std::vector<float>>&samples = r.samples, &paths = r.paths;
     res->headers = {"panel", "median_decision_t", "mean_decision_t", "decided_at_first_step"};
     QStringList parts;
     for (std::size_t p = 0; p < traces.size(); ++p) {
-        std::vector<int> d = traces[p].decision_t;
-        std::sort(d.begin(), d.end());
-        double mean = 0;
-        int first = 0;
-        for (int b = 0; b < B; ++b) {
-            mean += traces[p].decision_t[b] / double(B);
-            first += traces[p].decision_step[b] == 0;
-        }
-        res->rows << QStringList{specs[int(p)], QString::number(d[d.size() / 2]), num(mean, "%.1f"),
-                                 num(double(first) / B, "%.3f")};
-        parts << QStringLiteral("%1 %2").arg(specs[int(p)]).arg(d[d.size() / 2]);
+        const ex::DecisionSummary d = ex::summarise(traces[p]);
+        res->rows << QStringList{specs[int(p)], QString::number(d.median_t), num(d.mean_t, "%.1f"),
+                                 num(d.decided_at_first_step, "%.3f")};
+        parts << QStringLiteral("%1 %2").arg(specs[int(p)]).arg(d.median_t);
     }
     res->summary = QObject::tr("Median decision t (the last t at which x0_hat's %1 changed): %2.")
                        .arg(assigner->uses_classifier() ? QObject::tr("class") : QObject::tr("component"))

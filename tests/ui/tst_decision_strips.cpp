@@ -152,6 +152,38 @@ private Q_SLOTS:
         QVERIFY(grid->cellRect(0).width() >= withStrips);
     }
 
+    void screenshots_data()
+    {
+        QTest::addColumn<QString>("card");
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<int>("cursor");
+        QTest::newRow("digits") << "mnist-unet.json" << "screenshot-decision-strips-digits" << 300;
+        QTest::newRow("ring8") << "ring8.json" << "screenshot-decision-paths-ring8" << 150;
+    }
+
+    /// With NOISETRAIL_SHOTS=DIR: the window at 1366x768 with decision time on,
+    /// DDPM against DDIM, scrubbed to `cursor` (docs/experiments' screenshots).
+    void screenshots()
+    {
+        const QString dir = qEnvironmentVariable("NOISETRAIL_SHOTS");
+        if (dir.isEmpty())
+            QSKIP("set NOISETRAIL_SHOTS=DIR to write the screenshots");
+        QFETCH(QString, card);
+        QFETCH(QString, name);
+        QFETCH(int, cursor);
+        auto w = open_main_window(kModels + "/" + card, {1366, 768});
+        const bool image = w->model()->card().is_image();
+        w->panel(0)->setConfig(cfg("ddpm", image ? 200 : 1000));
+        w->panel(1)->setConfig(cfg("ddim", 50));
+        if (image)
+            w->setBatch(16);
+        w->findChild<QAction*>("decisionAction")->setChecked(true);
+        runToEnd(*w);
+        w->timeline()->seek(cursor);
+        QTest::qWait(200);
+        QVERIFY(w->grab().save(dir + "/" + name + ".png"));
+    }
+
     void stripsFromLabelsOnThePlan()
     {
         // Plan t = 900, 600, 300, 0 of T = 1000; labels at steps 0 and 2 only.

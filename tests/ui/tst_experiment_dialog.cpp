@@ -5,6 +5,7 @@
 #include "experiment_menu.hpp"
 #include "ui_test_util.hpp"
 
+#include <QFileInfo>
 #include <QLineEdit>
 #include <QSvgRenderer>
 #include <QXmlStreamReader>
@@ -68,6 +69,10 @@ void checkFigureExports(const ExperimentDialog& d, const QSize& size)
     QVERIFY(bytes.trimmed().endsWith("%%EOF"));
     QVERIFY(!QFile::exists(pdf + ".part") && !QFile::exists(svg + ".part"));
     QVERIFY(!d.exportFigure(dir.filePath("f.bmpx"))); // an unknown extension is refused
+    // NOISETRAIL_SHOTS=DIR keeps the decision figures' SVGs (docs/experiments).
+    const QString keep = qEnvironmentVariable("NOISETRAIL_SHOTS");
+    if (!keep.isEmpty() && d.currentKind() == ExperimentKind::Decision)
+        QVERIFY(d.exportFigure(keep + "/export-decision-" + QFileInfo(d.modelPath()).baseName() + ".svg"));
 }
 
 } // namespace
