@@ -259,13 +259,9 @@ int cmd_invert(const std::vector<std::string>& argv)
         std::ofstream md = open_csv(out / "table.md");
         csv << "steps,examples,ddim_mse" << (opt.ddpm ? ",ddpm_mse" : "") << '\n';
         md << "Reconstruction MSE per dimension (mean over " << n << " examples of " << card.name << ", "
-           << to_string(opt.spacing) << " spacing):\n\n| | ";
-        for (int s : table)
-            md << "S=" << s << " | ";
-        md << "\n|---|";
-        for (std::size_t i = 0; i < table.size(); ++i)
-            md << "---:|";
-        md << "\n| DDIM (eta 0) | ";
+           << to_string(opt.spacing) << " spacing):\n\n| |";
+        markdown_step_columns(md, table);
+        md << "| DDIM (eta 0) | ";
         for (int s : table) {
             csv << s << ',' << n << ',' << num(mean(runs[s].mse), "%.9g");
             if (opt.ddpm)
