@@ -685,12 +685,20 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
         QPainter& painter = fig.painter();
         fig.prepare(painter);
         for (int p = 0; p < P; ++p) {
-            const int S = int(traces[p].timesteps.size());
-            for (int k = 0; k < S; ++k)
-                for (int b = 0; b < B; ++b) {
-                    const float* a = paths[p].data() + (std::size_t(k) * B + b) * 2;
-                    const float* c = a + std::size_t(B) * 2;
-                    fig.segment(painter, p, a[0], a[1], c[0], c[1], classColor(traces[p].assignment[std::size_t(k) * B + b]));
+            const ex::DecisionTrace& tr = traces[p];
+            const int S = int(tr.timesteps.size());
+            const auto at = [&](int k, int b) { return fig.map(p, paths[p][(std::size_t(k) * B + b) * 2], paths[p][(std::size_t(k) * B + b) * 2 + 1]); };
+            // Segment k (x_t of step k to its x_prev) in the colour of step k's
+            // assignment; one polyline per run of equal colour (small SVG and PDF files).
+            QVector<QPointF> run;
+            for (int b = 0; b < B; ++b)
+                for (int k = 0; k < S;) {
+                    const int label = tr.assignment[std::size_t(k) * B + b];
+                    run = {at(k, b)};
+                    for (; k < S && tr.assignment[std::size_t(k) * B + b] == label; ++k)
+                        run << at(k + 1, b);
+                    painter.setPen(QPen(classColor(label), 1));
+                    painter.drawPolyline(run.data(), int(run.size()));
                 }
         }
         panels = fig.picture();

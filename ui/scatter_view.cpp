@@ -145,7 +145,9 @@ void ScatterView::setColorByComponent(bool on)
 
 QColor ScatterView::pathColor(int sample, int step) const
 {
-    if (!colorByComponent_ || !traj_)
+    // Mixture runs with metrics label every step from step 0 on: without step 0's
+    // labels there are none to find (and no need to search every step for them).
+    if (!colorByComponent_ || !traj_ || traj_->empty() || traj_->info(0).metrics.assignment.empty())
         return color_;
     const int label = assignmentAt(*traj_, step, sample);
     return label >= 0 ? classColor(label) : color_;

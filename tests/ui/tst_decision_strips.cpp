@@ -178,6 +178,8 @@ private Q_SLOTS:
         if (image)
             w->setBatch(16);
         w->findChild<QAction*>("decisionAction")->setChecked(true);
+        if (image) // x0_hat: what the classifier labels
+            w->findChild<QAction*>("field_x0_hat")->trigger();
         runToEnd(*w);
         w->timeline()->seek(cursor);
         QTest::qWait(200);
