@@ -69,10 +69,11 @@ void checkFigureExports(const ExperimentDialog& d, const QSize& size)
     QVERIFY(bytes.trimmed().endsWith("%%EOF"));
     QVERIFY(!QFile::exists(pdf + ".part") && !QFile::exists(svg + ".part"));
     QVERIFY(!d.exportFigure(dir.filePath("f.bmpx"))); // an unknown extension is refused
-    // NOISETRAIL_SHOTS=DIR keeps the decision figures' SVGs (docs/experiments).
+    // NOISETRAIL_SHOTS=DIR keeps the decision figures as SVG and PDF (docs/experiments).
     const QString keep = qEnvironmentVariable("NOISETRAIL_SHOTS");
     if (!keep.isEmpty() && d.currentKind() == ExperimentKind::Decision)
-        QVERIFY(d.exportFigure(keep + "/export-decision-" + QFileInfo(d.modelPath()).baseName() + ".svg"));
+        for (const char* ext : {".svg", ".pdf"})
+            QVERIFY(d.exportFigure(keep + "/export-decision-" + QFileInfo(d.modelPath()).baseName() + ext));
 }
 
 } // namespace
