@@ -214,6 +214,17 @@ std::pair<double, double> pointRange(const std::vector<const std::vector<float>*
     return {-std::ceil(m), std::ceil(m)};
 }
 
+using ProgressFn = std::function<void(int, int, const QString&)>;
+
+/// Core's progress reports as the worker's (done, total, stage).
+ex::ProgressCallback forward(const ProgressFn& progress)
+{
+    return [&progress](const ex::Progress& p) {
+        if (progress)
+            progress(p.done, p.total, QString::fromStdString(p.stage));
+    };
+}
+
 /// The examples an inversion starts from, with how the CLI names them.
 struct Examples {
     std::vector<float> x0;
@@ -404,11 +415,7 @@ ExperimentResultPtr interpolation(const ExperimentJob& job, const Model& model, 
     o.threads = job.threads;
     const ex::Interpolation r = ex::interpolate(
         model, std::span<const float>(z.data(), D), std::span<const float>(z.data() + D, D), o,
-        [&](const ex::Progress& p) {
-            if (progress)
-                progress(p.done, p.total, QString::fromStdString(p.stage));
-        },
-        cancel);
+        forward(progress), cancel);
     auto res = std::make_shared<ExperimentResult>();
     res->kind = job.kind;
     res->cancelled = r.cancelled;
@@ -488,11 +495,7 @@ ExperimentResultPtr consistency(const ExperimentJob& job, const Model& model, co
     o.threads = job.threads;
     const ex::Consistency r = ex::consistency(
         model, o,
-        [&](const ex::Progress& p) {
-            if (progress)
-                progress(p.done, p.total, QString::fromStdString(p.stage));
-        },
-        cancel);
+        forward(progress), cancel);
     auto res = std::make_shared<ExperimentResult>();
     res->kind = job.kind;
     res->cancelled = r.cancelled;
@@ -604,11 +607,7 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
     o.threads = job.threads;
     const ex::Decision r = ex::decision(
         model, *assigner, o,
-        [&](const ex::Progress& p) {
-            if (progress)
-                progress(p.done, p.total, QString::fromStdString(p.stage));
-        },
-        cancel);
+        forward(progress), cancel);
     if (r.cancelled) {
         res->cancelled = true;
         return res;
