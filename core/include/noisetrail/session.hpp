@@ -9,7 +9,8 @@
 //     contract section 4 with paths relative to the session file, every panel's
 //     card fingerprint, caption, timesteps and stored precision); the shared x_T
 //     as exact float32; then per panel its step records (plan, statistics,
-//     metrics at full precision) and the blocks of its trajectory (x_t of each
+//     metrics at full precision; from format 2 the per-sample assignments of
+//     decision time) and the blocks of its trajectory (x_t of each
 //     step and the final samples, x0_hat, eps_hat) exactly as the Trajectory
 //     stores them.
 //
