@@ -17,6 +17,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QDir>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -116,13 +117,39 @@ bool MainWindow::saveRun(const QString& path)
         showError(tr("A run is in progress: stop it or let it finish, then save."));
         return false;
     }
+    std::shared_ptr<const Session> s;
     try {
-        QApplication::setOverrideCursor(Qt::WaitCursor);
-        write_session(path.toStdString(), currentSession());
-        QApplication::restoreOverrideCursor();
+        s = std::make_shared<const Session>(currentSession());
     } catch (const std::exception& e) {
-        QApplication::restoreOverrideCursor();
         showError(tr("Could not save the run: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    // Writing four 1000-step panels takes seconds: it runs on its own thread (the
+    // finished trajectories are read-only), and a window-modal dialog keeps the
+    // window painted but closed to input meanwhile. The caller still gets its
+    // answer here (the discard question needs it before it goes on).
+    ExportJob job;
+    job.setObjectName("saveJob");
+    QProgressDialog dialog(tr("Saving %1...").arg(QFileInfo(path).fileName()), QString(), 0, 0, this);
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setMinimumDuration(0);
+    dialog.show(); // at once: until it shows, the window would take input (a second save, Quit)
+    QEventLoop loop;
+    QString error;
+    connect(&job, &ExportJob::finished, &loop, &QEventLoop::quit);
+    connect(&job, &ExportJob::failed, &loop, [&](const QString& m) {
+        error = m;
+        loop.quit();
+    });
+    job.start([s, path](ExportJob&) {
+        write_session(path.toStdString(), *s);
+        return QString();
+    });
+    loop.exec();
+    job.wait();
+    dialog.close();
+    if (!error.isEmpty()) {
+        showError(tr("Could not save the run: %1").arg(error));
         return false;
     }
     unsavedRun_ = false;
