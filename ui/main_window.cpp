@@ -781,23 +781,24 @@ void MainWindow::loadModel(const QString& path)
                               Qt::QueuedConnection);
 }
 
-void MainWindow::setPanelCard(int i, const QString& path)
+quint64 MainWindow::setPanelCard(int i, const QString& path)
 {
     if (i < 0 || i >= panelCount())
-        return;
+        return 0;
     SamplerPanel* p = panels_[std::size_t(i)];
     abandonRun();
     if (path.isEmpty() || (model_ && QFileInfo(path).absoluteFilePath() == model_->path)) {
         p->setOwnModel(nullptr);
         rebuildPlots();
         updateTimelineMarks();
-        return;
+        return 0;
     }
     const quint64 token = ++nextToken_;
     panelLoads_[token] = p;
     statusLabel_->setText(tr("Loading %1 for panel %2 ...").arg(QFileInfo(path).fileName()).arg(i + 1));
     QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
                               Qt::QueuedConnection);
+    return token;
 }
 
 void MainWindow::onPanelModelLoaded(SamplerPanel* p, LoadedModelPtr model)
@@ -839,6 +840,10 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
         panelLoads_.erase(it);
         if (p && model_)
             onPanelModelLoaded(p, std::move(model));
+        if (auto saved = savedForLoad_.extract(token); !saved.empty() && p && p->hasOwnModel()) {
+            p->showSaved(saved.mapped().first, saved.mapped().second);
+            refreshViews();
+        }
         return;
     }
     if (token != loadToken_)
@@ -882,6 +887,7 @@ void MainWindow::onModelFailed(quint64 token, const QString& path, const QString
     if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
         const QPointer<SamplerPanel> p = it->second;
         panelLoads_.erase(it);
+        savedForLoad_.erase(token);
         if (p) {
             showError(tr("Panel %1 cannot use %2: %3")
                           .arg(p->index() + 1)
@@ -1370,6 +1376,18 @@ void MainWindow::readSettings()
         for (std::size_t i = 0; i < configs.size(); ++i)
             panels_[i]->setConfig(configs[i]);
         relayoutPanels();
+        // Panels' own cards are loaded once the window's model is there (each must match its data shape).
+        settingsPanelCards_ = s.value("panelCards").toStringList();
+        if (!settingsPanelCards_.isEmpty())
+            connect(
+                this, &MainWindow::modelReady, this,
+                [this] {
+                    const QStringList cards = std::exchange(settingsPanelCards_, {});
+                    for (int i = 0; i < std::min(int(cards.size()), panelCount()); ++i)
+                        if (!cards[i].isEmpty() && QFileInfo(cards[i]).isFile())
+                            setPanelCard(i, cards[i]);
+                },
+                Qt::SingleShotConnection);
     }
 }
 
@@ -1385,10 +1403,13 @@ void MainWindow::writeSettings()
     s.setValue("pacing", QString::fromStdString(to_string(pacing_)));
     if (model_)
         s.setValue("model", model_->path);
-    QStringList panels;
-    for (auto* p : panels_)
+    QStringList panels, cards;
+    for (auto* p : panels_) {
         panels << encodeConfig(p->config());
+        cards << (p->hasOwnModel() ? p->model()->path : QString());
+    }
     s.setValue("panels", panels);
+    s.setValue("panelCards", cards);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e)
