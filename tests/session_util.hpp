@@ -45,6 +45,8 @@ inline std::shared_ptr<Trajectory> make_trajectory(std::vector<std::int64_t> sha
         m.values.vendi = 1.5 + k;
         m.componentCounts = {k, 2, 3};
         m.componentNear = {1};
+        for (std::int64_t b = 0; b < shape[0]; ++b) // per sample, as the GUI's worker stores them
+            m.assignment.push_back(int((b + k) % 3));
         m.seconds = 0.001;
         t->append(f, &m);
         x = f.x_prev;

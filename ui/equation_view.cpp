@@ -24,13 +24,21 @@ QString num(double v) { return QString::number(v, 'g', 6); }
 
 double lambdaOf(double ab) { return 0.5 * (std::log(ab) - std::log1p(-ab)); } // log(alpha / sigma)
 
-/// L2 norm of sample i of a decoded batch (values per sample = n).
-double sampleNorm(const std::vector<float>& v, int i, int n, double scale = 1.0)
+/// "<b>0.98</b> x_t &minus; <b>0.0123</b> d": a sum of terms with their signs written
+/// out (`keepZero`: a zero coefficient is still shown, as DDIM's sigma 0).
+QString sumText(const std::vector<std::pair<double, QString>>& terms, bool keepZero = false)
 {
-    double s = 0.0;
-    for (int k = 0; k < n; ++k)
-        s += double(v[std::size_t(i * n + k)]) * v[std::size_t(i * n + k)];
-    return std::abs(scale) * std::sqrt(s);
+    QString out;
+    for (const auto& [c, symbol] : terms) {
+        if (c == 0.0 && !keepZero)
+            continue;
+        const QString term = QStringLiteral("<b>%1</b> %2").arg(num(std::abs(c)), symbol);
+        if (out.isEmpty())
+            out = c < 0 ? QStringLiteral("&minus;") + term : term;
+        else
+            out += (c < 0 ? QStringLiteral(" &minus; ") : QStringLiteral(" + ")) + term;
+    }
+    return out;
 }
 } // namespace
 
@@ -51,23 +59,33 @@ StepCoefficients stepCoefficients(const SamplerConfig& config, const PlanStep& s
         c.c_x0 = std::sqrt(abp);
         c.c_eps = std::sqrt(std::max(0.0, 1.0 - abp - c.sigma * c.sigma));
     } else if (config.sampler == "heun") {
-        // The Euler predictor on x_bar = x / sqrt(ab): exactly DDIM eta 0, written on x_t, eps_hat.
-        const double sCur = std::sqrt((1.0 - ab) / ab), sPrev = std::sqrt((1.0 - abp) / abp);
-        c.c_xt = std::sqrt(abp / ab);
-        c.c_eps = std::sqrt(abp) * (sPrev - sCur);
-        if (last) {
-            c = {};
-            c.c_x0 = 1.0;
-        }
-    } else if (config.sampler == "dpmpp2m") {
+        // samplers/heun.cpp: on x_bar = x / sqrt(ab) the ODE is d x_bar / ds = eps; written
+        // on x_t: sqrt(ab_prev) x_bar = sqrt(ab_prev / ab) x_t. The last step is Euler only
+        // and lands on x0_hat (Alg. 1: no correction at s_prev = 0).
         if (last) {
             c.c_x0 = 1.0;
         } else {
-            const double h = lambdaOf(abp) - lambdaOf(ab);
+            c.s = std::sqrt((1.0 - ab) / ab);
+            c.s_prev = std::sqrt((1.0 - abp) / abp);
+            c.c_xt = std::sqrt(abp / ab);
+            c.c_euler = std::sqrt(abp) * (c.s_prev - c.s);
+            c.c_eps = c.c_eps2 = 0.5 * c.c_euler;
+        }
+    } else if (config.sampler == "dpmpp2m") {
+        // samplers/dpmpp2m.cpp: alpha = sqrt(ab), sigma = sqrt(1 - ab); the first step is first
+        // order, the last lands on x0_hat; r from the previous step's h (its state h_last).
+        if (last) {
+            c.c_x0 = 1.0;
+        } else {
+            c.h = lambdaOf(abp) - lambdaOf(ab);
             c.c_xt = std::sqrt(1.0 - abp) / std::sqrt(1.0 - ab);
-            c.c_x0 = -std::sqrt(abp) * std::expm1(-h);
-            if (previous && previous->t_prev >= 0)
-                c.r = (lambdaOf(previous->alpha_bar_prev) - lambdaOf(previous->alpha_bar)) / h;
+            c.c_d = -std::sqrt(abp) * std::expm1(-c.h);
+            c.c_x0 = c.c_d;
+            if (previous && previous->t_prev >= 0) {
+                c.r = (lambdaOf(previous->alpha_bar_prev) - lambdaOf(previous->alpha_bar)) / c.h;
+                c.c_x0 = c.c_d * (1.0 + 0.5 / c.r);
+                c.c_x0_last = -c.c_d * 0.5 / c.r;
+            }
         }
     }
     return c;
@@ -185,15 +203,17 @@ void EquationView::render()
                       "&radic;(1 &minus; %5/%2) (eq. 16)")
                        .arg(kXprev, kAbPrev, kX0, kEps, kAb);
     } else if (name == "heun") {
-        symbolic = tr("<b>Heun</b> (Karras et al. Alg. 1) on x&#772; = x/&radic;%1, s = &radic;((1&minus;%1)/%1): "
-                      "Euler %2 = &radic;(%3/%1) %4 + &radic;%3 (s&prime; &minus; s) %5 (= DDIM &eta; 0), then "
-                      "&epsilon;&#770; &rarr; (%5 + %5&prime;)/2 with %5&prime; at the Euler point")
+        symbolic = tr("<b>Heun</b> (Karras et al. 2022, Alg. 1) on x&#772; = x/&radic;%1, s = &radic;((1&minus;%1)/%1): "
+                      "d = %5(%4, t); Euler x&prime; = &radic;%3 (x&#772; + (s&prime; &minus; s) d) (= DDIM &eta; 0); "
+                      "d&prime; = %5(x&prime;, t&prime;); corrector %2 = &radic;%3 (x&#772; + (s&prime; &minus; s) "
+                      "&frac12;(d + d&prime;))")
                        .arg(kAb, kXprev, kAbPrev, kXt, kEps);
     } else if (name == "dpmpp2m") {
-        symbolic = tr("<b>DPM-Solver++(2M)</b> (Lu et al. eq. 9): %1 = (&sigma;&prime;/&sigma;) %2 &minus; "
-                      "&alpha;&prime; (e<sup>&minus;h</sup> &minus; 1) D, &nbsp; h = &lambda;&prime; &minus; &lambda;, "
-                      "&lambda; = log(&alpha;/&sigma;), &nbsp; D = (1 + 1/2r) %3 &minus; (1/2r) %3<sup>last</sup>")
-                       .arg(kXprev, kXt, kX0);
+        symbolic = tr("<b>DPM-Solver++(2M)</b> (Lu et al. 2022, Alg. 2): %1 = (&sigma;&prime;/&sigma;) %2 &minus; "
+                      "&alpha;&prime; (e<sup>&minus;h</sup> &minus; 1) D, &nbsp; &alpha; = &radic;%4, &sigma; = "
+                      "&radic;(1&minus;%4), h = &lambda;&prime; &minus; &lambda;, &lambda; = log(&alpha;/&sigma;), "
+                      "&nbsp; D = (1 + 1/2r) %3 &minus; (1/2r) %3<sup>last</sup>, r = h<sup>last</sup>/h")
+                       .arg(kXprev, kXt, kX0, kAb);
     } else {
         symbolic = tr("%1: no equation to show").arg(QString::fromStdString(name));
     }
@@ -210,22 +230,6 @@ void EquationView::render()
                                   .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)")
                                                      : QString::number(ps.t_prev))
                                   .arg(kAb, num(ps.alpha_bar), kAbPrev, num(ps.alpha_bar_prev));
-        QStringList parts;
-        if (c.c_x0 != 0.0)
-            parts << QStringLiteral("<b>%1</b> %2").arg(num(c.c_x0), name == "dpmpp2m" ? QStringLiteral("D") : kX0);
-        if (c.c_xt != 0.0)
-            parts << QStringLiteral("<b>%1</b> %2").arg(num(c.c_xt), kXt);
-        if (c.c_eps != 0.0)
-            parts << QStringLiteral("<b>%1</b> %2").arg(num(c.c_eps), kEps);
-        parts << QStringLiteral("<b>%1</b> z").arg(num(c.sigma));
-        numeric = QStringLiteral("%1<br>%2 = %3").arg(where, kXprev, parts.join(QStringLiteral(" + ")));
-        if (name == "dpmpp2m" && std::isfinite(c.r))
-            numeric += tr(", r = %1").arg(num(c.r));
-        else if (name == "dpmpp2m")
-            numeric += tr(" (first order: D = %1)").arg(kX0);
-        if (name == "ddim" && c.sigma == 0.0)
-            numeric += tr(" &nbsp;(&eta; = 0: deterministic, no noise term)");
-
         // The size of each term for the selected sample: which one moves it.
         const int i = std::clamp(sample(), 0, st->batch() - 1);
         const int n = st->batch() > 0 ? int(st->valuesPerStep() / st->batch()) : 0;
@@ -234,34 +238,74 @@ void EquationView::render()
         st->decode(step_, Field::X0Hat, x0);
         st->decode(step_, Field::EpsHat, eps);
         st->decode(step_ + 1, Field::Xt, xprev);
-        // The noise actually added: what x_prev holds beyond the mean (0 when sigma is 0).
-        double noise = 0.0;
-        if (c.sigma > 0.0 && name == "ddpm") {
-            double s = 0.0;
-            for (int k = 0; k < n; ++k) {
-                const std::size_t j = std::size_t(i * n + k);
-                const double mean = c.c_x0 * x0[j] + c.c_xt * xt[j];
-                s += (xprev[j] - mean) * (xprev[j] - mean);
-            }
-            noise = std::sqrt(s);
-        } else if (c.sigma > 0.0) {
-            double s = 0.0;
-            for (int k = 0; k < n; ++k) {
-                const std::size_t j = std::size_t(i * n + k);
-                const double mean = c.c_x0 * x0[j] + c.c_eps * eps[j];
-                s += (xprev[j] - mean) * (xprev[j] - mean);
-            }
-            noise = std::sqrt(s);
-        }
+        const auto at = [&](const std::vector<float>& v, int k) { return double(v[std::size_t(i * n + k)]); };
+        /// |sum_k f(k)^2|^(1/2) over the sample's coordinates.
+        const auto norm = [&](auto f) {
+            double s2 = 0.0;
+            for (int k = 0; k < n; ++k)
+                s2 += f(k) * f(k);
+            return std::sqrt(s2);
+        };
+        const auto size = [](const QString& what, double v) {
+            return QStringLiteral("|%1| = %2").arg(what).arg(v, 0, 'f', 3);
+        };
         QStringList sizes;
-        if (c.c_x0 != 0.0 && name != "dpmpp2m")
-            sizes << QStringLiteral("|%1 %2| = %3").arg(num(c.c_x0), kX0).arg(sampleNorm(x0, i, n, c.c_x0), 0, 'f', 3);
-        if (c.c_xt != 0.0)
-            sizes << QStringLiteral("|%1 %2| = %3").arg(num(c.c_xt), kXt).arg(sampleNorm(xt, i, n, c.c_xt), 0, 'f', 3);
-        if (c.c_eps != 0.0)
-            sizes << QStringLiteral("|%1 %2| = %3").arg(num(c.c_eps), kEps).arg(sampleNorm(eps, i, n, c.c_eps), 0, 'f', 3);
-        if (name == "ddpm" || name == "ddim")
-            sizes << QStringLiteral("|&sigma; z| = %1").arg(noise, 0, 'f', 3);
+        if (name == "heun" && ps.t_prev >= 0) {
+            // d' is not stored: it is what x_prev holds beyond the other two terms.
+            const auto dPrime = [&](int k) { return (at(xprev, k) - c.c_xt * at(xt, k) - c.c_eps * at(eps, k)) / c.c_eps2; };
+            numeric = QStringLiteral("%1<br>s = %2, s&prime; = %3 &nbsp; Euler: x&prime; = %4<br>%5 = %6")
+                          .arg(where, num(c.s), num(c.s_prev), sumText({{c.c_xt, kXt}, {c.c_euler, QStringLiteral("d")}}),
+                               kXprev,
+                               sumText({{c.c_xt, kXt}, {c.c_eps, QStringLiteral("d")}, {c.c_eps2, QStringLiteral("d&prime;")}}));
+            sizes << size(num(c.c_xt) + QStringLiteral(" ") + kXt, norm([&](int k) { return c.c_xt * at(xt, k); }))
+                  << size(num(c.c_eps) + QStringLiteral(" d"), norm([&](int k) { return c.c_eps * at(eps, k); }))
+                  << size(num(c.c_eps2) + QStringLiteral(" d&prime;"), norm([&](int k) { return c.c_eps2 * dPrime(k); }))
+                  << tr("Heun's correction %1").arg(size(kXprev + QStringLiteral(" &minus; x&prime;"), norm([&](int k) {
+                         return at(xprev, k) - c.c_xt * at(xt, k) - c.c_euler * at(eps, k);
+                     })));
+        } else if (name == "dpmpp2m" && ps.t_prev >= 0) {
+            const QString kX0Last = kX0 + QStringLiteral("<sup>last</sup>");
+            const bool second = std::isfinite(c.r);
+            numeric = QStringLiteral("%1<br>h = %2, ").arg(where, num(c.h));
+            numeric += second ? tr("r = %1, D = %2").arg(num(c.r), sumText({{1.0 + 0.5 / c.r, kX0}, {-0.5 / c.r, kX0Last}}))
+                              : tr("first step: first order, D = %1").arg(kX0);
+            numeric += QStringLiteral("<br>%1 = %2").arg(kXprev, sumText({{c.c_xt, kXt}, {c.c_d, QStringLiteral("D")}}));
+            if (second)
+                numeric += QStringLiteral(" = %1").arg(sumText({{c.c_xt, kXt}, {c.c_x0, kX0}, {c.c_x0_last, kX0Last}}));
+            sizes << size(num(c.c_xt) + QStringLiteral(" ") + kXt, norm([&](int k) { return c.c_xt * at(xt, k); }))
+                  << size(num(c.c_x0) + QStringLiteral(" ") + kX0, norm([&](int k) { return c.c_x0 * at(x0, k); }));
+            if (second) {
+                std::vector<float> x0Last;
+                st->decode(step_ - 1, Field::X0Hat, x0Last);
+                sizes << size(num(c.c_x0_last) + QStringLiteral(" ") + kX0Last,
+                              norm([&](int k) { return c.c_x0_last * at(x0Last, k); }));
+            }
+        } else if (name == "heun" || name == "dpmpp2m") {
+            numeric = name == "heun" ? tr("%1<br>%2 = %3 (Euler only: Alg. 1 makes no correction at s&prime; = 0)")
+                                           .arg(where, kXprev, kX0)
+                                     : tr("%1<br>%2 = %3 (&sigma;&prime; = 0)").arg(where, kXprev, kX0);
+            sizes << size(kX0, norm([&](int k) { return at(x0, k); }));
+        } else {
+            // DDPM, DDIM: x_prev = c_x0 x0_hat + c_xt x_t + c_eps eps_hat + sigma z.
+            std::vector<std::pair<double, QString>> sum{{c.c_x0, kX0}, {c.c_xt, kXt}, {c.c_eps, kEps}};
+            std::erase_if(sum, [](const auto& term) { return term.first == 0.0; });
+            sum.push_back({c.sigma, QStringLiteral("z")});
+            numeric = QStringLiteral("%1<br>%2 = %3").arg(where, kXprev, sumText(sum, true));
+            if (name == "ddim" && c.sigma == 0.0)
+                numeric += tr(" &nbsp;(&eta; = 0: deterministic, no noise term)");
+            // The noise actually added: what x_prev holds beyond the mean (0 when sigma is 0).
+            const double noise = c.sigma > 0.0 ? norm([&](int k) {
+                return at(xprev, k) - c.c_x0 * at(x0, k) - c.c_xt * at(xt, k) - c.c_eps * at(eps, k);
+            })
+                                               : 0.0;
+            if (c.c_x0 != 0.0)
+                sizes << size(num(c.c_x0) + QStringLiteral(" ") + kX0, norm([&](int k) { return c.c_x0 * at(x0, k); }));
+            if (c.c_xt != 0.0)
+                sizes << size(num(c.c_xt) + QStringLiteral(" ") + kXt, norm([&](int k) { return c.c_xt * at(xt, k); }));
+            if (c.c_eps != 0.0)
+                sizes << size(num(c.c_eps) + QStringLiteral(" ") + kEps, norm([&](int k) { return c.c_eps * at(eps, k); }));
+            sizes << size(QStringLiteral("&sigma; z"), noise);
+        }
         terms = tr("Sample %1, size of each term: %2").arg(i + 1).arg(sizes.join(QStringLiteral(" &nbsp;&middot;&nbsp; ")));
     } else {
         numeric = tr("<i>No step computed at the cursor: run, or move the timeline onto a step of this panel.</i>");

@@ -1,5 +1,7 @@
 #include "experiment_dialog.hpp"
 
+#include "export_plot.hpp"
+
 #include "noisetrail/errors.hpp"
 #include "noisetrail/experiments.hpp"
 #include "noisetrail/model_card.hpp"
@@ -181,12 +183,21 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     command_->setObjectName("experimentCommand");
     command_->setReadOnly(true);
     command_->setToolTip(tr("The noisetrail-cli command that computes the same (select and copy)"));
-    pngButton_ = new QPushButton(tr("Export PNG..."));
+    figureButton_ = new QPushButton(tr("Export Figure..."));
+    figureButton_->setObjectName("experimentExportFigure");
+    figureButton_->setToolTip(tr("Save the figure as PNG, SVG or PDF (by the file's extension)"));
     csvButton_ = new QPushButton(tr("Export CSV..."));
-    connect(pngButton_, &QPushButton::clicked, this, [this] {
-        const QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), QStringLiteral("experiment.png"),
-                                                       tr("PNG images (*.png)"));
-        if (!f.isEmpty() && !exportPng(f))
+    connect(figureButton_, &QPushButton::clicked, this, [this] {
+        QString filter = tr("PNG images (*.png)");
+        QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), QStringLiteral("experiment.png"),
+                                                 tr("PNG images (*.png);;SVG drawings (*.svg);;PDF documents (*.pdf)"),
+                                                 &filter);
+        if (f.isEmpty())
+            return;
+        const QString ext = filter.contains("svg") ? "svg" : filter.contains("pdf") ? "pdf" : "png";
+        if (QFileInfo(f).suffix().isEmpty())
+            f += '.' + ext;
+        if (!exportFigure(f))
             status_->setText(tr("Could not write %1").arg(f));
     });
     connect(csvButton_, &QPushButton::clicked, this, [this] {
@@ -202,7 +213,7 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     auto* cmd = new QHBoxLayout;
     cmd->addWidget(new QLabel(tr("CLI:")));
     cmd->addWidget(command_, 1);
-    cmd->addWidget(pngButton_);
+    cmd->addWidget(figureButton_);
     cmd->addWidget(csvButton_);
     bl->addLayout(cmd);
 
@@ -354,7 +365,7 @@ void ExperimentDialog::onFailed(quint64 gen, const QString& message)
 void ExperimentDialog::showResult()
 {
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
-    figure_->setPixmap(r && !r->figure.isNull() ? QPixmap::fromImage(r->figure) : QPixmap());
+    figure_->setPixmap(r && !r->figure.isNull() ? QPixmap::fromImage(figureImage(r->figure)) : QPixmap());
     table_->clear();
     table_->setRowCount(r ? int(r->rows.size()) : 0);
     table_->setColumnCount(r ? int(r->headers.size()) : 0);
@@ -372,14 +383,14 @@ void ExperimentDialog::updateButtons()
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
     computeButton_->setEnabled(!computing_);
     cancelButton_->setEnabled(computing_);
-    pngButton_->setEnabled(r && !r->figure.isNull());
+    figureButton_->setEnabled(r && !r->figure.isNull());
     csvButton_->setEnabled(r && !r->rows.isEmpty());
 }
 
-bool ExperimentDialog::exportPng(const QString& path) const
+bool ExperimentDialog::exportFigure(const QString& path) const
 {
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
-    return r && !r->figure.isNull() && r->figure.save(path, "PNG");
+    return r && !r->figure.isNull() && saveFigure(r->figure, path, experimentTitle(r->kind));
 }
 
 bool ExperimentDialog::exportCsv(const QString& path) const

@@ -2,7 +2,8 @@
 // (inversion and reconstruction, interpolation in x_T, consistency across step
 // counts with early stop, decision time), each computed on the worker thread
 // with progress and cancel, showing its figure, its numbers and the
-// noisetrail-cli command that reproduces it, and exporting PNG and CSV.
+// noisetrail-cli command that reproduces it, and exporting the figure (PNG,
+// SVG, PDF) and its numbers (CSV).
 #pragma once
 #include "experiment_worker.hpp"
 
@@ -37,8 +38,9 @@ public:
     void compute();
     void cancel();
     bool isComputing() const { return computing_; }
-    /// Write the current tab's figure (PNG) / numbers (CSV, plus X0.npy for drawn inversion examples).
-    bool exportPng(const QString& path) const;
+    /// Write the current tab's figure (by the extension: .png, .svg or .pdf,
+    /// export_plot.hpp's saveFigure) / numbers (CSV, plus X0.npy for drawn inversion examples).
+    bool exportFigure(const QString& path) const;
     bool exportCsv(const QString& path) const;
 
     ExperimentResultPtr result(ExperimentKind kind) const;
@@ -83,7 +85,7 @@ private:
     QSpinBox* seedSpin_ = nullptr;
     QPushButton* computeButton_ = nullptr;
     QPushButton* cancelButton_ = nullptr;
-    QPushButton* pngButton_ = nullptr;
+    QPushButton* figureButton_ = nullptr;
     QPushButton* csvButton_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QLabel* status_ = nullptr;

@@ -7,6 +7,7 @@
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
+#include "decision_strip.hpp"
 #include "render.hpp"
 
 #include <QDir>
@@ -43,12 +44,6 @@ QString ExperimentResult::csv() const
 }
 
 namespace {
-
-QColor paletteColor(int k)
-{
-    const auto& c = compare::kPalette[std::size_t(std::max(k, 0)) % compare::kPalette.size()];
-    return QColor(c[0], c[1], c[2]);
-}
 
 QString num(double v, const char* f = "%.4g")
 {
@@ -97,36 +92,45 @@ QImage tile(const std::vector<float>& batch, const ModelCard& card, int index, f
     return img.scaled(W * zoom, H * zoom, Qt::IgnoreAspectRatio, Qt::FastTransformation);
 }
 
-/// A figure of labelled rows of image tiles, optionally with a coloured strip under each tile.
+/// A figure of labelled rows of image tiles, optionally with a decision strip under each tile.
 struct TileRow {
     QString label;
     QVector<QImage> tiles;
-    QVector<QImage> strips; ///< empty, or one per tile
+    QVector<ClassStrip> strips; ///< empty, or one per tile
 };
 
-QImage tileFigure(const QVector<TileRow>& rows, const QString& title)
+/// Figures are recorded as painting commands (export_plot.hpp's saveFigure
+/// replays them onto the view's image, PNG, SVG and PDF); this ends `p` and
+/// gives the picture the figure's size.
+QPicture finish(QPicture& picture, QPainter& p, QSize size)
 {
-    const int labelW = 190, gap = 4, titleH = title.isEmpty() ? 0 : 26;
-    int tw = 0, th = 0, cols = 0, stripH = 0;
+    p.end();
+    picture.setBoundingRect(QRect(QPoint(0, 0), size));
+    return picture;
+}
+
+QPicture tileFigure(const QVector<TileRow>& rows, const QString& title)
+{
+    const int labelW = 190, gap = 4, titleH = title.isEmpty() ? 0 : 26, stripH = 10;
+    int tw = 0, th = 0, cols = 0;
     for (const TileRow& r : rows) {
         cols = std::max(cols, int(r.tiles.size()));
         for (const QImage& t : r.tiles)
             tw = std::max(tw, t.width()), th = std::max(th, t.height());
-        for (const QImage& s : r.strips)
-            stripH = std::max(stripH, s.height() + 2);
     }
     int height = titleH + gap;
     for (const TileRow& r : rows)
         height += th + (r.strips.isEmpty() ? 0 : stripH) + gap;
-    QImage fig(labelW + cols * (tw + gap) + gap, height + gap, QImage::Format_RGB32);
-    fig.fill(Qt::white);
+    const QSize size(labelW + cols * (tw + gap) + gap, height + gap);
+    QPicture fig;
     QPainter p(&fig);
+    p.fillRect(QRect(QPoint(0, 0), size), Qt::white);
     p.setPen(Qt::black);
     QFont f = p.font();
     f.setPixelSize(13);
     p.setFont(f);
     if (!title.isEmpty())
-        p.drawText(QRect(gap, 4, fig.width(), titleH), Qt::AlignLeft | Qt::AlignVCenter, title);
+        p.drawText(QRect(gap, 4, size.width(), titleH), Qt::AlignLeft | Qt::AlignVCenter, title);
     int y = titleH + gap;
     for (const TileRow& r : rows) {
         p.drawText(QRect(gap, y, labelW - 2 * gap, th), Qt::AlignLeft | Qt::AlignVCenter | Qt::TextWordWrap, r.label);
@@ -134,20 +138,21 @@ QImage tileFigure(const QVector<TileRow>& rows, const QString& title)
             const int x = labelW + i * (tw + gap);
             p.drawImage(x, y, r.tiles[i]);
             if (i < r.strips.size())
-                p.drawImage(x, y + th + 2, r.strips[i]);
+                paintClassStrip(p, QRectF(x, y + th + 2, r.tiles[i].width(), stripH - 2), r.strips[i]);
         }
         y += th + (r.strips.isEmpty() ? 0 : stripH) + gap;
     }
-    return fig;
+    return finish(fig, p, size);
 }
 
-/// 2-D panels: points and segments in data coordinates, one square per panel.
+/// 2-D panels: points and segments in data coordinates, one square per panel,
+/// painted through one painter (frame() first, then prepare() and the data).
 class PointFigure {
 public:
     PointFigure(int panels, double lo, double hi, int size = 340)
-        : size_(size), lo_(lo), hi_(hi), img_(panels * (size + 30) + 30, size + 60, QImage::Format_RGB32)
+        : size_(size), lo_(lo), hi_(hi), extent_(panels * (size + 30) + 30, size + 60), painter_(&picture_)
     {
-        img_.fill(Qt::white);
+        painter_.fillRect(QRect(QPoint(0, 0), extent_), Qt::white);
     }
     QPointF map(int panel, double x, double y) const
     {
@@ -156,13 +161,14 @@ public:
     }
     void frame(int panel, const QString& title)
     {
-        QPainter p(&img_);
+        QPainter& p = painter_;
         p.setPen(QColor(230, 230, 230));
         for (double g = std::ceil(lo_); g <= hi_; g += 1.0) {
             p.drawLine(map(panel, g, lo_), map(panel, g, hi_));
             p.drawLine(map(panel, lo_, g), map(panel, hi_, g));
         }
         p.setPen(Qt::black);
+        p.setBrush(Qt::NoBrush);
         p.drawRect(QRectF(map(panel, lo_, hi_), map(panel, hi_, lo_)));
         QFont f = p.font();
         f.setPixelSize(13);
@@ -170,12 +176,12 @@ public:
         p.drawText(QRectF(map(panel, lo_, hi_) - QPointF(0, 30), QSizeF(size_, 26)), Qt::AlignLeft | Qt::AlignVCenter,
                    title);
     }
-    QImage& canvas() { return img_; }
+    QPainter& painter() { return painter_; }
     /// Antialiased, clipped to the panels' row.
     void prepare(QPainter& p) const
     {
         p.setRenderHint(QPainter::Antialiasing);
-        p.setClipRect(QRect(30, 36, img_.width() - 60, size_));
+        p.setClipRect(QRect(30, 36, extent_.width() - 60, size_));
     }
     void dot(QPainter& p, int panel, double x, double y, const QColor& c, double r = 2.5)
     {
@@ -188,12 +194,14 @@ public:
         p.setPen(QPen(c, 1));
         p.drawLine(map(panel, x0, y0), map(panel, x1, y1));
     }
-    QImage image() const { return img_; }
+    QPicture picture() { return finish(picture_, painter_, extent_); }
 
 private:
     int size_;
     double lo_, hi_;
-    QImage img_;
+    QSize extent_;
+    QPicture picture_;
+    QPainter painter_;
 };
 
 std::pair<double, double> pointRange(const std::vector<const std::vector<float>*>& sets)
@@ -204,6 +212,17 @@ std::pair<double, double> pointRange(const std::vector<const std::vector<float>*
             if (std::isfinite(v))
                 m = std::max(m, std::abs(double(v)) * 1.05);
     return {-std::ceil(m), std::ceil(m)};
+}
+
+using ProgressFn = std::function<void(int, int, const QString&)>;
+
+/// Core's progress reports as the worker's (done, total, stage).
+ex::ProgressCallback forward(const ProgressFn& progress)
+{
+    return [&progress](const ex::Progress& p) {
+        if (progress)
+            progress(p.done, p.total, QString::fromStdString(p.stage));
+    };
 }
 
 /// The examples an inversion starts from, with how the CLI names them.
@@ -362,23 +381,22 @@ ExperimentResultPtr inversion(const ExperimentJob& job, const Model& model, cons
         PointFigure fig(2, std::min(lo, tlo), std::max(hi, thi));
         fig.frame(0, QObject::tr("x_0 (black), DDIM S = %1 (blue)%2").arg(S0).arg(job.ddpm ? QObject::tr(", DDPM (purple)") : QString()));
         fig.frame(1, QObject::tr("inverted x_T (S = %1)").arg(job.steps[runs.size() - 1]));
-        QPainter p(&fig.canvas());
+        QPainter& p = fig.painter();
         fig.prepare(p);
         for (int i = 0; i < n; ++i) {
             const float* a = ex0.x0.data() + 2 * i;
             if (job.ddpm) {
                 const float* d = r.ddpm_reconstruction.data() + 2 * i;
                 fig.segment(p, 0, a[0], a[1], d[0], d[1], QColor(205, 185, 225));
-                fig.dot(p, 0, d[0], d[1], paletteColor(4), 2);
+                fig.dot(p, 0, d[0], d[1], classColor(4), 2);
             }
             const float* b = r.reconstruction.data() + 2 * i;
-            fig.segment(p, 0, a[0], a[1], b[0], b[1], paletteColor(0));
+            fig.segment(p, 0, a[0], a[1], b[0], b[1], classColor(0));
             fig.dot(p, 0, a[0], a[1], Qt::black, 2.5);
-            fig.dot(p, 0, b[0], b[1], paletteColor(0), 1.5);
-            fig.dot(p, 1, runs.back().x_T[2 * i], runs.back().x_T[2 * i + 1], paletteColor(0), 2);
+            fig.dot(p, 0, b[0], b[1], classColor(0), 1.5);
+            fig.dot(p, 1, runs.back().x_T[2 * i], runs.back().x_T[2 * i + 1], classColor(0), 2);
         }
-        p.end();
-        res->figure = fig.image();
+        res->figure = fig.picture();
     }
     return res;
 }
@@ -397,11 +415,7 @@ ExperimentResultPtr interpolation(const ExperimentJob& job, const Model& model, 
     o.threads = job.threads;
     const ex::Interpolation r = ex::interpolate(
         model, std::span<const float>(z.data(), D), std::span<const float>(z.data() + D, D), o,
-        [&](const ex::Progress& p) {
-            if (progress)
-                progress(p.done, p.total, QString::fromStdString(p.stage));
-        },
-        cancel);
+        forward(progress), cancel);
     auto res = std::make_shared<ExperimentResult>();
     res->kind = job.kind;
     res->cancelled = r.cancelled;
@@ -417,14 +431,8 @@ ExperimentResultPtr interpolation(const ExperimentJob& job, const Model& model, 
     QStringList parts;
     for (std::size_t s = 0; s < r.samples.size(); ++s) {
         double total = 0;
-        for (int i = 1; i < k; ++i) {
-            double c = 0;
-            for (std::size_t j = 0; j < D; ++j) {
-                const double d = double(r.samples[s][i * D + j]) - r.samples[s][(i - 1) * D + j];
-                c += d * d;
-            }
-            total += std::sqrt(c / D);
-        }
+        for (double c : ex::neighbour_change(r.samples[s], k))
+            total += c;
         res->rows << QStringList{specs[int(s)], num(total / (k - 1), "%.6g")};
         parts << QStringLiteral("%1 %2").arg(specs[int(s)], num(total / (k - 1), "%.3g"));
     }
@@ -455,7 +463,7 @@ ExperimentResultPtr interpolation(const ExperimentJob& job, const Model& model, 
         fig.frame(0, QObject::tr("x_T (slerp)"));
         for (std::size_t s = 0; s < r.samples.size(); ++s)
             fig.frame(1 + int(s), specs[int(s)]);
-        QPainter p(&fig.canvas());
+        QPainter& p = fig.painter();
         fig.prepare(p);
         for (int panel = 0; panel <= int(r.samples.size()); ++panel) {
             const std::vector<float>& pts = panel == 0 ? r.x_T : r.samples[panel - 1];
@@ -463,15 +471,14 @@ ExperimentResultPtr interpolation(const ExperimentJob& job, const Model& model, 
                 fig.segment(p, panel, pts[2 * i], pts[2 * i + 1], pts[2 * i + 2], pts[2 * i + 3], QColor(190, 190, 190));
             for (int i = 0; i < k; ++i) {
                 const double a = r.alphas[i];
-                const QColor b = paletteColor(0), c = paletteColor(3);
+                const QColor b = classColor(0), c = classColor(3);
                 fig.dot(p, panel, pts[2 * i], pts[2 * i + 1],
                         QColor(int((1 - a) * b.red() + a * c.red()), int((1 - a) * b.green() + a * c.green()),
                                int((1 - a) * b.blue() + a * c.blue())),
                         3);
             }
         }
-        p.end();
-        res->figure = fig.image();
+        res->figure = fig.picture();
     }
     return res;
 }
@@ -488,11 +495,7 @@ ExperimentResultPtr consistency(const ExperimentJob& job, const Model& model, co
     o.threads = job.threads;
     const ex::Consistency r = ex::consistency(
         model, o,
-        [&](const ex::Progress& p) {
-            if (progress)
-                progress(p.done, p.total, QString::fromStdString(p.stage));
-        },
-        cancel);
+        forward(progress), cancel);
     auto res = std::make_shared<ExperimentResult>();
     res->kind = job.kind;
     res->cancelled = r.cancelled;
@@ -553,7 +556,7 @@ ExperimentResultPtr consistency(const ExperimentJob& job, const Model& model, co
         for (int v = 0; v < V; ++v)
             fig.frame(v, QObject::tr("%1: colour = S, grey joins one x_T").arg(names[v]));
         fig.frame(V, QObject::tr("%1: x0_hat after k of %2 (hollow)").arg(names[0]).arg(r.steps.back()));
-        QPainter p(&fig.canvas());
+        QPainter& p = fig.painter();
         fig.prepare(p);
         for (int v = 0; v < V; ++v) {
             for (int b = 0; b < B; ++b)
@@ -562,19 +565,18 @@ ExperimentResultPtr consistency(const ExperimentJob& job, const Model& model, co
                                 r.samples[v][i + 1][2 * b + 1], QColor(200, 200, 200));
             for (int i = 0; i < S; ++i)
                 for (int b = 0; b < B; ++b)
-                    fig.dot(p, v, r.samples[v][i][2 * b], r.samples[v][i][2 * b + 1], paletteColor(i), 2.5);
+                    fig.dot(p, v, r.samples[v][i][2 * b], r.samples[v][i][2 * b + 1], classColor(i), 2.5);
         }
         for (int i = 0; i + 1 < S; ++i)
             for (int b = 0; b < B; ++b) {
                 fig.segment(p, V, r.previews[0][i][2 * b], r.previews[0][i][2 * b + 1], r.samples[0][i][2 * b],
                             r.samples[0][i][2 * b + 1], QColor(215, 215, 215));
-                fig.dot(p, V, r.samples[0][i][2 * b], r.samples[0][i][2 * b + 1], paletteColor(i), 2.5);
-                p.setPen(QPen(paletteColor(i), 1.2));
+                fig.dot(p, V, r.samples[0][i][2 * b], r.samples[0][i][2 * b + 1], classColor(i), 2.5);
+                p.setPen(QPen(classColor(i), 1.2));
                 p.setBrush(Qt::white);
                 p.drawEllipse(fig.map(V, r.previews[0][i][2 * b], r.previews[0][i][2 * b + 1]), 3.0, 3.0);
             }
-        p.end();
-        res->figure = fig.image();
+        res->figure = fig.picture();
     }
     return res;
 }
@@ -589,10 +591,6 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
         throw InputError(card.path.string() + ": decision time needs a gaussian-mixture card or an image model with "
                                               "mnist-classifier.json next to it");
     const int B = job.count;
-    const std::vector<float> x_T = initial_noise(card.data_shape, B, job.seed);
-    int total = 0, done = 0;
-    for (const SamplerConfig& c : job.samplers)
-        total += resolved_steps(c, T);
     auto res = std::make_shared<ExperimentResult>();
     res->kind = job.kind;
     QStringList specs;
@@ -602,60 +600,35 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
                        .arg(quoted(job.modelPath), specs.join(','))
                        .arg(B)
                        .arg(job.seed);
-    std::vector<ex::DecisionTrace> traces;
-    std::vector<std::vector<float>> samples, paths;
-    for (const SamplerConfig& c : job.samplers) {
-        RunOptions opt;
-        opt.sampler = c;
-        opt.seed = job.seed;
-        opt.init_noise = x_T;
-        opt.threads = job.threads;
-        ex::DecisionTracker tracker(*assigner);
-        std::vector<float> path;
-        const RunResult r = run_sampler(
-            model, opt,
-            [&](std::shared_ptr<const StepFrame> f) {
-                tracker.add(*f);
-                if (card.is_2d_points())
-                    path.insert(path.end(), f->x_t.begin(), f->x_t.end());
-                if (progress)
-                    progress(++done, total, QString::fromStdString(describe(c, T)));
-            },
-            cancel);
-        if (r.cancelled) {
-            res->cancelled = true;
-            return res;
-        }
-        path.insert(path.end(), r.samples.begin(), r.samples.end());
-        traces.push_back(tracker.result());
-        samples.push_back(r.samples);
-        paths.push_back(std::move(path));
+    ex::DecisionOptions o;
+    o.panels = job.samplers;
+    o.batch = B;
+    o.seed = job.seed;
+    o.threads = job.threads;
+    const ex::Decision r = ex::decision(
+        model, *assigner, o,
+        forward(progress), cancel);
+    if (r.cancelled) {
+        res->cancelled = true;
+        return res;
     }
+    const std::vector<ex::DecisionTrace>& traces = r.traces;
+    const std::vector<std::vector<float>>&samples = r.samples, &paths = r.paths;
     res->headers = {"panel", "median_decision_t", "mean_decision_t", "decided_at_first_step"};
     QStringList parts;
     for (std::size_t p = 0; p < traces.size(); ++p) {
-        std::vector<int> d = traces[p].decision_t;
-        std::sort(d.begin(), d.end());
-        double mean = 0;
-        int first = 0;
-        for (int b = 0; b < B; ++b) {
-            mean += traces[p].decision_t[b] / double(B);
-            first += traces[p].decision_step[b] == 0;
-        }
-        res->rows << QStringList{specs[int(p)], QString::number(d[d.size() / 2]), num(mean, "%.1f"),
-                                 num(double(first) / B, "%.3f")};
-        parts << QStringLiteral("%1 %2").arg(specs[int(p)]).arg(d[d.size() / 2]);
+        const ex::DecisionSummary d = ex::summarise(traces[p]);
+        res->rows << QStringList{specs[int(p)], QString::number(d.median_t), num(d.mean_t, "%.1f"),
+                                 num(d.decided_at_first_step, "%.3f")};
+        parts << QStringLiteral("%1 %2").arg(specs[int(p)]).arg(d.median_t);
     }
     res->summary = QObject::tr("Median decision t (the last t at which x0_hat's %1 changed): %2.")
                        .arg(assigner->uses_classifier() ? QObject::tr("class") : QObject::tr("component"))
                        .arg(parts.join(QStringLiteral(", ")));
 
     // Histogram of decision t per panel (t = T on the left, like the strips).
-    const auto histogram = [&](const ex::DecisionTrace& tr, int w, int h) {
-        QImage img(w, h, QImage::Format_RGB32);
-        img.fill(Qt::white);
-        QPainter p(&img);
-        const int bins = 20;
+    const auto histogram = [&](QPainter& p, const QRect& r, const ex::DecisionTrace& tr) {
+        const int bins = 20, w = r.width(), h = r.height();
         std::vector<int> counts(bins, 0);
         for (int t : tr.decision_t)
             ++counts[std::min(bins - 1, t * bins / T)];
@@ -663,34 +636,30 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
         const double bw = double(w) / bins;
         for (int i = 0; i < bins; ++i) {
             const int bar = counts[i] * (h - 16) / peak;
-            p.fillRect(QRectF((bins - 1 - i) * bw + 1, h - 16 - bar, bw - 2, bar), QColor(90, 90, 90));
+            p.fillRect(QRectF(r.left() + (bins - 1 - i) * bw + 1, r.top() + h - 16 - bar, bw - 2, bar), QColor(90, 90, 90));
         }
         p.setPen(Qt::black);
-        p.drawLine(0, h - 16, w, h - 16);
+        p.drawLine(r.left(), r.top() + h - 16, r.right(), r.top() + h - 16);
         QFont f = p.font();
         f.setPixelSize(11);
         p.setFont(f);
-        p.drawText(QRect(0, h - 15, w, 15), Qt::AlignLeft, QStringLiteral("t = %1").arg(T));
-        p.drawText(QRect(0, h - 15, w, 15), Qt::AlignHCenter, QObject::tr("decision t"));
-        p.drawText(QRect(0, h - 15, w, 15), Qt::AlignRight, QStringLiteral("t = 0"));
-        return img;
+        const QRect axis(r.left(), r.top() + h - 15, w, 15);
+        p.drawText(axis, Qt::AlignLeft, QStringLiteral("t = %1").arg(T));
+        p.drawText(axis, Qt::AlignHCenter, QObject::tr("decision t"));
+        p.drawText(axis, Qt::AlignRight, QStringLiteral("t = 0"));
     };
-    const auto strip = [&](const ex::DecisionTrace& tr, int b, int w, int h) {
-        QImage img(w, h, QImage::Format_RGB32);
-        QPainter p(&img);
+    // Sample b's class over the whole run: every step is labelled.
+    const auto strip = [&](const ex::DecisionTrace& tr, int b) {
         const int S = int(tr.timesteps.size());
-        int k = 0;
-        for (int px = 0; px < w; ++px) {
-            const double t = (T - 1) * (1.0 - double(px) / std::max(1, w - 1));
-            while (k + 1 < S && tr.timesteps[k] > t)
-                ++k;
-            p.setPen(paletteColor(tr.assignment[std::size_t(k) * tr.batch + b]));
-            p.drawLine(px, 0, px, h - 1);
+        std::vector<int> steps(static_cast<std::size_t>(S)), labels(static_cast<std::size_t>(S));
+        for (int k = 0; k < S; ++k) {
+            steps[std::size_t(k)] = k;
+            labels[std::size_t(k)] = tr.assignment[std::size_t(k) * tr.batch + b];
         }
-        return img;
+        return classStrip(tr.timesteps, steps, labels, S, T);
     };
     const int P = int(traces.size());
-    QImage panelsImg;
+    QPicture panels;
     if (card.is_image()) {
         const auto range = card.data_range.value_or(std::array<double, 2>{-1, 1});
         const int shown = std::min(B, 12);
@@ -699,11 +668,11 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
             TileRow row{specs[p], {}, {}};
             for (int b = 0; b < shown; ++b) {
                 row.tiles << tile(samples[p], card, b, float(range[0]), float(range[1]), 2);
-                row.strips << strip(traces[p], b, row.tiles.back().width(), 8);
+                row.strips << strip(traces[p], b);
             }
             rows << row;
         }
-        panelsImg = tileFigure(rows, QObject::tr("Under each sample: its class over t (t = %1 left, 0 right)").arg(T));
+        panels = tileFigure(rows, QObject::tr("Under each sample: its class over t (t = %1 left, 0 right)").arg(T));
     } else if (card.is_2d_points()) {
         std::vector<const std::vector<float>*> sets;
         for (const auto& s : paths)
@@ -712,36 +681,46 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
         PointFigure fig(P, lo, hi, 340);
         for (int p = 0; p < P; ++p)
             fig.frame(p, QObject::tr("%1: paths coloured by x0_hat's component").arg(specs[p]));
-        QPainter painter(&fig.canvas());
+        QPainter& painter = fig.painter();
         fig.prepare(painter);
         for (int p = 0; p < P; ++p) {
-            const int S = int(traces[p].timesteps.size());
-            for (int k = 0; k < S; ++k)
-                for (int b = 0; b < B; ++b) {
-                    const float* a = paths[p].data() + (std::size_t(k) * B + b) * 2;
-                    const float* c = a + std::size_t(B) * 2;
-                    fig.segment(painter, p, a[0], a[1], c[0], c[1], paletteColor(traces[p].assignment[std::size_t(k) * B + b]));
+            const ex::DecisionTrace& tr = traces[p];
+            const int S = int(tr.timesteps.size());
+            const auto at = [&](int k, int b) { return fig.map(p, paths[p][(std::size_t(k) * B + b) * 2], paths[p][(std::size_t(k) * B + b) * 2 + 1]); };
+            // Segment k (x_t of step k to its x_prev) in the colour of step k's
+            // assignment; one polyline per run of equal colour (small SVG and PDF files).
+            QVector<QPointF> run;
+            for (int b = 0; b < B; ++b)
+                for (int k = 0; k < S;) {
+                    const int label = tr.assignment[std::size_t(k) * B + b];
+                    run = {at(k, b)};
+                    for (; k < S && tr.assignment[std::size_t(k) * B + b] == label; ++k)
+                        run << at(k + 1, b);
+                    painter.setPen(QPen(classColor(label), 1));
+                    painter.drawPolyline(run.data(), int(run.size()));
                 }
         }
-        painter.end();
-        panelsImg = fig.image();
+        panels = fig.picture();
     }
     // The histograms under the panels.
-    const int hw = std::max(200, panelsImg.width() / std::max(1, P) - 30), hh = 80;
-    QImage fig(std::max(panelsImg.width(), P * (hw + 30) + 30), panelsImg.height() + hh + 40, QImage::Format_RGB32);
-    fig.fill(Qt::white);
+    const QSize ps = panels.boundingRect().size();
+    const int hw = std::max(200, ps.width() / std::max(1, P) - 30), hh = 80;
+    const QSize size(std::max(ps.width(), P * (hw + 30) + 30), ps.height() + hh + 40);
+    QPicture fig;
     QPainter p(&fig);
-    p.drawImage(0, 0, panelsImg);
+    p.fillRect(QRect(QPoint(0, 0), size), Qt::white);
+    p.drawPicture(0, 0, panels);
     QFont f = p.font();
     f.setPixelSize(12);
     p.setFont(f);
     for (int i = 0; i < P; ++i) {
-        const int x = 30 + i * (hw + 30), y = panelsImg.height() + 20;
+        const int x = 30 + i * (hw + 30), y = ps.height() + 20;
+        p.setPen(Qt::black);
         p.drawText(QRect(x, y - 18, hw, 16), Qt::AlignLeft, QObject::tr("%1: decision t of %2 samples").arg(specs[i]).arg(B));
-        p.drawImage(x, y, histogram(traces[i], hw, hh));
+        histogram(p, QRect(x, y, hw, hh), traces[i]);
+        p.setFont(f);
     }
-    p.end();
-    res->figure = fig;
+    res->figure = finish(fig, p, size);
     return res;
 }
 

@@ -6,8 +6,8 @@
 #pragma once
 #include "noisetrail/sampler_config.hpp"
 
-#include <QImage>
 #include <QMetaType>
+#include <QPicture>
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -41,7 +41,9 @@ struct ExperimentJob {
 /// Everything a view shows, computed on the worker (owning values only).
 struct ExperimentResult {
     ExperimentKind kind = ExperimentKind::Inversion;
-    QImage figure;
+    /// The figure as painting commands, boundingRect() its size in pixels
+    /// (export_plot.hpp: figureImage for the view, saveFigure for PNG, SVG, PDF).
+    QPicture figure;
     QStringList headers;           ///< table columns (the CSV header)
     QVector<QStringList> rows;     ///< table rows (the CSV rows)
     QString summary;               ///< one or two sentences with the key numbers

@@ -12,6 +12,10 @@
 #include <QHeaderView>
 #include <QMenu>
 #include <QMessageBox>
+#include <QPageSize>
+#include <QPainter>
+#include <QPdfWriter>
+#include <QPicture>
 #include <QSaveFile>
 #include <QSvgGenerator>
 #include <QTableWidget>
@@ -56,6 +60,27 @@ QString plotName(const QCustomPlot* plot)
     return plot->objectName().isEmpty() ? QStringLiteral("plot") : plot->objectName();
 }
 
+/// An SVG of w x h CSS pixels (96 dpi: browsers and Inkscape show it at w x h).
+void setUpSvg(QSvgGenerator& svg, const QString& file, QSize size, const QString& title, const QString& what)
+{
+    svg.setFileName(file);
+    svg.setSize(size);
+    svg.setResolution(96);
+    svg.setViewBox(QRect(QPoint(0, 0), size));
+    svg.setTitle(title);
+    svg.setDescription(what);
+}
+
+/// Move a finished temporary file over the target (the writers cannot commit a QSaveFile).
+bool commitPart(bool ok, const QString& part, const QString& path)
+{
+    QFile::remove(path);
+    if (ok && QFile::rename(part, path))
+        return true;
+    QFile::remove(part);
+    return false;
+}
+
 } // namespace
 
 bool savePlot(QCustomPlot* plot, const QString& path, int width, int height)
@@ -69,22 +94,69 @@ bool savePlot(QCustomPlot* plot, const QString& path, int width, int height)
         const int w = width > 0 ? width : plot->width(), h = height > 0 ? height : plot->height();
         QSvgGenerator svg;
         const QString tmp = path + ".part";
-        svg.setFileName(tmp);
-        svg.setSize(QSize(w, h));
-        svg.setResolution(96); // CSS pixels: browsers and Inkscape show it at w x h
-        svg.setViewBox(QRect(0, 0, w, h));
-        svg.setTitle(plotName(plot));
-        svg.setDescription(QObject::tr("NoiseTrail plot"));
+        setUpSvg(svg, tmp, QSize(w, h), plotName(plot), QObject::tr("NoiseTrail plot"));
         QCPPainter painter;
         if (!painter.begin(&svg))
             return false;
         plot->toPainter(&painter, w, h);
-        const bool ok = painter.end();
-        QFile::remove(path);
-        return ok && QFile::rename(tmp, path);
+        return commitPart(painter.end(), tmp, path);
     }
     if (ext == "csv")
         return writeText(path, plotCsv(plot));
+    return false;
+}
+
+QImage figureImage(const QPicture& figure)
+{
+    const QRect r = figure.boundingRect();
+    QImage img(r.size().expandedTo(QSize(1, 1)), QImage::Format_RGB32);
+    img.fill(Qt::white);
+    QPainter p(&img);
+    p.drawPicture(-r.topLeft(), figure);
+    p.end();
+    return img;
+}
+
+bool saveFigure(const QPicture& figure, const QString& path, const QString& title)
+{
+    const QString ext = QFileInfo(path).suffix().toLower();
+    const QRect r = figure.boundingRect();
+    if (figure.isNull() || r.isEmpty())
+        return false;
+    const QString tmp = path + ".part";
+    if (ext == "png") {
+        QSaveFile f(path);
+        return f.open(QIODevice::WriteOnly) && figureImage(figure).save(&f, "PNG") && f.commit();
+    }
+    if (ext == "svg") {
+        QSvgGenerator svg;
+        setUpSvg(svg, tmp, r.size(), title, QObject::tr("NoiseTrail figure"));
+        QPainter p;
+        if (!p.begin(&svg))
+            return false;
+        p.fillRect(QRect(QPoint(0, 0), r.size()), Qt::white);
+        p.drawPicture(-r.topLeft(), figure);
+        return commitPart(p.end(), tmp, path);
+    }
+    if (ext == "pdf") {
+        bool ok = false;
+        {
+            QPdfWriter pdf(tmp);
+            pdf.setTitle(title);
+            pdf.setCreator(QStringLiteral("NoiseTrail"));
+            pdf.setResolution(96); // one figure pixel is one CSS pixel, 0.75 pt
+            pdf.setPageSize(QPageSize(QSizeF(r.width() * 0.75, r.height() * 0.75), QPageSize::Point));
+            pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
+            QPainter p;
+            if (p.begin(&pdf)) {
+                // The page's pixels may round one off the figure's: fit exactly.
+                p.scale(double(pdf.width()) / r.width(), double(pdf.height()) / r.height());
+                p.drawPicture(-r.topLeft(), figure);
+                ok = p.end();
+            }
+        } // the writer closes the file here
+        return commitPart(ok, tmp, path);
+    }
     return false;
 }
 

@@ -6,6 +6,8 @@
 #include <QString>
 
 class QCustomPlot;
+class QImage;
+class QPicture;
 class QTableWidget;
 class QWidget;
 
@@ -25,6 +27,16 @@ void installPlotExports(QWidget* root);
 /// Write every visible plot under `root` to `folder` as <objectName>.png/.svg/.pdf/.csv.
 /// Returns how many plots were written; `error` gets the first failure.
 int exportAllPlots(QWidget* root, const QString& folder, QString* error);
+
+/// Figures painted with QPainter (the Experiments views): recorded once as a
+/// QPicture whose boundingRect() is the figure in pixels from (0, 0), then
+/// replayed onto any paint device, so the view, PNG, SVG and PDF show the same
+/// drawing. saveFigure writes by the file's extension: .png (exactly that many
+/// pixels), .svg (that viewBox at 96 dpi) or .pdf (one page of that size at
+/// 96 dpi); false if it could not be written (never a half-written file).
+bool saveFigure(const QPicture& figure, const QString& path, const QString& title = {});
+/// The figure as an image of its size (white where it paints nothing).
+QImage figureImage(const QPicture& figure);
 
 /// A table's cells (the selection, or everything when `all`), with its header
 /// row, as tab-separated, CSV (RFC 4180 quoting) or Markdown text.

@@ -77,6 +77,14 @@ FrameMetrics computeFrameMetrics(const StepFrame& frame, const metrics::Gaussian
         const metrics::Occupancy occ = metrics::class_occupancy(probs, B, classifier->num_classes());
         m.class_entropy = occ.entropy;
         m.classes_covered = occ.covered;
+        // Decision time: each sample's class is the argmax of its probabilities
+        // (what Classifier::predict and experiments::Assigner give, without a second pass).
+        const int K = classifier->num_classes();
+        out.assignment.resize(std::size_t(B));
+        for (int b = 0; b < B; ++b) {
+            const auto row = probs.begin() + std::ptrdiff_t(b) * K;
+            out.assignment[std::size_t(b)] = int(std::max_element(row, row + K) - row);
+        }
     } else {
         const auto s = subset(x, B, D, kVendiPoints);
         const int ms = int(s.size() / std::size_t(D));
@@ -88,6 +96,8 @@ FrameMetrics computeFrameMetrics(const StepFrame& frame, const metrics::Gaussian
         out.componentNear = c.high_quality_counts;
         m.components_covered = c.occupancy.covered;
         m.occupancy_entropy = c.occupancy.entropy;
+        if (!classifier) // decision time: the most responsible component (experiments::Assigner's rule)
+            out.assignment = metrics::most_responsible(*mixture, x, B);
     }
     out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return out;

@@ -33,7 +33,9 @@ metrics::StepMetricsOptions frameMetricsOptions(const metrics::GaussianMixture* 
 
 /// What the worker computes for a frame, on x0_hat: metrics::step_metrics with
 /// frameMetricsOptions() (classifier features and classes for images), plus the
-/// per-component counts. Exposed so tests can compare with core.
+/// per-component counts and, per sample, its class (classifier) or most
+/// responsible component (mixture): FrameMetrics::assignment, the main views'
+/// decision strips. Exposed so tests can compare with core.
 FrameMetrics computeFrameMetrics(const StepFrame& frame, const metrics::GaussianMixture* mixture,
                                  const Classifier* classifier);
 

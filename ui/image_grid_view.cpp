@@ -22,35 +22,71 @@ void ImageGridView::setImages(std::vector<QImage> images)
     update();
 }
 
-int ImageGridView::columns() const
+void ImageGridView::setStrips(std::vector<ClassStrip> strips)
 {
+    strips_ = std::move(strips);
+    update();
+}
+
+void ImageGridView::setShowStrips(bool on)
+{
+    showStrips_ = on;
+    update();
+}
+
+bool ImageGridView::stripsShown() const
+{
+    return showStrips_ && !strips_.empty() && strips_.size() == images_.size();
+}
+
+ImageGridView::Layout ImageGridView::layout() const
+{
+    Layout l;
     const int n = int(images_.size());
     if (n == 0)
-        return 1;
+        return l;
+    // A row is a square image plus, when strips are shown, its strip: a seventh
+    // of the cell (at least 4 px), thick enough to read, thin beside the digit.
+    const double rowFactor = stripsShown() ? 8.0 / 7.0 : 1.0;
     // Columns that make the cells as large as possible in this aspect ratio.
-    int best = 1;
     double bestSide = 0;
     for (int c = 1; c <= n; ++c) {
         const int r = (n + c - 1) / c;
-        const double side = std::min(double(width()) / c, double(height()) / r);
+        const double side = std::min(double(width()) / c, double(height()) / (r * rowFactor));
         if (side > bestSide) {
             bestSide = side;
-            best = c;
+            l.columns = c;
         }
     }
-    return best;
+    l.rows = (n + l.columns - 1) / l.columns;
+    l.side = std::max(1, int(bestSide));
+    l.strip = stripsShown() ? std::max(4, l.side / 7) : 0;
+    while (l.side > 1 && (l.side + l.strip) * l.rows > height() && l.strip > 0) {
+        --l.side;
+        l.strip = std::max(4, l.side / 7);
+    }
+    l.x0 = (width() - l.side * l.columns) / 2;
+    l.y0 = (height() - (l.side + l.strip) * l.rows) / 2;
+    l.gap = l.side > 40 ? 2 : 1;
+    return l;
 }
 
 QRect ImageGridView::cellRect(int index) const
 {
-    const int n = int(images_.size());
-    if (index < 0 || index >= n)
+    if (index < 0 || index >= int(images_.size()))
         return {};
-    const int c = columns(), r = (n + c - 1) / c;
-    const int side = std::max(1, std::min(width() / c, height() / r));
-    const int x0 = (width() - side * c) / 2, y0 = (height() - side * r) / 2;
-    const int gap = side > 40 ? 2 : 1;
-    return QRect(x0 + (index % c) * side + gap, y0 + (index / c) * side + gap, side - 2 * gap, side - 2 * gap);
+    const Layout l = layout();
+    return QRect(l.x0 + (index % l.columns) * l.side + l.gap, l.y0 + (index / l.columns) * (l.side + l.strip) + l.gap,
+                 l.side - 2 * l.gap, l.side - 2 * l.gap);
+}
+
+QRect ImageGridView::stripRect(int index) const
+{
+    const Layout l = layout();
+    const QRect cell = cellRect(index);
+    if (cell.isEmpty() || l.strip == 0)
+        return {};
+    return QRect(cell.left(), cell.bottom() + 1 + l.gap, cell.width(), l.strip - l.gap);
 }
 
 int ImageGridView::indexAt(QPoint pos) const
@@ -75,6 +111,10 @@ void ImageGridView::paintEvent(QPaintEvent*)
     for (int i = 0; i < int(images_.size()); ++i) {
         const QRect r = cellRect(i);
         p.drawImage(r, images_[i]);
+        if (const QRect sr = stripRect(i); !sr.isEmpty()) {
+            p.fillRect(sr, palette().color(QPalette::Base)); // not reached yet
+            paintClassStrip(p, sr, strips_[std::size_t(i)]);
+        }
         if (i == hover_) {
             p.setPen(QPen(palette().color(QPalette::Highlight), 2));
             p.drawRect(r.adjusted(0, 0, -1, -1));

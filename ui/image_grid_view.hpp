@@ -1,5 +1,8 @@
-// A batch of images as a grid; click a sample to open it large.
+// A batch of images as a grid; click a sample to open it large. Optionally a
+// decision strip under each sample: its class at every measured step so far.
 #pragma once
+#include "decision_strip.hpp"
+
 #include <QImage>
 #include <QWidget>
 
@@ -12,6 +15,13 @@ class ImageGridView : public QWidget {
 public:
     explicit ImageGridView(QWidget* parent = nullptr);
     void setImages(std::vector<QImage> images);
+    /// One strip per image (or none): drawn under each sample while shown.
+    void setStrips(std::vector<ClassStrip> strips);
+    const std::vector<ClassStrip>& strips() const { return strips_; }
+    void setShowStrips(bool on);
+    bool showStrips() const { return showStrips_; }
+    /// Where sample `index`'s strip is drawn (empty when strips are off or missing).
+    QRect stripRect(int index) const;
     int count() const { return int(images_.size()); }
     /// The sample under a widget position, or -1.
     int indexAt(QPoint pos) const;
@@ -27,8 +37,14 @@ protected:
     void leaveEvent(QEvent*) override;
 
 private:
-    int columns() const;
+    struct Layout {
+        int columns = 1, rows = 1, side = 1, strip = 0, x0 = 0, y0 = 0, gap = 1;
+    };
+    Layout layout() const;
+    bool stripsShown() const;
     std::vector<QImage> images_;
+    std::vector<ClassStrip> strips_;
+    bool showStrips_ = false;
     int hover_ = -1;
 };
 

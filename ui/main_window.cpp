@@ -287,6 +287,18 @@ void MainWindow::buildActions()
                                "mixture components or digit classes covered) on the worker; applies to the "
                                "next run (Ctrl+M)"));
 
+    decisionAct_ = new QAction(tr("D&ecision Time"), this);
+    decisionAct_->setObjectName("decisionAction");
+    decisionAct_->setCheckable(true);
+    decisionAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
+    decisionAct_->setToolTip(tr("A strip under each image with its class (the classifier on x0_hat) at every "
+                                "measured step up to the cursor; on 2-D mixture cards each path in the colour of "
+                                "its component (Ctrl+D; needs the per-step metrics)"));
+    connect(decisionAct_, &QAction::toggled, this, [this](bool on) {
+        for (auto* p : panels_)
+            p->setShowDecision(on);
+    });
+
     // Menus.
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openAct_);
@@ -339,6 +351,8 @@ void MainWindow::buildActions()
     view->addSeparator();
     view->addAction(followAct_);
     view->addAction(metricsAct_);
+    view->addAction(decisionAct_);
+    plotsMenu_ = view->addMenu(tr("P&lots")); // filled by buildUi: fold or unfold each plot
     view->addSeparator();
     presentAct_ = view->addAction(tr("P&resentation"));
     presentAct_->setObjectName("presentationAction");
@@ -529,10 +543,23 @@ void MainWindow::buildUi()
         presentAct_->setChecked(on);
     });
     connect(metricsAct_, &QAction::toggled, plots_, &PlotsWidget::setMetricsShown);
+    plotsMenu_->addActions(plots_->foldActions());
+    bottomTabs_->setCornerWidget(plots_->plotsButton(), Qt::TopRightCorner);
 
     statusLabel_ = new QLabel;
     statusLabel_->setObjectName("statusLabel");
     statusBar()->addWidget(statusLabel_, 1);
+    // While a panel's metrics are measured on every k-th step only (frame_metrics.hpp), say so.
+    auto* metricsNote = new QLabel;
+    metricsNote->setObjectName("metricsNote");
+    metricsNote->setToolTip(tr("Diversity metrics are measured on every k-th step of a long panel, so that they "
+                               "cost little; their plots show those steps as points"));
+    metricsNote->hide();
+    statusBar()->addPermanentWidget(metricsNote);
+    connect(plots_, &PlotsWidget::metricsNoteChanged, metricsNote, [metricsNote](const QString& note) {
+        metricsNote->setText(note);
+        metricsNote->setVisible(!note.isEmpty());
+    });
     progress_ = new QProgressBar;
     progress_->setMaximumWidth(220);
     progress_->setTextVisible(true);
@@ -589,6 +616,7 @@ SamplerPanel* MainWindow::makePanel(int index)
     auto* p = new SamplerPanel(index);
     if (model_)
         p->setModel(model_);
+    p->setShowDecision(decisionAct_->isChecked());
     connect(p, &SamplerPanel::configChanged, this, [this] {
         updateTimelineMarks();
         updatePlotLegend();
@@ -654,10 +682,13 @@ void MainWindow::removePanel(int i)
 
 void MainWindow::updatePlotLegend()
 {
-    QStringList names;
-    for (auto* p : panels_)
+    QStringList names, shortNames;
+    const int T = model_ ? model_->trainSteps() : 1000;
+    for (auto* p : panels_) {
         names << p->description();
-    plots_->setPanelNames(names);
+        shortNames << PlotsWidget::shortName(p->config(), T);
+    }
+    plots_->setPanelNames(names, shortNames);
     equations_->setPanelNames(names);
 }
 
@@ -769,23 +800,24 @@ void MainWindow::loadModel(const QString& path)
                               Qt::QueuedConnection);
 }
 
-void MainWindow::setPanelCard(int i, const QString& path)
+quint64 MainWindow::setPanelCard(int i, const QString& path)
 {
     if (i < 0 || i >= panelCount())
-        return;
+        return 0;
     SamplerPanel* p = panels_[std::size_t(i)];
     abandonRun();
     if (path.isEmpty() || (model_ && QFileInfo(path).absoluteFilePath() == model_->path)) {
         p->setOwnModel(nullptr);
         rebuildPlots();
         updateTimelineMarks();
-        return;
+        return 0;
     }
     const quint64 token = ++nextToken_;
     panelLoads_[token] = p;
     statusLabel_->setText(tr("Loading %1 for panel %2 ...").arg(QFileInfo(path).fileName()).arg(i + 1));
     QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
                               Qt::QueuedConnection);
+    return token;
 }
 
 void MainWindow::onPanelModelLoaded(SamplerPanel* p, LoadedModelPtr model)
@@ -827,6 +859,10 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
         panelLoads_.erase(it);
         if (p && model_)
             onPanelModelLoaded(p, std::move(model));
+        if (auto saved = savedForLoad_.extract(token); !saved.empty() && p && p->hasOwnModel()) {
+            p->showSaved(saved.mapped().first, saved.mapped().second);
+            refreshViews();
+        }
         return;
     }
     if (token != loadToken_)
@@ -870,6 +906,7 @@ void MainWindow::onModelFailed(quint64 token, const QString& path, const QString
     if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
         const QPointer<SamplerPanel> p = it->second;
         panelLoads_.erase(it);
+        savedForLoad_.erase(token);
         if (p) {
             showError(tr("Panel %1 cannot use %2: %3")
                           .arg(p->index() + 1)
@@ -1335,6 +1372,7 @@ void MainWindow::readSettings()
         resize(1340, 740);
     restoreState(s.value("window/state").toByteArray());
     splitter_->restoreState(s.value("window/splitter").toByteArray());
+    plots_->restoreFolded();
     recent_ = s.value("recent").toStringList();
     updateRecentMenu();
     seed_->setValue(s.value("seed", 1).toInt());
@@ -1359,6 +1397,18 @@ void MainWindow::readSettings()
         for (std::size_t i = 0; i < configs.size(); ++i)
             panels_[i]->setConfig(configs[i]);
         relayoutPanels();
+        // Panels' own cards are loaded once the window's model is there (each must match its data shape).
+        settingsPanelCards_ = s.value("panelCards").toStringList();
+        if (!settingsPanelCards_.isEmpty())
+            connect(
+                this, &MainWindow::modelReady, this,
+                [this] {
+                    const QStringList cards = std::exchange(settingsPanelCards_, {});
+                    for (int i = 0; i < std::min(int(cards.size()), panelCount()); ++i)
+                        if (!cards[i].isEmpty() && QFileInfo(cards[i]).isFile())
+                            setPanelCard(i, cards[i]);
+                },
+                Qt::SingleShotConnection);
     }
 }
 
@@ -1374,10 +1424,13 @@ void MainWindow::writeSettings()
     s.setValue("pacing", QString::fromStdString(to_string(pacing_)));
     if (model_)
         s.setValue("model", model_->path);
-    QStringList panels;
-    for (auto* p : panels_)
+    QStringList panels, cards;
+    for (auto* p : panels_) {
         panels << encodeConfig(p->config());
+        cards << (p->hasOwnModel() ? p->model()->path : QString());
+    }
     s.setValue("panels", panels);
+    s.setValue("panelCards", cards);
 }
 
 void MainWindow::closeEvent(QCloseEvent* e)

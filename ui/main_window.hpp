@@ -86,7 +86,8 @@ public:
     void setPacing(Pacing p);
     /// Give panel i its own model card (empty: the window's). Loaded on the
     /// worker; a card of another data shape is refused with one message.
-    void setPanelCard(int i, const QString& path);
+    /// Returns the load's token (0 when nothing is loaded).
+    quint64 setPanelCard(int i, const QString& path);
     quint64 generation() const { return generation_; }
     quint64 staleFramesDropped() const { return staleDropped_; }
     QString errorText() const;
@@ -191,6 +192,10 @@ private:
     quint64 nextToken_ = 0;                 ///< for every model load the worker does
     quint64 loadToken_ = 0;                 ///< the window's pending load (newest wins)
     std::map<quint64, QPointer<SamplerPanel>> panelLoads_; ///< a panel's own card being loaded
+    /// A saved run's frames to show again once its panel's own card is loaded
+    /// (setting a card clears what the panel showed), by load token.
+    std::map<quint64, std::pair<std::shared_ptr<const Trajectory>, RunRecipe>> savedForLoad_;
+    QStringList settingsPanelCards_; ///< from the settings, given once the window's model is there
     std::vector<CardChoice> cardChoices_;
     Pacing pacing_ = Pacing::Lockstep;
     quint64 generation_ = 0;
@@ -228,6 +233,7 @@ private:
     QFrame* errorBanner_ = nullptr;
     QLabel* errorLabel_ = nullptr;
     QLabel* statusLabel_ = nullptr;
+    QMenu* plotsMenu_ = nullptr; ///< View > Plots (PlotsWidget::foldActions)
     QProgressBar* progress_ = nullptr;
     QTimer* refreshTimer_ = nullptr;
     class RedrawPacer* redrawPacer_ = nullptr; ///< sets refreshTimer_'s interval (redraw_pacer.hpp)
@@ -242,6 +248,7 @@ private:
     QAction* addPanelAct_ = nullptr;
     QAction* compareAct_ = nullptr;
     QAction* metricsAct_ = nullptr;
+    QAction* decisionAct_ = nullptr; ///< View > Decision Time: strips / paths by component
     QPointer<CompareDialog> compare_;
     std::vector<QPointer<SampleDialog>> sampleDialogs_; ///< open large views, linked to the timeline
     QActionGroup* fieldGroup_ = nullptr;

@@ -1,13 +1,17 @@
 #include "plots_widget.hpp"
 
+#include "frame_metrics.hpp"
 #include "render.hpp"
 
 #include <QEvent>
 #include <QFontMetricsF>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QMenu>
 #include <QMouseEvent>
+#include <QSettings>
 #include <QTimer>
+#include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
@@ -39,6 +43,30 @@ double metricValue(const metrics::StepMetrics& m, PlotsWidget::MetricKind kind, 
 }
 
 constexpr int kSlots = PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots;
+
+/// Each plot's name in QSettings "plots/folded" (slots 0..7, then the schedule).
+const char* const kPlotKeys[] = {"xt_std", "eps_norm", "x0_change", "x0_batch_std", "pairwise_distance",
+                                 "vendi", "covered", "entropy", "schedule"};
+
+/// "1st", "2nd", "3rd", "20th", "21st" (for "every 20th step").
+QString ordinal(int n)
+{
+    const int last2 = n % 100, last = n % 10;
+    const char* suffix = (last2 >= 11 && last2 <= 13) ? "th" : last == 1 ? "st" : last == 2 ? "nd" : last == 3 ? "rd" : "th";
+    return QString::number(n) + QLatin1String(suffix);
+}
+
+void styleLegend(QCPLegend* legend)
+{
+    legend->setFillOrder(QCPLayoutGrid::foColumnsFirst);
+    legend->setRowSpacing(0);
+    legend->setColumnSpacing(6);
+    legend->setMargins(QMargins(2, 0, 2, 0));
+    legend->setBorderPen(Qt::NoPen);
+    legend->setBrush(Qt::NoBrush);
+    legend->setIconSize(14, 8);
+    legend->setIconTextPadding(3);
+}
 
 void styleAxis(QCPAxis* a, const QPalette& pal)
 {
@@ -77,12 +105,8 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     auto* col = new QVBoxLayout(this);
     col->setContentsMargins(0, 0, 0, 0);
     col->setSpacing(0);
-    // Which colour is which panel, in the panels' own words (one legend for every plot here).
-    legend_ = new QLabel;
-    legend_->setObjectName("plotsLegend");
-    legend_->setTextFormat(Qt::RichText);
-    legend_->setContentsMargins(6, 1, 6, 1);
-    col->addWidget(legend_);
+    // Which colour is which panel: every plot has its own legend (a shared row
+    // would leave each small plot to be decoded against it).
     auto* row = new QHBoxLayout;
     row->setContentsMargins(0, 0, 0, 0);
     col->addLayout(row, 1);
@@ -98,9 +122,15 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                           "pairwise distance, Vendi score (RBF kernel h = 0.5 for 2-D points, cosine on classifier "
                           "features for digits; an effective number of distinct samples), and for mixtures the "
                           "components covered (3-std rule) and occupancy entropy, for digits the classes covered "
-                          "and class entropy (dashed: the ideal value)"));
+                          "and class entropy (dashed: the ideal value). Points instead of a line: a long panel "
+                          "whose metrics were measured on every k-th step only (the status bar says which)"));
     row->addWidget(schedule_, 3);
     row->addWidget(stats_, 5);
+    allFolded_ = new QLabel(tr("All plots are folded: unfold them with the Plots button (or View > Plots)."));
+    allFolded_->setObjectName("allPlotsFolded");
+    allFolded_->setAlignment(Qt::AlignCenter);
+    allFolded_->hide();
+    row->addWidget(allFolded_, 1);
     for (auto* p : {schedule_, stats_}) {
         p->setNoAntialiasingOnDrag(true);
         // Two rows of plots each need ~110 px to read (ticks, title, curve).
@@ -148,8 +178,9 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     cursors_.push_back(addCursor(schedule_, rect));
 
     // Statistics: two rows of four small plots (the step statistics, then the
-    // diversity metrics), each titled above its axes.
+    // diversity metrics), each titled above its legend and axes.
     stats_->plotLayout()->clear();
+    stats_->setAutoAddPlottableToLegend(false);
     // Math names in Unicode (xₜ, ε̂, x̂₀): small plot titles lose underscores.
     const QStringList titles{tr("std of xₜ"),        tr("mean |ε̂|"),  tr("x̂₀ change / step"),
                              tr("x̂₀ std across batch"), tr("mean pairwise distance"), tr("Vendi score"),
@@ -157,11 +188,16 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     QFont titleFont = font();
     titleFont.setPointSizeF(titleFont.pointSizeF() * 0.9);
     for (int slot = 0; slot < kSlots; ++slot) {
-        const int i = slot % 4, row = 2 * (slot / 4);
+        const int i = slot % 4, row = 3 * (slot / 4);
         auto* title = new QCPTextElement(stats_, titles[slot], titleFont);
         title->setMargins(QMargins(0, 2, 0, 0));
         stats_->plotLayout()->addElement(row, i, title);
         statTitles_.push_back(title);
+        auto* legend = new QCPLegend;
+        stats_->plotLayout()->addElement(row + 1, i, legend); // adopts it into stats_ (relaid out below)
+        legend->setLayer(QStringLiteral("legend"));
+        styleLegend(legend);
+        statLegends_.push_back(legend);
         auto* r = new QCPAxisRect(stats_);
         r->setupFullAxesBox(false);
         r->axis(QCPAxis::atTop)->setVisible(false);
@@ -181,9 +217,11 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                         schedule_->xAxis->setRange(range);
                 });
         r->axis(QCPAxis::atLeft)->ticker()->setTickCount(4);
+        // The count replotNow() asks for is what fits: "readable" steps would add ticks to small plots.
+        r->axis(QCPAxis::atLeft)->ticker()->setTickStepStrategy(QCPAxisTicker::tssMeetTickCount);
         r->setAutoMargins(QCP::msLeft | QCP::msBottom);
         r->setMargins(QMargins(0, 4, 10, 0)); // room for the last tick label
-        stats_->plotLayout()->addElement(row + 1, i, r);
+        stats_->plotLayout()->addElement(row + 2, i, r);
         statRects_.push_back(r);
         cursors_.push_back(addCursor(stats_, r));
     }
@@ -203,7 +241,92 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     timer_->setSingleShot(true);
     timer_->setInterval(40);
     connect(timer_, &QTimer::timeout, this, &PlotsWidget::replotNow);
-    applyPalette();
+
+    // Folding: one checkable action per plot; the button sits in a corner of the tab bar.
+    auto* menu = new QMenu(this);
+    for (int plot = 0; plot <= kSchedulePlot; ++plot) {
+        auto* a = menu->addAction(QString());
+        a->setObjectName(QStringLiteral("foldPlot_%1").arg(QLatin1String(kPlotKeys[plot])));
+        a->setCheckable(true);
+        a->setChecked(true);
+        connect(a, &QAction::toggled, this, [this, plot](bool shown) { setFolded(plot, !shown); });
+        foldActions_.push_back(a);
+        if (plot == kStatSlots - 1 || plot == kSlots - 1)
+            menu->addSeparator();
+    }
+    menu->addSeparator();
+    menu->addAction(tr("Show all plots"), this, [this] {
+        for (int plot = 0; plot <= kSchedulePlot; ++plot)
+            setFolded(plot, false);
+    });
+    plotsButton_ = new QToolButton(this);
+    plotsButton_->setObjectName("plotsButton");
+    plotsButton_->setText(tr("Plots"));
+    plotsButton_->setToolTip(tr("Fold or unfold each plot: folded plots give their room to the others"));
+    plotsButton_->setMenu(menu);
+    plotsButton_->setPopupMode(QToolButton::InstantPopup);
+    plotsButton_->setAutoRaise(true);
+    plotsButton_->hide();
+    updateFoldActions();
+    applyScale(); // fonts, legends and pens at scale 1 (and the palette)
+}
+
+void PlotsWidget::showEvent(QShowEvent* e)
+{
+    plotsButton_->show(); // the button belongs to this tab only
+    QWidget::showEvent(e);
+}
+
+void PlotsWidget::hideEvent(QHideEvent* e)
+{
+    plotsButton_->hide();
+    QWidget::hideEvent(e);
+}
+
+void PlotsWidget::updateFoldActions()
+{
+    for (int plot = 0; plot <= kSchedulePlot; ++plot) {
+        QAction* a = foldActions_[plot];
+        const QSignalBlocker b(a);
+        a->setText(plot == kSchedulePlot ? tr("Noise schedule") : statTitles_[std::size_t(plot)]->text());
+        a->setChecked(!folded_[std::size_t(plot)]);
+        // Plots that do not apply to the model (metrics off, no mixture or classifier) have nothing to unfold.
+        bool applies = true;
+        if (plot >= kStatSlots && plot < kSlots)
+            applies = metricsShown_ && (plot < kStatSlots + 2 || metricKind_ != MetricKind::Plain);
+        a->setEnabled(applies);
+    }
+}
+
+void PlotsWidget::setFolded(int plot, bool fold)
+{
+    if (plot < 0 || plot > kSchedulePlot || folded_[std::size_t(plot)] == fold)
+        return;
+    folded_[std::size_t(plot)] = fold;
+    if (persistFolds_) {
+        QStringList keys;
+        for (int p = 0; p <= kSchedulePlot; ++p)
+            if (folded_[std::size_t(p)])
+                keys << QLatin1String(kPlotKeys[p]);
+        QSettings().setValue(QStringLiteral("plots/folded"), keys);
+    }
+    updateFoldActions();
+    relayoutStats();
+    scheduleReplot();
+}
+
+bool PlotsWidget::folded(int plot) const
+{
+    return plot >= 0 && plot <= kSchedulePlot && folded_[std::size_t(plot)];
+}
+
+void PlotsWidget::restoreFolded()
+{
+    persistFolds_ = false; // reading is not a change to write back
+    const QStringList keys = QSettings().value(QStringLiteral("plots/folded")).toStringList();
+    for (int plot = 0; plot <= kSchedulePlot; ++plot)
+        setFolded(plot, keys.contains(QLatin1String(kPlotKeys[plot])));
+    persistFolds_ = true;
 }
 
 void PlotsWidget::applyPalette()
@@ -217,6 +340,8 @@ void PlotsWidget::applyPalette()
     }
     schedule_->legend->setBrush(Qt::NoBrush);
     schedule_->legend->setTextColor(pal.color(QPalette::Text));
+    for (auto* l : statLegends_)
+        l->setTextColor(pal.color(QPalette::Text));
     schedule_->graph(0)->setPen(QPen(pal.color(QPalette::Text), 1.6 * scale_));
     for (auto* t : statTitles_)
         t->setTextColor(pal.color(QPalette::WindowText));
@@ -254,12 +379,16 @@ void PlotsWidget::setSchedule(const std::vector<double>& ab, const std::vector<d
 
 void PlotsWidget::setPanelCount(int n)
 {
-    for (auto* g : visited_)
+    for (auto* g : visited_) {
+        g->removeFromLegend();
         schedule_->removeGraph(g);
+    }
     visited_.clear();
     for (int s = 0; s < kSlots; ++s) {
-        for (auto* g : statGraphs_[s])
+        for (auto* g : statGraphs_[s]) {
+            g->removeFromLegend(statLegends_[std::size_t(s)]); // removeGraph knows only the plot's own legend
             stats_->removeGraph(g);
+        }
         statGraphs_[s].clear();
     }
     for (int p = 0; p < n; ++p) {
@@ -268,17 +397,82 @@ void PlotsWidget::setPanelCount(int n)
         v->setLineStyle(QCPGraph::lsNone);
         v->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 4 * scale_));
         v->setProperty("baseSize", 4.0);
-        v->setName(tr("panel %1 steps").arg(p + 1));
-        v->removeFromLegend();
+        // The dots of a panel's visited timesteps, named in the schedule's legend.
+        const QString name = p < shortNames_.size() ? shortNames_[p] : tr("panel %1").arg(p + 1);
+        v->setName(name);
         visited_.push_back(v);
         for (int s = 0; s < kSlots; ++s) {
             auto* r = statRects_[s];
             auto* g = stats_->addGraph(r->axis(QCPAxis::atBottom), r->axis(QCPAxis::atLeft));
             g->setPen(QPen(c, 1.6 * scale_));
+            g->setName(name);
+            g->setVisible(slotShown(s)); // a plot not laid out draws none of its curves
+            g->addToLegend(statLegends_[std::size_t(s)]);
             statGraphs_[s].push_back(g);
         }
     }
+    panelSteps_.assign(std::size_t(n), 0);
+    for (int p = 0; p < n; ++p)
+        styleMetricGraphs(p);
+    updateMetricsNote();
     scheduleReplot();
+}
+
+PlotsWidget::MetricSampling PlotsWidget::metricSampling(int panel) const
+{
+    MetricSampling m;
+    if (panel < 0 || panel >= int(panelSteps_.size()))
+        return m;
+    // The worker's own rule, step by step (one home: frame_metrics' measuredStep);
+    // mixture cards measure every step for the scatter's coverage overlay (sampling_worker.cpp).
+    const bool everyStep = metricKind_ == MetricKind::Mixture;
+    m.steps = panelSteps_[std::size_t(panel)];
+    for (int step = 0; step < m.steps; ++step)
+        if (measuredStep(step, m.steps, everyStep)) {
+            ++m.points;
+            if (m.points == 2)
+                m.stride = step; // the first measured step is 0
+        }
+    return m;
+}
+
+bool PlotsWidget::metricsSubsampled(int panel) const
+{
+    return metricsShown_ && metricSampling(panel).stride > 1;
+}
+
+void PlotsWidget::styleMetricGraphs(int panel)
+{
+    if (panel < 0 || panel >= int(visited_.size()))
+        return;
+    // Measured on every k-th step only: points, not a line that would pretend
+    // there were values between them.
+    const bool points = metricsSubsampled(panel);
+    const QColor c = panelColor(panel);
+    for (int s = kStatSlots; s < kSlots; ++s) {
+        QCPGraph* g = statGraphs_[std::size_t(s)][std::size_t(panel)];
+        g->setLineStyle(points ? QCPGraph::lsNone : QCPGraph::lsLine);
+        g->setScatterStyle(points ? QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 4 * scale_)
+                                  : QCPScatterStyle(QCPScatterStyle::ssNone));
+    }
+}
+
+void PlotsWidget::updateMetricsNote()
+{
+    QStringList parts;
+    for (int p = 0; p < int(visited_.size()); ++p) {
+        // Said while such a run's metrics are plotted (not for a plan alone).
+        if (!metricsSubsampled(p) || statGraphs_[kStatSlots][std::size_t(p)]->dataCount() == 0)
+            continue;
+        const MetricSampling m = metricSampling(p);
+        const QString name = p < shortNames_.size() ? shortNames_[p] : QString();
+        parts << tr("every %1 step of panel %2, %3 (%4 points)").arg(ordinal(m.stride)).arg(p + 1).arg(name).arg(m.points);
+    }
+    const QString note = parts.isEmpty() ? QString() : tr("Metrics %1").arg(parts.join(QStringLiteral("; ")));
+    if (note != metricsNote_) {
+        metricsNote_ = note;
+        Q_EMIT metricsNoteChanged(note);
+    }
 }
 
 void PlotsWidget::beginPanel(int panel, const std::vector<int>& timesteps)
@@ -300,6 +494,9 @@ void PlotsWidget::beginPanel(int panel, const std::vector<int>& timesteps)
     visited_[panel]->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, size * scale_));
     for (int s = 0; s < kSlots; ++s)
         statGraphs_[s][panel]->data()->clear();
+    panelSteps_[std::size_t(panel)] = int(timesteps.size());
+    styleMetricGraphs(panel);
+    updateMetricsNote();
     scheduleReplot();
 }
 
@@ -344,6 +541,10 @@ void PlotsWidget::setMetricKind(MetricKind kind, int count)
     for (int s = kStatSlots; s < kSlots; ++s)
         for (auto* g : statGraphs_[std::size_t(s)])
             g->data()->clear();
+    for (int p = 0; p < int(visited_.size()); ++p)
+        styleMetricGraphs(p);
+    updateMetricsNote();
+    updateFoldActions();
     relayoutStats();
     applyPalette();
 }
@@ -356,6 +557,8 @@ void PlotsWidget::addMetrics(int panel, int t, const metrics::StepMetrics& m)
         const double v = metricValue(m, metricKind_, s);
         statGraphs_[std::size_t(kStatSlots + s)][std::size_t(panel)]->addData(t, std::isfinite(v) ? v : qQNaN());
     }
+    if (statGraphs_[kStatSlots][std::size_t(panel)]->dataCount() == 1)
+        updateMetricsNote(); // the first measured point of a run
     scheduleReplot();
 }
 
@@ -433,6 +636,7 @@ void PlotsWidget::replotNow()
         const double label = QFontMetricsF(r->axis(QCPAxis::atBottom)->tickLabelFont()).horizontalAdvance("0000");
         r->axis(QCPAxis::atBottom)->ticker()->setTickCount(std::clamp(int(r->width() / (2.0 * label)), 2, 5));
     }
+    fitLegends();
     schedule_->replot(QCustomPlot::rpQueuedReplot);
     stats_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -440,35 +644,56 @@ void PlotsWidget::replotNow()
 
 void PlotsWidget::relayoutStats()
 {
-    // Only the plots that apply are laid out, four to a row, each titled above its axes.
+    // Only the plots that apply and are not folded are laid out, each titled
+    // above its legend and axes: up to four to a row, so that folded plots give
+    // their room to the others.
     auto* grid = stats_->plotLayout();
     for (int slot = 0; slot < kSlots; ++slot)
         for (QCPLayoutElement* e : {static_cast<QCPLayoutElement*>(statTitles_[std::size_t(slot)]),
+                                    static_cast<QCPLayoutElement*>(statLegends_[std::size_t(slot)]),
                                     static_cast<QCPLayoutElement*>(statRects_[std::size_t(slot)])})
             if (e->layout() == grid)
                 grid->take(e);
     grid->simplify();
+    int shown = 0;
+    for (int slot = 0; slot < kSlots; ++slot)
+        shown += slotShown(slot) ? 1 : 0;
+    const int cols = shown <= 4 ? std::max(1, shown) : (shown + 1) / 2;
+    statColumns_ = cols;
     int k = 0;
     for (int slot = 0; slot < kSlots; ++slot) {
         const bool on = slotShown(slot);
         statTitles_[std::size_t(slot)]->setVisible(on);
+        statLegends_[std::size_t(slot)]->setVisible(on);
         statRects_[std::size_t(slot)]->setVisible(on);
         for (auto* g : slot < int(statGraphs_.size()) ? statGraphs_[std::size_t(slot)] : std::vector<QCPGraph*>{})
             g->setVisible(on);
         if (!on)
             continue;
-        const int row = 2 * (k / 4), c = k % 4;
+        const int row = 3 * (k / cols), c = k % cols;
+        // The t axis is named under the last row only: above it the name would
+        // take the room the legends need (the ticks stay).
+        const bool lastRow = k / cols == (shown - 1) / cols;
+        statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? tr("t (noise level)") : QString());
         grid->addElement(row, c, statTitles_[std::size_t(slot)]);
-        grid->addElement(row + 1, c, statRects_[std::size_t(slot)]);
+        grid->addElement(row + 1, c, statLegends_[std::size_t(slot)]);
+        grid->addElement(row + 2, c, statRects_[std::size_t(slot)]);
         ++k;
     }
-    for (int r = 0; r < grid->rowCount(); r += 2)
+    for (int r = 0; r < grid->rowCount(); r += 3) {
         grid->setRowStretchFactor(r, 0.01);
+        grid->setRowStretchFactor(r + 1, 0.01);
+    }
+    stats_->setVisible(shown > 0);
+    schedule_->setVisible(!folded_[kSchedulePlot]);
+    allFolded_->setVisible(shown == 0 && folded_[kSchedulePlot]);
     stats_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 bool PlotsWidget::slotShown(int slot) const
 {
+    if (slot < 0 || slot >= kSlots || folded_[std::size_t(slot)])
+        return false;
     if (slot < kStatSlots)
         return true;
     if (!metricsShown_)
@@ -481,20 +706,120 @@ void PlotsWidget::setMetricsShown(bool on)
     if (on == metricsShown_)
         return;
     metricsShown_ = on;
+    for (int p = 0; p < int(visited_.size()); ++p)
+        styleMetricGraphs(p);
+    updateMetricsNote();
+    updateFoldActions();
     relayoutStats();
 }
 
-void PlotsWidget::setPanelNames(const QStringList& names)
+void PlotsWidget::setPanelNames(const QStringList& names, const QStringList& shortNames)
 {
     panelNames_ = names;
-    QStringList parts;
-    for (int i = 0; i < names.size(); ++i)
-        parts << QStringLiteral("<span style=\"color:%1; font-size:large\">\u25a0</span>&nbsp;%2")
-                     .arg(panelColor(i).name(), names[i].toHtmlEscaped());
-    legend_->setText(parts.join(QStringLiteral("&nbsp;&nbsp;&nbsp;")));
+    shortNames_ = shortNames;
+    for (int p = 0; p < int(visited_.size()); ++p) {
+        const QString name = p < shortNames.size() ? shortNames[p] : tr("panel %1").arg(p + 1);
+        visited_[std::size_t(p)]->setName(name);
+        for (int s = 0; s < kSlots; ++s)
+            statGraphs_[std::size_t(s)][std::size_t(p)]->setName(name);
+    }
+    updateMetricsNote();
+    scheduleReplot();
 }
 
-QString PlotsWidget::legendText() const { return legend_->text(); }
+QString PlotsWidget::shortName(const SamplerConfig& config, int trainSteps)
+{
+    QString title;
+    bool usesEta = false;
+    try {
+        const SamplerInfo& info = sampler_info(config.sampler);
+        title = QString::fromStdString(info.title);
+        usesEta = info.uses_eta;
+    } catch (const std::exception&) {
+        title = QString::fromStdString(config.sampler);
+    }
+    int steps = config.steps;
+    if (steps <= 0) {
+        try {
+            steps = resolved_steps(config, trainSteps);
+        } catch (const std::exception&) {
+            steps = 0;
+        }
+    }
+    // Small plots have room for about 12 characters an entry: Lu et al.'s solver
+    // goes by its short name, eta by its letter.
+    title.replace(QStringLiteral("DPM-Solver++"), QStringLiteral("DPM++"));
+    QString name = QStringLiteral("%1 %2").arg(title).arg(steps);
+    if (usesEta)
+        name += tr(" (η %1)").arg(config.eta, 0, 'g', 3); // no comma: CSV headers stay one cell
+    return name;
+}
+
+namespace {
+QCPLegend* legendOf(QCustomPlot* schedule, const std::vector<QCPLegend*>& stats, int plot)
+{
+    if (plot == PlotsWidget::kSchedulePlot)
+        return schedule->legend;
+    return plot >= 0 && plot < int(stats.size()) ? stats[std::size_t(plot)] : nullptr;
+}
+} // namespace
+
+QStringList PlotsWidget::legendEntries(int plot) const
+{
+    QStringList out;
+    if (QCPLegend* l = legendOf(schedule_, statLegends_, plot))
+        for (int i = 0; i < l->itemCount(); ++i)
+            if (auto* item = qobject_cast<QCPPlottableLegendItem*>(l->item(i)))
+                out << item->plottable()->name();
+    return out;
+}
+
+QList<QColor> PlotsWidget::legendColors(int plot) const
+{
+    QList<QColor> out;
+    if (QCPLegend* l = legendOf(schedule_, statLegends_, plot))
+        for (int i = 0; i < l->itemCount(); ++i)
+            if (auto* item = qobject_cast<QCPPlottableLegendItem*>(l->item(i))) {
+                auto* g = qobject_cast<QCPGraph*>(item->plottable());
+                out << (g && g->lineStyle() == QCPGraph::lsNone ? g->scatterStyle().brush().color()
+                                                                : item->plottable()->pen().color());
+            }
+    return out;
+}
+
+bool PlotsWidget::legendShown(int plot) const
+{
+    QCPLegend* l = legendOf(schedule_, statLegends_, plot);
+    if (!l || !l->visible())
+        return false;
+    return plot == kSchedulePlot ? schedule_->isVisible() : slotShown(plot) && stats_->isVisible();
+}
+
+void PlotsWidget::fitLegends()
+{
+    // As many entries to a legend row as fit the plot's width.
+    const auto fit = [](QCPLegend* l, double width) {
+        int widest = 1;
+        int items = 0;
+        for (int i = 0; i < l->itemCount(); ++i)
+            if (QCPAbstractLegendItem* item = l->item(i)) { // a grid cell may be empty
+                widest = std::max(widest, item->minimumOuterSizeHint().width());
+                ++items;
+            }
+        const double room = width - l->margins().left() - l->margins().right() + l->columnSpacing();
+        const int cols = std::clamp(int(room / (widest + l->columnSpacing())), 1, std::max(1, items));
+        if (l->wrap() != cols) {
+            l->setWrap(cols);
+            l->setFillOrder(QCPLayoutGrid::foColumnsFirst, true); // setWrap alone leaves the items where they are
+        }
+    };
+    // A column's share of the width, not its current width: a legend that widened
+    // its column would then widen itself further.
+    for (int slot = 0; slot < kSlots; ++slot)
+        if (slotShown(slot))
+            fit(statLegends_[std::size_t(slot)], double(stats_->width()) / std::max(1, statColumns_));
+    fit(schedule_->legend, schedule_->width());
+}
 
 int PlotsWidget::tAt(QCustomPlot* plot, QPoint pixel) const
 {
@@ -515,6 +840,7 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
             continue;
         const int t = tAt(stats_, pixel);
         QStringList lines{tr("%1 at t = %2").arg(statTitles_[std::size_t(slot)]->text()).arg(t)};
+        const bool metric = slot >= kStatSlots;
         for (std::size_t p = 0; p < statGraphs_[std::size_t(slot)].size(); ++p) {
             // The panel's step nearest to t (a 50-step panel has values every 20 t).
             const auto data = statGraphs_[std::size_t(slot)][p]->data();
@@ -525,12 +851,17 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
                     best = it->value;
                 }
             const QString name = int(p) < panelNames_.size() ? panelNames_[int(p)] : tr("panel %1").arg(p + 1);
-            lines << (std::isfinite(bestKey) ? tr("Panel %1 (%2): %3 (t = %4)")
-                                                   .arg(p + 1)
-                                                   .arg(name)
-                                                   .arg(best, 0, 'g', 4)
-                                                   .arg(int(bestKey))
-                                             : tr("Panel %1 (%2): not computed").arg(p + 1).arg(name));
+            // A subsampled panel has no value between its measured steps: say which one is shown.
+            const int stride = metric && metricsSubsampled(int(p)) ? metricSampling(int(p)).stride : 1;
+            QString line = std::isfinite(bestKey) ? tr("Panel %1 (%2): %3 (t = %4)")
+                                                        .arg(p + 1)
+                                                        .arg(name)
+                                                        .arg(best, 0, 'g', 4)
+                                                        .arg(int(bestKey))
+                                                  : tr("Panel %1 (%2): not computed").arg(p + 1).arg(name);
+            if (stride > 1 && std::isfinite(bestKey))
+                line += tr(", the nearest measured step: metrics every %1 step").arg(ordinal(stride));
+            lines << line;
         }
         return lines.join('\n');
     }
@@ -621,9 +952,9 @@ void PlotsWidget::applyScale()
 {
     QFont f = baseFont_;
     f.setPointSizeF(baseFont_.pointSizeF() * scale_);
-    legend_->setFont(f);
-    QFont tick = f, title = f;
+    QFont tick = f, title = f, legend = f;
     title.setPointSizeF(f.pointSizeF() * 0.9);
+    legend.setPointSizeF(f.pointSizeF() * 0.85);
     for (auto* p : {schedule_, stats_})
         for (auto* r : p->axisRects())
             for (auto* a : r->axes()) {
@@ -634,7 +965,12 @@ void PlotsWidget::applyScale()
             }
     for (auto* t : statTitles_)
         t->setFont(title);
-    schedule_->legend->setFont(title);
+    for (auto* l : statLegends_) {
+        l->setFont(legend);
+        l->setIconSize(int(14 * scale_), int(8 * scale_));
+    }
+    schedule_->legend->setFont(legend);
+    schedule_->legend->setIconSize(int(20 * scale_), int(8 * scale_));
     for (std::size_t s = 0; s < statGraphs_.size(); ++s)
         for (std::size_t p = 0; p < statGraphs_[s].size(); ++p)
             statGraphs_[s][p]->setPen(QPen(panelColor(int(p)), 1.6 * scale_));
@@ -642,6 +978,7 @@ void PlotsWidget::applyScale()
         QCPScatterStyle st = visited_[p]->scatterStyle();
         st.setSize(visited_[p]->property("baseSize").toDouble() * scale_);
         visited_[p]->setScatterStyle(st);
+        styleMetricGraphs(int(p));
     }
     for (auto* r : statRects_)
         r->setMargins(QMargins(0, int(4 * scale_), int(10 * scale_), 0));

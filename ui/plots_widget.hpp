@@ -4,6 +4,7 @@
 #pragma once
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/sampler_config.hpp"
 
 #include <QColor>
 #include <QWidget>
@@ -14,10 +15,13 @@ class QCustomPlot;
 class QCPAxisRect;
 class QCPGraph;
 class QCPItemStraightLine;
+class QCPLegend;
 class QCPTextElement;
 class QLabel;
 class QMouseEvent;
 class QTimer;
+class QToolButton;
+class QAction;
 
 namespace noisetrail::ui {
 
@@ -49,9 +53,41 @@ public:
     static constexpr int kStatSlots = 4, kMetricSlots = 4;
     void setCursor(int t);
 
-    /// Each panel's words ("DDIM, 50 steps, eta 0"), shown in the legend in its colour.
-    void setPanelNames(const QStringList& names);
-    QString legendText() const;
+    /// Each panel's words: the full description ("DDIM, 50 steps, eta 0, leading",
+    /// hover) and the short one every plot's legend shows in the panel's colour
+    /// ("DDIM 50 (η 0)"; shortName()).
+    void setPanelNames(const QStringList& names, const QStringList& shortNames);
+    /// "DDPM 1000", "DDIM 50 (η 0)", "Heun 50", "DPM++(2M) 50".
+    static QString shortName(const SamplerConfig& config, int trainSteps);
+    /// The legend of a plot (slot 0..7, or kSchedulePlot): its entries' texts and colours.
+    QStringList legendEntries(int plot) const;
+    QList<QColor> legendColors(int plot) const;
+    bool legendShown(int plot) const;
+
+    /// How the worker measures a panel's diversity metrics (frame_metrics.hpp,
+    /// measuredStep): every `stride`-th of its `steps` steps and its last, `points` in all.
+    struct MetricSampling {
+        int steps = 0, stride = 1, points = 0;
+    };
+    MetricSampling metricSampling(int panel) const;
+    /// Whether a panel's metric curves are measured on every stride-th step only
+    /// (then they are drawn as points, not lines).
+    bool metricsSubsampled(int panel) const;
+    /// For the status bar, while a subsampled panel's metrics are plotted: "Metrics
+    /// every 20th step of panel 1, DDPM 1000 (51 points)"; empty otherwise.
+    QString metricsNote() const { return metricsNote_; }
+
+    /// Folding: each plot (slot 0..7, kSchedulePlot) can be folded away; the
+    /// others take its room. Remembered in QSettings once restoreFolded() was called.
+    static constexpr int kSchedulePlot = 8;
+    void setFolded(int plot, bool folded);
+    bool folded(int plot) const;
+    /// Read the folded plots from QSettings ("plots/folded") and remember changes there.
+    void restoreFolded();
+    /// One checkable action per plot (checked: shown), in the Plots menu.
+    QList<QAction*> foldActions() const { return foldActions_; }
+    /// A "Plots" button with that menu, for a corner of the tab bar.
+    QToolButton* plotsButton() const { return plotsButton_; }
     /// Whether the diversity row applies (metrics on); slots 6-7 also need a
     /// mixture or a classifier. Plots that do not apply are not laid out.
     void setMetricsShown(bool on);
@@ -76,6 +112,8 @@ public:
 Q_SIGNALS:
     /// A click on a plot: move the timeline there.
     void seekRequested(int t);
+    /// metricsNote() changed.
+    void metricsNoteChanged(const QString& note);
 
 public:
     /// Plots are rebuilt at most every ~40 ms however many calls come in.
@@ -89,6 +127,8 @@ public:
 
 protected:
     void changeEvent(QEvent* e) override;
+    void showEvent(QShowEvent* e) override;
+    void hideEvent(QHideEvent* e) override;
     bool eventFilter(QObject* watched, QEvent* e) override;
 
 private:
@@ -97,11 +137,17 @@ private:
     void rescaleStats();
     void relayoutStats();
     void applyScale();
+    void styleMetricGraphs(int panel);
+    void updateMetricsNote();
+    void updateFoldActions();
+    void fitLegends();
 
     QCustomPlot* schedule_ = nullptr;
     QCustomPlot* stats_ = nullptr;
     std::vector<QCPAxisRect*> statRects_;
     std::vector<QCPTextElement*> statTitles_;
+    std::vector<QCPLegend*> statLegends_; // [slot]: one entry per panel
+    int statColumns_ = 4;                 // plots to a row
     std::vector<std::vector<QCPGraph*>> statGraphs_; // [stat][panel]
     std::vector<QCPGraph*> visited_;                 // per panel, on alpha_bar
     std::vector<QCPItemStraightLine*> cursors_;
@@ -112,8 +158,14 @@ private:
     QTimer* timer_ = nullptr;
     int trainSteps_ = 1000;
     int replots_ = 0;
-    QLabel* legend_ = nullptr;
-    QStringList panelNames_;
+    QStringList panelNames_, shortNames_;
+    std::vector<int> panelSteps_; // planned steps per panel
+    QString metricsNote_;
+    std::vector<bool> folded_ = std::vector<bool>(kSchedulePlot + 1, false);
+    bool persistFolds_ = false;
+    QList<QAction*> foldActions_;
+    QToolButton* plotsButton_ = nullptr;
+    QLabel* allFolded_ = nullptr; // says where the plots went
     bool metricsShown_ = true;
     QString hoverText_;
     double scale_ = 1.0;

@@ -69,11 +69,4 @@ QImage sampleImage(const std::vector<float>& values, const std::vector<std::int6
     return img;
 }
 
-QColor panelColor(int panel)
-{
-    static const QColor colors[] = {QColor(0, 114, 178), QColor(230, 159, 0), QColor(0, 158, 115),
-                                    QColor(204, 121, 167)};
-    return colors[((panel % 4) + 4) % 4];
-}
-
 } // namespace noisetrail::ui

@@ -2,6 +2,7 @@
 // O(pixels) per redraw, never the model).
 #pragma once
 #include "noisetrail/trajectory.hpp"
+#include "palette.hpp" // panelColor
 
 #include <QColor>
 #include <QImage>
@@ -27,8 +28,5 @@ DisplayRange displayRange(Field field, const std::vector<std::int64_t>& dataShap
 /// Sample `index` of a decoded batch as an image. dataShape is [C, H, W] or [H, W].
 QImage sampleImage(const std::vector<float>& batchValues, const std::vector<std::int64_t>& dataShape,
                    int index, Field field, DisplayRange range);
-
-/// One colour per panel (Okabe-Ito, readable on light and dark backgrounds).
-QColor panelColor(int panel);
 
 } // namespace noisetrail::ui

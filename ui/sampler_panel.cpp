@@ -529,6 +529,15 @@ void SamplerPanel::setPresentation(bool on, double scale)
     caption_->setToolTip(description());
 }
 
+void SamplerPanel::setShowDecision(bool on)
+{
+    showDecision_ = on;
+    grid_->setShowStrips(on);
+    scatter_->setColorByComponent(on);
+    dirty_ = true;
+    redraw();
+}
+
 int SamplerPanel::displayedT() const
 {
     if (shownStep_ < 0)
@@ -585,6 +594,7 @@ void SamplerPanel::redraw()
     for (int i = 0; i < st.batch(); ++i)
         images.push_back(sampleImage(scratch_, dataShape, i, field, range));
     grid_->setImages(std::move(images));
+    grid_->setStrips(showDecision_ ? trajectoryStrips(st, shownStep_, model()->trainSteps()) : std::vector<ClassStrip>{});
 }
 
 } // namespace noisetrail::ui

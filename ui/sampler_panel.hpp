@@ -91,6 +91,12 @@ public:
     bool presenting() const { return presenting_; }
     QString captionText() const;
 
+    /// Decision time (View menu): a strip under each image with its class at
+    /// every measured step up to the cursor; on 2-D cards the paths coloured
+    /// by component. Needs the per-step metrics of the run (they hold the assignments).
+    void setShowDecision(bool on);
+    bool showDecision() const { return showDecision_; }
+
     ImageGridView* imageView() const { return grid_; }
     ScatterView* scatterView() const { return scatter_; }
     QComboBox* cardCombo() const { return card_; }
@@ -151,6 +157,7 @@ private:
     int shownStep_ = -1;
     Field shownField_ = Field::Xt;
     bool dirty_ = true;
+    bool showDecision_ = false;
     std::vector<float> scratch_;
 };
 

@@ -1,7 +1,10 @@
 #include "scatter_view.hpp"
 
+#include "decision_strip.hpp"
+
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/trajectory.hpp"
+#include "palette.hpp"
 
 #include <QEvent>
 #include <QContextMenuEvent>
@@ -113,6 +116,11 @@ void ScatterView::contextMenuEvent(QContextMenuEvent* e)
             setShowPaths(true);
         });
     }
+    QAction* byComponent = menu.addAction(tr("Colour by Component (Decision Time)"));
+    byComponent->setCheckable(true);
+    byComponent->setChecked(colorByComponent_);
+    byComponent->setToolTip(tr("Each path in the colour of the mixture component its x0_hat is assigned to (the most responsible one) at each step"));
+    connect(byComponent, &QAction::toggled, this, &ScatterView::setColorByComponent);
     if (highlighted_ >= 0)
         menu.addAction(tr("Stop Following Sample %1").arg(highlighted_ + 1), this, [this] { setHighlighted(-1); });
     menu.exec(e->globalPos());
@@ -128,6 +136,22 @@ void ScatterView::setShowCoverage(bool on)
 {
     showCoverage_ = on;
     update();
+}
+
+void ScatterView::setColorByComponent(bool on)
+{
+    colorByComponent_ = on;
+    update();
+}
+
+QColor ScatterView::pathColor(int sample, int step) const
+{
+    // Mixture runs with metrics label every step from step 0 on: without step 0's
+    // labels there are none to find (and no need to search every step for them).
+    if (!colorByComponent_ || !traj_ || traj_->empty() || traj_->info(0).metrics.assignment.empty())
+        return color_;
+    const int label = assignmentAt(*traj_, step, sample);
+    return label >= 0 ? classColor(label) : color_;
 }
 
 std::vector<ScatterView::ComponentState> ScatterView::componentStates() const
@@ -321,18 +345,39 @@ void ScatterView::paintEvent(QPaintEvent*)
         // stay jagged, and a redraw stays a few milliseconds.
         const int stride = std::max(1, step_ / 160);
         const int nPaths = std::min(B, pathCount_);
-        // Strong enough to read on white and on a dark base (the Okabe-Ito colours at 0.55-0.75).
+        // Strong enough to read on white and on a dark base (3:1, palette.hpp).
+        const float alpha = pathAlpha(nPaths);
         QColor c = color_;
-        c.setAlphaF(nPaths > 50 ? 0.55f : 0.75f);
+        c.setAlphaF(alpha);
         p.setPen(QPen(c, 1.2 * scale_));
         p.setRenderHint(QPainter::Antialiasing, true);
         std::vector<QPointF> pts;
+        std::vector<int> at; // the step of each vertex
         for (int i = 0; i < nPaths; ++i) {
             pts.clear();
-            for (int k = 0; k < step_; k += stride)
+            at.clear();
+            for (int k = 0; k < step_; k += stride) {
                 pts.push_back(toPixel(plot, traj_->xtValue(k, 2 * i), traj_->xtValue(k, 2 * i + 1)));
+                at.push_back(k);
+            }
             pts.push_back(toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1)));
-            p.drawPolyline(pts.data(), int(pts.size()));
+            at.push_back(step_);
+            if (!colorByComponent_) {
+                p.drawPolyline(pts.data(), int(pts.size()));
+                continue;
+            }
+            // Decision time: one polyline per run of vertices whose segments share a component.
+            std::size_t from = 0;
+            while (from + 1 < pts.size()) {
+                QColor col = pathColor(i, at[from]);
+                std::size_t to = from + 1;
+                while (to + 1 < pts.size() && pathColor(i, at[to]) == col)
+                    ++to;
+                col.setAlphaF(alpha);
+                p.setPen(QPen(col, 1.2 * scale_));
+                p.drawPolyline(pts.data() + from, int(to - from + 1));
+                from = to;
+            }
         }
     }
     // Points with a thin outline in the background colour stand out of the paths.
@@ -340,8 +385,11 @@ void ScatterView::paintEvent(QPaintEvent*)
     const double r = (B > 256 ? 2.2 : 3.0) * scale_;
     p.setPen(QPen(palette().color(QPalette::Base), 0.8 * scale_));
     p.setBrush(color_);
-    for (int i = 0; i < B; ++i)
+    for (int i = 0; i < B; ++i) {
+        if (colorByComponent_)
+            p.setBrush(pathColor(i, step_));
         p.drawEllipse(toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1)), r, r);
+    }
     if (highlighted_ >= 0 && highlighted_ < B) {
         // The followed sample: its whole path, bold, in the text colour, over everything.
         const int i = highlighted_;

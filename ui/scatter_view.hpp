@@ -48,6 +48,13 @@ public:
     void setMixture(std::shared_ptr<const metrics::GaussianMixture> mixture);
     void setShowCoverage(bool on);
     bool showCoverage() const { return showCoverage_; }
+    /// Decision time: each path segment and point in the colour of the
+    /// component its x0_hat is assigned to at that step (FrameMetrics::assignment,
+    /// decision_strip.hpp's colours) instead of the panel's colour.
+    void setColorByComponent(bool on);
+    bool colorByComponent() const { return colorByComponent_; }
+    /// The colour sample `sample`'s path has from step `step` on (its point's at the cursor).
+    QColor pathColor(int sample, int step) const;
 
     /// What the coverage overlay shows for a component at the current state.
     struct ComponentState {
@@ -81,6 +88,7 @@ private:
     int highlighted_ = -1;
     double scale_ = 1.0;
     bool showCoverage_ = true;
+    bool colorByComponent_ = false;
     std::shared_ptr<const metrics::GaussianMixture> mixture_;
     void drawCoverage(QPainter& p, const QRectF& plot) const;
 };

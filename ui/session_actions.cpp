@@ -17,6 +17,7 @@
 #include <QApplication>
 #include <QCheckBox>
 #include <QDir>
+#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QLabel>
@@ -116,13 +117,39 @@ bool MainWindow::saveRun(const QString& path)
         showError(tr("A run is in progress: stop it or let it finish, then save."));
         return false;
     }
+    std::shared_ptr<const Session> s;
     try {
-        QApplication::setOverrideCursor(Qt::WaitCursor);
-        write_session(path.toStdString(), currentSession());
-        QApplication::restoreOverrideCursor();
+        s = std::make_shared<const Session>(currentSession());
     } catch (const std::exception& e) {
-        QApplication::restoreOverrideCursor();
         showError(tr("Could not save the run: %1").arg(QString::fromUtf8(e.what())));
+        return false;
+    }
+    // Writing four 1000-step panels takes seconds: it runs on its own thread (the
+    // finished trajectories are read-only), and a window-modal dialog keeps the
+    // window painted but closed to input meanwhile. The caller still gets its
+    // answer here (the discard question needs it before it goes on).
+    ExportJob job;
+    job.setObjectName("saveJob");
+    QProgressDialog dialog(tr("Saving %1...").arg(QFileInfo(path).fileName()), QString(), 0, 0, this);
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setMinimumDuration(0);
+    dialog.show(); // at once: until it shows, the window would take input (a second save, Quit)
+    QEventLoop loop;
+    QString error;
+    connect(&job, &ExportJob::finished, &loop, &QEventLoop::quit);
+    connect(&job, &ExportJob::failed, &loop, [&](const QString& m) {
+        error = m;
+        loop.quit();
+    });
+    job.start([s, path](ExportJob&) {
+        write_session(path.toStdString(), *s);
+        return QString();
+    });
+    loop.exec();
+    job.wait();
+    dialog.close();
+    if (!error.isEmpty()) {
+        showError(tr("Could not save the run: %1").arg(error));
         return false;
     }
     unsavedRun_ = false;
@@ -209,6 +236,7 @@ void MainWindow::applySession(const std::shared_ptr<const Session>& s, const QSt
         batch_->setValue(s->batch);
     }
     setPacing(s->recipe.pacing);
+    QStringList missingCards;
     for (int i = 0; i < std::min(n, panelCount()); ++i) {
         SamplerPanel* p = panels_[std::size_t(i)];
         const PanelRecipe& pr = s->recipe.panels[std::size_t(i)];
@@ -220,6 +248,15 @@ void MainWindow::applySession(const std::shared_ptr<const Session>& s, const QSt
         r.seed = s->recipe.seed;
         r.batch = s->batch;
         p->showSaved(s->panels[std::size_t(i)].trajectory, r);
+        if (pr.model.empty() || isReplay())
+            continue; // a replay runs nothing: the saved frames are all it needs
+        // The panel sampled from its own card: give it that card again so Run repeats
+        // the saved run (its frames are shown again once the card is loaded).
+        const QString own = QString::fromStdString(pr.model.string());
+        if (!QFileInfo(own).isFile())
+            missingCards << tr("panel %1: %2").arg(i + 1).arg(QDir::toNativeSeparators(own));
+        else if (const quint64 token = setPanelCard(i, own))
+            savedForLoad_[token] = {s->panels[std::size_t(i)].trajectory, r};
     }
     unsavedRun_ = false;
     follow_ = false;
@@ -230,6 +267,10 @@ void MainWindow::applySession(const std::shared_ptr<const Session>& s, const QSt
     const QString how = isReplay() ? tr(" (model card not found here: replaying the saved frames; Run asks for the card)")
                                    : QString();
     statusLabel_->setText(tr("Opened %1%2. Scrub or press Space to play.").arg(QFileInfo(path).fileName(), how));
+    if (!missingCards.isEmpty())
+        showError(tr("The run's own cards of %1 are not here: the saved frames are shown, but Run would sample "
+                     "those panels from the window's model.")
+                      .arg(missingCards.join(QStringLiteral(", "))));
     setWindowTitle(tr("%1 \u2014 %2 \u2014 NoiseTrail")
                        .arg(QFileInfo(path).fileName(), QString::fromStdString(s->model_name)));
     Q_EMIT runOpened(path);

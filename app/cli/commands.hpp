@@ -7,9 +7,22 @@
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+// Help lines shared by the experiment commands (invert, interpolate,
+// consistency, decision), spliced into their help texts as string literals.
+#define NOISETRAIL_HELP_SAMPLER_SETTINGS                                                   \
+    "  --spacing NAME        leading (default), trailing, linspace or quadratic\n"         \
+    "  --variance NAME       DDPM variance: fixed_small (default) or fixed_large\n"        \
+    "  --clip-x0 R           clip x0_hat to [-R, R]; 'off' disables (default as in sample)\n"
+#define NOISETRAIL_HELP_DEVICE_THREADS                                                     \
+    "  --device cpu|cuda     where to run (default cpu)\n"                                 \
+    "  --threads N           intra-op threads (default: libtorch's choice)\n"              \
+    "  --help                this text\n"
+#define NOISETRAIL_HELP_EXIT_CODES "Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.\n"
 
 namespace noisetrail::cli {
 
@@ -45,6 +58,15 @@ extern const char* const kInvertHelp, *const kInterpolateHelp, *const kConsisten
 extern const std::set<std::string> kSamplerFlags;
 /// Sampler flags -> config (validated against the model by make_plan later).
 SamplerConfig sampler_config_from(const Args& args);
+/// Only --spacing, --variance and --clip-x0: the settings a sampler list
+/// (NAME[:STEPS[:ETA]],..) of the experiment commands leaves to flags.
+SamplerConfig sampler_settings_from(const Args& args);
+/// --help: print `help` and return true (the command then exits 0).
+bool print_help(const Args& args, const char* help);
+/// A required flag's value; InputError "FLAG WHAT is required" (e.g. "--out DIR").
+std::string required_text(const Args& args, const std::string& flag, const std::string& what);
+/// --seed N in 0..2^53 (doubles hold every such seed exactly); 0 when not given.
+std::uint64_t seed_from(const Args& args);
 /// read_npy with the flag that named the file in front of any error.
 NpyArray read_npy_named(const std::string& flag, const std::string& file);
 /// --threads N, in 1..max_threads() (4x the cores); 0 when not given (libtorch's choice).

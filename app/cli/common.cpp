@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 namespace noisetrail::cli {
@@ -14,21 +15,9 @@ namespace noisetrail::cli {
 const std::set<std::string> kSamplerFlags{"--model",  "--sampler",  "--steps",  "--eta",
                                           "--spacing", "--variance", "--clip-x0", "--device"};
 
-SamplerConfig sampler_config_from(const Args& args)
+SamplerConfig sampler_settings_from(const Args& args)
 {
     SamplerConfig c;
-    if (auto s = args.text("--sampler"))
-        c.sampler = *s;
-    if (auto v = args.integer("--steps", -1000000000, 1000000000)) {
-        if (*v < 1)
-            throw InputError("--steps must be >= 1, got " + std::to_string(*v));
-        c.steps = static_cast<int>(*v);
-    }
-    if (auto v = args.number("--eta")) {
-        if (*v < 0)
-            throw InputError("--eta must be >= 0, got " + *args.text("--eta"));
-        c.eta = *v;
-    }
     if (auto s = args.text("--spacing"))
         c.spacing = parse_spacing(*s);
     if (auto s = args.text("--variance"))
@@ -44,6 +33,24 @@ SamplerConfig sampler_config_from(const Args& args)
             c.clip_x0 = r;
         }
     }
+    return c;
+}
+
+SamplerConfig sampler_config_from(const Args& args)
+{
+    SamplerConfig c = sampler_settings_from(args);
+    if (auto s = args.text("--sampler"))
+        c.sampler = *s;
+    if (auto v = args.integer("--steps", -1000000000, 1000000000)) {
+        if (*v < 1)
+            throw InputError("--steps must be >= 1, got " + std::to_string(*v));
+        c.steps = static_cast<int>(*v);
+    }
+    if (auto v = args.number("--eta")) {
+        if (*v < 0)
+            throw InputError("--eta must be >= 0, got " + *args.text("--eta"));
+        c.eta = *v;
+    }
     sampler_names(); // registry is ready
     return c;
 }
@@ -55,6 +62,27 @@ NpyArray read_npy_named(const std::string& flag, const std::string& file)
     } catch (const InputError& e) {
         throw InputError(flag + " " + e.what());
     }
+}
+
+bool print_help(const Args& args, const char* help)
+{
+    if (!args.has("--help"))
+        return false;
+    std::cout << help;
+    return true;
+}
+
+std::string required_text(const Args& args, const std::string& flag, const std::string& what)
+{
+    const auto v = args.text(flag);
+    if (!v)
+        throw InputError(flag + " " + what + " is required");
+    return *v;
+}
+
+std::uint64_t seed_from(const Args& args)
+{
+    return static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
 }
 
 int threads_from(const Args& args)

@@ -7,6 +7,7 @@
 // parses flags, reports progress and writes the tables and plots.
 #include "commands.hpp"
 #include "canvas.hpp"
+#include "figures.hpp"
 #include "progress.hpp"
 
 #include "noisetrail/compare.hpp"
@@ -432,12 +433,7 @@ int cmd_compare(const std::vector<std::string>& argv)
                : better == 2  ? " (closest to the row \"" + truth_label + "\" is best)"
                               : "")
            << "\n\n![" << d.key << "](compare-" << d.key << ".png)\n\n| sampler |";
-        for (int s : steps)
-            md << " S = " << s << " |";
-        md << "\n|---|";
-        for (std::size_t k = 0; k < steps.size(); ++k)
-            md << "---:|";
-        md << '\n';
+        markdown_step_columns(md, steps);
         std::vector<std::vector<double>> table(variants.size(), std::vector<double>(steps.size(), kNaN));
         for (std::size_t i = 0; i < variants.size(); ++i)
             for (std::size_t k = 0; k < steps.size(); ++k)
@@ -468,12 +464,7 @@ int cmd_compare(const std::vector<std::string>& argv)
                     table, tv, res.truth_legend);
     }
     md << "\n## Seconds per cell (sampling + metrics)\n\n| sampler |";
-    for (int s : steps)
-        md << " S = " << s << " |";
-    md << "\n|---|";
-    for (std::size_t k = 0; k < steps.size(); ++k)
-        md << "---:|";
-    md << '\n';
+    markdown_step_columns(md, steps);
     for (std::size_t i = 0; i < variants.size(); ++i) {
         md << "| " << variants[i].label << " |";
         for (std::size_t k = 0; k < steps.size(); ++k)

@@ -36,15 +36,8 @@ final samples of a k-step run.
   --init-noise FILE     x_T as a float32 .npy [B, *data_shape]
   --classifier CARD     image models: the feature network (default:
                         mnist-classifier.json in the model card's folder)
-  --spacing NAME        leading (default), trailing, linspace or quadratic
-  --variance NAME       DDPM variance: fixed_small (default) or fixed_large
-  --clip-x0 R           clip x0_hat to [-R, R]; 'off' disables (default as in sample)
-  --device cpu|cuda     where to run (default cpu)
-  --threads N           intra-op threads (default: libtorch's choice)
-  --help                this text
-
-Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
-)";
+)" NOISETRAIL_HELP_SAMPLER_SETTINGS NOISETRAIL_HELP_DEVICE_THREADS R"(
+)" NOISETRAIL_HELP_EXIT_CODES;
 
 namespace {
 
@@ -128,11 +121,7 @@ void write_consistency_points(const fs::path& path, const ex::Consistency& r, co
             for (int b = 0; b < B; ++b)
                 p.dot(cv, r.samples[v][i][2 * b], r.samples[v][i][2 * b + 1], palette(i), 2);
     }
-    int x = 40;
-    for (int i = 0; i < S; ++i) {
-        cv.rect(x, 478, x + 12, 490, palette(i));
-        x += 18 + cv.text(x + 18, 478, "S=" + std::to_string(r.steps[i]), {0, 0, 0}, 2) + 20;
-    }
+    swatch_legend(cv, 40, 478, r.steps, "S=");
     cv.text(40, 500, "GREY LINES JOIN THE SAMPLES OF ONE X_T ACROSS S", {90, 90, 90}, 1);
     cv.save(path);
 }
@@ -164,11 +153,7 @@ void write_early_stop_points(const fs::path& path, const ex::Consistency& r, con
                 p.dot(cv, s[0], s[1], palette(i), 2);
             }
     }
-    int x = 40;
-    for (int i = 0; i < K; ++i) {
-        cv.rect(x, 478, x + 12, 490, palette(i));
-        x += 18 + cv.text(x + 18, 478, "K=" + std::to_string(r.steps[i]), {0, 0, 0}, 2) + 20;
-    }
+    swatch_legend(cv, 40, 478, std::vector<int>(r.steps.begin(), r.steps.begin() + K), "K=");
     cv.text(40, 500, "HOLLOW: X0_HAT AFTER K STEPS OF THE LONGEST RUN. SOLID: FINAL SAMPLE OF A K-STEP RUN FROM THE SAME X_T", {90, 90, 90}, 1);
     cv.save(path);
 }
@@ -181,24 +166,14 @@ int cmd_consistency(const std::vector<std::string>& argv)
                     {"--model", "--out", "--samplers", "--steps", "--batch", "--seed", "--init-noise", "--classifier",
                      "--spacing", "--variance", "--clip-x0", "--device", "--threads"},
                     {"--help"});
-    if (args.has("--help")) {
-        std::cout << kConsistencyHelp;
+    if (print_help(args, kConsistencyHelp))
         return 0;
-    }
-    const auto out_flag = args.text("--out");
-    if (!out_flag)
-        throw InputError("--out DIR is required");
+    const std::string out_flag = required_text(args, "--out", "DIR");
     ex::ConsistencyOptions opt;
-    SamplerConfig base;
-    if (const auto s = args.text("--spacing"))
-        base.spacing = parse_spacing(*s);
-    if (const auto s = args.text("--variance"))
-        base.variance = parse_variance(*s);
-    if (const auto s = args.text("--clip-x0"))
-        base.clip_x0 = (*s == "off" || *s == "none") ? 0.0 : *args.number("--clip-x0");
-    opt.samplers = experiments::parse_sampler_list(args.text("--samplers").value_or("ddim,ddpm"), base, "--samplers");
-    opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
-    opt.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
+    opt.samplers = experiments::parse_sampler_list(args.text("--samplers").value_or("ddim,ddpm"),
+                                                   sampler_settings_from(args), "--samplers");
+    opt.seed = seed_from(args);
+    opt.threads = threads_from(args);
     if (const auto c = args.text("--classifier"))
         opt.classifier = *c;
     const auto model = load_model_from(args);
@@ -226,8 +201,8 @@ int cmd_consistency(const std::vector<std::string>& argv)
             n += " ETA " + num(c.eta, "%g");
         names.push_back(n);
     }
-    prepare_output_dir("--out", *out_flag);
-    const fs::path out = *out_flag;
+    prepare_output_dir("--out", out_flag);
+    const fs::path out = out_flag;
 
     int total = 0;
     for (int s : opt.steps)

@@ -31,17 +31,10 @@ which its assignment changed (the first t of the plan if it never did).
   --seed N              x_T and the samplers' noise (default 0)
   --classifier CARD     image models: the classifier (default: mnist-classifier.json
                         in the model card's folder)
-  --spacing NAME        leading (default), trailing, linspace or quadratic
-  --variance NAME       DDPM variance: fixed_small (default) or fixed_large
-  --clip-x0 R           clip x0_hat to [-R, R]; 'off' disables (default as in sample)
-  --device cpu|cuda     where to run (default cpu)
-  --threads N           intra-op threads (default: libtorch's choice)
-  --help                this text
-
+)" NOISETRAIL_HELP_SAMPLER_SETTINGS NOISETRAIL_HELP_DEVICE_THREADS R"(
 'sample --dump DIR' writes the same per-step assignment for its run
 (DIR/assignment.npy, DIR/decision.csv) when the model has components or a classifier.
-Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
-)";
+)" NOISETRAIL_HELP_EXIT_CODES;
 
 namespace {
 
@@ -89,11 +82,6 @@ void draw_histogram(Canvas& cv, int x, int y, int w, int h, const ex::DecisionTr
     cv.text(x + bins * bw / 2 - 60, y + h + 6, "DECISION T (" + std::to_string(tr.batch) + " SAMPLES)", {90, 90, 90}, 1);
 }
 
-int median(std::vector<int> v)
-{
-    std::sort(v.begin(), v.end());
-    return v.empty() ? 0 : v[v.size() / 2];
-}
 
 } // namespace
 
@@ -120,18 +108,12 @@ int cmd_decision(const std::vector<std::string>& argv)
                     {"--model", "--out", "--panels", "--batch", "--seed", "--classifier", "--spacing", "--variance",
                      "--clip-x0", "--device", "--threads"},
                     {"--help"});
-    if (args.has("--help")) {
-        std::cout << kDecisionHelp;
+    if (print_help(args, kDecisionHelp))
         return 0;
-    }
-    const auto out_flag = args.text("--out");
-    if (!out_flag)
-        throw InputError("--out DIR is required");
-    const SamplerConfig base = sampler_config_from(args);
+    const std::string out_flag = required_text(args, "--out", "DIR");
+    const SamplerConfig base = sampler_settings_from(args);
     const std::vector<SamplerConfig> panels =
         experiments::parse_sampler_list(args.text("--panels").value_or("ddpm:1000,ddim:50"), base, "--panels");
-    const auto seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
-    const int threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
     const auto model = load_model_from(args);
     const ModelCard& card = model->card();
     const int T = model->schedule().train_steps();
@@ -146,35 +128,19 @@ int cmd_decision(const std::vector<std::string>& argv)
         validate(c, T);
         total += resolved_steps(c, T);
     }
-    prepare_output_dir("--out", *out_flag);
-    const fs::path out = *out_flag;
+    prepare_output_dir("--out", out_flag);
+    const fs::path out = out_flag;
 
-    const std::vector<float> x_T = initial_noise(card.data_shape, batch, seed);
-    std::vector<ex::DecisionTrace> traces;
-    std::vector<std::vector<float>> samples, paths; // paths: 2-D only, [S+1, B, 2]
+    ex::DecisionOptions opt;
+    opt.panels = panels;
+    opt.batch = batch;
+    opt.seed = seed_from(args);
+    opt.threads = threads_from(args);
     Progress progress(total, "sampling");
-    int done = 0;
-    for (const SamplerConfig& c : panels) {
-        RunOptions opt;
-        opt.sampler = c;
-        opt.seed = seed;
-        opt.threads = threads;
-        opt.init_noise = x_T;
-        ex::DecisionTracker tracker(*assigner);
-        std::vector<float> path;
-        const RunResult r = run_sampler(*model, opt, [&](std::shared_ptr<const StepFrame> f) {
-            tracker.add(*f);
-            if (card.is_2d_points())
-                path.insert(path.end(), f->x_t.begin(), f->x_t.end());
-            progress.update(++done, f->plan.t);
-        });
-        if (card.is_2d_points())
-            path.insert(path.end(), r.samples.begin(), r.samples.end());
-        traces.push_back(tracker.result());
-        samples.push_back(r.samples);
-        paths.push_back(std::move(path));
-    }
+    const ex::Decision r = ex::decision(*model, *assigner, opt, [&](const ex::Progress& p) { progress.update(p.done, 0); });
     progress.finish();
+    const std::vector<ex::DecisionTrace>& traces = r.traces;
+    const std::vector<std::vector<float>>&samples = r.samples, &paths = r.paths; // paths: 2-D only, [S+1, B, 2]
 
     {
         std::ofstream csv = open_csv(out / "decision.csv");
@@ -198,7 +164,7 @@ int cmd_decision(const std::vector<std::string>& argv)
         const std::size_t D = g.size();
         for (int p = 0; p < P; ++p) {
             const int y = gap + p * block;
-            cv.text(gap, y + 4, figure_label(panels[p], T) + ", MEDIAN DECISION T " + std::to_string(median(traces[p].decision_t)),
+            cv.text(gap, y + 4, figure_label(panels[p], T) + ", MEDIAN DECISION T " + std::to_string(ex::summarise(traces[p]).median_t),
                     {0, 0, 0}, 2);
             for (int b = 0; b < n; ++b) {
                 const int x = gap + b * (tw + gap);
@@ -224,7 +190,7 @@ int cmd_decision(const std::vector<std::string>& argv)
         Canvas cv(P * (size + 40) + 40, 50 + size + 30 + hist_h + 30);
         for (int p = 0; p < P; ++p) {
             const PointPanel panel{40 + p * (size + 40), 50, size, lo, hi};
-            panel.frame(cv, figure_label(panels[p], T) + ", MEDIAN DECISION T " + std::to_string(median(traces[p].decision_t)));
+            panel.frame(cv, figure_label(panels[p], T) + ", MEDIAN DECISION T " + std::to_string(ex::summarise(traces[p]).median_t));
             const ex::DecisionTrace& tr = traces[p];
             const int S = static_cast<int>(tr.timesteps.size());
             for (int k = 0; k < S; ++k)
@@ -239,7 +205,7 @@ int cmd_decision(const std::vector<std::string>& argv)
     }
     for (std::size_t p = 0; p < panels.size(); ++p)
         std::cerr << "noisetrail-cli decision: " << describe(panels[p], T) << ": median decision t "
-                  << median(traces[p].decision_t) << '\n';
+                  << ex::summarise(traces[p]).median_t << '\n';
     std::cerr << "noisetrail-cli decision: batch " << batch << ", files in " << out.string() << '\n';
     return 0;
 }

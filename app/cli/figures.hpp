@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <ostream>
 #include <span>
 #include <string>
 #include <vector>
@@ -59,6 +60,29 @@ inline Canvas::Color palette(int k)
 }
 
 /// How an image card's samples are drawn.
+/// A row of colour swatches from (x, y): palette(i) beside `prefix` values[i]
+/// (the step counts of a figure's colours).
+inline void swatch_legend(Canvas& cv, int x, int y, const std::vector<int>& values, const std::string& prefix)
+{
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        cv.rect(x, y, x + 12, y + 12, palette(static_cast<int>(i)));
+        x += 18 + cv.text(x + 18, y, prefix + std::to_string(values[i]), {0, 0, 0}, 2) + 20;
+    }
+}
+
+/// The column headers of a Markdown table over step counts: " S = 10 | S = 20 |",
+/// then the rule (first column left-aligned, numbers right-aligned). The row
+/// header cell ("| sampler |") is the caller's.
+inline void markdown_step_columns(std::ostream& md, const std::vector<int>& steps)
+{
+    for (int s : steps)
+        md << " S = " << s << " |";
+    md << "\n|---|";
+    for (std::size_t k = 0; k < steps.size(); ++k)
+        md << "---:|";
+    md << '\n';
+}
+
 struct ImageGeometry {
     int C = 1, H = 0, W = 0;
     double lo = -1.0, hi = 1.0;

@@ -28,15 +28,8 @@ each sampler. DDIM (eta 0) morphs smoothly; DDPM's own noise makes a jumble.
   --seed N              z0, z1 = the first two noises of this seed; also the
                         samplers' noise (default 0)
   --noise FILE.npy      z0, z1 as a float32 [2, *data_shape] file instead
-  --spacing NAME        leading (default), trailing, linspace or quadratic
-  --variance NAME       DDPM variance: fixed_small (default) or fixed_large
-  --clip-x0 R           clip x0_hat to [-R, R]; 'off' disables (default as in sample)
-  --device cpu|cuda     where to run (default cpu)
-  --threads N           intra-op threads (default: libtorch's choice)
-  --help                this text
-
-Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
-)";
+)" NOISETRAIL_HELP_SAMPLER_SETTINGS NOISETRAIL_HELP_DEVICE_THREADS R"(
+)" NOISETRAIL_HELP_EXIT_CODES;
 
 namespace {
 
@@ -106,18 +99,14 @@ int cmd_interpolate(const std::vector<std::string>& argv)
                     {"--model", "--out", "--samplers", "--points", "--seed", "--noise", "--spacing", "--variance",
                      "--clip-x0", "--device", "--threads"},
                     {"--help"});
-    if (args.has("--help")) {
-        std::cout << kInterpolateHelp;
+    if (print_help(args, kInterpolateHelp))
         return 0;
-    }
-    const auto out_flag = args.text("--out");
-    if (!out_flag)
-        throw InputError("--out DIR is required");
+    const std::string out_flag = required_text(args, "--out", "DIR");
     ex::InterpolationOptions opt;
     opt.points = static_cast<int>(args.integer("--points", 2, 1000).value_or(10));
-    opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
-    opt.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
-    const SamplerConfig base = sampler_config_from(args);
+    opt.seed = seed_from(args);
+    opt.threads = threads_from(args);
+    const SamplerConfig base = sampler_settings_from(args);
     opt.samplers = experiments::parse_sampler_list(args.text("--samplers").value_or("ddim:50,ddpm:1000"), base, "--samplers");
     const auto model = load_model_from(args);
     const ModelCard& card = model->card();
@@ -139,8 +128,8 @@ int cmd_interpolate(const std::vector<std::string>& argv)
     } else {
         z = initial_noise(card.data_shape, 2, opt.seed);
     }
-    prepare_output_dir("--out", *out_flag);
-    const fs::path out = *out_flag;
+    prepare_output_dir("--out", out_flag);
+    const fs::path out = out_flag;
 
     int total = 0;
     for (const SamplerConfig& c : opt.samplers)
@@ -162,20 +151,16 @@ int cmd_interpolate(const std::vector<std::string>& argv)
     std::ofstream csv = open_csv(out / "interpolation.csv");
     csv << "sampler,index,alpha,xt_norm,change\n";
     for (std::size_t s = 0; s < r.samples.size(); ++s) {
+        const std::vector<double> change = ex::neighbour_change(r.samples[s], k); // [k - 1]
         double total_change = 0;
         for (int i = 0; i < k; ++i) {
-            double norm = 0, change = 0;
-            for (std::size_t j = 0; j < D; ++j) {
+            double norm = 0;
+            for (std::size_t j = 0; j < D; ++j)
                 norm += double(r.x_T[i * D + j]) * r.x_T[i * D + j];
-                if (i > 0) {
-                    const double d = double(r.samples[s][i * D + j]) - r.samples[s][(i - 1) * D + j];
-                    change += d * d;
-                }
-            }
-            const double rms = std::sqrt(change / D);
-            total_change += rms;
+            if (i > 0)
+                total_change += change[i - 1];
             csv << experiments::sampler_spec(opt.samplers[s], T) << ',' << i << ',' << num(r.alphas[i], "%.6g") << ','
-                << num(std::sqrt(norm)) << ',' << (i > 0 ? num(rms) : "nan") << '\n';
+                << num(std::sqrt(norm)) << ',' << (i > 0 ? num(change[i - 1]) : "nan") << '\n';
         }
         std::cerr << "noisetrail-cli interpolate: " << describe(opt.samplers[s], T)
                   << ": mean RMS change between neighbours " << total_change / (k - 1) << '\n';

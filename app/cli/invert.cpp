@@ -32,15 +32,11 @@ reconstruction error falls as S grows (the paper's Table 2 pattern).
   --seed N              DDPM's noise (default 0)
   --table S1,S2,..      also the table: mean MSE for each S (table.csv, table.md,
                         and table.png for images), e.g. 10,20,50,100,1000
-  --device cpu|cuda     where to run (default cpu)
-  --threads N           intra-op threads (default: libtorch's choice)
-  --help                this text
-
+)" NOISETRAIL_HELP_DEVICE_THREADS R"(
 x0_hat is never clipped (clipping is not invertible). The reconstruction is
 exactly what 'sample --init-noise DIR/xT.npy --sampler ddim --eta 0 --steps S
 --clip-x0 off' gives.
-Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
-)";
+)" NOISETRAIL_HELP_EXIT_CODES;
 
 namespace {
 
@@ -158,16 +154,10 @@ int cmd_invert(const std::vector<std::string>& argv)
                     {"--model", "--data", "--steps", "--spacing", "--out", "--index", "--count", "--seed", "--table",
                      "--device", "--threads"},
                     {"--ddpm", "--help"});
-    if (args.has("--help")) {
-        std::cout << kInvertHelp;
+    if (print_help(args, kInvertHelp))
         return 0;
-    }
-    const auto data_flag = args.text("--data");
-    const auto out_flag = args.text("--out");
-    if (!data_flag)
-        throw InputError("--data X0.npy is required (the examples to invert)");
-    if (!out_flag)
-        throw InputError("--out DIR is required");
+    const std::string data_flag = required_text(args, "--data", "X0.npy");
+    const std::string out_flag = required_text(args, "--out", "DIR");
     const auto steps = args.integer("--steps", 1, 1000000);
     if (!steps)
         throw InputError("--steps S is required");
@@ -178,8 +168,8 @@ int cmd_invert(const std::vector<std::string>& argv)
     if (const auto s = args.text("--spacing"))
         opt.spacing = parse_spacing(*s);
     opt.ddpm = args.has("--ddpm");
-    opt.seed = static_cast<std::uint64_t>(args.integer("--seed", 0, (1LL << 53)).value_or(0));
-    opt.threads = static_cast<int>(args.integer("--threads", 1, 1024).value_or(0));
+    opt.seed = seed_from(args);
+    opt.threads = threads_from(args);
     const auto model = load_model_from(args);
     const ModelCard& card = model->card();
     const int T = model->schedule().train_steps();
@@ -189,9 +179,9 @@ int cmd_invert(const std::vector<std::string>& argv)
     if (const auto t = args.text("--table"))
         table = parse_int_list("--table", *t, 1, T);
 
-    NpyArray a = read_npy(*data_flag);
+    NpyArray a = read_npy(data_flag);
     if (a.dtype != NpyArray::DType::Float32)
-        throw InputError("--data " + *data_flag + ": expected float32 (or float64) data, got integers");
+        throw InputError("--data " + data_flag + ": expected float32 (or float64) data, got integers");
     bool ok = a.shape.size() == card.data_shape.size() + 1 && a.shape[0] >= 1;
     for (std::size_t i = 0; ok && i < card.data_shape.size(); ++i)
         ok = a.shape[i + 1] == card.data_shape[i];
@@ -199,7 +189,7 @@ int cmd_invert(const std::vector<std::string>& argv)
         std::string want = "[N";
         for (auto d : card.data_shape)
             want += ", " + std::to_string(d);
-        throw InputError("--data " + *data_flag + ": shape " + a.shape_string() + " does not match " + want +
+        throw InputError("--data " + data_flag + ": shape " + a.shape_string() + " does not match " + want +
                          "] (the model's data_shape)");
     }
     const auto N = a.shape[0];
@@ -208,14 +198,14 @@ int cmd_invert(const std::vector<std::string>& argv)
     if (const auto idx = args.text("--index")) {
         for (int i : parse_int_list("--index", *idx, 0, 2000000000)) {
             if (i >= N)
-                throw InputError("--index " + std::to_string(i) + ": " + *data_flag + " has only " + std::to_string(N) +
+                throw InputError("--index " + std::to_string(i) + ": " + data_flag + " has only " + std::to_string(N) +
                                  " rows");
             rows.push_back(i);
         }
     } else {
         const long long count = args.integer("--count", 1, 1000000000).value_or(N);
         if (count > N)
-            throw InputError("--count " + std::to_string(count) + ": " + *data_flag + " has only " +
+            throw InputError("--count " + std::to_string(count) + ": " + data_flag + " has only " +
                              std::to_string(N) + " rows");
         for (long long i = 0; i < count; ++i)
             rows.push_back(i);
@@ -224,8 +214,8 @@ int cmd_invert(const std::vector<std::string>& argv)
     for (long long i : rows)
         x0.insert(x0.end(), a.f32.begin() + i * D, a.f32.begin() + (i + 1) * D);
     const int n = static_cast<int>(rows.size());
-    prepare_output_dir("--out", *out_flag);
-    const fs::path out = *out_flag;
+    prepare_output_dir("--out", out_flag);
+    const fs::path out = out_flag;
 
     std::vector<int> all_steps = table;
     if (std::find(all_steps.begin(), all_steps.end(), opt.steps) == all_steps.end())
@@ -269,13 +259,9 @@ int cmd_invert(const std::vector<std::string>& argv)
         std::ofstream md = open_csv(out / "table.md");
         csv << "steps,examples,ddim_mse" << (opt.ddpm ? ",ddpm_mse" : "") << '\n';
         md << "Reconstruction MSE per dimension (mean over " << n << " examples of " << card.name << ", "
-           << to_string(opt.spacing) << " spacing):\n\n| | ";
-        for (int s : table)
-            md << "S=" << s << " | ";
-        md << "\n|---|";
-        for (std::size_t i = 0; i < table.size(); ++i)
-            md << "---:|";
-        md << "\n| DDIM (eta 0) | ";
+           << to_string(opt.spacing) << " spacing):\n\n| |";
+        markdown_step_columns(md, table);
+        md << "| DDIM (eta 0) | ";
         for (int s : table) {
             csv << s << ',' << n << ',' << num(mean(runs[s].mse), "%.9g");
             if (opt.ddpm)

@@ -5,6 +5,7 @@
 #include "main_window.hpp"
 #include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
+#include "palette.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "timeline_bar.hpp"
@@ -32,29 +33,6 @@ using namespace noisetrail::ui;
 using noisetrail::Field;
 
 namespace {
-
-QPalette darkPalette()
-{
-    QPalette p;
-    const QColor window(37, 40, 46), base(27, 29, 34), text(225, 228, 232), mid(90, 95, 105);
-    p.setColor(QPalette::Window, window);
-    p.setColor(QPalette::WindowText, text);
-    p.setColor(QPalette::Base, base);
-    p.setColor(QPalette::AlternateBase, window);
-    p.setColor(QPalette::Text, text);
-    p.setColor(QPalette::Button, window.lighter(115));
-    p.setColor(QPalette::ButtonText, text);
-    p.setColor(QPalette::Mid, mid);
-    p.setColor(QPalette::Highlight, QColor(86, 156, 214));
-    p.setColor(QPalette::HighlightedText, Qt::white);
-    p.setColor(QPalette::PlaceholderText, text.darker(150));
-    p.setColor(QPalette::ToolTipBase, base);
-    p.setColor(QPalette::ToolTipText, text);
-    p.setColor(QPalette::Disabled, QPalette::Text, mid.lighter(130));
-    p.setColor(QPalette::Disabled, QPalette::ButtonText, mid.lighter(130));
-    p.setColor(QPalette::Disabled, QPalette::WindowText, mid.lighter(130));
-    return p;
-}
 
 // Process events for `ms` milliseconds (screenshot mode only).
 void settle(int ms)

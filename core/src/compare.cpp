@@ -2,6 +2,7 @@
 // app/cli/compare.cpp so that the CLI and the GUI's Compare view share the
 // grid, the reference, the per-cell metrics and the cache.
 #include "noisetrail/compare.hpp"
+#include "noisetrail/experiments.hpp"
 
 #include "noisetrail/classifier.hpp"
 #include "noisetrail/errors.hpp"
@@ -210,18 +211,9 @@ Reference prepare_reference(const Model& model, const fs::path& classifier, int 
         return ref;
     }
     if (card.is_image()) {
-        fs::path cpath = card.path.parent_path() / "mnist-classifier.json";
-        if (!classifier.empty())
-            cpath = classifier;
-        if (!fs::exists(cpath))
-            throw InputError("--classifier " + cpath.string() +
-                             ": not found; image models are measured on the digit classifier's features "
-                             "(train it with 'noisetrail-cli train --kind noisetrail-classifier')");
         ref.kind = ReferenceKind::Image;
-        ref.classifier = Classifier::load(cpath);
-        const auto in = ref.classifier->input_shape();
-        if (in.size() != 3 || in[0] * in[1] * in[2] != card.data_dim())
-            throw InputError("--classifier " + cpath.string() + ": its input shape does not match the model's data_shape");
+        const fs::path cpath = experiments::classifier_path(card, classifier);
+        ref.classifier = experiments::classifier_for(model, cpath, "--classifier");
         const Classifier::Reference r = ref.classifier->heldout_reference();
         const int F = ref.classifier->feature_dim();
         ref.dim = F; // reference sets hold features
@@ -380,7 +372,7 @@ namespace {
 
 fs::path classifier_path(const ModelCard& card, const Options& o)
 {
-    return o.classifier.empty() ? card.path.parent_path() / "mnist-classifier.json" : o.classifier;
+    return experiments::classifier_path(card, o.classifier);
 }
 
 /// The model part of every cache key: the content fingerprint of the card (its bytes and

@@ -296,6 +296,23 @@ std::vector<double> slerp(std::span<const double> z0, std::span<const double> z1
     return out;
 }
 
+std::vector<double> neighbour_change(std::span<const float> samples, int k)
+{
+    std::vector<double> out;
+    if (k < 2 || samples.size() % static_cast<std::size_t>(k) != 0)
+        return out;
+    const std::size_t D = samples.size() / static_cast<std::size_t>(k);
+    for (int i = 1; i < k; ++i) {
+        double c = 0;
+        for (std::size_t j = 0; j < D; ++j) {
+            const double d = double(samples[i * D + j]) - samples[(i - 1) * D + j];
+            c += d * d;
+        }
+        out.push_back(std::sqrt(c / static_cast<double>(D)));
+    }
+    return out;
+}
+
 Interpolation interpolate(const Model& model, std::span<const float> z0, std::span<const float> z1,
                           const InterpolationOptions& o, const ProgressCallback& progress,
                           const std::atomic<bool>* cancel)
@@ -336,10 +353,15 @@ Interpolation interpolate(const Model& model, std::span<const float> z0, std::sp
 
 // ------------------------------------------------------ consistency, early stop
 
+fs::path classifier_path(const ModelCard& card, const fs::path& path)
+{
+    return path.empty() ? card.path.parent_path() / "mnist-classifier.json" : path;
+}
+
 std::shared_ptr<Classifier> classifier_for(const Model& model, const fs::path& path, const std::string& what)
 {
     const ModelCard& card = model.card();
-    const fs::path cpath = path.empty() ? card.path.parent_path() / "mnist-classifier.json" : path;
+    const fs::path cpath = classifier_path(card, path);
     if (!fs::exists(cpath))
         throw InputError(what + " " + cpath.string() +
                          ": not found; image models are measured with the digit classifier "
@@ -515,6 +537,63 @@ void DecisionTracker::add(const StepFrame& f)
 DecisionTrace DecisionTracker::result() const
 {
     return trace_;
+}
+
+DecisionSummary summarise(const DecisionTrace& trace)
+{
+    DecisionSummary s;
+    const int B = static_cast<int>(trace.decision_t.size());
+    if (B == 0)
+        return s;
+    std::vector<int> sorted = trace.decision_t;
+    std::sort(sorted.begin(), sorted.end());
+    s.median_t = sorted[sorted.size() / 2];
+    int first = 0;
+    for (int b = 0; b < B; ++b) {
+        s.mean_t += trace.decision_t[b] / static_cast<double>(B);
+        first += trace.decision_step[b] == 0;
+    }
+    s.decided_at_first_step = static_cast<double>(first) / B;
+    return s;
+}
+
+Decision decision(const Model& model, const Assigner& assigner, const DecisionOptions& o,
+                  const ProgressCallback& progress, const std::atomic<bool>* cancel)
+{
+    const ModelCard& card = model.card();
+    const int T = model.schedule().train_steps();
+    if (o.panels.empty())
+        throw InputError("decision: no sampler given");
+    if (o.batch < 1)
+        throw InputError("decision: the batch must be at least 1");
+    int total = 0;
+    for (const SamplerConfig& c : o.panels) {
+        validate(c, T);
+        total += resolved_steps(c, T);
+    }
+    Decision res;
+    res.x_T = initial_noise(card.data_shape, o.batch, o.seed);
+    Counter counter(progress, total);
+    for (const SamplerConfig& c : o.panels) {
+        DecisionTracker tracker(assigner);
+        std::vector<float> path;
+        const RunResult r = run_from(model, c, res.x_T, o.seed, o.threads, counter, cancel,
+                                     [&](std::shared_ptr<const StepFrame> f) {
+                                         tracker.add(*f);
+                                         if (card.is_2d_points())
+                                             path.insert(path.end(), f->x_t.begin(), f->x_t.end());
+                                     });
+        if (r.cancelled) {
+            res.cancelled = true;
+            return res;
+        }
+        if (card.is_2d_points())
+            path.insert(path.end(), r.samples.begin(), r.samples.end());
+        res.traces.push_back(tracker.result());
+        res.samples.push_back(r.samples);
+        res.paths.push_back(std::move(path));
+    }
+    return res;
 }
 
 } // namespace noisetrail::experiments

@@ -316,7 +316,8 @@ struct TrajectoryCodec {
                              m.occupancy_entropy, m.class_entropy, m.classes_covered})
                 w.put(v);
             w.put(i.metrics.seconds);
-            for (const auto* counts : {&i.metrics.componentCounts, &i.metrics.componentNear}) {
+            // Version 2 added the per-sample assignments (decision time) after the counts.
+            for (const auto* counts : {&i.metrics.componentCounts, &i.metrics.componentNear, &i.metrics.assignment}) {
                 w.put<std::uint64_t>(counts->size());
                 w.bytes(counts->data(), counts->size() * sizeof(int));
             }
@@ -332,7 +333,8 @@ struct TrajectoryCodec {
     }
 
     static std::shared_ptr<Trajectory> read(ByteReader& r, const fs::path& file, std::vector<std::int64_t> shape,
-                                            std::vector<int> timesteps, Trajectory::Precision precision)
+                                            std::vector<int> timesteps, Trajectory::Precision precision,
+                                            std::uint32_t version)
     {
         const std::uint64_t values = checked_product(shape, file, "shape");
         auto t = std::make_shared<Trajectory>(std::move(shape), std::move(timesteps), precision);
@@ -361,7 +363,10 @@ struct TrajectoryCodec {
                               &m.occupancy_entropy, &m.class_entropy, &m.classes_covered})
                 *v = r.get<double>();
             i.metrics.seconds = r.get<double>();
-            for (auto* counts : {&i.metrics.componentCounts, &i.metrics.componentNear}) {
+            std::vector<std::vector<int>*> lists{&i.metrics.componentCounts, &i.metrics.componentNear};
+            if (version >= 2) // version 1 files have no assignments: they stay empty
+                lists.push_back(&i.metrics.assignment);
+            for (auto* counts : lists) {
                 const auto c = r.count(sizeof(int), 1u << 20, "component");
                 counts->resize(c);
                 const void* src = r.take(c * sizeof(int), "component counts");
@@ -700,7 +705,8 @@ Session read_session(const fs::path& path)
             p.fail("precision", "expected uint8 or half");
         const auto stored = p.integer("stored_steps", 0, std::int64_t(ts.size()));
         sp.trajectory = TrajectoryCodec::read(r, path, shape, ts,
-                                              prec == "half" ? Trajectory::Precision::Half : Trajectory::Precision::UInt8);
+                                              prec == "half" ? Trajectory::Precision::Half : Trajectory::Precision::UInt8,
+                                              version);
         if (sp.trajectory->size() != stored)
             p.fail("stored_steps", "does not match the stored trajectory");
         s.panels.push_back(std::move(sp));

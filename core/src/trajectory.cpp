@@ -270,7 +270,7 @@ std::size_t Trajectory::bytes() const
                         (shape_.capacity() * sizeof(std::int64_t)) + timesteps_.capacity() * sizeof(int);
     for (int k = 0; k < n; ++k) {
         const auto& m = info_[std::size_t(k)].metrics;
-        total += (m.componentCounts.capacity() + m.componentNear.capacity()) * sizeof(int);
+        total += (m.componentCounts.capacity() + m.componentNear.capacity() + m.assignment.capacity()) * sizeof(int);
         total += x0_[std::size_t(k)].data.capacity() + eps_[std::size_t(k)].data.capacity() +
                  xt_[std::size_t(k) + 1].data.capacity();
     }

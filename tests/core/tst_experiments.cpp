@@ -222,6 +222,12 @@ void TestExperiments::interpolation_path_and_determinism()
     QVERIFY(std::abs(single.samples[0] - r.samples[0][0]) < 1e-6 && std::abs(single.samples[1] - r.samples[0][1]) < 1e-6);
     // Deterministic for the same inputs.
     QCOMPARE(ex::interpolate(*model, z0, z1, o).samples, r.samples);
+    // Neighbour change: RMS per dimension between consecutive rows, (0,0) -> (3,4) -> (3,4).
+    const std::vector<float> rows{0, 0, 3, 4, 3, 4};
+    const std::vector<double> change = ex::neighbour_change(rows, 3);
+    QCOMPARE(int(change.size()), 2);
+    QCOMPARE(change[0], std::sqrt(25.0 / 2));
+    QCOMPARE(change[1], 0.0);
 }
 
 void TestExperiments::consistency_ddim_beats_ddpm()
@@ -295,6 +301,7 @@ void TestExperiments::decision_time_on_separated_mixture()
         ro.sampler.sampler = name;
         ro.batch = 64;
         ro.seed = 7;
+        ro.init_noise = initial_noise({2}, 64, 7); // as ex::decision gives every panel the same x_T
         ex::DecisionTracker tracker(*assigner);
         const RunResult run = run_sampler(*model, ro, [&](std::shared_ptr<const StepFrame> f) { tracker.add(*f); });
         const ex::DecisionTrace tr = tracker.result();
@@ -302,6 +309,16 @@ void TestExperiments::decision_time_on_separated_mixture()
         QCOMPARE(int(tr.timesteps.size()), S);
         QCOMPARE(int(tr.assignment.size()), S * B);
         const std::vector<int> fin = tr.final_assignment();
+        // ex::decision runs the same from the seed's x_T, as a panel of several.
+        ex::DecisionOptions dop;
+        dop.panels = {ro.sampler};
+        dop.batch = B;
+        dop.seed = 7;
+        const ex::Decision dec = ex::decision(*model, *assigner, dop);
+        QCOMPARE(int(dec.traces.size()), 1);
+        QCOMPARE(dec.traces[0].assignment, tr.assignment);
+        QCOMPARE(dec.samples[0], run.samples);
+        QCOMPARE(int(dec.paths[0].size()), (S + 1) * B * 2); // x_t of every step, then x_0
         for (int b = 0; b < B; ++b) {
             // The final assignment is the side of the final sample (means at x = -4 and +4).
             QCOMPARE(fin[b], run.samples[2 * b] < 0 ? 0 : 1);
@@ -314,6 +331,14 @@ void TestExperiments::decision_time_on_separated_mixture()
                 QVERIFY(tr.assignment[(tr.decision_step[b] - 1) * B + b] != fin[b]);
         }
     }
+    // The summary of a hand-made trace: decision t 900, 100, 500 (sample 0 never changed).
+    ex::DecisionTrace hand;
+    hand.decision_t = {900, 100, 500};
+    hand.decision_step = {0, 8, 4};
+    const ex::DecisionSummary sum = ex::summarise(hand);
+    QCOMPARE(sum.median_t, 500);
+    QCOMPARE(sum.mean_t, 500.0);
+    QCOMPARE(sum.decided_at_first_step, 1.0 / 3.0);
     // An empirical 2-D card has no components: no assigner.
     QVERIFY(!ex::Assigner::for_model(*Model::load(test::source_path("models/two-moons.json"))));
     // Image models use the digit classifier next to the card: a bundled digit keeps its label.

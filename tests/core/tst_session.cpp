@@ -57,6 +57,7 @@ void compare_trajectories(const Trajectory& a, const Trajectory& b)
         QVERIFY(same_double(ia.metrics.values.class_entropy, ib.metrics.values.class_entropy));
         QCOMPARE(ib.metrics.componentCounts, ia.metrics.componentCounts);
         QCOMPARE(ib.metrics.componentNear, ia.metrics.componentNear);
+        QCOMPARE(ib.metrics.assignment, ia.metrics.assignment);
     }
 }
 
@@ -125,6 +126,24 @@ private Q_SLOTS:
         // The recipe's paths are stored relative to the session: moving both keeps them valid.
         fs::rename(root / "runs", root / "moved");
         QCOMPARE(read_session(root / "moved" / "a.ntsession").recipe.model, (root / "moved" / ".." / "models" / "digits.json").lexically_normal());
+    }
+
+    void version_1_sessions_still_open()
+    {
+        // tests/data/session-v1-ring8.ntsession: written by the format-1 build
+        // (ring8, DDIM 3 steps, batch 4, seed 3), before step records held assignments.
+        const fs::path file = fs::path(NOISETRAIL_SOURCE_DIR) / "tests" / "data" / "session-v1-ring8.ntsession";
+        const Session r = read_session(file);
+        QCOMPARE(r.recipe.batch, 4);
+        QCOMPARE(r.panels.size(), std::size_t(1));
+        const Trajectory& t = *r.panels[0].trajectory;
+        QCOMPARE(t.size(), 3);
+        QVERIFY(t.finished());
+        for (int k = 0; k < t.size(); ++k)
+            QVERIFY(t.info(k).metrics.assignment.empty());
+        std::vector<float> x0;
+        t.decode(t.size(), Field::Xt, x0);
+        QCOMPARE(x0.size(), std::size_t(8));
     }
 
     void half_precision_and_partial_runs_round_trip()
@@ -242,7 +261,7 @@ private Q_SLOTS:
             expect_error(f, cut < 40 ? "not a NoiseTrail session" : "truncated");
         }
         std::string newer = bytes;
-        newer[8] = 2;
+        newer[8] = char(kSessionVersion + 1);
         write_all(root / "newer", newer);
         expect_error(root / "newer", "newer than this NoiseTrail reads");
 

@@ -1,11 +1,14 @@
 // The Experiments view (offscreen): each experiment computes on the worker,
-// fills its figure, table and CLI command, exports PNG and CSV, and a long
-// computation can be cancelled.
+// fills its figure, table and CLI command, exports the figure as PNG, SVG and
+// PDF and the numbers as CSV, and a long computation can be cancelled.
 #include "experiment_dialog.hpp"
 #include "experiment_menu.hpp"
 #include "ui_test_util.hpp"
 
+#include <QFileInfo>
 #include <QLineEdit>
+#include <QSvgRenderer>
+#include <QXmlStreamReader>
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTableWidget>
@@ -25,6 +28,54 @@ bool computeAndWait(ExperimentDialog& d, int timeoutMs = 120000)
     d.compute();
     return done.wait(timeoutMs) && !done.first().first().toBool();
 }
+/// Export the current figure in each format; each file is written, non-empty
+/// and parses as its format: PNG of the figure's size (not blank), SVG an XML
+/// document with an <svg> root that Qt SVG renders at that size, PDF a
+/// document that starts with %PDF and ends with %%EOF.
+void checkFigureExports(const ExperimentDialog& d, const QSize& size)
+{
+    QTemporaryDir dir;
+    QVERIFY(!size.isEmpty());
+    const QString png = dir.filePath("f.png"), svg = dir.filePath("f.svg"), pdf = dir.filePath("f.pdf");
+    QVERIFY(d.exportFigure(png));
+    const QImage img(png);
+    QCOMPARE(img.size(), size);
+    bool inked = false;
+    for (int y = 0; y < img.height() && !inked; y += 3)
+        for (int x = 0; x < img.width() && !inked; x += 3)
+            inked = img.pixel(x, y) != qRgb(255, 255, 255);
+    QVERIFY(inked);
+
+    QVERIFY(d.exportFigure(svg));
+    QFile s(svg);
+    QVERIFY(s.open(QIODevice::ReadOnly));
+    QVERIFY(s.size() > 0);
+    QXmlStreamReader xml(&s);
+    while (!xml.atEnd() && !xml.isStartElement())
+        xml.readNext();
+    QCOMPARE(xml.name().toString(), QString("svg"));
+    while (!xml.atEnd())
+        xml.readNext();
+    QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+    QSvgRenderer renderer(svg);
+    QVERIFY(renderer.isValid());
+    QCOMPARE(renderer.viewBox().size(), size);
+
+    QVERIFY(d.exportFigure(pdf));
+    QFile f(pdf);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray bytes = f.readAll();
+    QVERIFY(bytes.startsWith("%PDF-"));
+    QVERIFY(bytes.trimmed().endsWith("%%EOF"));
+    QVERIFY(!QFile::exists(pdf + ".part") && !QFile::exists(svg + ".part"));
+    QVERIFY(!d.exportFigure(dir.filePath("f.bmpx"))); // an unknown extension is refused
+    // NOISETRAIL_SHOTS=DIR keeps the decision figures as SVG and PDF (docs/experiments).
+    const QString keep = qEnvironmentVariable("NOISETRAIL_SHOTS");
+    if (!keep.isEmpty() && d.currentKind() == ExperimentKind::Decision)
+        for (const char* ext : {".svg", ".pdf"})
+            QVERIFY(d.exportFigure(keep + "/export-decision-" + QFileInfo(d.modelPath()).baseName() + ext));
+}
+
 } // namespace
 
 class TestExperimentDialog : public QObject {
@@ -74,8 +125,7 @@ void TestExperimentDialog::eachExperimentOnTheRing()
     QVERIFY(d.commandText().contains("ring8.json"));
     QVERIFY(!d.statusText().isEmpty());
     QTemporaryDir dir;
-    QVERIFY(d.exportPng(dir.filePath("f.png")));
-    QVERIFY(QImage(dir.filePath("f.png")).size() == r->figure.size());
+    checkFigureExports(d, r->figure.boundingRect().size());
     QVERIFY(d.exportCsv(dir.filePath("f.csv")));
     QFile csv(dir.filePath("f.csv"));
     QVERIFY(csv.open(QIODevice::ReadOnly));
@@ -110,6 +160,7 @@ void TestExperimentDialog::digitInversionAndDecision()
     QVERIFY(computeAndWait(d));
     QCOMPARE(d.table()->rowCount(), 1);
     QVERIFY(d.statusText().contains("class"));
+    checkFigureExports(d, d.result(ExperimentKind::Decision)->figure.boundingRect().size());
 }
 
 void TestExperimentDialog::longComputationCancels()

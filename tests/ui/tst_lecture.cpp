@@ -101,9 +101,6 @@ private Q_SLOTS:
     void legendAndHiddenPlots()
     {
         auto w = test::open_main_window(kModels + "/ring8.json", {1366, 768});
-        // Legend: every panel's words in its colour.
-        QVERIFY2(w->plots()->legendText().contains(w->panel(0)->description().toHtmlEscaped()),
-                 qPrintable(w->plots()->legendText()));
         QVERIFY(w->plots()->slotShown(6)); // ring8 is a mixture: components covered applies
         w->setMetricsEnabled(false);
         for (int s = PlotsWidget::kStatSlots; s < PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots; ++s)
@@ -212,6 +209,96 @@ private Q_SLOTS:
                 if (eta == 0.0) // deterministic: the noise term of a sample is exactly zero
                     QVERIFY2(eq->termsText().contains(QStringLiteral("|&sigma; z| = 0.000")), qPrintable(eq->termsText()));
             }
+        }
+    }
+
+    void heunAndDpmSolverTermByTerm()
+    {
+        auto w = test::open_main_window(kModels + "/ring8.json", {1366, 768});
+        w->panel(0)->setConfig(cfg("heun", 10));
+        w->panel(1)->setConfig(cfg("dpmpp2m", 10));
+        w->setBatch(32);
+        runToEnd(*w);
+        const std::vector<double> ab = ringAlphaBars();
+        const auto lambda = [](double a) { return 0.5 * std::log(a / (1 - a)); }; // log(alpha / sigma)
+        const auto shows = [](EquationView* eq, double v) {
+            return eq->equationText().contains(QString::number(std::abs(v), 'g', 6));
+        };
+        EquationView* eq = w->equationView();
+        // 10 leading steps: t = 900, 800, ..., 0 and t_prev = t - 100 (contract section 1).
+        for (int t : {900, 500, 100}) {
+            w->timeline()->seek(t);
+            const double a = ab[std::size_t(t)], ap = ab[std::size_t(t - 100)];
+            // Heun (Karras et al. 2022, Alg. 1) on x_bar = x / sqrt(ab), sigma = s = sqrt((1 - ab) / ab):
+            // x_prev = sqrt(ab') (x_bar + (s' - s) (d + d') / 2), the Euler predictor with (s' - s) d.
+            eq->setPanel(0);
+            w->refreshViews();
+            QVERIFY(eq->shownCoefficients());
+            {
+                const Trajectory& tr = w->panel(0)->trajectory();
+                QCOMPARE(tr.info(stepAtT(tr, t)).plan.t_prev, t - 100);
+                const double s = std::sqrt((1 - a) / a), sp = std::sqrt((1 - ap) / ap);
+                const double cxt = std::sqrt(ap) / std::sqrt(a), cd = std::sqrt(ap) * (sp - s) / 2;
+                const auto& c = *eq->shownCoefficients();
+                QVERIFY(std::abs(c.c_xt - cxt) < 1e-12);
+                QVERIFY(std::abs(c.c_eps - cd) < 1e-12);
+                QVERIFY(std::abs(c.c_eps2 - cd) < 1e-12);
+                QVERIFY(std::abs(c.c_euler - 2 * cd) < 1e-12);
+                QCOMPARE(c.c_x0, 0.0);
+                QCOMPARE(c.sigma, 0.0);
+                QVERIFY2(shows(eq, cxt) && shows(eq, cd) && shows(eq, 2 * cd), qPrintable(eq->equationText()));
+                QVERIFY(eq->equationText().contains("d&prime;"));
+                // Every term's size for the sample, and Heun's correction over Euler.
+                QVERIFY2(eq->termsText().count("| = ") == 4, qPrintable(eq->termsText()));
+                QVERIFY(eq->termsText().contains("correction"));
+            }
+            // DPM-Solver++(2M) (Lu et al. 2022, Alg. 2): alpha = sqrt(ab), sigma = sqrt(1 - ab),
+            // x_prev = (sigma'/sigma) x - alpha' (e^-h - 1) D, D = (1 + 1/2r) x0 - 1/2r x0_last, r = h_last / h.
+            eq->setPanel(1);
+            w->refreshViews();
+            QVERIFY(eq->shownCoefficients());
+            {
+                const double h = lambda(ap) - lambda(a);
+                const double cxt = std::sqrt(1 - ap) / std::sqrt(1 - a), cD = -std::sqrt(ap) * (std::exp(-h) - 1);
+                const bool first = t == 900;
+                const double hLast = first ? 0 : lambda(ab[std::size_t(t)]) - lambda(ab[std::size_t(t + 100)]);
+                const double r = hLast / h;
+                const double cx0 = first ? cD : cD * (1 + 1 / (2 * r)), cLast = first ? 0 : -cD / (2 * r);
+                const auto& c = *eq->shownCoefficients();
+                QVERIFY(std::abs(c.c_xt - cxt) < 1e-12);
+                QVERIFY(std::abs(c.c_d - cD) < 1e-12);
+                QVERIFY(std::abs(c.c_x0 - cx0) < 1e-12);
+                QVERIFY(std::abs(c.c_x0_last - cLast) < 1e-12);
+                QCOMPARE(std::isfinite(c.r), !first);
+                if (!first)
+                    QVERIFY(std::abs(c.r - r) < 1e-12);
+                QVERIFY2(shows(eq, cxt) && shows(eq, cD) && shows(eq, cx0), qPrintable(eq->equationText()));
+                QVERIFY(first ? eq->equationText().contains("first order") : shows(eq, cLast) && shows(eq, r));
+                QVERIFY2(eq->termsText().count("| = ") == (first ? 2 : 3), qPrintable(eq->termsText()));
+                // The terms add up to the x_prev the run stored (float16 store).
+                const Trajectory& tr = w->panel(1)->trajectory();
+                const int k = stepAtT(tr, t);
+                std::vector<float> xt, x0, x0Last, xPrev;
+                tr.decode(k, Field::Xt, xt);
+                tr.decode(k, Field::X0Hat, x0);
+                tr.decode(std::max(0, k - 1), Field::X0Hat, x0Last);
+                tr.decode(k + 1, Field::Xt, xPrev);
+                for (int j = 0; j < 2 * 32; ++j) {
+                    const double want = cxt * xt[std::size_t(j)] + cx0 * x0[std::size_t(j)] + cLast * x0Last[std::size_t(j)];
+                    QVERIFY2(std::abs(xPrev[std::size_t(j)] - want) < 1e-2 * (1 + std::abs(want)),
+                             qPrintable(QStringLiteral("t %1, value %2: %3 vs %4").arg(t).arg(j).arg(xPrev[std::size_t(j)]).arg(want)));
+                }
+            }
+        }
+        // The last step (t = 0) of both lands on x0_hat.
+        w->timeline()->seek(0);
+        for (int panel : {0, 1}) {
+            eq->setPanel(panel);
+            w->refreshViews();
+            QVERIFY(eq->shownCoefficients());
+            QCOMPARE(eq->shownCoefficients()->c_x0, 1.0);
+            QCOMPARE(eq->shownCoefficients()->c_xt, 0.0);
+            QVERIFY(eq->equationText().contains("lands on"));
         }
     }
 

@@ -11,6 +11,7 @@
 #include "timeline_mapping.hpp"
 
 #include <QFile>
+#include <QSettings>
 #include <QTemporaryDir>
 
 #include <filesystem>
@@ -117,6 +118,61 @@ private Q_SLOTS:
             compareStores(w->panel(p)->trajectory(), v->panel(p)->trajectory());
         // Nothing changed since the run: Run recomputes nothing and finishes at once.
         QVERIFY(v->hasModel());
+    }
+
+    void panelWithItsOwnCardReopensOnIt()
+    {
+        // The learned two-moons MLP in the window, the exact two-moons denoiser in panel 2.
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/two-moons-mlp.json");
+        const QString exact = QFileInfo(kModels + "/two-moons.json").absoluteFilePath();
+        w->setPanelCard(1, exact);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->hasOwnModel(), 20000);
+        runSmall(*w);
+        const QString file = dir.filePath("run.ntsession");
+        QVERIFY(w->saveRun(file));
+
+        auto v = open_main_window(kModels + "/gaussian-2d.json");
+        QSignalSpy opened(v.get(), &MainWindow::runOpened);
+        QVERIFY(v->openRun(file));
+        QTRY_COMPARE_WITH_TIMEOUT(opened.size(), 1, 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(v->panel(1)->hasOwnModel(), 20000);
+        QCOMPARE(v->panel(1)->model()->path, exact);
+        QVERIFY(!v->panel(0)->hasOwnModel());
+        // The saved frames are shown again after the card came (setting a card clears a panel).
+        QTRY_VERIFY_WITH_TIMEOUT(v->panel(1)->trajectory().size() == 10, 20000);
+        for (int p = 0; p < 2; ++p)
+            compareStores(w->panel(p)->trajectory(), v->panel(p)->trajectory());
+        QVERIFY(!v->hasUnsavedRun());
+        QVERIFY(v->errorText().isEmpty());
+    }
+
+    void panelCardsAreRemembered()
+    {
+        const QString exact = QFileInfo(kModels + "/two-moons.json").absoluteFilePath();
+        MainWindowOptions o;
+        o.modelPath = kModels + "/two-moons-mlp.json";
+        o.modelsDir = kModels;
+        o.useSettings = true; // test mode (initTestCase): not the user's settings
+        {
+            MainWindow w(o);
+            QSignalSpy ready(&w, &MainWindow::modelReady);
+            w.show();
+            QVERIFY(ready.wait(20000));
+            w.setPanelCard(1, exact);
+            QTRY_VERIFY_WITH_TIMEOUT(w.panel(1)->hasOwnModel(), 20000);
+            QVERIFY(w.close()); // writes the settings
+        }
+        MainWindow v(o);
+        QSignalSpy ready(&v, &MainWindow::modelReady);
+        v.show();
+        QVERIFY(ready.wait(20000));
+        QTRY_VERIFY_WITH_TIMEOUT(v.panel(1)->hasOwnModel(), 20000);
+        QCOMPARE(v.panel(1)->model()->path, exact);
+        QVERIFY(!v.panel(0)->hasOwnModel());
+        v.setPanelCard(1, QString());
+        QVERIFY(v.close());
+        QSettings().remove("panelCards");
     }
 
     void badFileIsOneErrorAndKeepsTheRun()

@@ -122,6 +122,11 @@ struct Interpolation {
     bool cancelled = false;
 };
 
+/// How far each point's sample moved from the previous one's: for i = 1..k-1
+/// the RMS change per dimension sqrt((1/D) sum_j (s_ij - s_(i-1)j)^2) of the
+/// k rows of `samples` ([k, D]). A smooth morph (DDIM) has small changes.
+std::vector<double> neighbour_change(std::span<const float> samples, int k);
+
 /// Decode the slerp path between z0 and z1 (each one noise of data_dim values).
 Interpolation interpolate(const Model& model, std::span<const float> z0, std::span<const float> z1,
                           const InterpolationOptions& options, const ProgressCallback& progress = {},
@@ -167,6 +172,10 @@ struct Consistency {
 Consistency consistency(const Model& model, const ConsistencyOptions& options, const ProgressCallback& progress = {},
                         const std::atomic<bool>* cancel = nullptr);
 
+/// Where an image model's classifier card is: `path`, or mnist-classifier.json
+/// next to the model card when empty (compare, consistency and decision time).
+std::filesystem::path classifier_path(const ModelCard& card, const std::filesystem::path& path);
+
 /// The classifier an image model is measured with: `path`, or
 /// mnist-classifier.json next to the card when empty. InputError naming the
 /// flag `what` when it is missing or its input shape does not fit the model.
@@ -207,6 +216,16 @@ struct DecisionTrace {
     std::vector<int> final_assignment() const; ///< the last row of `assignment`
 };
 
+/// A panel's decision times in three numbers: the median (the middle of the
+/// sorted decision_t), the mean, and the fraction of samples whose
+/// assignment never changed after the first step.
+struct DecisionSummary {
+    int median_t = 0;
+    double mean_t = 0.0;
+    double decided_at_first_step = 0.0;
+};
+DecisionSummary summarise(const DecisionTrace& trace);
+
 /// Feed a run's frames in order (e.g. from run_sampler's frame callback).
 class DecisionTracker {
 public:
@@ -219,5 +238,26 @@ private:
     Assigner assigner_;
     DecisionTrace trace_;
 };
+
+struct DecisionOptions {
+    std::vector<SamplerConfig> panels; ///< each run from the same x_T
+    int batch = 16;
+    std::uint64_t seed = 0;            ///< x_T (initial_noise) and the samplers' noise
+    int threads = 0;
+};
+
+struct Decision {
+    std::vector<float> x_T;                  ///< [B, D]
+    std::vector<DecisionTrace> traces;       ///< per panel
+    std::vector<std::vector<float>> samples; ///< per panel, the final samples [B, D]
+    /// Per panel, 2-D cards only: x_t of every step, then the final samples, [S + 1, B, D].
+    std::vector<std::vector<float>> paths;
+    bool cancelled = false;                  ///< then the panels finished so far
+};
+
+/// Decision time of several samplers on the same x_T: every panel's run, with
+/// `assigner` labelling each step's x0_hat.
+Decision decision(const Model& model, const Assigner& assigner, const DecisionOptions& options,
+                  const ProgressCallback& progress = {}, const std::atomic<bool>* cancel = nullptr);
 
 } // namespace noisetrail::experiments

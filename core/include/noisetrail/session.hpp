@@ -9,7 +9,8 @@
 //     contract section 4 with paths relative to the session file, every panel's
 //     card fingerprint, caption, timesteps and stored precision); the shared x_T
 //     as exact float32; then per panel its step records (plan, statistics,
-//     metrics at full precision) and the blocks of its trajectory (x_t of each
+//     metrics at full precision; from format 2 the per-sample assignments of
+//     decision time) and the blocks of its trajectory (x_t of each
 //     step and the final samples, x0_hat, eps_hat) exactly as the Trajectory
 //     stores them.
 //
@@ -31,7 +32,8 @@
 namespace noisetrail {
 
 /// The session format version this build writes and the newest it reads.
-inline constexpr std::uint32_t kSessionVersion = 1;
+/// 2: step records also hold the per-sample assignments (FrameMetrics::assignment); 1 is still read.
+inline constexpr std::uint32_t kSessionVersion = 2;
 /// What one session may make us allocate (its uncompressed payload).
 inline constexpr std::uint64_t kMaxSessionPayload = std::uint64_t(8) << 30; // 8 GiB
 

@@ -44,6 +44,10 @@ struct FrameMetrics {
     /// componentNear: of those, how many lie within 3 std of its mean (the
     /// "high quality" samples whose presence makes a component covered).
     std::vector<int> componentCounts, componentNear;
+    /// Per sample, what its x0_hat is at this step (decision time, issue 13):
+    /// the classifier's argmax class for image models, the most responsible
+    /// component for mixture cards; empty when not measured (or neither applies).
+    std::vector<int> assignment;
     double seconds = 0.0; ///< worker time spent on these metrics (classifier included)
 };
 
