@@ -1013,6 +1013,15 @@ void MainWindow::startRun()
     follow_ = true;
     timeline_->stop();
     if (job.panels.empty()) {
+        if (running_) {
+            // The run in flight has just completed every panel, its runFinished not yet
+            // here (it is stale now, as gen is newer): it ends here, and it is new work.
+            running_ = false;
+            unsavedRun_ = true;
+            progress_->hide();
+            runPanels_.clear();
+            updateActions();
+        }
         timeline_->setCursor(TimelineMapping::kFinal);
         refreshViews();
         statusLabel_->setText(tr("Every panel already shows its recipe: change a panel, the seed or the batch, "

@@ -26,8 +26,10 @@
 #include <QtTest/QtTest>
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 #include <set>
+#include <thread>
 
 using namespace noisetrail;
 using namespace noisetrail::ui;
@@ -406,6 +408,34 @@ private Q_SLOTS:
         w->startRun();
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
         QCOMPARE(done.at(0).at(0).toBool(), false);
+    }
+
+    void runAgainJustAsTheRunCompletes()
+    {
+        // Run pressed again after the run's last step, before its runFinished arrives:
+        // nothing is left to compute, and the window must not wait for a run that ended.
+        auto w = open(kModels + "/ring8.json");
+        w->panel(0)->setConfig(cfg("ddpm", 20));
+        w->panel(1)->setConfig(cfg("ddim", 10));
+        w->setBatch(64);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->startRun();
+        QVERIFY(w->isRunning());
+        QElapsedTimer clock;
+        clock.start();
+        // Without processing events: the worker's runFinished stays queued.
+        while (!(w->panel(0)->trajectory().finished() && w->panel(1)->trajectory().finished()) &&
+               clock.elapsed() < 20000)
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        QVERIFY(w->panel(1)->trajectory().finished());
+        w->startRun();
+        QVERIFY(!w->isRunning());
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 10000);
+        QCOMPARE(done.at(0).at(0).toBool(), false);
+        QVERIFY(w->hasUnsavedRun()); // the completed run is asked about before it is discarded
+        QTest::qWait(50);           // the stale runFinished changes nothing
+        QVERIFY(!w->isRunning());
+        QCOMPARE(done.size(), 1);
     }
 
     void runStopRunAgainCycles()
