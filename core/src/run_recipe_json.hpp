@@ -14,7 +14,7 @@ namespace noisetrail::detail {
 
 /// Where a recipe's JSON comes from: how messages name it and what its relative paths are relative to.
 struct RecipeSource {
-    std::string what;       ///< message prefix: "run recipe a.run.json", "s.ntsession: session"
+    std::string what;       ///< message prefix: "run recipe a.run.json", "s.ntsession"
     std::string field_root; ///< prefix of every field name: "" in a recipe file, "recipe" in a session
     std::filesystem::path folder; ///< relative paths in the JSON are relative to it
 };

@@ -13,10 +13,12 @@
 
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sys/resource.h>
+#include <zlib.h>
 
 using namespace noisetrail;
 using namespace noisetrail::test;
@@ -186,6 +188,65 @@ private Q_SLOTS:
         Session none = r;
         none.card_json.clear();
         QVERIFY_THROWS_EXCEPTION(InputError, session_card(none, file));
+    }
+
+    /// The copy of the card is parsed from memory under a card file's limits
+    /// (16 MiB, JSON errors naming the field), its errors naming the session and the card.
+    void its_copy_of_the_card_is_checked_like_a_card_file()
+    {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("r.ntsession").toStdString();
+        Session s = make_session(dir.filePath("gone/card.json").toStdString());
+        const auto error_of = [&](const std::string& card_json) {
+            s.card_json = card_json;
+            try {
+                session_card(s, file);
+            } catch (const InputError& e) {
+                return std::string(e.what());
+            }
+            return std::string("no error");
+        };
+        const std::string bad = error_of(R"({"format": "noisetrail-model/1", "schedule": {"beta_end": 1e400}})");
+        QVERIFY2(bad.rfind(file.string() + ": its copy of the model card: model card " +
+                               s.recipe.model.string() + ": malformed JSON at field 'schedule.beta_end'", 0) == 0,
+                 bad.c_str());
+        const std::string huge = error_of(std::string((16u << 20) + 1, ' '));
+        QVERIFY2(huge.rfind(file.string() + ": its copy of the model card is larger than 16 MiB", 0) == 0, huge.c_str());
+    }
+
+    /// The recipe inside a session is read by the run recipe reader: "steps" 0 (the
+    /// sampler's default, as sessions have always stored it) reads back, and a bad
+    /// field is named under "recipe".
+    void its_recipe_is_read_by_the_recipe_reader()
+    {
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        Session s = make_session((root / "card.json").string());
+        s.recipe.panels[0].sampler.steps = 0;
+        write_session(root / "zero.ntsession", s);
+        QCOMPARE(read_session(root / "zero.ntsession").recipe.panels[0].sampler.steps, 0);
+        // Same text, one field broken: the payload is rewritten with a valid CRC.
+        const std::string bytes = read_all(root / "zero.ntsession");
+        std::string payload(std::size_t(*reinterpret_cast<const std::uint64_t*>(bytes.data() + 16)), '\0');
+        uLongf len = uLongf(payload.size());
+        QCOMPARE(uncompress(reinterpret_cast<Bytef*>(payload.data()), &len,
+                            reinterpret_cast<const Bytef*>(bytes.data() + 40), uLong(bytes.size() - 40)), Z_OK);
+        const std::string good = "\"pacing\":\"lockstep\"";
+        const std::size_t at = payload.find(good);
+        QVERIFY(at != std::string::npos);
+        payload.replace(at, good.size(), "\"pacing\":\"lockstop\"");
+        uLongf packed_len = compressBound(uLong(payload.size()));
+        std::string packed(packed_len, '\0');
+        QCOMPARE(compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
+                           reinterpret_cast<const Bytef*>(payload.data()), uLong(payload.size()), 6), Z_OK);
+        packed.resize(packed_len);
+        std::string head = bytes.substr(0, 40);
+        const std::uint64_t packed_size = packed.size();
+        const std::uint32_t crc = std::uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(payload.data()), payload.size()));
+        std::memcpy(head.data() + 24, &packed_size, 8);
+        std::memcpy(head.data() + 32, &crc, 4);
+        write_all(root / "pacing.ntsession", head + packed);
+        expect_error(root / "pacing.ntsession", "field 'recipe.pacing' unknown pacing 'lockstop'");
     }
 
     void failed_save_keeps_the_earlier_file()
