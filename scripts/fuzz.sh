@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz, clang) and run each for SECONDS
 # (default 60, what CI runs: five targets, about 5 minutes in all; the session
-# reader is the slowest, 1,000-5,000 inputs a second, so 60 s is its floor). New inputs go to build/fuzz/corpus/<target>
-# (the committed seeds in tests/fuzz/corpus stay as they are); a crash, a
+# reader is the slowest, 1,000-5,000 inputs a second, so 60 s is its floor).
+# New inputs go to build/fuzz/corpus/<target> (the committed seeds in
+# tests/fuzz/corpus stay as they are); a crash, a
 # sanitizer report or a single allocation over 256 MiB fails the run and
 # leaves the input in build/fuzz/findings/.
 #   scripts/fuzz.sh            # 60 s per target
