@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets (tests/fuzz, clang) and run each for SECONDS
-# (default 60, what CI runs). New inputs go to build/fuzz/corpus/<target>
-# (the committed seeds in tests/fuzz/corpus stay as they are); a crash, a
+# (default 60, what CI runs: five targets, about 5 minutes in all; the session
+# reader is the slowest, 1,000-5,000 inputs a second, so 60 s is its floor).
+# New inputs go to build/fuzz/corpus/<target> (the committed seeds in
+# tests/fuzz/corpus stay as they are); a crash, a
 # sanitizer report or a single allocation over 256 MiB fails the run and
 # leaves the input in build/fuzz/findings/.
 #   scripts/fuzz.sh            # 60 s per target
@@ -12,7 +14,7 @@ seconds="${1:-60}"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz --parallel "$(nproc)" >/dev/null
 mkdir -p build/fuzz/findings
-for target in npy model_card; do
+for target in npy model_card run_recipe session compare_cache; do
   corpus="build/fuzz/corpus/$target"
   mkdir -p "$corpus"
   echo "fuzz: $target for ${seconds}s"

@@ -4,6 +4,8 @@
 #include "noisetrail/compare.hpp"
 #include "noisetrail/experiments.hpp"
 
+#include "compare_cache.hpp"
+
 #include "noisetrail/classifier.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/fingerprint.hpp"
@@ -32,7 +34,9 @@ namespace fs = std::filesystem;
 using metrics::GaussianMixture;
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr const char* kCacheFormat = "noisetrail-compare-cache/1";
+using detail::cell_from_json;
+using detail::load_cache;
+using detail::usable_entry;
 constexpr const char* kMetricsVersion = "m1"; // bump when a metric's definition changes
 
 std::string fmt(double v, const char* f = "%.6g")
@@ -143,30 +147,7 @@ Values measure(const Reference& ref, const std::vector<float>& samples_f, int n,
 
 // ------------------------------------------------------------ cache
 
-nlohmann::json load_cache(const fs::path& file, bool use, std::vector<std::string>* warnings)
-{
-    nlohmann::json empty = {{"format", kCacheFormat}, {"cells", nlohmann::json::object()}};
-    std::error_code ec;
-    if (!use || !fs::exists(file, ec))
-        return empty;
-    const auto warn = [&](const std::string& why) {
-        if (warnings)
-            warnings->push_back("compare: warning: " + file.string() + ": " + why);
-    };
-    const std::uintmax_t size = fs::file_size(file, ec);
-    if (ec || size > kMaxCacheBytes) {
-        warn(ec ? "cannot read its size; not used"
-                : "larger than " + std::to_string(kMaxCacheBytes >> 20) + " MiB, not a compare cache; not used");
-        return empty;
-    }
-    std::ifstream in(file, std::ios::binary);
-    auto j = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-    if (!j.is_object() || j.value("format", "") != kCacheFormat || !j.contains("cells") || !j["cells"].is_object()) {
-        warn("not a compare cache; starting afresh");
-        return empty;
-    }
-    return j;
-}
+// Reading the cache and its cells: compare_cache.cpp (torch-free, fuzzed).
 
 void save_cache(const fs::path& file, const nlohmann::json& cache)
 {
@@ -493,45 +474,6 @@ Values truth_row(const Reference& ref)
 
 Result cached_cells(const Model& model, const Options& o);
 
-/// A cached cell, or nullopt (and why) when it lacks `metrics` or holds a value that is
-/// neither a number nor null (null: a non-finite value, as written).
-std::optional<Cell> cell_from_json(const nlohmann::json& e, std::string* why)
-{
-    if (!e.is_object() || !e.contains("metrics") || !e["metrics"].is_object()) {
-        *why = "has no \"metrics\" object";
-        return std::nullopt;
-    }
-    Cell c;
-    for (const auto& [mk, mv] : e["metrics"].items()) {
-        if (!mv.is_number() && !mv.is_null()) {
-            *why = "metric \"" + mk + "\" is not a number";
-            return std::nullopt;
-        }
-        c.values[mk] = mv.is_number() ? mv.get<double>() : kNaN;
-    }
-    const auto sec = e.find("seconds");
-    c.seconds = sec != e.end() && sec->is_number() ? sec->get<double>() : kNaN;
-    c.cached = true;
-    c.done = true;
-    return c;
-}
-
-/// The cell under `key`, if the cells hold a well-formed one; a malformed one is skipped
-/// with a warning (it is recomputed like a missing one).
-const nlohmann::json* usable_entry(const nlohmann::json& cells, const std::string& key, std::vector<std::string>* warnings)
-{
-    const auto it = cells.find(key);
-    if (it == cells.end())
-        return nullptr;
-    std::string why;
-    if (!cell_from_json(*it, &why)) {
-        if (warnings)
-            warnings->push_back("compare: warning: skipping a malformed cached cell (" + why + "): " + key);
-        return nullptr;
-    }
-    return &*it;
-}
-
 } // namespace
 
 Result cached_compare(const Model& model, const Options& o)
@@ -639,7 +581,7 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
     Progress ev;
     ev.grid = &res;
     ev.seconds_prepare = std::chrono::duration<double>(Clock::now() - t_prep).count();
-    nlohmann::json cache = o.cache_file.empty() ? nlohmann::json{{"format", kCacheFormat}, {"cells", nlohmann::json::object()}}
+    nlohmann::json cache = o.cache_file.empty() ? detail::empty_cache()
                                                 : load_cache(o.cache_file, o.use_cache, &ev.warnings);
     nlohmann::json read_only = nlohmann::json::object();
     for (const fs::path& f : o.read_only_caches) {

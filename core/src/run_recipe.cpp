@@ -1,225 +1,22 @@
-// Run recipes (contract section 4): reading, writing, and the run set they describe.
+// Run recipes (contract section 4): writing the file, the initial noise, and the run set they describe.
 #include "noisetrail/run_recipe.hpp"
 
-#include "json_file.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/npy.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <cmath>
 #include <fstream>
 #include <map>
-#include <set>
-#include <sstream>
 
 namespace noisetrail {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
-namespace {
-
-constexpr const char* kFormat = "noisetrail-run/1";
-constexpr std::uintmax_t kMaxRecipeBytes = 1 << 20; // a recipe is a few hundred bytes; refuse anything huge
-constexpr std::size_t kMaxPanels = 64;
-
-/// Reads one recipe file, every error naming the file and the field.
-class RecipeReader {
-public:
-    explicit RecipeReader(fs::path file) : file_(std::move(file)) {}
-
-    [[noreturn]] void fail(const std::string& field, const std::string& what) const
-    {
-        throw InputError("run recipe " + file_.string() + ": " + (field.empty() ? "" : "field '" + field + "' ") +
-                         what);
-    }
-
-    json parse() const
-    {
-        // The bounded reader and named JSON errors shared by every JSON file (json_file.hpp).
-        const std::string what = "run recipe " + file_.string();
-        return detail::parse_json(detail::read_regular_file(file_, what, kMaxRecipeBytes), what);
-    }
-
-    void only_keys(const json& obj, const std::string& where, const std::set<std::string>& allowed) const
-    {
-        for (const auto& [key, value] : obj.items())
-            if (!allowed.count(key)) {
-                std::string list;
-                for (const auto& k : allowed)
-                    list += (list.empty() ? "" : ", ") + k;
-                fail(where.empty() ? key : where + "." + key, "is not a known key (expected one of " + list + ")");
-            }
-    }
-
-    std::string text(const json& v, const std::string& field) const
-    {
-        if (!v.is_string())
-            fail(field, "must be a string");
-        return v.get<std::string>();
-    }
-
-    fs::path path(const json& v, const std::string& field) const
-    {
-        const std::string s = text(v, field);
-        if (s.empty())
-            fail(field, "must not be empty");
-        const fs::path p(s);
-        return p.is_absolute() ? p.lexically_normal() : (file_.parent_path() / p).lexically_normal();
-    }
-
-    long long integer(const json& v, const std::string& field, long long lo, long long hi) const
-    {
-        if (!v.is_number_integer() && !(v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()))
-            fail(field, "must be an integer");
-        const double d = v.get<double>();
-        if (d < static_cast<double>(lo) || d > static_cast<double>(hi))
-            fail(field, "must be in " + std::to_string(lo) + ".." + std::to_string(hi));
-        return v.is_number_unsigned() ? static_cast<long long>(v.get<unsigned long long>()) : v.get<long long>();
-    }
-
-    double number(const json& v, const std::string& field) const
-    {
-        if (!v.is_number() || !std::isfinite(v.get<double>()))
-            fail(field, "must be a finite number");
-        return v.get<double>();
-    }
-
-    template <typename F>
-    auto parsed(const std::string& field, F&& f) const
-    {
-        try {
-            return f();
-        } catch (const InputError& e) {
-            // parse_* name the flag ("--spacing: unknown spacing 'x' ..."); name the field instead.
-            std::string msg = e.what();
-            if (const auto colon = msg.find(": "); colon != std::string::npos && msg.rfind("--", 0) == 0)
-                msg = msg.substr(colon + 2);
-            fail(field, msg);
-        }
-    }
-
-    PanelRecipe panel(const json& j, const std::string& where) const
-    {
-        if (!j.is_object())
-            fail(where, "must be an object");
-        only_keys(j, where, {"model", "sampler", "steps", "eta", "spacing", "variance", "clip_x0"});
-        PanelRecipe p;
-        if (j.contains("model"))
-            p.model = path(j["model"], where + ".model");
-        if (j.contains("sampler")) {
-            p.sampler.sampler = text(j["sampler"], where + ".sampler");
-            parsed(where + ".sampler", [&] { return sampler_info(p.sampler.sampler); });
-        }
-        if (j.contains("steps"))
-            p.sampler.steps = static_cast<int>(integer(j["steps"], where + ".steps", 1, 1000000));
-        if (j.contains("eta")) {
-            p.sampler.eta = number(j["eta"], where + ".eta");
-            if (p.sampler.eta < 0)
-                fail(where + ".eta", "must be >= 0");
-        }
-        if (j.contains("spacing"))
-            p.sampler.spacing = parsed(where + ".spacing",
-                                       [&] { return parse_spacing(text(j["spacing"], where + ".spacing")); });
-        if (j.contains("variance"))
-            p.sampler.variance = parsed(where + ".variance",
-                                        [&] { return parse_variance(text(j["variance"], where + ".variance")); });
-        if (j.contains("clip_x0")) {
-            const json& c = j["clip_x0"];
-            if (c.is_string() && c.get<std::string>() == "off")
-                p.sampler.clip_x0 = 0.0;
-            else if (c.is_number() && std::isfinite(c.get<double>()) && c.get<double>() > 0)
-                p.sampler.clip_x0 = c.get<double>();
-            else
-                fail(where + ".clip_x0", "must be a number > 0 or \"off\"");
-        }
-        return p;
-    }
-
-    RunSetRecipe read() const
-    {
-        const json j = parse();
-        if (!j.is_object())
-            fail("", "must hold a JSON object");
-        only_keys(j, "", {"format", "model", "seed", "batch", "init_noise", "pacing", "panels"});
-        RunSetRecipe r;
-        if (j.contains("format") && text(j["format"], "format") != kFormat)
-            fail("format", "is '" + j["format"].get<std::string>() + "', expected '" + kFormat + "'");
-        if (!j.contains("model"))
-            fail("model", "is missing (the model card the panels use)");
-        r.model = path(j["model"], "model");
-        if (j.contains("seed"))
-            r.seed = static_cast<std::uint64_t>(integer(j["seed"], "seed", 0, 1LL << 53));
-        if (j.contains("batch"))
-            r.batch = static_cast<int>(integer(j["batch"], "batch", 1, 1000000));
-        if (j.contains("init_noise"))
-            r.init_noise = path(j["init_noise"], "init_noise");
-        if (j.contains("pacing"))
-            r.pacing = parsed("pacing", [&] { return parse_pacing(text(j["pacing"], "pacing")); });
-        if (!j.contains("panels"))
-            fail("panels", "is missing (a list of panels, each a sampler configuration)");
-        const json& panels = j["panels"];
-        if (!panels.is_array() || panels.empty() || panels.size() > kMaxPanels)
-            fail("panels", "must be a list of 1.." + std::to_string(kMaxPanels) + " panels");
-        for (std::size_t i = 0; i < panels.size(); ++i)
-            r.panels.push_back(panel(panels[i], "panels[" + std::to_string(i) + "]"));
-        return r;
-    }
-
-private:
-    fs::path file_;
-};
-
-/// `p` relative to `dir` when both are absolute or both relative (so the recipe
-/// moves with its files), else as given.
-std::string relative_to(const fs::path& p, const fs::path& dir)
-{
-    if (p.is_absolute() == dir.is_absolute()) {
-        const fs::path rel = p.lexically_relative(dir.empty() ? fs::path(".") : dir);
-        if (!rel.empty())
-            return rel.generic_string();
-    }
-    return p.generic_string();
-}
-
-} // namespace
-
-RunSetRecipe read_run_recipe(const fs::path& file)
-{
-    return RecipeReader(file).read();
-}
+// Reading and writing the recipe's JSON: run_recipe_json.cpp (torch-free, shared with sessions).
 
 void write_run_recipe(const fs::path& file, const RunSetRecipe& r)
 {
-    const fs::path dir = file.parent_path().lexically_normal();
-    json j;
-    j["format"] = kFormat;
-    j["model"] = relative_to(r.model, dir);
-    j["seed"] = r.seed;
-    if (r.batch)
-        j["batch"] = *r.batch;
-    if (r.init_noise)
-        j["init_noise"] = relative_to(*r.init_noise, dir);
-    j["pacing"] = to_string(r.pacing);
-    json panels = json::array();
-    for (const PanelRecipe& p : r.panels) {
-        json q;
-        if (!p.model.empty())
-            q["model"] = relative_to(p.model, dir);
-        q["sampler"] = p.sampler.sampler;
-        if (p.sampler.steps != 0)
-            q["steps"] = p.sampler.steps;
-        q["eta"] = p.sampler.eta;
-        q["spacing"] = to_string(p.sampler.spacing);
-        q["variance"] = to_string(p.sampler.variance);
-        if (p.sampler.clip_x0) // a radius <= 0 means off (SamplerConfig)
-            q["clip_x0"] = *p.sampler.clip_x0 > 0 ? json(*p.sampler.clip_x0) : json("off");
-        panels.push_back(q);
-    }
-    j["panels"] = panels;
     std::ofstream out(file);
-    out << j.dump(2) << '\n';
+    out << run_recipe_text(r, file);
     if (!out)
         throw InputError("run recipe " + file.string() + ": cannot write file");
 }

@@ -13,23 +13,7 @@
 
 namespace noisetrail {
 
-std::string to_string(Pacing p)
-{
-    switch (p) {
-    case Pacing::Lockstep: return "lockstep";
-    case Pacing::Realtime: return "realtime";
-    case Pacing::Sequential: return "sequential";
-    }
-    return "lockstep";
-}
-
-Pacing parse_pacing(const std::string& name, const std::string& what)
-{
-    for (Pacing p : {Pacing::Lockstep, Pacing::Realtime, Pacing::Sequential})
-        if (to_string(p) == name)
-            return p;
-    throw InputError(what + ": unknown pacing '" + name + "' (expected lockstep, realtime or sequential)");
-}
+// to_string and parse_pacing: config_names.cpp (torch-free, beside the other option names).
 
 // Merge policy. MergePolicy::Auto merges where Denoiser::merging_pays(rows) says so,
 // decided by measurement (bench/bench_run_set.cpp, 25 pairs of one call at 2B rows vs

@@ -29,38 +29,7 @@ const SamplerInfo& sampler_info(const std::string& name)
     return detail::find_sampler(name).info;
 }
 
-std::string to_string(Spacing s)
-{
-    switch (s) {
-    case Spacing::Leading: return "leading";
-    case Spacing::Trailing: return "trailing";
-    case Spacing::Linspace: return "linspace";
-    case Spacing::Quadratic: return "quadratic";
-    }
-    return "leading";
-}
-
-std::string to_string(Variance v)
-{
-    return v == Variance::FixedLarge ? "fixed_large" : "fixed_small";
-}
-
-Spacing parse_spacing(const std::string& name, const std::string& what)
-{
-    for (Spacing s : {Spacing::Leading, Spacing::Trailing, Spacing::Linspace, Spacing::Quadratic})
-        if (to_string(s) == name)
-            return s;
-    throw InputError(what + ": unknown spacing '" + name +
-                     "' (expected leading, trailing, linspace or quadratic)");
-}
-
-Variance parse_variance(const std::string& name, const std::string& what)
-{
-    for (Variance v : {Variance::FixedSmall, Variance::FixedLarge})
-        if (to_string(v) == name)
-            return v;
-    throw InputError(what + ": unknown variance '" + name + "' (expected fixed_small or fixed_large)");
-}
+// to_string and parse_* of Spacing and Variance: config_names.cpp (torch-free).
 
 int resolved_steps(const SamplerConfig& config, int train_steps)
 {

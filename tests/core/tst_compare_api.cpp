@@ -16,7 +16,10 @@
 #include <filesystem>
 #include <cmath>
 
+#include <sys/stat.h>
+
 using namespace noisetrail;
+namespace fs = std::filesystem;
 
 class TestCompareApi : public QObject {
     Q_OBJECT
@@ -175,6 +178,34 @@ private Q_SLOTS:
         const compare::Result r = compare::cached_compare(*ring(), o);
         QCOMPARE(int(r.warnings.size()), 1);
         QVERIFY2(r.warnings[0].find("MiB") != std::string::npos, r.warnings[0].c_str());
+    }
+
+    /// Files that are not caches are a warning and a fresh start, never an error:
+    /// a "format" that is not a string once escaped as a JSON type error; a FIFO
+    /// would block the read forever.
+    void not_a_cache_is_a_warning()
+    {
+        QTemporaryDir dir;
+        compare::Options o = tiny(dir);
+        const auto warning_of = [&](const char* text) {
+            QFile f(QString::fromStdString(o.cache_file.string()));
+            if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate))
+                return std::string("cannot write");
+            f.write(text);
+            f.close();
+            const compare::Result r = compare::cached_compare(*ring(), o);
+            return r.warnings.size() == 1 ? r.warnings[0] : std::string("warnings: ") + std::to_string(r.warnings.size());
+        };
+        for (const char* text : {R"({"format": 1, "cells": {}})", R"({"format": null, "cells": {}})",
+                                 R"({"format": "noisetrail-compare-cache/1", "cells": []})", "[1, 2]", "{"}) {
+            const std::string w = warning_of(text);
+            QVERIFY2(w.find(o.cache_file.string() + ": not a compare cache") != std::string::npos, (text + (" -> " + w)).c_str());
+        }
+        QVERIFY(fs::remove(o.cache_file));
+        QVERIFY(::mkfifo(o.cache_file.c_str(), 0600) == 0);
+        const compare::Result r = compare::cached_compare(*ring(), o);
+        QCOMPARE(int(r.warnings.size()), 1);
+        QVERIFY2(r.warnings[0].find("not a regular file") != std::string::npos, r.warnings[0].c_str());
     }
 
     void step_sets_and_committed_cache_rule()

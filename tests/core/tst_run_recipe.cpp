@@ -47,6 +47,7 @@ class TestRunRecipe : public QObject {
 private Q_SLOTS:
     void reads_contract_example();
     void write_then_read_is_equal();
+    void text_api_and_relative_paths();
     void bad_recipes_name_file_and_field_data();
     void bad_recipes_name_file_and_field();
     void missing_and_oversized_files();
@@ -130,6 +131,34 @@ void TestRunRecipe::write_then_read_is_equal()
     QVERIFY2(text.contains("\"cards/ring8.json\""), text.constData());
     QVERIFY(text.contains("\"noisetrail-run/1\""));
     QVERIFY(text.contains("\"off\""));
+}
+
+/// parse_run_recipe reads what run_recipe_text writes; "steps" 0 is the sampler's
+/// default (as omitting it); a card path relative to the working folder is
+/// written so that it still names the same card from the recipe's folder.
+void TestRunRecipe::text_api_and_relative_paths()
+{
+    QTemporaryDir dir;
+    const fs::path root = fs::path(dir.path().toStdString());
+    const fs::path file = root / "sub" / "r.run.json";
+    const RunSetRecipe zero = parse_run_recipe(R"({"model": "a.json", "panels": [{"steps": 0}, {}]})", file);
+    QCOMPARE(zero.panels[0].sampler.steps, 0);
+    QCOMPARE(zero.panels[0], zero.panels[1]);
+    QCOMPARE(zero.model, root / "sub" / "a.json");
+    QVERIFY(error_of([&] { parse_run_recipe(R"({"model": "a.json", "panels": [{"steps": -1}]})", file); })
+                .contains("run recipe " + QString::fromStdString(file.string()) + ": field 'panels[0].steps' must be in 0..1000000"));
+
+    RunSetRecipe r = zero;
+    r.model = fs::relative(root / "cards" / "ring8.json"); // relative to the working folder
+    r.panels[1].sampler.steps = 7;
+    const std::string text = run_recipe_text(r, file);
+    QVERIFY2(text.find("\"../cards/ring8.json\"") != std::string::npos, text.c_str());
+    const RunSetRecipe back = parse_run_recipe(text, file);
+    QCOMPARE(back.model, root / "cards" / "ring8.json");
+    QCOMPARE(back.panels, r.panels);
+    fs::create_directories(file.parent_path());
+    write_run_recipe(file, r);
+    QCOMPARE(read_run_recipe(file), back);
 }
 
 void TestRunRecipe::bad_recipes_name_file_and_field_data()

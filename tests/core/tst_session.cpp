@@ -13,10 +13,12 @@
 
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 #include <sys/resource.h>
+#include <zlib.h>
 
 using namespace noisetrail;
 using namespace noisetrail::test;
@@ -205,6 +207,116 @@ private Q_SLOTS:
         Session none = r;
         none.card_json.clear();
         QVERIFY_THROWS_EXCEPTION(InputError, session_card(none, file));
+    }
+
+    /// The copy of the card is parsed from memory under a card file's limits
+    /// (16 MiB, JSON errors naming the field), its errors naming the session and the card.
+    void its_copy_of_the_card_is_checked_like_a_card_file()
+    {
+        QTemporaryDir dir;
+        const fs::path file = dir.filePath("r.ntsession").toStdString();
+        Session s = make_session(dir.filePath("gone/card.json").toStdString());
+        const auto error_of = [&](const std::string& card_json) {
+            s.card_json = card_json;
+            try {
+                session_card(s, file);
+            } catch (const InputError& e) {
+                return std::string(e.what());
+            }
+            return std::string("no error");
+        };
+        const std::string bad = error_of(R"({"format": "noisetrail-model/1", "schedule": {"beta_end": 1e400}})");
+        QVERIFY2(bad.rfind(file.string() + ": its copy of the model card: model card " +
+                               s.recipe.model.string() + ": malformed JSON at field 'schedule.beta_end'", 0) == 0,
+                 bad.c_str());
+        const std::string huge = error_of(std::string((16u << 20) + 1, ' '));
+        QVERIFY2(huge.rfind(file.string() + ": its copy of the model card is larger than 16 MiB", 0) == 0, huge.c_str());
+    }
+
+    /// The recipe inside a session is read by the run recipe reader: "steps" 0 (the
+    /// sampler's default, as sessions have always stored it) reads back, and a bad
+    /// field is named under "recipe".
+    void its_recipe_is_read_by_the_recipe_reader()
+    {
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        Session s = make_session((root / "card.json").string());
+        s.recipe.panels[0].sampler.steps = 0;
+        write_session(root / "zero.ntsession", s);
+        QCOMPARE(read_session(root / "zero.ntsession").recipe.panels[0].sampler.steps, 0);
+        // Same text, one field broken: the (stored) payload is rewritten with a valid CRC.
+        const std::string bytes = read_all(root / "zero.ntsession");
+        std::string payload = bytes.substr(40);
+        const std::string good = "\"pacing\":\"lockstep\"";
+        const std::size_t at = payload.find(good);
+        QVERIFY(at != std::string::npos);
+        payload.replace(at, good.size(), "\"pacing\":\"lockstop\"");
+        std::string head = bytes.substr(0, 40);
+        const std::uint32_t crc = std::uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(payload.data()), payload.size()));
+        std::memcpy(head.data() + 32, &crc, 4);
+        const std::string& packed = payload;
+        write_all(root / "pacing.ntsession", head + packed);
+        expect_error(root / "pacing.ntsession", "field 'recipe.pacing' unknown pacing 'lockstop'");
+    }
+
+    /// Format 2 stores the payload as it is (header flag 1: the trajectories' blocks
+    /// are deflated already); a deflated payload (flags 0, as format 1 always was)
+    /// reads the same, and unknown flags are an error naming the file.
+    void stored_and_deflated_payloads_read_the_same()
+    {
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        const Session s = make_session((root / "card.json").string());
+        write_session(root / "stored.ntsession", s);
+        const std::string bytes = read_all(root / "stored.ntsession");
+        std::uint32_t flags, version;
+        std::uint64_t payload_size, packed_size;
+        std::memcpy(&version, bytes.data() + 8, 4);
+        std::memcpy(&flags, bytes.data() + 12, 4);
+        std::memcpy(&payload_size, bytes.data() + 16, 8);
+        std::memcpy(&packed_size, bytes.data() + 24, 8);
+        QCOMPARE(version, 2u);
+        QCOMPARE(flags, 1u);
+        QCOMPARE(payload_size, packed_size);
+        QCOMPARE(std::uint64_t(bytes.size()), 40 + payload_size);
+        // The same payload deflated, flags 0.
+        const std::string payload = bytes.substr(40);
+        uLongf packed_len = compressBound(uLong(payload.size()));
+        std::string packed(packed_len, '\0');
+        QCOMPARE(compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
+                           reinterpret_cast<const Bytef*>(payload.data()), uLong(payload.size()), 6), Z_OK);
+        packed.resize(packed_len);
+        std::string head = bytes.substr(0, 40);
+        const std::uint32_t zero = 0;
+        const std::uint64_t size = packed.size();
+        std::memcpy(head.data() + 12, &zero, 4);
+        std::memcpy(head.data() + 24, &size, 8);
+        write_all(root / "deflated.ntsession", head + packed);
+        const Session a = read_session(root / "stored.ntsession");
+        const Session b = read_session(root / "deflated.ntsession");
+        QCOMPARE(b.x_T, a.x_T);
+        QCOMPARE(b.panels.size(), a.panels.size());
+        for (std::size_t p = 0; p < a.panels.size(); ++p) {
+            QCOMPARE(b.panels[p].trajectory->size(), a.panels[p].trajectory->size());
+            std::vector<float> va, vb;
+            for (int k = 0; k < a.panels[p].trajectory->size(); ++k) {
+                a.panels[p].trajectory->decode(k, Field::X0Hat, va);
+                b.panels[p].trajectory->decode(k, Field::X0Hat, vb);
+                QVERIFY(va == vb);
+            }
+        }
+        // An unknown flag.
+        std::string odd = bytes;
+        const std::uint32_t two = 2;
+        std::memcpy(odd.data() + 12, &two, 4);
+        write_all(root / "odd.ntsession", odd);
+        expect_error(root / "odd.ntsession", "unknown header flags 2");
+        // Stored, but the sizes disagree.
+        std::string cut = bytes;
+        const std::uint64_t bigger = payload_size + 1;
+        std::memcpy(cut.data() + 16, &bigger, 8);
+        write_all(root / "sizes.ntsession", cut);
+        expect_error(root / "sizes.ntsession", "implausible size");
     }
 
     void failed_save_keeps_the_earlier_file()

@@ -438,14 +438,25 @@ private Q_SLOTS:
         QCOMPARE(done.size(), 1);
     }
 
+    /// The cancel/restart soak: Run, (every other cycle Run again while running),
+    /// Stop, on the worker thread and its run set of two panels, each cycle under
+    /// the next pacing. 20 cycles by default; NOISETRAIL_SOAK_CYCLES=100 is the
+    /// sanitizer soak (docs/HARDENING.md).
     void runStopRunAgainCycles()
     {
+        const int cycles = qEnvironmentVariableIntValue("NOISETRAIL_SOAK_CYCLES") > 0
+                               ? qEnvironmentVariableIntValue("NOISETRAIL_SOAK_CYCLES")
+                               : 20;
+        QElapsedTimer clock;
+        clock.start();
         auto w = open(kModels + "/ring8.json");
         w->panel(0)->setConfig(cfg("ddpm", 300));
         w->panel(1)->setConfig(cfg("ddim", 30));
         w->setBatch(256);
         QSignalSpy done(w.get(), &MainWindow::runFinished);
-        for (int cycle = 0; cycle < 20; ++cycle) {
+        const Pacing pacings[] = {Pacing::Lockstep, Pacing::Realtime, Pacing::Sequential};
+        for (int cycle = 0; cycle < cycles; ++cycle) {
+            w->setPacing(pacings[cycle % 3]);
             w->startRun();
             QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 1 || !w->isRunning(), 10000);
             if (cycle % 2)
@@ -462,6 +473,7 @@ private Q_SLOTS:
         QCOMPARE(done.last().at(0).toBool(), false);
         QVERIFY(w->panel(0)->trajectory().finished() && w->panel(1)->trajectory().finished());
         QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 5000);
+        qInfo("%d Run/Stop/Run-again cycles and a full run in %lld ms", cycles, static_cast<long long>(clock.elapsed()));
     }
 
     void samplerControlsFollowTheRegistry()

@@ -213,13 +213,20 @@ private Q_SLOTS:
         o.hold_seconds = 1;
         o.render.width = 480;
         o.render.height = 270;
+        // The job emits from its worker thread. A QSignalSpy would record there (it
+        // connects directly) while this thread reads it, a data race (TSan); these
+        // counters are updated by queued calls in this thread instead.
+        QObject here;
+        int progress = 0, finished = 0;
+        bool cancelled = true;
         ExportJob* job = w->startAnimationExport(gif, AnimationFormat::Gif, o);
         QVERIFY(job);
-        QSignalSpy finished(job, &ExportJob::finished);
-        QSignalSpy progress(job, &ExportJob::progress);
-        QVERIFY(finished.wait(60000));
-        QCOMPARE(finished.at(0).at(1).toBool(), false); // not cancelled
-        QVERIFY(progress.size() >= 1);
+        connect(job, &ExportJob::progress, &here, [&](int, int) { ++progress; }, Qt::QueuedConnection);
+        connect(job, &ExportJob::finished, &here, [&](const QString&, bool c) { ++finished, cancelled = c; },
+                Qt::QueuedConnection);
+        QTRY_COMPARE_WITH_TIMEOUT(finished, 1, 60000);
+        QCOMPARE(cancelled, false);
+        QVERIFY(progress >= 1);
         const noisetrail::test::Decoded d = noisetrail::test::decode_gif(gif.toStdString());
         QCOMPARE(d.frames, int(levels.size()) + 1);
         QCOMPARE(d.width, 480);
@@ -228,10 +235,12 @@ private Q_SLOTS:
         // Cancelled: no file (or, had it finished first, a complete one).
         const QString mp4 = dir.filePath("run.mp4");
         ExportJob* second = w->startAnimationExport(mp4, AnimationFormat::Mp4, o);
-        QSignalSpy done2(second, &ExportJob::finished);
+        finished = 0;
+        connect(second, &ExportJob::finished, &here, [&](const QString&, bool c) { ++finished, cancelled = c; },
+                Qt::QueuedConnection);
         second->cancel();
-        QVERIFY(done2.wait(60000));
-        QCOMPARE(done2.at(0).at(1).toBool(), !QFile::exists(mp4));
+        QTRY_COMPARE_WITH_TIMEOUT(finished, 1, 60000);
+        QCOMPARE(cancelled, !QFile::exists(mp4));
     }
 
     void nothingToSaveBeforeARun()

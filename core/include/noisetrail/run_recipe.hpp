@@ -36,13 +36,21 @@ struct RunSetRecipe {
 /// joined to that folder (lexically normalised). Every problem is one InputError
 /// naming the file and the field: missing or oversized file, bad JSON, wrong
 /// "format", unknown keys (named), bad values ("clip_x0" is a number > 0 or
-/// "off"; "pacing" one of lockstep, realtime, sequential), no panels.
+/// "off"; "pacing" one of lockstep, realtime, sequential; "steps" 0 or
+/// omitted is the sampler's default), no panels.
 /// Sampler names and steps are checked against the model in make_run_set.
 RunSetRecipe read_run_recipe(const std::filesystem::path& file);
 
+/// The same from the recipe's text (at most 1 MiB when read from a file);
+/// `file` names it in messages and anchors its relative paths.
+RunSetRecipe parse_run_recipe(const std::string& text, const std::filesystem::path& file);
+
+/// The text write_run_recipe writes to `file` (pretty JSON and a newline).
+std::string run_recipe_text(const RunSetRecipe& recipe, const std::filesystem::path& file);
+
 /// Write a recipe that read_run_recipe reads back equal: paths are written
 /// relative to the file's folder where they share a root with it, otherwise
-/// as given. InputError naming the file if it cannot be written.
+/// absolute. InputError naming the file if it cannot be written.
 void write_run_recipe(const std::filesystem::path& file, const RunSetRecipe& recipe);
 
 /// x_T from a float32 (or float64) .npy of shape [B, *data_shape]; InputError

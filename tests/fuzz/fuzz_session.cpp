@@ -1,0 +1,79 @@
+// libFuzzer target: the .ntsession reader (header, inflate, CRC, description
+// JSON, the embedded recipe, trajectory blocks) on arbitrary bytes. Bad input
+// must end in InputError; a session that parsed must be consistent and
+// decodable.
+//
+// Two kinds of input, so that mutations reach every layer: bytes that start
+// with the session magic are a whole file (header, deflate and CRC checks);
+// anything else is taken as an uncompressed payload and wrapped into a valid
+// header, deflate stream and CRC first (a mutated payload inside a real file
+// would nearly always just fail the CRC). The seeds hold both kinds.
+#include "session_format.hpp"
+
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace {
+
+/// `payload` as a whole session file: the header of noisetrail/session.hpp and the payload deflated.
+std::string wrap(std::string_view payload)
+{
+    uLongf packed_len = compressBound(uLong(payload.size()));
+    std::string packed(packed_len, '\0');
+    if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
+                  reinterpret_cast<const Bytef*>(payload.data()), uLong(payload.size()), 1) != Z_OK)
+        std::abort();
+    packed.resize(packed_len);
+    std::string file(noisetrail::detail::kSessionMagic, sizeof noisetrail::detail::kSessionMagic);
+    const auto put = [&](auto v) { file.append(reinterpret_cast<const char*>(&v), sizeof v); };
+    put(std::uint32_t(noisetrail::kSessionVersion));
+    put(std::uint32_t(0));
+    put(std::uint64_t(payload.size()));
+    put(std::uint64_t(packed.size()));
+    put(std::uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(payload.data()), payload.size())));
+    put(std::uint32_t(0));
+    return file + packed;
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
+{
+    using namespace noisetrail;
+    const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+    const bool whole_file = size >= sizeof detail::kSessionMagic &&
+                            std::memcmp(data, detail::kSessionMagic, sizeof detail::kSessionMagic) == 0;
+    const std::string file = whole_file ? std::string(bytes) : wrap(bytes);
+    Session s;
+    try {
+        s = detail::parse_session(file, "/fuzz/dir/s.ntsession");
+    } catch (const InputError&) {
+        return 0;
+    }
+    if (s.panels.empty() || s.panels.size() != s.recipe.panels.size() || s.batch < 1 || s.data_shape.empty())
+        std::abort();
+    std::vector<float> out;
+    for (const SessionPanel& p : s.panels) {
+        const Trajectory& t = *p.trajectory;
+        if (t.size() < 0 || t.size() > t.plannedSteps())
+            std::abort();
+        // Every stored frame decodes (the reader inflated each block once already):
+        // x_t of steps 0..size() once there is a start, the predictions of the stored steps.
+        for (int k = 0; k <= t.size(); ++k) {
+            if (t.hasStart())
+                t.decode(k, Field::Xt, out);
+            if (k < t.size()) {
+                t.decode(k, Field::X0Hat, out);
+                t.decode(k, Field::EpsHat, out);
+            }
+            if (out.size() != t.valuesPerStep())
+                std::abort();
+        }
+    }
+    return 0;
+}
