@@ -1,4 +1,5 @@
 #include "compare_dialog.hpp"
+#include "worker_thread.hpp"
 
 #include "noisetrail/model.hpp"
 
@@ -143,7 +144,7 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
     connect(worker_, &CompareWorker::finished, this, &CompareDialog::onFinished);
     connect(worker_, &CompareWorker::failed, this, &CompareDialog::onFailed);
     connect(worker_, &CompareWorker::cacheSummary, this, &CompareDialog::onCacheSummary);
-    thread_->start();
+    startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
 
     auto* col = new QVBoxLayout(this);
     title_ = new QLabel(tr("<b>%1</b>: DDIM (eta 0, 0.2, 0.5, 1) and DDPM sigma-hat from the same seeds, by number "

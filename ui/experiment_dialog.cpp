@@ -1,4 +1,5 @@
 #include "experiment_dialog.hpp"
+#include "worker_thread.hpp"
 
 #include "export_plot.hpp"
 
@@ -100,7 +101,7 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     connect(worker_, &ExperimentWorker::progress, this, &ExperimentDialog::onProgress);
     connect(worker_, &ExperimentWorker::finished, this, &ExperimentDialog::onFinished);
     connect(worker_, &ExperimentWorker::failed, this, &ExperimentDialog::onFailed);
-    thread_->start();
+    startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
 
     tabs_ = new QTabWidget;
     tabs_->setObjectName("experimentTabs");

@@ -19,6 +19,7 @@
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "timeline_bar.hpp"
+#include "worker_thread.hpp"
 
 #include <QAction>
 #include <QActionGroup>
@@ -160,7 +161,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(worker_, &SamplingWorker::progress, this, &MainWindow::onProgress);
     connect(worker_, &SamplingWorker::runFinished, this, &MainWindow::onRunFinished);
     connect(worker_, &SamplingWorker::runFailed, this, &MainWindow::onRunFailed);
-    thread_->start();
+    startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
 
     etaRerun_ = new QTimer(this);
     etaRerun_->setSingleShot(true);
