@@ -28,15 +28,6 @@ using namespace noisetrail::ui::test;
 
 namespace {
 
-/// Run the window's panels to the end and wait.
-void runToEnd(MainWindow& w)
-{
-    QSignalSpy done(&w, &MainWindow::runFinished);
-    w.startRun();
-    QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
-    QCOMPARE(done.at(0).at(0).toBool(), false);
-}
-
 /// The card's component means, straight from its JSON.
 std::vector<QPointF> cardMeans(const QString& card)
 {
@@ -69,7 +60,7 @@ private Q_SLOTS:
         w->panel(1)->setConfig(cfg("ddim", 20));
         w->setBatch(64);
         act->setChecked(true);
-        runToEnd(*w);
+        run_to_end(*w);
         for (int p = 0; p < 2; ++p) {
             ScatterView* view = w->panel(p)->scatterView();
             QVERIFY(view->colorByComponent());
@@ -104,7 +95,7 @@ private Q_SLOTS:
         w->setBatch(6);
         auto* act = w->findChild<QAction*>("decisionAction");
         QVERIFY(act);
-        runToEnd(*w);
+        run_to_end(*w);
         ImageGridView* grid = w->panel(0)->imageView();
         QVERIFY(grid->stripRect(0).isEmpty()); // off by default
         act->setChecked(true);
@@ -180,7 +171,7 @@ private Q_SLOTS:
         w->findChild<QAction*>("decisionAction")->setChecked(true);
         if (image) // x0_hat: what the classifier labels
             w->findChild<QAction*>("field_x0_hat")->trigger();
-        runToEnd(*w);
+        run_to_end(*w);
         w->timeline()->seek(cursor);
         QTest::qWait(200);
         QVERIFY(w->grab().save(dir + "/" + name + ".png"));

@@ -2,6 +2,7 @@
 // requested size and their CSV has one column per series with the plotted values
 // (checked against the schedule computed in core); tables copy as TSV on Ctrl+C
 // and export CSV and Markdown.
+#include "qcustomplot_test.hpp"
 #include "ui_test_util.hpp"
 
 #include "compare_dialog.hpp"
@@ -15,16 +16,6 @@
 #include <QSvgRenderer>
 #include <QTableWidget>
 #include <QTemporaryDir>
-// QCustomPlot's header uses Qt's keywords, which tests turn off (QT_NO_KEYWORDS).
-#define signals Q_SIGNALS
-#define slots Q_SLOTS
-#define emit Q_EMIT
-#define foreach Q_FOREACH
-#include <qcustomplot.h>
-#undef signals
-#undef slots
-#undef emit
-#undef foreach
 
 using namespace noisetrail;
 using namespace noisetrail::ui;

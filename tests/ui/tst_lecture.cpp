@@ -22,6 +22,7 @@ using namespace noisetrail;
 using namespace noisetrail::ui;
 using noisetrail::ui::test::cfg;
 using noisetrail::ui::test::kModels;
+using noisetrail::ui::test::run_to_end;
 
 namespace {
 /// alpha_bar of the ring card's schedule: linear betas 1e-4 .. 0.02 over T = 1000 (contract section 1).
@@ -46,13 +47,6 @@ int stepAtT(const Trajectory& tr, int t)
     return -1;
 }
 
-void runToEnd(MainWindow& w)
-{
-    QSignalSpy done(&w, &MainWindow::runFinished);
-    w.startRun();
-    QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
-}
-
 void sendMouse(QWidget* target, QEvent::Type type, QPoint at, Qt::MouseButton button = Qt::NoButton)
 {
     QMouseEvent e(type, QPointF(at), QPointF(target->mapToGlobal(at)), button,
@@ -72,7 +66,7 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("ddpm", 20));
         w->panel(1)->setConfig(cfg("ddim", 10));
         w->setBatch(64);
-        runToEnd(*w);
+        run_to_end(*w);
         auto* stats = w->plots()->findChild<QWidget*>("statsPlot");
         QVERIFY(stats);
         const QPoint at = w->plots()->statsPixel(0, 500); // std of x_t
@@ -168,7 +162,7 @@ private Q_SLOTS:
         w->addPanel();
         w->panel(2)->setConfig(cfg("ddim", 50, 0.5));
         w->setBatch(32);
-        runToEnd(*w);
+        run_to_end(*w);
         const std::vector<double> ab = ringAlphaBars();
         EquationView* eq = w->equationView();
         for (int t : {980, 500, 20}) {
@@ -218,7 +212,7 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("heun", 10));
         w->panel(1)->setConfig(cfg("dpmpp2m", 10));
         w->setBatch(32);
-        runToEnd(*w);
+        run_to_end(*w);
         const std::vector<double> ab = ringAlphaBars();
         const auto lambda = [](double a) { return 0.5 * std::log(a / (1 - a)); }; // log(alpha / sigma)
         const auto shows = [](EquationView* eq, double v) {
@@ -308,7 +302,7 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("ddpm", 20));
         w->panel(1)->setConfig(cfg("ddim", 10, 0.0));
         w->setBatch(64);
-        runToEnd(*w);
+        run_to_end(*w);
         const Trajectory* ddpm = &w->panel(0)->trajectory();
         std::vector<float> before;
         w->panel(1)->trajectory().decode(w->panel(1)->trajectory().size(), Field::Xt, before);

@@ -3,6 +3,7 @@
 // and unfolded (remembered), tick labels apart at 1366x768, and the panel
 // colours' contrast on the light and dark backgrounds (WCAG 2.1 relative
 // luminance, computed here).
+#include "qcustomplot_test.hpp"
 #include "ui_test_util.hpp"
 
 #include "palette.hpp"
@@ -17,16 +18,6 @@
 #include <QStatusBar>
 #include <QStyle>
 #include <QToolButton>
-// QCustomPlot's header uses Qt's keywords, which tests turn off (QT_NO_KEYWORDS).
-#define signals Q_SIGNALS
-#define slots Q_SLOTS
-#define emit Q_EMIT
-#define foreach Q_FOREACH
-#include <qcustomplot.h>
-#undef signals
-#undef slots
-#undef emit
-#undef foreach
 
 #include <cmath>
 
@@ -35,13 +26,6 @@ using namespace noisetrail::ui;
 using namespace noisetrail::ui::test;
 
 namespace {
-
-void runToEnd(MainWindow& w)
-{
-    QSignalSpy done(&w, &MainWindow::runFinished);
-    w.startRun();
-    QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
-}
 
 /// WCAG 2.1 relative luminance of an sRGB colour (its definition of "relative luminance").
 double luminance(const QColor& c)
@@ -92,7 +76,7 @@ private Q_SLOTS:
         auto* note = w->statusBar()->findChild<QLabel*>("metricsNote");
         QVERIFY(note);
         QVERIFY(!note->isVisibleTo(w.get())); // a plan alone is not a run shown
-        runToEnd(*w);
+        run_to_end(*w);
         PlotsWidget* plots = w->plots();
         // Steps 0, 20, ..., 980 (50 of them) and the last, 999.
         const int k = 1000 / 50, points = 1000 / k + ((1000 - 1) % k != 0 ? 1 : 0);
@@ -290,7 +274,7 @@ private Q_SLOTS:
             while (w->panelCount() < panels)
                 w->addPanel();
             w->panel(0)->setConfig(cfg("ddpm", 50));
-            runToEnd(*w);
+            run_to_end(*w);
             QTest::qWait(120); // the coalesced replot
             w->plots()->statsPlot()->replot();
             w->plots()->schedulePlot()->replot();

@@ -38,6 +38,15 @@ inline std::unique_ptr<MainWindow> open_main_window(const QString& card, QSize s
     return w;
 }
 
+/// Run the window's panels to the end (one runFinished, not cancelled).
+inline void run_to_end(MainWindow& w, int timeoutMs = 60000)
+{
+    QSignalSpy done(&w, &MainWindow::runFinished);
+    w.startRun();
+    QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, timeoutMs);
+    QCOMPARE(done.at(0).at(0).toBool(), false);
+}
+
 /// A worker job of one panel (window index 0) on a loaded model, its store planned.
 inline RunJob single_panel_job(const LoadedModelPtr& lm, const SamplerConfig& config, quint64 seed, int batch)
 {
