@@ -853,6 +853,14 @@ void MainWindow::onPanelModelLoaded(SamplerPanel* p, LoadedModelPtr model)
     updateTimelineMarks();
 }
 
+void MainWindow::runIfCardsLoaded()
+{
+    if (runWhenCardsLoaded_ && panelLoads_.empty()) {
+        runWhenCardsLoaded_ = false;
+        startRun();
+    }
+}
+
 void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
 {
     if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
@@ -864,6 +872,9 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
             p->showSaved(saved.mapped().first, saved.mapped().second);
             refreshViews();
         }
+        if (!p || !p->hasOwnModel())
+            runWhenCardsLoaded_ = false; // refused (one message): the user decides again
+        runIfCardsLoaded();
         return;
     }
     if (token != loadToken_)
@@ -914,6 +925,7 @@ void MainWindow::onModelFailed(quint64 token, const QString& path, const QString
                           .arg(QDir::toNativeSeparators(path), withoutPath(message, path)));
             p->setOwnModel(nullptr);
         }
+        runWhenCardsLoaded_ = false; // the card failed (one message): the user decides again
         return;
     }
     if (token != loadToken_)
@@ -965,6 +977,13 @@ void MainWindow::startRun()
         showError(tr("The model card %1 is not here (this run was reopened from its saved frames). "
                      "Open the card (File > Open Model Card) to run again.")
                       .arg(QDir::toNativeSeparators(replayCard_)));
+        return;
+    }
+    if (!panelLoads_.empty()) {
+        // A panel's card is on its way: running now would sample that panel from the
+        // window's card, then drop it when the card arrives. Run once it is here.
+        runWhenCardsLoaded_ = true;
+        statusLabel_->setText(tr("Loading a panel's card: the run starts when it is loaded."));
         return;
     }
     if (!confirmDiscard(tr("run again")))

@@ -88,6 +88,8 @@ public:
     /// worker; a card of another data shape is refused with one message.
     /// Returns the load's token (0 when nothing is loaded).
     quint64 setPanelCard(int i, const QString& path);
+    /// Whether a panel's own card is being loaded (Run then waits for it).
+    bool loadingPanelCard() const { return !panelLoads_.empty(); }
     quint64 generation() const { return generation_; }
     quint64 staleFramesDropped() const { return staleDropped_; }
     QString errorText() const;
@@ -167,6 +169,7 @@ private:
     void onModelFailed(quint64 token, const QString& path, const QString& message);
     void onProgress(quint64 generation);
     void onPanelModelLoaded(SamplerPanel* panel, LoadedModelPtr model);
+    void runIfCardsLoaded(); ///< the Run pressed while a panel's card was loading, once all are here
     void pullFrames();
     RunRecipe recipeOf(int panel) const;
     void onRunFinished(quint64 generation, bool cancelled);
@@ -196,6 +199,7 @@ private:
     /// (setting a card clears what the panel showed), by load token.
     std::map<quint64, std::pair<std::shared_ptr<const Trajectory>, RunRecipe>> savedForLoad_;
     QStringList settingsPanelCards_; ///< from the settings, given once the window's model is there
+    bool runWhenCardsLoaded_ = false; ///< Run was pressed while a panel's card was loading
     std::vector<CardChoice> cardChoices_;
     Pacing pacing_ = Pacing::Lockstep;
     quint64 generation_ = 0;

@@ -390,6 +390,30 @@ private Q_SLOTS:
         QVERIFY(!w->panel(1)->hasOwnModel());
     }
 
+    void runPressedWhileAPanelCardLoadsWaitsForIt()
+    {
+        // Run right after choosing a panel's card: the run waits for the card,
+        // then samples that panel from it (not from the window's card).
+        auto w = open(kModels + "/two-moons-mlp.json");
+        w->panel(0)->setConfig(cfg("ddim", 10));
+        w->panel(1)->setConfig(cfg("ddim", 10));
+        w->setBatch(64);
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        w->setPanelCard(1, kModels + "/two-moons.json");
+        QVERIFY(w->loadingPanelCard());
+        w->startRun();
+        QVERIFY(!w->isRunning());
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
+        QCOMPARE(done.at(0).at(0).toBool(), false);
+        QVERIFY(w->panel(1)->hasOwnModel());
+        QVERIFY(w->panel(1)->trajectory().finished());
+        QVERIFY(w->panel(0)->recipe()->fingerprint != w->panel(1)->recipe()->fingerprint);
+        std::vector<float> a, b;
+        w->panel(0)->trajectory().decode(10, Field::Xt, a);
+        w->panel(1)->trajectory().decode(10, Field::Xt, b);
+        QVERIFY(a != b); // two denoisers from one x_T
+    }
+
     void panelCardOfAnotherShapeIsRefused()
     {
         auto w = open(kModels + "/ring8.json");
