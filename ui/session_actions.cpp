@@ -160,6 +160,16 @@ bool MainWindow::saveRun(const QString& path)
 
 void MainWindow::saveRunAs()
 {
+    if (running_) {
+        showError(tr("A run is in progress: stop it or let it finish, then save."));
+        return;
+    }
+    try {
+        (void)currentSession(); // nothing to save: say so before asking where
+    } catch (const std::exception& e) {
+        showError(tr("Could not save the run: %1").arg(QString::fromUtf8(e.what())));
+        return;
+    }
     const QString start = recentRuns_.isEmpty() ? QDir::homePath() : QFileInfo(recentRuns_.first()).absolutePath();
     QString path = QFileDialog::getSaveFileName(this, tr("Save Run"), start + "/run.ntsession", kSessionFilter);
     if (path.isEmpty())

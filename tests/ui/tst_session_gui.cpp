@@ -11,6 +11,9 @@
 #include "timeline_mapping.hpp"
 
 #include <QFile>
+#include <QApplication>
+#include <QTimer>
+#include <QAction>
 #include <QSettings>
 #include <QTemporaryDir>
 
@@ -251,6 +254,18 @@ private Q_SLOTS:
         QVERIFY(!w->saveRun(dir.filePath("x.ntsession")));
         QCOMPARE(errors.size(), 1);
         QVERIFY(!QFile::exists(dir.filePath("x.ntsession")));
+        // File > Save Run says so at once, before asking where to save.
+        bool askedWhere = false;
+        QTimer::singleShot(2000, w.get(), [&askedWhere] {
+            if (QWidget* modal = QApplication::activeModalWidget()) { // a file dialog: the bug
+                askedWhere = true;
+                modal->close();
+            }
+        });
+        w->findChild<QAction*>("saveRunAction")->trigger();
+        QCOMPARE(errors.size(), 2);
+        QVERIFY(!askedWhere);
+        QVERIFY(w->errorText().contains("press Run first"));
     }
 };
 
