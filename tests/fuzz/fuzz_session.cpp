@@ -20,6 +20,21 @@
 
 namespace {
 
+/// The format version the payload's description names ("noisetrail-session/N",
+/// N a digit; else this build's): the header must agree with it, and the seeds
+/// hold payloads of format 1 and 2.
+std::uint32_t payload_version(std::string_view payload)
+{
+    constexpr std::string_view name = "noisetrail-session/";
+    const std::size_t at = payload.substr(0, 4096).find(name);
+    if (at != std::string_view::npos && at + name.size() < payload.size()) {
+        const char d = payload[at + name.size()];
+        if (d >= '1' && d <= '9')
+            return std::uint32_t(d - '0');
+    }
+    return noisetrail::kSessionVersion;
+}
+
 /// `payload` as a whole session file: the header of noisetrail/session.hpp and the payload deflated.
 std::string wrap(std::string_view payload)
 {
@@ -31,7 +46,7 @@ std::string wrap(std::string_view payload)
     packed.resize(packed_len);
     std::string file(noisetrail::detail::kSessionMagic, sizeof noisetrail::detail::kSessionMagic);
     const auto put = [&](auto v) { file.append(reinterpret_cast<const char*>(&v), sizeof v); };
-    put(std::uint32_t(noisetrail::kSessionVersion));
+    put(payload_version(payload));
     put(std::uint32_t(0));
     put(std::uint64_t(payload.size()));
     put(std::uint64_t(packed.size()));
