@@ -114,6 +114,8 @@ public:
     /// The session the panels would save: every panel with a run, its store and recipe.
     /// InputError if no panel has run yet.
     Session currentSession() const;
+    /// currentSession(), or nullptr after one error: `message` with %1 for why.
+    std::shared_ptr<const Session> sessionOrError(const QString& message);
     /// Write the current run; false (the error shown) if it cannot be written.
     bool saveRun(const QString& path);
     /// Reopen a saved run: it scrubs and plays at once, also without its model

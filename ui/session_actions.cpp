@@ -111,19 +111,25 @@ Session MainWindow::currentSession() const
     return s;
 }
 
+std::shared_ptr<const Session> MainWindow::sessionOrError(const QString& message)
+{
+    try {
+        return std::make_shared<const Session>(currentSession());
+    } catch (const std::exception& e) {
+        showError(message.arg(QString::fromUtf8(e.what())));
+        return nullptr;
+    }
+}
+
 bool MainWindow::saveRun(const QString& path)
 {
     if (running_) {
         showError(tr("A run is in progress: stop it or let it finish, then save."));
         return false;
     }
-    std::shared_ptr<const Session> s;
-    try {
-        s = std::make_shared<const Session>(currentSession());
-    } catch (const std::exception& e) {
-        showError(tr("Could not save the run: %1").arg(QString::fromUtf8(e.what())));
+    const auto s = sessionOrError(tr("Could not save the run: %1"));
+    if (!s)
         return false;
-    }
     // Writing four 1000-step panels takes seconds: it runs on its own thread (the
     // finished trajectories are read-only), and a window-modal dialog keeps the
     // window painted but closed to input meanwhile. The caller still gets its
@@ -164,12 +170,8 @@ void MainWindow::saveRunAs()
         showError(tr("A run is in progress: stop it or let it finish, then save."));
         return;
     }
-    try {
-        (void)currentSession(); // nothing to save: say so before asking where
-    } catch (const std::exception& e) {
-        showError(tr("Could not save the run: %1").arg(QString::fromUtf8(e.what())));
+    if (!sessionOrError(tr("Could not save the run: %1"))) // nothing to save: say so before asking where
         return;
-    }
     const QString start = recentRuns_.isEmpty() ? QDir::homePath() : QFileInfo(recentRuns_.first()).absolutePath();
     QString path = QFileDialog::getSaveFileName(this, tr("Save Run"), start + "/run.ntsession", kSessionFilter);
     if (path.isEmpty())
@@ -336,13 +338,9 @@ void MainWindow::updateRecentRunsMenu()
 
 void MainWindow::exportAnimation()
 {
-    std::shared_ptr<const Session> s;
-    try {
-        s = std::make_shared<const Session>(currentSession());
-    } catch (const std::exception& e) {
-        showError(tr("Nothing to export: %1").arg(QString::fromUtf8(e.what())));
+    const auto s = sessionOrError(tr("Nothing to export: %1"));
+    if (!s)
         return;
-    }
     const auto panels = render_panels(*s);
     std::vector<std::vector<int>> plans;
     for (const auto& p : panels)
@@ -365,13 +363,9 @@ void MainWindow::exportAnimation()
 
 ExportJob* MainWindow::startAnimationExport(const QString& path, AnimationFormat format, const AnimationExport& options)
 {
-    std::shared_ptr<const Session> s;
-    try {
-        s = std::make_shared<const Session>(currentSession());
-    } catch (const std::exception& e) {
-        showError(tr("Nothing to export: %1").arg(QString::fromUtf8(e.what())));
+    const auto s = sessionOrError(tr("Nothing to export: %1"));
+    if (!s)
         return nullptr;
-    }
     const auto panels = render_panels(*s);
     auto* job = new ExportJob(this);
     job->setObjectName("exportJob");
@@ -415,13 +409,9 @@ ExportJob* MainWindow::startAnimationExport(const QString& path, AnimationFormat
 
 void MainWindow::exportFilmstrip()
 {
-    std::shared_ptr<const Session> s;
-    try {
-        s = std::make_shared<const Session>(currentSession());
-    } catch (const std::exception& e) {
-        showError(tr("Nothing to export: %1").arg(QString::fromUtf8(e.what())));
+    const auto s = sessionOrError(tr("Nothing to export: %1"));
+    if (!s)
         return;
-    }
     FilmstripDialog d(field_, s->batch, this);
     if (d.exec() != QDialog::Accepted)
         return;
