@@ -39,6 +39,9 @@ together under a pacing policy.
                         trajectory and per-step diversity metrics, recorded as
                         the GUI records them): 'session info|export|filmstrip'
                         and the GUI's File > Open Run read it without the model
+  --no-metrics          with --session: store the steps without the diversity
+                        metrics (as the GUI with View > Per-step Diversity
+                        Metrics off; faster on large 2-D batches)
   --help                this text
 
 Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
@@ -62,12 +65,15 @@ MergePolicy parse_merge(const std::string& name)
 int cmd_run(const std::vector<std::string>& argv)
 {
     const Args args(argv, {"--config", "--pacing", "--merge", "--threads", "--device", "--dump", "--session"},
-                    {"--help"});
+                    {"--help", "--no-metrics"});
     if (args.has("--help")) {
         std::cout << kRunHelp;
         return 0;
     }
     const auto session_file = args.text("--session");
+    const bool measure = !args.has("--no-metrics");
+    if (!measure && !session_file)
+        throw InputError("--no-metrics applies to --session FILE only");
     if (session_file) {
         const auto folder = std::filesystem::absolute(*session_file).parent_path();
         if (!std::filesystem::is_directory(folder))
@@ -122,10 +128,10 @@ int cmd_run(const std::vector<std::string>& argv)
             stores.push_back(std::make_shared<Trajectory>(r.shape(), ts, stored_precision(r.model()->card()), r.x_T()));
         }
         const ModelCard top = read_model_card(recipe.model);
-        MetricSources sources = metric_sources(top);
-        if (top.is_image() && !sources.classifier)
+        MetricSources sources = measure ? metric_sources(top) : MetricSources{};
+        if (measure && top.is_image() && !sources.classifier)
             std::cerr << "noisetrail-cli: warning: the session's image metrics have no classes: " << sources.note << '\n';
-        recorder.emplace(stores, std::move(sources));
+        recorder.emplace(stores, std::move(sources), measure);
     }
     std::ostringstream schedule;
     schedule << "tick,panel,step,t\n";

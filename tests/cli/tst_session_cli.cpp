@@ -8,6 +8,7 @@
 
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/npy.hpp"
+#include "noisetrail/recorder.hpp"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -229,6 +230,16 @@ private Q_SLOTS:
         QCOMPARE(got, (QStringList{"xt_mean", "xt_std", "eps_norm", "x0_change", "x0_batch_std", "pairwise_distance",
                                    "coordinate_std", "vendi", "components_covered", "occupancy_entropy",
                                    "component_counts", "component_near", "assignment"}));
+        // --no-metrics: the steps and their statistics alone; without --session it is an error.
+        const QString plain = dir.filePath("plain.ntsession");
+        QCOMPARE(run_cli({"run", "--config", recipe, "--session", plain, "--no-metrics"}).code, 0);
+        const Session ps = read_session(plain.toStdString());
+        QCOMPARE(ps.panels[0].trajectory->size(), 20);
+        QCOMPARE(stored_metric_names(*ps.panels[0].trajectory),
+                 (std::vector<std::string>{"xt_mean", "xt_std", "eps_norm", "x0_change", "x0_batch_std"}));
+        const auto lone = run_cli({"run", "--config", recipe, "--no-metrics"});
+        QCOMPARE(lone.code, 2);
+        QVERIFY(lone.err.contains("--no-metrics"));
         // An unwritable --session fails before running, naming the flag.
         const auto bad = run_cli({"run", "--config", recipe, "--session", dir.filePath("no/such/x.ntsession")});
         QCOMPARE(bad.code, 2);
