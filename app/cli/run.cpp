@@ -7,6 +7,7 @@
 #include "noisetrail/recorder.hpp"
 #include "noisetrail/run_recipe.hpp"
 #include "noisetrail/session.hpp"
+#include "noisetrail/threads.hpp"
 
 #include <chrono>
 #include <filesystem>
@@ -129,6 +130,10 @@ int cmd_run(const std::vector<std::string>& argv)
         }
         const ModelCard top = read_model_card(recipe.model);
         MetricSources sources = measure ? metric_sources(top) : MetricSources{};
+        // The metrics' BLAS calls are tiny (the Vendi score's 64x64 eigensolve): with
+        // OpenBLAS's spinning pool they cost 3-30x more, and a 2-D run waits for them.
+        if (measure)
+            set_blas_threads(1);
         if (measure && top.is_image() && !sources.classifier)
             std::cerr << "noisetrail-cli: warning: the session's image metrics have no classes: " << sources.note << '\n';
         recorder.emplace(stores, std::move(sources), measure);
