@@ -4,6 +4,7 @@
 #include "noisetrail/fingerprint.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/npy.hpp"
+#include "noisetrail/recorder.hpp"
 #include "noisetrail/run.hpp"
 
 #include <QDir>
@@ -188,25 +189,10 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
     if (mixture)
         lm->mixture = std::make_shared<const metrics::GaussianMixture>(std::move(*mixture));
     if (card.is_image()) {
-        const QString cls = QFileInfo(path).absoluteDir().filePath(QStringLiteral("mnist-classifier.json"));
-        if (!QFileInfo::exists(cls)) {
-            lm->classifierNote = QStringLiteral("no mnist-classifier.json next to the card");
-        } else {
-            try {
-                auto c = Classifier::load(cls.toStdString());
-                std::int64_t numel = 1;
-                for (auto d : c->input_shape())
-                    numel *= d;
-                if (numel == card.data_dim()) {
-                    lm->classifier = std::move(c);
-                    lm->classifierNote = QFileInfo(cls).fileName();
-                } else {
-                    lm->classifierNote = QStringLiteral("the classifier's input shape does not fit this model");
-                }
-            } catch (const std::exception& e) {
-                lm->classifierNote = QString::fromStdString(e.what());
-            }
-        }
+        // The classifier the recorder measures images with: core's one rule (recorder.hpp).
+        MetricSources sources = metric_sources(card);
+        lm->classifier = std::move(sources.classifier);
+        lm->classifierNote = QString::fromStdString(sources.note);
     }
     lm->exampleNoise.resize(lm->examples.size());
     for (auto& e : lm->exampleNoise)

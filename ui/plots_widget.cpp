@@ -1,6 +1,6 @@
 #include "plots_widget.hpp"
 
-#include "frame_metrics.hpp"
+#include "noisetrail/recorder.hpp"
 #include "render.hpp"
 
 #include <QEvent>
@@ -423,8 +423,8 @@ PlotsWidget::MetricSampling PlotsWidget::metricSampling(int panel) const
     MetricSampling m;
     if (panel < 0 || panel >= int(panelSteps_.size()))
         return m;
-    // The worker's own rule, step by step (one home: frame_metrics' measuredStep);
-    // mixture cards measure every step for the scatter's coverage overlay (sampling_worker.cpp).
+    // The worker's own rule, step by step (one home: core's measuredStep, recorder.hpp);
+    // mixture cards measure every step for the scatter's coverage overlay (the recorder's rule).
     const bool everyStep = metricKind_ == MetricKind::Mixture;
     m.steps = panelSteps_[std::size_t(panel)];
     for (int step = 0; step < m.steps; ++step)

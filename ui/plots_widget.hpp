@@ -64,7 +64,7 @@ public:
     QList<QColor> legendColors(int plot) const;
     bool legendShown(int plot) const;
 
-    /// How the worker measures a panel's diversity metrics (frame_metrics.hpp,
+    /// How the worker measures a panel's diversity metrics (recorder.hpp,
     /// measuredStep): every `stride`-th of its `steps` steps and its last, `points` in all.
     struct MetricSampling {
         int steps = 0, stride = 1, points = 0;

@@ -1,114 +1,14 @@
 #include "sampling_worker.hpp"
 
 #include "noisetrail/errors.hpp"
-#include "noisetrail/threads.hpp"
 
 #include <QThread>
 
-#include <pthread.h>
-
 #include <chrono>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 
 namespace noisetrail::ui {
-
-namespace {
-
-/// The per-frame work off the sampling path (issue 14): a second thread takes
-/// each tick's frames in order, computes their metrics and appends them to the
-/// stores, while the worker's thread goes on with the next model call. On the
-/// digit UNet the store's 8-bit encoding alone is about a tenth of a step. The
-/// thread runs on the core the GUI keeps (threads.hpp), with one intra-op
-/// thread for the classifier. At most kQueued ticks wait; the sampler waits
-/// when they are queued.
-class FramePublisher {
-public:
-    using Work = std::function<void(const TickFrame&)>;
-    FramePublisher(Work work, std::function<void()> published)
-        : work_(std::move(work)), published_(std::move(published)), thread_([this] { loop(); })
-    {
-    }
-    ~FramePublisher() { stop(); }
-
-    /// Queue one tick's frames; rethrows the publishing thread's error.
-    void push(std::vector<TickFrame> frames)
-    {
-        std::unique_lock lock(mutex_);
-        space_.wait(lock, [&] { return queue_.size() < kQueued || error_; });
-        if (error_)
-            std::rethrow_exception(error_);
-        queue_.push_back(std::move(frames));
-        ready_.notify_one();
-    }
-
-    /// Publish everything queued and end the thread; rethrows its error.
-    void finish()
-    {
-        stop();
-        if (error_)
-            std::rethrow_exception(error_);
-    }
-
-private:
-    static constexpr std::size_t kQueued = 16;
-
-    void stop()
-    {
-        {
-            std::lock_guard lock(mutex_);
-            done_ = true;
-        }
-        ready_.notify_one();
-        if (thread_.joinable())
-            thread_.join();
-    }
-
-    void loop()
-    {
-        pthread_setname_np(pthread_self(), "nt-publisher"); // named in profiles and bench-gui's CPU split
-        set_intra_op_threads(1);
-        for (;;) {
-            std::vector<TickFrame> tick;
-            {
-                std::unique_lock lock(mutex_);
-                ready_.wait(lock, [&] { return !queue_.empty() || done_; });
-                if (queue_.empty())
-                    return;
-                tick = std::move(queue_.front());
-                queue_.pop_front();
-            }
-            space_.notify_one();
-            try {
-                for (const TickFrame& tf : tick)
-                    work_(tf);
-                published_();
-            } catch (...) {
-                std::lock_guard lock(mutex_);
-                error_ = std::current_exception();
-                queue_.clear();
-                space_.notify_all();
-                return;
-            }
-        }
-    }
-
-    Work work_;
-    std::function<void()> published_;
-    std::mutex mutex_;
-    std::condition_variable ready_, space_;
-    std::deque<std::vector<TickFrame>> queue_;
-    bool done_ = false;
-    std::exception_ptr error_;
-    std::thread thread_; // last: starts once the rest is built
-};
-
-} // namespace
 
 void registerMetaTypes()
 {
@@ -151,24 +51,16 @@ void SamplingWorker::run(const RunJob& job)
         bool cancelled = jobs_.isCancelled(job.generation);
         if (!runs.empty() && !cancelled) {
             RunSet set(std::move(runs), job.pacing);
-            FramePublisher publisher(
-                [&](const TickFrame& tf) {
-                    const PanelJob& p = job.panels[std::size_t(tf.panel)];
-                    // Metrics at the plots' resolution (frame_metrics.hpp), every step
-                    // where the scatter shows them (mixture cards).
-                    if (job.metrics && measuredStep(tf.frame->step, tf.frame->steps, job.mixture != nullptr)) {
-                        const FrameMetrics m = computeFrameMetrics(*tf.frame, job.mixture.get(), job.classifier.get());
-                        p.store->append(*tf.frame, &m);
-                    } else {
-                        p.store->append(*tf.frame);
-                    }
-                },
-                [&] {
-                    // One queued signal at a time, however fast the steps: the window
-                    // reads the stores on its own redraw timer.
-                    if (!progressPending_.exchange(true))
-                        Q_EMIT progress(job.generation);
-                });
+            // Stores and metrics on core's recorder (its own thread, off the sampling path).
+            std::vector<std::shared_ptr<Trajectory>> stores;
+            for (const PanelJob& p : job.panels)
+                stores.push_back(p.store);
+            Recorder recorder(std::move(stores), {job.mixture, job.classifier, {}}, job.metrics, [&] {
+                // One queued signal at a time, however fast the steps: the window
+                // reads the stores on its own redraw timer.
+                if (!progressPending_.exchange(true))
+                    Q_EMIT progress(job.generation);
+            });
             while (!set.done()) {
                 if (jobs_.isCancelled(job.generation)) {
                     cancelled = true;
@@ -178,12 +70,12 @@ void SamplingWorker::run(const RunJob& job)
                 // when only one is due.
                 const std::vector<int> due = set.next_panels();
                 failing = due.size() == 1 ? job.panels[std::size_t(due[0])].panel : -1;
-                publisher.push(set.tick());
+                recorder.record(set.tick());
                 if (const int ms = stepDelayMs_.load())
                     std::this_thread::sleep_for(std::chrono::milliseconds(ms));
             }
             failing = -1;
-            publisher.finish(); // the stores hold every computed step before runFinished
+            recorder.finish(); // the stores hold every computed step before runFinished
         }
         Q_EMIT runFinished(job.generation, cancelled);
     } catch (const std::exception& e) {

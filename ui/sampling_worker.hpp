@@ -3,11 +3,11 @@
 // Trajectory store. The window pulls from the stores on its redraw timer; the
 // worker only sends light signals (progress, finished, failed).
 #pragma once
-#include "frame_metrics.hpp"
 #include "job_tracker.hpp"
 #include "loaded_model.hpp"
 #include "noisetrail/classifier.hpp"
 #include "noisetrail/metrics.hpp"
+#include "noisetrail/recorder.hpp"
 #include "noisetrail/run.hpp"
 #include "noisetrail/run_set.hpp"
 #include "noisetrail/trajectory.hpp"

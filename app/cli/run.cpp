@@ -4,13 +4,16 @@
 #include "progress.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/recorder.hpp"
 #include "noisetrail/run_recipe.hpp"
 #include "noisetrail/session.hpp"
+#include "noisetrail/threads.hpp"
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace noisetrail::cli {
@@ -33,9 +36,13 @@ together under a pacing policy.
   --dump DIR            write DIR/panel-<i>/ in the layout of 'sample --dump' (the
                         same files 'sample' writes with that panel's settings) and
                         DIR/schedule.csv: tick,panel,step,t in the order computed
-  --session FILE        also save the run as a session (recipe and every panel's
-                        trajectory): 'session info|export|filmstrip' and the GUI's
-                        File > Open Run read it without the model
+  --session FILE        also save the run as a session (recipe, every panel's
+                        trajectory and per-step diversity metrics, recorded as
+                        the GUI records them): 'session info|export|filmstrip'
+                        and the GUI's File > Open Run read it without the model
+  --no-metrics          with --session: store the steps without the diversity
+                        metrics (as the GUI with View > Per-step Diversity
+                        Metrics off; faster on large 2-D batches)
   --help                this text
 
 Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
@@ -59,12 +66,15 @@ MergePolicy parse_merge(const std::string& name)
 int cmd_run(const std::vector<std::string>& argv)
 {
     const Args args(argv, {"--config", "--pacing", "--merge", "--threads", "--device", "--dump", "--session"},
-                    {"--help"});
+                    {"--help", "--no-metrics"});
     if (args.has("--help")) {
         std::cout << kRunHelp;
         return 0;
     }
     const auto session_file = args.text("--session");
+    const bool measure = !args.has("--no-metrics");
+    if (!measure && !session_file)
+        throw InputError("--no-metrics applies to --session FILE only");
     if (session_file) {
         const auto folder = std::filesystem::absolute(*session_file).parent_path();
         if (!std::filesystem::is_directory(folder))
@@ -106,8 +116,11 @@ int cmd_run(const std::vector<std::string>& argv)
     for (int i = 0; i < set.size(); ++i)
         total += set.run(i).steps();
     std::vector<Frames> frames(set.size());
+    // The session's stores and metrics: core's recorder, as the GUI records a run
+    // (measured with the top-level card's mixture or classifier, on the same steps).
+    std::optional<Recorder> recorder;
     std::vector<std::shared_ptr<Trajectory>> stores;
-    if (session_file)
+    if (session_file) {
         for (int i = 0; i < set.size(); ++i) {
             const Run& r = set.run(i);
             std::vector<int> ts;
@@ -115,21 +128,34 @@ int cmd_run(const std::vector<std::string>& argv)
                 ts.push_back(s.t);
             stores.push_back(std::make_shared<Trajectory>(r.shape(), ts, stored_precision(r.model()->card()), r.x_T()));
         }
+        const ModelCard top = read_model_card(recipe.model);
+        MetricSources sources = measure ? metric_sources(top) : MetricSources{};
+        // The metrics' BLAS calls are tiny (the Vendi score's 64x64 eigensolve): with
+        // OpenBLAS's spinning pool they cost 3-30x more, and a 2-D run waits for them.
+        if (measure)
+            set_blas_threads(1);
+        if (measure && top.is_image() && !sources.classifier)
+            std::cerr << "noisetrail-cli: warning: the session's image metrics have no classes: " << sources.note << '\n';
+        recorder.emplace(stores, std::move(sources), measure);
+    }
     std::ostringstream schedule;
     schedule << "tick,panel,step,t\n";
     Progress progress(total, "running");
     int done = 0;
     while (!set.done()) {
         const int tick = set.ticks();
-        for (TickFrame& f : set.tick()) {
+        std::vector<TickFrame> frames_of_tick = set.tick();
+        for (const TickFrame& f : frames_of_tick) {
             schedule << tick << ',' << f.panel << ',' << f.frame->step << ',' << f.frame->plan.t << '\n';
             progress.update(++done, f.frame->plan.t);
-            if (session_file)
-                stores[std::size_t(f.panel)]->append(*f.frame);
             if (dump_dir)
-                frames[f.panel].push_back(std::move(f.frame));
+                frames[f.panel].push_back(f.frame);
         }
+        if (recorder)
+            recorder->record(std::move(frames_of_tick));
     }
+    if (recorder)
+        recorder->finish(); // every step stored and measured
     progress.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 

@@ -5,6 +5,7 @@
 
 #include "noisetrail/animation.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/recorder.hpp"
 #include "noisetrail/render.hpp"
 #include "noisetrail/session.hpp"
 
@@ -26,7 +27,8 @@ the run's recipe and every panel's trajectory; these commands need no model.
 
 info: what the session holds: model, seed, batch, panels and their stored steps.
   --json                machine-readable (format, model, seed, batch, panels with
-                        sampler, steps and frames = stored steps)
+                        sampler, steps, frames = stored steps and metrics = the
+                        names of the per-step values stored)
 
 export: an animation of the panels side by side, aligned on t: one frame per
 distinct timestep of the lockstep schedule, then the final samples, with
@@ -119,7 +121,8 @@ int info(const std::filesystem::path& file, bool as_json)
                               {"caption", s.panels[p].caption},
                               {"model", (r.model.empty() ? s.recipe.model : r.model).string()},
                               {"fingerprint", s.panels[p].fingerprint},
-                              {"precision", precision_name(t)}});
+                              {"precision", precision_name(t)},
+                              {"metrics", stored_metric_names(t)}});
         }
         nlohmann::json j = {{"format", session_format_name()},
                             {"model", s.recipe.model.string()},

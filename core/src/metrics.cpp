@@ -582,54 +582,7 @@ TrajectoryStats trajectory_stats(std::span<const double> states, int num_states,
     return acc.result();
 }
 
-// ------------------------------------------------------------ per step (GUI)
-
-StepMetrics step_metrics(const StepFrame& frame, const StepMetricsOptions& o)
-{
-    StepMetrics m;
-    const std::vector<float>& src = o.use_x0_hat ? frame.x0_hat : frame.x_t;
-    if (frame.shape.empty())
-        throw InputError("step_metrics: frame has no shape");
-    const int B = static_cast<int>(frame.shape[0]);
-    const int D = B > 0 ? static_cast<int>(src.size() / B) : 0;
-    const std::vector<double> x(src.begin(), src.end());
-    check_matrix("step_metrics", x.size(), B, std::max(D, 1));
-    m.pairwise_distance = mean_pairwise_distance(x, B, D);
-    m.coordinate_std = mean_coordinate_std(x, B, D);
-    // Vendi on an evenly strided subset of at most vendi_max_points rows (O(m^3) eigensolver).
-    const auto subset = [&](std::span<const double> rows, int dim) {
-        const int m = o.vendi_max_points > 0 ? std::min(B, o.vendi_max_points) : B;
-        std::vector<double> out;
-        out.reserve(static_cast<std::size_t>(m) * dim);
-        for (int j = 0; j < m; ++j) {
-            const std::size_t r = static_cast<std::size_t>(static_cast<long long>(j) * B / m);
-            out.insert(out.end(), rows.begin() + r * dim, rows.begin() + (r + 1) * dim);
-        }
-        return out;
-    };
-    if (!o.features.empty()) {
-        check_matrix("step_metrics (features)", o.features.size(), B, o.feature_dim);
-        const auto f = subset(o.features, o.feature_dim);
-        m.vendi = vendi_cosine(f, static_cast<int>(f.size() / o.feature_dim), o.feature_dim);
-    } else {
-        const auto s = subset(x, D);
-        const int ms = static_cast<int>(s.size() / D);
-        m.vendi = D <= 3 ? vendi_rbf(s, ms, D, o.rbf_bandwidth) : vendi_cosine(s, ms, D);
-    }
-    m.components_covered = m.occupancy_entropy = kNaN;
-    if (o.mixture && o.mixture->dim == D) {
-        const MixtureCoverage c = mixture_coverage(*o.mixture, x, B);
-        m.components_covered = c.occupancy.covered;
-        m.occupancy_entropy = c.occupancy.entropy;
-    }
-    m.class_entropy = m.classes_covered = kNaN;
-    if (!o.class_probs.empty()) {
-        const Occupancy c = class_occupancy(o.class_probs, B, o.num_classes);
-        m.class_entropy = c.entropy;
-        m.classes_covered = c.covered;
-    }
-    return m;
-}
+// ------------------------------------------------------------ per step
 
 const std::vector<std::string>& step_metric_names()
 {

@@ -148,6 +148,15 @@ void set_intra_op_threads(int n)
         at::set_num_threads(n);
 }
 
+void set_blas_threads(int n)
+{
+    if (n < 1 || std::getenv("OPENBLAS_NUM_THREADS")) // the user's explicit choice stands
+        return;
+    using SetThreads = void (*)(int);
+    if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set(n);
+}
+
 void prepare_process(int argc, char** argv, ThreadUse use)
 {
     (void)argc;
@@ -158,15 +167,13 @@ void prepare_process(int argc, char** argv, ThreadUse use)
         mallopt(M_MMAP_THRESHOLD, 64 << 20);
         mallopt(M_TRIM_THRESHOLD, 256 << 20);
     }
-    if (use == ThreadUse::Interactive && !std::getenv("OPENBLAS_NUM_THREADS")) {
+    if (use == ThreadUse::Interactive) {
         // libtorch's few BLAS calls (the UNet's time-embedding layers, the
         // classifier's dense layers) go to OpenBLAS, whose own worker threads
         // spin in sched_yield between calls: in the GUI one of them took 12% of
         // the process's CPU, on the core the GUI keeps (bench-gui's CPU split,
         // README "Performance"). One BLAS thread: its calls are tiny.
-        using SetThreads = void (*)(int);
-        if (auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-            set(1);
+        set_blas_threads(1);
     }
     if (use == ThreadUse::Interactive && !std::getenv("OMP_WAIT_POLICY") && argv && argv[0]) {
         setenv("OMP_WAIT_POLICY", "passive", 1);

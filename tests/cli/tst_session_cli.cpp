@@ -6,13 +6,17 @@
 #include "session_util.hpp"
 #include "test_util.hpp"
 
+#include "noisetrail/metrics.hpp"
 #include "noisetrail/npy.hpp"
+#include "noisetrail/recorder.hpp"
 
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QtTest>
 #include <QtCore/qfloat16.h>
+
+#include <cmath>
 
 #include <filesystem>
 #include <fstream>
@@ -79,6 +83,16 @@ private Q_SLOTS:
         QCOMPARE(panels[0].toObject()["frames"].toInt(), 5);
         QCOMPARE(panels[1].toObject()["sampler"].toString(), QString("ddim"));
         QCOMPARE(panels[1].toObject()["frames"].toInt(), 2);
+        // "metrics": the names of what the steps store (contract section 11): the
+        // fixture's steps hold statistics, a Vendi score, counts and assignments.
+        const QStringList stored{"xt_mean", "xt_std", "eps_norm", "x0_change", "x0_batch_std", "vendi",
+                                 "component_counts", "component_near", "assignment"};
+        for (const auto& p : panels) {
+            QStringList got;
+            for (const auto& n : p.toObject()["metrics"].toArray())
+                got << n.toString();
+            QCOMPARE(got, stored);
+        }
         const auto text = run_cli({"session", "info", fx.path()});
         QCOMPARE(text.code, 0);
         QVERIFY(text.out.contains("DDIM, 2 steps"));
@@ -160,6 +174,45 @@ private Q_SLOTS:
                     QCOMPARE(v[i], float(qfloat16(xt.f32[std::size_t(k) * v.size() + i]))); // the dump at half precision
             }
         }
+        // Per-step metrics recorded as the GUI records them (core's recorder): ring8 is
+        // a mixture card, so every step is measured; the batch std of x0_hat and the
+        // nearest-mean component counts, computed here from the dump's full-precision
+        // x0_pred.npy, are what the session stores.
+        // (Equal weights and stds: the most responsible component is the nearest mean.)
+        const metrics::GaussianMixture mix = *metrics::mixture_from_card(read_model_card(source_path("models/ring8.json")));
+        for (int p = 0; p < 2; ++p) {
+            const Trajectory& t = *s.panels[std::size_t(p)].trajectory;
+            const NpyArray x0 = read_npy((dump + "/panel-" + QString::number(p) + "/x0_pred.npy").toStdString());
+            const std::size_t per = 16 * 2;
+            for (int k = 0; k < t.size(); ++k) {
+                const FrameMetrics& m = t.info(k).metrics;
+                const float* x = x0.f32.data() + std::size_t(k) * per;
+                double stdSum = 0;
+                for (int c = 0; c < 2; ++c) {
+                    double mean = 0, var = 0;
+                    for (int b = 0; b < 16; ++b)
+                        mean += x[2 * b + c] / 16.0;
+                    for (int b = 0; b < 16; ++b)
+                        var += (x[2 * b + c] - mean) * (x[2 * b + c] - mean) / 16.0;
+                    stdSum += std::sqrt(var);
+                }
+                QVERIFY2(std::abs(m.values.coordinate_std - stdSum / 2) < 1e-9, qPrintable(QString::number(k)));
+                std::vector<int> counts(8, 0);
+                for (int b = 0; b < 16; ++b) {
+                    int best = 0;
+                    double bestD = 1e300;
+                    for (int c = 0; c < 8; ++c) {
+                        const double dx = x[2 * b] - mix.means[std::size_t(2 * c)],
+                                     dy = x[2 * b + 1] - mix.means[std::size_t(2 * c + 1)];
+                        if (dx * dx + dy * dy < bestD)
+                            bestD = dx * dx + dy * dy, best = c;
+                    }
+                    ++counts[std::size_t(best)];
+                }
+                QCOMPARE(m.componentCounts, counts);
+                QCOMPARE(int(m.assignment.size()), 16);
+            }
+        }
         // The first frame of every panel is the shared x_T, stored exactly too.
         const NpyArray xt0 = read_npy((dump + "/panel-1/xt.npy").toStdString());
         QVERIFY(std::equal(s.x_T.begin(), s.x_T.end(), xt0.f32.begin()));
@@ -168,6 +221,25 @@ private Q_SLOTS:
         QCOMPARE(j["panels"].toArray()[0].toObject()["frames"].toInt(), 20);
         QCOMPARE(j["panels"].toArray()[1].toObject()["frames"].toInt(), 5);
         QCOMPARE(j["model_found"].toBool(), true);
+        // The stored metric names (contract section 11): the statistics, the mixture's
+        // metrics and per-sample components; no classes on a 2-D card.
+        const QJsonArray names = j["panels"].toArray()[1].toObject()["metrics"].toArray();
+        QStringList got;
+        for (const auto& n : names)
+            got << n.toString();
+        QCOMPARE(got, (QStringList{"xt_mean", "xt_std", "eps_norm", "x0_change", "x0_batch_std", "pairwise_distance",
+                                   "coordinate_std", "vendi", "components_covered", "occupancy_entropy",
+                                   "component_counts", "component_near", "assignment"}));
+        // --no-metrics: the steps and their statistics alone; without --session it is an error.
+        const QString plain = dir.filePath("plain.ntsession");
+        QCOMPARE(run_cli({"run", "--config", recipe, "--session", plain, "--no-metrics"}).code, 0);
+        const Session ps = read_session(plain.toStdString());
+        QCOMPARE(ps.panels[0].trajectory->size(), 20);
+        QCOMPARE(stored_metric_names(*ps.panels[0].trajectory),
+                 (std::vector<std::string>{"xt_mean", "xt_std", "eps_norm", "x0_change", "x0_batch_std"}));
+        const auto lone = run_cli({"run", "--config", recipe, "--no-metrics"});
+        QCOMPARE(lone.code, 2);
+        QVERIFY(lone.err.contains("--no-metrics"));
         // An unwritable --session fails before running, naming the flag.
         const auto bad = run_cli({"run", "--config", recipe, "--session", dir.filePath("no/such/x.ntsession")});
         QCOMPARE(bad.code, 2);

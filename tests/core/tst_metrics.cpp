@@ -67,7 +67,6 @@ private Q_SLOTS:
     void mmd_same_and_shifted();
     void mmd_closed_form();
     void trajectories_straight_zigzag_still();
-    void step_metrics_of_a_frame();
     void bad_sizes_are_input_errors();
 };
 
@@ -435,58 +434,6 @@ void TestMetrics::trajectories_straight_zigzag_still()
     t = acc.result();
     QVERIFY(near(t.mean_straightness, (std::sqrt(2.0) / 2 + 1) / 2, 1e-7));
     QVERIFY(near(t.mean_path_length, 1.0, 1e-7));
-}
-
-void TestMetrics::step_metrics_of_a_frame()
-{
-    // Four samples exactly on the ring4 means: a square of side 2 sqrt 2, diagonals 4.
-    StepFrame f;
-    f.shape = {4, 2};
-    f.x0_hat = {2, 0, 0, 2, -2, 0, 0, -2};
-    f.x_t = {0, 0, 0, 0, 0, 0, 0, 0};
-    const GaussianMixture m = ring4();
-    StepMetricsOptions o;
-    o.mixture = &m;
-    const StepMetrics s = step_metrics(f, o);
-    QVERIFY(near(s.pairwise_distance, (4 * 2 * std::sqrt(2.0) + 2 * 4.0) / 6, 1e-12));
-    QVERIFY(near(s.coordinate_std, std::sqrt(2.0), 1e-12)); // each coordinate is {2, 0, -2, 0}
-    QVERIFY(near(s.vendi, 4.0, 1e-6));                      // k = exp(-8 / 0.5) between neighbours
-    QCOMPARE(s.components_covered, 4.0);
-    QVERIFY(near(s.occupancy_entropy, std::log(4.0), 1e-12));
-    QVERIFY(std::isnan(s.class_entropy));
-    // On x_t (all at the origin): no diversity at all.
-    o.use_x0_hat = false;
-    const StepMetrics z = step_metrics(f, o);
-    QCOMPARE(z.pairwise_distance, 0.0);
-    QVERIFY(near(z.vendi, 1.0, 1e-9));
-    QCOMPARE(z.components_covered, 0.0); // the origin is 20 std from every mean
-    QCOMPARE(step_metric_names().size(), step_metric_values(z).size());
-    // Classifier outputs given: Vendi on the (orthogonal) features, classes from the probabilities.
-    const std::vector<double> feats{1, 0, 0, 0, 0, 2, 0, 0, 0, 0, 3, 0, 0, 0, 0, 4};
-    const std::vector<double> probs{0.9, 0.1, 0.2, 0.8, 0.7, 0.3, 0.6, 0.4}; // classes 0, 1, 0, 0
-    StepMetricsOptions c;
-    c.features = feats;
-    c.feature_dim = 4;
-    c.class_probs = probs;
-    c.num_classes = 2;
-    const StepMetrics w = step_metrics(f, c);
-    QVERIFY(near(w.vendi, 4.0, 1e-9));
-    QCOMPARE(w.classes_covered, 2.0);
-    QVERIFY(near(w.class_entropy, -(0.75 * std::log(0.75) + 0.25 * std::log(0.25)), 1e-12));
-    QVERIFY(std::isnan(w.components_covered));
-
-    // A large batch: 2000 samples, 500 on each ring4 mean. Vendi runs on a strided
-    // subset of 256 (still 64 per mean: Vendi 4), coverage on all samples.
-    StepFrame big;
-    big.shape = {2000, 2};
-    for (int i = 0; i < 2000; ++i)
-        big.x0_hat.insert(big.x0_hat.end(), {f.x0_hat[2 * (i % 4)], f.x0_hat[2 * (i % 4) + 1]});
-    StepMetricsOptions bo;
-    bo.mixture = &m;
-    const StepMetrics b = step_metrics(big, bo);
-    QVERIFY(near(b.vendi, 4.0, 1e-6));
-    QCOMPARE(b.components_covered, 4.0);
-    QVERIFY(near(b.occupancy_entropy, std::log(4.0), 1e-12));
 }
 
 void TestMetrics::bad_sizes_are_input_errors()

@@ -1,6 +1,8 @@
-// Per-step diversity metrics in the GUI (issue 5): computed on the worker for
-// every step of every panel, stored at full precision, plotted, equal to
-// core's step_metrics on the same frame; the scatter's coverage overlay.
+// Per-step diversity metrics in the GUI (issues 5 and 18): the worker records
+// through core's recorder (tests/core/tst_recorder.cpp checks its values
+// against hand computations), so its stores hold what the recorder computes
+// on the same frames and what `noisetrail-cli run --session` stores for the
+// same recipe; the plots show the stored values; the scatter's coverage overlay.
 #include "main_window.hpp"
 #include "ui_test_util.hpp"
 #include "plots_widget.hpp"
@@ -10,10 +12,16 @@
 #include "noisetrail/classifier.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/model_card.hpp"
+#include "noisetrail/recorder.hpp"
+#include "noisetrail/session.hpp"
 
 #include <QApplication>
 #include <QElapsedTimer>
 #include <QImage>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -44,7 +52,7 @@ class TestStepMetrics : public QObject {
 private Q_SLOTS:
     void initTestCase() { QStandardPaths::setTestModeEnabled(true); }
 
-    void everyStepOfEveryPanelHasMetricsEqualToCore()
+    void everyStepOfEveryPanelHasTheRecordersMetricsPlotted()
     {
         auto w = open(kModels + "/ring8.json");
         QVERIFY(w->model()->mixture);
@@ -58,9 +66,6 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
 
         const metrics::GaussianMixture& mix = *w->model()->mixture;
-        // The GUI's Vendi uses a 64-point subset (kVendiPoints): the same options in core.
-        const metrics::StepMetricsOptions opt = frameMetricsOptions(&mix);
-        QCOMPARE(opt.vendi_max_points, kVendiPoints);
         // The frames at full precision: a panel of a run set equals the same
         // recipe run alone (bit for bit), so run each panel again here.
         std::map<std::pair<int, int>, std::shared_ptr<const StepFrame>> byStep;
@@ -81,10 +86,10 @@ private Q_SLOTS:
                 QCOMPARE(w->plots()->pointCount(slot, p), S);
             for (int k = 0; k < S; ++k) {
                 const auto f = byStep.at({p, k});
-                const metrics::StepMetrics want = metrics::step_metrics(*f, opt);
+                // The worker records through core's recorder: its metrics of the same frame.
+                const metrics::StepMetrics want = computeFrameMetrics(*f, &mix, nullptr).values;
                 const metrics::StepMetrics& got = tr.info(k).metrics.values;
-                // Plain double loops in the GUI vs core's tensor distances: rounding only.
-                QVERIFY2(close(got.pairwise_distance, want.pairwise_distance, 1e-7), qPrintable(QString::number(k)));
+                QVERIFY2(close(got.pairwise_distance, want.pairwise_distance), qPrintable(QString::number(k)));
                 QVERIFY(close(got.coordinate_std, want.coordinate_std));
                 QVERIFY(close(got.vendi, want.vendi));
                 QVERIFY(close(got.components_covered, want.components_covered));
@@ -113,6 +118,77 @@ private Q_SLOTS:
         // The scatter shows it.
         const auto states = w->panel(1)->scatterView()->componentStates();
         QCOMPARE(int(states.size()), 8);
+    }
+
+    void workerRecordingEqualsTheCliSession()
+    {
+        // One recipe recorded the GUI's way (the worker on the window's loaded model)
+        // and by `noisetrail-cli run --session`: the same metrics at the same steps,
+        // so a CLI session opened in the GUI shows the same plots and decision
+        // strips; `session info --json` lists the stored names (contract section 11).
+        QTemporaryDir dir;
+        const QJsonObject recipe{{"format", "noisetrail-run/1"},
+                                 {"model", kModels + "/ring8.json"},
+                                 {"seed", 3},
+                                 {"batch", 16},
+                                 {"panels", QJsonArray{QJsonObject{{"sampler", "ddpm"}, {"steps", 20}},
+                                                       QJsonObject{{"sampler", "ddim"}, {"steps", 10}}}}};
+        QFile rf(dir.filePath("r.run.json"));
+        QVERIFY(rf.open(QIODevice::WriteOnly));
+        rf.write(QJsonDocument(recipe).toJson());
+        rf.close();
+        const QString session = dir.filePath("r.ntsession");
+        const auto cli = [](const QStringList& args) {
+            QProcess p;
+            p.start(NOISETRAIL_CLI, args);
+            p.waitForFinished(120000);
+            return std::pair{p.exitStatus() == QProcess::NormalExit ? p.exitCode() : -1,
+                             QString::fromUtf8(p.readAllStandardOutput() + p.readAllStandardError())};
+        };
+        const auto [code, out] = cli({"run", "--config", rf.fileName(), "--session", session});
+        QVERIFY2(code == 0, qPrintable(out));
+        const Session s = read_session(session.toStdString());
+        QCOMPARE(int(s.panels.size()), 2);
+
+        auto lm = loadModelAssets(kModels + "/ring8.json");
+        RunJob job = test::single_panel_job(lm, cfg("ddpm", 20), 3, 16);
+        PanelJob second = test::single_panel_job(lm, cfg("ddim", 10), 3, 16).panels[0];
+        second.panel = 1;
+        job.panels.push_back(second);
+        job.threads = 1; // as the window runs 2-D models (default_threads), as the CLI does
+        job.mixture = lm->mixture;
+        job.classifier = lm->classifier;
+        SamplingWorker worker;
+        job.generation = worker.jobs().start();
+        worker.run(job);
+        for (int p = 0; p < 2; ++p) {
+            const Trajectory& gui = *job.panels[std::size_t(p)].store;
+            const Trajectory& file = *s.panels[std::size_t(p)].trajectory;
+            QCOMPARE(file.size(), gui.size());
+            QVERIFY(gui.finished());
+            for (int k = 0; k < gui.size(); ++k) {
+                const FrameMetrics& a = gui.info(k).metrics;
+                const FrameMetrics& b = file.info(k).metrics;
+                const auto va = metrics::step_metric_values(a.values), vb = metrics::step_metric_values(b.values);
+                for (std::size_t i = 0; i < va.size(); ++i)
+                    QVERIFY2(close(va[i], vb[i], 0.0), qPrintable(QString("panel %1 step %2 %3").arg(p).arg(k).arg(
+                                                            QString::fromStdString(metrics::step_metric_names()[i]))));
+                QVERIFY(hasValues(a.values)); // a mixture card: every step
+                QCOMPARE(b.componentCounts, a.componentCounts);
+                QCOMPARE(b.componentNear, a.componentNear);
+                QCOMPARE(b.assignment, a.assignment);
+            }
+            QCOMPARE(stored_metric_names(file), stored_metric_names(gui));
+        }
+        const auto [icode, info] = cli({"session", "info", session, "--json"});
+        QCOMPARE(icode, 0);
+        const QJsonArray names = QJsonDocument::fromJson(info.toUtf8()).object()["panels"].toArray()[0].toObject()["metrics"].toArray();
+        QStringList got;
+        for (const auto& n : names)
+            got << n.toString();
+        QVERIFY2(got.contains("xt_std") && got.contains("vendi") && got.contains("components_covered") &&
+                     got.contains("assignment") && !got.contains("class_entropy"),
+                 qPrintable(got.join(",")));
     }
 
     void coverageOverlayShowsAKnownState()
@@ -180,34 +256,6 @@ private Q_SLOTS:
         QVERIFY(plain != img);
     }
 
-    void metricPartsCost()
-    {
-        // Where a step's metrics time goes (batch 512 of 2-D points), for the report.
-        const ModelCard card = read_model_card((kModels + "/ring8.json").toStdString());
-        const auto mix = *metrics::mixture_from_card(card);
-        const std::vector<double> x = metrics::sample_mixture(mix, 512, 7);
-        const auto time = [](auto&& f) {
-            QElapsedTimer c;
-            c.start();
-            for (int i = 0; i < 20; ++i)
-                f();
-            return c.nsecsElapsed() / 20 / 1e6;
-        };
-        const std::vector<double> x256(x.begin(), x.begin() + 512);
-        const std::vector<double> x64(x.begin(), x.begin() + 128);
-        StepFrame f;
-        f.shape = {512, 2};
-        f.x0_hat.assign(x.begin(), x.end());
-        f.x_t = f.eps_hat = f.x_prev = f.x0_hat;
-        qInfo("ms per call (batch 512): core: pairwise %.2f, vendi_rbf(256) %.2f, vendi_rbf(64) %.2f, "
-              "coverage %.2f, step_metrics(default) %.2f; GUI computeFrameMetrics %.2f",
-              time([&] { metrics::mean_pairwise_distance(x, 512, 2); }),
-              time([&] { metrics::vendi_rbf(x256, 256, 2); }), time([&] { metrics::vendi_rbf(x64, 64, 2); }),
-              time([&] { metrics::mixture_coverage(mix, x, 512); }),
-              time([&] { metrics::step_metrics(f, [&] { metrics::StepMetricsOptions o; o.mixture = &mix; return o; }()); }),
-              time([&] { computeFrameMetrics(f, &mix, nullptr); }));
-    }
-
     void guiRunWithAndWithoutMetrics()
     {
         // The default comparison as a user runs it: DDPM 1000 steps and DDIM 50
@@ -262,29 +310,21 @@ private Q_SLOTS:
             QVERIFY(m.values.vendi >= 1 - 1e-9 && m.values.vendi <= 16 + 1e-9);
             QVERIFY(std::isnan(m.values.components_covered));
         }
-        // The last step equals core's step_metrics with the classifier's outputs,
-        // on the frame at full precision (the same recipe run alone: bit-identical).
+        // The last step is the recorder's metrics of that frame, with the classifier
+        // (the same recipe run alone: bit-identical frames).
         std::shared_ptr<const StepFrame> last;
         RunOptions alone;
         alone.sampler = cfg("ddim", 20);
         alone.seed = 3;
         alone.batch = 16;
         run_sampler(*lm->model, alone, [&](std::shared_ptr<const StepFrame> fr) { last = fr; });
-        const StepFrame& f = *last;
-        const Classifier::Output c = lm->classifier->run(f.x0_hat, 16);
-        const std::vector<double> feat(c.features.begin(), c.features.end());
-        const std::vector<double> probs(c.probabilities.begin(), c.probabilities.end());
-        metrics::StepMetricsOptions o = frameMetricsOptions(nullptr);
-        o.features = feat;
-        o.feature_dim = lm->classifier->feature_dim();
-        o.class_probs = probs;
-        o.num_classes = lm->classifier->num_classes();
-        const metrics::StepMetrics want = metrics::step_metrics(f, o);
-        const metrics::StepMetrics& have = store->info(19).metrics.values;
-        QVERIFY(close(have.vendi, want.vendi));
-        QVERIFY(close(have.class_entropy, want.class_entropy));
-        QCOMPARE(have.classes_covered, want.classes_covered);
-        QVERIFY(close(have.pairwise_distance, want.pairwise_distance, 1e-7));
+        const FrameMetrics want = computeFrameMetrics(*last, nullptr, lm->classifier.get());
+        const FrameMetrics& have = store->info(19).metrics;
+        QVERIFY(close(have.values.vendi, want.values.vendi));
+        QVERIFY(close(have.values.class_entropy, want.values.class_entropy));
+        QCOMPARE(have.values.classes_covered, want.values.classes_covered);
+        QVERIFY(close(have.values.pairwise_distance, want.values.pairwise_distance));
+        QCOMPARE(have.assignment, lm->classifier->predict(last->x0_hat, 16));
         qInfo("digits (exact denoiser of 500 digits), DDIM 20 steps x 16 images: %.2f s, metrics with the "
               "classifier %.2f ms/step",
               total, 1000.0 * metricSeconds / 20);
@@ -296,7 +336,7 @@ private Q_SLOTS:
         // its last: a 1000-step DDPM panel of an image model every 20th step (51
         // points), a 50-step DDIM panel on every step. The statistics stay at every
         // step, the metric curves get one point per measured step, and a measured
-        // step's values are core's step_metrics of that frame.
+        // step's values are the recorder's metrics of that frame.
         if (!QFileInfo::exists(kModels + "/mnist-500-exact.json") ||
             !QFileInfo::exists(kModels + "/mnist-classifier.json"))
             QSKIP("no digit card or classifier in models/");
@@ -338,21 +378,12 @@ private Q_SLOTS:
                 f500 = fr;
         });
         QVERIFY(f500);
-        const Classifier& cl = *w->model()->classifier;
-        const Classifier::Output c = cl.run(f500->x0_hat, 8);
-        const std::vector<double> feat(c.features.begin(), c.features.end());
-        const std::vector<double> probs(c.probabilities.begin(), c.probabilities.end());
-        metrics::StepMetricsOptions o = frameMetricsOptions(nullptr);
-        o.features = feat;
-        o.feature_dim = cl.feature_dim();
-        o.class_probs = probs;
-        o.num_classes = cl.num_classes();
-        const metrics::StepMetrics want = metrics::step_metrics(*f500, o);
+        const FrameMetrics want = computeFrameMetrics(*f500, nullptr, w->model()->classifier.get());
         const metrics::StepMetrics& have = ddpm.info(500).metrics.values;
-        QVERIFY(close(have.vendi, want.vendi));
-        QVERIFY(close(have.class_entropy, want.class_entropy));
-        QCOMPARE(have.classes_covered, want.classes_covered);
-        QVERIFY(close(have.pairwise_distance, want.pairwise_distance, 1e-7));
+        QVERIFY(close(have.vendi, want.values.vendi));
+        QVERIFY(close(have.class_entropy, want.values.class_entropy));
+        QCOMPARE(have.classes_covered, want.values.classes_covered);
+        QVERIFY(close(have.pairwise_distance, want.values.pairwise_distance));
     }
 
     void metricCostOn1000StepDdpm()

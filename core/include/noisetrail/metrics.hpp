@@ -204,55 +204,21 @@ private:
 /// The same from a whole stack of states [states, n, d] (e.g. xt.npy of a --dump).
 TrajectoryStats trajectory_stats(std::span<const double> states, int num_states, int n, int d);
 
-// ------------------------------------------------------------ per step (GUI)
+// ------------------------------------------------------------ per step
 
-/// Options of step_metrics(). Everything optional: what is not given is NaN.
-struct StepMetricsOptions {
-    /// Measure x0_hat (default, "what the model currently predicts") or x_t.
-    bool use_x0_hat = true;
-    /// For mixture cards (mixture_from_card): component coverage and occupancy entropy.
-    const GaussianMixture* mixture = nullptr;
-    /// RBF bandwidth of the coordinate Vendi score (used when data_dim <= 3 and no features).
-    double rbf_bandwidth = kDefaultRbfBandwidth;
-    /// The Vendi score needs a B x B eigendecomposition (O(B^3)): above this many samples
-    /// it is computed on an evenly strided subset of this size (0: always all samples).
-    int vendi_max_points = 256;
-    /// Optional classifier features of the same batch [B, feature_dim] (images):
-    /// Vendi then uses the cosine kernel on them.
-    std::span<const double> features{};
-    int feature_dim = 0;
-    /// Optional classifier probabilities [B, num_classes]: class entropy and coverage.
-    std::span<const double> class_probs{};
-    int num_classes = 0;
-};
-
-/// Batch statistics of one step, on x0_hat (or x_t). NaN where not applicable.
+/// Batch statistics of one step, on x0_hat: what the recorder stores per measured
+/// step (recorder.hpp, computeFrameMetrics). NaN where not applicable.
 struct StepMetrics {
     double pairwise_distance = 0.0;   ///< mean_pairwise_distance
     double coordinate_std = 0.0;      ///< mean_coordinate_std ("per-pixel std" for images)
-    double vendi = 0.0;               ///< cosine on features if given; else RBF on coordinates
-                                      ///< (data_dim <= 3); else cosine on the raw vectors
+    double vendi = 0.0;               ///< cosine on classifier features if measured with one; else RBF
+                                      ///< on coordinates (data_dim <= 3); else cosine on the raw vectors
     double components_covered = 0.0;  ///< mixture_coverage().occupancy.covered (NaN without mixture)
     double occupancy_entropy = 0.0;   ///< entropy of component occupancy, nats (NaN without mixture)
-    double class_entropy = 0.0;       ///< entropy of predicted classes, nats (NaN without probs)
-    double classes_covered = 0.0;     ///< classes predicted at least once (NaN without probs)
+    double class_entropy = 0.0;       ///< entropy of predicted classes, nats (NaN without classifier)
+    double classes_covered = 0.0;     ///< classes predicted at least once (NaN without classifier)
 };
 
-/// The per-step metrics of a frame, for the GUI's statistics plots. Cost
-/// O(B^2 d) plus an eigendecomposition of at most vendi_max_points^2 (a few ms
-/// at 256): fine every step for B up to ~1000 2-D points; call on the worker
-/// thread. Typical use in a run's frame callback:
-///
-///     const auto mix = metrics::mixture_from_card(model.card());   // once per run
-///     metrics::StepMetricsOptions o;
-///     if (mix) o.mixture = &*mix;
-///     // images: o.features / o.class_probs from Classifier::run(frame.x0_hat, B)
-///     const metrics::StepMetrics m = metrics::step_metrics(*frame, o);
-///
-/// For images without classifier features the Vendi score falls back to the
-/// cosine kernel on raw pixels, which the shared background dominates (values
-/// near 1): pass features for a meaningful image Vendi score.
-StepMetrics step_metrics(const StepFrame& frame, const StepMetricsOptions& options = {});
 /// Column names and values in the same order (like step_stat_names()).
 const std::vector<std::string>& step_metric_names();
 std::vector<double> step_metric_values(const StepMetrics& m);

@@ -52,6 +52,13 @@ int usable_cores();
 /// Runs whose RunOptions::threads is 0 use this with ThreadUse::Batch.
 int default_threads(const ModelCard& card, ThreadUse use = ThreadUse::Batch);
 
+/// Threads of OpenBLAS, when it is libtorch's BLAS (process-wide; nothing
+/// otherwise, or when OPENBLAS_NUM_THREADS is set). Its idle workers spin in
+/// sched_yield: where the BLAS calls are small (the recorder's 64x64 Vendi
+/// eigensolve, the UNet's time embedding) one thread is faster, several
+/// times so on a busy machine.
+void set_blas_threads(int n);
+
 /// Intra-op threads of model calls made on the calling thread (a per-thread
 /// setting of libtorch; a new thread starts with one per core).
 void set_intra_op_threads(int n);

@@ -28,9 +28,9 @@ namespace noisetrail {
 /// Which of a step's tensors: its input x_t, the predicted x0_hat, the predicted eps_hat.
 enum class Field { Xt = 0, X0Hat = 1, EpsHat = 2 };
 
-/// The per-step diversity metrics of one frame (issue 5), computed on the
-/// worker right after the step (metrics::step_metrics on x0_hat) and stored
-/// with the step at full precision.
+/// The per-step diversity metrics of one frame (issue 5), computed by the
+/// recorder right after the step (recorder.hpp: computeFrameMetrics on x0_hat,
+/// on the steps measuredStep selects) and stored with the step at full precision.
 struct FrameMetrics {
     /// NaN everywhere until computed (a run without metrics stores these).
     metrics::StepMetrics values = nanMetrics();
