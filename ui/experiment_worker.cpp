@@ -158,6 +158,9 @@ QPicture paintFigure(const figure::Figure& f)
             x += 17 + fm.horizontalAdvance(label) + 16;
         }
     };
+    int legendW = 30;
+    for (const auto& e : f.legend)
+        legendW += 17 + fm.horizontalAdvance(QString::fromStdString(e.label)) + 16;
     if (!f.rows.empty()) {
         const int zoom = 2, stripH = 10;
         int labelW = 190, cols = 0, tw = 0, th = 0;
@@ -174,7 +177,7 @@ QPicture paintFigure(const figure::Figure& f)
             rowsH += rowH(r);
         const int captionH = f.caption.empty() ? 0 : 20, legendH = f.legend.empty() ? 0 : 20;
         size = QSize(std::max({labelW + cols * (tw + gap) + gap, fm.horizontalAdvance(QString::fromStdString(f.title)) + 2 * gap,
-                               int(f.histograms.size()) * (histW + 30) + 30}),
+                               int(f.histograms.size()) * (histW + 30) + 30, legendW}),
                      titleH + gap + rowsH + histBlock + legendH + captionH + gap);
         p.fillRect(QRect(QPoint(0, 0), size), Qt::white);
         text(QRectF(gap, 0, size.width(), titleH), f.title, Qt::black, big, Qt::AlignLeft | Qt::AlignVCenter);
@@ -206,7 +209,7 @@ QPicture paintFigure(const figure::Figure& f)
     } else {
         const int panel = 320, step = panel + 30, top = titleH + 30, P = std::max(1, int(f.panels.size()));
         size = QSize(std::max({P * step + 30, fm.horizontalAdvance(QString::fromStdString(f.title)) + 2 * gap,
-                               int(f.histograms.size()) * step + 30}),
+                               int(f.histograms.size()) * step + 30, legendW}),
                      top + panel + histBlock + 56);
         p.fillRect(QRect(QPoint(0, 0), size), Qt::white);
         text(QRectF(gap, 0, size.width(), titleH), f.title, Qt::black, big, Qt::AlignLeft | Qt::AlignVCenter);
