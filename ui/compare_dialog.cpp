@@ -22,22 +22,13 @@
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
-#include <chrono>
+#include <functional>
+#include <map>
 #include <cmath>
 
 namespace noisetrail::ui {
 
 namespace {
-
-void registerCompareTypes()
-{
-    static const bool done = [] {
-        qRegisterMetaType<CompareJob>();
-        qRegisterMetaType<CompareResultPtr>();
-        return true;
-    }();
-    (void)done;
-}
 
 QString formatValue(double v, const char* format)
 {
@@ -48,77 +39,59 @@ QString formatValue(double v, const char* format)
 
 QColor variantColor(const compare::Variant& v) { return QColor(v.color[0], v.color[1], v.color[2]); }
 
-} // namespace
+/// What a compare job reports while it runs, called on the worker thread.
+struct CompareReports {
+    std::function<void(CompareResultPtr)> partial; ///< the grid after the reference and after each cell
+    std::function<void(int cell, int cells, int done, int total, const QString& label, double left, bool last)> progress;
+    std::function<void(int bestSamples, int bestCells, const QString& text)> cacheSummary; ///< lookups
+};
 
-// ------------------------------------------------------------------ worker
-
-void CompareWorker::run(const CompareJob& job)
+/// The worker's body: core's compare API (the code of `noisetrail-cli compare`), or
+/// for a lookup only its caches. Returns the grid; `cancel` is polled between steps.
+CompareResultPtr computeGrid(const CompareJob& job, const std::atomic<bool>* cancel, const CompareReports& report)
 {
-    cancel_.store(false);
-    try {
-        const auto model = Model::load(job.modelPath.toStdString(), "cpu");
-        compare::Options options = job.options;
-        // options.threads 0: core's thread policy (threads.hpp) picks per run.
-        if (job.lookupOnly) {
-            const std::map<int, int> counts = compare::cached_sample_counts(*model, options);
-            int bestN = 0, bestCells = 0;
-            QStringList parts;
-            for (const auto& [n, cells] : counts) {
-                parts << tr("%1 cells at %2 samples").arg(cells).arg(n);
-                if (cells >= bestCells) {
-                    bestN = n;
-                    bestCells = cells;
-                }
+    const auto model = Model::load(job.modelPath.toStdString(), "cpu");
+    const compare::Options& options = job.options; // threads 0: core's thread policy (threads.hpp) picks per run
+    if (job.lookupOnly) {
+        const std::map<int, int> counts = compare::cached_sample_counts(*model, options);
+        int bestN = 0, bestCells = 0;
+        QStringList parts;
+        for (const auto& [n, cells] : counts) {
+            parts << CompareDialog::tr("%1 cells at %2 samples").arg(cells).arg(n);
+            if (cells >= bestCells) {
+                bestN = n;
+                bestCells = cells;
             }
-            Q_EMIT cacheSummary(job.generation, bestN, bestCells,
-                                parts.isEmpty() ? tr("no cells of this model yet") : parts.join(QStringLiteral(", ")));
-            auto grid = std::make_shared<const compare::Result>(compare::cached_compare(*model, options));
-            Q_EMIT finished(job.generation, grid, false);
-            return;
         }
-        using Clock = std::chrono::steady_clock;
-        auto last = Clock::now() - std::chrono::seconds(1);
-        QString label;
-        const auto onProgress = [&](const compare::Progress& p) {
-            using E = compare::Progress::Event;
-            switch (p.event) {
-            case E::Prepared:
-                Q_EMIT partial(job.generation, std::make_shared<const compare::Result>(*p.grid));
-                break;
-            case E::CellStarted:
-                label = QString::fromStdString(p.grid->variants[p.variant].label) +
-                        QStringLiteral(", S = %1").arg(p.steps);
-                Q_EMIT progress(job.generation, p.cell, p.cells, 0, p.total, label, -1);
-                break;
-            case E::Step:
-                // A 1000-step cell sends 1000 events: a few per second reach the GUI.
-                if (Clock::now() - last > std::chrono::milliseconds(80) || p.done == p.total) {
-                    last = Clock::now();
-                    Q_EMIT progress(job.generation, p.cell, p.cells, p.done, p.total, label, -1);
-                }
-                break;
-            case E::CellFinished:
-                Q_EMIT partial(job.generation, std::make_shared<const compare::Result>(*p.grid));
-                Q_EMIT progress(job.generation, p.cell + 1, p.cells, 0, 0, label,
-                                p.cells_left > 0 ? p.seconds_left : 0.0);
-                break;
-            }
-        };
-        compare::Result r = compare::run_compare(*model, options, onProgress, &cancel_);
-        const bool cancelled = r.cancelled;
-        Q_EMIT finished(job.generation, std::make_shared<const compare::Result>(std::move(r)), cancelled);
-    } catch (const std::exception& e) {
-        Q_EMIT failed(job.generation, QString::fromStdString(e.what()));
-    } catch (...) {
-        Q_EMIT failed(job.generation, tr("unknown error while comparing"));
+        report.cacheSummary(bestN, bestCells,
+                            parts.isEmpty() ? CompareDialog::tr("no cells of this model yet") : parts.join(QStringLiteral(", ")));
+        return std::make_shared<const compare::Result>(compare::cached_compare(*model, options));
     }
+    QString label;
+    const auto onProgress = [&](const compare::Progress& p) {
+        using E = compare::Progress::Event;
+        switch (p.event) {
+        case E::Prepared: report.partial(std::make_shared<const compare::Result>(*p.grid)); break;
+        case E::CellStarted:
+            label = QString::fromStdString(p.grid->variants[p.variant].label) + QStringLiteral(", S = %1").arg(p.steps);
+            report.progress(p.cell, p.cells, 0, p.total, label, -1, true);
+            break;
+        case E::Step: report.progress(p.cell, p.cells, p.done, p.total, label, -1, p.done == p.total); break;
+        case E::CellFinished:
+            report.partial(std::make_shared<const compare::Result>(*p.grid));
+            report.progress(p.cell + 1, p.cells, 0, 0, label, p.cells_left > 0 ? p.seconds_left : 0.0, true);
+            break;
+        }
+    };
+    return std::make_shared<const compare::Result>(compare::run_compare(*model, options, onProgress, cancel));
 }
+
+} // namespace
 
 // ------------------------------------------------------------------ dialog
 
 CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialog(parent), modelPath_(modelPath)
 {
-    registerCompareTypes();
     setObjectName("compareDialog");
     setWindowTitle(tr("Compare DDPM vs DDIM"));
     resize(1100, 640);
@@ -136,14 +109,9 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
 
     thread_ = new QThread(this);
     thread_->setObjectName("NoiseTrail compare worker");
-    worker_ = new CompareWorker;
+    worker_ = new QObject;
     worker_->moveToThread(thread_);
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(worker_, &CompareWorker::partial, this, &CompareDialog::onPartial);
-    connect(worker_, &CompareWorker::progress, this, &CompareDialog::onProgress);
-    connect(worker_, &CompareWorker::finished, this, &CompareDialog::onFinished);
-    connect(worker_, &CompareWorker::failed, this, &CompareDialog::onFailed);
-    connect(worker_, &CompareWorker::cacheSummary, this, &CompareDialog::onCacheSummary);
     startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
 
     auto* col = new QVBoxLayout(this);
@@ -247,7 +215,7 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
 
 CompareDialog::~CompareDialog()
 {
-    worker_->cancel();
+    jobs_.cancelAll();
     thread_->quit();
     thread_->wait();
 }
@@ -306,11 +274,10 @@ void CompareDialog::lookup()
     if (computing_)
         return;
     CompareJob job;
-    job.generation = ++generation_;
     job.modelPath = modelPath_;
     job.options = options();
     job.lookupOnly = true;
-    QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
+    startJob(job);
     lookupLabel();
 }
 
@@ -329,7 +296,6 @@ void CompareDialog::compute()
     if (computing_)
         return;
     CompareJob job;
-    job.generation = ++generation_;
     job.modelPath = modelPath_;
     job.options = options();
     computing_ = true;
@@ -337,14 +303,39 @@ void CompareDialog::compute()
     progress_->show();
     status_->setText(tr("Preparing the reference..."));
     updateButtons();
-    QMetaObject::invokeMethod(worker_, [w = worker_, job] { w->run(job); }, Qt::QueuedConnection);
+    startJob(job);
+}
+
+void CompareDialog::startJob(const CompareJob& job)
+{
+    // On the worker thread: `this` is only used by what is delivered back to this thread.
+    jobs_.startJob(
+        worker_, this,
+        [this, job](const JobTracker::Job& j) {
+            if (j.isCancelled()) { // cancelled while it waited behind an earlier job: compute nothing
+                if (!job.lookupOnly)
+                    j.deliver([this] { onFinished(nullptr, true); });
+                return;
+            }
+            CompareReports report;
+            report.partial = [&](CompareResultPtr g) { j.deliver([this, g] { onPartial(g); }); };
+            report.progress = [&](int cell, int cells, int done, int total, const QString& label, double left, bool last) {
+                j.progress([=, this] { onProgress(cell, cells, done, total, label, left); }, last);
+            };
+            report.cacheSummary = [&](int n, int cells, const QString& text) {
+                j.deliver([=, this] { onCacheSummary(n, cells, text); });
+            };
+            const CompareResultPtr grid = computeGrid(job, j.cancelFlag(), report);
+            j.deliver([this, grid] { onFinished(grid, grid->cancelled); });
+        },
+        [this](const QString& message) { onFailed(message); });
 }
 
 void CompareDialog::cancel()
 {
     if (!computing_)
         return;
-    worker_->cancel(); // directly: a queued call would wait behind the run
+    jobs_.cancelAll(); // directly: a queued call would wait behind the very job it must stop
     status_->setText(tr("Cancelling..."));
 }
 
@@ -356,19 +347,15 @@ void CompareDialog::updateButtons()
     quick_->setEnabled(!computing_);
 }
 
-void CompareDialog::onPartial(quint64 gen, CompareResultPtr grid)
+void CompareDialog::onPartial(CompareResultPtr grid)
 {
-    if (gen != generation_)
-        return;
     grid_ = std::move(grid);
     showGrid();
 }
 
-void CompareDialog::onProgress(quint64 gen, int cell, int cells, int done, int total, const QString& label,
+void CompareDialog::onProgress(int cell, int cells, int done, int total, const QString& label,
                                double left)
 {
-    if (gen != generation_)
-        return;
     // Whole cells plus the fraction of the current one, in thousandths.
     progress_->setRange(0, cells * 1000);
     progress_->setValue(cell * 1000 + (total > 0 ? 1000 * done / total : 0));
@@ -380,13 +367,17 @@ void CompareDialog::onProgress(quint64 gen, int cell, int cells, int done, int t
     status_->setText(text);
 }
 
-void CompareDialog::onFinished(quint64 gen, CompareResultPtr grid, bool cancelled)
+void CompareDialog::onFinished(CompareResultPtr grid, bool cancelled)
 {
-    if (gen != generation_)
-        return;
     const bool wasComputing = computing_;
     computing_ = false;
     progress_->hide();
+    if (!grid) { // cancelled before it started: nothing computed, the grid shown stays
+        updateButtons();
+        status_->setText(tr("Cancelled before it started: nothing was computed."));
+        Q_EMIT computeFinished(true);
+        return;
+    }
     grid_ = std::move(grid);
     if (wasComputing) { // the summary of the last lookup is out of date
         cacheText_.clear();
@@ -422,10 +413,8 @@ void CompareDialog::onFinished(quint64 gen, CompareResultPtr grid, bool cancelle
         Q_EMIT computeFinished(cancelled);
 }
 
-void CompareDialog::onCacheSummary(quint64 gen, int bestSamples, int bestCells, const QString& text)
+void CompareDialog::onCacheSummary(int bestSamples, int bestCells, const QString& text)
 {
-    if (gen != generation_)
-        return;
     cacheText_ = text;
     lookupLabel();
     if (autoSamples_ && bestCells > 0 && bestSamples != samples_->value() && bestSamples >= samples_->minimum()) {
@@ -436,10 +425,8 @@ void CompareDialog::onCacheSummary(quint64 gen, int bestSamples, int bestCells, 
     }
 }
 
-void CompareDialog::onFailed(quint64 gen, const QString& message)
+void CompareDialog::onFailed(const QString& message)
 {
-    if (gen != generation_)
-        return;
     const bool wasComputing = computing_;
     computing_ = false;
     progress_->hide();

@@ -7,10 +7,11 @@
 // read when present. Cells cached for other content of the model are not used,
 // and the status line says so.
 #pragma once
+#include "job_tracker.hpp"
+
 #include "noisetrail/compare.hpp"
 
 #include <QDialog>
-#include <QMetaType>
 #include <QObject>
 #include <QString>
 #include <QStringList>
@@ -35,35 +36,9 @@ using CompareResultPtr = std::shared_ptr<const compare::Result>;
 
 /// What the worker is asked for.
 struct CompareJob {
-    quint64 generation = 0;
     QString modelPath;
     compare::Options options;
     bool lookupOnly = false; ///< only read the caches (instant), compute nothing
-};
-
-/// The compare worker: lives on its own QThread, never touches a widget.
-class CompareWorker : public QObject {
-    Q_OBJECT
-public:
-    /// Called directly from the GUI thread (not a slot: it must not queue behind the run).
-    void cancel() { cancel_.store(true); }
-
-public Q_SLOTS:
-    void run(const noisetrail::ui::CompareJob& job);
-
-Q_SIGNALS:
-    /// A snapshot of the grid (after the reference is ready and after every cell).
-    void partial(quint64 generation, noisetrail::ui::CompareResultPtr grid);
-    /// Sampling progress: cell index (0-based) of cells, steps done/total in the cell.
-    void progress(quint64 generation, int cell, int cells, int done, int total, const QString& label,
-                  double secondsLeft);
-    void finished(quint64 generation, noisetrail::ui::CompareResultPtr grid, bool cancelled);
-    void failed(quint64 generation, const QString& message);
-    /// Lookups: the sample count with the most cached cells of this model (0 if none), and a summary.
-    void cacheSummary(quint64 generation, int bestSamples, int bestCells, const QString& text);
-
-private:
-    std::atomic<bool> cancel_{false};
 };
 
 class CompareDialog : public QDialog {
@@ -116,18 +91,20 @@ private:
     void lookupLabel();
     void showGrid();
     void updateButtons();
-    void onPartial(quint64 gen, CompareResultPtr grid);
-    void onProgress(quint64 gen, int cell, int cells, int done, int total, const QString& label, double left);
-    void onFinished(quint64 gen, CompareResultPtr grid, bool cancelled);
-    void onFailed(quint64 gen, const QString& message);
-    void onCacheSummary(quint64 gen, int bestSamples, int bestCells, const QString& text);
+    /// Run `job` on the worker thread (newest wins, job_tracker.hpp).
+    void startJob(const CompareJob& job);
+    void onPartial(CompareResultPtr grid);
+    void onProgress(int cell, int cells, int done, int total, const QString& label, double secondsLeft);
+    void onFinished(CompareResultPtr grid, bool cancelled);
+    void onFailed(const QString& message);
+    void onCacheSummary(int bestSamples, int bestCells, const QString& text);
 
     QString modelPath_;
     QString cacheFile_;
     QStringList readOnly_;
     QThread* thread_ = nullptr;
-    CompareWorker* worker_ = nullptr;
-    quint64 generation_ = 0;
+    QObject* worker_ = nullptr; ///< lives on thread_: the jobs run there
+    JobTracker jobs_;
     bool computing_ = false;
     CompareResultPtr grid_;
     /// Until the user picks a sample count, the view follows the cache (e.g. the
@@ -151,6 +128,3 @@ private:
 };
 
 } // namespace noisetrail::ui
-
-Q_DECLARE_METATYPE(noisetrail::ui::CompareJob)
-Q_DECLARE_METATYPE(noisetrail::ui::CompareResultPtr)

@@ -10,6 +10,7 @@
 
 #include <QCheckBox>
 #include <QCloseEvent>
+#include <QDir>
 #include <QFile>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -33,16 +34,6 @@
 namespace noisetrail::ui {
 
 namespace {
-
-void registerExperimentTypes()
-{
-    static const bool done = [] {
-        qRegisterMetaType<ExperimentJob>();
-        qRegisterMetaType<ExperimentResultPtr>();
-        return true;
-    }();
-    (void)done;
-}
 
 /// Ascending, distinct step counts from "10,20,50"; empty on a bad list.
 std::vector<int> parseSteps(const QString& text)
@@ -83,7 +74,6 @@ const char* kDescriptions[4] = {
 ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidget* parent)
     : QDialog(parent), modelPath_(modelPath), seed_(seed)
 {
-    registerExperimentTypes();
     setObjectName("experimentDialog");
     setWindowTitle(tr("Experiments: %1").arg(QFileInfo(modelPath).fileName()));
     resize(1100, 800);
@@ -95,12 +85,9 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
 
     thread_ = new QThread(this);
     thread_->setObjectName("NoiseTrail experiment worker");
-    worker_ = new ExperimentWorker;
+    worker_ = new QObject;
     worker_->moveToThread(thread_);
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(worker_, &ExperimentWorker::progress, this, &ExperimentDialog::onProgress);
-    connect(worker_, &ExperimentWorker::finished, this, &ExperimentDialog::onFinished);
-    connect(worker_, &ExperimentWorker::failed, this, &ExperimentDialog::onFailed);
     startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
 
     tabs_ = new QTabWidget;
@@ -152,6 +139,8 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     computeButton_ = new QPushButton(tr("Compute"));
     computeButton_->setObjectName("experimentCompute");
     computeButton_->setDefault(true);
+    computeButton_->setToolTip(tr("Compute this tab's experiment; pressed during a computation, it stops that "
+                                  "one and starts again with the current settings"));
     cancelButton_ = new QPushButton(tr("Cancel"));
     cancelButton_->setObjectName("experimentCancel");
     progress_ = new QProgressBar;
@@ -235,7 +224,7 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
 
 ExperimentDialog::~ExperimentDialog()
 {
-    worker_->cancel();
+    jobs_.cancelAll();
     thread_->quit();
     thread_->wait();
 }
@@ -304,42 +293,52 @@ ExperimentJob ExperimentDialog::job(QString* error) const
 
 void ExperimentDialog::compute()
 {
-    if (computing_)
-        return;
     QString error;
-    ExperimentJob j = job(&error);
+    const ExperimentJob j = job(&error);
     if (!error.isEmpty()) {
         status_->setText(error);
         return;
     }
-    j.generation = ++generation_;
     running_ = j.kind;
     computing_ = true;
     progress_->setRange(0, 0);
     status_->setText(tr("Computing %1...").arg(experimentTitle(j.kind).toLower()));
     updateButtons();
-    QMetaObject::invokeMethod(worker_, [w = worker_, j] { w->run(j); }, Qt::QueuedConnection);
+    // On the worker thread: `this` is only used by what is delivered back to this thread.
+    jobs_.startJob(
+        worker_, this,
+        [this, j](const JobTracker::Job& job) {
+            ExperimentResultPtr result;
+            if (job.isCancelled()) { // cancelled while it waited behind an earlier job: compute nothing
+                auto r = std::make_shared<ExperimentResult>();
+                r->kind = j.kind;
+                r->cancelled = true;
+                result = r;
+            } else {
+                result = runExperiment(j, job.cancelFlag(), [&](int done, int total, const QString& stage) {
+                    job.progress([this, done, total, stage] { onProgress(done, total, stage); }, done == total);
+                });
+            }
+            job.deliver([this, result] { onFinished(result); });
+        },
+        [this](const QString& message) { onFailed(message); });
 }
 
 void ExperimentDialog::cancel()
 {
     if (computing_)
-        worker_->cancel();
+        jobs_.cancelAll(); // directly: a queued call would wait behind the very job it must stop
 }
 
-void ExperimentDialog::onProgress(quint64 gen, int done, int total, const QString& stage)
+void ExperimentDialog::onProgress(int done, int total, const QString& stage)
 {
-    if (gen != generation_)
-        return;
     progress_->setRange(0, std::max(1, total));
     progress_->setValue(done);
     status_->setText(tr("%1: %2 of %3 model calls (%4)").arg(experimentTitle(running_)).arg(done).arg(total).arg(stage));
 }
 
-void ExperimentDialog::onFinished(quint64 gen, ExperimentResultPtr result)
+void ExperimentDialog::onFinished(const ExperimentResultPtr& result)
 {
-    if (gen != generation_)
-        return;
     computing_ = false;
     progress_->setRange(0, 1);
     progress_->setValue(result->cancelled ? 0 : 1);
@@ -351,10 +350,8 @@ void ExperimentDialog::onFinished(quint64 gen, ExperimentResultPtr result)
     Q_EMIT computeFinished(result->cancelled);
 }
 
-void ExperimentDialog::onFailed(quint64 gen, const QString& message)
+void ExperimentDialog::onFailed(const QString& message)
 {
-    if (gen != generation_)
-        return;
     computing_ = false;
     progress_->setRange(0, 1);
     progress_->setValue(0);
@@ -382,7 +379,6 @@ void ExperimentDialog::showResult()
 void ExperimentDialog::updateButtons()
 {
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
-    computeButton_->setEnabled(!computing_);
     cancelButton_->setEnabled(computing_);
     figureButton_->setEnabled(r && !r->figure.isNull());
     csvButton_->setEnabled(r && !r->rows.isEmpty());
@@ -400,9 +396,15 @@ bool ExperimentDialog::exportCsv(const QString& path) const
     if (!r)
         return false;
     QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate | QIODevice::Text))
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) // no Text: the CLI's bytes, '\n' line ends
         return false;
     f.write(r->csv().toUtf8());
+    // The report's other tables beside it, under the names the CLI gives them (early_stop.csv).
+    for (std::size_t i = 1; i < r->tables.size(); ++i) {
+        QFile other(QFileInfo(path).absoluteDir().filePath(QString::fromStdString(r->tables[i].name) + ".csv"));
+        if (!other.open(QIODevice::WriteOnly | QIODevice::Truncate) || other.write(QByteArray::fromStdString(r->tables[i].csv())) < 0)
+            return false;
+    }
     if (!r->examples.empty()) {
         // Drawn inversion examples: the X0.npy the shown command reads.
         const QFileInfo fi(path);

@@ -6,6 +6,7 @@
 // SVG, PDF) and its numbers (CSV).
 #pragma once
 #include "experiment_worker.hpp"
+#include "job_tracker.hpp"
 
 #include <QDialog>
 
@@ -35,7 +36,11 @@ public:
 
     /// The job the current tab's settings describe (InputError text in `error` when they are bad).
     ExperimentJob job(QString* error = nullptr) const;
+    /// Compute the current tab's job on the worker thread. Pressed while a job
+    /// runs, the newest wins: the running one is cancelled and what it still
+    /// delivers is dropped (job_tracker.hpp).
     void compute();
+    /// Cancel the running job and any queued behind it (directly, never queued).
     void cancel();
     bool isComputing() const { return computing_; }
     /// Write the current tab's figure (by the extension: .png, .svg or .pdf,
@@ -67,16 +72,16 @@ private:
     };
     void showResult();
     void updateButtons();
-    void onProgress(quint64 gen, int done, int total, const QString& stage);
-    void onFinished(quint64 gen, ExperimentResultPtr result);
-    void onFailed(quint64 gen, const QString& message);
+    void onProgress(int done, int total, const QString& stage);
+    void onFinished(const ExperimentResultPtr& result);
+    void onFailed(const QString& message);
 
     QString modelPath_;
     quint64 seed_ = 0;
     bool image_ = false;
     QThread* thread_ = nullptr;
-    ExperimentWorker* worker_ = nullptr;
-    quint64 generation_ = 0;
+    QObject* worker_ = nullptr; ///< lives on thread_: the jobs run there
+    JobTracker jobs_;
     bool computing_ = false;
     ExperimentKind running_ = ExperimentKind::Inversion;
     Page pages_[4];

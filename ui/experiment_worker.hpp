@@ -1,14 +1,14 @@
-// The Experiments views' worker (issue 13): runs one of core's experiments
+// The Experiments views' computation (issue 13): runs one of core's experiments
 // (noisetrail/experiments.hpp, the code behind `noisetrail-cli invert`,
-// `interpolate`, `consistency` and `decision`) on its own thread and hands back
-// an owning result: the rendered figure, the numbers as a table and CSV, and the
-// CLI command that reproduces it. The GUI thread only shows what arrives.
+// `interpolate`, `consistency` and `decision`) on the view's worker thread (a
+// JobTracker job, job_tracker.hpp) and hands back an owning result: the rendered
+// figure, the numbers as a table and CSV, and the CLI command that reproduces
+// it. The GUI thread only shows what arrives.
 #pragma once
+#include "noisetrail/figure.hpp"
 #include "noisetrail/sampler_config.hpp"
 
-#include <QMetaType>
 #include <QPicture>
-#include <QObject>
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -26,7 +26,6 @@ QString experimentTitle(ExperimentKind kind);
 
 /// What the worker is asked for. Steps lists are ascending.
 struct ExperimentJob {
-    quint64 generation = 0;
     ExperimentKind kind = ExperimentKind::Inversion;
     QString modelPath;
     std::uint64_t seed = 0;
@@ -46,39 +45,23 @@ struct ExperimentResult {
     QPicture figure;
     QStringList headers;           ///< table columns (the CSV header)
     QVector<QStringList> rows;     ///< table rows (the CSV rows)
+    /// Experiments that report core's tables (figure::Report): the CSV files the
+    /// CLI writes, byte for byte; the first is the one shown (headers, rows).
+    std::vector<figure::Table> tables;
     QString summary;               ///< one or two sentences with the key numbers
     QString command;               ///< the noisetrail-cli command that computes the same
     std::vector<float> examples;   ///< inversion of mixture draws: the x_0 to export as X0.npy
     std::vector<std::int64_t> exampleShape;
     bool cancelled = false;
 
+    /// The shown table as CSV: the first of `tables`, else headers and rows.
     QString csv() const;
 };
 using ExperimentResultPtr = std::shared_ptr<const ExperimentResult>;
 
-class ExperimentWorker : public QObject {
-    Q_OBJECT
-public:
-    /// Called directly from the GUI thread (not a slot: it must not queue behind the run).
-    void cancel() { cancel_.store(true); }
-
-public Q_SLOTS:
-    void run(const noisetrail::ui::ExperimentJob& job);
-
-Q_SIGNALS:
-    void progress(quint64 generation, int done, int total, const QString& stage);
-    void finished(quint64 generation, noisetrail::ui::ExperimentResultPtr result);
-    void failed(quint64 generation, const QString& message);
-
-private:
-    std::atomic<bool> cancel_{false};
-};
-
 /// Compute a job on the calling thread (the worker's body; tests call it directly).
+/// `cancel` is polled between model calls.
 ExperimentResultPtr runExperiment(const ExperimentJob& job, const std::atomic<bool>* cancel = nullptr,
                                   const std::function<void(int, int, const QString&)>& progress = {});
 
 } // namespace noisetrail::ui
-
-Q_DECLARE_METATYPE(noisetrail::ui::ExperimentJob)
-Q_DECLARE_METATYPE(noisetrail::ui::ExperimentResultPtr)

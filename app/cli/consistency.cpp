@@ -39,126 +39,8 @@ final samples of a k-step run.
 )" NOISETRAIL_HELP_SAMPLER_SETTINGS NOISETRAIL_HELP_DEVICE_THREADS R"(
 )" NOISETRAIL_HELP_EXIT_CODES;
 
-namespace {
-
 namespace fs = std::filesystem;
 namespace ex = experiments;
-
-std::string upper(std::string s)
-{
-    for (char& c : s)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return s;
-}
-
-void write_consistency_images(const fs::path& path, const ModelCard& card, const ex::Consistency& r,
-                              const std::vector<std::string>& names)
-{
-    const ImageGeometry g = image_geometry(card);
-    const int B = std::min<int>(static_cast<int>(r.shape[0]), 8), zoom = 2, gap = 5, label_w = 260;
-    const int tw = g.W * zoom, th = g.H * zoom, S = static_cast<int>(r.steps.size());
-    const int V = static_cast<int>(r.samples.size()), block = S * (th + gap) + 16;
-    Canvas cv(label_w + B * (tw + gap) + gap, V * block + gap);
-    const std::size_t D = g.size();
-    for (int v = 0; v < V; ++v)
-        for (int i = 0; i < S; ++i) {
-            const int y = gap + v * block + i * (th + gap);
-            cv.text(gap, y + th / 2 - 7, names[v] + " " + std::to_string(r.steps[i]), palette(v == 0 ? 0 : 4), 2);
-            cv.text(gap + 150, y + th / 2 - 4, "D " + num(r.distance[v][i], "%.3g"), {90, 90, 90}, 1);
-            for (int b = 0; b < B; ++b)
-                draw_image(cv, label_w + b * (tw + gap), y, r.samples[v][i].data() + b * D, g, zoom, g.lo, g.hi);
-        }
-    cv.save(path);
-}
-
-void write_early_stop_images(const fs::path& path, const ModelCard& card, const ex::Consistency& r,
-                             const std::vector<std::string>& names)
-{
-    const ImageGeometry g = image_geometry(card);
-    const int B = std::min<int>(static_cast<int>(r.shape[0]), 8), zoom = 2, gap = 5, label_w = 300;
-    const int tw = g.W * zoom, th = g.H * zoom, K = static_cast<int>(r.steps.size()) - 1;
-    const int V = static_cast<int>(r.samples.size()), block = 2 * K * (th + gap) + 16;
-    Canvas cv(label_w + B * (tw + gap) + gap, std::max(1, V * block) + gap);
-    const std::size_t D = g.size();
-    const int longest = r.steps.back();
-    for (int v = 0; v < V; ++v)
-        for (int i = 0; i < K; ++i)
-            for (int pass = 0; pass < 2; ++pass) {
-                const int y = gap + v * block + (2 * i + pass) * (th + gap);
-                const std::string label =
-                    pass == 0 ? names[v] + " " + std::to_string(r.steps[i]) + "/" + std::to_string(longest) + " X0_HAT"
-                              : names[v] + " " + std::to_string(r.steps[i]) + " STEPS";
-                cv.text(gap, y + th / 2 - 7, label, pass == 0 ? Canvas::Color{120, 120, 120} : palette(v == 0 ? 0 : 4), 2);
-                if (pass == 0)
-                    cv.text(gap, y + th / 2 + 9, "T = " + std::to_string(r.preview_t[v][i]), {120, 120, 120}, 1);
-                const auto& imgs = pass == 0 ? r.previews[v][i] : r.samples[v][i];
-                for (int b = 0; b < B; ++b)
-                    draw_image(cv, label_w + b * (tw + gap), y, imgs.data() + b * D, g, zoom, g.lo, g.hi);
-            }
-    cv.save(path);
-}
-
-void write_consistency_points(const fs::path& path, const ex::Consistency& r, const std::vector<std::string>& names)
-{
-    const int B = static_cast<int>(r.shape[0]), S = static_cast<int>(r.steps.size()), V = static_cast<int>(r.samples.size());
-    std::vector<std::span<const float>> sets;
-    for (const auto& v : r.samples)
-        for (const auto& s : v)
-            sets.emplace_back(s);
-    const auto [lo, hi] = point_range(sets);
-    Canvas cv(V * 440 + 40, 520);
-    for (int v = 0; v < V; ++v) {
-        const PointPanel p{40 + v * 440, 50, 400, lo, hi};
-        p.frame(cv, names[v] + ", D TO S=" + std::to_string(r.steps.back()) + ": " + num(r.distance[v][0], "%.2f") +
-                        " AT S=" + std::to_string(r.steps[0]));
-        for (int b = 0; b < B; ++b)
-            for (int i = 0; i + 1 < S; ++i) {
-                const float* a = r.samples[v][i].data() + 2 * b;
-                const float* c = r.samples[v][i + 1].data() + 2 * b;
-                p.segment(cv, a[0], a[1], c[0], c[1], {200, 200, 200});
-            }
-        for (int i = 0; i < S; ++i)
-            for (int b = 0; b < B; ++b)
-                p.dot(cv, r.samples[v][i][2 * b], r.samples[v][i][2 * b + 1], palette(i), 2);
-    }
-    swatch_legend(cv, 40, 478, r.steps, "S=");
-    cv.text(40, 500, "GREY LINES JOIN THE SAMPLES OF ONE X_T ACROSS S", {90, 90, 90}, 1);
-    cv.save(path);
-}
-
-void write_early_stop_points(const fs::path& path, const ex::Consistency& r, const std::vector<std::string>& names)
-{
-    const int B = static_cast<int>(r.shape[0]), K = static_cast<int>(r.steps.size()) - 1, V = static_cast<int>(r.samples.size());
-    std::vector<std::span<const float>> sets;
-    for (int v = 0; v < V; ++v)
-        for (int i = 0; i < K; ++i)
-            sets.emplace_back(r.samples[v][i]), sets.emplace_back(r.previews[v][i]);
-    const auto [lo, hi] = point_range(sets);
-    Canvas cv(V * 440 + 40, 520);
-    for (int v = 0; v < V; ++v) {
-        const PointPanel p{40 + v * 440, 50, 400, lo, hi};
-        p.frame(cv, names[v] + ": PREVIEW AT K OF " + std::to_string(r.steps.back()));
-        for (int i = 0; i < K; ++i)
-            for (int b = 0; b < B; ++b) {
-                const float* pre = r.previews[v][i].data() + 2 * b;
-                const float* s = r.samples[v][i].data() + 2 * b;
-                p.segment(cv, pre[0], pre[1], s[0], s[1], {215, 215, 215});
-            }
-        for (int i = 0; i < K; ++i)
-            for (int b = 0; b < B; ++b) {
-                const float* pre = r.previews[v][i].data() + 2 * b;
-                const float* s = r.samples[v][i].data() + 2 * b;
-                p.dot(cv, pre[0], pre[1], palette(i), 3);
-                p.dot(cv, pre[0], pre[1], {255, 255, 255}, 1);
-                p.dot(cv, s[0], s[1], palette(i), 2);
-            }
-    }
-    swatch_legend(cv, 40, 478, std::vector<int>(r.steps.begin(), r.steps.begin() + K), "K=");
-    cv.text(40, 500, "HOLLOW: X0_HAT AFTER K STEPS OF THE LONGEST RUN. SOLID: FINAL SAMPLE OF A K-STEP RUN FROM THE SAME X_T", {90, 90, 90}, 1);
-    cv.save(path);
-}
-
-} // namespace
 
 int cmd_consistency(const std::vector<std::string>& argv)
 {
@@ -192,14 +74,9 @@ int cmd_consistency(const std::vector<std::string>& argv)
             throw InputError("--init-noise " + *f + ": expected float32 [B, *data_shape], got " + a.shape_string());
         opt.init_noise = std::move(a.f32);
     }
-    std::vector<std::string> names;
     for (SamplerConfig& c : opt.samplers) {
         c.steps = opt.steps.front();
         validate(c, T);
-        std::string n = upper(c.sampler);
-        if (c.sampler == "ddim" && c.eta != 0.0)
-            n += " ETA " + num(c.eta, "%g");
-        names.push_back(n);
     }
     prepare_output_dir("--out", out_flag);
     const fs::path out = out_flag;
@@ -220,44 +97,18 @@ int cmd_consistency(const std::vector<std::string>& argv)
     std::vector<std::int64_t> shape = r.shape;
     shape.insert(shape.begin(), {static_cast<std::int64_t>(r.samples.size()), static_cast<std::int64_t>(r.steps.size())});
     write_npy(out / "samples.npy", shape, all.data());
-    const char* space = r.space == ex::DistanceSpace::ClassifierFeatures ? "classifier_features" : "coordinates";
-    {
-        std::ofstream csv = open_csv(out / "consistency.csv");
-        csv << "sampler,steps,mean_distance,space\n";
-        for (std::size_t v = 0; v < r.samples.size(); ++v)
-            for (std::size_t i = 0; i < r.steps.size(); ++i) {
-                SamplerConfig c = opt.samplers[v];
-                c.steps = r.steps[i];
-                csv << experiments::sampler_spec(c, T) << ',' << r.steps[i] << ',' << num(r.distance[v][i], "%.9g") << ',' << space
-                    << '\n';
-            }
-    }
-    {
-        std::ofstream csv = open_csv(out / "early_stop.csv");
-        csv << "sampler,k,preview_t,preview_distance\n";
-        for (std::size_t v = 0; v < r.samples.size(); ++v)
-            for (std::size_t i = 0; i < r.steps.size(); ++i) {
-                SamplerConfig c = opt.samplers[v];
-                c.steps = r.steps.back();
-                csv << experiments::sampler_spec(c, T) << ',' << r.steps[i] << ',' << r.preview_t[v][i] << ','
-                    << num(r.preview_distance[v][i], "%.9g") << '\n';
-            }
-    }
-    if (card.is_image()) {
-        write_consistency_images(out / "consistency.png", card, r, names);
-        write_early_stop_images(out / "early_stop.png", card, r, names);
-    } else if (card.is_2d_points()) {
-        write_consistency_points(out / "consistency.png", r, names);
-        write_early_stop_points(out / "early_stop.png", r, names);
-    }
+    // The tables and figures as core describes them: the GUI's Experiments view shows the same.
+    write_report(out, ex::consistency_report(*model, r));
     for (std::size_t v = 0; v < r.samples.size(); ++v) {
-        std::cerr << "noisetrail-cli consistency: " << names[v] << " mean distance to S=" << r.steps.back() << ":";
+        std::cerr << "noisetrail-cli consistency: " << sampler_label(opt.samplers[v], std::nullopt)
+                  << " mean distance to S=" << r.steps.back() << ":";
         for (std::size_t i = 0; i < r.steps.size(); ++i)
             std::cerr << " S=" << r.steps[i] << " " << num(r.distance[v][i], "%.4g");
         std::cerr << '\n';
     }
-    std::cerr << "noisetrail-cli consistency: batch " << r.shape[0] << " (" << space << "), files in " << out.string()
-              << '\n';
+    std::cerr << "noisetrail-cli consistency: batch " << r.shape[0] << " ("
+              << (r.space == ex::DistanceSpace::ClassifierFeatures ? "classifier_features" : "coordinates")
+              << "), files in " << out.string() << '\n';
     return 0;
 }
 

@@ -1,6 +1,7 @@
 // Shared pieces of the experiment commands (invert, interpolate, consistency,
-// decision): number lists on the command line and the tiles and panels their
-// PNG figures are made of.
+// decision): number lists on the command line, the tiles and panels their PNG
+// figures are made of, and the CLI's renderer of core's figure descriptions
+// (noisetrail/figure.hpp; the GUI renders the same descriptions with QPainter).
 #pragma once
 #include "canvas.hpp"
 #include "commands.hpp"
@@ -8,6 +9,7 @@
 #include "noisetrail/compare.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/experiments.hpp"
+#include "noisetrail/figure.hpp"
 #include "noisetrail/model_card.hpp"
 
 #include <algorithm>
@@ -40,34 +42,9 @@ inline std::vector<int> parse_int_list(const std::string& flag, const std::strin
     return out;
 }
 
-/// Short upper-case label of a sampler for figures: "DDIM 50", "DDIM 50 ETA 0.5", "DDPM 1000".
-inline std::string figure_label(const SamplerConfig& c, int train_steps)
-{
-    std::string s = c.sampler + " " + std::to_string(resolved_steps(c, train_steps));
-    if (c.sampler == "ddim" && c.eta != 0.0) {
-        char buf[32];
-        std::snprintf(buf, sizeof buf, " eta %g", c.eta);
-        s += buf;
-    }
-    for (char& ch : s)
-        ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    return s;
-}
-
 inline Canvas::Color palette(int k)
 {
     return compare::kPalette[static_cast<std::size_t>(std::max(k, 0)) % compare::kPalette.size()];
-}
-
-/// How an image card's samples are drawn.
-/// A row of colour swatches from (x, y): palette(i) beside `prefix` values[i]
-/// (the step counts of a figure's colours).
-inline void swatch_legend(Canvas& cv, int x, int y, const std::vector<int>& values, const std::string& prefix)
-{
-    for (std::size_t i = 0; i < values.size(); ++i) {
-        cv.rect(x, y, x + 12, y + 12, palette(static_cast<int>(i)));
-        x += 18 + cv.text(x + 18, y, prefix + std::to_string(values[i]), {0, 0, 0}, 2) + 20;
-    }
 }
 
 /// The column headers of a Markdown table over step counts: " S = 10 | S = 20 |",
@@ -173,6 +150,160 @@ inline std::string num(double v, const char* f = "%.6g")
     char buf[64];
     std::snprintf(buf, sizeof buf, f, v);
     return buf;
+}
+
+
+// ------------------------------------------------- core's figure descriptions
+
+inline Canvas::Color color_of(figure::Rgb c)
+{
+    return {c.r, c.g, c.b};
+}
+
+/// A strip at (x, y), w x h: pixel column px shows the label of the step whose t is
+/// the first at or below t = (T - 1)(1 - px / (w - 1)) (timesteps descend).
+inline void draw_strip(Canvas& cv, int x, int y, int w, int h, const figure::Strip& s)
+{
+    const int S = static_cast<int>(s.timesteps.size());
+    int k = 0;
+    for (int px = 0; px < w && S > 0; ++px) {
+        const double t = (s.train_steps - 1) * (1.0 - double(px) / std::max(1, w - 1));
+        while (k + 1 < S && s.timesteps[k] > t)
+            ++k;
+        cv.rect(x + px, y, x + px, y + h - 1, palette(s.labels[k]));
+    }
+}
+
+/// A histogram in (x, y, w, h): its title above, bars, the axis and its three labels below.
+inline void draw_histogram(Canvas& cv, int x, int y, int w, int h, const figure::Histogram& hist)
+{
+    const Canvas::Color grey{90, 90, 90};
+    cv.text(x, y - 14, hist.title, {0, 0, 0}, 1);
+    const int bins = std::max<int>(1, static_cast<int>(hist.counts.size()));
+    const int peak = std::max(1, hist.counts.empty() ? 1 : *std::max_element(hist.counts.begin(), hist.counts.end()));
+    const int bw = w / bins;
+    for (int i = 0; i < static_cast<int>(hist.counts.size()); ++i) {
+        const int bar = hist.counts[i] * h / peak;
+        if (bar > 0)
+            cv.rect(x + i * bw + 1, y + h - bar, x + (i + 1) * bw - 2, y + h - 1, grey);
+    }
+    cv.line(x, y + h, x + bins * bw, y + h, {0, 0, 0});
+    cv.text(x, y + h + 6, hist.left, grey, 1);
+    cv.text(x + bins * bw / 2 - Canvas::text_width(hist.middle, 1) / 2, y + h + 6, hist.middle, grey, 1);
+    cv.text(x + bins * bw - Canvas::text_width(hist.right, 1), y + h + 6, hist.right, grey, 1);
+}
+
+/// A figure description drawn on the canvas in the 5x7 font: the title, then
+/// rows of images (labels left, twice enlarged) or square point panels side by
+/// side, then the legend and the caption.
+inline Canvas render_figure(const figure::Figure& f)
+{
+    const Canvas::Color black{0, 0, 0}, grey{90, 90, 90};
+    const int gap = 5, title_h = f.title.empty() ? 0 : 24;
+    if (!f.rows.empty()) {
+        const int zoom = 2;
+        int label_w = 120, cols = 0, tw = 0, th = 0;
+        for (const auto& r : f.rows) {
+            label_w = std::max({label_w, Canvas::text_width(r.label, 2) + 2 * gap, Canvas::text_width(r.note, 1) + 2 * gap});
+            cols = std::max(cols, static_cast<int>(r.images.size()));
+            for (const auto& im : r.images)
+                tw = std::max(tw, im.width * zoom), th = std::max(th, im.height * zoom);
+        }
+        const int strip_h = 10;
+        const auto row_h = [&](const figure::ImageRow& r) {
+            return std::max(th + (r.strips.empty() ? 0 : strip_h + 2), 30) + gap;
+        };
+        int rows_h = 0;
+        for (const auto& r : f.rows)
+            rows_h += row_h(r);
+        const int hist_w = 400, hist_h = 70, hist_block = f.histograms.empty() ? 0 : hist_h + 50;
+        const int legend_h = f.legend.empty() ? 0 : 22, caption_h = f.caption.empty() ? 0 : 16;
+        const int width = std::max({label_w + cols * (tw + gap) + gap, Canvas::text_width(f.title, 2) + 2 * gap,
+                                    static_cast<int>(f.histograms.size()) * (hist_w + 40) + 40});
+        Canvas cv(width, title_h + gap + rows_h + hist_block + legend_h + caption_h + gap);
+        cv.text(gap, gap, f.title, black, 2);
+        int y = title_h + gap;
+        for (const auto& r : f.rows) {
+            const int h = row_h(r);
+            cv.text(gap, y + h / 2 - 9, r.label, color_of(r.color), 2);
+            cv.text(gap, y + h / 2 + 7, r.note, grey, 1);
+            for (std::size_t i = 0; i < r.images.size(); ++i) {
+                const figure::Image& im = r.images[i];
+                const ImageGeometry g{im.channels, im.height, im.width, im.lo, im.hi};
+                const int x = label_w + static_cast<int>(i) * (tw + gap);
+                draw_image(cv, x, y, im.values.data(), g, zoom, im.lo, im.hi);
+                if (i < r.strips.size())
+                    draw_strip(cv, x, y + th + 2, tw, strip_h, r.strips[i]);
+            }
+            y += h;
+        }
+        for (std::size_t i = 0; i < f.histograms.size(); ++i)
+            draw_histogram(cv, 40 + static_cast<int>(i) * (hist_w + 40), y + 24, hist_w, hist_h, f.histograms[i]);
+        y += hist_block;
+        int x = gap;
+        for (const auto& e : f.legend) {
+            cv.rect(x, y + 2, x + 10, y + 12, color_of(e.color));
+            x += 14 + cv.text(x + 14, y + 4, e.label, black, 1) + 12;
+        }
+        cv.text(gap, y + legend_h + 4, f.caption, grey, 1);
+        return cv;
+    }
+    const int size = 400, step = size + 40, top = title_h + gap + 30;
+    const int P = std::max<int>(1, static_cast<int>(f.panels.size()));
+    const int hist_h = 70, hist_block = f.histograms.empty() ? 0 : hist_h + 50;
+    Canvas cv(std::max({P * step + 40, Canvas::text_width(f.title, 2) + 2 * gap,
+                        static_cast<int>(f.histograms.size()) * step + 40}),
+              top + size + hist_block + 70);
+    cv.text(gap, gap, f.title, black, 2);
+    // Panel titles in the small font when one is wider than its panel.
+    bool small = false;
+    for (const auto& fp : f.panels)
+        small = small || Canvas::text_width(fp.title, 2) > size + 30;
+    for (std::size_t k = 0; k < f.panels.size(); ++k) {
+        const figure::PointPanel& fp = f.panels[k];
+        const PointPanel p{40 + static_cast<int>(k) * step, top, size, fp.lo, fp.hi};
+        p.frame(cv, small ? std::string() : fp.title);
+        if (small)
+            cv.text(p.x, p.y - 14, fp.title, black, 1);
+        for (const figure::Series& s : fp.series) {
+            const Canvas::Color c = color_of(s.color);
+            using K = figure::Series::Kind;
+            if (s.kind == K::Segments) {
+                for (std::size_t i = 0; i + 3 < s.xy.size(); i += 4)
+                    p.segment(cv, s.xy[i], s.xy[i + 1], s.xy[i + 2], s.xy[i + 3], c);
+            } else {
+                for (std::size_t i = 0; i + 1 < s.xy.size(); i += 2) {
+                    p.dot(cv, s.xy[i], s.xy[i + 1], c, s.kind == K::Rings ? 3 : 2);
+                    if (s.kind == K::Rings)
+                        p.dot(cv, s.xy[i], s.xy[i + 1], {255, 255, 255}, 1);
+                }
+            }
+        }
+    }
+    for (std::size_t i = 0; i < f.histograms.size(); ++i)
+        draw_histogram(cv, 40 + static_cast<int>(i) * step, top + size + 44, size, hist_h, f.histograms[i]);
+    int x = 40, legend_w = 40;
+    for (const auto& e : f.legend)
+        legend_w += 38 + Canvas::text_width(e.label, 2);
+    const int scale = legend_w > P * step ? 1 : 2; // a long legend in the small font
+    const int ly = top + size + hist_block + 20;
+    for (const auto& e : f.legend) {
+        cv.rect(x, ly, x + 12, ly + 12, color_of(e.color));
+        x += 18 + cv.text(x + 18, ly + (scale == 1 ? 3 : 0), e.label, black, scale) + 20;
+    }
+    cv.text(40, ly + 26, f.caption, grey, 1);
+    return cv;
+}
+
+/// Write a report into `out`: each table as NAME.csv, each figure as NAME.png.
+inline void write_report(const std::filesystem::path& out, const figure::Report& report)
+{
+    for (const figure::Table& t : report.tables) {
+        std::ofstream csv = open_csv(out / (t.name + ".csv"));
+        csv << t.csv();
+    }
+    for (const figure::Figure& f : report.figures)
+        render_figure(f).save(out / (f.name + ".png"));
 }
 
 } // namespace noisetrail::cli

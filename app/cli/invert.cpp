@@ -51,101 +51,6 @@ double mean(const std::vector<double>& v)
     return v.empty() ? 0.0 : s / v.size();
 }
 
-/// Original | x_T | reconstruction | |error| (| DDPM) per example, one row each.
-void write_image_figure(const fs::path& path, const ModelCard& card, std::span<const float> x0,
-                        const ex::Inversion& r, int S)
-{
-    const ImageGeometry g = image_geometry(card);
-    const int n = std::min<int>(static_cast<int>(r.shape[0]), 16), zoom = 3, gap = 8;
-    const int tw = g.W * zoom, th = g.H * zoom, label_h = 30;
-    std::vector<std::string> titles{"ORIGINAL", "X_T", "DDIM " + std::to_string(S), "ERROR"};
-    if (!r.ddpm_reconstruction.empty())
-        titles.push_back("DDPM " + std::to_string(S));
-    const int cols = static_cast<int>(titles.size()), col_w = std::max(tw + 75, 120) + gap;
-    Canvas cv(cols * col_w + gap, label_h + n * (th + gap) + gap);
-    for (int c = 0; c < cols; ++c)
-        cv.text(gap + c * col_w, 8, titles[c], {0, 0, 0}, 2);
-    const std::size_t D = g.size();
-    const double span = g.hi - g.lo;
-    for (int i = 0; i < n; ++i) {
-        const int y = label_h + i * (th + gap);
-        const float* orig = x0.data() + i * D;
-        const float* rec = r.reconstruction.data() + i * D;
-        std::vector<float> err(D);
-        for (std::size_t j = 0; j < D; ++j)
-            err[j] = std::abs(rec[j] - orig[j]);
-        draw_image(cv, gap, y, orig, g, zoom, g.lo, g.hi);
-        draw_image(cv, gap + col_w, y, r.x_T.data() + i * D, g, zoom, -3.0, 3.0);
-        draw_image(cv, gap + 2 * col_w, y, rec, g, zoom, g.lo, g.hi);
-        draw_image(cv, gap + 3 * col_w, y, err.data(), g, zoom, 0.0, span / 2); // white: an error of half the range
-        if (!r.ddpm_reconstruction.empty())
-            draw_image(cv, gap + 4 * col_w, y, r.ddpm_reconstruction.data() + i * D, g, zoom, g.lo, g.hi);
-        cv.text(gap + 3 * col_w + tw + 6, y + th / 2 - 4, "MSE " + num(r.mse[i], "%.2g"), {90, 90, 90}, 1);
-    }
-    cv.save(path);
-}
-
-/// 2-D: the examples (black), their DDIM reconstructions (blue, joined to the example)
-/// and DDPM's (purple) on one panel; the inverted x_T on another.
-void write_points_figure(const fs::path& path, std::span<const float> x0, const ex::Inversion& r, int S)
-{
-    const int n = static_cast<int>(r.shape[0]);
-    const auto [lo, hi] = point_range({x0, r.reconstruction, r.ddpm_reconstruction});
-    const auto [tlo, thi] = point_range({r.x_T});
-    Canvas cv(2 * 420 + 40, 480);
-    const PointPanel data{40, 50, 400, lo, hi}, noise{40 + 420, 50, 400, tlo, thi};
-    data.frame(cv, "DATA, DDIM " + std::to_string(S) + (r.ddpm_reconstruction.empty() ? "" : ", DDPM"));
-    noise.frame(cv, "INVERTED X_T");
-    const Canvas::Color black{0, 0, 0}, blue = palette(0), purple = palette(4);
-    for (int i = 0; i < n; ++i) {
-        const float* a = x0.data() + 2 * i;
-        if (!r.ddpm_reconstruction.empty()) {
-            const float* d = r.ddpm_reconstruction.data() + 2 * i;
-            data.segment(cv, a[0], a[1], d[0], d[1], {200, 180, 220});
-            data.dot(cv, d[0], d[1], purple, 2);
-        }
-        const float* b = r.reconstruction.data() + 2 * i;
-        data.segment(cv, a[0], a[1], b[0], b[1], blue);
-        data.dot(cv, a[0], a[1], black, 2);
-        data.dot(cv, b[0], b[1], blue, 1);
-        noise.dot(cv, r.x_T[2 * i], r.x_T[2 * i + 1], blue, 2);
-    }
-    cv.text(40, 462, "BLACK: DATA  BLUE: DDIM RECONSTRUCTION" +
-                         std::string(r.ddpm_reconstruction.empty() ? "" : "  PURPLE: DDPM"),
-            {90, 90, 90}, 1);
-    cv.save(path);
-}
-
-/// Rows: the originals, then one row per S for DDIM (and DDPM), labelled with the mean MSE.
-void write_table_figure(const fs::path& path, const ModelCard& card, std::span<const float> x0,
-                        const std::vector<int>& steps, const std::map<int, ex::Inversion>& runs, bool ddpm)
-{
-    const ImageGeometry g = image_geometry(card);
-    const int n = std::min<int>(static_cast<int>(runs.begin()->second.shape[0]), 10), zoom = 2, gap = 6;
-    const int tw = g.W * zoom, th = g.H * zoom, label_w = 230;
-    const int rows = 1 + static_cast<int>(steps.size()) * (ddpm ? 2 : 1);
-    Canvas cv(label_w + n * (tw + gap) + gap, rows * (th + gap) + gap);
-    const std::size_t D = g.size();
-    int row = 0;
-    const auto put_row = [&](const std::string& label, const float* images) {
-        const int y = gap + row * (th + gap);
-        cv.text(gap, y + th / 2 - 7, label, {0, 0, 0}, 2);
-        for (int i = 0; i < n; ++i)
-            draw_image(cv, label_w + i * (tw + gap), y, images + i * D, g, zoom, g.lo, g.hi);
-        ++row;
-    };
-    put_row("ORIGINAL", x0.data());
-    for (int pass = 0; pass < (ddpm ? 2 : 1); ++pass)
-        for (int s : steps) {
-            const ex::Inversion& r = runs.at(s);
-            const bool d = pass == 1;
-            put_row(std::string(d ? "DDPM " : "DDIM ") + std::to_string(s) + " " +
-                        num(mean(d ? r.ddpm_mse : r.mse), "%.2g"),
-                    (d ? r.ddpm_reconstruction : r.reconstruction).data());
-        }
-    cv.save(path);
-}
-
 } // namespace
 
 int cmd_invert(const std::vector<std::string>& argv)
@@ -239,45 +144,24 @@ int cmd_invert(const std::vector<std::string>& argv)
     write_npy(out / "reconstruction.npy", r.shape, r.reconstruction.data());
     if (opt.ddpm)
         write_npy(out / "ddpm_reconstruction.npy", r.shape, r.ddpm_reconstruction.data());
-    {
-        std::ofstream csv = open_csv(out / "mse.csv");
-        csv << "index,mse" << (opt.ddpm ? ",ddpm_mse" : "") << '\n';
-        for (int i = 0; i < n; ++i) {
-            csv << rows[i] << ',' << num(r.mse[i], "%.9g");
-            if (opt.ddpm)
-                csv << ',' << num(r.ddpm_mse[i], "%.9g");
-            csv << '\n';
-        }
-    }
-    if (card.is_image())
-        write_image_figure(out / "reconstruction.png", card, x0, r, opt.steps);
-    else if (card.is_2d_points())
-        write_points_figure(out / "reconstruction.png", x0, r, opt.steps);
-
+    // The tables and figures as core describes them (the GUI's Experiments view shows the
+    // same); those of the table over S only with --table.
+    std::vector<const ex::Inversion*> over_s;
+    for (int s : table)
+        over_s.push_back(&runs.at(s));
+    const std::vector<std::int64_t> indices(rows.begin(), rows.end());
+    write_report(out, ex::inversion_report(*model, x0, indices, r, over_s));
     if (!table.empty()) {
-        std::ofstream csv = open_csv(out / "table.csv");
         std::ofstream md = open_csv(out / "table.md");
-        csv << "steps,examples,ddim_mse" << (opt.ddpm ? ",ddpm_mse" : "") << '\n';
         md << "Reconstruction MSE per dimension (mean over " << n << " examples of " << card.name << ", "
            << to_string(opt.spacing) << " spacing):\n\n| |";
         markdown_step_columns(md, table);
-        md << "| DDIM (eta 0) | ";
-        for (int s : table) {
-            csv << s << ',' << n << ',' << num(mean(runs[s].mse), "%.9g");
-            if (opt.ddpm)
-                csv << ',' << num(mean(runs[s].ddpm_mse), "%.9g");
-            csv << '\n';
-            md << num(mean(runs[s].mse), "%.2g") << " | ";
-        }
-        md << '\n';
-        if (opt.ddpm) {
-            md << "| DDPM (fixed_small) | ";
+        for (int pass = 0; pass < (opt.ddpm ? 2 : 1); ++pass) {
+            md << (pass ? "| DDPM (fixed_small) | " : "| DDIM (eta 0) | ");
             for (int s : table)
-                md << num(mean(runs[s].ddpm_mse), "%.2g") << " | ";
+                md << num(mean(pass ? runs[s].ddpm_mse : runs[s].mse), "%.2g") << " | ";
             md << '\n';
         }
-        if (card.is_image())
-            write_table_figure(out / "table.png", card, x0, table, runs, opt.ddpm);
     }
     std::cerr << "noisetrail-cli invert: " << n << " examples, DDIM " << opt.steps << " steps ("
               << to_string(opt.spacing) << "): files in " << out.string() << '\n';

@@ -2,6 +2,7 @@
 #include "noisetrail/experiments.hpp"
 
 #include "denoiser.hpp"
+#include "noisetrail/compare.hpp"
 #include "noisetrail/errors.hpp"
 #include "tensor_util.hpp"
 
@@ -10,7 +11,7 @@
 
 #include <algorithm>
 #include <cmath>
-#include <sstream>
+#include <cstdio>
 
 namespace noisetrail::experiments {
 
@@ -119,17 +120,6 @@ std::vector<SamplerConfig> parse_sampler_list(const std::string& text, const Sam
     if (out.empty())
         throw InputError(what + ": expected NAME[:STEPS[:ETA]],.., got '" + text + "'");
     return out;
-}
-
-std::string sampler_spec(const SamplerConfig& c, int train_steps)
-{
-    std::string s = c.sampler + ":" + std::to_string(resolved_steps(c, train_steps));
-    if (c.sampler == "ddim") {
-        std::ostringstream eta;
-        eta << c.eta;
-        s += ":" + eta.str();
-    }
-    return s;
 }
 
 std::vector<double> mse_per_example(std::span<const float> a, std::span<const float> b, int n)
@@ -331,6 +321,7 @@ Interpolation interpolate(const Model& model, std::span<const float> z0, std::sp
         total += resolved_steps(c, T);
     }
     Interpolation res;
+    res.samplers = o.samplers;
     res.shape = detail::batch_shape(model.card(), o.points);
     const std::vector<double> a(z0.begin(), z0.end()), b(z1.begin(), z1.end());
     for (int i = 0; i < o.points; ++i) {
@@ -385,6 +376,7 @@ Consistency consistency(const Model& model, const ConsistencyOptions& o, const P
         throw InputError("consistency: the step counts must be distinct and ascending");
     const int D = static_cast<int>(card.data_dim());
     Consistency res;
+    res.samplers = o.samplers;
     res.steps = o.steps;
     if (o.init_noise) {
         if (o.init_noise->empty() || o.init_noise->size() % D != 0)
@@ -455,6 +447,334 @@ Consistency consistency(const Model& model, const ConsistencyOptions& o, const P
         }
     }
     return res;
+}
+
+namespace {
+
+using figure::Rgb;
+
+std::string number(double v, const char* format)
+{
+    if (!std::isfinite(v))
+        return "nan";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, format, v);
+    return buf;
+}
+
+Rgb palette(std::size_t k)
+{
+    const auto& c = compare::kPalette[k % compare::kPalette.size()];
+    return {c[0], c[1], c[2]};
+}
+
+const Rgb kGrey{120, 120, 120};
+
+/// Sample b of a batch [B, *data_shape] as an image of an image card.
+figure::Image image_of(const ModelCard& card, std::span<const float> batch, int b)
+{
+    const auto& s = card.data_shape;
+    figure::Image img;
+    img.channels = s.size() == 3 ? static_cast<int>(s[0]) : 1;
+    img.height = static_cast<int>(s[s.size() - 2]);
+    img.width = static_cast<int>(s[s.size() - 1]);
+    const std::size_t D = static_cast<std::size_t>(card.data_dim());
+    img.values.assign(batch.begin() + b * D, batch.begin() + (b + 1) * D);
+    const auto range = card.data_range.value_or(std::array<double, 2>{-1.0, 1.0});
+    img.lo = range[0];
+    img.hi = range[1];
+    return img;
+}
+
+figure::ImageRow image_row(const ModelCard& card, std::span<const float> batch, int shown, std::string label,
+                           std::string note, Rgb color)
+{
+    figure::ImageRow row{std::move(label), std::move(note), color, {}, {}};
+    for (int b = 0; b < shown; ++b)
+        row.images.push_back(image_of(card, batch, b));
+    return row;
+}
+
+/// A symmetric square range over the points: at least [-3, 3], padded 5 %, whole units.
+std::pair<double, double> point_range(const std::vector<std::span<const float>>& sets)
+{
+    double m = 3.0;
+    for (const auto& s : sets)
+        for (float v : s)
+            if (std::isfinite(v))
+                m = std::max(m, std::abs(double(v)) * 1.05);
+    m = std::ceil(m);
+    return {-m, m};
+}
+
+figure::Series dots(figure::Series::Kind kind, Rgb color, std::span<const float> xy)
+{
+    return {kind, color, std::vector<float>(xy.begin(), xy.end())};
+}
+
+/// Segments from point b of `from` to point b of `to` (2-D batches of B points).
+figure::Series joins(std::span<const float> from, std::span<const float> to, int B, Rgb color)
+{
+    figure::Series s{figure::Series::Kind::Segments, color, {}};
+    for (int b = 0; b < B; ++b)
+        s.xy.insert(s.xy.end(), {from[2 * b], from[2 * b + 1], to[2 * b], to[2 * b + 1]});
+    return s;
+}
+
+} // namespace
+
+figure::Report consistency_report(const Model& model, const Consistency& r)
+{
+    const ModelCard& card = model.card();
+    const int T = model.schedule().train_steps();
+    figure::Report rep;
+    const std::size_t V = r.distance.size(), S = r.steps.size();
+    if (V != r.samplers.size() || V == 0 || S == 0)
+        return rep; // cancelled before the first sampler was done
+    const int longest = r.steps.back();
+    const auto config = [&](std::size_t v, int steps) {
+        SamplerConfig c = r.samplers[v];
+        c.steps = steps;
+        return c;
+    };
+    const char* space = r.space == DistanceSpace::ClassifierFeatures ? "classifier_features" : "coordinates";
+    figure::Table dist{"consistency", {"sampler", "steps", "mean_distance", "space"}, {}};
+    figure::Table early{"early_stop", {"sampler", "k", "preview_t", "preview_distance"}, {}};
+    for (std::size_t v = 0; v < V; ++v)
+        for (std::size_t i = 0; i < S; ++i) {
+            dist.rows.push_back({sampler_label(config(v, r.steps[i]), T, LabelForm::Spec), std::to_string(r.steps[i]),
+                                 number(r.distance[v][i], "%.9g"), space});
+            early.rows.push_back({sampler_label(config(v, longest), T, LabelForm::Spec), std::to_string(r.steps[i]),
+                                  std::to_string(r.preview_t[v][i]), number(r.preview_distance[v][i], "%.9g")});
+        }
+    rep.tables = {std::move(dist), std::move(early)};
+
+    figure::Figure fig{"consistency", "One x_T sampled at every S, distance: mean to the S = " + std::to_string(longest) +
+                                          " samples (" + (r.space == DistanceSpace::ClassifierFeatures ? "classifier features" : "coordinates") + ")",
+                       {}, {}, {}, {}, {}};
+    figure::Figure stop{"early_stop",
+                        "Early stop is not fewer steps: x0_hat after k of " + std::to_string(longest) +
+                            " steps beside a k-step run",
+                        {}, {}, {}, {}, {}};
+    const int B = static_cast<int>(r.shape.at(0));
+    if (card.is_image()) {
+        const int shown = std::min(B, 8);
+        for (std::size_t v = 0; v < V; ++v)
+            for (std::size_t i = 0; i < S; ++i)
+                fig.rows.push_back(image_row(card, r.samples[v][i], shown, sampler_label(config(v, r.steps[i]), T),
+                                             "distance " + number(r.distance[v][i], "%.3g"), palette(v)));
+        for (std::size_t v = 0; v < V; ++v)
+            for (std::size_t i = 0; i + 1 < S; ++i) {
+                stop.rows.push_back(image_row(card, r.previews[v][i], shown,
+                                              sampler_label(config(v, longest), T) + ": x0_hat after " +
+                                                  std::to_string(r.steps[i]),
+                                              "t = " + std::to_string(r.preview_t[v][i]), kGrey));
+                stop.rows.push_back(image_row(card, r.samples[v][i], shown, sampler_label(config(v, r.steps[i]), T),
+                                              "final samples", palette(v)));
+            }
+    } else if (card.is_2d_points()) {
+        std::vector<std::span<const float>> all, pairs;
+        for (std::size_t v = 0; v < V; ++v)
+            for (std::size_t i = 0; i < S; ++i) {
+                all.emplace_back(r.samples[v][i]);
+                if (i + 1 < S)
+                    pairs.emplace_back(r.samples[v][i]), pairs.emplace_back(r.previews[v][i]);
+            }
+        const auto [lo, hi] = point_range(all);
+        const auto [plo, phi] = point_range(pairs);
+        for (std::size_t v = 0; v < V; ++v) {
+            const std::string name = sampler_label(r.samplers[v], std::nullopt);
+            figure::PointPanel p{name + ", distance " + number(r.distance[v][0], "%.3g") + " at S = " +
+                                     std::to_string(r.steps[0]),
+                                 lo, hi, {}};
+            for (std::size_t i = 0; i + 1 < S; ++i)
+                p.series.push_back(joins(r.samples[v][i], r.samples[v][i + 1], B, {200, 200, 200}));
+            for (std::size_t i = 0; i < S; ++i)
+                p.series.push_back(dots(figure::Series::Kind::Dots, palette(i), r.samples[v][i]));
+            fig.panels.push_back(std::move(p));
+            figure::PointPanel e{name + ": x0_hat after k of " + std::to_string(longest), plo, phi, {}};
+            for (std::size_t i = 0; i + 1 < S; ++i)
+                e.series.push_back(joins(r.previews[v][i], r.samples[v][i], B, {215, 215, 215}));
+            for (std::size_t i = 0; i + 1 < S; ++i) {
+                e.series.push_back(dots(figure::Series::Kind::Rings, palette(i), r.previews[v][i]));
+                e.series.push_back(dots(figure::Series::Kind::Dots, palette(i), r.samples[v][i]));
+            }
+            stop.panels.push_back(std::move(e));
+        }
+        for (std::size_t i = 0; i < S; ++i) {
+            fig.legend.push_back({palette(i), "S = " + std::to_string(r.steps[i])});
+            if (i + 1 < S)
+                stop.legend.push_back({palette(i), "k = " + std::to_string(r.steps[i])});
+        }
+        fig.caption = "Grey lines join the samples of one x_T across S.";
+        stop.caption = "Hollow: x0_hat after k steps of the longest run. Solid: the final sample of a k-step run "
+                       "from the same x_T.";
+    }
+    rep.figures = {std::move(fig), std::move(stop)};
+    return rep;
+}
+
+figure::Report inversion_report(const Model& model, std::span<const float> x0, const std::vector<std::int64_t>& indices,
+                                const Inversion& main, const std::vector<const Inversion*>& table)
+{
+    const ModelCard& card = model.card();
+    const std::size_t D = static_cast<std::size_t>(card.data_dim());
+    const int n = static_cast<int>(main.mse.size());
+    const bool ddpm = !main.ddpm_mse.empty();
+    const auto mean = [](const std::vector<double>& v) {
+        double s = 0;
+        for (double x : v)
+            s += x;
+        return v.empty() ? std::nan("") : s / static_cast<double>(v.size());
+    };
+    const auto S = [](const Inversion& r) { return static_cast<int>(r.plan.size()); };
+    figure::Report rep;
+    if (!table.empty()) {
+        figure::Table t{"table", {"steps", "examples", "ddim_mse"}, {}};
+        if (ddpm)
+            t.header.push_back("ddpm_mse");
+        for (const Inversion* r : table) {
+            t.rows.push_back({std::to_string(S(*r)), std::to_string(r->mse.size()), number(mean(r->mse), "%.9g")});
+            if (ddpm)
+                t.rows.back().push_back(number(mean(r->ddpm_mse), "%.9g"));
+        }
+        rep.tables.push_back(std::move(t));
+    }
+    figure::Table m{"mse", {"index", "mse"}, {}};
+    if (ddpm)
+        m.header.push_back("ddpm_mse");
+    for (int i = 0; i < n; ++i) {
+        m.rows.push_back({std::to_string(i < static_cast<int>(indices.size()) ? indices[i] : i), number(main.mse[i], "%.9g")});
+        if (ddpm)
+            m.rows.back().push_back(number(main.ddpm_mse[i], "%.9g"));
+    }
+    rep.tables.push_back(std::move(m));
+    if (n == 0 || x0.size() < static_cast<std::size_t>(n) * D)
+        return rep;
+
+    const std::string s0 = std::to_string(S(main));
+    const Rgb black{0, 0, 0}, blue = palette(0), purple = palette(4);
+    figure::Figure rec{"reconstruction", "DDIM inversion: x_0 to x_T and back, S = " + s0 + " (eta 0, no clipping)",
+                       {}, {}, {}, {}, {}};
+    if (card.is_image()) {
+        const int shown = std::min(n, 16);
+        rec.rows.push_back(image_row(card, x0, shown, "original x_0", "", black));
+        figure::ImageRow noise = image_row(card, main.x_T, shown, "inverted x_T", "", black);
+        for (figure::Image& im : noise.images)
+            im.lo = -3.0, im.hi = 3.0; // noise, not data
+        rec.rows.push_back(std::move(noise));
+        rec.rows.push_back(image_row(card, main.reconstruction, shown, "DDIM " + s0,
+                                     "mean MSE " + number(mean(main.mse), "%.2g"), blue));
+        std::vector<float> err(main.reconstruction.size());
+        for (std::size_t j = 0; j < err.size(); ++j)
+            err[j] = std::abs(main.reconstruction[j] - x0[j]);
+        figure::ImageRow e = image_row(card, err, shown, "|error|, DDIM " + s0, "white: half the data range", black);
+        for (figure::Image& im : e.images)
+            im.hi = (im.hi - im.lo) / 2, im.lo = 0.0; // 0 black, an error of half the data range white
+        rec.rows.push_back(std::move(e));
+        if (ddpm)
+            rec.rows.push_back(image_row(card, main.ddpm_reconstruction, shown, "DDPM " + s0,
+                                         "mean MSE " + number(mean(main.ddpm_mse), "%.2g"), purple));
+    } else if (card.is_2d_points()) {
+        const auto [lo, hi] = point_range({x0.subspan(0, static_cast<std::size_t>(n) * D), main.reconstruction,
+                                           main.ddpm_reconstruction});
+        const auto [tlo, thi] = point_range({main.x_T});
+        figure::PointPanel data{"data, DDIM " + s0 + (ddpm ? ", DDPM" : ""), lo, hi, {}};
+        if (ddpm) {
+            data.series.push_back(joins(x0, main.ddpm_reconstruction, n, {200, 180, 220}));
+            data.series.push_back(dots(figure::Series::Kind::Dots, purple, main.ddpm_reconstruction));
+        }
+        data.series.push_back(joins(x0, main.reconstruction, n, blue));
+        data.series.push_back(dots(figure::Series::Kind::Dots, black, x0.subspan(0, static_cast<std::size_t>(n) * D)));
+        data.series.push_back(dots(figure::Series::Kind::Rings, blue, main.reconstruction));
+        rec.panels.push_back(std::move(data));
+        figure::PointPanel noise{"inverted x_T", tlo, thi, {}};
+        noise.series.push_back(dots(figure::Series::Kind::Dots, blue, main.x_T));
+        rec.panels.push_back(std::move(noise));
+        rec.legend = {{black, "data x_0"}, {blue, "DDIM reconstruction"}};
+        if (ddpm)
+            rec.legend.push_back({purple, "DDPM from the same x_T"});
+    }
+    rep.figures.push_back(std::move(rec));
+    if (!table.empty() && card.is_image()) {
+        const int shown = std::min(n, 10);
+        figure::Figure t{"table", "Reconstructions at every S (mean MSE per dimension)", {}, {}, {}, {}, {}};
+        t.rows.push_back(image_row(card, x0, shown, "original x_0", "", black));
+        for (int pass = 0; pass < (ddpm ? 2 : 1); ++pass)
+            for (const Inversion* r : table)
+                t.rows.push_back(image_row(card, pass ? r->ddpm_reconstruction : r->reconstruction, shown,
+                                           (pass ? "DDPM " : "DDIM ") + std::to_string(S(*r)),
+                                           "MSE " + number(mean(pass ? r->ddpm_mse : r->mse), "%.2g"),
+                                           pass ? purple : blue));
+        rep.figures.push_back(std::move(t));
+    }
+    return rep;
+}
+
+figure::Report interpolation_report(const Model& model, const Interpolation& r)
+{
+    const ModelCard& card = model.card();
+    const int T = model.schedule().train_steps();
+    const int k = static_cast<int>(r.alphas.size());
+    const std::size_t D = static_cast<std::size_t>(card.data_dim());
+    figure::Report rep;
+    figure::Table t{"interpolation", {"sampler", "index", "alpha", "xt_norm", "change"}, {}};
+    for (std::size_t s = 0; s < r.samples.size(); ++s) {
+        const std::vector<double> change = neighbour_change(r.samples[s], k); // [k - 1]
+        for (int i = 0; i < k; ++i) {
+            double norm = 0;
+            for (std::size_t j = 0; j < D; ++j)
+                norm += double(r.x_T[i * D + j]) * r.x_T[i * D + j];
+            t.rows.push_back({sampler_label(r.samplers[s], T, LabelForm::Spec), std::to_string(i),
+                              number(r.alphas[i], "%.6g"), number(std::sqrt(norm), "%.6g"),
+                              i > 0 ? number(change[i - 1], "%.6g") : "nan"});
+        }
+    }
+    rep.tables.push_back(std::move(t));
+    if (r.samples.empty())
+        return rep; // cancelled before the first sampler was done
+    figure::Figure fig{"interpolation",
+                       "x_T = slerp(z0, z1, a), a = 0 (left) to 1 (right), " + std::to_string(k) +
+                           " points, decoded by each sampler",
+                       {}, {}, {}, {}, {}};
+    if (card.is_image()) {
+        figure::ImageRow noise = image_row(card, r.x_T, k, "x_T (slerp)", "", {0, 0, 0});
+        for (figure::Image& im : noise.images)
+            im.lo = -3.0, im.hi = 3.0; // noise, not data
+        fig.rows.push_back(std::move(noise));
+        for (std::size_t s = 0; s < r.samples.size(); ++s)
+            fig.rows.push_back(image_row(card, r.samples[s], k, sampler_label(r.samplers[s], T), "", {0, 0, 0}));
+    } else if (card.is_2d_points()) {
+        std::vector<std::span<const float>> sets;
+        for (const auto& s : r.samples)
+            sets.emplace_back(s);
+        const auto [lo, hi] = point_range(sets);
+        const auto [tlo, thi] = point_range({r.x_T});
+        // Blue (a = 0) to red (a = 1) through purple.
+        const Rgb b = palette(0), e = palette(3);
+        const auto ramp = [&](double a) {
+            const auto mix = [a](std::uint8_t x, std::uint8_t y) {
+                return static_cast<std::uint8_t>(std::lround((1 - a) * x + a * y));
+            };
+            return Rgb{mix(b.r, e.r), mix(b.g, e.g), mix(b.b, e.b)};
+        };
+        for (std::size_t p = 0; p <= r.samples.size(); ++p) {
+            const std::vector<float>& pts = p == 0 ? r.x_T : r.samples[p - 1];
+            figure::PointPanel panel{p == 0 ? "x_T (slerp)" : sampler_label(r.samplers[p - 1], T), p == 0 ? tlo : lo,
+                                     p == 0 ? thi : hi, {}};
+            figure::Series path{figure::Series::Kind::Segments, {190, 190, 190}, {}};
+            for (int i = 0; i + 1 < k; ++i)
+                path.xy.insert(path.xy.end(), {pts[2 * i], pts[2 * i + 1], pts[2 * i + 2], pts[2 * i + 3]});
+            panel.series.push_back(std::move(path));
+            for (int i = 0; i < k; ++i)
+                panel.series.push_back({figure::Series::Kind::Dots, ramp(r.alphas[i]), {pts[2 * i], pts[2 * i + 1]}});
+            fig.panels.push_back(std::move(panel));
+        }
+        fig.legend = {{ramp(0.0), "a = 0"}, {ramp(0.5), "a = 0.5"}, {ramp(1.0), "a = 1"}};
+        fig.caption = "The points joined in order of a.";
+    }
+    rep.figures.push_back(std::move(fig));
+    return rep;
 }
 
 // ------------------------------------------------------------ decision time
@@ -572,6 +892,7 @@ Decision decision(const Model& model, const Assigner& assigner, const DecisionOp
         total += resolved_steps(c, T);
     }
     Decision res;
+    res.panels = o.panels;
     res.x_T = initial_noise(card.data_shape, o.batch, o.seed);
     Counter counter(progress, total);
     for (const SamplerConfig& c : o.panels) {
@@ -594,6 +915,89 @@ Decision decision(const Model& model, const Assigner& assigner, const DecisionOp
         res.paths.push_back(std::move(path));
     }
     return res;
+}
+
+figure::Report decision_report(const Model& model, const Assigner& assigner, const Decision& r)
+{
+    const ModelCard& card = model.card();
+    const int T = model.schedule().train_steps();
+    figure::Report rep;
+    figure::Table t{"decision", {"panel", "sample", "decision_step", "decision_t", "final"}, {}};
+    for (std::size_t p = 0; p < r.traces.size(); ++p) {
+        const DecisionTrace& tr = r.traces[p];
+        const std::vector<int> fin = tr.final_assignment();
+        for (int b = 0; b < tr.batch; ++b)
+            t.rows.push_back({std::to_string(p), std::to_string(b), std::to_string(tr.decision_step[b]),
+                              std::to_string(tr.decision_t[b]), std::to_string(fin[b])});
+    }
+    rep.tables.push_back(std::move(t));
+    const std::size_t P = r.traces.size();
+    if (P == 0 || P != r.samples.size())
+        return rep; // cancelled before the first panel was done
+    const auto label = [&](std::size_t p) { return sampler_label(r.panels[p], T); };
+    const auto median = [&](std::size_t p) { return "median decision t " + std::to_string(summarise(r.traces[p]).median_t); };
+    figure::Figure fig{"decision",
+                       std::string("Decision time: the ") + (assigner.uses_classifier() ? "class" : "component") +
+                           " of x0_hat at every step, t = " + std::to_string(T) + " on the left, 0 on the right",
+                       {}, {}, {}, {}, {}};
+    if (card.is_image()) {
+        for (std::size_t p = 0; p < P; ++p) {
+            const DecisionTrace& tr = r.traces[p];
+            const int shown = std::min(tr.batch, 16);
+            figure::ImageRow row = image_row(card, r.samples[p], shown, label(p), median(p), {0, 0, 0});
+            const std::size_t S = tr.timesteps.size();
+            for (int b = 0; b < shown; ++b) {
+                figure::Strip strip{tr.timesteps, std::vector<int>(S), T};
+                for (std::size_t k = 0; k < S; ++k)
+                    strip.labels[k] = tr.assignment[k * tr.batch + b];
+                row.strips.push_back(std::move(strip));
+            }
+            fig.rows.push_back(std::move(row));
+        }
+    } else if (card.is_2d_points()) {
+        std::vector<std::span<const float>> sets;
+        for (const auto& s : r.paths)
+            sets.emplace_back(s);
+        const auto [lo, hi] = point_range(sets);
+        for (std::size_t p = 0; p < P; ++p) {
+            const DecisionTrace& tr = r.traces[p];
+            const int B = tr.batch;
+            const std::size_t S = tr.timesteps.size();
+            figure::PointPanel panel{label(p) + ", " + median(p), lo, hi, {}};
+            // Segment k (x_t of step k to its x_prev) in the colour of step k's assignment.
+            std::vector<figure::Series> by_label(static_cast<std::size_t>(assigner.classes()));
+            for (std::size_t c = 0; c < by_label.size(); ++c)
+                by_label[c] = {figure::Series::Kind::Segments, palette(c), {}};
+            for (std::size_t k = 0; k < S; ++k)
+                for (int b = 0; b < B; ++b) {
+                    const float* a = r.paths[p].data() + (k * B + b) * 2;
+                    const float* c = a + static_cast<std::size_t>(B) * 2;
+                    const int l = tr.assignment[k * B + b];
+                    if (l >= 0 && l < static_cast<int>(by_label.size()))
+                        by_label[static_cast<std::size_t>(l)].xy.insert(by_label[static_cast<std::size_t>(l)].xy.end(),
+                                                                        {a[0], a[1], c[0], c[1]});
+                }
+            for (auto& s : by_label)
+                if (!s.xy.empty())
+                    panel.series.push_back(std::move(s));
+            fig.panels.push_back(std::move(panel));
+        }
+    }
+    // The histograms of decision t, t = T on the left like the strips.
+    const int bins = 20;
+    for (std::size_t p = 0; p < P; ++p) {
+        const DecisionTrace& tr = r.traces[p];
+        figure::Histogram h{label(p) + ": decision t of " + std::to_string(tr.batch) + " samples",
+                            std::vector<int>(bins, 0), "t = " + std::to_string(T), "decision t", "t = 0"};
+        for (int dt : tr.decision_t)
+            ++h.counts[static_cast<std::size_t>(bins - 1 - std::min(bins - 1, dt * bins / T))];
+        fig.histograms.push_back(std::move(h));
+    }
+    const std::vector<std::string> names = assigner.labels();
+    for (std::size_t c = 0; c < names.size(); ++c)
+        fig.legend.push_back({palette(c), names[c]});
+    rep.figures.push_back(std::move(fig));
+    return rep;
 }
 
 } // namespace noisetrail::experiments

@@ -67,4 +67,19 @@ std::string describe(const SamplerConfig& config, int train_steps)
     return out.str();
 }
 
+std::string sampler_label(const SamplerConfig& config, std::optional<int> train_steps, LabelForm form)
+{
+    const SamplerInfo& u = sampler_info(config.sampler);
+    const char sep = form == LabelForm::Spec ? ':' : ' ';
+    std::ostringstream out;
+    out << (form == LabelForm::Spec ? u.name : u.title);
+    if (train_steps)
+        out << sep << resolved_steps(config, *train_steps);
+    else if (form == LabelForm::Spec)
+        out << sep << config.steps;
+    if (u.uses_eta)
+        out << sep << (form == LabelForm::Spec ? "" : "eta ") << config.eta;
+    return out.str();
+}
+
 } // namespace noisetrail

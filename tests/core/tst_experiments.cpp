@@ -5,6 +5,7 @@
 
 #include "noisetrail/errors.hpp"
 #include "noisetrail/experiments.hpp"
+#include "noisetrail/figure.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
@@ -30,6 +31,8 @@ private Q_SLOTS:
     void early_stop_preview_is_not_a_few_step_sample();
     void decision_time_on_separated_mixture();
     void sampler_lists_round_trip();
+    void sampler_labels_follow_capabilities();
+    void consistency_report_holds_the_run();
     void cancel_and_bad_input();
 };
 
@@ -368,12 +371,86 @@ void TestExperiments::sampler_lists_round_trip()
     QCOMPARE(list[1].steps, 0); // the sampler's default: T for DDPM
     QCOMPARE(list[2].eta, 0.5);
     QCOMPARE(list[2].spacing, Spacing::Trailing);
-    QCOMPARE(ex::sampler_spec(list[0], 1000), std::string("ddim:50:0"));
-    QCOMPARE(ex::sampler_spec(list[1], 1000), std::string("ddpm:1000"));
-    QCOMPARE(ex::sampler_spec(list[2], 1000), std::string("ddim:20:0.5"));
-    QCOMPARE(ex::parse_sampler_list(ex::sampler_spec(list[2], 1000))[0].eta, 0.5);
+    QCOMPARE(sampler_label(list[0], 1000, LabelForm::Spec), std::string("ddim:50:0"));
+    QCOMPARE(sampler_label(list[1], 1000, LabelForm::Spec), std::string("ddpm:1000"));
+    QCOMPARE(sampler_label(list[2], 1000, LabelForm::Spec), std::string("ddim:20:0.5"));
+    QCOMPARE(ex::parse_sampler_list(sampler_label(list[2], 1000, LabelForm::Spec))[0].eta, 0.5);
     for (const char* bad : {"", ",", "ddim:x", "ddim:10:-1", ":10", "ddim:1:2:3"})
         QVERIFY_THROWS_EXCEPTION(InputError, ex::parse_sampler_list(bad));
+}
+
+void TestExperiments::sampler_labels_follow_capabilities()
+{
+    // Every registered sampler: the title form names it by its title and shows eta exactly
+    // when the sampler uses it; the spec form reads back as the same configuration.
+    for (const SamplerInfo& info : samplers()) {
+        SamplerConfig c;
+        c.sampler = info.name;
+        c.steps = 25;
+        c.eta = info.uses_eta ? 0.5 : 0.0;
+        const std::string title = sampler_label(c, 1000);
+        QVERIFY2(title.rfind(info.title + " 25", 0) == 0, title.c_str());
+        QCOMPARE(title.find("eta 0.5") != std::string::npos, info.uses_eta);
+        const std::string over_s = sampler_label(c, std::nullopt); // one sampler over several S
+        QCOMPARE(over_s, info.title + (info.uses_eta ? " eta 0.5" : ""));
+        const std::string spec = sampler_label(c, 1000, LabelForm::Spec);
+        QVERIFY2(spec.find(',') == std::string::npos, spec.c_str()); // a CSV field
+        const auto back = ex::parse_sampler_list(spec);
+        QCOMPARE(int(back.size()), 1);
+        QCOMPARE(back[0].sampler, info.name);
+        QCOMPARE(back[0].steps, 25);
+        QCOMPARE(back[0].eta, c.eta);
+    }
+}
+
+void TestExperiments::consistency_report_holds_the_run()
+{
+    // The report the CLI writes and the GUI shows: one CSV row per (sampler, S) holding the
+    // run's numbers, and one point panel per sampler holding every sample.
+    const auto model = Model::load(test::source_path("models/ring8.json"));
+    ex::ConsistencyOptions o;
+    SamplerConfig ddim;
+    ddim.sampler = "ddim";
+    SamplerConfig ddpm;
+    o.samplers = {ddim, ddpm};
+    o.steps = {5, 20};
+    o.batch = 8;
+    const ex::Consistency r = ex::consistency(*model, o);
+    const figure::Report rep = ex::consistency_report(*model, r);
+    QCOMPARE(int(rep.tables.size()), 2);
+    const figure::Table& t = rep.tables[0];
+    QCOMPARE(t.name, std::string("consistency"));
+    QCOMPARE(t.csv().substr(0, t.csv().find('\n')), std::string("sampler,steps,mean_distance,space"));
+    QCOMPARE(int(t.rows.size()), 4);
+    for (std::size_t v = 0; v < 2; ++v)
+        for (std::size_t i = 0; i < 2; ++i) {
+            const auto& row = t.rows[v * 2 + i];
+            const SamplerConfig c = ex::parse_sampler_list(row[0])[0];
+            QCOMPARE(c.sampler, o.samplers[v].sampler);
+            QCOMPARE(c.steps, o.steps[i]);
+            QCOMPARE(std::stoi(row[1]), o.steps[i]);
+            QVERIFY(std::abs(std::stod(row[2]) - r.distance[v][i]) <= 1e-8 * std::max(1.0, r.distance[v][i]));
+            QCOMPARE(row[3], std::string("coordinates"));
+        }
+    QCOMPARE(rep.tables[1].name, std::string("early_stop"));
+    QCOMPARE(std::stoi(rep.tables[1].rows[0][2]), r.preview_t[0][0]);
+    QCOMPARE(int(rep.figures.size()), 2);
+    const figure::Figure& f = rep.figures[0];
+    QCOMPARE(f.name, std::string("consistency"));
+    QVERIFY(f.rows.empty());
+    QCOMPARE(int(f.panels.size()), 2);
+    QCOMPARE(int(f.legend.size()), 2);
+    for (std::size_t v = 0; v < 2; ++v) {
+        std::size_t points = 0;
+        for (const figure::Series& s : f.panels[v].series) {
+            if (s.kind != figure::Series::Kind::Dots)
+                continue;
+            points += s.xy.size() / 2;
+            for (float x : s.xy) // the panel's square range covers every point
+                QVERIFY(x >= f.panels[v].lo && x <= f.panels[v].hi);
+        }
+        QCOMPARE(points, std::size_t(2 * 8));
+    }
 }
 
 void TestExperiments::cancel_and_bad_input()

@@ -1,6 +1,6 @@
 // The Compare view on a real window (offscreen): opened from the Run menu's
 // action, a small quick grid fills the table and the plot, cells are cached,
-// and a long computation can be cancelled.
+// and a long computation can be cancelled, also while it waits behind another job.
 #include "compare_dialog.hpp"
 #include "main_window.hpp"
 #include "ui_test_util.hpp"
@@ -10,7 +10,10 @@
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDirIterator>
+#include <QElapsedTimer>
 #include <QPushButton>
+#include <QSemaphore>
+#include <QThread>
 #include <QSpinBox>
 #include <QTableWidget>
 #include <QTemporaryDir>
@@ -214,6 +217,46 @@ private Q_SLOTS:
             for (const auto& c : row)
                 notDone += c.done ? 0 : 1;
         QVERIFY(notDone > 0);
+        QVERIFY(d->findChild<QPushButton*>("compareCompute")->isEnabled());
+    }
+
+    void cancelOfAQueuedComputeIsNotLost()
+    {
+        // Compute pressed while the worker is still busy with an earlier job (the view's own
+        // cache lookups, held here until Cancel is pressed), then Cancel: the queued grid must
+        // end cancelled without sampling a cell. (The worker used to reset its cancel flag when
+        // the next job started, so that Cancel was lost and the whole grid ran.)
+        auto w = open(kModels + "/ring8.json");
+        CompareDialog* d = w->openCompare();
+        QVERIFY(d);
+        QTemporaryDir dir;
+        d->setReadOnlyCaches({});
+        d->setCacheFile(dir.filePath("cache.json"));
+        d->setQuick(false);
+        d->setSamples(2000); // minutes of sampling if it ran
+        QThread* thread = d->findChild<QThread*>();
+        QVERIFY(thread && thread->isRunning());
+        QSemaphore release;
+        auto* busy = new QObject;
+        busy->moveToThread(thread);
+        QMetaObject::invokeMethod(busy, [&release, busy] { release.acquire(); busy->deleteLater(); },
+                                  Qt::QueuedConnection);
+        QSignalSpy done(d, &CompareDialog::computeFinished);
+        d->compute();
+        QVERIFY(d->isComputing());
+        QTest::mouseClick(d->findChild<QPushButton*>("compareCancel"), Qt::LeftButton);
+        release.release();
+        QElapsedTimer clock;
+        clock.start();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
+        qInfo("the queued grid ended %lld ms after the worker was free", clock.elapsed());
+        QCOMPARE(done.at(0).at(0).toBool(), true);
+        QVERIFY2(d->statusText().startsWith("Cancelled"), qPrintable(d->statusText()));
+        QVERIFY(!d->isComputing());
+        QVERIFY(!d->grid() || d->grid()->computed == 0);
+        QVERIFY(!QFile::exists(dir.filePath("cache.json"))); // no cell was measured
+        QTest::qWait(300);
+        QCOMPARE(done.size(), 1);
         QVERIFY(d->findChild<QPushButton*>("compareCompute")->isEnabled());
     }
 };

@@ -1,10 +1,13 @@
 // The Experiments view (offscreen): each experiment computes on the worker,
 // fills its figure, table and CLI command, exports the figure as PNG, SVG and
-// PDF and the numbers as CSV, and a long computation can be cancelled.
+// PDF and the numbers as CSV (the consistency CSV byte for byte the CLI's), and a
+// long computation can be cancelled, a Cancel of a job queued behind another included.
 #include "experiment_dialog.hpp"
 #include "experiment_menu.hpp"
+#include "test_util.hpp"
 #include "ui_test_util.hpp"
 
+#include <QElapsedTimer>
 #include <QFileInfo>
 #include <QLineEdit>
 #include <QSvgRenderer>
@@ -85,6 +88,9 @@ private Q_SLOTS:
     void eachExperimentOnTheRing();
     void digitInversionAndDecision();
     void longComputationCancels();
+    void cancelOfAQueuedJobIsNotLost();
+    void csvIsTheClis_data();
+    void csvIsTheClis();
     void badSettingsSayWhy();
     void menuOpensTheViewOnItsTab();
 };
@@ -93,11 +99,11 @@ void TestExperimentDialog::eachExperimentOnTheRing_data()
 {
     QTest::addColumn<int>("kind");
     QTest::addColumn<QString>("command");
-    QTest::addColumn<int>("rows");
+    QTest::addColumn<int>("rows"); ///< of the first file, the table the view shows
     QTest::newRow("inversion") << int(ExperimentKind::Inversion) << "noisetrail-cli invert " << 2;
-    QTest::newRow("interpolation") << int(ExperimentKind::Interpolation) << "noisetrail-cli interpolate " << 2;
+    QTest::newRow("interpolation") << int(ExperimentKind::Interpolation) << "noisetrail-cli interpolate " << 2 * 6;
     QTest::newRow("consistency") << int(ExperimentKind::Consistency) << "noisetrail-cli consistency " << 4;
-    QTest::newRow("decision") << int(ExperimentKind::Decision) << "noisetrail-cli decision " << 2;
+    QTest::newRow("decision") << int(ExperimentKind::Decision) << "noisetrail-cli decision " << 2 * 20;
 }
 
 void TestExperimentDialog::eachExperimentOnTheRing()
@@ -158,7 +164,7 @@ void TestExperimentDialog::digitInversionAndDecision()
     d.countSpin(ExperimentKind::Decision)->setValue(3);
     d.samplersEdit(ExperimentKind::Decision)->setText("ddim:5");
     QVERIFY(computeAndWait(d));
-    QCOMPARE(d.table()->rowCount(), 1);
+    QCOMPARE(d.table()->rowCount(), 3); // one panel, one row per sample
     QVERIFY(d.statusText().contains("class"));
     checkFigureExports(d, d.result(ExperimentKind::Decision)->figure.boundingRect().size());
 }
@@ -177,6 +183,101 @@ void TestExperimentDialog::longComputationCancels()
     QVERIFY(done.first().first().toBool()); // cancelled
     QVERIFY(!d.isComputing());
     QVERIFY(d.statusText().startsWith("Cancelled"));
+}
+
+void TestExperimentDialog::cancelOfAQueuedJobIsNotLost()
+{
+    // A long job runs (a digit inversion up to S = 1000); Compute on another tab queues a
+    // second job behind it (newest wins: the first is cancelled), and Cancel is pressed while
+    // the first still winds down and the second waits. The second must end cancelled without
+    // computing (a Cancel reset by the next job was lost: it then ran for minutes), and nothing
+    // of the first may reach the view.
+    ExperimentDialog d(kModels + "/mnist-unet.json", 1);
+    d.showExperiment(ExperimentKind::Inversion);
+    d.countSpin(ExperimentKind::Inversion)->setValue(8);
+    QSignalSpy done(&d, &ExperimentDialog::computeFinished);
+    d.compute();
+    QTRY_VERIFY_WITH_TIMEOUT(d.statusText().contains("model calls"), 30000); // the first job runs
+    d.showExperiment(ExperimentKind::Consistency);
+    d.countSpin(ExperimentKind::Consistency)->setValue(16);
+    d.compute();
+    QVERIFY(d.isComputing());
+    d.cancel();
+    QElapsedTimer clock;
+    clock.start();
+    QVERIFY(done.wait(60000));
+    qInfo("the queued job ended %lld ms after Cancel", clock.elapsed());
+    QVERIFY(clock.elapsed() < 20000); // uncancelled, it samples 1180 steps of 16 digits per sampler
+    QCOMPARE(done.size(), 1);
+    QVERIFY(done.first().first().toBool()); // cancelled
+    QVERIFY(!d.isComputing());
+    QVERIFY2(d.statusText().startsWith("Cancelled"), qPrintable(d.statusText()));
+    const ExperimentResultPtr r = d.result(ExperimentKind::Consistency);
+    QVERIFY(r && r->cancelled && r->rows.isEmpty());
+    QTest::qWait(200);
+    QCOMPARE(done.size(), 1);
+    QVERIFY(!d.result(ExperimentKind::Inversion)); // the superseded job's result was dropped
+}
+
+void TestExperimentDialog::csvIsTheClis_data()
+{
+    QTest::addColumn<int>("kind");
+    QTest::addColumn<QString>("samplers");
+    QTest::addColumn<QString>("steps");
+    QTest::addColumn<int>("count");
+    QTest::addColumn<QStringList>("files");
+    QTest::addColumn<int>("rows"); ///< of the first file, the table the view shows
+    QTest::newRow("consistency") << int(ExperimentKind::Consistency) << "ddim,ddpm,ddim:0:0.5" << "10,40" << 12
+                                 << QStringList{"consistency.csv", "early_stop.csv"} << 3 * 2;
+    QTest::newRow("interpolation") << int(ExperimentKind::Interpolation) << "ddim:20,ddpm:60" << QString() << 5
+                                   << QStringList{"interpolation.csv"} << 2 * 5;
+    QTest::newRow("decision") << int(ExperimentKind::Decision) << "ddpm:50,ddim:10" << QString() << 15
+                              << QStringList{"decision.csv"} << 2 * 15;
+    // Mixture draws: the view exports them as X0.npy beside the CSV, which its command reads.
+    QTest::newRow("inversion") << int(ExperimentKind::Inversion) << QString() << "10,20" << 6
+                               << QStringList{"table.csv", "mse.csv"} << 2;
+}
+
+void TestExperimentDialog::csvIsTheClis()
+{
+    // The view's numbers are the CLI's: the command it shows, run by the real binary,
+    // writes CSV files byte for byte equal to the view's Export CSV.
+    QFETCH(int, kind);
+    QFETCH(QString, samplers);
+    QFETCH(QString, steps);
+    QFETCH(int, count);
+    QFETCH(QStringList, files);
+    QFETCH(int, rows);
+    const auto k = ExperimentKind(kind);
+    ExperimentDialog d(kModels + "/ring8.json", 3);
+    d.showExperiment(k);
+    d.countSpin(k)->setValue(count);
+    if (!steps.isEmpty())
+        d.stepsEdit(k)->setText(steps);
+    if (!samplers.isEmpty())
+        d.samplersEdit(k)->setText(samplers);
+    QVERIFY(computeAndWait(d));
+    QTemporaryDir dir;
+    QVERIFY(QDir(dir.path()).mkdir("gui"));
+    QVERIFY(d.exportCsv(dir.filePath("gui/" + files.first())));
+    // The command, without the view's note on X0.npy; that file is the one the export wrote.
+    QStringList args = d.commandText().section(QStringLiteral("   ("), 0, 0).split(' ', Qt::SkipEmptyParts);
+    QCOMPARE(args.takeFirst(), QString("noisetrail-cli"));
+    QCOMPARE(args.last(), QString("DIR"));
+    args.last() = dir.filePath("cli");
+    if (const qsizetype i = args.indexOf("X0.npy"); i >= 0)
+        args[i] = dir.filePath("gui/X0.npy");
+    const noisetrail::test::CliResult cli = noisetrail::test::run_cli(args);
+    QVERIFY2(cli.code == 0, qPrintable(cli.err));
+    for (const QString& name : files) {
+        QFile g(dir.filePath("gui/" + name)), c(dir.filePath("cli/" + name));
+        QVERIFY2(g.open(QIODevice::ReadOnly) && c.open(QIODevice::ReadOnly), qPrintable(name));
+        const QByteArray gb = g.readAll(), cb = c.readAll();
+        if (name == files.first()) // the table the view shows
+            QCOMPARE(gb.count('\n'), 1 + rows);
+        QVERIFY(gb.count('\n') > 1);
+        QCOMPARE(gb, cb);
+    }
 }
 
 void TestExperimentDialog::badSettingsSayWhy()
@@ -202,7 +303,7 @@ void TestExperimentDialog::badSettingsSayWhy()
 
 void TestExperimentDialog::menuOpensTheViewOnItsTab()
 {
-    auto w = test::open_main_window(kModels + "/ring8.json");
+    auto w = ui::test::open_main_window(kModels + "/ring8.json");
     auto* seed = w->findChild<QSpinBox*>("seed");
     auto* act = w->findChild<QAction*>("experimentAction2");
     QVERIFY(act && seed);

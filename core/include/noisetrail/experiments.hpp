@@ -19,6 +19,7 @@
 // InputError (bad options or data) or RunError (a run that failed).
 #pragma once
 #include "noisetrail/classifier.hpp"
+#include "noisetrail/figure.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/run.hpp"
@@ -52,8 +53,7 @@ using ProgressCallback = std::function<void(const Progress&)>;
 /// for a malformed entry; names are checked later by validate().
 std::vector<SamplerConfig> parse_sampler_list(const std::string& text, const SamplerConfig& base = {},
                                               const std::string& what = "--samplers");
-/// The inverse: NAME:STEPS[:ETA] (ETA for DDIM only), a comma-free CSV field.
-std::string sampler_spec(const SamplerConfig& config, int train_steps);
+// The inverse is sampler_label(config, T, LabelForm::Spec) (sampler_config.hpp).
 
 /// Mean squared error per dimension of each of the n rows of a and b:
 ///   mse_i = (1/D) sum_j (a_ij - b_ij)^2,  D = a.size() / n.
@@ -99,6 +99,16 @@ Inversion invert_and_reconstruct(const Model& model, std::span<const float> x0, 
                                  const InversionOptions& options, const ProgressCallback& progress = {},
                                  const std::atomic<bool>* cancel = nullptr);
 
+/// The inversion's tables and figures, for the CLI's files and the GUI alike, from the
+/// examples x0 ([n, *data_shape]; `indices`: their rows in the data file), the run `main`
+/// and, when `table` is not empty, the runs of the table over S (the CLI's --table):
+/// - table "table" (only with `table`): steps,examples,ddim_mse[,ddpm_mse], means over the examples;
+/// - table "mse": index,mse[,ddpm_mse] of `main`, one row per example;
+/// - figure "reconstruction": `main`'s originals, x_T, reconstructions, errors (and DDPM's);
+/// - figure "table" (image models, only with `table`): the reconstructions at every S.
+figure::Report inversion_report(const Model& model, std::span<const float> x0, const std::vector<std::int64_t>& indices,
+                                const Inversion& main, const std::vector<const Inversion*>& table = {});
+
 // ------------------------------------------------------------ interpolation
 
 /// Spherical linear interpolation (DDIM paper App. D, after Shoemake 1985):
@@ -115,6 +125,7 @@ struct InterpolationOptions {
 };
 
 struct Interpolation {
+    std::vector<SamplerConfig> samplers;      ///< as given
     std::vector<std::int64_t> shape;          ///< [k, *data_shape]
     std::vector<double> alphas;               ///< k values in [0, 1]
     std::vector<float> x_T;                   ///< [k, D]: slerp(z0, z1, alphas[i])
@@ -131,6 +142,12 @@ std::vector<double> neighbour_change(std::span<const float> samples, int k);
 Interpolation interpolate(const Model& model, std::span<const float> z0, std::span<const float> z1,
                           const InterpolationOptions& options, const ProgressCallback& progress = {},
                           const std::atomic<bool>* cancel = nullptr);
+
+/// Its table and figure, for the CLI's files and the GUI alike: table "interpolation"
+/// (sampler,index,alpha,xt_norm,change: sampler as NAME:STEPS[:ETA], change the RMS change
+/// per dimension from the previous point's sample, nan at the first point) and figure
+/// "interpolation" (x_T, then each sampler's decoded points).
+figure::Report interpolation_report(const Model& model, const Interpolation& result);
 
 // ------------------------------------------------------ consistency, early stop
 
@@ -150,6 +167,7 @@ struct ConsistencyOptions {
 };
 
 struct Consistency {
+    std::vector<SamplerConfig> samplers; ///< as given (their steps are each run's S)
     std::vector<int> steps;
     std::vector<std::int64_t> shape;   ///< [B, *data_shape]
     std::vector<float> x_T;
@@ -171,6 +189,13 @@ struct Consistency {
 
 Consistency consistency(const Model& model, const ConsistencyOptions& options, const ProgressCallback& progress = {},
                         const std::atomic<bool>* cancel = nullptr);
+
+/// The tables and figures of a finished consistency run, for the CLI's files and the GUI alike:
+/// - table "consistency": sampler,steps,mean_distance,space (sampler as NAME:S[:ETA]);
+/// - table "early_stop": sampler,k,preview_t,preview_distance (the sampler is the longest run);
+/// - figure "consistency": each sampler's samples at every S; figure "early_stop": the
+///   previews after k steps of the longest run beside the k-step runs' samples.
+figure::Report consistency_report(const Model& model, const Consistency& result);
 
 /// Where an image model's classifier card is: `path`, or mnist-classifier.json
 /// next to the model card when empty (compare, consistency and decision time).
@@ -247,6 +272,7 @@ struct DecisionOptions {
 };
 
 struct Decision {
+    std::vector<SamplerConfig> panels;       ///< as given
     std::vector<float> x_T;                  ///< [B, D]
     std::vector<DecisionTrace> traces;       ///< per panel
     std::vector<std::vector<float>> samples; ///< per panel, the final samples [B, D]
@@ -259,5 +285,11 @@ struct Decision {
 /// `assigner` labelling each step's x0_hat.
 Decision decision(const Model& model, const Assigner& assigner, const DecisionOptions& options,
                   const ProgressCallback& progress = {}, const std::atomic<bool>* cancel = nullptr);
+
+/// Its table and figure, for the CLI's files and the GUI alike: table "decision"
+/// (panel,sample,decision_step,decision_t,final) and figure "decision": per panel the
+/// samples with their assignment over t as a strip under each (images) or the paths
+/// coloured by it (2-D), and the histogram of decision t; the legend names the classes.
+figure::Report decision_report(const Model& model, const Assigner& assigner, const Decision& result);
 
 } // namespace noisetrail::experiments

@@ -62,4 +62,20 @@ void validate(const SamplerConfig& config, int train_steps);
 /// "DDIM, 50 steps, eta 0, leading" style description for headers and logs.
 std::string describe(const SamplerConfig& config, int train_steps);
 
+
+/// The two forms of a sampler's label (sampler_label).
+enum class LabelForm {
+    Title, ///< for figures, legends and tables: "DDIM 50 eta 0.5", "DDPM 1000", "Heun 18"
+    Spec,  ///< for command lines and CSV fields: "ddim:50:0.5", "ddpm:1000" (NAME:STEPS[:ETA],
+           ///< what experiments::parse_sampler_list reads back)
+};
+
+/// The one short label of a sampler, from its capabilities (SamplerInfo): the
+/// title (Spec: the name), the steps it resolves to for T = `train_steps`, and
+/// eta where the sampler uses it (SamplerInfo::uses_eta). Without `train_steps`
+/// a Title leaves the steps out ("DDIM eta 0": one sampler over several S) and
+/// a Spec writes the configured steps (0: the sampler's default).
+std::string sampler_label(const SamplerConfig& config, std::optional<int> train_steps,
+                          LabelForm form = LabelForm::Title);
+
 } // namespace noisetrail
