@@ -65,6 +65,8 @@ int cmd_run(const std::vector<std::string>& argv)
         return 0;
     }
     const auto session_file = args.text("--session");
+    if (session_file && session_file->empty())
+        throw InputError("--session needs a file name (FILE.ntsession), got an empty one");
     if (session_file) {
         const auto folder = std::filesystem::absolute(*session_file).parent_path();
         if (!std::filesystem::is_directory(folder))
@@ -76,6 +78,7 @@ int cmd_run(const std::vector<std::string>& argv)
     const RunSetRecipe recipe = read_run_recipe(*config);
     RunSetOptions options;
     options.device = args.text("--device").value_or("cpu");
+    options.trust = code_trust();
     options.threads = threads_from(args);
     if (const auto p = args.text("--pacing"))
         options.pacing = parse_pacing(*p);
