@@ -283,7 +283,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"export_torchscript: error: {e}", file=sys.stderr)
         return 2
     print(f"export_torchscript: wrote {a.out} and {pt} (checked on probe batches of 1, 3 and 5)")
-    print(f"  try: noisetrail-cli sample --model {a.out} --sampler ddim --steps 50 --out samples/")
+    print(f"  try: noisetrail-cli sample --model {a.out} --trust-code --sampler ddim --steps 50 --out samples/")
+    print("  (--trust-code: a TorchScript module is code; run only modules whose source you trust)")
     return 0
 
 

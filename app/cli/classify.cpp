@@ -55,6 +55,8 @@ int cmd_classify(const std::vector<std::string>& argv)
                          std::to_string(want[0]) + ", " + std::to_string(want[1]) + ", " + std::to_string(want[2]) + "]");
     // The images: the last [N, C, H, W] block (of the last step for [S, N, C, H, W]).
     const std::int64_t n64 = a.shape[r - 4];
+    if (r == 5 && a.shape[0] < 1) // no last step: the block below would start before the data
+        throw InputError("--samples " + *file + ": holds no steps (shape " + a.shape_string() + ")");
     if (n64 < 1)
         throw InputError("--samples " + *file + ": holds no images (shape " + a.shape_string() + ")");
     if (n64 > std::numeric_limits<int>::max())

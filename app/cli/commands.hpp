@@ -71,7 +71,11 @@ std::uint64_t seed_from(const Args& args);
 NpyArray read_npy_named(const std::string& flag, const std::string& file);
 /// --threads N, in 1..max_threads() (4x the cores); 0 when not given (libtorch's choice).
 int threads_from(const Args& args);
-/// Load --model (required) on --device.
+/// The global --trust-code (main.cpp takes it out of every command's arguments):
+/// TorchScript modules from outside the bundled models folder may run.
+void set_trust_code(bool trust);
+CodeTrust code_trust();
+/// Load --model (required) on --device, with code_trust().
 std::shared_ptr<Model> load_model_from(const Args& args);
 /// Split a comma-separated flag value; InputError naming the flag when it is empty.
 std::vector<std::string> split_list(const std::string& flag, const std::string& s);

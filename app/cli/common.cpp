@@ -90,12 +90,26 @@ int threads_from(const Args& args)
     return static_cast<int>(args.integer("--threads", 1, max_threads()).value_or(0));
 }
 
+namespace {
+bool g_trust_code = false;
+}
+
+void set_trust_code(bool trust)
+{
+    g_trust_code = trust;
+}
+
+CodeTrust code_trust()
+{
+    return CodeTrust{.all = g_trust_code, .fingerprints = {}};
+}
+
 std::shared_ptr<Model> load_model_from(const Args& args)
 {
     const auto card = args.text("--model");
     if (!card)
         throw InputError("--model CARD is required (a model card .json, or a bundled card's name such as ring8)");
-    return Model::load(resolve_model_card(*card), args.text("--device").value_or("cpu"));
+    return Model::load(resolve_model_card(*card), args.text("--device").value_or("cpu"), code_trust());
 }
 
 void prepare_output_dir(const std::string& flag, const std::string& dir)

@@ -2,10 +2,12 @@
 #include "commands.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/limits.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <exception>
@@ -43,32 +45,46 @@ void usage(std::ostream& out)
         out << "  " << c.name << std::string(13 - std::strlen(c.name), ' ') << c.summary << '\n';
     out << "\n'noisetrail-cli COMMAND --help' describes a command; --version prints the version.\n"
            "Every command also takes --max-input-mib N: the most memory one input array (.npy)\n"
-           "may take, in MiB (default 2048). Larger files are refused before anything is read.\n";
+           "may take, in MiB (default 2048). Larger files are refused before anything is read.\n"
+           "Every command also takes --max-memory-mib N: the memory budget, in MiB (default 1024), for\n"
+           "what a file or flag asks to allocate (a network, an archive, a plan, an export, a batch).\n"
+           "Every command that loads a model card also takes --trust-code: run a TorchScript module\n"
+           "from outside the bundled models folder (it is code with your permissions; see HARDENING.md).\n";
 }
 
-/// Take the global --max-input-mib N (anywhere after the command) out of `args`
-/// and set read_npy's allocation limit from it.
-void apply_input_limit(std::vector<std::string>& args)
+/// Take a global FLAG N (in MiB, anywhere after the command) out of `args` and
+/// hand its value in bytes to `set`: --max-input-mib (read_npy's allocation limit)
+/// and --max-memory-mib (the memory budget, limits.hpp).
+void apply_mib_flag(std::vector<std::string>& args, const std::string& flag, void (*set)(std::uint64_t))
 {
     for (std::size_t i = 0; i < args.size(); ++i) {
         std::string value;
-        if (args[i] == "--max-input-mib" && i + 1 < args.size())
+        if (args[i] == flag && i + 1 < args.size())
             value = args[i + 1];
-        else if (args[i].rfind("--max-input-mib=", 0) == 0)
-            value = args[i].substr(std::strlen("--max-input-mib="));
-        else if (args[i] == "--max-input-mib")
-            throw noisetrail::InputError("--max-input-mib needs a value");
+        else if (args[i].rfind(flag + "=", 0) == 0)
+            value = args[i].substr(flag.size() + 1);
+        else if (args[i] == flag)
+            throw noisetrail::InputError(flag + " needs a value");
         else
             continue;
-        const std::size_t taken = args[i] == "--max-input-mib" ? 2 : 1;
+        const std::size_t taken = args[i] == flag ? 2 : 1;
         unsigned long long mib = 0;
         const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), mib);
         if (ec != std::errc() || end != value.data() + value.size() || mib < 1 || mib > (1ULL << 24))
-            throw noisetrail::InputError("--max-input-mib must be an integer in 1..16777216 (MiB), got '" + value + "'");
-        noisetrail::set_npy_size_limit(mib << 20);
+            throw noisetrail::InputError(flag + " must be an integer in 1..16777216 (MiB), got '" + value + "'");
+        set(mib << 20);
         args.erase(args.begin() + static_cast<std::ptrdiff_t>(i), args.begin() + static_cast<std::ptrdiff_t>(i + taken));
         --i;
     }
+}
+
+/// Take the global --trust-code (anywhere after the command) out of `args`.
+void apply_code_trust(std::vector<std::string>& args)
+{
+    const auto it = std::remove(args.begin(), args.end(), std::string("--trust-code"));
+    if (it != args.end())
+        noisetrail::cli::set_trust_code(true);
+    args.erase(it, args.end());
 }
 
 } // namespace
@@ -94,7 +110,9 @@ int main(int argc, char** argv)
             continue;
         std::vector<std::string> rest(argv + 2, argv + argc);
         try {
-            apply_input_limit(rest);
+            apply_mib_flag(rest, "--max-input-mib", &noisetrail::set_npy_size_limit);
+            apply_mib_flag(rest, "--max-memory-mib", &noisetrail::set_memory_budget);
+            apply_code_trust(rest);
             return c.run(rest);
         } catch (const noisetrail::InputError& e) {
             std::cerr << "noisetrail-cli " << c.name << ": error: " << e.what() << '\n';

@@ -35,14 +35,19 @@ int cmd_plan(const std::vector<std::string>& argv)
     for (const auto& w : plan.warnings)
         std::cerr << "noisetrail-cli: warning: " << w << '\n';
     if (args.has("--json")) {
-        nlohmann::json steps = nlohmann::json::array();
-        for (const PlanStep& s : plan.steps)
-            steps.push_back({{"t", s.t},
-                             {"t_prev", s.t_prev},
-                             {"alpha_bar", s.alpha_bar},
-                             {"alpha_bar_prev", s.alpha_bar_prev},
-                             {"sigma", s.sigma}});
-        std::cout << nlohmann::json{{"steps", steps}}.dump() << '\n';
+        // Written step by step: a document of 10^6 steps built in memory took 1.5 GB.
+        std::cout << "{\"steps\":[";
+        for (int i = 0; i < plan.size(); ++i) {
+            const PlanStep& s = plan.steps[i];
+            std::cout << (i ? "," : "")
+                      << nlohmann::json{{"t", s.t},
+                                        {"t_prev", s.t_prev},
+                                        {"alpha_bar", s.alpha_bar},
+                                        {"alpha_bar_prev", s.alpha_bar_prev},
+                                        {"sigma", s.sigma}}
+                             .dump();
+        }
+        std::cout << "]}\n";
         return 0;
     }
     std::cout << describe(config, model->schedule().train_steps()) << " on " << model->card().name << "\n";

@@ -75,6 +75,8 @@ int cmd_run(const std::vector<std::string>& argv)
     const bool measure = !args.has("--no-metrics");
     if (!measure && !session_file)
         throw InputError("--no-metrics applies to --session FILE only");
+    if (session_file && session_file->empty())
+        throw InputError("--session needs a file name (FILE.ntsession), got an empty one");
     if (session_file) {
         const auto folder = std::filesystem::absolute(*session_file).parent_path();
         if (!std::filesystem::is_directory(folder))
@@ -86,6 +88,7 @@ int cmd_run(const std::vector<std::string>& argv)
     const RunSetRecipe recipe = read_run_recipe(*config);
     RunSetOptions options;
     options.device = args.text("--device").value_or("cpu");
+    options.trust = code_trust();
     options.threads = threads_from(args);
     if (const auto p = args.text("--pacing"))
         options.pacing = parse_pacing(*p);

@@ -1,6 +1,11 @@
 // Reading the compare cache; see compare_cache.hpp.
 #include "compare_cache.hpp"
 
+#include "json_file.hpp"
+#include "noisetrail/errors.hpp"
+
+#include <algorithm>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <limits>
@@ -17,7 +22,19 @@ json empty_cache()
 
 json parse_cache(const std::string& text, const fs::path& file, std::vector<std::string>* warnings)
 {
-    json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
+    // The bounded parser of cards and recipes (nesting at most kMaxJsonDepth): a
+    // deeply nested cache once recursed until the stack ran out (SIGSEGV).
+    json j;
+    try {
+        j = noisetrail::detail::parse_json(text, file.string());
+    } catch (const InputError& e) {
+        // e.what() is "<file>: malformed JSON...": keep the reason after the name.
+        const std::string why = std::string(e.what()).substr(std::min(file.string().size() + 2, std::strlen(e.what())));
+        if (warnings)
+            warnings->push_back("compare: warning: " + file.string() + ": not a compare cache (" + why +
+                                "); starting afresh");
+        return empty_cache();
+    }
     const auto format = j.is_object() ? j.find("format") : j.end();
     if (!j.is_object() || format == j.end() || !format->is_string() || *format != kCacheFormat ||
         !j.contains("cells") || !j["cells"].is_object()) {

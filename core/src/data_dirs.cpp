@@ -88,6 +88,22 @@ std::optional<fs::path> find_models_dir()
     return std::nullopt;
 }
 
+bool in_bundled_models(const fs::path& file)
+{
+    const auto dir = find_models_dir();
+    if (!dir)
+        return false;
+    std::error_code ec;
+    const fs::path a = fs::weakly_canonical(fs::absolute(file, ec), ec);
+    if (ec)
+        return false;
+    const fs::path b = fs::weakly_canonical(*dir, ec);
+    if (ec)
+        return false;
+    const auto rel = a.lexically_relative(b);
+    return !rel.empty() && *rel.begin() != ".." && *rel.begin() != ".";
+}
+
 fs::path resolve_model_card(const std::string& name_or_path, const std::string& flag)
 {
     std::error_code ec;

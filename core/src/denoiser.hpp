@@ -9,6 +9,8 @@
 #include <memory>
 #include <optional>
 
+namespace noisetrail { struct CodeTrust; }
+
 namespace noisetrail::detail {
 
 class Denoiser {
@@ -25,6 +27,10 @@ public:
     /// Whether one call on a concatenated batch of `merged_batch` rows costs less
     /// than one call per part (MergePolicy::Auto asks this; figures in run_set.cpp).
     virtual bool merging_pays(std::int64_t merged_batch) const { return false; }
+    /// Working memory of one call per sample of the batch, in bytes: an estimate that
+    /// a run checks against the memory budget before it allocates (limits.hpp).
+    /// 0 where it cannot be known (a TorchScript module).
+    virtual double bytes_per_sample() const { return 0.0; }
 };
 
 /// int64 [B] CPU tensor with every entry t.
@@ -44,6 +50,10 @@ std::unique_ptr<Denoiser> make_denoiser(const ModelCard& card, const NoiseSchedu
 std::unique_ptr<Denoiser> make_gaussian_mixture(const ModelCard&, const NoiseSchedule&, const at::Device&);
 std::unique_ptr<Denoiser> make_empirical(const ModelCard&, const NoiseSchedule&, const at::Device&);
 std::unique_ptr<Denoiser> make_torchscript(const ModelCard&, const NoiseSchedule&, const at::Device&);
+/// The TorchScript module a card names (field `file`, relative to the card); InputError if missing.
+std::filesystem::path torchscript_module(const ModelCard& card);
+/// UntrustedCode unless the card's module lies in the bundled models folder or `trust` covers it.
+void check_code_trust(const ModelCard& card, const CodeTrust& trust);
 
 struct DenoisedTensors {
     at::Tensor x0_hat;

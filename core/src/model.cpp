@@ -15,11 +15,14 @@ Model::Model(ModelCard card, std::unique_ptr<detail::Denoiser> denoiser, std::st
 
 Model::~Model() = default;
 
-std::shared_ptr<Model> Model::load(const std::filesystem::path& card_path, const std::string& device)
+std::shared_ptr<Model> Model::load(const std::filesystem::path& card_path, const std::string& device,
+                                   const CodeTrust& trust)
 {
     c10::InferenceMode guard;
     const at::Device dev = detail::parse_device(device);
     ModelCard card = read_model_card(card_path);
+    if (card.kind == "torchscript")
+        detail::check_code_trust(card, trust); // before libtorch reads a byte of the module
     const NoiseSchedule schedule(card.schedule);
     auto denoiser = detail::make_denoiser(card, schedule, dev);
     return std::shared_ptr<Model>(new Model(std::move(card), std::move(denoiser), device));

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdio>
 
 namespace noisetrail {
 
@@ -90,6 +91,16 @@ ModelCard parse_model_card(std::string json_text, const std::filesystem::path& p
         throw InputError(field("format") + ": unsupported format '" + card.format +
                          "' (expected noisetrail-model/1)");
     card.name = get_string("name", false, path.stem().string());
+    // A name is shown in titles, captions and one-line messages: a NUL cut it short
+    // (C strings), a newline split the message. Control characters have no place in it.
+    if (j.contains("name"))
+        for (const unsigned char c : card.name)
+            if (c < 0x20 || c == 0x7f) {
+                char hex[8];
+                std::snprintf(hex, sizeof hex, "U+%04X", c);
+                throw InputError(field("name") + " holds a control character (" + hex +
+                                 "); a name is one line of printable text");
+            }
     card.kind = get_string("kind", true);
     bool known = false;
     for (const auto& k : model_kinds())

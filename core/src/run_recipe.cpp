@@ -50,7 +50,7 @@ RunSet make_run_set(const RunSetRecipe& recipe, const RunSetOptions& options)
         const fs::path key = fs::weakly_canonical(fs::absolute(card));
         auto& m = loaded[key];
         if (!m)
-            m = Model::load(card, options.device);
+            m = Model::load(card, options.device, options.trust);
         return m;
     };
     const std::shared_ptr<Model> top = load(recipe.model);

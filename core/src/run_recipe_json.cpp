@@ -102,9 +102,11 @@ public:
             p.sampler.sampler = text(j["sampler"], where + ".sampler");
             parsed(where + ".sampler", [&] { return sampler_info(p.sampler.sampler); });
         }
-        // 0 is what omitting it means, the sampler's default (SamplerConfig::steps); sessions store it.
+        // Omitted: the sampler's default (SamplerConfig::steps = 0). An explicit 0 once ran
+        // the default silently; it is an error like --steps 0, except in sessions, which store it.
         if (j.contains("steps"))
-            p.sampler.steps = static_cast<int>(integer(j["steps"], where + ".steps", 0, 1000000));
+            p.sampler.steps = static_cast<int>(
+                integer(j["steps"], where + ".steps", src_.zero_steps_is_default ? 0 : 1, 1000000));
         if (j.contains("eta")) {
             p.sampler.eta = number(j["eta"], where + ".eta");
             if (p.sampler.eta < 0)

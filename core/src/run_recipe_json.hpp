@@ -17,6 +17,9 @@ struct RecipeSource {
     std::string what;       ///< message prefix: "run recipe a.run.json", "s.ntsession"
     std::string field_root; ///< prefix of every field name: "" in a recipe file, "recipe" in a session
     std::filesystem::path folder; ///< relative paths in the JSON are relative to it
+    /// Sessions have always stored a panel's default step count as "steps": 0; in a
+    /// recipe file an explicit 0 is an error like `--steps 0` (omitting the key is the default).
+    bool zero_steps_is_default = false;
 };
 
 /// The recipe in `j`. Every problem is one InputError "<what>: field '<root.field>' <why>"

@@ -1,6 +1,7 @@
 #include "noisetrail/sampling_plan.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/limits.hpp"
 #include "numeric.hpp"
 #include "samplers/sampler.hpp"
 
@@ -67,7 +68,11 @@ SamplingPlan make_plan(const NoiseSchedule& schedule, const SamplerConfig& confi
     validate(config, T);
     const detail::SamplerUnit& unit = detail::find_sampler(config.sampler);
     int dropped = 0;
-    const std::vector<int> ts = make_timesteps(config.spacing, resolved_steps(config, T), T, &dropped);
+    const int steps = resolved_steps(config, T);
+    // The plan's steps (and its timesteps, twice while they are made) before allocating them.
+    check_memory_budget("a plan of " + std::to_string(steps) + " steps",
+                        static_cast<double>(steps) * (sizeof(PlanStep) + 2 * sizeof(int)));
+    const std::vector<int> ts = make_timesteps(config.spacing, steps, T, &dropped);
 
     SamplingPlan plan;
     if (dropped > 0)

@@ -374,7 +374,7 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
     if (f.text("format") != session_format_name(version))
         f.fail("format", "expected " + session_format_name(version));
     Session s;
-    s.recipe = detail::recipe_from_json(f.at("recipe"), {path.string(), "recipe", folder});
+    s.recipe = detail::recipe_from_json(f.at("recipe"), {path.string(), "recipe", folder, /*zero_steps_is_default=*/true});
     s.model_name = f.text("model_name");
     s.card_json = f.has("card") ? f.text("card") : "";
     s.train_steps = int(f.integer("train_steps", 1, kMaxSteps));

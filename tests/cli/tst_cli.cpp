@@ -167,8 +167,9 @@ void TestCli::bad_input_exits_2_data()
     QTest::newRow("unknown variance") << (sample + QStringList{"--variance", "learned"}) << "unknown variance";
     QTest::newRow("unknown flag") << (sample + QStringList{"--temperature", "2"}) << "--temperature";
     QTest::newRow("unwritable --out") << (sample + QStringList{"--out", fx + "/bad_json.json/sub"}) << "--out";
-    QTest::newRow("torchscript wrong output shape") << QStringList{"sample", "--model", fx + "/torchscript/wrong_shape.json"} << "returned shape";
-    QTest::newRow("torchscript corrupt archive") << QStringList{"sample", "--model", fx + "/torchscript/corrupt.json"} << "not a loadable TorchScript archive";
+    QTest::newRow("torchscript wrong output shape") << QStringList{"sample", "--trust-code", "--model", fx + "/torchscript/wrong_shape.json"} << "returned shape";
+    QTest::newRow("torchscript corrupt archive") << QStringList{"sample", "--model", fx + "/torchscript/corrupt.json", "--trust-code"} << "not a loadable TorchScript archive";
+    QTest::newRow("torchscript untrusted") << QStringList{"sample", "--model", fx + "/torchscript/gaussian_eps.json"} << "--trust-code";
     QTest::newRow("plan steps > T") << QStringList{"plan", "--model", ring(), "--steps", "5000"} << "--steps";
 }
 
@@ -192,7 +193,7 @@ void TestCli::nan_model_exits_3_naming_step()
     QVERIFY(!r.err.trimmed().contains('\n'));
     // A TorchScript model that returns NaN: same exit code, same one line.
     const Result ts = cli({"sample", "--model", QString::fromStdString(test::source_path("tests/fixtures/torchscript/nan.json")),
-                           "--sampler", "ddim", "--steps", "10"});
+                           "--trust-code", "--sampler", "ddim", "--steps", "10"});
     QCOMPARE(ts.code, 3);
     QVERIFY2(ts.err.contains("step 0"), qPrintable(ts.err));
 }

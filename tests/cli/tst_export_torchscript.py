@@ -132,7 +132,11 @@ def main():
         # Sample it with the real CLI, from another working directory.
         samples = os.path.join(tmp, "out")
         n = 2000
-        code, out, err = run([a.cli, "sample", "--model", card, "--sampler", "ddim", "--steps", "100",
+        # A module from outside the bundled models folder is code: refused until trusted.
+        code, out, err = run([a.cli, "sample", "--model", card, "--steps", "2"], cwd=tmp)
+        if code != 2 or "--trust-code" not in err or err.strip().count("\n") != 0:
+            fail(f"untrusted TorchScript card: exit {code}, expected 2 naming --trust-code: {err}")
+        code, out, err = run([a.cli, "sample", "--model", card, "--trust-code", "--sampler", "ddim", "--steps", "100",
                               "--batch", str(n), "--clip-x0", "off", "--seed", "3", "--threads", "1",
                               "--out", samples], cwd=tmp)
         if code != 0:

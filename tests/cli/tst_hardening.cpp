@@ -117,6 +117,12 @@ private Q_SLOTS:
     void classify_rejects_bad_samples();
     void train_output_folders();
     void train_checkpoint_step_out_of_range();
+    void compare_cache_nested_deeply();
+    void torchscript_needs_trust_code();
+    void recipe_steps_zero_is_an_error();
+    void card_name_with_control_characters();
+    void run_session_empty_names_the_flag();
+    void memory_budget();
 
 private:
     QTemporaryDir dir_;
@@ -315,6 +321,9 @@ void TestHardening::classify_rejects_bad_samples()
     expect_error({"classify", "--classifier", clf, "--samples", empty}, 2, {"--samples", "no-images.npy"});
     const QString empty_steps = write("no-images-steps.npy", npy_f32("(3, 0, 1, 28, 28)"));
     expect_error({"classify", "--classifier", clf, "--samples", empty_steps}, 2, {"no-images-steps.npy"});
+    // No steps at all: [0, N, C, H, W] once read before the data (SIGSEGV).
+    const QString no_steps = write("zero-steps.npy", npy_f32("(0, 2, 1, 28, 28)"));
+    expect_error({"classify", "--classifier", clf, "--samples", no_steps}, 2, {"--samples", "zero-steps.npy", "no steps"});
     const auto labels = [&](const char* name, std::vector<std::int64_t> v) {
         return write(name, npy("{'descr': '<i8', 'fortran_order': False, 'shape': (2,), }", int64s(v)));
     };
@@ -365,6 +374,113 @@ void TestHardening::train_checkpoint_step_out_of_range()
         f.close();
         expect_error(args, 2, {"state.json", "step"});
     }
+}
+
+void TestHardening::compare_cache_nested_deeply()
+{
+    // 4 MiB of '[' in --out's cache: the reader once recursed until the stack ran
+    // out (SIGSEGV after 13 s and 2.2 GB). Now it is what any non-cache is: a
+    // warning naming the file and a fresh start.
+    const QString out = path("deep-cache");
+    QVERIFY(QDir().mkpath(out));
+    write("deep-cache/compare-cache.json", QByteArray(4 << 20, '['));
+    QElapsedTimer timer;
+    timer.start();
+    const test::CliResult r = test::run_cli({"compare", "--model", src("models/ring8.json"), "--out", out, "--steps",
+                                             "2", "--etas", "0", "--samples", "8", "--threads", "1"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QVERIFY2(r.err.contains("compare-cache.json: not a compare cache") && r.err.contains("nested deeper than 64"),
+             qPrintable(r.err));
+    QVERIFY2(timer.elapsed() < 20000, qPrintable(QString::number(timer.elapsed()) + " ms"));
+    QVERIFY2(children_peak_mib() < kPeakMib, qPrintable(QString::number(children_peak_mib()) + " MiB"));
+}
+
+void TestHardening::torchscript_needs_trust_code()
+{
+    // Contract section 2: a TorchScript module outside the bundled models folder is code
+    // (the audit's module printed /etc/passwd with exit 0); every command that loads a card
+    // refuses it, naming the flag, until --trust-code is given.
+    const QString card = src("tests/fixtures/torchscript/gaussian_eps.json");
+    const QString recipe = write("torchscript.run.json", "{\"format\": \"noisetrail-run/1\", \"model\": \"" +
+                                                             card.toUtf8() + "\", \"batch\": 2, \"panels\": "
+                                                                             "[{\"sampler\": \"ddim\", \"steps\": 3}]}");
+    const QString x0 = write("ts-x0.npy", npy_f32("(2, 2)", floats({0.5f, -0.5f, 1.0f, 0.0f})));
+    const QList<QStringList> commands{
+        {"sample", "--model", card, "--steps", "3", "--batch", "2"},
+        {"plan", "--model", card, "--steps", "3"},
+        {"run", "--config", recipe},
+        {"invert", "--model", card, "--steps", "3", "--out", path("ts-inv"), "--data", x0},
+        {"compare", "--model", card, "--out", path("ts-cmp"), "--steps", "2", "--etas", "0", "--samples", "8"}};
+    for (const QStringList& args : commands) {
+        expect_error(args, 2, {"gaussian_eps.json", "--trust-code", "not trusted"});
+        const test::CliResult ok = test::run_cli(args + QStringList{"--trust-code"});
+        QVERIFY2(ok.code == 0, qPrintable(args.join(' ') + " --trust-code: " + ok.err));
+    }
+}
+
+void TestHardening::recipe_steps_zero_is_an_error()
+{
+    // Contract section 4: omitted keys take the `sample` defaults; an explicit 0 is what
+    // `--steps 0` is, an error (it once ran 50 steps silently).
+    const QString recipe = write("zero-steps.run.json", "{\"format\": \"noisetrail-run/1\", \"model\": \"" +
+                                                            src("models/ring8.json").toUtf8() +
+                                                            "\", \"batch\": 4, \"panels\": [{\"sampler\": \"ddim\", "
+                                                            "\"steps\": 5}, {\"sampler\": \"ddim\", \"steps\": 0}]}");
+    expect_error({"run", "--config", recipe}, 2, {"zero-steps.run.json", "panels[1].steps", "1..1000000"});
+}
+
+void TestHardening::card_name_with_control_characters()
+{
+    // A NUL in a name was accepted (and cut the name short wherever it became a C string).
+    for (const auto& [file, escaped] : {std::pair{"name-nul.json", "ring\\u0000evil"},
+                                        std::pair{"name-newline.json", "two\\nlines"}}) {
+        const QString card = write(file, QByteArray("{\"format\": \"noisetrail-model/1\", \"name\": \"") + escaped +
+                                             "\", \"kind\": \"gaussian-mixture\", \"data_shape\": [2], "
+                                             "\"mixture\": {\"weights\": [1], \"means\": [[0, 0]], \"stds\": [0.5]}}");
+        expect_error({"plan", "--model", card}, 2, {file, "field 'name'", "control character"});
+    }
+}
+
+void TestHardening::run_session_empty_names_the_flag()
+{
+    // It said "filesystem error: cannot make absolute path: Invalid argument []".
+    expect_error({"run", "--config", src("docs/ring8.run.json"), "--session", ""}, 2, {"--session", "empty"});
+}
+
+void TestHardening::memory_budget()
+{
+    // One budget (--max-memory-mib, default 1024) that what a flag or a small file asks
+    // for is checked against before anything is allocated; over it, exit 2 naming the
+    // flag or field and the size it would need.
+    const QString ring = src("models/ring8.json");
+    // A batch of 10^6 DDPM samples once ran 25 s and took 3.4 GB before failing; the MLP
+    // takes about 6 KB a sample.
+    expect_error({"sample", "--model", src("models/two-moons-mlp.json"), "--batch", "1000000", "--steps", "2"}, 2,
+                 {"a batch of 1000000 samples", "would need", "memory budget of 1024 MiB", "--max-memory-mib"});
+    expect_error({"sample", "--model", ring, "--batch", "20000", "--steps", "2", "--max-memory-mib", "4"}, 2,
+                 {"a batch of 20000 samples", "memory budget of 4 MiB"});
+    const test::CliResult ok = test::run_cli({"sample", "--model", ring, "--batch", "20000", "--steps", "2"});
+    QVERIFY2(ok.code == 0, qPrintable(ok.err));
+    expect_error({"plan", "--model", ring, "--max-memory-mib", "0"}, 2, {"--max-memory-mib", "1..16777216"});
+    expect_error({"plan", "--model", ring, "--max-memory-mib"}, 2, {"--max-memory-mib"});
+
+    // An export of 8192x8192 took 1 GB as GIF; as MP4 (libx264's lookahead) about 12 GB.
+    const QString session = src("tests/data/session-v1-ring8.ntsession");
+    expect_error({"session", "export", session, "--mp4", path("huge.mp4"), "--size", "8192x8192"}, 2,
+                 {"huge.mp4", "8192x8192", "would need", "memory budget"});
+    QVERIFY(!QFile::exists(path("huge.mp4")));
+
+    // A plan of 10^6 steps (a card with T = 10^6): its JSON took 1.5 GB in memory; it is
+    // now written step by step, and the plan itself is within the budget.
+    const QString big_t = write("t-million.json", R"({"format": "noisetrail-model/1", "kind": "gaussian-mixture",
+        "data_shape": [2], "schedule": {"kind": "linear", "beta_start": 1e-7, "beta_end": 2e-5, "train_steps": 1000000},
+        "mixture": {"weights": [1], "means": [[0, 0]], "stds": [0.5]}})");
+    const test::CliResult plan = test::run_cli({"plan", "--model", big_t, "--json"}, 120000);
+    QVERIFY2(plan.code == 0, qPrintable(plan.err));
+    QVERIFY(plan.out.startsWith("{\"steps\":[{") && plan.out.trimmed().endsWith("}]}"));
+    QCOMPARE(plan.out.count("\"t_prev\""), 1000000);
+    QVERIFY2(children_peak_mib() < kPeakMib, qPrintable(QString::number(children_peak_mib()) + " MiB"));
+    expect_error({"plan", "--model", big_t, "--max-memory-mib", "16"}, 2, {"a plan of 1000000 steps", "16 MiB"});
 }
 
 QTEST_GUILESS_MAIN(TestHardening)

@@ -3,6 +3,7 @@
 // naming the card and the problem, before sampling; the correct fixture (the exact eps* of one
 // Gaussian N(mu, s^2 I)) matches the closed form; a NaN model stops the run with RunError at step 0.
 #include "noisetrail/errors.hpp"
+#include "noisetrail/fingerprint.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/run.hpp"
 #include "test_util.hpp"
@@ -10,6 +11,7 @@
 #include <QtTest>
 
 #include <cmath>
+#include <filesystem>
 
 using namespace noisetrail;
 
@@ -30,6 +32,24 @@ double eps_star(double x, double mu, double ab)
     return std::sqrt(1.0 - ab) * (x - std::sqrt(ab) * mu) / (ab * kS * kS + 1.0 - ab);
 }
 
+/// The fixtures lie outside the bundled models folder: their modules run only when trusted.
+std::shared_ptr<Model> load_trusted(const std::string& card)
+{
+    return Model::load(card, "cpu", CodeTrust{.all = true, .fingerprints = {}});
+}
+
+/// A copy of a fixture card and its module in `dir`, the card renamed (other content).
+std::string copy_fixture(const QTemporaryDir& dir, const char* card, const char* module, const QString& name)
+{
+    QFile in(QString::fromStdString(fixture(card)));
+    if (!in.open(QIODevice::ReadOnly))
+        return {};
+    QByteArray text = in.readAll();
+    text.replace("\"name\": \"", "\"name\": \"" + name.toUtf8() + " ");
+    QFile::copy(QString::fromStdString(fixture(module)), dir.filePath(module));
+    return test::write_file(dir, card, text);
+}
+
 } // namespace
 
 class TestTorchScript : public QObject {
@@ -44,6 +64,10 @@ private Q_SLOTS:
     void ddim_matches_discrete_recursion_of_exact_eps();
     void nan_model_fails_at_step_0();
     void model_failing_mid_run_names_t();
+    void untrusted_module_is_refused_with_its_fingerprint();
+    void trust_by_fingerprint_covers_that_content_only();
+    void bundled_models_folder_is_trusted();
+    void archive_inflating_past_the_budget_is_refused();
 };
 
 void TestTorchScript::mismatches_are_one_line_input_errors_data()
@@ -87,7 +111,7 @@ void TestTorchScript::mismatches_are_one_line_input_errors()
     QFETCH(QStringList, expect);
     const std::string path = fixture(qPrintable(card));
     try {
-        Model::load(path);
+        load_trusted(path);
         QFAIL("expected an InputError");
     } catch (const InputError& e) {
         const QString msg = QString::fromStdString(e.what());
@@ -106,7 +130,7 @@ void TestTorchScript::card_without_file_field()
     const std::string path = test::write_file(dir, "nofile.json", R"({"format": "noisetrail-model/1",
         "kind": "torchscript", "data_shape": [2], "prediction": "epsilon"})");
     try {
-        Model::load(path);
+        load_trusted(path);
         QFAIL("expected an InputError");
     } catch (const InputError& e) {
         const QString msg = QString::fromStdString(e.what());
@@ -124,7 +148,7 @@ void TestTorchScript::correct_model_matches_closed_form_eps_data()
 void TestTorchScript::correct_model_matches_closed_form_eps()
 {
     QFETCH(QString, card);
-    const auto model = Model::load(fixture(qPrintable(card)));
+    const auto model = load_trusted(fixture(qPrintable(card)));
     QCOMPARE(model->card().kind, std::string("torchscript"));
     // Values exact in float32, so the model's float32 input is the same point.
     const std::vector<double> x{0.25, -1.5, 2.0, 0.5, -3.0, 0.0};
@@ -144,7 +168,7 @@ void TestTorchScript::ddim_eta0_maps_noise_to_the_gaussian_closed_form()
     // DDIM with eta = 0 follows the probability-flow ODE; for N(mu, s^2 I) its flow map from t = T-1
     // to 0 is x_T -> mu + s (x_T - sqrt(ab_T) mu) / sqrt(ab_T s^2 + 1 - ab_T). With 1000 steps the
     // first-order discretisation error is ~3e-3 per unit of (x_T - sqrt(ab_T) mu).
-    const auto model = Model::load(fixture("gaussian_eps.json"));
+    const auto model = load_trusted(fixture("gaussian_eps.json"));
     RunOptions opt;
     opt.sampler.sampler = "ddim";
     opt.sampler.steps = 1000;
@@ -170,7 +194,7 @@ void TestTorchScript::ddim_matches_discrete_recursion_of_exact_eps()
 {
     // The same 50-step DDIM recursion (Song et al. eq. 12, eta = 0) with the closed-form eps*, in float64.
     for (const char* card : {"gaussian_eps.json", "gaussian_eps_f64.json"}) {
-        const auto model = Model::load(fixture(card));
+        const auto model = load_trusted(fixture(card));
         RunOptions opt;
         opt.sampler.sampler = "ddim";
         opt.sampler.steps = 50;
@@ -194,7 +218,7 @@ void TestTorchScript::ddim_matches_discrete_recursion_of_exact_eps()
 void TestTorchScript::nan_model_fails_at_step_0()
 {
     // The NaN model passes the load-time checks (shape and dtype are right); the run stops at once.
-    const auto model = Model::load(fixture("nan.json"));
+    const auto model = load_trusted(fixture("nan.json"));
     RunOptions opt;
     opt.sampler.sampler = "ddim";
     opt.sampler.steps = 10;
@@ -214,7 +238,7 @@ void TestTorchScript::nan_model_fails_at_step_0()
 void TestTorchScript::model_failing_mid_run_names_t()
 {
     // Passes the probe at t = 999, raises for t < 500: not an input error but a failed run.
-    const auto model = Model::load(fixture("fails_late.json"));
+    const auto model = load_trusted(fixture("fails_late.json"));
     RunOptions opt;
     opt.sampler.sampler = "ddim";
     opt.sampler.steps = 10;
@@ -232,6 +256,103 @@ void TestTorchScript::model_failing_mid_run_names_t()
         QVERIFY2(!msg.contains('\n') && !msg.contains("Traceback"), qPrintable(msg));
     }
     QCOMPARE(frames, 5); // t = 900 .. 500 ran
+}
+
+void TestTorchScript::untrusted_module_is_refused_with_its_fingerprint()
+{
+    // Contract section 2: a TorchScript card outside the bundled models folder is refused
+    // until trusted, before libtorch reads the module (a corrupt one is refused the same way).
+    for (const auto& [name, module] : {std::pair{"gaussian_eps.json", "gaussian_eps.pt"}, std::pair{"corrupt.json", "corrupt.pt"}}) {
+        const std::string path = fixture(name);
+        try {
+            Model::load(path);
+            QFAIL("expected UntrustedCode");
+        } catch (const UntrustedCode& e) {
+            const QString msg = e.what();
+            QVERIFY2(msg.startsWith(QString::fromStdString("model card " + path + ": TorchScript module ")), qPrintable(msg));
+            QVERIFY2(msg.contains("--trust-code") && msg.contains("read and write your files"), qPrintable(msg));
+            QVERIFY2(!msg.contains('\n') && !msg.contains("not a loadable"), qPrintable(msg));
+            QCOMPARE(e.card(), std::filesystem::path(path));
+            QCOMPARE(e.module().filename().string(), std::string(module));
+            QCOMPARE(e.fingerprint(), content_fingerprint(read_model_card(path)));
+        }
+    }
+}
+
+void TestTorchScript::trust_by_fingerprint_covers_that_content_only()
+{
+    const std::string path = fixture("gaussian_eps.json");
+    const std::string fp = content_fingerprint(read_model_card(path));
+    const auto model = Model::load(path, "cpu", CodeTrust{.all = false, .fingerprints = {"sha256:00", fp}});
+    QCOMPARE(model->card().kind, std::string("torchscript"));
+    // The same module behind a changed card is other content: asked again.
+    QTemporaryDir dir;
+    const std::string other = copy_fixture(dir, "gaussian_eps.json", "gaussian_eps.pt", "edited");
+    QVERIFY(!other.empty());
+    QVERIFY_THROWS_EXCEPTION(UntrustedCode, Model::load(other, "cpu", CodeTrust{.all = false, .fingerprints = {fp}}));
+}
+
+void TestTorchScript::bundled_models_folder_is_trusted()
+{
+    // The bundled models folder is the one find_models_dir() finds; $NOISETRAIL_MODELS comes first.
+    QTemporaryDir models, elsewhere;
+    const std::string bundled = copy_fixture(models, "gaussian_eps.json", "gaussian_eps.pt", "bundled");
+    const std::string outside = copy_fixture(elsewhere, "gaussian_eps_f64.json", "gaussian_eps_f64.pt", "outside");
+    // A bundled card whose module is a link to a file elsewhere runs that file: not bundled code.
+    QVERIFY(QFile::link(elsewhere.filePath("gaussian_eps_f64.pt"), models.filePath("gaussian_eps_f64.pt")));
+    const std::string linked = test::write_file(models, "linked.json", R"({"format": "noisetrail-model/1",
+        "kind": "torchscript", "data_shape": [2], "prediction": "epsilon", "file": "gaussian_eps_f64.pt"})");
+    const QByteArray saved = qgetenv("NOISETRAIL_MODELS");
+    qputenv("NOISETRAIL_MODELS", models.path().toUtf8());
+    const auto restore = qScopeGuard([&] {
+        if (saved.isNull())
+            qunsetenv("NOISETRAIL_MODELS");
+        else
+            qputenv("NOISETRAIL_MODELS", saved);
+    });
+    QCOMPARE(Model::load(bundled)->card().kind, std::string("torchscript"));
+    QVERIFY_THROWS_EXCEPTION(UntrustedCode, Model::load(outside));
+    QVERIFY_THROWS_EXCEPTION(UntrustedCode, Model::load(linked));
+}
+
+void TestTorchScript::archive_inflating_past_the_budget_is_refused()
+{
+    // A zip whose one entry declares 1.5 GiB inflated (a zip bomb took 1.2 GB while
+    // loading): refused from its central directory (PKWARE APPNOTE 4.3) before libtorch
+    // reads it, naming the card, the file and the size, under the default 1 GiB budget.
+    const auto le = [](QByteArray& b, std::uint64_t v, int bytes) {
+        for (int i = 0; i < bytes; ++i)
+            b += char((v >> (8 * i)) & 0xff);
+    };
+    const QByteArray name = "bomb/data/0", data = "tiny";
+    const std::uint64_t declared = 3ull << 29; // 1.5 GiB
+    QByteArray zip;
+    le(zip, 0x04034b50, 4); // local file header
+    le(zip, 20, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 4);
+    le(zip, data.size(), 4), le(zip, declared, 4), le(zip, name.size(), 2), le(zip, 0, 2);
+    zip += name + data;
+    const int cd_offset = zip.size();
+    le(zip, 0x02014b50, 4); // central directory header
+    le(zip, 20, 2), le(zip, 20, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 4);
+    le(zip, data.size(), 4), le(zip, declared, 4), le(zip, name.size(), 2), le(zip, 0, 2), le(zip, 0, 2);
+    le(zip, 0, 2), le(zip, 0, 2), le(zip, 0, 4), le(zip, 0, 4);
+    zip += name;
+    const int cd_size = zip.size() - cd_offset;
+    le(zip, 0x06054b50, 4); // end of central directory
+    le(zip, 0, 2), le(zip, 0, 2), le(zip, 1, 2), le(zip, 1, 2), le(zip, cd_size, 4), le(zip, cd_offset, 4), le(zip, 0, 2);
+    QTemporaryDir dir;
+    test::write_file(dir, "bomb.pt", zip);
+    const std::string card = test::write_file(dir, "bomb.json", R"({"format": "noisetrail-model/1",
+        "kind": "torchscript", "data_shape": [2], "prediction": "epsilon", "file": "bomb.pt"})");
+    try {
+        load_trusted(card);
+        QFAIL("expected an InputError");
+    } catch (const InputError& e) {
+        const QString msg = e.what();
+        for (const char* part : {"bomb.json", "bomb.pt", "inflated", "would need 1536 MiB", "memory budget of 1024 MiB",
+                                 "--max-memory-mib"})
+            QVERIFY2(msg.contains(part), qPrintable(QString(part) + " not in: " + msg));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestTorchScript)

@@ -16,6 +16,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         if (card.data_shape.empty() || card.data_dim() < 1 || card.data_dim() > (1 << 24) ||
             card.schedule.train_steps < 1)
             std::abort();
+        // Nor a control character in a name the card gives (a NUL was once accepted).
+        if (card.name != "fuzz")
+            for (const unsigned char c : card.name)
+                if (c < 0x20 || c == 0x7f)
+                    std::abort();
         (void)card.default_clip();
         (void)card.is_image();
     } catch (const noisetrail::InputError&) {

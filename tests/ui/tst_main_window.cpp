@@ -697,6 +697,17 @@ private Q_SLOTS:
         // A real failing model (a TorchScript fixture that raises for t < 500):
         // DDPM 20 leading steps visit 950, 900, ..., so step 10 (t = 450) fails,
         // and in lockstep only that panel is due then (DDIM 10's next t is 400).
+        // A TorchScript module runs without asking only from the bundled models folder
+        // (contract section 2); this test is about the error, so the fixtures' folder is
+        // the models folder while it runs.
+        const QByteArray savedModels = qgetenv("NOISETRAIL_MODELS");
+        qputenv("NOISETRAIL_MODELS", NOISETRAIL_SOURCE_DIR "/tests/fixtures/torchscript");
+        const auto restoreModels = qScopeGuard([&] {
+            if (savedModels.isNull())
+                qunsetenv("NOISETRAIL_MODELS");
+            else
+                qputenv("NOISETRAIL_MODELS", savedModels);
+        });
         auto w = open(QStringLiteral(NOISETRAIL_SOURCE_DIR "/tests/fixtures/torchscript/fails_late.json"));
         configureSmall(*w);
         QSignalSpy err(w.get(), &MainWindow::errorShown);

@@ -23,6 +23,10 @@ std::vector<std::filesystem::path> models_search_path();
 /// The first folder of models_search_path() that holds at least one card (*.json).
 std::optional<std::filesystem::path> find_models_dir();
 
+/// Whether `file` (symlinks resolved) lies inside find_models_dir(), the bundled
+/// models folder. Its TorchScript modules run without asking (contract section 2).
+bool in_bundled_models(const std::filesystem::path& file);
+
 /// A `--model` argument: an existing file as given; else a bare name without a folder
 /// ("ring8" or "ring8.json") of a card in find_models_dir(). InputError naming `flag`
 /// and what was searched when neither exists.

@@ -60,6 +60,7 @@ std::vector<float> read_initial_noise(const std::filesystem::path& file,
 
 struct RunSetOptions {
     std::string device = "cpu";
+    CodeTrust trust; ///< which TorchScript modules may run (Model::load)
     int threads = 0;                 ///< intra-op threads of each run (RunOptions::threads)
     std::optional<Pacing> pacing;    ///< overrides the recipe's pacing
     MergePolicy merge = MergePolicy::Auto;

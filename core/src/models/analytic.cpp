@@ -63,6 +63,15 @@ public:
     // 2 x 4096 (bench/bench_run_set.cpp, ring8).
     bool merging_pays(std::int64_t merged_batch) const override { return merged_batch <= 2048; }
 
+    // [B, K] logits-sized tensors and the [B, K, D] differences of small dimensions
+    // (squared_distances). Measured: ring8 (K = 8) takes 95 bytes a sample more than one
+    // Gaussian, batch 10^5.
+    double bytes_per_sample() const override
+    {
+        const double K = static_cast<double>(means_.size(0)), D = static_cast<double>(means_.size(1));
+        return 16.0 * K + (D <= 8 ? 4.0 * K * D : 0.0);
+    }
+
 private:
     at::Tensor predict_one(const at::Tensor& x_t, int t)
     {
@@ -107,6 +116,10 @@ public:
     // One pass over the data set serves every merged row: merged calls cost about
     // 0.5-0.6x separate ones (bench/bench_run_set.cpp, 500 digits, 2 x 16 rows).
     bool merging_pays(std::int64_t) const override { return true; }
+
+    // The [rows, N] logits are blocked to a fixed size; per sample, [B, D] temporaries.
+    // Measured with the run's part: 601 bytes a sample (two-moons, D = 2), 133 KB (500 digits).
+    double bytes_per_sample() const override { return 256.0 * static_cast<double>(data_.size(1)); }
 
 private:
     at::Tensor predict_one(const at::Tensor& x_t, int t)

@@ -14,7 +14,11 @@
 // run_sampler, which reports them as a RunError naming the step.
 #include "denoiser.hpp"
 
+#include "noisetrail/data_dirs.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/fingerprint.hpp"
+#include "noisetrail/limits.hpp"
+#include "noisetrail/model.hpp"
 
 #include <c10/core/InferenceMode.h>
 #include <c10/util/Exception.h>
@@ -22,7 +26,10 @@
 #include <torch/csrc/jit/api/module.h>
 #include <torch/csrc/jit/serialization/import.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace noisetrail::detail {
@@ -122,6 +129,86 @@ std::string dtype_name(at::ScalarType t)
     }
 }
 
+/// Little-endian integers of a zip record.
+std::uint64_t le(const std::string& b, std::size_t at, int bytes)
+{
+    std::uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; --i)
+        v = (v << 8) | static_cast<unsigned char>(b[at + static_cast<std::size_t>(i)]);
+    return v;
+}
+
+/// What a TorchScript archive (a zip, PKWARE APPNOTE 6.3) holds once inflated: the sum of
+/// the uncompressed sizes its central directory declares (zip64 sizes included). libtorch's
+/// reader (miniz) allocates each entry by that size, so it bounds what loading can take.
+/// nullopt when the file is not a zip we can read; libtorch then says what is wrong.
+std::optional<double> zip_inflated_bytes(const std::filesystem::path& path)
+{
+    std::ifstream in(path, std::ios::binary);
+    std::error_code ec;
+    const std::uintmax_t size = std::filesystem::file_size(path, ec);
+    if (!in || ec || size < 22)
+        return std::nullopt;
+    // The end-of-central-directory record: 22 bytes plus a comment of up to 65535, at the end.
+    const std::uintmax_t tail_len = std::min<std::uintmax_t>(size, 22 + 65535 + 20);
+    std::string tail(static_cast<std::size_t>(tail_len), '\0');
+    in.seekg(static_cast<std::streamoff>(size - tail_len));
+    if (!in.read(tail.data(), static_cast<std::streamsize>(tail_len)))
+        return std::nullopt;
+    std::size_t eocd = std::string::npos;
+    for (std::size_t i = tail.size() - 22 + 1; i-- > 0;)
+        if (le(tail, i, 4) == 0x06054b50) {
+            eocd = i;
+            break;
+        }
+    if (eocd == std::string::npos)
+        return std::nullopt;
+    std::uint64_t entries = le(tail, eocd + 10, 2), cd_size = le(tail, eocd + 12, 4), cd_offset = le(tail, eocd + 16, 4);
+    if ((entries == 0xffff || cd_size == 0xffffffff || cd_offset == 0xffffffff) && eocd >= 20 &&
+        le(tail, eocd - 20, 4) == 0x07064b50) {
+        // zip64: the locator before the record points at the zip64 end-of-central-directory record.
+        std::string z(56, '\0');
+        in.seekg(static_cast<std::streamoff>(le(tail, eocd - 20 + 8, 8)));
+        if (!in.read(z.data(), 56) || le(z, 0, 4) != 0x06064b50)
+            return std::nullopt;
+        entries = le(z, 32, 8);
+        cd_size = le(z, 40, 8);
+        cd_offset = le(z, 48, 8);
+    }
+    // Each entry's header is at least 46 bytes: a directory that cannot fit the file is a lie.
+    if (cd_offset > size || cd_size > size - cd_offset || entries > cd_size / 46 + 1)
+        return std::nullopt;
+    std::string cd(static_cast<std::size_t>(cd_size), '\0');
+    in.seekg(static_cast<std::streamoff>(cd_offset));
+    if (!in.read(cd.data(), static_cast<std::streamsize>(cd_size)))
+        return std::nullopt;
+    double total = 0;
+    std::size_t at = 0;
+    for (std::uint64_t e = 0; e < entries; ++e) {
+        if (at + 46 > cd.size() || le(cd, at, 4) != 0x02014b50)
+            return std::nullopt;
+        std::uint64_t inflated = le(cd, at + 24, 4);
+        const std::size_t name_len = le(cd, at + 28, 2), extra_len = le(cd, at + 30, 2), comment_len = le(cd, at + 32, 2);
+        const std::size_t extra = at + 46 + name_len;
+        if (extra + extra_len + comment_len > cd.size())
+            return std::nullopt;
+        if (inflated == 0xffffffff) {
+            // The zip64 extended information field (id 1) holds the real size first.
+            for (std::size_t x = extra; x + 4 <= extra + extra_len;) {
+                const std::size_t id = le(cd, x, 2), len = le(cd, x + 2, 2);
+                if (id == 1 && len >= 8 && x + 4 + 8 <= extra + extra_len) {
+                    inflated = le(cd, x + 4, 8);
+                    break;
+                }
+                x += 4 + len;
+            }
+        }
+        total += static_cast<double>(inflated);
+        at = extra + extra_len + comment_len;
+    }
+    return total;
+}
+
 class TorchScriptDenoiser final : public Denoiser {
 public:
     TorchScriptDenoiser(const ModelCard& card, std::string file, torch::jit::Module module)
@@ -190,19 +277,57 @@ private:
 
 } // namespace
 
-std::unique_ptr<Denoiser> make_torchscript(const ModelCard& card, const NoiseSchedule& schedule,
-                                           const at::Device& device)
+namespace {
+
+std::string module_field(const ModelCard& card)
 {
     const auto j = nlohmann::json::parse(card.json_text);
     if (!j.contains("file") || !j["file"].is_string() || j["file"].get<std::string>().empty())
         card_error(card, "field 'file' (the TorchScript module, relative to the card) is missing or not a string");
-    const std::string file = j["file"].get<std::string>();
+    return j["file"].get<std::string>();
+}
+
+} // namespace
+
+std::filesystem::path torchscript_module(const ModelCard& card)
+{
+    return card.resolve(module_field(card));
+}
+
+void check_code_trust(const ModelCard& card, const CodeTrust& trust)
+{
+    const std::filesystem::path module = torchscript_module(card);
+    // The module file itself decides (symlinks resolved): a bundled card naming a
+    // file elsewhere is not bundled code, a card elsewhere naming a bundled file is.
+    if (trust.all || in_bundled_models(module))
+        return;
+    const std::string fingerprint = content_fingerprint(card);
+    if (std::find(trust.fingerprints.begin(), trust.fingerprints.end(), fingerprint) != trust.fingerprints.end())
+        return;
+    throw UntrustedCode("model card " + card.path.string() + ": TorchScript module " + module.string() +
+                            " is code from outside the bundled models folder and is not trusted (a model file "
+                            "runs with your permissions: it can read and write your files); if you trust its source, pass --trust-code "
+                            "(noisetrail-cli) or answer the window's question",
+                        card.path, module, fingerprint);
+}
+
+std::unique_ptr<Denoiser> make_torchscript(const ModelCard& card, const NoiseSchedule& schedule,
+                                           const at::Device& device)
+{
+    const std::string file = module_field(card);
     const std::filesystem::path path = card.resolve(file);
     std::error_code ec;
     if (!std::filesystem::exists(path, ec))
         card_error(card, "TorchScript file " + path.string() + " does not exist");
     if (!std::filesystem::is_regular_file(path, ec))
         card_error(card, "TorchScript file " + path.string() + " is not a regular file");
+
+    // A small archive may inflate to gigabytes (a zip bomb took 1.2 GB): its declared
+    // contents must fit the memory budget before libtorch reads it.
+    if (const auto inflated = zip_inflated_bytes(path))
+        check_memory_budget("model card " + card.path.string() + ": TorchScript file " + path.string() +
+                                " (its contents inflated)",
+                            *inflated);
 
     torch::jit::Module module;
     {

@@ -1,6 +1,7 @@
 #include "nn/networks.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/limits.hpp"
 
 #include <cmath>
 #include <set>
@@ -55,9 +56,56 @@ int group_count(int channels, int groups)
     return g;
 }
 
+// Parameter counts of the layers the networks below are made of (weights + biases).
+std::int64_t conv3_params(std::int64_t in, std::int64_t out) { return 9 * in * out + out; }
+std::int64_t conv1_params(std::int64_t in, std::int64_t out) { return in * out + out; }
+std::int64_t linear_params(std::int64_t in, std::int64_t out) { return in * out + out; }
+std::int64_t group_norm_params(std::int64_t c) { return 2 * c; }
+
+std::int64_t res_block_params(std::int64_t in, std::int64_t out, std::int64_t time_dim)
+{
+    return group_norm_params(in) + conv3_params(in, out) + linear_params(time_dim, out) + group_norm_params(out) +
+           conv3_params(out, out) + (in != out ? conv1_params(in, out) : 0);
+}
+
+/// An architecture whose weights would not fit the memory budget is refused before
+/// the network is built: a 1 KB card once asked for 2.5-3.5 GB. Loading holds the
+/// float32 weights twice (the network and the weights archive being read).
+void check_network_budget(std::int64_t params, const std::string& where)
+{
+    check_memory_budget(where + ": field 'architecture' (a network of " + std::to_string(params) + " parameters)",
+                        2.0 * 4.0 * static_cast<double>(params));
+}
+
 } // namespace
 
 // ---------------------------------------------------------------- UNet
+
+std::int64_t parameter_count(const UNetConfig& c)
+{
+    const std::int64_t td = c.time_dim;
+    std::vector<std::int64_t> ch;
+    for (int m : c.channel_mult)
+        ch.push_back(std::int64_t{c.base_channels} * m);
+    const std::size_t L = ch.size();
+    std::int64_t n = 2 * linear_params(td, td) + conv3_params(c.in_channels, ch[0]);
+    std::int64_t prev = ch[0];
+    for (std::size_t i = 0; i < L; ++i) {
+        n += res_block_params(prev, ch[i], td) + (i + 1 < L ? conv3_params(ch[i], ch[i]) : 0);
+        prev = ch[i];
+    }
+    n += res_block_params(prev, prev, td);
+    for (std::size_t k = 0; k < L; ++k) {
+        const std::size_t i = L - 1 - k;
+        n += res_block_params(prev + ch[i], ch[i], td);
+        prev = ch[i];
+        if (i > 0) {
+            n += conv3_params(ch[i], ch[i - 1]);
+            prev = ch[i - 1];
+        }
+    }
+    return n + group_norm_params(ch[0]) + conv3_params(ch[0], c.in_channels);
+}
 
 nlohmann::json to_json(const UNetConfig& c)
 {
@@ -86,6 +134,7 @@ UNetConfig unet_config_from(const nlohmann::json& j, const std::string& where)
             c.channel_mult.push_back(v.get<int>());
         }
     }
+    check_network_budget(parameter_count(c), where);
     return c;
 }
 
@@ -188,7 +237,14 @@ MlpConfig mlp_config_from(const nlohmann::json& j, const std::string& where)
     c.time_dim = get_int(j, "time_dim", c.time_dim, 8, 2048, where);
     if (c.time_dim % 2 != 0)
         bad(where, "'architecture.time_dim' must be even");
+    check_network_budget(parameter_count(c), where);
     return c;
+}
+
+std::int64_t parameter_count(const MlpConfig& c)
+{
+    return linear_params(c.time_dim, c.hidden) + linear_params(c.hidden, c.hidden) + linear_params(c.dim, c.hidden) +
+           std::int64_t{c.blocks} * 3 * linear_params(c.hidden, c.hidden) + linear_params(c.hidden, c.dim);
 }
 
 MlpDenoiserImpl::MlpDenoiserImpl(const MlpConfig& c) : config(c)
@@ -232,7 +288,17 @@ ClassifierConfig classifier_config_from(const nlohmann::json& j, const std::stri
     c.width = get_int(j, "width", c.width, 8, 4096, where);
     c.classes = get_int(j, "classes", c.classes, 2, 100000, where);
     c.feature_dim = get_int(j, "feature_dim", c.feature_dim, 2, 8192, where);
+    check_network_budget(parameter_count(c), where);
     return c;
+}
+
+std::int64_t parameter_count(const ClassifierConfig& c)
+{
+    // Batch norms hold weight, bias, running mean and variance (4 C) and a step count (1).
+    const auto bn = [](std::int64_t ch) { return 4 * ch + 1; };
+    return conv3_params(c.in_channels, 32) + bn(32) + conv3_params(32, 64) + bn(64) + conv3_params(64, 64) + bn(64) +
+           linear_params(64 * std::int64_t{c.height / 4} * (c.width / 4), c.feature_dim) +
+           linear_params(c.feature_dim, c.classes);
 }
 
 ClassifierNetImpl::ClassifierNetImpl(const ClassifierConfig& c) : config(c)

@@ -25,6 +25,8 @@ struct UNetConfig {
 nlohmann::json to_json(const UNetConfig& c);
 /// Parse an "architecture" object; throws InputError prefixed by `where`.
 UNetConfig unet_config_from(const nlohmann::json& j, const std::string& where);
+/// Parameters (and buffers) of UNet(c), in closed form: known before anything is allocated.
+std::int64_t parameter_count(const UNetConfig& c);
 
 /// GroupNorm -> SiLU -> conv, twice, with the time embedding added in between
 /// (the DDPM residual block, Ho et al. 2020 appendix B, without dropout).
@@ -64,6 +66,7 @@ struct MlpConfig {
 };
 nlohmann::json to_json(const MlpConfig& c);
 MlpConfig mlp_config_from(const nlohmann::json& j, const std::string& where);
+std::int64_t parameter_count(const MlpConfig& c);
 
 /// Residual MLP eps_theta(x, t) for low-dimensional data; the time embedding
 /// enters every block.
@@ -88,6 +91,7 @@ struct ClassifierConfig {
 };
 nlohmann::json to_json(const ClassifierConfig& c);
 ClassifierConfig classifier_config_from(const nlohmann::json& j, const std::string& where);
+std::int64_t parameter_count(const ClassifierConfig& c);
 
 /// conv-pool, conv-pool, conv, then a fully connected layer whose (post-ReLU)
 /// activations are the features, then the class logits.
