@@ -125,9 +125,14 @@ std::vector<CardChoice> listModelCards(const QString& dir)
 
 std::filesystem::path cardKey(const std::filesystem::path& card)
 {
+    if (card.empty())
+        return {}; // no card (no model loaded yet)
     std::error_code ec;
-    const std::filesystem::path p = std::filesystem::weakly_canonical(std::filesystem::absolute(card), ec);
-    return ec ? std::filesystem::absolute(card).lexically_normal() : p;
+    const std::filesystem::path abs = std::filesystem::absolute(card, ec);
+    if (ec)
+        return card.lexically_normal();
+    const std::filesystem::path p = std::filesystem::weakly_canonical(abs, ec);
+    return ec ? abs.lexically_normal() : p;
 }
 
 std::shared_ptr<const LoadedModel> replayModelAssets(const ModelCard& card, const std::string& fingerprint)
