@@ -315,8 +315,10 @@ private Q_SLOTS:
         // Real time: every panel steps at once, so the 10-step panel finishes first.
         w->setSeed(w->seed() + 1);
         w->setPacing(Pacing::Realtime);
+        const auto sequential1 = w->panel(1)->trajectoryPtr();
         w->startRun();
-        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectory().finished(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectoryPtr() != sequential1 && w->panel(1)->trajectory().finished(),
+                                 10000);
         QVERIFY(w->panel(0)->trajectory().size() < 20);
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
         QVERIFY(w->panel(0)->trajectory().finished());
@@ -485,12 +487,17 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("ddpm", 20));
         w->panel(1)->setConfig(cfg("ddim", 10));
         w->setBatch(64);
+        test::make_runs_slow(*w, 10); // the run lasts longer than handing over its stores
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         w->startRun();
         QVERIFY(w->isRunning());
         QElapsedTimer clock;
         clock.start();
-        // Without processing events: the worker's runFinished stays queued.
+        // The worker hands over the stores it made (a queued runPrepared)...
+        while (!(w->document()->computed(0) && w->document()->computed(1)) && clock.elapsed() < 20000)
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        QVERIFY(done.isEmpty());
+        // ...then, without processing events: the worker's runFinished stays queued.
         while (!(w->panel(0)->trajectory().finished() && w->panel(1)->trajectory().finished()) &&
                clock.elapsed() < 20000)
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
