@@ -1,5 +1,10 @@
 #include "export_job.hpp"
 
+#include <QDir>
+#include <QEventLoop>
+#include <QFileInfo>
+#include <QPointer>
+#include <QProgressDialog>
 #include <QThread>
 
 #include <exception>
@@ -35,6 +40,75 @@ void ExportJob::start(Work work)
     thread_->setObjectName("NoiseTrail export");
     thread_->setParent(this);
     thread_->start();
+}
+
+QString writeSessionModal(QWidget* parent, std::shared_ptr<const noisetrail::Session> s, const QString& path)
+{
+    // The finished trajectories are read-only: the job may read them while the window paints.
+    ExportJob job;
+    job.setObjectName("saveJob");
+    QProgressDialog dialog(QObject::tr("Saving %1...").arg(QFileInfo(path).fileName()), QString(), 0, 0, parent);
+    dialog.setWindowModality(Qt::WindowModal);
+    dialog.setMinimumDuration(0);
+    dialog.show(); // at once: until it shows, the window would take input (a second save, Quit)
+    QEventLoop loop;
+    QString error;
+    QObject::connect(&job, &ExportJob::finished, &loop, &QEventLoop::quit);
+    QObject::connect(&job, &ExportJob::failed, &loop, [&](const QString& m) {
+        error = m;
+        loop.quit();
+    });
+    job.start([s, path](ExportJob&) {
+        write_session(path.toStdString(), *s);
+        return QString();
+    });
+    loop.exec();
+    job.wait();
+    dialog.close();
+    return error;
+}
+
+ExportJob* startAnimationJob(QWidget* parent, std::shared_ptr<const noisetrail::Session> s, const QString& path,
+                             noisetrail::AnimationFormat format, const noisetrail::AnimationExport& options,
+                             std::function<void(const QString& message, bool ok)> report)
+{
+    const auto panels = render_panels(*s); // captions from the computed recipes the session holds
+    auto* job = new ExportJob(parent);
+    job->setObjectName("exportJob");
+    QPointer<QProgressDialog> dialog = new QProgressDialog(
+        QObject::tr("Writing %1...").arg(QFileInfo(path).fileName()), QObject::tr("Cancel"), 0, 0, parent);
+    dialog->setWindowModality(Qt::WindowModal);
+    dialog->setMinimumDuration(300);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    QObject::connect(dialog, &QProgressDialog::canceled, job, &ExportJob::cancel); // direct: an atomic flag
+    QObject::connect(job, &ExportJob::progress, dialog, [dialog](int done, int total) {
+        if (dialog) {
+            dialog->setMaximum(total);
+            dialog->setValue(done);
+        }
+    });
+    auto done = [job, dialog, report](const QString& message, bool ok) {
+        if (dialog)
+            dialog->close();
+        report(message, ok);
+        job->deleteLater();
+    };
+    QObject::connect(job, &ExportJob::finished, job, [done](const QString& m, bool cancelled) {
+        done(cancelled ? QObject::tr("Export cancelled; nothing was written.") : m, true);
+    });
+    QObject::connect(job, &ExportJob::failed, job,
+                     [done](const QString& m) { done(QObject::tr("Export failed: %1").arg(m), false); });
+    job->start([s, panels, path, format, options](ExportJob& j) {
+        const AnimationResult r = export_animation(
+            panels, path.toStdString(), format, options, [&j](int d, int t) { j.reportProgress(d, t); }, &j.cancelFlag());
+        return QObject::tr("Wrote %1: %2 frames, %3 x %4 (%5).")
+            .arg(QDir::toNativeSeparators(path))
+            .arg(r.frames)
+            .arg(r.width)
+            .arg(r.height)
+            .arg(QString::fromStdString(r.encoder));
+    });
+    return job;
 }
 
 } // namespace noisetrail::ui

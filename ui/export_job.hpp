@@ -3,13 +3,18 @@
 // set directly from the GUI thread (STYLE 2). The window waits for a running job
 // before it goes away.
 #pragma once
+#include "noisetrail/animation.hpp"
+#include "noisetrail/session.hpp"
+
 #include <QObject>
 #include <QString>
 
 #include <atomic>
 #include <functional>
+#include <memory>
 
 class QThread;
+class QWidget;
 
 namespace noisetrail::ui {
 
@@ -41,5 +46,17 @@ private:
     std::atomic<bool> cancel_{false};
     QThread* thread_ = nullptr;
 };
+
+/// Write `session` to `path` on its own thread (four 1000-step panels take
+/// seconds) behind a window-modal progress dialog that keeps `parent` painted
+/// but closed to input; returns when written: an empty string, or the error.
+QString writeSessionModal(QWidget* parent, std::shared_ptr<const noisetrail::Session> session, const QString& path);
+
+/// Write `session` as an animation on a worker thread, with a progress dialog
+/// whose Cancel stops it (no file then). `done(message, ok)` reports the end;
+/// the job deletes itself afterwards.
+ExportJob* startAnimationJob(QWidget* parent, std::shared_ptr<const noisetrail::Session> session, const QString& path,
+                             noisetrail::AnimationFormat format, const noisetrail::AnimationExport& options,
+                             std::function<void(const QString& message, bool ok)> done);
 
 } // namespace noisetrail::ui

@@ -12,6 +12,7 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
+#include <QObject>
 
 #include <algorithm>
 #include <cmath>
@@ -101,6 +102,71 @@ QImage targetDensity(const ModelCard& card, const QRectF& extent, int size)
         return normalise(d, size);
     }
     return {};
+}
+
+std::vector<CardChoice> listModelCards(const QString& dir)
+{
+    std::vector<CardChoice> out;
+    if (dir.isEmpty())
+        return out;
+    const QDir d(dir);
+    for (const QString& f : d.entryList({"*.json"}, QDir::Files, QDir::Name)) {
+        try {
+            const ModelCard c = read_model_card(d.filePath(f).toStdString());
+            if (!c.is_denoiser())
+                continue; // the metric classifier judges samples; nothing to sample from
+            out.push_back({QString::fromStdString(c.name), QFileInfo(d.filePath(f)).absoluteFilePath(),
+                           QString::fromStdString(c.description), c.data_shape});
+        } catch (const std::exception&) {
+            // not a card (or one being written now): not offered
+        }
+    }
+    return out;
+}
+
+std::filesystem::path cardKey(const std::filesystem::path& card)
+{
+    if (card.empty())
+        return {}; // no card (no model loaded yet)
+    std::error_code ec;
+    const std::filesystem::path abs = std::filesystem::absolute(card, ec);
+    if (ec)
+        return card.lexically_normal();
+    const std::filesystem::path p = std::filesystem::weakly_canonical(abs, ec);
+    return ec ? abs.lexically_normal() : p;
+}
+
+std::shared_ptr<const LoadedModel> replayModelAssets(const ModelCard& card, const std::string& fingerprint)
+{
+    auto lm = std::make_shared<LoadedModel>();
+    lm->path = QString::fromStdString(card.path.string());
+    lm->model = Model::replay(card);
+    lm->fingerprint = fingerprint;
+    const NoiseSchedule& sched = lm->model->schedule();
+    lm->alphaBars = sched.alpha_bars();
+    lm->betas = sched.betas();
+    lm->logSnr.resize(lm->alphaBars.size());
+    for (int t = 0; t < sched.train_steps(); ++t)
+        lm->logSnr[std::size_t(t)] = sched.log_snr(t);
+    if (card.is_2d_points()) {
+        double r = 3.5;
+        try {
+            if (auto m = metrics::mixture_from_card(card)) {
+                for (int k = 0; k < m->components(); ++k)
+                    for (int i = 0; i < 2; ++i)
+                        r = std::max(r, std::abs(m->means[std::size_t(2 * k + i)]) + 3 * m->stds[std::size_t(k)] + 0.3);
+                lm->mixture = std::make_shared<const metrics::GaussianMixture>(*m);
+            }
+        } catch (const std::exception&) {
+        }
+        lm->extent = QRectF(-r, -r, 2 * r, 2 * r);
+        try {
+            lm->density = targetDensity(card, lm->extent, 256); // data-set cards need their files: none then
+        } catch (const std::exception&) {
+        }
+    }
+    lm->exampleSource = QObject::tr("not available: the model is replayed from a saved run");
+    return lm;
 }
 
 std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)

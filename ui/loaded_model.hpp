@@ -10,6 +10,7 @@
 #include <QRectF>
 #include <QString>
 
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,6 +50,24 @@ struct LoadedModel {
 /// Load a card and prepare its assets. Throws InputError (bad card) or
 /// std::exception; call it on the worker.
 std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path);
+
+/// What the window needs of a model it cannot load (a saved run's card is not
+/// here): the saved copy of the card (schedule, shape, name) and a denoiser that
+/// refuses to run (Model::replay), the curves and, for mixture cards, the target
+/// density, all derived from the card alone.
+std::shared_ptr<const LoadedModel> replayModelAssets(const ModelCard& card, const std::string& fingerprint);
+
+/// A card offered in the model pickers (the window's, and a panel's of the same data shape).
+struct CardChoice {
+    QString name, path, tip; ///< path absolute
+    std::vector<std::int64_t> dataShape;
+};
+
+/// The cards in `dir` to sample from (the metric classifier and unreadable files are not offered), by file name.
+std::vector<CardChoice> listModelCards(const QString& dir);
+
+/// The key a card is known by: absolute and normalised, as core's RunRecipe::card.
+std::filesystem::path cardKey(const std::filesystem::path& card);
 
 /// The density image alone (exposed for tests): gaussian-mixture cards are
 /// evaluated exactly; empirical cards by a histogram blurred with a small

@@ -19,7 +19,6 @@
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "timeline_bar.hpp"
-#include "worker_thread.hpp"
 
 #include <QAction>
 #include <QActionGroup>
@@ -58,64 +57,7 @@
 namespace noisetrail::ui {
 
 namespace {
-constexpr int kMaxPanels = 4;
 constexpr int kMaxRecent = 8;
-
-SamplerConfig defaultPanelConfig(int index)
-{
-    SamplerConfig c;
-    switch (index) {
-    case 0: c.sampler = "ddpm"; c.steps = 1000; break;
-    case 1: c.sampler = "ddim"; c.steps = 50; c.eta = 0.0; break;
-    case 2: c.sampler = "ddim"; c.steps = 20; c.eta = 0.0; break;
-    default: c.sampler = "ddim"; c.steps = 50; c.eta = 1.0; break;
-    }
-    return c;
-}
-
-QString encodeConfig(const SamplerConfig& c)
-{
-    return QStringLiteral("%1|%2|%3|%4|%5|%6")
-        .arg(QString::fromStdString(c.sampler))
-        .arg(c.steps)
-        .arg(c.eta)
-        .arg(QString::fromStdString(to_string(c.spacing)), QString::fromStdString(to_string(c.variance)))
-        .arg(c.clip_x0 ? *c.clip_x0 : -0.5);
-}
-
-std::optional<SamplerConfig> decodeConfig(const QString& s)
-{
-    const QStringList f = s.split('|');
-    if (f.size() != 6)
-        return std::nullopt;
-    try {
-        SamplerConfig c;
-        c.sampler = f[0].toStdString();
-        c.steps = f[1].toInt();
-        c.eta = f[2].toDouble();
-        c.spacing = parse_spacing(f[3].toStdString());
-        c.variance = parse_variance(f[4].toStdString());
-        if (f[5].toDouble() >= 0)
-            c.clip_x0 = f[5].toDouble();
-        return c;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
-/// Core's input errors lead with the file ("model card <path>: cannot open
-/// file"); the window names the file itself, so the path is said once.
-QString withoutPath(const QString& message, const QString& path)
-{
-    for (const QString& p : {path, QFileInfo(path).absoluteFilePath(), QDir::toNativeSeparators(path)}) {
-        if (p.isEmpty())
-            continue;
-        const qsizetype at = message.indexOf(p + QStringLiteral(": "));
-        if (at >= 0 && at <= 24) // a short lead such as "model card "
-            return message.mid(at + p.size() + 2);
-    }
-    return message;
-}
 
 QString formatSeconds(double s)
 {
@@ -144,24 +86,32 @@ QString MainWindow::defaultModel(const QString& modelsDir)
 MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     : QMainWindow(parent), options_(std::move(options))
 {
-    registerMetaTypes();
     setObjectName("mainWindow");
     setWindowTitle(tr("NoiseTrail"));
     setAcceptDrops(true);
     modelsDir_ = options_.modelsDir.isEmpty() ? findModelsDir() : options_.modelsDir;
 
-    // One long-lived worker on its own thread; it never touches a widget.
-    thread_ = new QThread(this);
-    thread_->setObjectName("NoiseTrail sampling worker");
-    worker_ = new SamplingWorker;
-    worker_->moveToThread(thread_);
-    connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
-    connect(worker_, &SamplingWorker::modelLoaded, this, &MainWindow::onModelLoaded);
-    connect(worker_, &SamplingWorker::modelFailed, this, &MainWindow::onModelFailed);
-    connect(worker_, &SamplingWorker::progress, this, &MainWindow::onProgress);
-    connect(worker_, &SamplingWorker::runFinished, this, &MainWindow::onRunFinished);
-    connect(worker_, &SamplingWorker::runFailed, this, &MainWindow::onRunFailed);
-    startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
+    // The document first: it is the last thing the widgets may read, and its
+    // worker thread ends when it is destroyed.
+    doc_ = new RunDocument(this);
+    connect(doc_, &RunDocument::modelReady, this, &MainWindow::onModelReady);
+    connect(doc_, &RunDocument::modelFailed, this, &MainWindow::onModelFailed);
+    connect(doc_, &RunDocument::panelsChanged, this, &MainWindow::syncPanels);
+    connect(doc_, &RunDocument::changed, this, &MainWindow::onDocumentChanged);
+    connect(doc_, &RunDocument::runStarted, this, &MainWindow::onRunStarted);
+    connect(doc_, &RunDocument::progress, this, &MainWindow::scheduleRefresh);
+    connect(doc_, &RunDocument::runFinished, this, &MainWindow::onRunFinished);
+    connect(doc_, &RunDocument::runFailed, this, &MainWindow::onRunFailed);
+    connect(doc_, &RunDocument::error, this, &MainWindow::showError);
+    connect(doc_, &RunDocument::panelModelChanged, this, [this](int i, const QString& error) {
+        if (error.isEmpty() && doc_->hasOwnModel(i)) {
+            clearError();
+            statusLabel_->setText(tr("Panel %1 samples from %2. Press Run.")
+                                      .arg(i + 1)
+                                      .arg(QString::fromStdString(doc_->panelModel(i)->card().name)));
+        }
+        rebuildPlots();
+    });
 
     etaRerun_ = new QTimer(this);
     etaRerun_->setSingleShot(true);
@@ -176,18 +126,11 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
 
     buildActions();
     buildUi();
-    setPacing(Pacing::Lockstep);
-    for (int i = 0; i < 2; ++i) {
-        auto* p = makePanel(i);
-        p->setConfig(defaultPanelConfig(i));
-        panels_.push_back(p);
-    }
-    relayoutPanels();
     if (options_.useSettings)
         readSettings();
     else
         resize(1280, 720);
-    rebuildPlots();
+    syncPanels();
     updateActions();
 
     QString path = options_.modelPath;
@@ -201,16 +144,11 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     loadModel(path);
 }
 
-MainWindow::~MainWindow() { shutdownWorker(); }
-
-void MainWindow::shutdownWorker()
+MainWindow::~MainWindow()
 {
-    if (!thread_ || !thread_->isRunning())
-        return;
-    // Cancel (directly, not queued), then let the thread's event loop end.
-    worker_->jobs().cancelUpTo(std::numeric_limits<quint64>::max());
-    thread_->quit();
-    thread_->wait();
+    // The worker ends with the document, before any widget goes.
+    delete doc_;
+    doc_ = nullptr;
 }
 
 // ------------------------------------------------------------------ building
@@ -274,10 +212,7 @@ void MainWindow::buildActions()
     followAct_->setChecked(true);
     followAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
     followAct_->setToolTip(tr("Keep the cursor on the newest step while a run is live (Ctrl+L)"));
-    connect(followAct_, &QAction::toggled, this, [this](bool on) {
-        follow_ = on;
-        scheduleRefresh();
-    });
+    connect(followAct_, &QAction::toggled, this, &MainWindow::scheduleRefresh);
 
     metricsAct_ = new QAction(tr("Per-step &Diversity Metrics"), this);
     metricsAct_->setObjectName("metricsAction");
@@ -344,8 +279,8 @@ void MainWindow::buildActions()
     run->addAction(addPanelAct_);
     run->addSeparator();
     run->addAction(compareAct_);
-    addExperimentsMenu(this, [this] { return model_ && !loading_ ? model_->path : QString(); },
-                       [this] { return quint64(seed_->value()); });
+    addExperimentsMenu(this, [this] { return hasModel() && !doc_->loading() ? doc_->model()->path : QString(); },
+                       [this] { return doc_->seed(); });
     QMenu* view = menuBar()->addMenu(tr("&View"));
     for (auto* a : fieldActs_)
         view->addAction(a);
@@ -382,7 +317,7 @@ void MainWindow::buildActions()
         a->setData(QString::fromStdString(to_string(pc.pacing)));
         a->setObjectName(QStringLiteral("pacing_%1").arg(QString::fromStdString(to_string(pc.pacing))));
         pacingGroup_->addAction(a);
-        connect(a, &QAction::triggered, this, [this, p = pc.pacing] { setPacing(p); });
+        connect(a, &QAction::triggered, this, [this, p = pc.pacing] { doc_->setPacing(p); });
     }
     QMenu* tl = menuBar()->addMenu(tr("&Timeline"));
     // Each action calls a plain closure (not a member pointer captured by a generic
@@ -393,7 +328,6 @@ void MainWindow::buildActions()
         // Window-wide, but a focused spin box still gets its own arrow keys.
         a->setShortcutContext(Qt::WindowShortcut);
         connect(a, &QAction::triggered, this, [this, act = std::move(act)] {
-            follow_ = false;
             followAct_->setChecked(false);
             act(timeline_);
         });
@@ -426,7 +360,7 @@ void MainWindow::buildUi()
     modelCombo_->setToolTip(tr("The model to sample from: the bundled cards, or any card opened"));
     connect(modelCombo_, &QComboBox::activated, this, [this](int i) {
         const QString p = modelCombo_->itemData(i).toString();
-        if (!p.isEmpty() && (!model_ || QFileInfo(p).absoluteFilePath() != model_->path))
+        if (!p.isEmpty() && (!hasModel() || QFileInfo(p).absoluteFilePath() != model()->path))
             loadModel(p);
     });
     tb->addWidget(modelCombo_);
@@ -438,6 +372,7 @@ void MainWindow::buildUi()
     seed_->setRange(0, 2147483647);
     seed_->setValue(1);
     seed_->setToolTip(tr("Seed of the starting noise x_T, shared by every panel: a fair comparison"));
+    connect(seed_, &QSpinBox::valueChanged, this, [this](int v) { doc_->setSeed(quint64(v)); });
     tb->addWidget(seed_);
     auto* reroll = new QToolButton;
     reroll->setDefaultAction(rerollAct_);
@@ -448,6 +383,7 @@ void MainWindow::buildUi()
     batch_->setRange(1, 4096);
     batch_->setValue(16);
     batch_->setToolTip(tr("Samples per panel (16 images; 512 points for 2-D models)"));
+    connect(batch_, &QSpinBox::valueChanged, doc_, &RunDocument::setBatch);
     tb->addWidget(batch_);
     tb->addSeparator();
     for (auto* a : fieldActs_)
@@ -462,7 +398,7 @@ void MainWindow::buildUi()
     }
     pacingCombo_->setToolTip(tr("How the panels advance together (applies to the next run)"));
     connect(pacingCombo_, &QComboBox::activated, this, [this](int i) {
-        setPacing(parse_pacing(pacingCombo_->itemData(i).toString().toStdString()));
+        doc_->setPacing(parse_pacing(pacingCombo_->itemData(i).toString().toStdString()));
     });
     tb->addWidget(pacingCombo_);
     tb->addSeparator();
@@ -543,6 +479,7 @@ void MainWindow::buildUi()
         const QSignalBlocker b(presentAct_);
         presentAct_->setChecked(on);
     });
+    connect(metricsAct_, &QAction::toggled, doc_, &RunDocument::setMetricsEnabled);
     connect(metricsAct_, &QAction::toggled, plots_, &PlotsWidget::setMetricsShown);
     plotsMenu_->addActions(plots_->foldActions());
     bottomTabs_->setCornerWidget(plots_->plotsButton(), Qt::TopRightCorner);
@@ -550,7 +487,7 @@ void MainWindow::buildUi()
     statusLabel_ = new QLabel;
     statusLabel_->setObjectName("statusLabel");
     statusBar()->addWidget(statusLabel_, 1);
-    // While a panel's metrics are measured on every k-th step only (frame_metrics.hpp), say so.
+    // While a panel's metrics are measured on every k-th step only (core recorder.hpp), say so.
     auto* metricsNote = new QLabel;
     metricsNote->setObjectName("metricsNote");
     metricsNote->setToolTip(tr("Diversity metrics are measured on every k-th step of a long panel, so that they "
@@ -574,36 +511,16 @@ void MainWindow::populateModelCombo()
 {
     const QSignalBlocker b(modelCombo_);
     modelCombo_->clear();
-    struct Entry {
-        QString name, path, tip;
-        std::vector<std::int64_t> dataShape;
-    };
-    std::vector<Entry> entries;
-    if (!modelsDir_.isEmpty()) {
-        const QDir d(modelsDir_);
-        for (const QString& f : d.entryList({"*.json"}, QDir::Files, QDir::Name)) {
-            try {
-                const ModelCard c = read_model_card(d.filePath(f).toStdString());
-                if (!c.is_denoiser())
-                    continue; // the metric classifier judges samples; nothing to sample from
-                entries.push_back({QString::fromStdString(c.name), d.filePath(f), QString::fromStdString(c.description),
-                                   c.data_shape});
-            } catch (const std::exception&) {
-                // not a card (or one being written now): not offered
-            }
-        }
+    cardChoices_ = listModelCards(modelsDir_);
+    for (const CardChoice& c : cardChoices_) {
+        modelCombo_->addItem(c.name, c.path);
+        modelCombo_->setItemData(modelCombo_->count() - 1, c.tip.isEmpty() ? c.path : c.tip, Qt::ToolTipRole);
     }
-    cardChoices_.clear();
-    for (const auto& e : entries) {
-        modelCombo_->addItem(e.name, QFileInfo(e.path).absoluteFilePath());
-        cardChoices_.push_back({e.name, QFileInfo(e.path).absoluteFilePath(), e.tip, e.dataShape});
-        modelCombo_->setItemData(modelCombo_->count() - 1, e.tip.isEmpty() ? e.path : e.tip, Qt::ToolTipRole);
-    }
-    if (model_) {
-        int i = modelCombo_->findData(model_->path);
+    if (const auto& m = doc_->model()) {
+        int i = modelCombo_->findData(m->path);
         if (i < 0) {
-            modelCombo_->insertItem(0, QString::fromStdString(model_->card().name), model_->path);
-            modelCombo_->setItemData(0, model_->path, Qt::ToolTipRole);
+            modelCombo_->insertItem(0, QString::fromStdString(m->card().name), m->path);
+            modelCombo_->setItemData(0, m->path, Qt::ToolTipRole);
             i = 0;
         }
         modelCombo_->setCurrentIndex(i);
@@ -614,24 +531,14 @@ void MainWindow::populateModelCombo()
 
 SamplerPanel* MainWindow::makePanel(int index)
 {
-    auto* p = new SamplerPanel(index);
-    if (model_)
-        p->setModel(model_);
+    auto* p = new SamplerPanel(doc_, index);
     p->setShowDecision(decisionAct_->isChecked());
-    connect(p, &SamplerPanel::configChanged, this, [this] {
-        updateTimelineMarks();
-        updatePlotLegend();
-    });
-    connect(p, &SamplerPanel::removeRequested, this, [this, p] {
-        for (std::size_t i = 0; i < panels_.size(); ++i)
-            if (panels_[i] == p)
-                removePanel(int(i));
-    });
+    connect(p, &SamplerPanel::removeRequested, this, [this, p] { doc_->removePanel(p->index()); });
     connect(p, &SamplerPanel::sampleClicked, this, &MainWindow::openSample);
     connect(p, &SamplerPanel::etaEdited, this, [this] {
         // The hybrid knob: dragging eta re-runs the panel from the same x_T (only
         // changed panels are recomputed), coalesced so a drag is not a queue of runs.
-        if (model_ && !loading_)
+        if (hasModel() && !doc_->loading())
             etaRerun_->start();
     });
     connect(p, &SamplerPanel::sampleClicked, this, [this](int panel, int sample) {
@@ -643,54 +550,64 @@ SamplerPanel* MainWindow::makePanel(int index)
     return p;
 }
 
-void MainWindow::relayoutPanels()
+void MainWindow::syncPanels()
 {
+    // One widget per document panel, in order.
+    while (panelCount() < doc_->panelCount())
+        panels_.push_back(makePanel(panelCount()));
+    while (panelCount() > doc_->panelCount()) {
+        panels_.back()->hide();
+        panels_.back()->deleteLater();
+        panels_.pop_back();
+    }
     for (std::size_t i = 0; i < panels_.size(); ++i) {
         panels_[i]->setIndex(int(i));
         panels_[i]->setRemovable(panels_.size() > 1);
         panelsLayout_->addWidget(panels_[i], 1);
+        panels_[i]->sync();
     }
-    addPanelAct_->setEnabled(int(panels_.size()) < kMaxPanels);
+    addPanelAct_->setEnabled(panelCount() < RunDocument::kMaxPanels);
     if (presentation_)
         presentation_->reapply();
-}
-
-void MainWindow::addPanel()
-{
-    if (int(panels_.size()) >= kMaxPanels)
-        return;
-    abandonRun();
-    auto* p = makePanel(int(panels_.size()));
-    p->setConfig(defaultPanelConfig(int(panels_.size())));
-    panels_.push_back(p);
-    relayoutPanels();
     rebuildPlots();
     updateTimelineMarks();
 }
 
-void MainWindow::removePanel(int i)
+void MainWindow::onDocumentChanged()
 {
-    if (panels_.size() <= 1 || i < 0 || i >= int(panels_.size()))
-        return;
-    abandonRun();
-    SamplerPanel* p = panels_[std::size_t(i)];
-    panels_.erase(panels_.begin() + i);
-    p->deleteLater();
-    relayoutPanels();
-    rebuildPlots();
+    // Every label follows the document: headers, legends, the Reverse step tab's names.
+    for (auto* p : panels_)
+        p->sync();
+    {
+        const QSignalBlocker b1(seed_), b2(batch_), b3(pacingCombo_);
+        seed_->setValue(int(doc_->seed()));
+        batch_->setValue(doc_->batch());
+        const QString name = QString::fromStdString(to_string(doc_->pacing()));
+        pacingCombo_->setCurrentIndex(pacingCombo_->findData(name));
+        for (QAction* a : pacingGroup_->actions())
+            a->setChecked(a->data().toString() == name);
+    }
+    updatePlotLegend();
     updateTimelineMarks();
+    updateActions();
+    scheduleRefresh();
 }
 
 void MainWindow::updatePlotLegend()
 {
-    QStringList names, shortNames;
-    const int T = model_ ? model_->trainSteps() : 1000;
-    for (auto* p : panels_) {
-        names << p->description();
-        shortNames << PlotsWidget::shortName(p->config(), T);
+    // The legends name what the curves were computed with; the Reverse step's
+    // picker says what it shows and what waits for Run.
+    QStringList names, shortNames, equationNames;
+    for (int i = 0; i < panelCount(); ++i) {
+        names << doc_->describe(i);
+        shortNames << doc_->shortName(i);
+        const QString pending = doc_->pendingNote(i);
+        equationNames << (pending.isEmpty() || !doc_->computed(i)
+                              ? doc_->describe(i)
+                              : tr("%1 (pending: %2, press Run)").arg(doc_->describe(i), pending));
     }
     plots_->setPanelNames(names, shortNames);
-    equations_->setPanelNames(names);
+    equations_->setPanelNames(equationNames);
 }
 
 void MainWindow::setPresentation(bool on, double scale)
@@ -734,7 +651,7 @@ void MainWindow::pullFrames()
         for (const int n = tr.size(); done < n; ++done) {
             const auto& info = tr.info(done);
             plots_->addStats(i, info.plan.t, info.stats);
-            if (hasValues(info.metrics.values)) // steps between measured ones hold none (frame_metrics.hpp)
+            if (hasValues(info.metrics.values)) // steps between measured ones hold none (core recorder.hpp)
                 plots_->addMetrics(i, info.plan.t, info.metrics.values);
         }
     }
@@ -753,16 +670,17 @@ std::vector<SampleDialog*> MainWindow::sampleDialogs() const
 
 CompareDialog* MainWindow::openCompare()
 {
-    if (!model_)
+    if (!hasModel())
         return nullptr;
-    if (compare_ && compare_->property("modelPath").toString() != model_->path) {
+    const QString modelPath = model()->path;
+    if (compare_ && compare_->property("modelPath").toString() != modelPath) {
         compare_->close();
         compare_->deleteLater();
         compare_ = nullptr;
     }
     if (!compare_) {
-        compare_ = new CompareDialog(model_->path, this);
-        compare_->setProperty("modelPath", model_->path);
+        compare_ = new CompareDialog(modelPath, this);
+        compare_->setProperty("modelPath", modelPath);
         // Kept when closed (Esc hides it): reopened, it shows the same metric and
         // table; a new model's dialog replaces it (above).
         installPlotExports(compare_);
@@ -777,10 +695,10 @@ CompareDialog* MainWindow::openCompare()
 void MainWindow::updateActions()
 {
     if (compareAct_)
-        compareAct_->setEnabled(model_ && !loading_);
-    runAct_->setEnabled(model_ && !loading_);
-    stopAct_->setEnabled(running_);
-    const bool images = model_ && !model_->card().is_2d_points();
+        compareAct_->setEnabled(hasModel() && !doc_->loading());
+    runAct_->setEnabled(hasModel() && !doc_->loading());
+    stopAct_->setEnabled(isRunning());
+    const bool images = hasModel() && !model()->card().is_2d_points();
     for (auto* a : fieldActs_)
         a->setEnabled(images);
 }
@@ -789,121 +707,43 @@ void MainWindow::updateActions()
 
 void MainWindow::loadModel(const QString& path)
 {
-    if (!confirmDiscard(tr("open another model")))
+    if (!discardConfirmed_ && !confirmDiscard(tr("open another model")))
         return;
-    replayCard_.clear();
-    abandonRun();
-    loading_ = true;
+    doc_->loadModel(path);
     updateActions();
     statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
-    const quint64 token = loadToken_ = ++nextToken_;
-    QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
-                              Qt::QueuedConnection);
 }
 
 quint64 MainWindow::setPanelCard(int i, const QString& path)
 {
-    if (i < 0 || i >= panelCount())
-        return 0;
-    SamplerPanel* p = panels_[std::size_t(i)];
-    abandonRun();
-    if (path.isEmpty() || (model_ && QFileInfo(path).absoluteFilePath() == model_->path)) {
-        p->setOwnModel(nullptr);
-        rebuildPlots();
-        updateTimelineMarks();
-        return 0;
-    }
-    const quint64 token = ++nextToken_;
-    panelLoads_[token] = p;
-    statusLabel_->setText(tr("Loading %1 for panel %2 ...").arg(QFileInfo(path).fileName()).arg(i + 1));
-    QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
-                              Qt::QueuedConnection);
+    const quint64 token = doc_->setPanelCard(i, path);
+    if (token)
+        statusLabel_->setText(tr("Loading %1 for panel %2 ...").arg(QFileInfo(path).fileName()).arg(i + 1));
     return token;
 }
 
-void MainWindow::onPanelModelLoaded(SamplerPanel* p, LoadedModelPtr model)
+void MainWindow::onModelReady()
 {
-    const int i = p->index();
-    const ModelCard& card = model->card();
-    const ModelCard& window = model_->card();
-    const auto shape = [](const std::vector<std::int64_t>& s) {
-        QStringList parts;
-        for (auto d : s)
-            parts << QString::number(d);
-        return QStringLiteral("[%1]").arg(parts.join(QStringLiteral(", ")));
-    };
-    QString refusal;
-    if (card.data_shape != window.data_shape)
-        refusal = tr("its data shape is %1, the window's model (%2) has %3; a panel's card must have the same "
-                     "data shape")
-                      .arg(shape(card.data_shape), QString::fromStdString(window.name), shape(window.data_shape));
-    else if (model->trainSteps() != model_->trainSteps())
-        refusal = tr("it has T = %1 training steps, the window's model %2; panels are aligned on t")
-                      .arg(model->trainSteps())
-                      .arg(model_->trainSteps());
-    if (!refusal.isEmpty()) {
-        showError(tr("Panel %1 cannot use %2: %3.").arg(i + 1).arg(QDir::toNativeSeparators(model->path), refusal));
-        p->setOwnModel(nullptr);
-    } else {
-        clearError();
-        p->setOwnModel(std::move(model));
-        statusLabel_->setText(tr("Panel %1 samples from %2. Press Run.").arg(i + 1).arg(QString::fromStdString(card.name)));
-    }
-    rebuildPlots();
-    updateTimelineMarks();
-}
-
-void MainWindow::runIfCardsLoaded()
-{
-    if (runWhenCardsLoaded_ && panelLoads_.empty()) {
-        runWhenCardsLoaded_ = false;
-        startRun();
-    }
-}
-
-void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
-{
-    if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
-        const QPointer<SamplerPanel> p = it->second;
-        panelLoads_.erase(it);
-        if (p && model_)
-            onPanelModelLoaded(p, std::move(model));
-        if (auto saved = savedForLoad_.extract(token); !saved.empty() && p && p->hasOwnModel()) {
-            p->showSaved(saved.mapped().first, saved.mapped().second);
-            refreshViews();
-        }
-        if (!p || !p->hasOwnModel())
-            runWhenCardsLoaded_ = false; // refused (one message): the user decides again
-        runIfCardsLoaded();
-        return;
-    }
-    if (token != loadToken_)
-        return; // a newer load was asked for
-    loading_ = false;
-    model_ = std::move(model);
+    const auto& m = doc_->model();
+    const ModelCard& card = m->card();
     clearError();
-    const ModelCard& card = model_->card();
+    plots_->setSchedule(m->alphaBars, m->betas, m->logSnr);
+    plots_->setMetricKind(m->mixture ? PlotsWidget::MetricKind::Mixture
+                          : m->classifier ? PlotsWidget::MetricKind::Classes
+                                          : PlotsWidget::MetricKind::Plain,
+                          m->mixture ? m->mixture->components() : m->classifier ? m->classifier->num_classes() : 0);
     for (auto* p : panels_)
-        p->setModel(model_);
-    plots_->setSchedule(model_->alphaBars, model_->betas, model_->logSnr);
-    plots_->setMetricKind(model_->mixture ? PlotsWidget::MetricKind::Mixture
-                          : model_->classifier ? PlotsWidget::MetricKind::Classes
-                                               : PlotsWidget::MetricKind::Plain,
-                          model_->mixture ? model_->mixture->components()
-                          : model_->classifier ? model_->classifier->num_classes() : 0);
+        p->sync();
     rebuildPlots();
-    timeline_->setTrainSteps(model_->trainSteps());
-    timeline_->setCursor(model_->trainSteps() - 1);
-    plots_->setCursor(model_->trainSteps() - 1);
-    forward_->setModel(model_);
-    {
-        const QSignalBlocker b(batch_);
-        batch_->setValue(card.is_2d_points() ? 512 : 16);
-    }
+    timeline_->setTrainSteps(m->trainSteps());
+    timeline_->setCursor(m->trainSteps() - 1);
+    plots_->setCursor(m->trainSteps() - 1);
+    forward_->setModel(m);
     if (!card.is_2d_points() && field_ != Field::Xt)
         setField(field_);
     populateModelCombo();
-    addRecent(model_->path);
+    if (!doc_->isReplay())
+        addRecent(m->path);
     updateTitle();
     updateTimelineMarks();
     updateActions();
@@ -913,243 +753,92 @@ void MainWindow::onModelLoaded(quint64 token, LoadedModelPtr model)
     Q_EMIT modelReady();
 }
 
-void MainWindow::onModelFailed(quint64 token, const QString& path, const QString& message)
+void MainWindow::onModelFailed(const QString& path, const QString& message)
 {
-    if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
-        const QPointer<SamplerPanel> p = it->second;
-        panelLoads_.erase(it);
-        savedForLoad_.erase(token);
-        if (p) {
-            showError(tr("Panel %1 cannot use %2: %3")
-                          .arg(p->index() + 1)
-                          .arg(QDir::toNativeSeparators(path), withoutPath(message, path)));
-            p->setOwnModel(nullptr);
-        }
-        runWhenCardsLoaded_ = false; // the card failed (one message): the user decides again
-        return;
-    }
-    if (token != loadToken_)
-        return;
-    loading_ = false;
     updateActions();
-    showError(tr("Could not open the model card %1: %2").arg(QDir::toNativeSeparators(path), withoutPath(message, path)));
-    statusLabel_->setText(model_ ? tr("Still using %1").arg(QString::fromStdString(model_->card().name))
-                                 : tr("No model loaded"));
+    showError(tr("Could not open the model card %1: %2").arg(QDir::toNativeSeparators(path), message));
+    statusLabel_->setText(hasModel() ? tr("Still using %1").arg(QString::fromStdString(model()->card().name))
+                                     : tr("No model loaded"));
     // Nothing loaded yet (say the default digit model is broken): fall back to
     // the analytic ring so the window is usable; the message stays visible.
     const QString ring = QDir(modelsDir_).filePath("ring8.json");
-    if (!model_ && QFileInfo(path).absoluteFilePath() != QFileInfo(ring).absoluteFilePath() &&
+    if (!hasModel() && QFileInfo(path).absoluteFilePath() != QFileInfo(ring).absoluteFilePath() &&
         QFileInfo::exists(ring)) {
-        const QString message = errorText();
+        const QString error = errorText();
         loadModel(ring);
-        connect(this, &MainWindow::modelReady, this, [this, message] { showError(message); },
-                Qt::SingleShotConnection);
+        connect(this, &MainWindow::modelReady, this, [this, error] { showError(error); }, Qt::SingleShotConnection);
     }
 }
 
 // ------------------------------------------------------------------ runs
 
-RunRecipe MainWindow::recipeOf(int i) const
-{
-    // What a panel's run is made of (core's RunRecipe, x_T left out: it follows
-    // from seed, batch and data shape): a panel whose recipe did not change since
-    // its finished run is not recomputed.
-    const SamplerPanel* p = panels_[std::size_t(i)];
-    const LoadedModel& m = *p->model();
-    RunRecipe r;
-    r.card = m.path.toStdString();
-    r.fingerprint = m.fingerprint;
-    r.sampler = p->config();
-    r.sampler.steps = resolved_steps(r.sampler, m.trainSteps());
-    const std::optional<double> clip = r.sampler.clip_x0 ? r.sampler.clip_x0 : m.card().default_clip();
-    r.sampler.clip_x0 = clip && *clip > 0 ? *clip : 0.0;
-    r.seed = quint64(seed_->value());
-    r.batch = batch_->value();
-    return r;
-}
-
 void MainWindow::startRun()
 {
-    if (!model_ || loading_)
+    // Ask before discarding a finished run only when Run would replace something.
+    bool replaces = false;
+    for (int i = 0; i < doc_->panelCount(); ++i)
+        replaces = replaces || (doc_->computed(i) && doc_->isPending(i));
+    if (replaces && !confirmDiscard(tr("run again")))
         return;
-    if (isReplay()) {
-        // A reopened run whose card is not here: nothing can be sampled until the card is opened.
-        showError(tr("The model card %1 is not here (this run was reopened from its saved frames). "
-                     "Open the card (File > Open Model Card) to run again.")
-                      .arg(QDir::toNativeSeparators(replayCard_)));
-        return;
-    }
-    if (!panelLoads_.empty()) {
-        // A panel's card is on its way: running now would sample that panel from the
-        // window's card, then drop it when the card arrives. Run once it is here.
-        runWhenCardsLoaded_ = true;
-        statusLabel_->setText(tr("Loading a panel's card: the run starts when it is loaded."));
-        return;
-    }
-    if (!confirmDiscard(tr("run again")))
-        return;
-    const int T = model_->trainSteps();
-    std::vector<SamplerConfig> configs;
-    for (int i = 0; i < panelCount(); ++i) {
-        try {
-            const SamplerConfig c = panels_[std::size_t(i)]->config();
-            validate(c, panels_[std::size_t(i)]->model()->trainSteps());
-            configs.push_back(c);
-        } catch (const std::exception& e) {
-            showError(tr("Panel %1 cannot run: %2").arg(i + 1).arg(QString::fromStdString(e.what())));
-            return;
-        }
-    }
-    clearError();
-    // Newest run wins: everything older is cancelled, and what it still reports is stale.
-    const quint64 gen = worker_->jobs().start();
-    generation_ = gen;
-    const std::vector<std::int64_t>& dataShape = model_->card().data_shape;
-    std::vector<std::int64_t> shape{batch_->value()};
-    shape.insert(shape.end(), dataShape.begin(), dataShape.end());
-
-    RunJob job;
-    job.generation = gen;
-    job.seed = quint64(seed_->value());
-    job.batch = batch_->value();
-    job.pacing = pacing_;
-    // The shared x_T, drawn here exactly as each Run would draw it from the seed
-    // (a few thousand normals): every panel shows it the moment Run is pressed.
-    job.x_T = initial_noise(dataShape, job.batch, job.seed);
-    runPanels_.clear();
-    for (int i = 0; i < panelCount(); ++i) {
-        SamplerPanel* p = panels_[std::size_t(i)];
-        const RunRecipe recipe = recipeOf(i);
-        if (p->recipe() && *p->recipe() == recipe && p->trajectory().finished() &&
-            (p->ranWithMetrics() || !metricsAct_->isChecked()))
-            continue; // same recipe, complete: its trajectory stays
-        const auto ts = p->plannedTimesteps();
-        job.panels.push_back({i, p->model()->model, configs[std::size_t(i)],
-                              p->beginRun(shape, ts, job.x_T, recipe, metricsAct_->isChecked())});
-        runPanels_.push_back(i);
-    }
-    // A new run is followed live again until the user grabs the timeline.
-    followAct_->setChecked(true);
-    follow_ = true;
-    timeline_->stop();
-    if (job.panels.empty()) {
-        if (running_) {
-            // The run in flight has just completed every panel, its runFinished not yet
-            // here (it is stale now, as gen is newer): it ends here, and it is new work.
-            running_ = false;
-            unsavedRun_ = true;
-            progress_->hide();
-            runPanels_.clear();
-            updateActions();
-        }
+    switch (doc_->run()) {
+    case RunDocument::RunStart::Started:
+        clearError();
+        break;
+    case RunDocument::RunStart::NothingToDo:
+        updateActions();
         timeline_->setCursor(TimelineMapping::kFinal);
         refreshViews();
-        statusLabel_->setText(tr("Every panel already shows its recipe: change a panel, the seed or the batch, "
-                                 "then Run."));
+        statusLabel_->setText(tr("Nothing to recompute: every panel already shows its recipe. Change a panel, "
+                                 "the seed or the batch, then Run."));
         Q_EMIT runFinished(false);
-        return;
+        break;
+    case RunDocument::RunStart::WaitingForCard:
+        statusLabel_->setText(tr("Loading a panel's card: the run starts when it is loaded."));
+        break;
+    case RunDocument::RunStart::Refused:
+        break;
     }
+}
+
+void MainWindow::onRunStarted()
+{
+    // A new run is followed live again until the user grabs the timeline.
+    followAct_->setChecked(true);
+    timeline_->stop();
+    const int T = model()->trainSteps();
     timeline_->setCursor(T - 1);
     plots_->setCursor(T - 1);
-    running_ = true;
     runClock_.start();
-
-    // core's one thread policy: the free cores but one, the GUI thread keeps a
-    // core while it animates (threads.hpp). It stays set on the worker thread,
-    // so it is always given.
-    job.threads = default_threads(model_->card(), ThreadUse::Interactive);
-    redrawPacer_->runStarted(job.threads);
-    job.metrics = metricsAct_->isChecked();
-    job.mixture = model_->mixture;
-    job.classifier = model_->classifier;
+    redrawPacer_->runStarted(default_threads(model()->card(), ThreadUse::Interactive));
     int total = 0;
-    for (const auto& pj : job.panels)
-        total += pj.store->plannedSteps();
-    QMetaObject::invokeMethod(worker_, [w = worker_, job = std::move(job)] { w->run(job); }, Qt::QueuedConnection);
+    for (int i : doc_->runPanels())
+        total += std::max(1, int(panels_[std::size_t(i)]->plannedTimesteps().size()));
     progress_->setRange(0, std::max(1, total));
     progress_->setValue(0);
     progress_->show();
     updateActions();
-    refreshViews(); // x_T in every recomputed panel, now
+    refreshViews();
 }
 
-void MainWindow::abandonRun()
+void MainWindow::onRunFinished(bool cancelled)
 {
-    // The panels are about to change under the run: cancel it and make whatever
-    // it still reports stale at once (a Stop instead keeps what was computed).
-    if (!running_)
-        return;
-    worker_->jobs().cancelAll();
-    generation_ = 0;
-    running_ = false;
-    runPanels_.clear();
     progress_->hide();
-    updateActions();
-    updateTitle();
-}
-
-void MainWindow::stopRun()
-{
-    if (!running_)
-        return;
-    worker_->jobs().cancelUpTo(generation_);
-    statusLabel_->setText(tr("Stopping..."));
-}
-
-void MainWindow::setPacing(Pacing p)
-{
-    pacing_ = p;
-    const QString name = QString::fromStdString(to_string(p));
-    for (QAction* a : pacingGroup_->actions())
-        a->setChecked(a->data().toString() == name);
-    const QSignalBlocker b(pacingCombo_);
-    pacingCombo_->setCurrentIndex(pacingCombo_->findData(name));
-}
-
-void MainWindow::onProgress(quint64 gen)
-{
-    worker_->progressSeen();
-    if (gen != generation_) {
-        ++staleDropped_; // a stale run's news is never shown
-        return;
-    }
-    scheduleRefresh();
-}
-
-void MainWindow::onRunFinished(quint64 gen, bool cancelled)
-{
-    if (gen != generation_)
-        return;
-    running_ = false;
-    progress_->hide();
-    if (cancelled)
-        for (int i : runPanels_)
-            panels_[std::size_t(i)]->runEnded(tr("stopped"));
-    if (!cancelled)
-        unsavedRun_ = true; // File > Save Run keeps it; closing or opening another asks first
-    if (!cancelled && follow_)
+    if (!cancelled && followAct_->isChecked())
         timeline_->setCursor(TimelineMapping::kFinal);
     refreshViews();
-    runPanels_.clear();
     updateActions();
     statusLabel_->setText(cancelled ? tr("Stopped. Scrub the timeline to see what was computed.")
                                     : tr("Done. Scrub the timeline (drag, or Left/Right, Home/End, Space to play)."));
     Q_EMIT runFinished(cancelled);
 }
 
-void MainWindow::onRunFailed(quint64 gen, int panel, const QString& message)
+void MainWindow::onRunFailed(int panel, const QString& message)
 {
-    if (gen != generation_)
-        return;
-    running_ = false;
     progress_->hide();
-    for (int i : runPanels_)
-        panels_[std::size_t(i)]->runEnded(i == panel ? tr("failed") : tr("stopped: another panel failed"));
     refreshViews();
-    runPanels_.clear();
     updateActions();
     const QString who = panel >= 0 && panel < panelCount()
-                            ? tr("Panel %1 (%2)").arg(panel + 1).arg(panels_[std::size_t(panel)]->description())
+                            ? tr("Panel %1 (%2)").arg(panel + 1).arg(doc_->describe(panel))
                             : tr("The run");
     showError(tr("%1 failed: %2. The steps computed before the failure are kept.").arg(who, message));
     statusLabel_->setText(tr("Run failed"));
@@ -1161,10 +850,8 @@ void MainWindow::onRunFailed(quint64 gen, int panel, const QString& message)
 void MainWindow::onCursorMoved(int t)
 {
     // The user grabbed the timeline: stop following the live run.
-    if (running_ && follow_) {
-        follow_ = false;
+    if (isRunning())
         followAct_->setChecked(false);
-    }
     plots_->setCursor(t);
     forward_->followTimeline(t);
     refreshViews(); // scrubbing redraws at once, from stored frames
@@ -1180,11 +867,11 @@ void MainWindow::refreshViews()
 {
     refreshTimer_->stop();
     pullFrames();
-    if (running_ && follow_) {
+    if (isRunning() && followAct_->isChecked()) {
         // Following the live run: every panel shows its newest state, and the
         // cursor stands at the noise level of the slowest panel still computing.
         int t = TimelineMapping::kFinal;
-        for (int i : runPanels_) {
+        for (int i : doc_->runPanels()) {
             const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
             if (!tr.finished() && tr.plannedSteps() > 0)
                 t = std::max(t, tr.timesteps()[std::size_t(std::max(0, tr.size() - 1))]);
@@ -1204,15 +891,16 @@ void MainWindow::refreshViews()
             d->showAt(timeline_->cursor());
         }
     if (const int e = equations_->panel(); e < panelCount()) {
+        // The sampler the shown store was computed with, never a pending edit.
         const SamplerPanel* p = panels_[std::size_t(e)];
-        equations_->showStep(p->recipe() ? p->recipe()->sampler : p->config(), p->trajectoryPtr(),
+        equations_->showStep(doc_->shownConfig(e), p->trajectoryPtr(),
                              std::min(p->displayedStep(), p->trajectory().size() - 1));
     }
     updateTimelineMarks();
-    if (running_)
+    if (isRunning())
         progress_->setValue([this] {
             int n = 0;
-            for (int i : runPanels_)
+            for (int i : doc_->runPanels())
                 n += panels_[std::size_t(i)]->trajectory().size();
             return n;
         }());
@@ -1237,9 +925,9 @@ void MainWindow::updateTitle()
 {
     // The share of the run done leads the title while it runs (task bars show it;
     // scripts/screenshots.sh waits on it for its mid-run shots).
-    const QString name = model_ ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model_->card().name))
-                                : tr("NoiseTrail");
-    if (!running_ || progress_->maximum() <= 0) {
+    const QString name = hasModel() ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model()->card().name))
+                                    : tr("NoiseTrail");
+    if (!isRunning() || progress_->maximum() <= 0) {
         setWindowTitle(name);
         return;
     }
@@ -1249,12 +937,12 @@ void MainWindow::updateTitle()
 void MainWindow::updateStatus()
 {
     updateTitle();
-    if (!running_)
+    if (!isRunning())
         return;
     // Each computing panel's step, then the pace, the rate and the time left.
     QStringList parts;
     int done = 0, total = 0;
-    for (int i : runPanels_) {
+    for (int i : doc_->runPanels()) {
         const Trajectory& st = panels_[std::size_t(i)]->trajectory();
         parts << tr("Panel %1: step %2 of %3").arg(i + 1).arg(st.size()).arg(st.plannedSteps());
         done += st.size();
@@ -1283,12 +971,6 @@ void MainWindow::setField(Field f)
 }
 
 void MainWindow::setMetricsEnabled(bool on) { metricsAct_->setChecked(on); }
-bool MainWindow::metricsEnabled() const { return metricsAct_->isChecked(); }
-
-void MainWindow::setSeed(quint64 seed) { seed_->setValue(int(seed)); }
-quint64 MainWindow::seed() const { return quint64(seed_->value()); }
-void MainWindow::setBatch(int b) { batch_->setValue(b); }
-int MainWindow::batch() const { return batch_->value(); }
 
 std::vector<SampleDialog::Source> MainWindow::sampleSources() const
 {
@@ -1404,41 +1086,9 @@ void MainWindow::readSettings()
     plots_->restoreFolded();
     recent_ = s.value("recent").toStringList();
     updateRecentMenu();
-    seed_->setValue(s.value("seed", 1).toInt());
     timeline_->setSpeed(s.value("speed", 60).toInt());
-    try {
-        setPacing(parse_pacing(s.value("pacing", "lockstep").toString().toStdString()));
-    } catch (const std::exception&) {
-        setPacing(Pacing::Lockstep); // an unknown name in old settings
-    }
-    const QStringList panels = s.value("panels").toStringList();
-    std::vector<SamplerConfig> configs;
-    for (const QString& p : panels)
-        if (auto c = decodeConfig(p))
-            configs.push_back(*c);
-    if (!configs.empty() && int(configs.size()) <= kMaxPanels) {
-        while (panelCount() < int(configs.size()))
-            panels_.push_back(makePanel(panelCount()));
-        while (panelCount() > int(configs.size())) {
-            panels_.back()->deleteLater();
-            panels_.pop_back();
-        }
-        for (std::size_t i = 0; i < configs.size(); ++i)
-            panels_[i]->setConfig(configs[i]);
-        relayoutPanels();
-        // Panels' own cards are loaded once the window's model is there (each must match its data shape).
-        settingsPanelCards_ = s.value("panelCards").toStringList();
-        if (!settingsPanelCards_.isEmpty())
-            connect(
-                this, &MainWindow::modelReady, this,
-                [this] {
-                    const QStringList cards = std::exchange(settingsPanelCards_, {});
-                    for (int i = 0; i < std::min(int(cards.size()), panelCount()); ++i)
-                        if (!cards[i].isEmpty() && QFileInfo(cards[i]).isFile())
-                            setPanelCard(i, cards[i]);
-                },
-                Qt::SingleShotConnection);
-    }
+    // The recipe in core's run recipe text (the settings of an older version are not read).
+    doc_->restoreRecipeText(s.value("runRecipe").toString());
 }
 
 void MainWindow::writeSettings()
@@ -1448,18 +1098,13 @@ void MainWindow::writeSettings()
     s.setValue("window/state", saveState());
     s.setValue("window/splitter", splitter_->saveState());
     s.setValue("recent", recent_);
-    s.setValue("seed", seed_->value());
     s.setValue("speed", timeline_->speed());
-    s.setValue("pacing", QString::fromStdString(to_string(pacing_)));
-    if (model_)
-        s.setValue("model", model_->path);
-    QStringList panels, cards;
-    for (auto* p : panels_) {
-        panels << encodeConfig(p->config());
-        cards << (p->hasOwnModel() ? p->model()->path : QString());
+    if (hasModel() && !isReplay()) {
+        s.setValue("model", model()->path);
+        s.setValue("runRecipe", doc_->recipeText());
     }
-    s.setValue("panels", panels);
-    s.setValue("panelCards", cards);
+    for (const char* old : {"seed", "pacing", "panels", "panelCards"})
+        s.remove(QString::fromLatin1(old)); // the private format of earlier versions
 }
 
 void MainWindow::closeEvent(QCloseEvent* e)
@@ -1471,7 +1116,7 @@ void MainWindow::closeEvent(QCloseEvent* e)
     if (options_.useSettings)
         writeSettings();
     timeline_->stop();
-    shutdownWorker();
+    doc_->abandon();
     e->accept();
 }
 

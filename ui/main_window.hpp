@@ -1,11 +1,13 @@
 // The NoiseTrail window: model picker, 1..4 sampler panels from one shared
-// starting noise, the timeline, the plots and the forward-process view. It
-// owns the one worker thread and decides which frames are current.
+// starting noise, the timeline, the plots and the forward-process view. Layout,
+// actions and wiring: the run's state lives in its RunDocument (run_document.hpp),
+// which the widgets edit and read their labels from.
 #pragma once
 #include "noisetrail/animation.hpp"
 #include "noisetrail/run_set.hpp"
 #include "noisetrail/session.hpp"
 #include "noisetrail/trajectory.hpp"
+#include "run_document.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "sampling_worker.hpp"
@@ -61,17 +63,20 @@ public:
     static QString findModelsDir();
     static QString defaultModel(const QString& modelsDir);
 
+    /// The document: the recipe, the loaded models, every panel's store and computed recipe.
+    RunDocument* document() const { return doc_; }
+
     void loadModel(const QString& path);
     void startRun();
-    void stopRun();
-    bool isRunning() const { return running_; }
-    bool hasModel() const { return model_ != nullptr; }
-    const LoadedModel* model() const { return model_.get(); }
+    void stopRun() { doc_->stop(); }
+    bool isRunning() const { return doc_->isRunning(); }
+    bool hasModel() const { return doc_->model() != nullptr; }
+    const LoadedModel* model() const { return doc_->model().get(); }
 
     int panelCount() const { return int(panels_.size()); }
     SamplerPanel* panel(int i) const { return panels_.at(std::size_t(i)); }
-    void addPanel();
-    void removePanel(int i);
+    void addPanel() { doc_->addPanel(); }
+    void removePanel(int i) { doc_->removePanel(i); }
     TimelineBar* timeline() const { return timeline_; }
     PlotsWidget* plots() const { return plots_; }
     ForwardView* forwardView() const { return forward_; }
@@ -80,28 +85,24 @@ public:
     Presentation* presentation() const { return presentation_; }
     void setPresentation(bool on, double scale = 0.0); ///< scale 0: from the screen's height
     QTabWidget* bottomTabs() const { return bottomTabs_; }
-    SamplingWorker* worker() const { return worker_; }
     /// How the panels advance together (toolbar combo and View menu; remembered).
-    Pacing pacing() const { return pacing_; }
-    void setPacing(Pacing p);
-    /// Give panel i its own model card (empty: the window's). Loaded on the
-    /// worker; a card of another data shape is refused with one message.
-    /// Returns the load's token (0 when nothing is loaded).
+    Pacing pacing() const { return doc_->pacing(); }
+    void setPacing(Pacing p) { doc_->setPacing(p); }
+    /// Give panel i its own model card (empty: the window's); see RunDocument::setPanelCard.
     quint64 setPanelCard(int i, const QString& path);
-    /// Whether a panel's own card is being loaded (Run then waits for it).
-    bool loadingPanelCard() const { return !panelLoads_.empty(); }
-    quint64 generation() const { return generation_; }
-    quint64 staleFramesDropped() const { return staleDropped_; }
+    bool loadingPanelCard() const { return doc_->loadingPanelCard(); }
+    quint64 generation() const { return doc_->generation(); }
+    quint64 staleFramesDropped() const { return doc_->staleDropped(); }
     QString errorText() const;
     Field field() const { return field_; }
     void setField(Field f);
-    void setSeed(quint64 seed);
-    quint64 seed() const;
-    void setBatch(int batch);
+    void setSeed(quint64 seed) { doc_->setSeed(seed); }
+    quint64 seed() const { return doc_->seed(); }
+    void setBatch(int batch) { doc_->setBatch(batch); }
+    int batch() const { return doc_->batch(); }
     /// Per-step diversity metrics on the worker (View menu; on by default).
     void setMetricsEnabled(bool on);
-    bool metricsEnabled() const;
-    int batch() const;
+    bool metricsEnabled() const { return doc_->metricsEnabled(); }
     /// The Compare view (DDPM vs DDIM table) of the current model: opened, or raised.
     CompareDialog* openCompare();
     CompareDialog* compareDialog() const;
@@ -111,10 +112,7 @@ public:
     void refreshViews();
 
     // Saved runs (File > Save Run / Open Run; ui/session_actions.cpp).
-    /// The session the panels would save: every panel with a run, its store and recipe.
-    /// InputError if no panel has run yet.
-    Session currentSession() const;
-    /// currentSession(), or nullptr after one error: `message` with %1 for why.
+    /// The document's session, or nullptr after one error: `message` with %1 for why.
     std::shared_ptr<const Session> sessionOrError(const QString& message);
     /// Write the current run; false (the error shown) if it cannot be written.
     bool saveRun(const QString& path);
@@ -123,9 +121,9 @@ public:
     /// file is one error and leaves everything as it was. False on error.
     bool openRun(const QString& path);
     /// A finished run that was not saved (closing, opening a card or Run ask first).
-    bool hasUnsavedRun() const { return unsavedRun_; }
+    bool hasUnsavedRun() const { return doc_->hasUnsavedRun(); }
     /// The window's model is a saved run's copy of its card: nothing can be sampled.
-    bool isReplay() const;
+    bool isReplay() const { return doc_->isReplay(); }
     /// Export > Animation / Filmstrip (dialogs; the animation is written on a worker).
     void exportAnimation();
     void exportFilmstrip();
@@ -150,7 +148,8 @@ private:
     void buildUi();
     void populateModelCombo();
     void updateActions();
-    void relayoutPanels();
+    void syncPanels();   ///< one panel widget per document panel
+    void onDocumentChanged();
     void rebuildPlots();
     void updatePlotLegend();
     void updateTimelineMarks();
@@ -164,18 +163,13 @@ private:
     void updateRecentMenu();
     void readSettings();
     void writeSettings();
-    void shutdownWorker();
-    void abandonRun();
     void onCursorMoved(int t);
-    void onModelLoaded(quint64 token, LoadedModelPtr model);
-    void onModelFailed(quint64 token, const QString& path, const QString& message);
-    void onProgress(quint64 generation);
-    void onPanelModelLoaded(SamplerPanel* panel, LoadedModelPtr model);
-    void runIfCardsLoaded(); ///< the Run pressed while a panel's card was loading, once all are here
+    void onModelReady();
+    void onModelFailed(const QString& path, const QString& message);
     void pullFrames();
-    RunRecipe recipeOf(int panel) const;
-    void onRunFinished(quint64 generation, bool cancelled);
-    void onRunFailed(quint64 generation, int panel, const QString& message);
+    void onRunStarted();
+    void onRunFinished(bool cancelled);
+    void onRunFailed(int panel, const QString& message);
     void openSample(int panel, int sample);
     std::vector<SampleDialog::Source> sampleSources() const;
     /// Ask before a finished, unsaved run is discarded (Save / Discard / Cancel,
@@ -185,40 +179,20 @@ private:
     void openRunDialog();
     void addRecentRun(const QString& path);
     void updateRecentRunsMenu();
-    void applySession(const std::shared_ptr<const Session>& session, const QString& path,
-                      std::shared_ptr<const LoadedModel> model);
+    void showSession(const std::shared_ptr<const Session>& session, const QString& path);
     SamplerPanel* makePanel(int index);
 
     MainWindowOptions options_;
     QString modelsDir_;
-    QThread* thread_ = nullptr;
-    SamplingWorker* worker_ = nullptr;
-    std::shared_ptr<const LoadedModel> model_;
-    quint64 nextToken_ = 0;                 ///< for every model load the worker does
-    quint64 loadToken_ = 0;                 ///< the window's pending load (newest wins)
-    std::map<quint64, QPointer<SamplerPanel>> panelLoads_; ///< a panel's own card being loaded
-    /// A saved run's frames to show again once its panel's own card is loaded
-    /// (setting a card clears what the panel showed), by load token.
-    std::map<quint64, std::pair<std::shared_ptr<const Trajectory>, RunRecipe>> savedForLoad_;
-    QStringList settingsPanelCards_; ///< from the settings, given once the window's model is there
-    bool runWhenCardsLoaded_ = false; ///< Run was pressed while a panel's card was loading
+    RunDocument* doc_ = nullptr;
     std::vector<CardChoice> cardChoices_;
-    Pacing pacing_ = Pacing::Lockstep;
-    quint64 generation_ = 0;
-    quint64 staleDropped_ = 0;
-    bool running_ = false;
-    bool loading_ = false;
-    bool follow_ = true;
     Field field_ = Field::Xt;
-    std::vector<int> runPanels_;            ///< panels the current run computes
     /// Per panel: the store whose steps the plots hold, and how many.
     std::vector<std::pair<const Trajectory*, int>> plotted_;
     QElapsedTimer runClock_;
     QStringList recent_;
     QStringList recentRuns_;
-    bool unsavedRun_ = false;
     bool discardConfirmed_ = false; ///< openRun asked already; its loadModel must not ask again
-    QString replayCard_;            ///< the saved card path when the model is a replay
 
     std::vector<SamplerPanel*> panels_;
     QWidget* panelsRow_ = nullptr;

@@ -1,6 +1,7 @@
 #include "sampler_panel.hpp"
 
 #include "noisetrail/session.hpp"
+#include "run_document.hpp"
 
 #include "image_grid_view.hpp"
 #include "noisetrail/sampling_plan.hpp"
@@ -58,7 +59,7 @@ public:
 };
 } // namespace
 
-SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
+SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : QWidget(parent), doc_(document), index_(index)
 {
     auto* outer = new QVBoxLayout(this);
     outer->setContentsMargins(4, 4, 4, 4);
@@ -181,21 +182,74 @@ SamplerPanel::SamplerPanel(int index, QWidget* parent) : QWidget(parent)
     footer_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred);
     outer->addWidget(footer_);
 
-    auto changed = [this] {
-        updateEnabled();
-        updateHeader();
-        Q_EMIT configChanged();
-    };
-    connect(sampler_, &QComboBox::currentIndexChanged, this, changed);
-    connect(steps_, &QSpinBox::valueChanged, this, changed);
-    connect(eta_, &QDoubleSpinBox::valueChanged, this, changed);
+    // Every control edits the document; what the panel shows changes only with a run.
+    connect(sampler_, &QComboBox::currentIndexChanged, this, &SamplerPanel::edited);
+    connect(steps_, &QSpinBox::valueChanged, this, &SamplerPanel::edited);
+    connect(eta_, &QDoubleSpinBox::valueChanged, this, &SamplerPanel::edited);
     connect(eta_, &QDoubleSpinBox::valueChanged, this, [this] { Q_EMIT etaEdited(index_); });
-    connect(spacing_, &QComboBox::currentIndexChanged, this, changed);
-    connect(variance_, &QComboBox::currentIndexChanged, this, changed);
-    connect(clip_, &QDoubleSpinBox::valueChanged, this, changed);
+    connect(spacing_, &QComboBox::currentIndexChanged, this, &SamplerPanel::edited);
+    connect(variance_, &QComboBox::currentIndexChanged, this, &SamplerPanel::edited);
+    connect(clip_, &QDoubleSpinBox::valueChanged, this, &SamplerPanel::edited);
 
     setIndex(index);
+    sync();
+}
+
+void SamplerPanel::edited()
+{
     updateEnabled();
+    doc_->setPanelConfig(index_, config()); // the document's changed() relabels the header
+    Q_EMIT configChanged();
+}
+
+std::shared_ptr<const LoadedModel> SamplerPanel::model() const
+{
+    return index_ < doc_->panelCount() ? doc_->panelModel(index_) : nullptr;
+}
+
+std::shared_ptr<const Trajectory> SamplerPanel::trajectoryPtr() const
+{
+    static const auto empty = std::make_shared<const Trajectory>();
+    return index_ < doc_->panelCount() ? doc_->trajectory(index_) : empty;
+}
+
+void SamplerPanel::sync()
+{
+    if (index_ >= doc_->panelCount())
+        return;
+    if (model() != viewModel_)
+        modelChanged();
+    // The controls show the document's settings (a model change may have reset some).
+    const SamplerConfig want = doc_->panelConfig(index_);
+    if (!(config() == want)) {
+        const QSignalBlocker b1(sampler_), b2(steps_), b3(eta_), b4(spacing_), b5(variance_), b6(clip_);
+        sampler_->setCurrentIndex(std::max(0, sampler_->findData(QString::fromStdString(want.sampler))));
+        int steps = want.steps;
+        if (steps <= 0 && model()) {
+            try {
+                steps = resolved_steps(want, model()->trainSteps());
+            } catch (const std::exception&) {
+            }
+        }
+        if (steps > 0)
+            steps_->setValue(steps);
+        eta_->setValue(want.eta);
+        spacing_->setCurrentIndex(std::max(0, spacing_->findData(QString::fromStdString(to_string(want.spacing)))));
+        variance_->setCurrentIndex(std::max(0, variance_->findData(QString::fromStdString(to_string(want.variance)))));
+        clip_->setValue(want.clip_x0 ? *want.clip_x0 : -0.5);
+        // What the controls can hold is the document's from now on (steps 0 is shown resolved).
+        if (!(config() == want))
+            doc_->setPanelConfig(index_, config());
+    }
+    if (trajectoryPtr() != shownStore_) {
+        shownStore_ = trajectoryPtr();
+        shownStep_ = -1;
+        dirty_ = true;
+        scatter_->setState(nullptr, -1);
+        grid_->setImages({});
+    }
+    updateEnabled();
+    updateCardCombo();
     updateHeader();
 }
 
@@ -249,34 +303,14 @@ void SamplerPanel::resizeEvent(QResizeEvent* e)
 
 void SamplerPanel::setRemovable(bool on) { remove_->setEnabled(on); }
 
-void SamplerPanel::setModel(std::shared_ptr<const LoadedModel> model)
-{
-    windowModel_ = std::move(model);
-    if (ownModel_ && (!windowModel_ || ownModel_->card().data_shape != windowModel_->card().data_shape))
-        ownModel_ = nullptr; // a card of another data shape cannot sit next to the window's
-    modelChanged();
-    updateCardCombo();
-}
-
-void SamplerPanel::setOwnModel(std::shared_ptr<const LoadedModel> model)
-{
-    ownModel_ = std::move(model);
-    modelChanged();
-    updateCardCombo();
-    updateEnabled();
-    Q_EMIT configChanged();
-}
-
 void SamplerPanel::modelChanged()
 {
-    // Another model: what was shown was computed by a different one.
-    traj_ = std::make_shared<const Trajectory>();
-    recipe_.reset();
-    hasRun_ = false;
+    viewModel_ = model();
     shownStep_ = -1;
     dirty_ = true;
-    const auto& m = model();
-    if (!m)
+    const auto& m = viewModel_;
+    const auto& window = doc_->model();
+    if (!m || !window)
         return;
     const int T = m->trainSteps();
     {
@@ -288,12 +322,11 @@ void SamplerPanel::modelChanged()
     // The target drawn is the panel's card's when it has one, else the window's;
     // the coverage rings are the window card's mixture, which every panel is measured by.
     const bool ownDensity = !m->density.isNull();
-    scatter_->setTarget(ownDensity ? m->density : windowModel_->density, ownDensity ? m->extent : windowModel_->extent);
-    scatter_->setMixture(windowModel_->mixture);
+    scatter_->setTarget(ownDensity ? m->density : window->density, ownDensity ? m->extent : window->extent);
+    scatter_->setMixture(window->mixture);
     scatter_->setState(nullptr, -1);
     grid_->setImages({});
     footer_->clear();
-    updateHeader();
 }
 
 void SamplerPanel::setCardChoices(std::vector<CardChoice> choices)
@@ -308,18 +341,19 @@ void SamplerPanel::updateCardCombo()
     card_->clear();
     card_->addItem(tr("same as the window"), QString());
     card_->setItemData(0, tr("Sample from the window's model card"), Qt::ToolTipRole);
-    const QString window = windowModel_ ? windowModel_->path : QString();
+    const auto& windowModel = doc_->model();
+    const QString window = windowModel ? windowModel->path : QString();
     for (const CardChoice& c : cardChoices_) {
-        if (!windowModel_ || c.dataShape != windowModel_->card().data_shape || c.path == window)
+        if (!windowModel || c.dataShape != windowModel->card().data_shape || c.path == window)
             continue; // only cards that can sit next to the window's
         card_->addItem(c.name, c.path);
         card_->setItemData(card_->count() - 1, c.tip.isEmpty() ? c.path : c.tip, Qt::ToolTipRole);
     }
     int i = 0;
-    if (ownModel_) {
-        i = card_->findData(ownModel_->path);
+    if (index_ < doc_->panelCount() && doc_->hasOwnModel(index_) && model()) {
+        i = card_->findData(model()->path);
         if (i < 0) {
-            card_->addItem(QString::fromStdString(ownModel_->card().name), ownModel_->path);
+            card_->addItem(QString::fromStdString(model()->card().name), model()->path);
             i = card_->count() - 1;
         }
     }
@@ -342,31 +376,12 @@ SamplerConfig SamplerPanel::config() const
 
 void SamplerPanel::setConfig(const SamplerConfig& c)
 {
-    const QSignalBlocker b1(sampler_), b2(steps_), b3(eta_), b4(spacing_), b5(variance_), b6(clip_);
-    sampler_->setCurrentIndex(std::max(0, sampler_->findData(QString::fromStdString(c.sampler))));
-    if (c.steps > 0)
-        steps_->setValue(c.steps);
-    eta_->setValue(c.eta);
-    spacing_->setCurrentIndex(std::max(0, spacing_->findData(QString::fromStdString(to_string(c.spacing)))));
-    variance_->setCurrentIndex(std::max(0, variance_->findData(QString::fromStdString(to_string(c.variance)))));
-    clip_->setValue(c.clip_x0 ? *c.clip_x0 : -0.5);
-    updateEnabled();
-    updateHeader();
+    doc_->setPanelConfig(index_, c);
+    sync();
     Q_EMIT configChanged();
 }
 
-QString SamplerPanel::description() const
-{
-    const int T = model() ? model()->trainSteps() : 1000;
-    QString own;
-    if (ownModel_)
-        own = tr(" \u00b7 %1").arg(QString::fromStdString(ownModel_->card().name));
-    try {
-        return QString::fromStdString(describe(config(), T)) + own;
-    } catch (const std::exception& e) {
-        return QString::fromStdString(e.what());
-    }
-}
+QString SamplerPanel::description() const { return doc_->describe(index_); }
 
 std::vector<int> SamplerPanel::plannedTimesteps() const
 {
@@ -397,63 +412,31 @@ void SamplerPanel::updateEnabled()
 
 void SamplerPanel::updateHeader()
 {
-    QString text = description();
-    if (hasRun_) {
-        const int T = model() ? model()->trainSteps() : 1000;
-        QString ran = QString::fromStdString(describe(runConfig_, T));
-        if (ownModel_)
-            ran += tr(" \u00b7 %1").arg(QString::fromStdString(ownModel_->card().name));
-        if (ran != text)
-            text = tr("%1 (shown: %2; press Run)").arg(text, ran);
-    }
+    // What the panel shows (the computed recipe), then the edits waiting for Run.
+    QString text = doc_->title(index_);
     // Where an eta sampler sits between DDIM (0, deterministic) and DDPM-like
     // (1: sigma equals DDPM's posterior std; Song et al. eq. 16 scales it by eta).
-    if (eta_->isEnabled()) {
-        const double eta = eta_->value();
+    const SamplerConfig shown = doc_->shownConfig(index_);
+    bool usesEta = false;
+    try {
+        usesEta = sampler_info(shown.sampler).uses_eta;
+    } catch (const std::exception&) {
+    }
+    if (usesEta && doc_->pendingNote(index_).isEmpty()) {
+        const double eta = shown.eta;
         text += eta == 0.0   ? tr(" \u2014 deterministic (DDIM)")
                 : eta == 1.0 ? tr(" \u2014 DDPM-like noise")
                              : tr(" \u2014 %1% of DDPM's noise std").arg(100.0 * eta, 0, 'f', 0);
     }
     title_->setText(text);
-    title_->setToolTip(tr("This panel's sampler configuration: %1").arg(text));
-}
-
-void SamplerPanel::showSaved(std::shared_ptr<const Trajectory> store, const RunRecipe& recipe)
-{
-    runConfig_ = recipe.sampler;
-    hasRun_ = true;
-    recipe_ = recipe;
-    traj_ = std::move(store);
-    shownStep_ = -1;
-    dirty_ = true;
-    scatter_->setState(nullptr, -1);
-    grid_->setImages({});
-    updateHeader();
-}
-
-std::shared_ptr<Trajectory> SamplerPanel::beginRun(const std::vector<std::int64_t>& shape,
-                                                   const std::vector<int>& timesteps, const std::vector<float>& x_T,
-                                                   const RunRecipe& recipe, bool metrics)
-{
-    runConfig_ = config();
-    hasRun_ = true;
-    endedNote_.clear();
-    recipe_ = recipe;
-    ranWithMetrics_ = metrics;
-    auto store = std::make_shared<Trajectory>(shape, timesteps,
-                                              model() ? stored_precision(model()->card()) : Trajectory::Precision::UInt8, x_T);
-    traj_ = store;
-    shownStep_ = -1;
-    dirty_ = true;
-    scatter_->setState(nullptr, -1);
-    grid_->setImages({});
-    updateHeader();
-    return store;
+    title_->setToolTip(tr("What this panel shows, and the edits that wait for Run: %1").arg(text));
+    if (presenting_)
+        caption_->setText(captionText());
 }
 
 void SamplerPanel::showAt(int cursorT, Field field)
 {
-    const Trajectory& st = *traj_;
+    const Trajectory& st = trajectory();
     int step = TimelineMapping::stepAt(st.timesteps(), cursorT, st.size(), st.finished());
     if (step < 0 && st.hasStart())
         step = 0; // x_T, before the first step has arrived
@@ -462,13 +445,17 @@ void SamplerPanel::showAt(int cursorT, Field field)
 
 void SamplerPanel::showNewest(Field field)
 {
-    const Trajectory& st = *traj_;
+    const Trajectory& st = trajectory();
     const int n = st.size();
     show(st.finished() ? n : n > 0 ? n - 1 : st.hasStart() ? 0 : -1, field);
 }
 
 void SamplerPanel::show(int step, Field field)
 {
+    if (trajectoryPtr() != shownStore_) {
+        shownStore_ = trajectoryPtr(); // a new run's store (held while the view draws it)
+        dirty_ = true;
+    }
     // A new frame changes nothing on screen unless the shown step changed.
     if (step == shownStep_ && field == shownField_ && !dirty_)
         return;
@@ -478,29 +465,20 @@ void SamplerPanel::show(int step, Field field)
     redraw();
 }
 
-void SamplerPanel::runEnded(const QString& why)
-{
-    if (traj_->finished())
-        return;
-    endedNote_ = why;
-    dirty_ = true;
-    redraw();
-}
-
 QString SamplerPanel::captionText() const
 {
     const char* fields[] = {"x_t", "x0_hat", "eps_hat"};
     // Short enough for one line at a large size: the default spacing and
     // variance go unsaid (the folded header's tooltip still has them).
     QString words = description();
-    const SamplerConfig c = config();
+    const SamplerConfig c = doc_->shownConfig(index_);
     if (c.spacing == Spacing::Leading)
         words.remove(QStringLiteral(", leading"));
     if (c.variance == Variance::FixedSmall)
         words.remove(QStringLiteral(", fixed_small"));
     QStringList parts{words};
     const bool points = model() && model()->card().is_2d_points();
-    const bool computed = shownStep_ >= 0 && shownStep_ < traj_->size();
+    const bool computed = shownStep_ >= 0 && shownStep_ < trajectory().size();
     parts << QString::fromLatin1(points || !computed ? "x_t" : fields[int(shownField_)]);
     const int t = displayedT();
     if (t == TimelineMapping::kFinal)
@@ -542,16 +520,19 @@ int SamplerPanel::displayedT() const
 {
     if (shownStep_ < 0)
         return -2;
-    return TimelineMapping::tOfStep(traj_->timesteps(), shownStep_);
+    return TimelineMapping::tOfStep(trajectory().timesteps(), shownStep_);
 }
 
 void SamplerPanel::redraw()
 {
     if (presenting_)
         caption_->setText(captionText());
-    const Trajectory& st = *traj_;
+    if (!shownStore_)
+        shownStore_ = trajectoryPtr();
+    const Trajectory& st = *shownStore_;
+    const QString endedNote_ = doc_->endedNote(index_);
     if (shownStep_ < 0 || !model()) {
-        footer_->setText(!hasRun_ ? QString()
+        footer_->setText(!doc_->computed(index_) ? QString()
                          : endedNote_.isEmpty() ? tr("waiting for the first step...")
                                                 : tr("run %1: nothing computed").arg(endedNote_));
         return;
@@ -581,7 +562,7 @@ void SamplerPanel::redraw()
                              .arg(info.stats.xt_std, 0, 'f', 3));
     }
     if (model()->card().is_2d_points()) {
-        scatter_->setState(traj_.get(), shownStep_);
+        scatter_->setState(shownStore_.get(), shownStep_);
         return;
     }
     const Field field = computed ? shownField_ : Field::Xt;

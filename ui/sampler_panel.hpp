@@ -25,49 +25,36 @@ namespace noisetrail::ui {
 class ImageGridView;
 class ScatterView;
 
-/// A card a panel may sample from instead of the window's (same data shape).
-struct CardChoice {
-    QString name, path, tip;
-    std::vector<std::int64_t> dataShape;
-};
 
+class RunDocument;
+
+/// A view of panel `index` of the document: its controls edit the document's
+/// recipe, its header and view show what the document computed for it.
 class SamplerPanel : public QWidget {
     Q_OBJECT
 public:
-    explicit SamplerPanel(int index, QWidget* parent = nullptr);
+    SamplerPanel(RunDocument* document, int index, QWidget* parent = nullptr);
 
     void setIndex(int index);
     int index() const { return index_; }
-    /// The window's model. A panel's own card that no longer fits it is dropped.
-    void setModel(std::shared_ptr<const LoadedModel> model);
-    /// The panel's own card (null: the same as the window's); the window checks
-    /// that it has the window model's data shape before it calls this.
-    void setOwnModel(std::shared_ptr<const LoadedModel> model);
-    bool hasOwnModel() const { return ownModel_ != nullptr; }
-    /// The model this panel samples from: its own card, else the window's.
-    const std::shared_ptr<const LoadedModel>& model() const { return ownModel_ ? ownModel_ : windowModel_; }
+    /// The document changed: controls, header, card picker and view follow it.
+    void sync();
+    /// The model this panel's next run samples from (its own card, else the window's).
+    std::shared_ptr<const LoadedModel> model() const;
     /// Cards offered in the panel's card picker (those of the window's data shape are listed).
     void setCardChoices(std::vector<CardChoice> choices);
 
+    /// The settings the controls show (the document's panel settings).
     SamplerConfig config() const;
+    /// Edit the panel's settings (as the controls would).
     void setConfig(const SamplerConfig& config);
-    QString description() const; ///< e.g. "DDIM, 50 steps, eta 0, leading"
+    /// What the panel shows, in words (the document's label of its computed recipe).
+    QString description() const;
     /// Timesteps the current configuration would visit (empty if invalid).
     std::vector<int> plannedTimesteps() const;
-
-    /// A run of this panel starts: a new store planned for `timesteps`, showing
-    /// x_T at once; `recipe` is what produces it. Returns the store for the worker.
-    std::shared_ptr<Trajectory> beginRun(const std::vector<std::int64_t>& shape, const std::vector<int>& timesteps,
-                                         const std::vector<float>& x_T, const RunRecipe& recipe, bool metrics);
-    /// Show a saved run (a reopened session): its store and recipe, nothing computed.
-    void showSaved(std::shared_ptr<const Trajectory> store, const RunRecipe& recipe);
-    /// The store shown (an empty one before the first run). Only the worker writes it.
-    const Trajectory& trajectory() const { return *traj_; }
-    std::shared_ptr<const Trajectory> trajectoryPtr() const { return traj_; }
-    /// What produced the store (unset before the first run).
-    const std::optional<RunRecipe>& recipe() const { return recipe_; }
-    /// Whether that run measured the per-step diversity metrics.
-    bool ranWithMetrics() const { return ranWithMetrics_; }
+    /// The store shown (the document's; an empty one before the first run).
+    const Trajectory& trajectory() const { return *trajectoryPtr(); }
+    std::shared_ptr<const Trajectory> trajectoryPtr() const;
 
     /// Show the state at cursor t with this field (x_t / x0_hat / eps_hat).
     void showAt(int cursorT, Field field);
@@ -77,9 +64,6 @@ public:
     /// The noise level of the shown state: the t of its step, kFinal for the
     /// final samples, and the first timestep for x_T; -2 when nothing is shown.
     int displayedT() const;
-    /// The run of this panel ended before it finished (`why`: "stopped",
-    /// "failed"): steps never computed say so instead of "waiting".
-    void runEnded(const QString& why);
     /// Redraw even if the step did not change (new frames, new field).
     void invalidate() { dirty_ = true; }
     void setRemovable(bool on);
@@ -121,15 +105,12 @@ private:
     void show(int step, Field field);
     void modelChanged();
     void updateCardCombo();
+    void edited();
 
+    RunDocument* doc_;
     int index_ = 0;
-    std::shared_ptr<const LoadedModel> windowModel_, ownModel_;
-    std::shared_ptr<const Trajectory> traj_ = std::make_shared<const Trajectory>();
-    std::optional<RunRecipe> recipe_;
-    bool ranWithMetrics_ = false;
-    SamplerConfig runConfig_;
-    bool hasRun_ = false;
-    QString endedNote_; ///< set when the run ended unfinished; empty while one may still come
+    std::shared_ptr<const LoadedModel> viewModel_;   ///< the model the view is set up for
+    std::shared_ptr<const Trajectory> shownStore_;   ///< the store the view last drew
     std::vector<CardChoice> cardChoices_;
 
     QLabel* swatch_ = nullptr;

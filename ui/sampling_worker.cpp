@@ -1,10 +1,12 @@
 #include "sampling_worker.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/session.hpp"
 
 #include <QThread>
 
-#include <chrono>
+#include <cstdlib>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -14,6 +16,7 @@ void registerMetaTypes()
 {
     qRegisterMetaType<LoadedModelPtr>();
     qRegisterMetaType<RunJob>();
+    qRegisterMetaType<PreparedPanels>();
 }
 
 SamplingWorker::SamplingWorker(QObject* parent) : QObject(parent) { registerMetaTypes(); }
@@ -34,28 +37,47 @@ void SamplingWorker::run(const RunJob& job)
     busy_.store(true);
     int failing = -1; // the window's panel whose step failed, when one is known
     try {
-        std::vector<std::shared_ptr<Run>> runs;
-        for (const PanelJob& p : job.panels) {
-            RunOptions o;
-            o.sampler = p.sampler;
-            o.seed = job.seed;
-            o.batch = job.batch;
-            // Each run draws x_T from the seed itself (it equals job.x_T, which the
-            // window drew the same way to show it at once): then its noise z of
-            // every step is the one `noisetrail-cli sample --seed` draws, bit for bit.
-            o.threads = job.threads;
-            failing = p.panel;
-            runs.push_back(std::make_shared<Run>(p.model, o));
+        // Core's rule builds the set (the CLI's `run` builds its own the same way): the
+        // cards the document holds are not loaded again; each run draws x_T from the
+        // seed, so its noise z of every step is the one `noisetrail-cli sample --seed` draws.
+        RunSetOptions options;
+        options.threads = job.threads;
+        options.loaded = [&job](const std::filesystem::path& card) -> std::shared_ptr<const Model> {
+            const auto it = job.models.find(cardKey(card));
+            return it == job.models.end() ? nullptr : it->second;
+        };
+        std::optional<RunSet> built;
+        try {
+            built.emplace(make_run_set(job.recipe, options));
+        } catch (const InputError& e) {
+            // "panels[k]: ..." names the job's k-th panel: say which of the window's it is.
+            std::string msg = e.what();
+            if (msg.rfind("panels[", 0) == 0) {
+                const int k = std::atoi(msg.c_str() + 7);
+                if (k >= 0 && k < int(job.panels.size()))
+                    failing = job.panels[std::size_t(k)];
+                msg = msg.substr(std::min(msg.size(), msg.find(']') + 1));
+                msg = msg.rfind(": ", 0) == 0 ? msg.substr(2) : msg.rfind(".model ", 0) == 0 ? msg.substr(1) : msg;
+            }
+            throw InputError(msg);
         }
-        failing = -1;
+        RunSet& set = *built;
+        std::vector<std::shared_ptr<Trajectory>> stores;
+        PreparedPanels prepared;
+        for (int i = 0; i < set.size(); ++i) {
+            const Run& run = set.run(i);
+            std::vector<int> timesteps;
+            for (const PlanStep& s : run.plan().steps)
+                timesteps.push_back(s.t);
+            stores.push_back(std::make_shared<Trajectory>(run.shape(), timesteps,
+                                                          stored_precision(run.model()->card()), run.x_T()));
+            prepared.push_back({job.panels[std::size_t(i)], stores.back(), run.recipe()});
+        }
+        Q_EMIT runPrepared(job.generation, prepared);
         bool cancelled = jobs_.isCancelled(job.generation);
-        if (!runs.empty() && !cancelled) {
-            RunSet set(std::move(runs), job.pacing);
+        if (!cancelled) {
             // Stores and metrics on core's recorder (its own thread, off the sampling path).
-            std::vector<std::shared_ptr<Trajectory>> stores;
-            for (const PanelJob& p : job.panels)
-                stores.push_back(p.store);
-            Recorder recorder(std::move(stores), {job.mixture, job.classifier, {}}, job.metrics, [&] {
+            Recorder recorder(stores, {job.mixture, job.classifier, {}}, job.metrics, [&] {
                 // One queued signal at a time, however fast the steps: the window
                 // reads the stores on its own redraw timer.
                 if (!progressPending_.exchange(true))
@@ -69,10 +91,8 @@ void SamplingWorker::run(const RunJob& job)
                 // Several runs may share one model call; a failure is one panel's
                 // when only one is due.
                 const std::vector<int> due = set.next_panels();
-                failing = due.size() == 1 ? job.panels[std::size_t(due[0])].panel : -1;
+                failing = due.size() == 1 ? job.panels[std::size_t(due[0])] : -1;
                 recorder.record(set.tick());
-                if (const int ms = stepDelayMs_.load())
-                    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
             }
             failing = -1;
             recorder.finish(); // the stores hold every computed step before runFinished

@@ -9,6 +9,7 @@
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/recorder.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/run_recipe.hpp"
 #include "noisetrail/run_set.hpp"
 #include "noisetrail/trajectory.hpp"
 
@@ -17,6 +18,8 @@
 #include <QString>
 
 #include <atomic>
+#include <filesystem>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -24,24 +27,24 @@ namespace noisetrail::ui {
 
 using LoadedModelPtr = std::shared_ptr<const LoadedModel>;
 
-/// One panel of a job: what to run and where its frames go.
-struct PanelJob {
-    int panel = 0;                        ///< the window's panel index
-    std::shared_ptr<const Model> model;   ///< the panel's own card, or the window's
-    SamplerConfig sampler;
-    std::shared_ptr<Trajectory> store;    ///< planned for this run; the worker appends
+/// One panel of a run as the worker prepared it: the store its frames go to
+/// (showing x_T at once) and what core reports it is computed from (Run::recipe()).
+struct PreparedPanel {
+    int panel = 0; ///< the document's panel index
+    std::shared_ptr<const Trajectory> store;
+    RunRecipe recipe;
 };
+using PreparedPanels = std::vector<PreparedPanel>;
 
-/// One run: the panels to (re)compute, from one shared x_T.
+/// One run: the panels to (re)compute, as a core recipe that make_run_set builds.
 struct RunJob {
     quint64 generation = 0;
-    std::vector<PanelJob> panels;
-    std::vector<float> x_T;   ///< [batch, *data_shape]: initial_noise(seed), what every run draws first
-    quint64 seed = 0;
-    int batch = 16;
-    Pacing pacing = Pacing::Lockstep;
+    RunSetRecipe recipe;      ///< its panels are the ones to compute, sharing seed, batch and x_T
+    std::vector<int> panels;  ///< the document's panel index of each recipe panel
+    /// The cards the document has loaded, by cardKey (make_run_set loads none of these again).
+    std::map<std::filesystem::path, std::shared_ptr<const Model>> models;
     /// Intra-op threads of each run (RunOptions::threads; it stays set on the worker
-    /// thread, so the window always passes a value, see MainWindow::startRun).
+    /// thread, so the document always passes a value, see RunDocument::run).
     int threads = 0;
     /// Per-step diversity metrics on the worker (issue 5): on by default. Every
     /// panel is measured with the window card's mixture / classifier, so panels compare.
@@ -59,8 +62,6 @@ public:
     JobTracker& jobs() { return jobs_; }
     /// The GUI handled a progress signal: the next tick may send another.
     void progressSeen() { progressPending_.store(false); }
-    /// Tests: sleep this long after every tick, to make a run last.
-    void setStepDelayForTesting(int ms) { stepDelayMs_.store(ms); }
     bool isBusy() const { return busy_.load(); }
 
 public Q_SLOTS:
@@ -71,6 +72,8 @@ public Q_SLOTS:
 Q_SIGNALS:
     void modelLoaded(quint64 token, noisetrail::ui::LoadedModelPtr model);
     void modelFailed(quint64 token, const QString& path, const QString& message);
+    /// The run's set is built: each panel's store and computed recipe (before its first frame).
+    void runPrepared(quint64 generation, const noisetrail::ui::PreparedPanels& panels);
     /// New steps are in the stores (at most one pending: coalesced until progressSeen()).
     void progress(quint64 generation);
     void runFinished(quint64 generation, bool cancelled);
@@ -80,7 +83,6 @@ Q_SIGNALS:
 private:
     JobTracker jobs_;
     std::atomic<bool> progressPending_{false};
-    std::atomic<int> stepDelayMs_{0};
     std::atomic<bool> busy_{false};
 };
 
@@ -91,3 +93,4 @@ void registerMetaTypes();
 
 Q_DECLARE_METATYPE(noisetrail::ui::LoadedModelPtr)
 Q_DECLARE_METATYPE(noisetrail::ui::RunJob)
+Q_DECLARE_METATYPE(noisetrail::ui::PreparedPanels)

@@ -41,7 +41,32 @@ public:
 private:
     std::filesystem::path card_;
 };
+class FromFunction final : public detail::Denoiser {
+public:
+    FromFunction(std::filesystem::path card, Model::PredictFunction f) : card_(std::move(card)), f_(std::move(f)) {}
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    {
+        const std::vector<double> x = detail::to_doubles(x_t.to(at::kCPU));
+        const at::Tensor tc = t.to(at::kCPU).to(at::kLong).contiguous();
+        const std::span<const std::int64_t> ts(tc.data_ptr<std::int64_t>(), std::size_t(tc.numel()));
+        const std::vector<double> out = f_(x, ts);
+        if (out.size() != x.size())
+            throw InputError("model card " + card_.string() + ": the denoiser function returned " +
+                             std::to_string(out.size()) + " values for " + std::to_string(x.size()));
+        return detail::to_tensor(std::span<const double>(out), x_t.sizes().vec()).to(x_t.device());
+    }
+
+private:
+    std::filesystem::path card_;
+    Model::PredictFunction f_;
+};
 } // namespace
+
+std::shared_ptr<Model> Model::from_function(ModelCard card, PredictFunction predict)
+{
+    auto denoiser = std::make_unique<FromFunction>(card.path, std::move(predict));
+    return std::shared_ptr<Model>(new Model(std::move(card), std::move(denoiser), "cpu"));
+}
 
 std::shared_ptr<Model> Model::replay(ModelCard card)
 {

@@ -45,15 +45,17 @@ RunSet make_run_set(const RunSetRecipe& recipe, const RunSetOptions& options)
     if (recipe.panels.empty())
         throw InputError("a run recipe needs at least one panel");
     // Each distinct card once: panels of one model share the object (and can share calls).
-    std::map<fs::path, std::shared_ptr<Model>> loaded;
+    std::map<fs::path, std::shared_ptr<const Model>> loaded;
     const auto load = [&](const fs::path& card) {
         const fs::path key = fs::weakly_canonical(fs::absolute(card));
         auto& m = loaded[key];
+        if (!m && options.loaded)
+            m = options.loaded(card);
         if (!m)
             m = Model::load(card, options.device, options.trust);
         return m;
     };
-    const std::shared_ptr<Model> top = load(recipe.model);
+    const std::shared_ptr<const Model> top = load(recipe.model);
     const ModelCard& top_card = top->card();
 
     std::optional<std::vector<float>> x_T;
@@ -71,7 +73,7 @@ RunSet make_run_set(const RunSetRecipe& recipe, const RunSetOptions& options)
     for (std::size_t i = 0; i < recipe.panels.size(); ++i) {
         const PanelRecipe& p = recipe.panels[i];
         const std::string where = "panels[" + std::to_string(i) + "]";
-        const std::shared_ptr<Model> model = p.model.empty() ? top : load(p.model);
+        const std::shared_ptr<const Model> model = p.model.empty() ? top : load(p.model);
         if (model->card().data_shape != top_card.data_shape) {
             const auto shape = [](const std::vector<std::int64_t>& s) {
                 std::string out = "[";

@@ -1,6 +1,7 @@
 // The main window driven through real widgets on the offscreen platform:
 // runs, scrubbing, Stop, a second run during the first, closing mid-run,
 // errors, and an image model.
+#include "equation_view.hpp"
 #include "forward_view.hpp"
 #include "image_grid_view.hpp"
 #include "main_window.hpp"
@@ -111,7 +112,7 @@ private Q_SLOTS:
         QCOMPARE(w->timeline()->cursor(), TimelineMapping::kFinal);
         QCOMPARE(w->panel(0)->displayedStep(), 20);
         QCOMPARE(w->panel(1)->displayedStep(), 10);
-        QVERIFY(!w->worker()->isBusy());
+        QVERIFY(!w->document()->worker()->isBusy());
     }
 
     void scrubMovesEveryPanel()
@@ -174,7 +175,7 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("ddpm", 200));
         w->panel(1)->setConfig(cfg("ddim", 10));
         w->setBatch(16);
-        w->worker()->setStepDelayForTesting(15);
+        test::make_runs_slow(*w, 15);
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 3, 10000);
@@ -190,7 +191,7 @@ private Q_SLOTS:
         QTest::mouseClick(button(*w, "stopButton"), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 5000);
         QCOMPARE(done.at(0).at(0).toBool(), true); // cancelled
-        QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 2000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->document()->worker()->isBusy(), 2000);
         QVERIFY(!w->isRunning());
         const int n = w->panel(0)->trajectory().size(), n1 = w->panel(1)->trajectory().size();
         QVERIFY2(n < 200, qPrintable(QString::number(n)));
@@ -210,7 +211,7 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("ddpm", 100));
         w->panel(1)->setConfig(cfg("ddim", 10));
         w->setBatch(16);
-        w->worker()->setStepDelayForTesting(10);
+        test::make_runs_slow(*w, 10);
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
         const quint64 first = w->generation();
@@ -221,7 +222,6 @@ private Q_SLOTS:
         QVERIFY(w->generation() > first);
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 20000);
         QCOMPARE(done.at(0).at(0).toBool(), false); // the second run completed
-        w->worker()->setStepDelayForTesting(0);
         // Panel 0 holds exactly the second run: its 7 leading timesteps, nothing of the 100.
         const Trajectory& tr = w->panel(0)->trajectory();
         QCOMPARE(tr.size(), 7);
@@ -243,6 +243,10 @@ private Q_SLOTS:
         w->panel(1)->setConfig(cfg("ddim", 50));
         w->setBatch(64); // a slow first step (64 x 500 exact distances): the check below is synchronous anyway
         w->startRun();
+        // The worker builds the runs (core's make_run_set) and hands over their stores
+        // holding x_T before its first model call.
+        QTRY_VERIFY_WITH_TIMEOUT(w->document()->computed(0) && w->document()->computed(1), 10000);
+        w->refreshViews();
         const auto x_T = initial_noise(w->model()->card().data_shape, 64, w->seed());
         for (int p = 0; p < 2; ++p) {
             SamplerPanel* panel = w->panel(p);
@@ -299,7 +303,7 @@ private Q_SLOTS:
         // The same two panels (DDPM 20, DDIM 10) under the other two pacings.
         auto w = open(kModels + "/ring8.json");
         configureSmall(*w);
-        w->worker()->setStepDelayForTesting(20);
+        test::make_runs_slow(*w, 20);
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         // Sequential: panel 2 waits for panel 1 to finish (today's old behaviour, on request).
         w->setPacing(Pacing::Sequential);
@@ -311,12 +315,52 @@ private Q_SLOTS:
         // Real time: every panel steps at once, so the 10-step panel finishes first.
         w->setSeed(w->seed() + 1);
         w->setPacing(Pacing::Realtime);
+        const auto sequential1 = w->panel(1)->trajectoryPtr();
         w->startRun();
-        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectory().finished(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectoryPtr() != sequential1 && w->panel(1)->trajectory().finished(),
+                                 10000);
         QVERIFY(w->panel(0)->trajectory().size() < 20);
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
         QVERIFY(w->panel(0)->trajectory().finished());
-        w->worker()->setStepDelayForTesting(0);
+    }
+
+    void labelsShowWhatWasComputedUntilRun()
+    {
+        // Issue 18: an edit not yet run is shown as pending, never as if computed.
+        auto w = open(kModels + "/ring8.json");
+        configureSmall(*w);
+        test::run_to_end(*w);
+        PlotsWidget* plots = w->plots();
+        QCOMPARE(plots->legendEntries(0).at(1), QStringLiteral("DDIM 10 (\u03b7 0)"));
+        auto* title = w->panel(1)->findChild<QLabel*>("panelTitle");
+        // eta 0.1 set, not run: the legends still name the eta 0 curves; the header says what waits.
+        w->panel(1)->setConfig(cfg("ddim", 10, 0.1));
+        for (int slot : {0, 1, PlotsWidget::kStatSlots})
+            QCOMPARE(plots->legendEntries(slot).at(1), QStringLiteral("DDIM 10 (\u03b7 0)"));
+        QVERIFY2(title->text().startsWith("DDIM, 10 steps, eta 0,"), qPrintable(title->text()));
+        QVERIFY2(title->text().contains(QStringLiteral("\u03b7 0.1")) && title->text().contains("press Run"),
+                 qPrintable(title->text()));
+        // Heun set, not run: the Reverse step tab shows DDIM's step and says Heun is pending.
+        w->panel(1)->setConfig(cfg("heun", 10));
+        w->equationView()->setPanel(1);
+        w->refreshViews();
+        auto* picker = w->equationView()->findChild<QComboBox*>("equationPanel");
+        const QString name = picker->itemText(1);
+        QVERIFY2(name.contains("DDIM") && name.contains("Heun") && name.contains("pending"), qPrintable(name));
+        QVERIFY2(title->text().contains("Heun") && title->text().contains("press Run"), qPrintable(title->text()));
+        // Run: every label follows what was computed, nothing pending.
+        test::run_to_end(*w);
+        QCOMPARE(plots->legendEntries(0).at(1), QStringLiteral("Heun 10"));
+        QVERIFY2(title->text().startsWith("Heun") && !title->text().contains("press Run"), qPrintable(title->text()));
+        QVERIFY2(picker->itemText(1).contains("Heun") && !picker->itemText(1).contains("pending"),
+                 qPrintable(picker->itemText(1)));
+        // Run again with nothing changed: nothing to recompute, and no question.
+        QSignalSpy done(w.get(), &MainWindow::runFinished);
+        const auto kept = w->panel(1)->trajectoryPtr();
+        w->startRun();
+        QCOMPARE(done.size(), 1);
+        QCOMPARE(w->panel(1)->trajectoryPtr(), kept);
+        QVERIFY(w->findChild<QLabel*>("statusLabel")->text().contains("Nothing to recompute"));
     }
 
     void runAgainRecomputesOnlyChangedPanels()
@@ -334,15 +378,16 @@ private Q_SLOTS:
         QVERIFY(eta->isEnabled()); // DDIM uses eta (the registry says so)
         eta->setValue(0.5);
         w->startRun();
+        QCOMPARE(w->document()->runPanels(), std::vector<int>{1}); // only the edited panel runs
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->trajectoryPtr() != first1, 10000);
         QCOMPARE(w->panel(0)->trajectoryPtr(), first0); // kept, not recomputed
-        QVERIFY(w->panel(1)->trajectoryPtr() != first1);
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
         QCOMPARE(w->panel(0)->trajectoryPtr(), first0);
         std::vector<float> after;
         w->panel(0)->trajectory().decode(20, Field::Xt, after);
         QCOMPARE(after, before);
         QVERIFY(w->panel(1)->trajectory().finished());
-        QCOMPARE(w->panel(1)->recipe()->sampler.eta, 0.5);
+        QCOMPARE(w->document()->computed(1)->sampler.eta, 0.5);
         // The recomputed panel started from the same x_T as the kept one.
         std::vector<float> a, b;
         w->panel(0)->trajectory().decode(0, Field::Xt, a);
@@ -353,7 +398,7 @@ private Q_SLOTS:
         QCOMPARE(w->panel(0)->trajectoryPtr(), first0);
         w->setSeed(w->seed() + 1);
         w->startRun();
-        QVERIFY(w->panel(0)->trajectoryPtr() != first0);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectoryPtr() != first0, 10000);
         QTRY_VERIFY_WITH_TIMEOUT(!w->isRunning(), 30000);
     }
 
@@ -367,7 +412,7 @@ private Q_SLOTS:
         QVERIFY(combo->findData(QFileInfo(kModels + "/mnist-500-exact.json").absoluteFilePath()) < 0);
         combo->setCurrentIndex(exact);
         Q_EMIT combo->activated(exact);
-        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->hasOwnModel(), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->document()->hasOwnModel(1), 20000);
         QVERIFY(w->errorText().isEmpty());
         QVERIFY(w->panel(1)->description().contains("exact", Qt::CaseInsensitive));
         w->panel(0)->setConfig(cfg("ddim", 20));
@@ -377,7 +422,7 @@ private Q_SLOTS:
         w->startRun();
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
         QCOMPARE(done.at(0).at(0).toBool(), false);
-        QVERIFY(w->panel(0)->recipe()->fingerprint != w->panel(1)->recipe()->fingerprint);
+        QVERIFY(w->document()->computed(0)->fingerprint != w->document()->computed(1)->fingerprint);
         std::vector<float> a, b;
         w->panel(0)->trajectory().decode(0, Field::Xt, a);
         w->panel(1)->trajectory().decode(0, Field::Xt, b);
@@ -387,7 +432,7 @@ private Q_SLOTS:
         QVERIFY(a != b); // two denoisers
         // Back to the window's card.
         w->setPanelCard(1, QString());
-        QVERIFY(!w->panel(1)->hasOwnModel());
+        QVERIFY(!w->document()->hasOwnModel(1));
     }
 
     void runPressedWhileAPanelCardLoadsWaitsForIt()
@@ -405,9 +450,9 @@ private Q_SLOTS:
         QVERIFY(!w->isRunning());
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 30000);
         QCOMPARE(done.at(0).at(0).toBool(), false);
-        QVERIFY(w->panel(1)->hasOwnModel());
+        QVERIFY(w->document()->hasOwnModel(1));
         QVERIFY(w->panel(1)->trajectory().finished());
-        QVERIFY(w->panel(0)->recipe()->fingerprint != w->panel(1)->recipe()->fingerprint);
+        QVERIFY(w->document()->computed(0)->fingerprint != w->document()->computed(1)->fingerprint);
         std::vector<float> a, b;
         w->panel(0)->trajectory().decode(10, Field::Xt, a);
         w->panel(1)->trajectory().decode(10, Field::Xt, b);
@@ -424,7 +469,7 @@ private Q_SLOTS:
         QVERIFY2(msg.startsWith("Panel 2 cannot use") && msg.contains("mnist-500-exact.json") &&
                      msg.contains("data shape is [1, 28, 28]") && msg.contains("[2]"),
                  qPrintable(msg));
-        QVERIFY(!w->panel(1)->hasOwnModel());
+        QVERIFY(!w->document()->hasOwnModel(1));
         QCOMPARE(w->panel(1)->cardCombo()->currentIndex(), 0); // "same as the window"
         // Still usable.
         configureSmall(*w);
@@ -442,12 +487,17 @@ private Q_SLOTS:
         w->panel(0)->setConfig(cfg("ddpm", 20));
         w->panel(1)->setConfig(cfg("ddim", 10));
         w->setBatch(64);
+        test::make_runs_slow(*w, 10); // the run lasts longer than handing over its stores
         QSignalSpy done(w.get(), &MainWindow::runFinished);
         w->startRun();
         QVERIFY(w->isRunning());
         QElapsedTimer clock;
         clock.start();
-        // Without processing events: the worker's runFinished stays queued.
+        // The worker hands over the stores it made (a queued runPrepared)...
+        while (!(w->document()->computed(0) && w->document()->computed(1)) && clock.elapsed() < 20000)
+            QCoreApplication::processEvents(QEventLoop::AllEvents, 5);
+        QVERIFY(done.isEmpty());
+        // ...then, without processing events: the worker's runFinished stays queued.
         while (!(w->panel(0)->trajectory().finished() && w->panel(1)->trajectory().finished()) &&
                clock.elapsed() < 20000)
             std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -488,7 +538,7 @@ private Q_SLOTS:
             w->stopRun();
             QTRY_VERIFY_WITH_TIMEOUT(!w->isRunning(), 10000);
         }
-        QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 10000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->document()->worker()->isBusy(), 10000);
         QVERIFY(w->errorText().isEmpty());
         // And a last run goes to the end.
         const int before = int(done.size());
@@ -496,7 +546,7 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(int(done.size()), before + 1, 60000);
         QCOMPARE(done.last().at(0).toBool(), false);
         QVERIFY(w->panel(0)->trajectory().finished() && w->panel(1)->trajectory().finished());
-        QTRY_VERIFY_WITH_TIMEOUT(!w->worker()->isBusy(), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w->document()->worker()->isBusy(), 5000);
         qInfo("%d Run/Stop/Run-again cycles and a full run in %lld ms", cycles, static_cast<long long>(clock.elapsed()));
     }
 
@@ -522,7 +572,7 @@ private Q_SLOTS:
         auto w = open(kModels + "/ring8.json");
         w->panel(0)->setConfig(cfg("ddpm", 1000));
         w->setBatch(64);
-        w->worker()->setStepDelayForTesting(5);
+        test::make_runs_slow(*w, 5);
         QTest::mouseClick(button(*w, "runButton"), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->trajectory().size() >= 2, 10000);
         QElapsedTimer clock;

@@ -130,7 +130,7 @@ private Q_SLOTS:
         auto w = open_main_window(kModels + "/two-moons-mlp.json");
         const QString exact = QFileInfo(kModels + "/two-moons.json").absoluteFilePath();
         w->setPanelCard(1, exact);
-        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->hasOwnModel(), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->document()->hasOwnModel(1), 20000);
         runSmall(*w);
         const QString file = dir.filePath("run.ntsession");
         QVERIFY(w->saveRun(file));
@@ -139,9 +139,9 @@ private Q_SLOTS:
         QSignalSpy opened(v.get(), &MainWindow::runOpened);
         QVERIFY(v->openRun(file));
         QTRY_COMPARE_WITH_TIMEOUT(opened.size(), 1, 20000);
-        QTRY_VERIFY_WITH_TIMEOUT(v->panel(1)->hasOwnModel(), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(v->document()->hasOwnModel(1), 20000);
         QCOMPARE(v->panel(1)->model()->path, exact);
-        QVERIFY(!v->panel(0)->hasOwnModel());
+        QVERIFY(!v->document()->hasOwnModel(0));
         // The saved frames are shown again after the card came (setting a card clears a panel).
         QTRY_VERIFY_WITH_TIMEOUT(v->panel(1)->trajectory().size() == 10, 20000);
         for (int p = 0; p < 2; ++p)
@@ -163,16 +163,16 @@ private Q_SLOTS:
             w.show();
             QVERIFY(ready.wait(20000));
             w.setPanelCard(1, exact);
-            QTRY_VERIFY_WITH_TIMEOUT(w.panel(1)->hasOwnModel(), 20000);
+            QTRY_VERIFY_WITH_TIMEOUT(w.document()->hasOwnModel(1), 20000);
             QVERIFY(w.close()); // writes the settings
         }
         MainWindow v(o);
         QSignalSpy ready(&v, &MainWindow::modelReady);
         v.show();
         QVERIFY(ready.wait(20000));
-        QTRY_VERIFY_WITH_TIMEOUT(v.panel(1)->hasOwnModel(), 20000);
+        QTRY_VERIFY_WITH_TIMEOUT(v.document()->hasOwnModel(1), 20000);
         QCOMPARE(v.panel(1)->model()->path, exact);
-        QVERIFY(!v.panel(0)->hasOwnModel());
+        QVERIFY(!v.document()->hasOwnModel(0));
         v.setPanelCard(1, QString());
         QVERIFY(v.close());
         QSettings().remove("panelCards");

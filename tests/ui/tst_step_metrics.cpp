@@ -295,10 +295,11 @@ private Q_SLOTS:
         SamplingWorker worker;
         RunJob job = test::single_panel_job(lm, cfg("ddim", 20), 3, 16);
         job.classifier = lm->classifier;
-        const auto store = job.panels[0].store;
+        const auto stores = test::prepared_stores(worker);
         QElapsedTimer clock;
         clock.start();
         worker.run(job);
+        const auto store = stores->at(0);
         const double total = clock.elapsed() / 1000.0;
         QCOMPARE(store->size(), 20);
         double metricSeconds = 0;
@@ -401,11 +402,12 @@ private Q_SLOTS:
             job.threads = 1; // as the window runs 2-D models
             job.metrics = withMetrics == 1;
             job.mixture = lm->mixture;
+            const auto stores = test::prepared_stores(worker);
             QElapsedTimer clock;
             clock.start();
             worker.run(job);
             secs[withMetrics] = clock.elapsed() / 1000.0;
-            const Trajectory& tr = *job.panels[0].store;
+            const Trajectory& tr = *stores->at(0);
             QCOMPARE(tr.size(), 1000);
             for (int k = 0; k < tr.size() && withMetrics; ++k, ++metricFrames)
                 metricSeconds += tr.info(k).metrics.seconds;

@@ -6,7 +6,11 @@
 #include <QSignalSpy>
 #include <QtTest>
 
+#include <QThread>
+
+#include <cmath>
 #include <memory>
+#include <span>
 
 namespace noisetrail::ui::test {
 
@@ -47,22 +51,69 @@ inline void run_to_end(MainWindow& w, int timeoutMs = 60000)
     QCOMPARE(done.at(0).at(0).toBool(), false);
 }
 
-/// A worker job of one panel (window index 0) on a loaded model, its store planned.
+/// A worker job of one panel (document index 0) on a loaded model; the worker
+/// hands its store over in runPrepared.
 inline RunJob single_panel_job(const LoadedModelPtr& lm, const SamplerConfig& config, quint64 seed, int batch)
 {
     RunJob job;
     job.generation = 1;
-    job.seed = seed;
-    job.batch = batch;
-    job.x_T = initial_noise(lm->card().data_shape, batch, seed);
-    std::vector<std::int64_t> shape{batch};
-    shape.insert(shape.end(), lm->card().data_shape.begin(), lm->card().data_shape.end());
-    std::vector<int> ts;
-    for (const auto& s : make_plan(lm->model->schedule(), config).steps)
-        ts.push_back(s.t);
-    const auto precision = lm->card().is_2d_points() ? Trajectory::Precision::Half : Trajectory::Precision::UInt8;
-    job.panels.push_back({0, lm->model, config, std::make_shared<Trajectory>(shape, ts, precision, job.x_T)});
+    job.recipe.model = lm->path.toStdString();
+    job.recipe.seed = seed;
+    job.recipe.batch = batch;
+    job.recipe.panels.push_back({{}, config});
+    job.panels = {0};
+    job.models[cardKey(job.recipe.model)] = lm->model;
     return job;
+}
+
+/// The store of each panel the worker prepares for a job (filled by its runPrepared signal).
+inline std::shared_ptr<std::vector<std::shared_ptr<const Trajectory>>> prepared_stores(SamplingWorker& worker)
+{
+    auto stores = std::make_shared<std::vector<std::shared_ptr<const Trajectory>>>();
+    QObject::connect(&worker, &SamplingWorker::runPrepared, &worker, [stores](quint64, const PreparedPanels& p) {
+        for (const auto& panel : p)
+            stores->push_back(panel.store);
+    });
+    return stores;
+}
+
+/// `m` with a denoiser that waits `ms` before every call: a run that lasts, for
+/// tests of Stop, a second Run and closing mid-run. Built from the outside
+/// through Model::from_function (no test hook in the worker).
+inline LoadedModelPtr slow_model(const LoadedModel& m, int ms)
+{
+    auto slow = std::make_shared<LoadedModel>(m);
+    const std::shared_ptr<const Model> inner = m.model;
+    slow->model = Model::from_function(inner->card(), [inner, ms](std::span<const double> x, std::span<const std::int64_t> t) {
+        QThread::msleep(ms);
+        const std::size_t B = t.size(), D = x.size() / std::max<std::size_t>(1, B);
+        std::vector<double> out(x.size());
+        for (std::size_t i = 0; i < B; ++i) {
+            // Each sample at its own t (merged calls mix timesteps): one denoise per sample
+            // group of equal t would be faster; tests keep batches small.
+            std::size_t j = i;
+            while (j < B && t[j] == t[i])
+                ++j;
+            const int n = int(j - i), ti = int(t[i]);
+            const Denoised d = inner->denoise(x.subspan(i * D, std::size_t(n) * D), n, ti);
+            const double ab = inner->schedule().alpha_bar(ti);
+            for (std::size_t k = 0; k < std::size_t(n) * D; ++k) {
+                const Prediction p = inner->card().prediction;
+                out[i * D + k] = p == Prediction::Epsilon ? d.eps_hat[k]
+                                 : p == Prediction::Sample ? d.x0_hat[k]
+                                                            : std::sqrt(ab) * d.eps_hat[k] - std::sqrt(1 - ab) * d.x0_hat[k];
+            }
+            i = j - 1;
+        }
+        return out;
+    });
+    return slow;
+}
+
+/// Make the window's runs last: its model replaced by slow_model (same card, same path).
+inline void make_runs_slow(MainWindow& w, int ms)
+{
+    w.document()->setModel(slow_model(*w.model(), ms));
 }
 
 } // namespace noisetrail::ui::test

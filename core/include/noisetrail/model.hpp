@@ -4,7 +4,9 @@
 #include "noisetrail/model_card.hpp"
 #include "noisetrail/noise_schedule.hpp"
 
+#include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -62,6 +64,15 @@ public:
     /// the card (its schedule, shape, name) without a denoiser. Any attempt to
     /// sample from it throws InputError saying the model is not available.
     static std::shared_ptr<Model> replay(ModelCard card);
+    /// The denoiser as a plain function: the card's prediction quantity for x_t
+    /// ([B, *data_shape], row-major, float64), sample i at timestep t[i].
+    using PredictFunction =
+        std::function<std::vector<double>(std::span<const double> x_t, std::span<const std::int64_t> t)>;
+    /// A model whose denoiser is a plain function, with the card's schedule,
+    /// shape and prediction: a model computed outside the engine (tests wrap a
+    /// loaded model's denoise() this way, e.g. to make a run last). A result of
+    /// the wrong size is an InputError naming the card.
+    static std::shared_ptr<Model> from_function(ModelCard card, PredictFunction predict);
     ~Model();
 
     const ModelCard& card() const { return card_; }

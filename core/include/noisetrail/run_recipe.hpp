@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,9 +66,13 @@ struct RunSetOptions {
     int threads = 0;                 ///< intra-op threads of each run (RunOptions::threads)
     std::optional<Pacing> pacing;    ///< overrides the recipe's pacing
     MergePolicy merge = MergePolicy::Auto;
+    /// Models already loaded (the GUI keeps its cards loaded): given a card path
+    /// as the recipe names it, the model, or null to load it. Unset: every card is loaded.
+    std::function<std::shared_ptr<const Model>(const std::filesystem::path& card)> loaded;
 };
 
-/// Build the run set a recipe describes: each distinct card loaded once (a
+/// Build the run set a recipe describes: each distinct card loaded once (or
+/// taken from options.loaded; a
 /// panel's model overrides the top-level one; every data_shape must match the
 /// top-level card's, InputError naming the panel otherwise), one x_T shared by
 /// every panel (from init_noise, else from seed as `sample` draws it), each
