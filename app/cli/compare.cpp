@@ -386,8 +386,8 @@ int cmd_compare(const std::vector<std::string>& argv)
             for (std::size_t k = 0; k < steps.size(); ++k) {
                 const Variant& v = variants[i];
                 csv << v.key << ',' << v.label << ',' << v.config.sampler << ',' << fmt(v.config.eta, "%g") << ','
-                    << (v.config.sampler == "ddpm" ? to_string(v.config.variance) : "") << ',' << steps[k] << ',' << n
-                    << ',' << seed;
+                    << (sampler_info(v.config.sampler).uses_variance ? to_string(v.config.variance) : "") << ','
+                    << steps[k] << ',' << n << ',' << seed;
                 for (const auto& d : defs) {
                     const auto it = results[i][k].find(d.key);
                     csv << ',' << fmt(it == results[i][k].end() ? kNaN : it->second, "%.8g");
