@@ -5,11 +5,12 @@
 // view and the run cannot disagree. Torch-free, Qt-free.
 //
 // Text fields are a small neutral markup that a renderer maps to its own form
-// (rich text in the GUI): `_{..}` subscript, `^{..}` superscript, `~` a
-// non-breaking space, and `\name` a symbol: \xprev (x_t'), \xt, \xzero (x0_hat),
-// \eps (eps_hat), \ab (alpha_bar_t), \abprev (alpha_bar_t'), \xbar, the Greek
-// letters \alpha \beta \sigma \eta \lambda \mu \epsilon \theta, and \sqrt
-// \minus \prime \half \sup2 \ndash \rarr. Everything else is plain text.
+// (rich text in the GUI): `_{..}` subscript, `^{..}` superscript, `{..}` a group
+// (`e^{\minus{}h}`: it ends a name), `~` a non-breaking space, and `\name` a
+// symbol: \xprev (x_t'), \xt, \xzero (x0_hat), \eps (eps_hat), \ab (alpha_bar_t),
+// \abprev (alpha_bar_t'), \xbar, the Greek letters \alpha \beta \sigma \eta
+// \lambda \mu \epsilon \theta, and \sqrt \minus \prime \half \squared \ndash
+// \rarr. Everything else is plain text.
 #pragma once
 #include "noisetrail/sampler_config.hpp"
 #include "noisetrail/sampling_plan.hpp"
@@ -67,7 +68,8 @@ struct StepTerms {
     /// Where the step makes its second model call (at t_prev), as a sum over
     /// x_t, x0_hat, eps_hat; EpsHatPredictor in `terms` is eps_hat there.
     std::optional<TermSum> predictor;
-    /// Display: definitions and grouped forms of the update (D = ..., x_prev = c x_t + c' D).
+    /// Display: definitions (D = ...) and, with lhs "\\xprev", the update in grouped form
+    /// (x_prev = c x_t + c' D), which a renderer writes before the expanded terms.
     std::vector<TermSum> lines;
     std::vector<StepScalar> scalars;
     std::string note; ///< markup, e.g. "(\\eta = 0: deterministic, no noise term)"

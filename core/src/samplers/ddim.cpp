@@ -33,7 +33,7 @@ SamplerUnit ddim_sampler()
 {
     return make_unit<&ddim_terms>(
         {.name = "ddim", .title = "DDIM", .summary = "denoising diffusion implicit models (Song et al. 2021)",
-         .equation = R"(\xprev = \sqrt\abprev \xzero + \sqrt(1 \minus \abprev \minus \sigma\sup2) \eps + \sigma z, )"
+         .equation = R"(\xprev = \sqrt\abprev \xzero + \sqrt(1 \minus \abprev \minus \sigma\squared) \eps + \sigma z, )"
                      R"(~ \sigma = \eta \sqrt((1\minus\abprev)/(1\minus\ab)) \sqrt(1 \minus \ab/\abprev) (eq. 16))",
          .reference = "Song et al. eq. 12", .default_steps = 50, .uses_eta = true, .uses_variance = false,
          .deterministic = false, .order = 1, .max_model_calls_per_step = 1},

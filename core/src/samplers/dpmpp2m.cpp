@@ -54,7 +54,7 @@ SamplerUnit dpmpp2m_sampler()
 {
     return make_unit<&dpmpp2m_terms>(
         {.name = "dpmpp2m", .title = "DPM-Solver++(2M)", .summary = "DPM-Solver++(2M), multistep (Lu et al. 2022)",
-         .equation = R"(\xprev = (\sigma\prime/\sigma) \xt \minus \alpha\prime (e^{\minus h} \minus 1) D, ~ \alpha = \sqrt\ab, )"
+         .equation = R"(\xprev = (\sigma\prime/\sigma) \xt \minus \alpha\prime (e^{\minus{}h} \minus 1) D, ~ \alpha = \sqrt\ab, )"
                      R"(\sigma = \sqrt(1\minus\ab), h = \lambda\prime \minus \lambda, \lambda = log(\alpha/\sigma), )"
                      R"(~ D = (1 + 1/2r) \xzero \minus (1/2r) \xzero^{last}, r = h^{last}/h)",
          .reference = "Lu et al. 2022, Alg. 2", .default_steps = 50, .uses_eta = false, .uses_variance = false,

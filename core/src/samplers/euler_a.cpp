@@ -71,11 +71,11 @@ SamplerUnit euler_a_sampler()
 {
     return make_unit<&euler_a_terms>(
         {.name = "euler_a", .title = "Euler a",
-         .summary = "Euler ancestral on the probability-flow ODE (Karras et al. 2022; k-diffusion), eta 1",
+         .summary = "Euler ancestral, eta 1 (Karras et al. 2022 sigma space; k-diffusion)",
          .equation = R"(on \xbar = x/\sqrt\ab, \sigma = \sqrt((1\minus\ab)/\ab): \xprev = \sqrt\abprev (\xbar + )"
                      R"((\sigma_{down} \minus \sigma) \eps + \sigma_{up} z), ~ \sigma_{up} = \sigma\prime )"
-                     R"(\sqrt(1 \minus \sigma\prime\sup2/\sigma\sup2), \sigma_{down} = \sqrt(\sigma\prime\sup2 \minus )"
-                     R"(\sigma_{up}\sup2) (\eta = 1))",
+                     R"(\sqrt(1 \minus \sigma\prime\squared/\sigma\squared), \sigma_{down} = \sqrt(\sigma\prime\squared \minus )"
+                     R"(\sigma_{up}\squared) (\eta = 1))",
          .reference = "Karras et al. 2022 eq. 4; k-diffusion", .default_steps = 50, .uses_eta = false,
          .uses_variance = false, .deterministic = false, .order = 1, .max_model_calls_per_step = 1},
         &euler_a_sigma);
