@@ -61,7 +61,10 @@ SamplerConfig sampler_config_from(const Args& args);
 /// Only --spacing, --variance and --clip-x0: the settings a sampler list
 /// (NAME[:STEPS[:ETA]],..) of the experiment commands leaves to flags.
 SamplerConfig sampler_settings_from(const Args& args);
-/// --help: print `help` and return true (the command then exits 0).
+/// A help text with its "@SAMPLER_FLAGS@" line replaced by the sampler flags
+/// (--sampler, --steps, --eta, --variance) written from the sampler registry.
+std::string help_text(const char* help);
+/// --help: print help_text(help) and return true (the command then exits 0).
 bool print_help(const Args& args, const char* help);
 /// A required flag's value; InputError "FLAG WHAT is required" (e.g. "--out DIR").
 std::string required_text(const Args& args, const std::string& flag, const std::string& what);

@@ -5,6 +5,7 @@
 #include "noisetrail/limits.hpp"
 #include "noisetrail/npy.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -64,11 +65,61 @@ NpyArray read_npy_named(const std::string& flag, const std::string& file)
     }
 }
 
+std::string help_text(const char* help)
+{
+    std::string text = help;
+    const std::string marker = "@SAMPLER_FLAGS@\n";
+    const auto at = text.find(marker);
+    if (at == std::string::npos)
+        return text;
+    // Written from the registry: a new sampler appears here with no edit.
+    const std::vector<SamplerInfo> all = samplers();
+    const SamplerConfig defaults;
+    const auto pad = [](std::string s, std::size_t w) { return s.size() < w ? s + std::string(w - s.size(), ' ') : s + ' '; };
+    const auto names = [](const std::vector<std::string>& v) {
+        std::string out;
+        for (std::size_t i = 0; i < v.size(); ++i)
+            out += (i == 0 ? "" : i + 1 == v.size() ? " and " : ", ") + v[i];
+        return out;
+    };
+    std::ostringstream out;
+    out << "  --sampler NAME        the sampler (default " << defaults.sampler << "):\n";
+    for (const SamplerInfo& s : all)
+        out << "                          " << pad(s.name, 9) << s.summary << '\n';
+    // Samplers grouped by their default steps, in registry order: "T for ddpm; 50 for ddim, heun".
+    std::vector<std::pair<int, std::vector<std::string>>> by_steps;
+    std::vector<std::string> eta, variance;
+    for (const SamplerInfo& s : all) {
+        auto it = std::ranges::find(by_steps, s.default_steps, &std::pair<int, std::vector<std::string>>::first);
+        if (it == by_steps.end()) {
+            by_steps.emplace_back(s.default_steps, std::vector<std::string>{});
+            it = by_steps.end() - 1;
+        }
+        it->second.push_back(s.name);
+        if (s.uses_eta)
+            eta.push_back(s.name);
+        if (s.uses_variance)
+            variance.push_back(s.name);
+    }
+    out << "  --steps S             sampling steps, 1..T (default:";
+    for (std::size_t i = 0; i < by_steps.size(); ++i)
+        out << (i == 0 ? " " : "; ") << (by_steps[i].first == 0 ? std::string("T") : std::to_string(by_steps[i].first))
+            << " for " << names(by_steps[i].second);
+    out << ")\n";
+    if (!eta.empty())
+        out << "  --eta E               eta >= 0 of " << names(eta) << " (default " << defaults.eta
+            << ": deterministic)\n";
+    if (!variance.empty())
+        out << "  --variance NAME       variance of " << names(variance) << ": fixed_small (default) or fixed_large\n";
+    text.replace(at, marker.size(), out.str());
+    return text;
+}
+
 bool print_help(const Args& args, const char* help)
 {
     if (!args.has("--help"))
         return false;
-    std::cout << help;
+    std::cout << help_text(help);
     return true;
 }
 

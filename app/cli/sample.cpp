@@ -16,12 +16,8 @@ const char* const kSampleHelp = R"(usage: noisetrail-cli sample --model CARD [op
 Sample from a model with one sampler and write the results.
 
   --model CARD          model card (.json)
-  --sampler NAME        ddpm (default), ddim, heun (Heun's 2nd-order method on the
-                        probability-flow ODE) or dpmpp2m (DPM-Solver++(2M))
-  --steps S             sampling steps, 1..T (default: T for ddpm, 50 for the others)
-  --eta E               DDIM eta >= 0 (default 0: deterministic)
+@SAMPLER_FLAGS@
   --spacing NAME        leading (default), trailing, linspace or quadratic
-  --variance NAME       DDPM variance: fixed_small (default) or fixed_large
   --clip-x0 R           clip x0_hat to [-R, R]; 'off' disables (default: R = 1 for
                         image models with a data_range, off otherwise)
   --seed N              random seed for x_T and the sampler noise (default 0)
@@ -46,7 +42,7 @@ int cmd_sample(const std::vector<std::string>& argv)
     valued.insert({"--seed", "--batch", "--init-noise", "--threads", "--out", "--dump"});
     const Args args(argv, valued, {"--help"});
     if (args.has("--help")) {
-        std::cout << kSampleHelp;
+        std::cout << help_text(kSampleHelp);
         return 0;
     }
     RunOptions opt;

@@ -2,6 +2,7 @@
 #include "test_util.hpp"
 
 #include "noisetrail/npy.hpp"
+#include "noisetrail/sampler_config.hpp"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -52,6 +53,12 @@ void TestCli::help_and_version()
         QCOMPARE(h.code, 0);
         QVERIFY(h.out.contains("--model"));
     }
+    // sample --help is written from the registry: every registered sampler with its summary.
+    const Result h = cli({"sample", "--help"});
+    for (const SamplerInfo& info : samplers())
+        QVERIFY2(h.out.contains(QString::fromStdString(info.name + "  ")) &&
+                     h.out.contains(QString::fromStdString(info.summary)),
+                 info.name.c_str());
     QCOMPARE(cli({}).code, 2);
     QCOMPARE(cli({"paint"}).code, 2);
 }

@@ -201,8 +201,12 @@ void TestOdeSamplers::heun_second_evaluation_matches_formula()
 
 void TestOdeSamplers::registry_capabilities()
 {
-    QCOMPARE(sampler_names(), (std::vector<std::string>{"ddpm", "ddim", "heun", "dpmpp2m"}));
-    QCOMPARE(static_cast<int>(samplers().size()), 4);
+    // The registry's order starts with these four (later samplers follow; tst_sampler_registry runs them all).
+    const std::vector<std::string> names = sampler_names();
+    QVERIFY(names.size() >= 4);
+    QCOMPARE(std::vector<std::string>(names.begin(), names.begin() + 4),
+             (std::vector<std::string>{"ddpm", "ddim", "heun", "dpmpp2m"}));
+    QCOMPARE(samplers().size(), names.size());
     const SamplerInfo& heun = sampler_info("heun");
     QCOMPARE(heun.order, 2);
     QCOMPARE(heun.max_model_calls_per_step, 2);

@@ -38,6 +38,16 @@ std::vector<double> ringAlphaBars()
     return ab;
 }
 
+/// Sum of the coefficients of `q` in a list of terms (the predictor's, a grouped line's).
+double coefficientIn(const std::vector<Term>& terms, Quantity q)
+{
+    double c = 0.0;
+    for (const Term& t : terms)
+        if (t.quantity == q)
+            c += t.coefficient;
+    return c;
+}
+
 /// The step of a panel's trajectory at timestep t (-1 if none).
 int stepAtT(const Trajectory& tr, int t)
 {
@@ -170,17 +180,18 @@ private Q_SLOTS:
             // DDPM 1000 steps: t_prev = t - 1 (Ho et al. eq. 6-7).
             eq->setPanel(0);
             w->refreshViews();
-            QVERIFY(eq->shownCoefficients());
+            QVERIFY(eq->shownTerms());
             {
                 const double a = ab[std::size_t(t)], ap = ab[std::size_t(t - 1)];
                 const double betaP = 1 - a / ap;
                 const double cx0 = std::sqrt(ap) * betaP / (1 - a), cxt = std::sqrt(1 - betaP) * (1 - ap) / (1 - a);
                 const double sigma = std::sqrt(betaP * (1 - ap) / (1 - a)); // fixed_small
-                const auto& c = *eq->shownCoefficients();
-                QVERIFY(std::abs(c.c_x0 - cx0) < 1e-9 * cx0);
-                QVERIFY(std::abs(c.c_xt - cxt) < 1e-9 * cxt);
-                QVERIFY2(std::abs(c.sigma - sigma) < 1e-7 * sigma, qPrintable(QString::number(c.sigma - sigma)));
-                QCOMPARE(c.c_eps, 0.0);
+                const StepTerms& c = *eq->shownTerms();
+                QVERIFY(std::abs(c.coefficient(Quantity::X0Hat) - cx0) < 1e-9 * cx0);
+                QVERIFY(std::abs(c.coefficient(Quantity::Xt) - cxt) < 1e-9 * cxt);
+                const double cz = c.coefficient(Quantity::Noise);
+                QVERIFY2(std::abs(cz - sigma) < 1e-7 * sigma, qPrintable(QString::number(cz - sigma)));
+                QCOMPARE(c.coefficient(Quantity::EpsHat), 0.0);
                 QVERIFY2(eq->equationText().contains(QString::number(cx0, 'g', 6)), qPrintable(eq->equationText()));
                 QVERIFY(eq->equationText().contains(QString::number(cxt, 'g', 6)));
                 QVERIFY(eq->termsText().contains(QStringLiteral("&sigma; z")));
@@ -190,15 +201,15 @@ private Q_SLOTS:
                 const double eta = panel == 1 ? 0.0 : 0.5;
                 eq->setPanel(panel);
                 w->refreshViews();
-                QVERIFY(eq->shownCoefficients());
+                QVERIFY(eq->shownTerms());
                 const double a = ab[std::size_t(t)], ap = ab[std::size_t(t - 20)];
                 const double sigma = eta * std::sqrt((1 - ap) / (1 - a)) * std::sqrt(1 - a / ap);
                 const double cx0 = std::sqrt(ap), ceps = std::sqrt(1 - ap - sigma * sigma);
-                const auto& c = *eq->shownCoefficients();
-                QVERIFY(std::abs(c.c_x0 - cx0) < 1e-9);
-                QVERIFY(std::abs(c.c_eps - ceps) < 1e-9);
-                QVERIFY(std::abs(c.sigma - sigma) < 1e-9);
-                QCOMPARE(c.c_xt, 0.0);
+                const StepTerms& c = *eq->shownTerms();
+                QVERIFY(std::abs(c.coefficient(Quantity::X0Hat) - cx0) < 1e-9);
+                QVERIFY(std::abs(c.coefficient(Quantity::EpsHat) - ceps) < 1e-9);
+                QVERIFY(std::abs(c.coefficient(Quantity::Noise) - sigma) < 1e-9);
+                QCOMPARE(c.coefficient(Quantity::Xt), 0.0);
                 QVERIFY(eq->equationText().contains(QString::number(ceps, 'g', 6)));
                 if (eta == 0.0) // deterministic: the noise term of a sample is exactly zero
                     QVERIFY2(eq->termsText().contains(QStringLiteral("|&sigma; z| = 0.000")), qPrintable(eq->termsText()));
@@ -227,19 +238,21 @@ private Q_SLOTS:
             // x_prev = sqrt(ab') (x_bar + (s' - s) (d + d') / 2), the Euler predictor with (s' - s) d.
             eq->setPanel(0);
             w->refreshViews();
-            QVERIFY(eq->shownCoefficients());
+            QVERIFY(eq->shownTerms());
             {
                 const Trajectory& tr = w->panel(0)->trajectory();
                 QCOMPARE(tr.info(stepAtT(tr, t)).plan.t_prev, t - 100);
                 const double s = std::sqrt((1 - a) / a), sp = std::sqrt((1 - ap) / ap);
                 const double cxt = std::sqrt(ap) / std::sqrt(a), cd = std::sqrt(ap) * (sp - s) / 2;
-                const auto& c = *eq->shownCoefficients();
-                QVERIFY(std::abs(c.c_xt - cxt) < 1e-12);
-                QVERIFY(std::abs(c.c_eps - cd) < 1e-12);
-                QVERIFY(std::abs(c.c_eps2 - cd) < 1e-12);
-                QVERIFY(std::abs(c.c_euler - 2 * cd) < 1e-12);
-                QCOMPARE(c.c_x0, 0.0);
-                QCOMPARE(c.sigma, 0.0);
+                const StepTerms& c = *eq->shownTerms();
+                QVERIFY(std::abs(c.coefficient(Quantity::Xt) - cxt) < 1e-12);
+                QVERIFY(std::abs(c.coefficient(Quantity::EpsHat) - cd) < 1e-12);
+                QVERIFY(std::abs(c.coefficient(Quantity::EpsHatPredictor) - cd) < 1e-12);
+                QVERIFY(c.predictor); // the Euler point x' = cxt x_t + 2 cd d, where d' is evaluated
+                QVERIFY(std::abs(coefficientIn(c.predictor->terms, Quantity::Xt) - cxt) < 1e-12);
+                QVERIFY(std::abs(coefficientIn(c.predictor->terms, Quantity::EpsHat) - 2 * cd) < 1e-12);
+                QCOMPARE(c.coefficient(Quantity::X0Hat), 0.0);
+                QCOMPARE(c.coefficient(Quantity::Noise), 0.0);
                 QVERIFY2(shows(eq, cxt) && shows(eq, cd) && shows(eq, 2 * cd), qPrintable(eq->equationText()));
                 QVERIFY(eq->equationText().contains("d&prime;"));
                 // Every term's size for the sample, and Heun's correction over Euler.
@@ -250,7 +263,7 @@ private Q_SLOTS:
             // x_prev = (sigma'/sigma) x - alpha' (e^-h - 1) D, D = (1 + 1/2r) x0 - 1/2r x0_last, r = h_last / h.
             eq->setPanel(1);
             w->refreshViews();
-            QVERIFY(eq->shownCoefficients());
+            QVERIFY(eq->shownTerms());
             {
                 const double h = lambda(ap) - lambda(a);
                 const double cxt = std::sqrt(1 - ap) / std::sqrt(1 - a), cD = -std::sqrt(ap) * (std::exp(-h) - 1);
@@ -258,14 +271,16 @@ private Q_SLOTS:
                 const double hLast = first ? 0 : lambda(ab[std::size_t(t)]) - lambda(ab[std::size_t(t + 100)]);
                 const double r = hLast / h;
                 const double cx0 = first ? cD : cD * (1 + 1 / (2 * r)), cLast = first ? 0 : -cD / (2 * r);
-                const auto& c = *eq->shownCoefficients();
-                QVERIFY(std::abs(c.c_xt - cxt) < 1e-12);
-                QVERIFY(std::abs(c.c_d - cD) < 1e-12);
-                QVERIFY(std::abs(c.c_x0 - cx0) < 1e-12);
-                QVERIFY(std::abs(c.c_x0_last - cLast) < 1e-12);
-                QCOMPARE(std::isfinite(c.r), !first);
+                const StepTerms& c = *eq->shownTerms();
+                QVERIFY(std::abs(c.coefficient(Quantity::Xt) - cxt) < 1e-12);
+                // The grouped form x_prev = cxt x_t + cD D.
+                QVERIFY(!c.lines.empty());
+                QVERIFY(std::abs(coefficientIn(c.lines.back().terms, Quantity::Defined) - cD) < 1e-12);
+                QVERIFY(std::abs(c.coefficient(Quantity::X0Hat) - cx0) < 1e-12);
+                QVERIFY(std::abs(c.coefficient(Quantity::X0HatLast) - cLast) < 1e-12);
+                QCOMPARE(c.scalar("r") != nullptr, !first);
                 if (!first)
-                    QVERIFY(std::abs(c.r - r) < 1e-12);
+                    QVERIFY(std::abs(c.scalar("r")->value - r) < 1e-12);
                 QVERIFY2(shows(eq, cxt) && shows(eq, cD) && shows(eq, cx0), qPrintable(eq->equationText()));
                 QVERIFY(first ? eq->equationText().contains("first order") : shows(eq, cLast) && shows(eq, r));
                 QVERIFY2(eq->termsText().count("| = ") == (first ? 2 : 3), qPrintable(eq->termsText()));
@@ -289,9 +304,9 @@ private Q_SLOTS:
         for (int panel : {0, 1}) {
             eq->setPanel(panel);
             w->refreshViews();
-            QVERIFY(eq->shownCoefficients());
-            QCOMPARE(eq->shownCoefficients()->c_x0, 1.0);
-            QCOMPARE(eq->shownCoefficients()->c_xt, 0.0);
+            QVERIFY(eq->shownTerms());
+            QCOMPARE(eq->shownTerms()->coefficient(Quantity::X0Hat), 1.0);
+            QCOMPARE(eq->shownTerms()->coefficient(Quantity::Xt), 0.0);
             QVERIFY(eq->equationText().contains("lands on"));
         }
     }

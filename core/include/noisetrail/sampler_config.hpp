@@ -25,8 +25,12 @@ struct SamplerConfig {
 /// What a registered sampler is and can do. The GUI and CLI read these instead
 /// of comparing sampler names (which controls apply, how many model calls).
 struct SamplerInfo {
-    std::string name;          ///< as on the command line: "ddpm", "ddim", "heun", "dpmpp2m"
+    std::string name;          ///< as on the command line: "ddpm", "ddim", "heun", "dpmpp2m", "euler_a"
     std::string title;         ///< "DDPM", "DDIM", "Heun", "DPM-Solver++(2M)" for headers and logs
+    std::string summary;       ///< one phrase for --help: "ancestral sampling (Ho et al. 2020)"
+    /// The update in symbols, in step_terms.hpp's markup, and where it is from
+    /// ("Ho et al. eq. 6-7"); the Reverse step tab shows them above the step's terms.
+    std::string equation, reference;
     int default_steps = 0;     ///< steps when SamplerConfig::steps is 0; 0 means T
     bool uses_eta = false;     ///< SamplerConfig::eta matters
     bool uses_variance = false;///< SamplerConfig::variance matters
@@ -39,7 +43,7 @@ struct SamplerInfo {
     bool operator==(const SamplerInfo&) const = default;
 };
 
-/// Registered sampler names in registry order, e.g. {"ddpm", "ddim", "heun", "dpmpp2m"}.
+/// Registered sampler names in registry order, e.g. {"ddpm", "ddim", "heun", "dpmpp2m", "euler_a"}.
 std::vector<std::string> sampler_names();
 /// Every registered sampler, in registry order.
 std::vector<SamplerInfo> samplers();

@@ -1,8 +1,6 @@
 // DDIM (Song et al. 2021), eq. 12 with sigma from eq. 16 scaled by eta.
 #include "samplers/sampler.hpp"
 
-#include <ATen/ATen.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -15,26 +13,31 @@ double ddim_sigma(const SamplerConfig& c, double ab, double ab_prev)
     return c.eta * std::sqrt((1.0 - ab_prev) / (1.0 - ab)) * std::sqrt(1.0 - ab / ab_prev);
 }
 
-at::Tensor ddim_step(const StepInput& in)
+StepTerms ddim_terms(const SamplerConfig& c, const PlanStep& s, const PlanStep*)
 {
-    const PlanStep& s = in.s;
-    const at::Tensor &x0_hat = in.d.x0_hat, &eps_hat = in.d.eps_hat, &z = in.z;
     const double ab_prev = s.alpha_bar_prev;
+    StepTerms out;
     // "direction pointing to x_t"; clamp guards eta > 1 where sigma^2 can exceed 1 - ab_prev.
     const double c_eps = std::sqrt(std::max(0.0, 1.0 - ab_prev - s.sigma * s.sigma));
-    at::Tensor x_prev = std::sqrt(ab_prev) * x0_hat + c_eps * eps_hat;
-    if (s.sigma > 0.0)
-        x_prev.add_(z, s.sigma);
-    return x_prev;
+    out.terms = {{std::sqrt(ab_prev), Quantity::X0Hat, "", "predicted x_0"},
+                 {c_eps, Quantity::EpsHat, "", "direction pointing to x_t"},
+                 {s.sigma, Quantity::Noise, "", "random noise"}};
+    if (s.sigma == 0.0 && c.eta == 0.0)
+        out.note = R"(~(\eta = 0: deterministic, no noise term))";
+    return out;
 }
 
 } // namespace
 
 SamplerUnit ddim_sampler()
 {
-    return {{.name = "ddim", .title = "DDIM", .default_steps = 50, .uses_eta = true, .uses_variance = false,
-             .deterministic = false, .order = 1, .max_model_calls_per_step = 1},
-            &ddim_sigma, &ddim_step};
+    return make_unit<&ddim_terms>(
+        {.name = "ddim", .title = "DDIM", .summary = "denoising diffusion implicit models (Song et al. 2021)",
+         .equation = R"(\xprev = \sqrt\abprev \xzero + \sqrt(1 \minus \abprev \minus \sigma\squared) \eps + \sigma z, )"
+                     R"(~ \sigma = \eta \sqrt((1\minus\abprev)/(1\minus\ab)) \sqrt(1 \minus \ab/\abprev) (eq. 16))",
+         .reference = "Song et al. eq. 12", .default_steps = 50, .uses_eta = true, .uses_variance = false,
+         .deterministic = false, .order = 1, .max_model_calls_per_step = 1},
+        &ddim_sigma);
 }
 
 } // namespace noisetrail::detail

@@ -16,52 +16,50 @@ namespace noisetrail::detail {
 
 namespace {
 
-struct Dpmpp2mState final : SamplerState {
-    at::Tensor x0_last; ///< x0_hat of the previous step; undefined before the first
-    double h_last = 0.0;
-};
-
-double log_snr_half(double ab) // lambda = log(alpha / sigma)
+StepTerms dpmpp2m_terms(const SamplerConfig&, const PlanStep& s, const PlanStep* previous)
 {
-    return 0.5 * (std::log(ab) - std::log1p(-ab));
-}
-
-at::Tensor dpmpp2m_step(const StepInput& in)
-{
-    const PlanStep& s = in.s;
-    auto& state = static_cast<Dpmpp2mState&>(*in.state);
-    at::Tensor x_prev;
-    double h = 0.0;
+    StepTerms out;
     if (s.t_prev < 0) {
-        x_prev = in.d.x0_hat.clone();
-    } else {
-        const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
-        const double sigma = std::sqrt(1.0 - ab), sigma_prev = std::sqrt(1.0 - ab_prev);
-        h = log_snr_half(ab_prev) - log_snr_half(ab);
-        at::Tensor D = in.d.x0_hat;
-        if (state.x0_last.defined()) {
-            const double r = state.h_last / h;
-            D = (1.0 + 0.5 / r) * in.d.x0_hat - (0.5 / r) * state.x0_last;
-        }
-        x_prev = (sigma_prev / sigma) * in.x_t - (std::sqrt(ab_prev) * std::expm1(-h)) * D;
+        out.terms = {{1.0, Quantity::X0Hat, "", "predicted x_0"}};
+        out.note = R"(~(\sigma\prime = 0))";
+        return out;
     }
-    state.x0_last = in.d.x0_hat;
-    state.h_last = h;
-    return x_prev;
-}
-
-std::unique_ptr<SamplerState> make_dpmpp2m_state()
-{
-    return std::make_unique<Dpmpp2mState>();
+    const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
+    const double h = half_log_snr(ab_prev) - half_log_snr(ab);
+    const double c_xt = std::sqrt(1.0 - ab_prev) / std::sqrt(1.0 - ab); // sigma_prev / sigma
+    const double c_d = -std::sqrt(ab_prev) * std::expm1(-h);              // -alpha_prev (e^-h - 1)
+    out.scalars = {{"h", h, "step in lambda = log(alpha / sigma)"}};
+    const TermSum grouped{R"(\xprev)", "", {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"},
+                                        {c_d, Quantity::Defined, "D", "data prediction D"}}};
+    if (!previous) {
+        out.terms = {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"}, {c_d, Quantity::X0Hat, "", "D = x0_hat"}};
+        out.note = R"(~(first step: first order, D = \xzero))";
+        out.lines = {grouped};
+        return out;
+    }
+    // r from the step before: its h is that of the plan step before (state h_last in Alg. 2).
+    const double r = (half_log_snr(previous->alpha_bar_prev) - half_log_snr(previous->alpha_bar)) / h;
+    const double w = 0.5 / r;
+    out.scalars.push_back({"r", r, "h of the step before / h"});
+    out.lines = {{"D", "", {{1.0 + w, Quantity::X0Hat, "", ""}, {-w, Quantity::X0HatLast, "", ""}}}, grouped};
+    out.terms = {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"},
+                 {c_d * (1.0 + w), Quantity::X0Hat, "", "D's share of x0_hat"},
+                 {-c_d * w, Quantity::X0HatLast, "", "D's share of the previous x0_hat"}};
+    return out;
 }
 
 } // namespace
 
 SamplerUnit dpmpp2m_sampler()
 {
-    return {{.name = "dpmpp2m", .title = "DPM-Solver++(2M)", .default_steps = 50, .uses_eta = false,
-             .uses_variance = false, .deterministic = true, .order = 2, .max_model_calls_per_step = 1},
-            &no_noise, &dpmpp2m_step, &make_dpmpp2m_state};
+    return make_unit<&dpmpp2m_terms>(
+        {.name = "dpmpp2m", .title = "DPM-Solver++(2M)", .summary = "DPM-Solver++(2M), multistep (Lu et al. 2022)",
+         .equation = R"(\xprev = (\sigma\prime/\sigma) \xt \minus \alpha\prime (e^{\minus{}h} \minus 1) D, ~ \alpha = \sqrt\ab, )"
+                     R"(\sigma = \sqrt(1\minus\ab), h = \lambda\prime \minus \lambda, \lambda = log(\alpha/\sigma), )"
+                     R"(~ D = (1 + 1/2r) \xzero \minus (1/2r) \xzero^{last}, r = h^{last}/h)",
+         .reference = "Lu et al. 2022, Alg. 2", .default_steps = 50, .uses_eta = false, .uses_variance = false,
+         .deterministic = true, .order = 2, .max_model_calls_per_step = 1},
+        &no_noise);
 }
 
 } // namespace noisetrail::detail

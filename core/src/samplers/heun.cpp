@@ -7,8 +7,10 @@
 // with sigma = s, scale = sqrt(ab); Song et al. 2021, DDIM sec. 4.3).
 //   Euler:  x_bar' = x_bar + (s_prev - s) eps_hat(x_t, t)   (alone, exactly DDIM eta 0)
 //   Heun:   x_bar_prev = x_bar + (s_prev - s) (eps_hat + eps')/2, eps' at (sqrt(ab_prev) x_bar', t_prev)
+// Written on x_t (sqrt(ab_prev) x_bar = sqrt(ab_prev / ab) x_t) these are the terms below.
 // The last step (ab_prev = 1, s_prev = 0) is Euler only, as in Algorithm 1: it
-// lands on x0_hat. Clipping applies to each evaluation (eps from the clipped x0_hat).
+// lands on x0_hat (x_bar - s eps_hat = x0_hat exactly for the consistent pair that
+// to_x0_eps gives). Clipping applies to each evaluation (eps from the clipped x0_hat).
 #include "samplers/sampler.hpp"
 
 #include <cmath>
@@ -17,32 +19,39 @@ namespace noisetrail::detail {
 
 namespace {
 
-at::Tensor heun_step(const StepInput& in)
+StepTerms heun_terms(const SamplerConfig&, const PlanStep& s, const PlanStep*)
 {
-    const PlanStep& s = in.s;
-    // x_bar + (0 - s) eps_hat = x0_hat exactly when eps_hat is consistent with x0_hat
-    // (to_x0_eps guarantees it); return x0_hat itself rather than its rounding.
-    if (s.t_prev < 0)
-        return in.d.x0_hat.clone();
+    StepTerms out;
+    if (s.t_prev < 0) {
+        out.terms = {{1.0, Quantity::X0Hat, "", "predicted x_0"}};
+        out.note = R"(~(Euler only: Alg. 1 makes no correction at s\prime = 0))";
+        return out;
+    }
     const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
-    const double sqrt_ab = std::sqrt(ab), sqrt_ab_prev = std::sqrt(ab_prev);
-    const double s_cur = std::sqrt((1.0 - ab) / ab), s_prev = std::sqrt((1.0 - ab_prev) / ab_prev);
-    const double ds = s_prev - s_cur;
-    const at::Tensor x_bar = in.x_t / sqrt_ab;
-    const at::Tensor x_euler = sqrt_ab_prev * (x_bar + ds * in.d.eps_hat);
-    // Heun's second evaluation happens inside the step, so it is never merged
-    // with other runs' evaluations (only the first evaluation of a tick is).
-    const DenoisedTensors d2 = in.evaluate(x_euler, s.t_prev, ab_prev);
-    return sqrt_ab_prev * (x_bar + (0.5 * ds) * (in.d.eps_hat + d2.eps_hat));
+    const double s_cur = karras_sigma(ab), s_prev = karras_sigma(ab_prev);
+    const double c_xt = std::sqrt(ab_prev / ab), c_euler = std::sqrt(ab_prev) * (s_prev - s_cur);
+    out.scalars = {{"s", s_cur, "noise level at t"}, {R"(s\prime)", s_prev, "noise level at t'"}};
+    out.predictor = TermSum{R"(x\prime)", "Euler", {{c_xt, Quantity::Xt, "", "x_t rescaled"},
+                                                 {c_euler, Quantity::EpsHat, "d", "Euler step along d"}}};
+    out.terms = {{c_xt, Quantity::Xt, "", "x_t rescaled"},
+                 {0.5 * c_euler, Quantity::EpsHat, "d", "half step along d"},
+                 {0.5 * c_euler, Quantity::EpsHatPredictor, R"(d\prime)", "half step along d' (at x', t')"}};
+    return out;
 }
 
 } // namespace
 
 SamplerUnit heun_sampler()
 {
-    return {{.name = "heun", .title = "Heun", .default_steps = 50, .uses_eta = false, .uses_variance = false,
-             .deterministic = true, .order = 2, .max_model_calls_per_step = 2},
-            &no_noise, &heun_step};
+    return make_unit<&heun_terms>(
+        {.name = "heun", .title = "Heun", .summary = "Heun's 2nd-order method on the probability-flow ODE (Karras et al. 2022)",
+         .equation = R"(on \xbar = x/\sqrt\ab, s = \sqrt((1\minus\ab)/\ab): d = \eps(\xt, t); )"
+                     R"(Euler x\prime = \sqrt\abprev (\xbar + (s\prime \minus s) d) (= DDIM \eta 0); )"
+                     R"(d\prime = \eps(x\prime, t\prime); corrector \xprev = \sqrt\abprev (\xbar + (s\prime \minus s) )"
+                     R"(\half(d + d\prime)))",
+         .reference = "Karras et al. 2022, Alg. 1", .default_steps = 50, .uses_eta = false, .uses_variance = false,
+         .deterministic = true, .order = 2, .max_model_calls_per_step = 2},
+        &no_noise);
 }
 
 } // namespace noisetrail::detail
