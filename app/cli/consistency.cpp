@@ -201,8 +201,8 @@ int cmd_consistency(const std::vector<std::string>& argv)
             n += " ETA " + num(c.eta, "%g");
         names.push_back(n);
     }
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"xT.npy", "samples.npy", "consistency.csv", "early_stop.csv", "consistency.png", "early_stop.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     int total = 0;
     for (int s : opt.steps)
@@ -222,7 +222,7 @@ int cmd_consistency(const std::vector<std::string>& argv)
     write_npy(out / "samples.npy", shape, all.data());
     const char* space = r.space == ex::DistanceSpace::ClassifierFeatures ? "classifier_features" : "coordinates";
     {
-        std::ofstream csv = open_csv(out / "consistency.csv");
+        auto csv = open_csv(out / "consistency.csv");
         csv << "sampler,steps,mean_distance,space\n";
         for (std::size_t v = 0; v < r.samples.size(); ++v)
             for (std::size_t i = 0; i < r.steps.size(); ++i) {
@@ -231,9 +231,10 @@ int cmd_consistency(const std::vector<std::string>& argv)
                 csv << experiments::sampler_spec(c, T) << ',' << r.steps[i] << ',' << num(r.distance[v][i], "%.9g") << ',' << space
                     << '\n';
             }
+        csv.commit();
     }
     {
-        std::ofstream csv = open_csv(out / "early_stop.csv");
+        auto csv = open_csv(out / "early_stop.csv");
         csv << "sampler,k,preview_t,preview_distance\n";
         for (std::size_t v = 0; v < r.samples.size(); ++v)
             for (std::size_t i = 0; i < r.steps.size(); ++i) {
@@ -242,6 +243,7 @@ int cmd_consistency(const std::vector<std::string>& argv)
                 csv << experiments::sampler_spec(c, T) << ',' << r.steps[i] << ',' << r.preview_t[v][i] << ','
                     << num(r.preview_distance[v][i], "%.9g") << '\n';
             }
+        csv.commit();
     }
     if (card.is_image()) {
         write_consistency_images(out / "consistency.png", card, r, names);
@@ -256,7 +258,8 @@ int cmd_consistency(const std::vector<std::string>& argv)
             std::cerr << " S=" << r.steps[i] << " " << num(r.distance[v][i], "%.4g");
         std::cerr << '\n';
     }
-    std::cerr << "noisetrail-cli consistency: batch " << r.shape[0] << " (" << space << "), files in " << out.string()
+    commit_output_dir(out_stage);
+    std::cerr << "noisetrail-cli consistency: batch " << r.shape[0] << " (" << space << "), files in " << out_flag
               << '\n';
     return 0;
 }

@@ -95,11 +95,12 @@ void write_decision_dump(const fs::path& dir, const Model& model, const Frames& 
         tracker.add(*f);
     const ex::DecisionTrace tr = tracker.result();
     write_assignment(dir / "assignment.npy", tr);
-    std::ofstream csv = open_csv(dir / "decision.csv");
+    auto csv = open_csv(dir / "decision.csv");
     csv << "sample,decision_step,decision_t,final\n";
     const std::vector<int> fin = tr.final_assignment();
     for (int b = 0; b < tr.batch; ++b)
         csv << b << ',' << tr.decision_step[b] << ',' << tr.decision_t[b] << ',' << fin[b] << '\n';
+    csv.commit();
 }
 
 int cmd_decision(const std::vector<std::string>& argv)
@@ -128,8 +129,8 @@ int cmd_decision(const std::vector<std::string>& argv)
         validate(c, T);
         total += resolved_steps(c, T);
     }
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"decision.csv", "assignment-*", "decision.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     ex::DecisionOptions opt;
     opt.panels = panels;
@@ -143,7 +144,7 @@ int cmd_decision(const std::vector<std::string>& argv)
     const std::vector<std::vector<float>>&samples = r.samples, &paths = r.paths; // paths: 2-D only, [S+1, B, 2]
 
     {
-        std::ofstream csv = open_csv(out / "decision.csv");
+        auto csv = open_csv(out / "decision.csv");
         csv << "panel,sample,decision_step,decision_t,final\n";
         for (std::size_t p = 0; p < panels.size(); ++p) {
             const auto fin = traces[p].final_assignment();
@@ -152,6 +153,7 @@ int cmd_decision(const std::vector<std::string>& argv)
                     << fin[b] << '\n';
             write_assignment(out / ("assignment-" + std::to_string(p) + ".npy"), traces[p]);
         }
+        csv.commit();
     }
 
     const int P = static_cast<int>(panels.size());
@@ -206,7 +208,8 @@ int cmd_decision(const std::vector<std::string>& argv)
     for (std::size_t p = 0; p < panels.size(); ++p)
         std::cerr << "noisetrail-cli decision: " << describe(panels[p], T) << ": median decision t "
                   << ex::summarise(traces[p]).median_t << '\n';
-    std::cerr << "noisetrail-cli decision: batch " << batch << ", files in " << out.string() << '\n';
+    commit_output_dir(out_stage);
+    std::cerr << "noisetrail-cli decision: batch " << batch << ", files in " << out_flag << '\n';
     return 0;
 }
 

@@ -128,8 +128,8 @@ int cmd_interpolate(const std::vector<std::string>& argv)
     } else {
         z = initial_noise(card.data_shape, 2, opt.seed);
     }
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"xT.npy", "samples.npy", "interpolation.csv", "interpolation.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     int total = 0;
     for (const SamplerConfig& c : opt.samplers)
@@ -148,7 +148,7 @@ int cmd_interpolate(const std::vector<std::string>& argv)
         all.insert(all.end(), s.begin(), s.end());
     shape.insert(shape.begin(), static_cast<std::int64_t>(r.samples.size()));
     write_npy(out / "samples.npy", shape, all.data());
-    std::ofstream csv = open_csv(out / "interpolation.csv");
+    auto csv = open_csv(out / "interpolation.csv");
     csv << "sampler,index,alpha,xt_norm,change\n";
     for (std::size_t s = 0; s < r.samples.size(); ++s) {
         const std::vector<double> change = ex::neighbour_change(r.samples[s], k); // [k - 1]
@@ -165,11 +165,13 @@ int cmd_interpolate(const std::vector<std::string>& argv)
         std::cerr << "noisetrail-cli interpolate: " << describe(opt.samplers[s], T)
                   << ": mean RMS change between neighbours " << total_change / (k - 1) << '\n';
     }
+    csv.commit();
     if (card.is_image())
         write_image_figure(out / "interpolation.png", card, r, labels);
     else if (card.is_2d_points())
         write_points_figure(out / "interpolation.png", r, labels);
-    std::cerr << "noisetrail-cli interpolate: " << k << " points, files in " << out.string() << '\n';
+    commit_output_dir(out_stage);
+    std::cerr << "noisetrail-cli interpolate: " << k << " points, files in " << out_flag << '\n';
     return 0;
 }
 

@@ -214,8 +214,8 @@ int cmd_invert(const std::vector<std::string>& argv)
     for (long long i : rows)
         x0.insert(x0.end(), a.f32.begin() + i * D, a.f32.begin() + (i + 1) * D);
     const int n = static_cast<int>(rows.size());
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"xT.npy", "reconstruction.npy", "ddpm_reconstruction.npy", "mse.csv", "reconstruction.png", "table.csv", "table.md", "table.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     std::vector<int> all_steps = table;
     if (std::find(all_steps.begin(), all_steps.end(), opt.steps) == all_steps.end())
@@ -240,7 +240,7 @@ int cmd_invert(const std::vector<std::string>& argv)
     if (opt.ddpm)
         write_npy(out / "ddpm_reconstruction.npy", r.shape, r.ddpm_reconstruction.data());
     {
-        std::ofstream csv = open_csv(out / "mse.csv");
+        auto csv = open_csv(out / "mse.csv");
         csv << "index,mse" << (opt.ddpm ? ",ddpm_mse" : "") << '\n';
         for (int i = 0; i < n; ++i) {
             csv << rows[i] << ',' << num(r.mse[i], "%.9g");
@@ -248,6 +248,7 @@ int cmd_invert(const std::vector<std::string>& argv)
                 csv << ',' << num(r.ddpm_mse[i], "%.9g");
             csv << '\n';
         }
+        csv.commit();
     }
     if (card.is_image())
         write_image_figure(out / "reconstruction.png", card, x0, r, opt.steps);
@@ -255,8 +256,8 @@ int cmd_invert(const std::vector<std::string>& argv)
         write_points_figure(out / "reconstruction.png", x0, r, opt.steps);
 
     if (!table.empty()) {
-        std::ofstream csv = open_csv(out / "table.csv");
-        std::ofstream md = open_csv(out / "table.md");
+        auto csv = open_csv(out / "table.csv");
+        auto md = open_csv(out / "table.md");
         csv << "steps,examples,ddim_mse" << (opt.ddpm ? ",ddpm_mse" : "") << '\n';
         md << "Reconstruction MSE per dimension (mean over " << n << " examples of " << card.name << ", "
            << to_string(opt.spacing) << " spacing):\n\n| |";
@@ -276,11 +277,14 @@ int cmd_invert(const std::vector<std::string>& argv)
                 md << num(mean(runs[s].ddpm_mse), "%.2g") << " | ";
             md << '\n';
         }
+        csv.commit();
+        md.commit();
         if (card.is_image())
             write_table_figure(out / "table.png", card, x0, table, runs, opt.ddpm);
     }
+    commit_output_dir(out_stage);
     std::cerr << "noisetrail-cli invert: " << n << " examples, DDIM " << opt.steps << " steps ("
-              << to_string(opt.spacing) << "): files in " << out.string() << '\n';
+              << to_string(opt.spacing) << "): files in " << out_flag << '\n';
     return 0;
 }
 
