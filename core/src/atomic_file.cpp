@@ -563,14 +563,12 @@ StagedFolder::~StagedFolder()
     unregister_temp(slot_);
 }
 
-void StagedFolder::commit(const std::function<void(const fs::path&, const fs::path&)>& under_lock)
+void StagedFolder::commit()
 {
     const std::string who = named(what_, dir_);
     const fs::path parent = real_.parent_path();
     DeferSignals defer;
     const FolderLock lock(parent);
-    if (under_lock)
-        under_lock(stage_, real_);
 
     ::unlink((stage_ / kStagingMarker).c_str());
     fsync_folder(stage_);

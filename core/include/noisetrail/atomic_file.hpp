@@ -14,7 +14,6 @@
 //   swapped in whole, so a reader never sees files of two runs mixed.
 #pragma once
 #include <filesystem>
-#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -90,11 +89,9 @@ public:
     const std::filesystem::path& path() const { return stage_; }
     /// The folder as the user named it.
     const std::filesystem::path& target() const { return dir_; }
-    /// Swap the folder in. `under_lock`, if given, runs first while the parent folder is
-    /// locked (compare merges its cache there). SIGINT/SIGTERM/SIGHUP wait until the swap
-    /// is done. InputError naming the folder on failure.
-    void commit(const std::function<void(const std::filesystem::path& stage, const std::filesystem::path& current)>&
-                    under_lock = {});
+    /// Swap the folder in; SIGINT/SIGTERM/SIGHUP wait until the swap is done. InputError
+    /// naming the folder on failure.
+    void commit();
     /// Notes for the user (a folder left by a process killed mid-swap that was kept).
     const std::vector<std::string>& notes() const { return notes_; }
 
