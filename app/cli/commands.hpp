@@ -3,6 +3,7 @@
 #pragma once
 #include "args.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
@@ -82,7 +83,13 @@ CodeTrust code_trust();
 std::shared_ptr<Model> load_model_from(const Args& args);
 /// Split a comma-separated flag value; InputError naming the flag when it is empty.
 std::vector<std::string> split_list(const std::string& flag, const std::string& s);
-/// Create a writable output folder or throw InputError naming the flag.
+/// Create a writable output folder or throw InputError naming the flag (compare, whose
+/// folder keeps its cache up to date cell by cell, writes its files one by one).
 void prepare_output_dir(const std::string& flag, const std::string& dir);
+/// Check an output file before any work (absent or a regular file, its folder writable;
+/// never a FIFO or a device); InputError naming the flag.
+void check_output_file_flag(const std::string& flag, const std::string& file);
+/// Swap a staged output folder in and print its notes (docs/CLI.md, "Outputs").
+void commit_output_dir(StagedFolder& folder);
 
 } // namespace noisetrail::cli

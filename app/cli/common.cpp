@@ -1,5 +1,6 @@
 #include "commands.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/data_dirs.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/limits.hpp"
@@ -172,13 +173,19 @@ void prepare_output_dir(const std::string& flag, const std::string& dir)
         throw InputError(flag + " " + dir + ": is a file, expected a folder");
     if (ec || !fs::is_directory(dir))
         throw InputError(flag + " " + dir + ": cannot create folder" + (ec ? " (" + ec.message() + ")" : ""));
-    const fs::path probe = fs::path(dir) / ".noisetrail-write-test";
-    {
-        std::ofstream out(probe);
-        if (!out)
-            throw InputError(flag + " " + dir + ": folder is not writable");
-    }
-    fs::remove(probe, ec);
+    check_folder_writable(dir, flag); // a unique probe: a fixed name raced concurrent runs
+}
+
+void check_output_file_flag(const std::string& flag, const std::string& file)
+{
+    check_output_file(file, flag);
+}
+
+void commit_output_dir(StagedFolder& folder)
+{
+    folder.commit();
+    for (const auto& n : folder.notes())
+        std::cerr << "noisetrail-cli: note: " << n << '\n';
 }
 
 std::vector<std::string> split_list(const std::string& flag, const std::string& s)

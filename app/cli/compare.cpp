@@ -377,7 +377,7 @@ int cmd_compare(const std::vector<std::string>& argv)
 
     // CSV: one row per cell.
     {
-        std::ofstream csv(out / "compare.csv");
+        std::ostringstream csv;
         csv << "variant,label,sampler,eta,variance,steps,samples,seed";
         for (const auto& d : defs)
             csv << ',' << d.key;
@@ -400,8 +400,7 @@ int cmd_compare(const std::vector<std::string>& argv)
                 csv << ',' << fmt(truth_of(d.key), "%.8g");
             csv << ",,0\n";
         }
-        if (!csv)
-            throw InputError((out / "compare.csv").string() + ": cannot write file");
+        write_file_atomic(out / "compare.csv", csv.str());
     }
 
     // Markdown and plots: one table and one PNG per metric, rows = samplers, columns = S.
@@ -472,10 +471,7 @@ int cmd_compare(const std::vector<std::string>& argv)
         md << '\n';
     }
     {
-        std::ofstream f(out / "compare.md");
-        f << md.str();
-        if (!f)
-            throw InputError((out / "compare.md").string() + ": cannot write file");
+        write_file_atomic(out / "compare.md", md.str());
     }
     std::cerr << "noisetrail-cli compare: " << cell_count << " cells (" << cells_done << " computed, "
               << cell_count - cells_done << " cached) in " << fmt(elapsed, "%.1f") << " s; wrote "

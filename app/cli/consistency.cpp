@@ -78,8 +78,8 @@ int cmd_consistency(const std::vector<std::string>& argv)
         c.steps = opt.steps.front();
         validate(c, T);
     }
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"xT.npy", "samples.npy", "consistency.csv", "early_stop.csv", "consistency.png", "early_stop.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     int total = 0;
     for (int s : opt.steps)
@@ -106,9 +106,10 @@ int cmd_consistency(const std::vector<std::string>& argv)
             std::cerr << " S=" << r.steps[i] << " " << num(r.distance[v][i], "%.4g");
         std::cerr << '\n';
     }
+    commit_output_dir(out_stage);
     std::cerr << "noisetrail-cli consistency: batch " << r.shape[0] << " ("
               << (r.space == ex::DistanceSpace::ClassifierFeatures ? "classifier_features" : "coordinates")
-              << "), files in " << out.string() << '\n';
+              << "), files in " << out_flag << '\n';
     return 0;
 }
 

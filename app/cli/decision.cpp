@@ -59,11 +59,12 @@ void write_decision_dump(const fs::path& dir, const Model& model, const Frames& 
         tracker.add(*f);
     const ex::DecisionTrace tr = tracker.result();
     write_assignment(dir / "assignment.npy", tr);
-    std::ofstream csv = open_csv(dir / "decision.csv");
+    auto csv = open_csv(dir / "decision.csv");
     csv << "sample,decision_step,decision_t,final\n";
     const std::vector<int> fin = tr.final_assignment();
     for (int b = 0; b < tr.batch; ++b)
         csv << b << ',' << tr.decision_step[b] << ',' << tr.decision_t[b] << ',' << fin[b] << '\n';
+    csv.commit();
 }
 
 int cmd_decision(const std::vector<std::string>& argv)
@@ -92,8 +93,8 @@ int cmd_decision(const std::vector<std::string>& argv)
         validate(c, T);
         total += resolved_steps(c, T);
     }
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"decision.csv", "assignment-*", "decision.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     ex::DecisionOptions opt;
     opt.panels = panels;
@@ -112,7 +113,8 @@ int cmd_decision(const std::vector<std::string>& argv)
     for (std::size_t p = 0; p < panels.size(); ++p)
         std::cerr << "noisetrail-cli decision: " << describe(panels[p], T) << ": median decision t "
                   << ex::summarise(traces[p]).median_t << '\n';
-    std::cerr << "noisetrail-cli decision: batch " << batch << ", files in " << out.string() << '\n';
+    commit_output_dir(out_stage);
+    std::cerr << "noisetrail-cli decision: batch " << batch << ", files in " << out_flag << '\n';
     return 0;
 }
 

@@ -1,22 +1,26 @@
 #include "dump.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/image_io.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/version.hpp"
 
 #include <cstdio>
-#include <fstream>
+#include <sstream>
 
 namespace noisetrail::cli {
+
+const std::vector<std::string> kDumpNames{"xt.npy",         "x0_pred.npy",  "eps_pred.npy", "timesteps.npy",
+                                          "stats.csv",      "meta.json",    "assignment.npy", "decision.csv",
+                                          "x0_cond.npy",    "x0_uncond.npy"};
+const std::vector<std::string> kSamplesNames{"samples.npy", "samples.png"};
 
 namespace {
 
 void write_stats_csv(const std::filesystem::path& path, const Frames& frames)
 {
-    std::ofstream out(path);
-    if (!out)
-        throw InputError(path.string() + ": cannot write file");
+    std::ostringstream out;
     out << "step,t,t_prev,alpha_bar,alpha_bar_prev,sigma";
     for (const auto& n : step_stat_names())
         out << ',' << n;
@@ -33,6 +37,7 @@ void write_stats_csv(const std::filesystem::path& path, const Frames& frames)
             out << ',' << num(v);
         out << ',' << f->model_calls << '\n';
     }
+    write_file_atomic(path, out.str());
 }
 
 /// Concatenate one field of every frame into a [count, B, ...] float32 .npy.
@@ -94,10 +99,7 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
     meta["seconds"] = info.seconds;
     for (const auto& [k, v] : info.extra.items())
         meta[k] = v;
-    std::ofstream m(d / "meta.json");
-    m << meta.dump(2) << '\n';
-    if (!m)
-        throw InputError((d / "meta.json").string() + ": cannot write file");
+    write_file_atomic(d / "meta.json", meta.dump(2) + "\n");
 }
 
 void write_samples(const std::filesystem::path& dir, const Model& model, const std::vector<std::int64_t>& shape,

@@ -32,6 +32,9 @@ void write_dump(const std::filesystem::path& dir, const Run& run, const Frames& 
 /// has mixture components or a classifier next to its card; nothing otherwise (decision.cpp).
 void write_decision_dump(const std::filesystem::path& dir, const Model& model, const Frames& frames);
 
+/// Every name --dump may write (a staged --dump folder replaces them all), and --out's.
+extern const std::vector<std::string> kDumpNames, kSamplesNames;
+
 /// samples.npy plus samples.png (a grid for images, a scatter for 2-D data).
 void write_samples(const std::filesystem::path& dir, const Model& model, const std::vector<std::int64_t>& shape,
                    const std::vector<float>& samples);

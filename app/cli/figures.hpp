@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <fstream>
 #include <ostream>
+#include <sstream>
 #include <span>
 #include <string>
 #include <vector>
@@ -136,14 +137,18 @@ inline std::pair<double, double> point_range(const std::vector<std::span<const f
     return {-m, m};
 }
 
-/// Open a CSV file for writing or throw InputError naming it.
-inline std::ofstream open_csv(const std::filesystem::path& path)
-{
-    std::ofstream out(path);
-    if (!out)
-        throw InputError(path.string() + ": cannot write file");
-    return out;
-}
+/// A CSV (or Markdown) output: gathered in memory, written atomically by commit()
+/// (a temporary file renamed over the target; errors name the file).
+class OutputText : public std::ostringstream {
+public:
+    explicit OutputText(std::filesystem::path path) : path_(std::move(path)) {}
+    void commit() { write_file_atomic(path_, str()); }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline OutputText open_csv(const std::filesystem::path& path) { return OutputText(path); }
 
 inline std::string num(double v, const char* f = "%.6g")
 {
@@ -299,8 +304,9 @@ inline Canvas render_figure(const figure::Figure& f)
 inline void write_report(const std::filesystem::path& out, const figure::Report& report)
 {
     for (const figure::Table& t : report.tables) {
-        std::ofstream csv = open_csv(out / (t.name + ".csv"));
+        auto csv = open_csv(out / (t.name + ".csv"));
         csv << t.csv();
+        csv.commit();
     }
     for (const figure::Figure& f : report.figures)
         render_figure(f).save(out / (f.name + ".png"));

@@ -66,8 +66,8 @@ int cmd_interpolate(const std::vector<std::string>& argv)
     } else {
         z = initial_noise(card.data_shape, 2, opt.seed);
     }
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"xT.npy", "samples.npy", "interpolation.csv", "interpolation.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     int total = 0;
     for (const SamplerConfig& c : opt.samplers)
@@ -95,7 +95,8 @@ int cmd_interpolate(const std::vector<std::string>& argv)
         std::cerr << "noisetrail-cli interpolate: " << describe(opt.samplers[s], T)
                   << ": mean RMS change between neighbours " << total_change / (k - 1) << '\n';
     }
-    std::cerr << "noisetrail-cli interpolate: " << k << " points, files in " << out.string() << '\n';
+    commit_output_dir(out_stage);
+    std::cerr << "noisetrail-cli interpolate: " << k << " points, files in " << out_flag << '\n';
     return 0;
 }
 

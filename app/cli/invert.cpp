@@ -119,8 +119,8 @@ int cmd_invert(const std::vector<std::string>& argv)
     for (long long i : rows)
         x0.insert(x0.end(), a.f32.begin() + i * D, a.f32.begin() + (i + 1) * D);
     const int n = static_cast<int>(rows.size());
-    prepare_output_dir("--out", out_flag);
-    const fs::path out = out_flag;
+    StagedFolder out_stage(out_flag, "--out", {"xT.npy", "reconstruction.npy", "ddpm_reconstruction.npy", "mse.csv", "reconstruction.png", "table.csv", "table.md", "table.png"}); // swapped in whole (docs/CLI.md)
+    const fs::path out = out_stage.path();
 
     std::vector<int> all_steps = table;
     if (std::find(all_steps.begin(), all_steps.end(), opt.steps) == all_steps.end())
@@ -152,7 +152,7 @@ int cmd_invert(const std::vector<std::string>& argv)
     const std::vector<std::int64_t> indices(rows.begin(), rows.end());
     write_report(out, ex::inversion_report(*model, x0, indices, r, over_s));
     if (!table.empty()) {
-        std::ofstream md = open_csv(out / "table.md");
+        auto md = open_csv(out / "table.md");
         md << "Reconstruction MSE per dimension (mean over " << n << " examples of " << card.name << ", "
            << to_string(opt.spacing) << " spacing):\n\n| |";
         markdown_step_columns(md, table);
@@ -162,9 +162,11 @@ int cmd_invert(const std::vector<std::string>& argv)
                 md << num(mean(pass ? runs[s].ddpm_mse : runs[s].mse), "%.2g") << " | ";
             md << '\n';
         }
+        md.commit();
     }
+    commit_output_dir(out_stage);
     std::cerr << "noisetrail-cli invert: " << n << " examples, DDIM " << opt.steps << " steps ("
-              << to_string(opt.spacing) << "): files in " << out.string() << '\n';
+              << to_string(opt.spacing) << "): files in " << out_flag << '\n';
     return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "noisetrail/threads.hpp"
 
 #include <chrono>
+#include <optional>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -77,11 +78,8 @@ int cmd_run(const std::vector<std::string>& argv)
         throw InputError("--no-metrics applies to --session FILE only");
     if (session_file && session_file->empty())
         throw InputError("--session needs a file name (FILE.ntsession), got an empty one");
-    if (session_file) {
-        const auto folder = std::filesystem::absolute(*session_file).parent_path();
-        if (!std::filesystem::is_directory(folder))
-            throw InputError("--session " + *session_file + ": folder " + folder.string() + " does not exist");
-    }
+    if (session_file)
+        check_output_file_flag("--session", *session_file); // before any work: writable, never a FIFO or device
     const auto config = args.text("--config");
     if (!config)
         throw InputError("--config RUN.json is required (a run recipe)");
@@ -96,8 +94,9 @@ int cmd_run(const std::vector<std::string>& argv)
         options.merge = parse_merge(*m);
 
     const auto dump_dir = args.text("--dump");
+    std::optional<StagedFolder> dump_stage; // written aside, swapped in whole (docs/CLI.md, "Outputs")
     if (dump_dir)
-        prepare_output_dir("--dump", *dump_dir);
+        dump_stage.emplace(*dump_dir, "--dump", std::vector<std::string>{"panel-*", "schedule.csv"});
 
     const auto t_start = std::chrono::steady_clock::now();
     RunSet set = [&] {
@@ -111,9 +110,9 @@ int cmd_run(const std::vector<std::string>& argv)
         for (const auto& w : set.run(i).plan().warnings)
             std::cerr << "noisetrail-cli: warning: panel " << i << ": " << w << '\n';
     namespace fs = std::filesystem;
-    if (dump_dir)
+    if (dump_stage)
         for (int i = 0; i < set.size(); ++i)
-            prepare_output_dir("--dump", (fs::path(*dump_dir) / ("panel-" + std::to_string(i))).string());
+            prepare_output_dir("--dump", (dump_stage->path() / ("panel-" + std::to_string(i))).string());
 
     int total = 0;
     for (int i = 0; i < set.size(); ++i)
@@ -163,7 +162,7 @@ int cmd_run(const std::vector<std::string>& argv)
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
     if (dump_dir) {
-        const fs::path d = *dump_dir;
+        const fs::path d = dump_stage->path();
         for (int i = 0; i < set.size(); ++i) {
             DumpMeta meta;
             meta.command = "run";
@@ -175,10 +174,8 @@ int cmd_run(const std::vector<std::string>& argv)
                           {"pacing", to_string(set.pacing())}};
             write_dump(d / ("panel-" + std::to_string(i)), set.run(i), frames[i], meta);
         }
-        std::ofstream out(d / "schedule.csv");
-        out << schedule.str();
-        if (!out)
-            throw InputError((d / "schedule.csv").string() + ": cannot write file");
+        write_file_atomic(d / "schedule.csv", schedule.str());
+        commit_output_dir(*dump_stage);
     }
     if (session_file) {
         Session s;

@@ -7,6 +7,7 @@
 #include "noisetrail/run_recipe.hpp"
 
 #include <chrono>
+#include <optional>
 #include <iostream>
 
 namespace noisetrail::cli {
@@ -73,10 +74,12 @@ int cmd_sample(const std::vector<std::string>& argv)
         std::cerr << "noisetrail-cli: warning: " << w << '\n';
     const auto out_dir = args.text("--out");
     const auto dump_dir = args.text("--dump");
+    // Each folder is written aside and swapped in whole (docs/CLI.md, "Outputs").
+    std::optional<StagedFolder> out_stage, dump_stage;
     if (out_dir)
-        prepare_output_dir("--out", *out_dir);
+        out_stage.emplace(*out_dir, "--out", kSamplesNames);
     if (dump_dir)
-        prepare_output_dir("--dump", *dump_dir);
+        dump_stage.emplace(*dump_dir, "--dump", kDumpNames);
 
     const auto t_start = std::chrono::steady_clock::now();
     Run run(model, opt);
@@ -91,10 +94,15 @@ int cmd_sample(const std::vector<std::string>& argv)
     progress.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
 
-    if (out_dir)
-        write_samples(*out_dir, *model, run.shape(), run.samples());
-    if (dump_dir)
-        write_dump(*dump_dir, run, frames, {.command = "sample", .init_noise = args.text("--init-noise"), .seconds = seconds});
+    if (out_stage) {
+        write_samples(out_stage->path(), *model, run.shape(), run.samples());
+        commit_output_dir(*out_stage);
+    }
+    if (dump_stage) {
+        write_dump(dump_stage->path(), run, frames,
+                   {.command = "sample", .init_noise = args.text("--init-noise"), .seconds = seconds});
+        commit_output_dir(*dump_stage);
+    }
     std::cerr << "noisetrail-cli: " << describe(opt.sampler, model->schedule().train_steps()) << ", batch "
               << run.shape()[0] << ": " << seconds << " s";
     if (out_dir)

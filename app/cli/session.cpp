@@ -173,6 +173,7 @@ int export_animation_cmd(const std::filesystem::path& file, const Args& args)
         o.hold_seconds = *hold;
     }
     o.max_frames = int(args.integer("--frames", 2, 100000).value_or(0));
+    check_output_file_flag(gif ? "--gif" : "--mp4", out.string()); // before any work; never a FIFO or device
     const Session s = read_session(file);
     std::optional<Progress> bar;
     const auto r = export_animation(render_panels(s), out, format, o, [&](int done, int total) {
@@ -199,6 +200,7 @@ int filmstrip_cmd(const std::filesystem::path& file, const Args& args)
     o.cell = int(args.integer("--cell", 16, 1024).value_or(112));
     if (const auto list = args.text("--samples"))
         o.samples = parse_list(*list, "--samples");
+    check_output_file_flag("--out", *out); // before any work; never a FIFO or device
     const Session s = read_session(file);
     const RgbImage img = render_filmstrip(render_panels(s), o);
     write_png(*out, img);

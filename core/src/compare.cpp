@@ -6,6 +6,7 @@
 
 #include "compare_cache.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/classifier.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/fingerprint.hpp"
@@ -149,16 +150,19 @@ Values measure(const Reference& ref, const std::vector<float>& samples_f, int n,
 
 // Reading the cache and its cells: compare_cache.cpp (torch-free, fuzzed).
 
-void save_cache(const fs::path& file, const nlohmann::json& cache)
+/// Add `cells` to the cache in `file`. Concurrent runs into one folder each add their own
+/// cells: the file is re-read and merged under a lock on the folder above the cache's
+/// (the lock StagedFolder takes to swap that folder), then replaced atomically; no cell
+/// computed by another run is lost.
+void save_cache(const fs::path& file, const nlohmann::json& cells)
 {
-    const fs::path tmp = file.string() + ".tmp";
-    {
-        std::ofstream out(tmp);
-        out << cache.dump(1) << '\n';
-        if (!out)
-            throw InputError(tmp.string() + ": cannot write file");
-    }
-    fs::rename(tmp, file); // atomic: an interrupted run never leaves a torn cache
+    const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+    std::error_code ec;
+    const FolderLock lock(fs::weakly_canonical(fs::absolute(folder), ec).parent_path());
+    nlohmann::json cache = load_cache(file, true, nullptr);
+    for (const auto& [k, v] : cells.items())
+        cache["cells"][k] = v;
+    write_file_atomic(file, cache.dump(1) + "\n");
 }
 
 Reference prepare_reference(const Model& model, const fs::path& classifier, int n, std::uint64_t seed, double vendi_bw)
@@ -583,6 +587,18 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
     ev.seconds_prepare = std::chrono::duration<double>(Clock::now() - t_prep).count();
     nlohmann::json cache = o.cache_file.empty() ? detail::empty_cache()
                                                 : load_cache(o.cache_file, o.use_cache, &ev.warnings);
+    // A folder, a FIFO or a device in the cache's place is never replaced: the cells are
+    // then not cached (load_cache warned that it is not used).
+    bool write_cache = !o.cache_file.empty();
+    if (write_cache) {
+        std::error_code ec;
+        const auto st = fs::status(o.cache_file, ec);
+        if (fs::exists(st) && !fs::is_regular_file(st)) {
+            write_cache = false;
+            ev.warnings.push_back("compare: warning: " + o.cache_file.string() +
+                                  ": not a regular file; the computed cells are not cached");
+        }
+    }
     nlohmann::json read_only = nlohmann::json::object();
     for (const fs::path& f : o.read_only_caches) {
         const nlohmann::json c = load_cache(f, o.use_cache, &ev.warnings);
@@ -734,9 +750,14 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
             nlohmann::json m = nlohmann::json::object();
             for (const auto& [mk, mv] : vals)
                 m[mk] = std::isfinite(mv) ? nlohmann::json(mv) : nlohmann::json(nullptr);
-            cache["cells"][key] = {{"model", card.name}, {"variant", v.key}, {"steps", S}, {"metrics", m},
-                                   {"seconds", t_total}};
-            save_cache(o.cache_file, cache);
+            nlohmann::json entry = {{"model", card.name}, {"variant", v.key}, {"steps", S}, {"metrics", m},
+                                    {"seconds", t_total}};
+            cache["cells"][key] = entry;
+            if (write_cache) {
+                nlohmann::json one = nlohmann::json::object();
+                one[key] = std::move(entry);
+                save_cache(o.cache_file, one);
+            }
         }
         ev.event = Progress::Event::CellFinished;
         ev.result = &cell;

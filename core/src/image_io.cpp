@@ -1,5 +1,6 @@
 #include "noisetrail/image_io.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/errors.hpp"
 
 #include <zlib.h>
@@ -59,9 +60,7 @@ void write_png_rgb(const std::filesystem::path& path, int width, int height, std
     put_chunk(png, "IHDR", ihdr);
     put_chunk(png, "IDAT", packed);
     put_chunk(png, "IEND", {});
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out || !out.write(png.data(), static_cast<std::streamsize>(png.size())))
-        throw InputError(path.string() + ": cannot write file");
+    write_file_atomic(path, png);
 }
 
 int grid_columns(int batch)

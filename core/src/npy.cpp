@@ -1,6 +1,7 @@
 // .npy reader/writer (https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html).
 #include "noisetrail/npy.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/errors.hpp"
 
 #include <array>
@@ -374,17 +375,15 @@ void write_raw(const std::filesystem::path& path, const std::vector<std::int64_t
     const std::size_t total = 10 + header.size() + 1;
     header.append((64 - total % 64) % 64, ' ');
     header += '\n';
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    if (!out)
-        throw InputError(path.string() + ": cannot write file");
     const std::uint16_t len = static_cast<std::uint16_t>(header.size());
-    out.write("\x93NUMPY\x01\x00", 8);
-    out.put(static_cast<char>(len & 0xff));
-    out.put(static_cast<char>(len >> 8));
-    out.write(header.data(), static_cast<std::streamsize>(header.size()));
-    out.write(static_cast<const char*>(data), static_cast<std::streamsize>(n * item_size));
-    if (!out)
-        throw InputError(path.string() + ": write failed");
+    std::string head("\x93NUMPY\x01\x00", 8);
+    head += static_cast<char>(len & 0xff);
+    head += static_cast<char>(len >> 8);
+    head += header;
+    AtomicFile out(path); // errors name the file and the reason (a full disk, a FIFO in its place)
+    out.write(head);
+    out.write(std::string_view(static_cast<const char*>(data), n * item_size));
+    out.commit();
 }
 
 } // namespace

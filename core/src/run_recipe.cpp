@@ -1,9 +1,11 @@
 // Run recipes (contract section 4): writing the file, the initial noise, and the run set they describe.
 #include "noisetrail/run_recipe.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/npy.hpp"
 
+#include <cmath>
 #include <fstream>
 #include <map>
 
@@ -15,10 +17,7 @@ namespace fs = std::filesystem;
 
 void write_run_recipe(const fs::path& file, const RunSetRecipe& r)
 {
-    std::ofstream out(file);
-    out << run_recipe_text(r, file);
-    if (!out)
-        throw InputError("run recipe " + file.string() + ": cannot write file");
+    write_file_atomic(file, run_recipe_text(r, file), "run recipe");
 }
 
 std::vector<float> read_initial_noise(const fs::path& file, const std::vector<std::int64_t>& data_shape,
@@ -37,6 +36,10 @@ std::vector<float> read_initial_noise(const fs::path& file, const std::vector<st
         throw InputError(what + ": shape " + a.shape_string() + " does not match " + want +
                          "] (the model's data_shape)");
     }
+    // Named here, where the file is known (Run's own check cannot name it).
+    for (std::size_t i = 0; i < a.f32.size(); ++i)
+        if (!std::isfinite(a.f32[i]))
+            throw InputError(what + ": holds non-finite values (the first at flat index " + std::to_string(i) + ")");
     return std::move(a.f32);
 }
 

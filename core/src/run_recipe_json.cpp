@@ -55,6 +55,9 @@ public:
         const std::string s = text(v, field);
         if (s.empty())
             fail(field, "must not be empty");
+        // JSON allows "\u0000"; the operating system would silently cut the path there.
+        if (s.find('\0') != std::string::npos)
+            fail(field, "contains a NUL character (\\u0000); a file path cannot");
         const fs::path p(s);
         return p.is_absolute() ? p.lexically_normal() : (src_.folder / p).lexically_normal();
     }

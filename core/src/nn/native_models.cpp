@@ -60,6 +60,22 @@ private:
     double bytes_per_sample_;
 };
 
+/// Before the network is built: the weights file stores every float32 parameter of
+/// the architecture, so a file smaller than that was made for another (smaller)
+/// architecture, and building the network first would allocate for nothing (the
+/// memory budget itself is checked when the architecture is parsed, networks.cpp).
+void check_weights_size(const ModelCard& card, const std::filesystem::path& weights, std::int64_t params)
+{
+    const double bytes = 4.0 * double(params);
+    const auto mib = [](double b) { return std::to_string(static_cast<long long>(b / (1 << 20))) + " MiB"; };
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(weights, ec); // a missing file: load_weights says so
+    if (!ec && std::filesystem::is_regular_file(weights, ec) && bytes > double(size))
+        card_error(card, "field 'architecture' asks for " + mib(bytes) + " of parameters, but the weights file " +
+                             weights.string() + " holds " + mib(double(size)) +
+                             " (weights made for a smaller architecture?)");
+}
+
 template <typename Net>
 std::unique_ptr<Denoiser> finish(const ModelCard& card, Net net, const std::filesystem::path& weights,
                                  const at::Device& device, double bytes_per_sample)
@@ -102,7 +118,9 @@ std::unique_ptr<Denoiser> make_native_unet(const ModelCard& card, const NoiseSch
     if (card.data_shape.size() != 3 || card.data_shape[0] != c.in_channels)
         card_error(card, "data_shape must be [C, H, W] with C = architecture.in_channels (" +
                              std::to_string(c.in_channels) + ")");
-    return finish(card, nn::UNet(c), weights_path(card, j), device, unet_bytes_per_sample(c, card.data_shape));
+    const auto weights = weights_path(card, j);
+    check_weights_size(card, weights, nn::parameter_count(c));
+    return finish(card, nn::UNet(c), weights, device, unet_bytes_per_sample(c, card.data_shape));
 }
 
 std::unique_ptr<Denoiser> make_native_mlp(const ModelCard& card, const NoiseSchedule&, const at::Device& device)
@@ -112,7 +130,9 @@ std::unique_ptr<Denoiser> make_native_mlp(const ModelCard& card, const NoiseSche
     const nn::MlpConfig c = nn::mlp_config_from(architecture(card, j), where);
     if (card.data_shape.size() != 1 || card.data_shape[0] != c.dim)
         card_error(card, "data_shape must be [" + std::to_string(c.dim) + "] (architecture.dim)");
-    return finish(card, nn::MlpDenoiser(c), weights_path(card, j), device, mlp_bytes_per_sample(c));
+    const auto weights = weights_path(card, j);
+    check_weights_size(card, weights, nn::parameter_count(c));
+    return finish(card, nn::MlpDenoiser(c), weights, device, mlp_bytes_per_sample(c));
 }
 
 std::unique_ptr<Denoiser> make_native_classifier(const ModelCard& card, const NoiseSchedule&, const at::Device&)

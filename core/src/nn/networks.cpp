@@ -1,5 +1,6 @@
 #include "nn/networks.hpp"
 
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/limits.hpp"
 
@@ -354,17 +355,16 @@ void save_weights(torch::nn::Module& module, const std::filesystem::path& path)
     torch::serialize::OutputArchive archive;
     for (const auto& [name, t] : named_state(module))
         archive.write(name, t.detach().to(torch::kCPU), /*is_buffer=*/false);
-    // Write next to the target, then rename: an interrupted save never leaves a torn file.
-    const std::filesystem::path tmp = path.string() + ".tmp";
+    AtomicFile out(path); // a temporary file renamed over the target: never a torn weights file
     try {
-        archive.save_to(tmp.string());
+        archive.save_to([&](const void* data, std::size_t n) {
+            out.write(std::string_view(static_cast<const char*>(data), n));
+            return n;
+        });
     } catch (const c10::Error& e) {
         throw InputError(path.string() + ": cannot write weights file");
     }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    if (ec)
-        throw InputError(path.string() + ": cannot write weights file (" + ec.message() + ")");
+    out.commit();
 }
 
 void load_weights(torch::nn::Module& module, const std::filesystem::path& path, const std::string& where)

@@ -3,6 +3,7 @@
 
 #include "json_file.hpp"
 #include "nn/networks.hpp"
+#include "noisetrail/atomic_file.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/image_io.hpp"
 #include "noisetrail/limits.hpp"
@@ -26,16 +27,7 @@ bool is_denoiser(const std::string& kind) { return kind == "noisetrail-unet" || 
 
 void write_text(const fs::path& p, const std::string& text)
 {
-    const fs::path tmp = p.string() + ".tmp";
-    {
-        std::ofstream out(tmp);
-        if (!out || !(out << text) || !out.flush())
-            throw InputError(p.string() + ": cannot write file");
-    }
-    std::error_code ec;
-    fs::rename(tmp, p, ec);
-    if (ec)
-        throw InputError(p.string() + ": cannot write file (" + ec.message() + ")");
+    write_file_atomic(p, text);
 }
 
 /// Create `dir` if needed and check that we can write into it, before any work;
@@ -48,13 +40,8 @@ void require_writable_dir(const fs::path& dir, const std::string& what)
         throw InputError(what + " " + dir.string() + ": is a file, expected a folder");
     if (ec || !fs::is_directory(dir))
         throw InputError(what + " " + dir.string() + ": cannot create folder" + (ec ? " (" + ec.message() + ")" : ""));
-    const fs::path probe = dir / ".noisetrail-write-test";
-    {
-        std::ofstream out(probe);
-        if (!out)
-            throw InputError(what + " " + dir.string() + ": folder is not writable");
-    }
-    fs::remove(probe, ec);
+    // A unique probe (a fixed name races concurrent runs and may be a FIFO that blocks open()).
+    check_folder_writable(dir, what);
 }
 
 fs::path sibling(const fs::path& card, const std::string& suffix)
