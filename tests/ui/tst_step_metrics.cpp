@@ -152,17 +152,18 @@ private Q_SLOTS:
 
         auto lm = loadModelAssets(kModels + "/ring8.json");
         RunJob job = test::single_panel_job(lm, cfg("ddpm", 20), 3, 16);
-        PanelJob second = test::single_panel_job(lm, cfg("ddim", 10), 3, 16).panels[0];
-        second.panel = 1;
-        job.panels.push_back(second);
+        job.recipe.panels.push_back({{}, cfg("ddim", 10)});
+        job.panels = {0, 1};
         job.threads = 1; // as the window runs 2-D models (default_threads), as the CLI does
         job.mixture = lm->mixture;
         job.classifier = lm->classifier;
         SamplingWorker worker;
+        const auto stores = test::prepared_stores(worker);
         job.generation = worker.jobs().start();
         worker.run(job);
+        QCOMPARE(int(stores->size()), 2);
         for (int p = 0; p < 2; ++p) {
-            const Trajectory& gui = *job.panels[std::size_t(p)].store;
+            const Trajectory& gui = *(*stores)[std::size_t(p)];
             const Trajectory& file = *s.panels[std::size_t(p)].trajectory;
             QCOMPARE(file.size(), gui.size());
             QVERIFY(gui.finished());
