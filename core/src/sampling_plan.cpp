@@ -80,6 +80,9 @@ std::vector<int> make_timesteps(const NoiseSchedule& schedule, Spacing spacing, 
     for (int t = 0; t < T; ++t) {
         const double ab = schedule.alpha_bar(t);
         lambda[std::size_t(t)] = 0.5 * (std::log(ab) - std::log1p(-ab));
+        if (!std::isfinite(lambda[std::size_t(t)]))
+            throw InputError("--spacing logsnr: log-SNR is not finite at t = " + std::to_string(t) +
+                             " (alpha_bar " + std::to_string(ab) + ")");
     }
     const std::vector<double> target = linspace(lambda.back(), lambda.front(), S);
     std::vector<int> ts;
