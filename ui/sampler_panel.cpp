@@ -239,7 +239,6 @@ void SamplerPanel::sync()
         eta_->setValue(want.eta);
         spacing_->setCurrentIndex(
             want.spacing ? std::max(0, spacing_->findData(QString::fromStdString(to_string(*want.spacing)))) : 0);
-        updateEnabled(); // the default item names the sampler's default
         variance_->setCurrentIndex(std::max(0, variance_->findData(QString::fromStdString(to_string(want.variance)))));
         clip_->setValue(want.clip_x0 ? *want.clip_x0 : -0.5);
         // What the controls can hold is the document's from now on (steps 0 is shown resolved).
