@@ -463,7 +463,7 @@ QString RunDocument::pendingNote(int i) const
     if (now.eta != was.eta)
         parts << QStringLiteral("\u03b7 %1").arg(now.eta);
     if (now.spacing != was.spacing)
-        parts << QString::fromStdString(to_string(now.spacing));
+        parts << (now.spacing ? QString::fromStdString(to_string(*now.spacing)) : tr("default spacing"));
     if (now.variance != was.variance)
         parts << QString::fromStdString(to_string(now.variance));
     if (now.clip_x0 != was.clip_x0)

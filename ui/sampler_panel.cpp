@@ -126,9 +126,12 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     eta_->setDecimals(2);
     eta_->setToolTip(tr("DDIM eta: 0 is deterministic, 1 has DDPM's variance"));
     spacing_ = new QComboBox;
-    for (auto s : {Spacing::Leading, Spacing::Trailing, Spacing::Linspace, Spacing::Quadratic})
+    spacing_->setObjectName("spacingCombo");
+    // First item: unset, the sampler's own default (its text names it: updateEnabled).
+    spacing_->addItem(tr("default"), QString());
+    for (auto s : {Spacing::Leading, Spacing::Trailing, Spacing::Linspace, Spacing::Quadratic, Spacing::Logsnr})
         spacing_->addItem(QString::fromStdString(to_string(s)), QString::fromStdString(to_string(s)));
-    spacing_->setToolTip(tr("How the S timesteps are chosen out of T"));
+    spacing_->setToolTip(tr("How the S timesteps are chosen out of T (default: the sampler's own plan)"));
     variance_ = new QComboBox;
     for (auto v : {Variance::FixedSmall, Variance::FixedLarge})
         variance_->addItem(QString::fromStdString(to_string(v)), QString::fromStdString(to_string(v)));
@@ -234,7 +237,8 @@ void SamplerPanel::sync()
         if (steps > 0)
             steps_->setValue(steps);
         eta_->setValue(want.eta);
-        spacing_->setCurrentIndex(std::max(0, spacing_->findData(QString::fromStdString(to_string(want.spacing)))));
+        spacing_->setCurrentIndex(
+            want.spacing ? std::max(0, spacing_->findData(QString::fromStdString(to_string(*want.spacing)))) : 0);
         variance_->setCurrentIndex(std::max(0, variance_->findData(QString::fromStdString(to_string(want.variance)))));
         clip_->setValue(want.clip_x0 ? *want.clip_x0 : -0.5);
         // What the controls can hold is the document's from now on (steps 0 is shown resolved).
@@ -367,7 +371,8 @@ SamplerConfig SamplerPanel::config() const
     c.sampler = sampler_->currentData().toString().toStdString();
     c.steps = steps_->value();
     c.eta = eta_->value();
-    c.spacing = parse_spacing(spacing_->currentData().toString().toStdString());
+    if (const QString sp = spacing_->currentData().toString(); !sp.isEmpty())
+        c.spacing = parse_spacing(sp.toStdString());
     c.variance = parse_variance(variance_->currentData().toString().toStdString());
     if (clip_->value() >= 0)
         c.clip_x0 = clip_->value();
@@ -404,6 +409,7 @@ void SamplerPanel::updateEnabled()
         const SamplerInfo& info = sampler_info(sampler_->currentData().toString().toStdString());
         eta_->setEnabled(info.uses_eta);
         variance_->setEnabled(info.uses_variance);
+        spacing_->setItemText(0, tr("default (%1)").arg(QString::fromStdString(to_string(info.default_spacing))));
     } catch (const std::exception&) {
         eta_->setEnabled(false);
         variance_->setEnabled(false);
@@ -427,6 +433,15 @@ void SamplerPanel::updateHeader()
         text += eta == 0.0   ? tr(" \u2014 deterministic (DDIM)")
                 : eta == 1.0 ? tr(" \u2014 DDPM-like noise")
                              : tr(" \u2014 %1% of DDPM's noise std").arg(100.0 * eta, 0, 'f', 0);
+    }
+    // A plan the sampler cannot take stably, or one that lost steps (plan_warnings, make_plan),
+    // for the settings the next Run uses.
+    if (const auto m = model()) {
+        try {
+            for (const std::string& w : make_plan(m->model->schedule(), doc_->panelConfig(index_)).warnings)
+                text += QStringLiteral(" \u2014 \u26a0 ") + QString::fromStdString(w);
+        } catch (const std::exception&) {
+        }
     }
     title_->setText(text);
     title_->setToolTip(tr("What this panel shows, and the edits that wait for Run: %1").arg(text));
@@ -472,8 +487,8 @@ QString SamplerPanel::captionText() const
     // variance go unsaid (the folded header's tooltip still has them).
     QString words = description();
     const SamplerConfig c = doc_->shownConfig(index_);
-    if (c.spacing == Spacing::Leading)
-        words.remove(QStringLiteral(", leading"));
+    if (!c.spacing) // the sampler's own plan goes unsaid
+        words.remove(QString::fromStdString(", " + to_string(resolved_spacing(c))));
     if (c.variance == Variance::FixedSmall)
         words.remove(QStringLiteral(", fixed_small"));
     QStringList parts{words};

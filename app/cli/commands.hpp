@@ -16,7 +16,8 @@
 // Help lines shared by the experiment commands (invert, interpolate,
 // consistency, decision), spliced into their help texts as string literals.
 #define NOISETRAIL_HELP_SAMPLER_SETTINGS                                                   \
-    "  --spacing NAME        leading (default), trailing, linspace or quadratic\n"         \
+    "  --spacing NAME        leading, trailing, linspace, quadratic or logsnr\n"          \
+    "                        (default: the sampler's own, as in sample --help)\n"      \
     "  --variance NAME       DDPM variance: fixed_small (default) or fixed_large\n"        \
     "  --clip-x0 R           clip x0_hat to [-R, R]; 'off' disables (default as in sample)\n"
 #define NOISETRAIL_HELP_DEVICE_THREADS                                                     \

@@ -90,7 +90,14 @@ std::string help_text(const char* help)
     // Samplers grouped by their default steps, in registry order: "T for ddpm; 50 for ddim, heun".
     std::vector<std::pair<int, std::vector<std::string>>> by_steps;
     std::vector<std::string> eta, variance;
+    std::vector<std::pair<Spacing, std::vector<std::string>>> by_spacing;
     for (const SamplerInfo& s : all) {
+        auto sp = std::ranges::find(by_spacing, s.default_spacing, &std::pair<Spacing, std::vector<std::string>>::first);
+        if (sp == by_spacing.end()) {
+            by_spacing.emplace_back(s.default_spacing, std::vector<std::string>{});
+            sp = by_spacing.end() - 1;
+        }
+        sp->second.push_back(s.name);
         auto it = std::ranges::find(by_steps, s.default_steps, &std::pair<int, std::vector<std::string>>::first);
         if (it == by_steps.end()) {
             by_steps.emplace_back(s.default_steps, std::vector<std::string>{});
@@ -110,6 +117,11 @@ std::string help_text(const char* help)
     if (!eta.empty())
         out << "  --eta E               eta >= 0 of " << names(eta) << " (default " << defaults.eta
             << ": deterministic)\n";
+    out << "  --spacing NAME        leading, trailing, linspace, quadratic or logsnr (default: the\n"
+           "                        sampler's own:";
+    for (std::size_t i = 0; i < by_spacing.size(); ++i)
+        out << (i == 0 ? " " : "; ") << to_string(by_spacing[i].first) << " for " << names(by_spacing[i].second);
+    out << ")\n";
     if (!variance.empty())
         out << "  --variance NAME       variance of " << names(variance) << ": fixed_small (default) or fixed_large\n";
     text.replace(at, marker.size(), out.str());

@@ -84,7 +84,7 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
     meta["sampler"] = {{"sampler", opt.sampler.sampler},
                        {"steps", run.plan().size()},
                        {"eta", opt.sampler.eta},
-                       {"spacing", to_string(opt.sampler.spacing)},
+                       {"spacing", to_string(resolved_spacing(opt.sampler))},
                        {"variance", to_string(opt.sampler.variance)},
                        {"description", describe(opt.sampler, model.schedule().train_steps())}};
     const double clip = *run.recipe().sampler.clip_x0; // resolved: the radius used, 0 when off

@@ -21,7 +21,7 @@ reconstruction error falls as S grows (the paper's Table 2 pattern).
   --model CARD          model card (.json)
   --data X0.npy         examples, float32 [N, *data_shape] (float64 is converted)
   --steps S             DDIM steps of the plan, 1..T
-  --spacing NAME        leading (default), trailing, linspace or quadratic
+  --spacing NAME        leading (default), trailing, linspace, quadratic or logsnr
   --out DIR             writes xT.npy and reconstruction.npy (float32, [n, *data_shape]),
                         mse.csv (index,mse: per-example mean squared error per
                         dimension; index is the row in X0.npy) and reconstruction.png

@@ -18,7 +18,6 @@ Sample from a model with one sampler and write the results.
 
   --model CARD          model card (.json)
 @SAMPLER_FLAGS@
-  --spacing NAME        leading (default), trailing, linspace or quadratic
   --clip-x0 R           clip x0_hat to [-R, R]; 'off' disables (default: R = 1 for
                         image models with a data_range, off otherwise)
   --seed N              random seed for x_T and the sampler noise (default 0)

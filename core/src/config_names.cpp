@@ -14,6 +14,7 @@ std::string to_string(Spacing s)
     case Spacing::Trailing: return "trailing";
     case Spacing::Linspace: return "linspace";
     case Spacing::Quadratic: return "quadratic";
+    case Spacing::Logsnr: return "logsnr";
     }
     return "leading";
 }
@@ -35,11 +36,11 @@ std::string to_string(Pacing p)
 
 Spacing parse_spacing(const std::string& name, const std::string& what)
 {
-    for (Spacing s : {Spacing::Leading, Spacing::Trailing, Spacing::Linspace, Spacing::Quadratic})
+    for (Spacing s : {Spacing::Leading, Spacing::Trailing, Spacing::Linspace, Spacing::Quadratic, Spacing::Logsnr})
         if (to_string(s) == name)
             return s;
     throw InputError(what + ": unknown spacing '" + name +
-                     "' (expected leading, trailing, linspace or quadratic)");
+                     "' (expected leading, trailing, linspace, quadratic or logsnr)");
 }
 
 Variance parse_variance(const std::string& name, const std::string& what)

@@ -210,7 +210,8 @@ json recipe_to_json(const RunSetRecipe& r, const fs::path& folder)
         if (p.sampler.steps != 0)
             q["steps"] = p.sampler.steps;
         q["eta"] = p.sampler.eta;
-        q["spacing"] = to_string(p.sampler.spacing);
+        if (p.sampler.spacing) // omitted: the sampler's default
+            q["spacing"] = to_string(*p.sampler.spacing);
         q["variance"] = to_string(p.sampler.variance);
         if (p.sampler.clip_x0) // a radius <= 0 means off (SamplerConfig)
             q["clip_x0"] = *p.sampler.clip_x0 > 0 ? json(*p.sampler.clip_x0) : json("off");

@@ -31,6 +31,11 @@ const SamplerInfo& sampler_info(const std::string& name)
 
 // to_string and parse_* of Spacing and Variance: config_names.cpp (torch-free).
 
+Spacing resolved_spacing(const SamplerConfig& config)
+{
+    return config.spacing ? *config.spacing : sampler_info(config.sampler).default_spacing;
+}
+
 int resolved_steps(const SamplerConfig& config, int train_steps)
 {
     if (config.steps != 0)
@@ -61,7 +66,7 @@ std::string describe(const SamplerConfig& config, int train_steps)
         out << ", eta " << config.eta;
     if (u.uses_variance)
         out << ", " << to_string(config.variance);
-    out << ", " << to_string(config.spacing);
+    out << ", " << to_string(resolved_spacing(config));
     if (config.clip_x0 && *config.clip_x0 > 0)
         out << ", clip x0 " << *config.clip_x0;
     return out.str();

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cfenv>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 
 namespace noisetrail {
 
@@ -54,12 +56,76 @@ std::vector<int> make_timesteps(Spacing spacing, int S, int T, int* dropped)
             ts.push_back(static_cast<int>(std::floor(x[i] * x[i])));
         break;
     }
+    case Spacing::Logsnr:
+        throw InputError("--spacing logsnr needs the model's noise schedule");
     }
     const auto old_size = ts.size();
     ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
     if (dropped)
         *dropped = static_cast<int>(old_size - ts.size());
     return ts;
+}
+
+std::vector<int> make_timesteps(const NoiseSchedule& schedule, Spacing spacing, int S, int* dropped)
+{
+    const int T = schedule.train_steps();
+    if (spacing != Spacing::Logsnr)
+        return make_timesteps(spacing, S, T, dropped);
+    if (S < 1 || S > T)
+        throw InputError("--steps must be in 1.." + std::to_string(T) + " (the model's train steps), got " +
+                         std::to_string(S));
+    // lambda(t) = log(alpha / sigma) = 0.5 log(ab / (1 - ab)) falls with t (Lu et al. 2022, sec. 3.3:
+    // steps uniform in lambda). ab(0) < 1 and ab(T-1) > 0 on every schedule kind, so both ends are finite.
+    std::vector<double> lambda(static_cast<std::size_t>(T));
+    for (int t = 0; t < T; ++t) {
+        const double ab = schedule.alpha_bar(t);
+        lambda[std::size_t(t)] = 0.5 * (std::log(ab) - std::log1p(-ab));
+        if (!std::isfinite(lambda[std::size_t(t)]))
+            throw InputError("--spacing logsnr: log-SNR is not finite at t = " + std::to_string(t) +
+                             " (alpha_bar " + std::to_string(ab) + ")");
+    }
+    const std::vector<double> target = linspace(lambda.back(), lambda.front(), S);
+    std::vector<int> ts;
+    ts.reserve(S);
+    for (const double l : target) {
+        // The real t where lambda(t) = l, linear between train steps.
+        double t_real = 0.0;
+        if (l <= lambda.back()) {
+            t_real = T - 1;
+        } else if (l < lambda.front()) {
+            // First t with lambda[t] < l (lambda descending), then interpolate from t - 1.
+            const auto it = std::lower_bound(lambda.begin(), lambda.end(), l, std::greater<double>());
+            const int hi = static_cast<int>(it - lambda.begin()), lo = hi - 1;
+            t_real = lo + (lambda[std::size_t(lo)] - l) / (lambda[std::size_t(lo)] - lambda[std::size_t(hi)]);
+        }
+        ts.push_back(static_cast<int>(round_half_even(t_real)));
+    }
+    const auto old_size = ts.size();
+    ts.erase(std::unique(ts.begin(), ts.end()), ts.end());
+    if (dropped)
+        *dropped = static_cast<int>(old_size - ts.size());
+    return ts;
+}
+
+std::vector<std::string> plan_warnings(const SamplerConfig& config, const SamplingPlan& plan)
+{
+    std::vector<std::string> out;
+    const SamplerInfo& info = sampler_info(config.sampler);
+    if (info.max_first_step_ratio <= 0.0 || plan.steps.size() < 2 || plan.steps[0].t_prev < 0)
+        return out;
+    // s = sigma / alpha, the noise level of the scaled ODE (Karras et al. 2022, eq. 4).
+    const auto s = [](double ab) { return std::sqrt((1.0 - ab) / ab); };
+    const PlanStep& first = plan.steps[0];
+    const double ratio = s(first.alpha_bar) / s(first.alpha_bar_prev);
+    if (ratio > info.max_first_step_ratio) {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.3g", ratio);
+        out.push_back(info.title + " may diverge on this plan: its first step, t = " + std::to_string(first.t) +
+                      " -> " + std::to_string(first.t_prev) + ", divides the noise level s = sigma/alpha by " +
+                      buf + " (stable up to " + std::to_string(static_cast<int>(info.max_first_step_ratio)) +
+                      "); use leading or logsnr spacing, or more steps");
+    }
+    return out;
 }
 
 SamplingPlan make_plan(const NoiseSchedule& schedule, const SamplerConfig& config)
@@ -72,11 +138,12 @@ SamplingPlan make_plan(const NoiseSchedule& schedule, const SamplerConfig& confi
     // The plan's steps (and its timesteps, twice while they are made) before allocating them.
     check_memory_budget("a plan of " + std::to_string(steps) + " steps",
                         static_cast<double>(steps) * (sizeof(PlanStep) + 2 * sizeof(int)));
-    const std::vector<int> ts = make_timesteps(config.spacing, steps, T, &dropped);
+    const Spacing spacing = resolved_spacing(config);
+    const std::vector<int> ts = make_timesteps(schedule, spacing, steps, &dropped);
 
     SamplingPlan plan;
     if (dropped > 0)
-        plan.warnings.push_back("quadratic spacing repeats small timesteps: dropped " +
+        plan.warnings.push_back(to_string(spacing) + " spacing repeats timesteps: dropped " +
                                 std::to_string(dropped) + ", " + std::to_string(ts.size()) +
                                 " distinct steps remain");
     for (std::size_t i = 0; i < ts.size(); ++i) {
@@ -89,6 +156,8 @@ SamplingPlan make_plan(const NoiseSchedule& schedule, const SamplerConfig& confi
         s.sigma = s.t_prev >= 0 ? unit.sigma(config, s.alpha_bar, s.alpha_bar_prev) : 0.0;
         plan.steps.push_back(s);
     }
+    for (std::string& w : plan_warnings(config, plan))
+        plan.warnings.push_back(std::move(w));
     return plan;
 }
 

@@ -8,6 +8,7 @@
 #include <QJsonDocument>
 #include <QJsonObject>
 #include <QProcess>
+#include <QRegularExpression>
 #include <QtTest>
 
 #include <cmath>
@@ -41,6 +42,7 @@ private Q_SLOTS:
     void bad_input_exits_2_data();
     void bad_input_exits_2();
     void nan_model_exits_3_naming_step();
+    void unstable_plan_warns_on_stderr();
 };
 
 void TestCli::help_and_version()
@@ -58,6 +60,13 @@ void TestCli::help_and_version()
     for (const SamplerInfo& info : samplers())
         QVERIFY2(h.out.contains(QString::fromStdString(info.name + "  ")) &&
                      h.out.contains(QString::fromStdString(info.summary)),
+                 info.name.c_str());
+    // Each sampler's default plan is named (contract section 1: "--help says which").
+    for (const SamplerInfo& info : samplers())
+        QVERIFY2(QRegularExpression(QString("%1 for [a-z_, ]*%2").arg(QString::fromStdString(to_string(info.default_spacing)),
+                                                                      QString::fromStdString(info.name)))
+                     .match(h.out)
+                     .hasMatch(),
                  info.name.c_str());
     QCOMPARE(cli({}).code, 2);
     QCOMPARE(cli({"paint"}).code, 2);
@@ -203,6 +212,28 @@ void TestCli::nan_model_exits_3_naming_step()
                            "--trust-code", "--sampler", "ddim", "--steps", "10"});
     QCOMPARE(ts.code, 3);
     QVERIFY2(ts.err.contains("step 0"), qPrintable(ts.err));
+}
+
+void TestCli::unstable_plan_warns_on_stderr()
+{
+    // Heun from t = 999 of a cosine schedule (alpha_bar 2.4e-9): a warning, and the run goes on.
+    // The same card with leading spacing (first t = 900) or with DDIM: no warning.
+    QTemporaryDir dir;
+    const std::string card = test::write_file(dir, "cos.json", R"({"format": "noisetrail-model/1", "name": "cosine pair",
+        "kind": "gaussian-mixture", "data_shape": [2], "prediction": "epsilon",
+        "schedule": {"kind": "cosine", "train_steps": 1000},
+        "mixture": {"weights": [0.5, 0.5], "means": [[2, 0], [-2, 0]], "stds": [0.1, 0.1]}})");
+    const auto run = [&](const char* sampler, const char* spacing) {
+        return cli({"sample", "--model", QString::fromStdString(card), "--sampler", sampler, "--steps", "10", "--spacing",
+                    spacing, "--batch", "4"});
+    };
+    const Result bad = run("heun", "trailing");
+    QVERIFY2(bad.code == 0, qPrintable(bad.err));
+    QVERIFY2(bad.err.contains("warning: Heun may diverge") && bad.err.contains("t = 999"), qPrintable(bad.err));
+    for (const auto& [sampler, spacing] : {std::pair{"heun", "leading"}, std::pair{"ddim", "trailing"}}) {
+        const Result ok = run(sampler, spacing);
+        QVERIFY2(ok.code == 0 && !ok.err.contains("warning"), qPrintable(ok.err));
+    }
 }
 
 QTEST_GUILESS_MAIN(TestCli)

@@ -83,11 +83,12 @@ void TestRunRecipe::reads_contract_example()
     QCOMPARE(r.panels[0].sampler.sampler, std::string("ddpm"));
     QCOMPARE(r.panels[0].sampler.steps, 1000);
     QVERIFY(r.panels[0].model.empty());
-    QCOMPARE(r.panels[1].sampler.spacing, Spacing::Leading);
+    QCOMPARE(r.panels[1].sampler.spacing, std::optional<Spacing>(Spacing::Leading));
+    QCOMPARE(r.panels[0].sampler.spacing, std::optional<Spacing>()); // omitted: the sampler's default
     QCOMPARE(r.panels[2].model, (base / "models/two-moons-mlp.json").lexically_normal());
     QCOMPARE(r.panels[3].sampler.steps, 0); // omitted: the sampler's default
     QCOMPARE(r.panels[3].sampler.clip_x0, std::optional<double>(0.0)); // "off"
-    QCOMPARE(r.panels[3].sampler.spacing, Spacing::Quadratic);
+    QCOMPARE(r.panels[3].sampler.spacing, std::optional<Spacing>(Spacing::Quadratic));
     QCOMPARE(r.panels[3].sampler.variance, Variance::FixedLarge);
     QCOMPARE(r.panels[4].sampler.clip_x0, std::optional<double>(1.5));
     QCOMPARE(r.panels[4].sampler.eta, 0.25);
@@ -131,6 +132,7 @@ void TestRunRecipe::write_then_read_is_equal()
     QVERIFY2(text.contains("\"cards/ring8.json\""), text.constData());
     QVERIFY(text.contains("\"noisetrail-run/1\""));
     QVERIFY(text.contains("\"off\""));
+    QCOMPARE(text.count("\"spacing\""), 1); // only the panel that chose one; the others take the sampler's default
 }
 
 /// parse_run_recipe reads what run_recipe_text writes; omitted "steps" is the sampler's

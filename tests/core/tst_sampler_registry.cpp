@@ -174,7 +174,13 @@ void TestSamplerRegistry::every_sampler_end_to_end()
     // With the default steps the plan has the registry's default_steps (T when 0).
     SamplerConfig defaults;
     defaults.sampler = info.name;
-    QCOMPARE(make_plan(model->schedule(), defaults).size(), info.default_steps == 0 ? T : info.default_steps);
+    // Fewer only where the default plan repeats timesteps, which are dropped with a warning
+    // (logsnr at S = 50 on a linear schedule keeps 49: docs/CLI.md, "Default plans").
+    const SamplingPlan default_plan = make_plan(model->schedule(), defaults);
+    const int want_steps = info.default_steps == 0 ? T : info.default_steps;
+    QVERIFY2(default_plan.size() == want_steps ||
+                 (default_plan.size() >= want_steps - 2 && !default_plan.warnings.empty()),
+             qPrintable(QString("%1 steps of %2").arg(default_plan.size()).arg(want_steps)));
 
     // A run: every step's terms add up to the x_prev it produced.
     Run run(model, opt);

@@ -23,6 +23,11 @@ private Q_SLOTS:
     void plan_links_and_alpha_bars();
     void sigma_matches_contract_formulas();
     void steps_out_of_range_is_input_error();
+    void logsnr_is_uniform_in_lambda_data();
+    void logsnr_is_uniform_in_lambda();
+    void spacing_unset_is_the_samplers_default();
+    void unstable_first_step_warns_data();
+    void unstable_first_step_warns();
 };
 
 void TestSamplingPlan::descending_unique_in_range_data()
@@ -172,6 +177,125 @@ void TestSamplingPlan::steps_out_of_range_is_input_error()
     c.eta = 0;
     c.sampler = "euler";
     QVERIFY_THROWS_EXCEPTION(InputError, make_plan(s, c));
+}
+
+namespace {
+
+double lambda_of(double ab)
+{
+    return 0.5 * std::log(ab / (1.0 - ab)); // log(alpha / sigma)
+}
+
+} // namespace
+
+void TestSamplingPlan::logsnr_is_uniform_in_lambda_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<int>("steps");
+    for (const char* kind : {"linear", "cosine", "scaled_linear"})
+        for (int S : {2, 10, 50})
+            QTest::newRow(qPrintable(QString("%1 S=%2").arg(kind).arg(S))) << QString(kind) << S;
+}
+
+void TestSamplingPlan::logsnr_is_uniform_in_lambda()
+{
+    // Contract section 1: lambda_i uniform between lambda(T-1) and lambda(0), each
+    // rounded to the nearest timestep. Checked by bisection on lambda(t), linear
+    // between train steps: the real t* of each lambda_i is within 1/2 of t_i.
+    QFETCH(QString, kind);
+    QFETCH(int, steps);
+    const NoiseSchedule s({kind.toStdString(), 1e-4, 0.02, 1000});
+    const int T = s.train_steps();
+    const auto lam = [&](double t) {
+        const int lo = std::min(int(std::floor(t)), T - 2);
+        const double f = t - lo;
+        return (1 - f) * lambda_of(s.alpha_bar(lo)) + f * lambda_of(s.alpha_bar(lo + 1));
+    };
+    int dropped = -1;
+    const std::vector<int> ts = make_timesteps(s, Spacing::Logsnr, steps, &dropped);
+    const double l0 = lambda_of(s.alpha_bar(T - 1)), l1 = lambda_of(s.alpha_bar(0));
+    std::vector<int> want;
+    for (int i = 0; i < steps; ++i) {
+        const double target = l0 + (l1 - l0) * i / (steps - 1);
+        double a = 0, b = T - 1; // lam(a) >= target >= lam(b)
+        for (int k = 0; k < 60; ++k) {
+            const double m = 0.5 * (a + b);
+            (lam(m) >= target ? a : b) = m;
+        }
+        const int t = int(std::lround(a));
+        QVERIFY(std::abs(t - a) != 0.5); // no ties at these S (half-even would matter)
+        if (want.empty() || want.back() != t)
+            want.push_back(t);
+    }
+    QCOMPARE(ts, want);
+    QCOMPARE(dropped, steps - int(want.size()));
+    QCOMPARE(ts.front(), T - 1);
+    QCOMPARE(ts.back(), 0);
+    // The form without the schedule cannot make it.
+    QVERIFY_THROWS_EXCEPTION(InputError, make_timesteps(Spacing::Logsnr, steps, T));
+    QCOMPARE(parse_spacing("logsnr"), Spacing::Logsnr);
+}
+
+void TestSamplingPlan::spacing_unset_is_the_samplers_default()
+{
+    const NoiseSchedule s({"linear", 1e-4, 0.02, 1000});
+    for (const SamplerInfo& info : samplers()) {
+        SamplerConfig unset, set;
+        unset.sampler = set.sampler = info.name;
+        unset.steps = set.steps = 10;
+        set.spacing = info.default_spacing;
+        QCOMPARE(resolved_spacing(unset), info.default_spacing);
+        const SamplingPlan a = make_plan(s, unset), b = make_plan(s, set);
+        QCOMPARE(a.size(), b.size());
+        for (int i = 0; i < a.size(); ++i)
+            QCOMPARE(a.steps[i].t, b.steps[i].t);
+    }
+    // The contract's bit-identical run --dump / sample rests on DDPM and DDIM plans: leading.
+    QCOMPARE(sampler_info("ddpm").default_spacing, Spacing::Leading);
+    QCOMPARE(sampler_info("ddim").default_spacing, Spacing::Leading);
+}
+
+void TestSamplingPlan::unstable_first_step_warns_data()
+{
+    QTest::addColumn<QString>("kind");
+    QTest::addColumn<QString>("sampler");
+    QTest::addColumn<int>("spacing");
+    QTest::addColumn<int>("steps");
+    QTest::addColumn<bool>("warns");
+    // Heun from t = 999 on cosine: alpha_bar = 2.4e-9, s = sigma/alpha = 2e4, next s ~ 6.
+    QTest::newRow("heun cosine trailing 10") << "cosine" << "heun" << int(Spacing::Trailing) << 10 << true;
+    QTest::newRow("heun cosine linspace 10") << "cosine" << "heun" << int(Spacing::Linspace) << 10 << true;
+    QTest::newRow("heun cosine leading 10") << "cosine" << "heun" << int(Spacing::Leading) << 10 << false;
+    QTest::newRow("heun linear trailing 10") << "linear" << "heun" << int(Spacing::Trailing) << 10 << false;
+    QTest::newRow("ddim cosine trailing 10") << "cosine" << "ddim" << int(Spacing::Trailing) << 10 << false;
+    QTest::newRow("dpmpp2m cosine trailing 10") << "cosine" << "dpmpp2m" << int(Spacing::Trailing) << 10 << false;
+    QTest::newRow("heun cosine trailing 1") << "cosine" << "heun" << int(Spacing::Trailing) << 1 << false;
+}
+
+void TestSamplingPlan::unstable_first_step_warns()
+{
+    QFETCH(QString, kind);
+    QFETCH(QString, sampler);
+    QFETCH(int, spacing);
+    QFETCH(int, steps);
+    QFETCH(bool, warns);
+    const NoiseSchedule s({kind.toStdString(), 1e-4, 0.02, 1000});
+    SamplerConfig c;
+    c.sampler = sampler.toStdString();
+    c.steps = steps;
+    c.spacing = Spacing(spacing);
+    const SamplingPlan plan = make_plan(s, c);
+    const std::vector<std::string> w = plan_warnings(c, plan);
+    QCOMPARE(!w.empty(), warns);
+    QCOMPARE(plan.warnings, w); // make_plan carries them (the CLI prints plan.warnings)
+    if (warns) {
+        const QString text = QString::fromStdString(w[0]);
+        QVERIFY2(text.contains("Heun") && text.contains("t = 999"), qPrintable(text));
+        // The independent truth: the first step's s / s' is far past anything Heun's
+        // corrector averages over (2e4 / ~6 here).
+        const auto sv = [](double ab) { return std::sqrt((1 - ab) / ab); };
+        QVERIFY(sv(plan.steps[0].alpha_bar) / sv(plan.steps[0].alpha_bar_prev) > 1000);
+    }
 }
 
 QTEST_GUILESS_MAIN(TestSamplingPlan)

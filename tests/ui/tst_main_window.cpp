@@ -564,7 +564,35 @@ private Q_SLOTS:
             p->setConfig(cfg(info.name.c_str(), 10));
             auto* eta = p->findChild<QDoubleSpinBox*>("etaSpin");
             QCOMPARE(eta->isEnabled(), info.uses_eta);
+            // Spacing unset: the control's first item names the sampler's own plan.
+            auto* spacing = p->findChild<QComboBox*>("spacingCombo");
+            QCOMPARE(spacing->currentIndex(), 0);
+            QCOMPARE(spacing->currentText(),
+                     QString("default (%1)").arg(QString::fromStdString(to_string(info.default_spacing))));
+            QVERIFY(!p->config().spacing);
         }
+    }
+
+    void unstablePlanWarnsInPanelHeader()
+    {
+        // Heun from t = 999 of a cosine schedule: the panel header says so before Run.
+        QTemporaryDir dir;
+        QFile f(dir.filePath("cos.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(R"({"format": "noisetrail-model/1", "name": "cosine pair", "kind": "gaussian-mixture",
+            "data_shape": [2], "prediction": "epsilon", "schedule": {"kind": "cosine", "train_steps": 1000},
+            "mixture": {"weights": [0.5, 0.5], "means": [[2, 0], [-2, 0]], "stds": [0.1, 0.1]}})");
+        f.close();
+        auto w = open(dir.filePath("cos.json"));
+        SamplerPanel* p = w->panel(0);
+        auto* title = p->findChild<QLabel*>("panelTitle");
+        SamplerConfig c = cfg("heun", 10);
+        c.spacing = Spacing::Trailing;
+        p->setConfig(c);
+        QTRY_VERIFY2(title->text().contains("Heun may diverge"), qPrintable(title->text()));
+        c.spacing = Spacing::Leading;
+        p->setConfig(c);
+        QTRY_VERIFY2(!title->text().contains("diverge"), qPrintable(title->text()));
     }
 
     void closeDuringRun()

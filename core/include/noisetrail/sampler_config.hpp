@@ -6,14 +6,17 @@
 
 namespace noisetrail {
 
-enum class Spacing { Leading, Trailing, Linspace, Quadratic };
+/// How S timesteps are chosen out of T (contract section 1). Logsnr: uniform in
+/// lambda = log(alpha / sigma), the DPM-Solver authors' plan (Lu et al. 2022, sec. 3.3 / 5).
+enum class Spacing { Leading, Trailing, Linspace, Quadratic, Logsnr };
 enum class Variance { FixedSmall, FixedLarge };
 
 struct SamplerConfig {
     std::string sampler = "ddpm"; ///< a name from sampler_names()
     int steps = 0;                ///< S; 0 means the sampler's default (SamplerInfo::default_steps)
     double eta = 0.0;             ///< DDIM's eta >= 0
-    Spacing spacing = Spacing::Leading;
+    /// Unset: the sampler's default (SamplerInfo::default_spacing; resolved_spacing).
+    std::optional<Spacing> spacing;
     Variance variance = Variance::FixedSmall; ///< DDPM only
     /// Clip x0_hat to [-R, R]. Unset: the model's default (R = 1 for image
     /// models with a data_range, off otherwise). A value <= 0 turns clipping off.
@@ -39,6 +42,12 @@ struct SamplerInfo {
     bool deterministic = false;
     int order = 1;             ///< order of accuracy of the update as an ODE/SDE solver
     int max_model_calls_per_step = 1; ///< denoiser evaluations a step may make (Heun: 2)
+    /// The plan used when SamplerConfig::spacing is unset; chosen by measuring the
+    /// endpoint error on the exact Gaussian card (docs/CLI.md, "Default plans").
+    Spacing default_spacing = Spacing::Leading;
+    /// Largest ratio s / s' of the first step's noise levels (s = sigma / alpha) the
+    /// sampler takes stably; 0: no limit. plan_warnings (sampling_plan.hpp) applies it.
+    double max_first_step_ratio = 0.0;
 
     bool operator==(const SamplerInfo&) const = default;
 };
@@ -55,6 +64,9 @@ std::string to_string(Variance v);
 /// Parse names as written on the command line; throw InputError naming `what` otherwise.
 Spacing parse_spacing(const std::string& name, const std::string& what = "--spacing");
 Variance parse_variance(const std::string& name, const std::string& what = "--variance");
+
+/// The spacing the config resolves to: its own, or the sampler's default.
+Spacing resolved_spacing(const SamplerConfig& config);
 
 /// Steps the config resolves to for a schedule with T train steps.
 int resolved_steps(const SamplerConfig& config, int train_steps);

@@ -24,8 +24,18 @@ struct SamplingPlan {
 
 /// Descending timesteps for S steps out of T (contract section 1, --spacing).
 /// Throws InputError for S outside 1..T. Repeated timesteps (quadratic) are
-/// dropped; `dropped` receives how many.
+/// dropped; `dropped` receives how many. Logsnr depends on the schedule: this
+/// form throws InputError for it; use the one below.
 std::vector<int> make_timesteps(Spacing spacing, int steps, int train_steps, int* dropped = nullptr);
+/// The same for every spacing, logsnr included: lambda_i uniform from lambda(T-1)
+/// to lambda(0), each mapped to the real t where lambda(t) = lambda_i (linear
+/// between train steps) and rounded half to even; repeats dropped.
+std::vector<int> make_timesteps(const NoiseSchedule& schedule, Spacing spacing, int steps, int* dropped = nullptr);
+
+/// The warnings of a plan the sampler cannot take stably (empty when it can):
+/// a first step whose noise-level ratio s / s' exceeds the sampler's
+/// SamplerInfo::max_first_step_ratio. make_plan adds them to SamplingPlan::warnings.
+std::vector<std::string> plan_warnings(const SamplerConfig& config, const SamplingPlan& plan);
 
 /// The full plan: timesteps, alpha_bar pairs and the sampler's sigma per step.
 SamplingPlan make_plan(const NoiseSchedule& schedule, const SamplerConfig& config);

@@ -8,6 +8,16 @@
 //   second order (every step but the first and the last), r = h_last / h:
 //       D = (1 + 1/(2r)) x0_hat - (1/(2r)) x0_hat_last
 // The last step (ab_prev = 1: sigma_prev = 0, lambda_prev = inf) lands on x0_hat.
+//
+// Step-ratio rule: where r < 1/2 the step is first order. The extrapolation weight
+// 1/(2r) on the previous x0_hat then exceeds 1, and a short step followed by a long
+// one (the last interior step of a plan uniform in t, where lambda grows like
+// -0.5 log t) amplifies x0_hat's change instead of correcting it. Alg. 2 assumes
+// steps near-uniform in lambda (r ~ 1, Lu et al. 2022 sec. 3.3 and 5); the authors'
+// code and diffusers' DPMSolverMultistepScheduler drop to first order at the end of
+// short plans for the same reason (`lower_order_final`, `euler_at_final`). The bound
+// 1/2 is ours, measured on the exact Gaussian card (docs/CLI.md, "Default plans"):
+// it keeps every r of a logsnr or quadratic plan second order and fixes leading plans.
 #include "samplers/sampler.hpp"
 
 #include <cmath>
@@ -15,6 +25,9 @@
 namespace noisetrail::detail {
 
 namespace {
+
+/// Below this step ratio r = h_last / h the step is first order (see above).
+constexpr double kMinStepRatio = 0.5;
 
 StepTerms dpmpp2m_terms(const SamplerConfig&, const PlanStep& s, const PlanStep* previous)
 {
@@ -39,8 +52,14 @@ StepTerms dpmpp2m_terms(const SamplerConfig&, const PlanStep& s, const PlanStep*
     }
     // r from the step before: its h is that of the plan step before (state h_last in Alg. 2).
     const double r = (half_log_snr(previous->alpha_bar_prev) - half_log_snr(previous->alpha_bar)) / h;
-    const double w = 0.5 / r;
     out.scalars.push_back({"r", r, "h of the step before / h"});
+    if (r < kMinStepRatio) {
+        out.terms = {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"}, {c_d, Quantity::X0Hat, "", "D = x0_hat"}};
+        out.note = R"(~(r < 1/2: first order, D = \xzero))";
+        out.lines = {grouped};
+        return out;
+    }
+    const double w = 0.5 / r;
     out.lines = {{"D", "", {{1.0 + w, Quantity::X0Hat, "", ""}, {-w, Quantity::X0HatLast, "", ""}}}, grouped};
     out.terms = {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"},
                  {c_d * (1.0 + w), Quantity::X0Hat, "", "D's share of x0_hat"},
@@ -58,7 +77,8 @@ SamplerUnit dpmpp2m_sampler()
                      R"(\sigma = \sqrt(1\minus\ab), h = \lambda\prime \minus \lambda, \lambda = log(\alpha/\sigma), )"
                      R"(~ D = (1 + 1/2r) \xzero \minus (1/2r) \xzero^{last}, r = h^{last}/h)",
          .reference = "Lu et al. 2022, Alg. 2", .default_steps = 50, .uses_eta = false, .uses_variance = false,
-         .deterministic = true, .order = 2, .max_model_calls_per_step = 1},
+         .deterministic = true, .order = 2, .max_model_calls_per_step = 1,
+         .default_spacing = Spacing::Logsnr},
         &no_noise);
 }
 

@@ -50,7 +50,11 @@ SamplerUnit heun_sampler()
                      R"(d\prime = \eps(x\prime, t\prime); corrector \xprev = \sqrt\abprev (\xbar + (s\prime \minus s) )"
                      R"(\half(d + d\prime)))",
          .reference = "Karras et al. 2022, Alg. 1", .default_steps = 50, .uses_eta = false, .uses_variance = false,
-         .deterministic = true, .order = 2, .max_model_calls_per_step = 2},
+         .deterministic = true, .order = 2, .max_model_calls_per_step = 2,
+         // The corrector averages d with d' taken at s' for the whole step from s: from
+         // t = 999 on a cosine schedule (s = 2e4 -> 5.7) samples of the ring of 8 land at
+         // radius 39 (data radius 2.2); measured: ratio 113 -> radius 3.5, 29 -> 2.6.
+         .max_first_step_ratio = 100.0},
         &no_noise);
 }
 
