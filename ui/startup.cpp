@@ -9,6 +9,10 @@
 #include <QStandardPaths>
 #include <QStringList>
 
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
 namespace noisetrail::ui {
 
 QString unusableSettingsFile()
@@ -49,6 +53,17 @@ void openRunAtStartup(MainWindow& window, const QString& file)
     }
     QObject::connect(&window, &MainWindow::modelReady, &window, [&window, file] { window.openRun(file); },
                      Qt::SingleShotConnection);
+}
+
+void endIfTeardownHangs(int code, std::chrono::milliseconds limit)
+{
+    std::thread([code, limit] {
+        std::this_thread::sleep_for(limit);
+        std::fprintf(stderr, "noisetrail: the model did not respond within %lld ms of quitting; ending without it\n",
+                     static_cast<long long>(limit.count()));
+        std::fflush(stderr);
+        std::_Exit(code);
+    }).detach(); // a teardown that ends in time ends the process, and this thread with it
 }
 
 } // namespace noisetrail::ui

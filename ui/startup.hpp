@@ -1,7 +1,9 @@
-// Start-up steps of the window that must not block or lose a message (issue 27),
+// Start-up and quitting steps of the window that must not block or lose a message (issue 27),
 // apart from app/gui/main.cpp so that tests can run them.
 #pragma once
 #include <QString>
+
+#include <chrono>
 
 namespace noisetrail::ui {
 
@@ -21,5 +23,12 @@ QString guardSettings(const QString& folder);
 /// Open the run `file` once the window's start-up model is ready, so that an error
 /// about it stays shown (opened at once, loading the model cleared it).
 void openRunAtStartup(MainWindow& window, const QString& file);
+
+/// Call when the event loop has ended (the window closed, its settings written). The
+/// teardown that follows joins the worker threads, which cannot be interrupted inside a
+/// model call: a TorchScript module that never returns kept the process alive for ever
+/// after Quit. If the process still runs after `limit`, say on stderr that the model did
+/// not respond and end it with `code` (std::_Exit: nothing more is saved or destroyed).
+void endIfTeardownHangs(int code, std::chrono::milliseconds limit);
 
 } // namespace noisetrail::ui

@@ -26,6 +26,7 @@
 #include <QTimer>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -320,5 +321,9 @@ int main(int argc, char** argv)
     w.show();
     if (cli.isSet(present))
         w.setPresentation(true, scale);
-    return app.exec();
+    const int code = app.exec();
+    // The window is closed and its settings written; what follows (w's destructor) joins
+    // the worker, which a model call that never returns would hold for ever.
+    noisetrail::ui::endIfTeardownHangs(code, std::chrono::milliseconds(1500));
+    return code;
 }

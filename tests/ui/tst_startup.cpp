@@ -1,11 +1,14 @@
 // Start-up that neither blocks nor loses a message (issue 27): a settings file that
 // is a FIFO made QSettings' constructor block for ever (no window appeared);
 // `noisetrail --run BROKEN.ntsession` showed no error, because loading the start-up
-// model cleared the banner.
+// model cleared the banner. Quitting with a model call that never returns hung for ever.
 #include "main_window.hpp"
 #include "startup.hpp"
 #include "ui_test_util.hpp"
 
+#include <QApplication>
+#include <QElapsedTimer>
+#include <QProcess>
 #include <QSettings>
 #include <QTemporaryDir>
 #include <QtTest/QtTest>
@@ -90,7 +93,46 @@ private Q_SLOTS:
         QTest::qWait(500); // anything still queued from the model's load has run
         QVERIFY2(w.errorText().contains("broken.ntsession"), qPrintable(w.errorText()));
     }
+
+    void quittingEndsWhenTheTeardownHangs()
+    {
+        // This executable as the app after its event loop: a teardown stuck for ever (a
+        // worker in a model call that never returns), or one that ends at once.
+        for (const bool stuck : {true, false}) {
+            QProcess child;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert("TST_STARTUP_TEARDOWN", stuck ? "stuck" : "quick");
+            child.setProcessEnvironment(env);
+            QElapsedTimer timer;
+            timer.start();
+            child.start(QCoreApplication::applicationFilePath(), {});
+            QVERIFY(child.waitForFinished(5000));
+            const QString err = QString::fromUtf8(child.readAllStandardError());
+            QCOMPARE(child.exitStatus(), QProcess::NormalExit);
+            if (stuck) {
+                QVERIFY2(timer.elapsed() < 2000, qPrintable(QString::number(timer.elapsed()) + " ms"));
+                QCOMPARE(child.exitCode(), 5);
+                QVERIFY2(err.contains("the model did not respond"), qPrintable(err));
+            } else {
+                QCOMPARE(child.exitCode(), 3);
+                QVERIFY2(!err.contains("did not respond"), qPrintable(err));
+            }
+        }
+    }
 };
 
-QTEST_MAIN(TestStartup)
+int main(int argc, char** argv)
+{
+    // The child of quittingEndsWhenTheTeardownHangs: what app/gui/main.cpp does after app.exec().
+    const QByteArray teardown = qgetenv("TST_STARTUP_TEARDOWN");
+    if (!teardown.isEmpty()) {
+        endIfTeardownHangs(teardown == "stuck" ? 5 : 0, std::chrono::milliseconds(300));
+        if (teardown == "stuck")
+            std::this_thread::sleep_for(std::chrono::hours(1)); // a join that never ends
+        return 3;
+    }
+    QApplication app(argc, argv);
+    TestStartup t;
+    return QTest::qExec(&t, argc, argv);
+}
 #include "tst_startup.moc"
