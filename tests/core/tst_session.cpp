@@ -448,22 +448,22 @@ private Q_SLOTS:
         QVERIFY2(ms < 1000, qPrintable(QString::number(ms) + " ms"));
         QVERIFY2(peak_mib() - peak_before < 64, qPrintable(QString::number(peak_mib() - peak_before) + " MiB more"));
 
-        // Blocks of zeros: 3 x 64 x 64 values a block, 16 blocks in panel 0 (5 steps: x_t of
-        // each and the end, x0_hat, eps_hat) and 7 in panel 1, 12288 x 23 = 282,624 bytes
-        // decoded from a file of a few dozen KB.
+        // Blocks of zeros: 3 x 256 x 256 values a block, 16 blocks in panel 0 (5 steps: x_t of
+        // each and the end, x0_hat, eps_hat: 3.0 MiB) and 7 in panel 1, 196,608 x 23 bytes
+        // = 4.3 MiB decoded, from a file under 1 MiB (most of it x_T, stored exact).
         Session s = make_session("card.json");
-        s.data_shape = {1, 64, 64};
-        const std::vector<std::int64_t> shape{3, 1, 64, 64};
+        s.data_shape = {1, 256, 256};
+        const std::vector<std::int64_t> shape{3, 1, 256, 256};
         s.panels[0].trajectory = zero_trajectory(shape, {8, 6, 4, 2, 0}, 5);
         s.panels[1].trajectory = zero_trajectory(shape, {9, 4}, 2);
-        s.x_T.assign(3 * 64 * 64, 0.5f);
+        s.x_T.assign(3 * 256 * 256, 0.5f);
         const fs::path zeros = root / "zeros.ntsession";
         write_session(zeros, s);
-        QVERIFY(fs::file_size(zeros) < 128 * 1024);
+        QVERIFY(fs::file_size(zeros) < 1024 * 1024);
         QCOMPARE(read_session(zeros).panels.size(), std::size_t(2)); // within the default budget
 
         const std::uint64_t saved = memory_budget();
-        set_memory_budget(std::uint64_t(192) << 10); // 192 KiB: the payload fits, panel 0 fits, panel 1 does not
+        set_memory_budget(std::uint64_t(4) << 20); // 4 MiB: the payload fits, panel 0 fits, panel 1 does not
         bool refused = false;
         std::string message;
         try {
@@ -476,7 +476,7 @@ private Q_SLOTS:
         QVERIFY(refused);
         QVERIFY2(message.rfind(zeros.string() + ": its trajectories", 0) == 0, message.c_str());
         QVERIFY2(message.find("panel 1") != std::string::npos, message.c_str());
-        QVERIFY2(message.find("over the memory budget of 1 MiB") != std::string::npos, message.c_str());
+        QVERIFY2(message.find("over the memory budget of 4 MiB") != std::string::npos, message.c_str());
     }
 
     void damaged_bytes_never_crash()
