@@ -3,6 +3,7 @@
 #include <QMouseEvent>
 #include <QPainter>
 
+#include <algorithm>
 #include <cmath>
 
 namespace noisetrail::ui {
@@ -16,16 +17,28 @@ ImageGridView::ImageGridView(QWidget* parent) : QWidget(parent)
     setCursor(Qt::PointingHandCursor);
 }
 
-void ImageGridView::setImages(std::vector<QImage> images)
+void ImageGridView::setImages(std::vector<QImage> images, int total)
 {
+    total_ = std::max(total, int(images.size()));
+    if (images.size() > std::size_t(kMaxShown))
+        images.resize(std::size_t(kMaxShown));
     images_ = std::move(images);
+    if (hover_ >= int(images_.size()))
+        hover_ = -1;
     update();
 }
 
 void ImageGridView::setStrips(std::vector<ClassStrip> strips)
 {
+    if (strips.size() > std::size_t(kMaxShown))
+        strips.resize(std::size_t(kMaxShown)); // one per drawn sample
     strips_ = std::move(strips);
     update();
+}
+
+int ImageGridView::noteHeight() const
+{
+    return total_ > int(images_.size()) ? fontMetrics().height() + 4 : 0;
 }
 
 void ImageGridView::setShowStrips(bool on)
@@ -52,7 +65,7 @@ ImageGridView::Layout ImageGridView::layout() const
     double bestSide = 0;
     for (int c = 1; c <= n; ++c) {
         const int r = (n + c - 1) / c;
-        const double side = std::min(double(width()) / c, double(height()) / (r * rowFactor));
+        const double side = std::min(double(width()) / c, double(height() - noteHeight()) / (r * rowFactor));
         if (side > bestSide) {
             bestSide = side;
             l.columns = c;
@@ -61,29 +74,31 @@ ImageGridView::Layout ImageGridView::layout() const
     l.rows = (n + l.columns - 1) / l.columns;
     l.side = std::max(1, int(bestSide));
     l.strip = stripsShown() ? std::max(4, l.side / 7) : 0;
-    while (l.side > 1 && (l.side + l.strip) * l.rows > height() && l.strip > 0) {
+    while (l.side > 1 && (l.side + l.strip) * l.rows > height() - noteHeight() && l.strip > 0) {
         --l.side;
         l.strip = std::max(4, l.side / 7);
     }
     l.x0 = (width() - l.side * l.columns) / 2;
-    l.y0 = (height() - (l.side + l.strip) * l.rows) / 2;
+    l.y0 = (height() - noteHeight() - (l.side + l.strip) * l.rows) / 2;
     l.gap = l.side > 40 ? 2 : 1;
     return l;
 }
 
-QRect ImageGridView::cellRect(int index) const
+QRect ImageGridView::cellRect(int index) const { return cellRect(layout(), index); }
+
+QRect ImageGridView::cellRect(const Layout& l, int index) const
 {
     if (index < 0 || index >= int(images_.size()))
         return {};
-    const Layout l = layout();
     return QRect(l.x0 + (index % l.columns) * l.side + l.gap, l.y0 + (index / l.columns) * (l.side + l.strip) + l.gap,
                  l.side - 2 * l.gap, l.side - 2 * l.gap);
 }
 
-QRect ImageGridView::stripRect(int index) const
+QRect ImageGridView::stripRect(int index) const { return stripRect(layout(), index); }
+
+QRect ImageGridView::stripRect(const Layout& l, int index) const
 {
-    const Layout l = layout();
-    const QRect cell = cellRect(index);
+    const QRect cell = cellRect(l, index);
     if (cell.isEmpty() || l.strip == 0)
         return {};
     return QRect(cell.left(), cell.bottom() + 1 + l.gap, cell.width(), l.strip - l.gap);
@@ -91,8 +106,9 @@ QRect ImageGridView::stripRect(int index) const
 
 int ImageGridView::indexAt(QPoint pos) const
 {
+    const Layout l = layout(); // once: it searches every column count
     for (int i = 0; i < int(images_.size()); ++i)
-        if (cellRect(i).contains(pos))
+        if (cellRect(l, i).contains(pos))
             return i;
     return -1;
 }
@@ -106,12 +122,13 @@ void ImageGridView::paintEvent(QPaintEvent*)
         p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap, tr("Press Run to sample"));
         return;
     }
+    const Layout l = layout();
     // Nearest-neighbour scaling: the pixels of a 28x28 digit stay honest.
     p.setRenderHint(QPainter::SmoothPixmapTransform, false);
     for (int i = 0; i < int(images_.size()); ++i) {
-        const QRect r = cellRect(i);
+        const QRect r = cellRect(l, i);
         p.drawImage(r, images_[i]);
-        if (const QRect sr = stripRect(i); !sr.isEmpty()) {
+        if (const QRect sr = stripRect(l, i); !sr.isEmpty()) {
             p.fillRect(sr, palette().color(QPalette::Base)); // not reached yet
             paintClassStrip(p, sr, strips_[std::size_t(i)]);
         }
@@ -119,6 +136,11 @@ void ImageGridView::paintEvent(QPaintEvent*)
             p.setPen(QPen(palette().color(QPalette::Highlight), 2));
             p.drawRect(r.adjusted(0, 0, -1, -1));
         }
+    }
+    if (const int h = noteHeight(); h > 0) {
+        p.setPen(palette().color(QPalette::PlaceholderText));
+        p.drawText(QRect(0, height() - h, width(), h), Qt::AlignCenter,
+                   tr("showing %L1 of %L2 samples").arg(int(images_.size())).arg(total_));
     }
 }
 

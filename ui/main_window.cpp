@@ -11,6 +11,7 @@
 #include "noisetrail/data_dirs.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model_card.hpp"
+#include "noisetrail/printable.hpp"
 #include "noisetrail/threads.hpp"
 #include "plots_widget.hpp"
 #include "presentation.hpp"
@@ -425,6 +426,7 @@ void MainWindow::buildUi()
     errorLabel_->setObjectName("errorLabel");
     errorLabel_->setWordWrap(true);
     errorLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    errorLabel_->setTextFormat(Qt::PlainText); // a card's name is no markup
     auto* close = new QToolButton;
     close->setObjectName("errorClose");
     close->setText(QStringLiteral("\u2715"));
@@ -1012,7 +1014,7 @@ void MainWindow::styleErrorBanner()
 void MainWindow::showError(const QString& message)
 {
     styleErrorBanner();
-    errorLabel_->setText(message);
+    errorLabel_->setText(QString::fromStdString(noisetrail::printable(message.toStdString())));
     errorBanner_->show();
     Q_EMIT errorShown(message);
 }

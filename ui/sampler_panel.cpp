@@ -19,6 +19,8 @@
 #include <QToolButton>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace noisetrail::ui {
 
 namespace {
@@ -586,10 +588,11 @@ void SamplerPanel::redraw()
     const std::vector<std::int64_t> dataShape(shape.begin() + 1, shape.end());
     const DisplayRange range = displayRange(field, dataShape, scratch_);
     std::vector<QImage> images;
-    images.reserve(std::size_t(st.batch()));
-    for (int i = 0; i < st.batch(); ++i)
+    const int shown = std::min(st.batch(), ImageGridView::kMaxShown); // the grid draws no more
+    images.reserve(std::size_t(shown));
+    for (int i = 0; i < shown; ++i)
         images.push_back(sampleImage(scratch_, dataShape, i, field, range));
-    grid_->setImages(std::move(images));
+    grid_->setImages(std::move(images), st.batch());
     grid_->setStrips(showDecision_ ? trajectoryStrips(st, shownStep_, model()->trainSteps()) : std::vector<ClassStrip>{});
 }
 

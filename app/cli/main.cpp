@@ -4,6 +4,7 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/limits.hpp"
 #include "noisetrail/npy.hpp"
+#include "noisetrail/printable.hpp"
 #include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 
@@ -115,28 +116,28 @@ int main(int argc, char** argv)
             apply_code_trust(rest);
             return c.run(rest);
         } catch (const noisetrail::InputError& e) {
-            std::cerr << "noisetrail-cli " << c.name << ": error: " << e.what() << '\n';
+            std::cerr << "noisetrail-cli " << c.name << ": error: " << noisetrail::printable(e.what()) << '\n';
             return 2;
         } catch (const std::filesystem::filesystem_error& e) {
             // Almost always a path given as a flag (an output folder under a file, say).
-            std::cerr << "noisetrail-cli " << c.name << ": error: " << e.what() << '\n';
+            std::cerr << "noisetrail-cli " << c.name << ": error: " << noisetrail::printable(e.what()) << '\n';
             return 2;
         } catch (const std::bad_alloc&) {
             // Allocations that know their file say so (read_npy); this is the rest.
             std::cerr << "noisetrail-cli " << c.name << ": run failed: out of memory\n";
             return 3;
         } catch (const noisetrail::RunError& e) {
-            std::cerr << "noisetrail-cli " << c.name << ": run failed at " << e.what() << '\n';
+            std::cerr << "noisetrail-cli " << c.name << ": run failed at " << noisetrail::printable(e.what()) << '\n';
             return 3;
         } catch (const std::exception& e) {
             // Anything else (libtorch errors included) is a failed run, reported on one line.
             std::string msg = e.what();
             msg = msg.substr(0, msg.find('\n'));
-            std::cerr << "noisetrail-cli " << c.name << ": run failed: " << msg << '\n';
+            std::cerr << "noisetrail-cli " << c.name << ": run failed: " << noisetrail::printable(msg) << '\n';
             return 3;
         }
     }
-    std::cerr << "noisetrail-cli: unknown command '" << first << "'\n";
+    std::cerr << "noisetrail-cli: unknown command '" << noisetrail::printable(first) << "'\n";
     usage(std::cerr);
     return 2;
 }

@@ -5,6 +5,7 @@
 
 #include "noisetrail/animation.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/printable.hpp"
 #include "noisetrail/recorder.hpp"
 #include "noisetrail/render.hpp"
 #include "noisetrail/session.hpp"
@@ -139,16 +140,18 @@ int info(const std::filesystem::path& file, bool as_json)
         std::cout << j.dump(2) << '\n';
         return 0;
     }
-    std::cout << "session  " << quoted(file) << "\n"
-              << "format   " << session_format_name() << " (NoiseTrail " << s.version << ", " << s.created << ")\n"
-              << "model    " << s.model_name << ": " << quoted(s.recipe.model) << (found ? "" : "  (not found here)")
+    // Every string below comes from the file: printable() so it cannot drive the terminal.
+    std::cout << "session  " << printable(quoted(file)) << "\n"
+              << "format   " << session_format_name() << " (NoiseTrail " << printable(s.version) << ", "
+              << printable(s.created) << ")\n"
+              << "model    " << printable(s.model_name) << ": " << printable(quoted(s.recipe.model)) << (found ? "" : "  (not found here)")
               << "\n"
               << "run      seed " << s.recipe.seed << ", batch " << s.batch << ", pacing " << to_string(s.recipe.pacing)
-              << ", x_T " << (s.recipe.init_noise ? "from " + quoted(*s.recipe.init_noise) : std::string("from the seed"))
+              << ", x_T " << (s.recipe.init_noise ? "from " + printable(quoted(*s.recipe.init_noise)) : std::string("from the seed"))
               << "\n";
     for (std::size_t p = 0; p < s.panels.size(); ++p) {
         const auto& t = *s.panels[p].trajectory;
-        std::cout << "panel " << p << "  " << s.panels[p].caption << ": " << t.size() << "/" << t.plannedSteps()
+        std::cout << "panel " << p << "  " << printable(s.panels[p].caption) << ": " << t.size() << "/" << t.plannedSteps()
                   << " steps stored (" << precision_name(t) << ")" << (t.finished() ? "" : ", stopped early") << "\n";
     }
     return 0;

@@ -8,6 +8,7 @@
 #include "palette.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
+#include "startup.hpp"
 #include "timeline_bar.hpp"
 
 #include <QApplication>
@@ -20,12 +21,15 @@
 #include <QRegularExpression>
 #include <QScreen>
 #include <QStyleFactory>
+#include <QTemporaryDir>
 #include <QTabWidget>
 #include <QTimer>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -186,6 +190,14 @@ int main(int argc, char** argv)
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
+    // Before any QSettings is made: a settings file that is a FIFO blocked its constructor
+    // for ever, and no window appeared. Then run without settings (an empty folder), said once.
+    std::optional<QTemporaryDir> noSettings;
+    if (!noisetrail::ui::unusableSettingsFile().isEmpty()) {
+        noSettings.emplace();
+        std::fprintf(stderr, "noisetrail: %s\n", qPrintable(noisetrail::ui::guardSettings(noSettings->path())));
+    }
+
     if (cli.isSet(dark)) {
         QApplication::setStyle(QStyleFactory::create("Fusion"));
         QApplication::setPalette(darkPalette());
@@ -303,10 +315,15 @@ int main(int argc, char** argv)
             std::fprintf(stderr, "noisetrail: --run %s: no such file\n", qPrintable(file));
             return 2;
         }
-        QTimer::singleShot(0, &w, [&w, file] { w.openRun(file); });
+        // After the start-up model is ready: loading it clears the banner, which hid this run's error.
+        noisetrail::ui::openRunAtStartup(w, file);
     }
     w.show();
     if (cli.isSet(present))
         w.setPresentation(true, scale);
-    return app.exec();
+    const int code = app.exec();
+    // The window is closed and its settings written; what follows (w's destructor) joins
+    // the worker, which a model call that never returns would hold for ever.
+    noisetrail::ui::endIfTeardownHangs(code, std::chrono::milliseconds(1500));
+    return code;
 }

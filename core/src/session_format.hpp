@@ -92,12 +92,14 @@ Session parse_session(std::string_view bytes, const std::filesystem::path& file)
 
 } // namespace detail
 
-/// Trajectory blocks exactly as stored (a friend of Trajectory). write: session.cpp; read: session_format.cpp.
+/// Trajectory blocks exactly as stored (a friend of Trajectory). write: session.cpp; read: session_format.cpp,
+/// at most `max_steps` steps (what the description declares, and budgeted before reading).
 struct TrajectoryCodec {
     static void write(detail::ByteWriter& w, const Trajectory& t);
     static std::shared_ptr<Trajectory> read(detail::ByteReader& r, const std::filesystem::path& file,
                                             std::vector<std::int64_t> shape, std::vector<int> timesteps,
-                                            Trajectory::Precision precision, std::uint32_t version);
+                                            Trajectory::Precision precision, std::uint32_t version,
+                                            std::uint64_t max_steps);
 
 private:
     static void block(detail::ByteWriter& w, const Trajectory::Block& b);

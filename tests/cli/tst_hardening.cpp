@@ -1,6 +1,7 @@
 // Hostile and broken inputs (issue 9): every one ends with exit 2 (bad input) or
 // 3 (failed run), one line on stderr naming the file or flag, quickly, and
 // without allocating what the file merely declares. The bad files are made here.
+#include "session_util.hpp"
 #include "test_util.hpp"
 
 #include <QElapsedTimer>
@@ -123,6 +124,7 @@ private Q_SLOTS:
     void card_name_with_control_characters();
     void run_session_empty_names_the_flag();
     void memory_budget();
+    void terminal_escapes_are_shown_escaped();
 
 private:
     QTemporaryDir dir_;
@@ -481,6 +483,36 @@ void TestHardening::memory_budget()
     QCOMPARE(plan.out.count("\"t_prev\""), 1000000);
     QVERIFY2(children_peak_mib() < kPeakMib, qPrintable(QString::number(children_peak_mib()) + " MiB"));
     expect_error({"plan", "--model", big_t, "--max-memory-mib", "16"}, 2, {"a plan of 1000000 steps", "16 MiB"});
+}
+
+void TestHardening::terminal_escapes_are_shown_escaped()
+{
+    // Issue 27: a card whose kind held ESC [2J cleared the terminal from the error line, and
+    // `session info` printed a session's model name raw. Text from a file now reaches the
+    // terminal with control characters (C0, DEL, C1) as \xNN.
+    const QString card = write("kind-esc.json", "{\"format\": \"noisetrail-model/1\", "
+                                                "\"kind\": \"\\u001b[2J\\u009b31m\\u0007x\", \"data_shape\": [2]}");
+    expect_error({"plan", "--model", card}, 2, {"kind-esc.json", "unknown kind '\\x1B[2J\\xC2\\x9B31m\\x07x'"});
+    const test::CliResult bad = test::run_cli({"plan", "--model", card});
+    for (const QChar c : {QChar(0x1b), QChar(0x9b), QChar(0x07)})
+        QVERIFY2(!bad.err.contains(c), qPrintable(bad.err));
+
+    Session s = test::make_session(src("models/ring8.json").toStdString());
+    s.model_name = "\x1b]0;owned\x07\x1b[2J digits";
+    s.panels[1].caption = "\x1b[31mDDIM\x7f";
+    const QString file = path("escapes.ntsession");
+    write_session(file.toStdString(), s);
+    const test::CliResult info = test::run_cli({"session", "info", file});
+    QVERIFY2(info.code == 0, qPrintable(info.err));
+    QVERIFY2(!info.out.contains(QChar(0x1b)) && !info.out.contains(QChar(0x07)) && !info.out.contains(QChar(0x7f)),
+             qPrintable(info.out));
+    QVERIFY2(info.out.contains("model    \\x1B]0;owned\\x07\\x1B[2J digits: "), qPrintable(info.out));
+    QVERIFY2(info.out.contains("panel 1  \\x1B[31mDDIM\\x7F: "), qPrintable(info.out));
+    // Valid UTF-8 is not text to escape.
+    s.model_name = "Ziffern \u00e4\u00f6 \u2014 \U0001F600";
+    write_session(file.toStdString(), s);
+    const test::CliResult utf8 = test::run_cli({"session", "info", file});
+    QVERIFY2(utf8.out.contains(QString::fromUtf8("model    Ziffern \u00e4\u00f6 \u2014 \U0001F600: ")), qPrintable(utf8.out));
 }
 
 QTEST_GUILESS_MAIN(TestHardening)

@@ -5,6 +5,7 @@
 #include "test_util.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/limits.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/render.hpp"
 #include "noisetrail/session.hpp"
@@ -13,6 +14,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -82,6 +84,34 @@ void expect_error(const fs::path& file, const std::string& what)
         QVERIFY2(msg.rfind(file.string() + ": ", 0) == 0, msg.c_str());
         QVERIFY2(msg.find(what) != std::string::npos, msg.c_str());
     }
+}
+
+/// A trajectory of `stored` steps whose every value is 0: its 8-bit blocks deflate
+/// to a few bytes each, so a small file declares a large decoded size.
+std::shared_ptr<Trajectory> zero_trajectory(const std::vector<std::int64_t>& shape, const std::vector<int>& ts, int stored)
+{
+    std::size_t n = 1;
+    for (auto d : shape)
+        n *= std::size_t(d);
+    auto t = std::make_shared<Trajectory>(shape, ts, Trajectory::Precision::UInt8);
+    for (int k = 0; k < stored; ++k) {
+        StepFrame f;
+        f.step = k;
+        f.steps = int(ts.size());
+        f.plan = {ts[std::size_t(k)], k + 1 < int(ts.size()) ? ts[std::size_t(k) + 1] : -1, 0.5, 0.6, 0.1};
+        f.shape = shape;
+        f.x_t = f.x0_hat = f.eps_hat = f.x_prev = std::vector<float>(n, 0.0f);
+        t->append(f);
+    }
+    return t;
+}
+
+/// Peak resident memory of this process so far, in MiB.
+long peak_mib()
+{
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss / 1024;
 }
 
 int count_entries(const fs::path& dir)
@@ -390,6 +420,63 @@ private Q_SLOTS:
         std::string tail = bytes + "xyz";
         write_all(root / "tail", tail);
         expect_error(root / "tail", "corrupt");
+    }
+
+    void budget_breaking_sessions_are_refused_before_inflating()
+    {
+        // Issue 27: a 4.2 MB session declaring 4 GiB of zeros took 4.2 GB and 32 s to be
+        // refused; 120 deflated 64 MB blocks (7.5 MB on disk) took 22.6 s to open. Declared
+        // sizes are checked against the memory budget before anything is allocated or inflated.
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        const std::uint64_t packed = std::uint64_t(4) << 20, declared = std::uint64_t(4) << 30;
+        std::string bomb("\x89NTS\r\n\x1a\n", 8); // the header of noisetrail/session.hpp
+        const auto put = [&](auto v) { bomb.append(reinterpret_cast<const char*>(&v), sizeof v); };
+        put(std::uint32_t(1));
+        put(std::uint32_t(0));
+        put(declared);
+        put(packed);
+        put(std::uint32_t(0));
+        put(std::uint32_t(0));
+        bomb.append(packed, '\0');
+        write_all(root / "bomb.ntsession", bomb);
+        const long peak_before = peak_mib();
+        const auto start = std::chrono::steady_clock::now();
+        expect_error(root / "bomb.ntsession", "over the memory budget of 1024 MiB");
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+        QVERIFY2(ms < 1000, qPrintable(QString::number(ms) + " ms"));
+        QVERIFY2(peak_mib() - peak_before < 64, qPrintable(QString::number(peak_mib() - peak_before) + " MiB more"));
+
+        // Blocks of zeros: 3 x 256 x 256 values a block, 16 blocks in panel 0 (5 steps: x_t of
+        // each and the end, x0_hat, eps_hat: 3.0 MiB) and 7 in panel 1, 196,608 x 23 bytes
+        // = 4.3 MiB decoded, from a file under 1 MiB (most of it x_T, stored exact).
+        Session s = make_session("card.json");
+        s.data_shape = {1, 256, 256};
+        const std::vector<std::int64_t> shape{3, 1, 256, 256};
+        s.panels[0].trajectory = zero_trajectory(shape, {8, 6, 4, 2, 0}, 5);
+        s.panels[1].trajectory = zero_trajectory(shape, {9, 4}, 2);
+        s.x_T.assign(3 * 256 * 256, 0.5f);
+        const fs::path zeros = root / "zeros.ntsession";
+        write_session(zeros, s);
+        QVERIFY(fs::file_size(zeros) < 1024 * 1024);
+        QCOMPARE(read_session(zeros).panels.size(), std::size_t(2)); // within the default budget
+
+        const std::uint64_t saved = memory_budget();
+        set_memory_budget(std::uint64_t(4) << 20); // 4 MiB: the payload fits, panel 0 fits, panel 1 does not
+        bool refused = false;
+        std::string message;
+        try {
+            read_session(zeros);
+        } catch (const InputError& e) {
+            refused = true;
+            message = e.what();
+        }
+        set_memory_budget(saved);
+        QVERIFY(refused);
+        QVERIFY2(message.rfind(zeros.string() + ": its trajectories", 0) == 0, message.c_str());
+        QVERIFY2(message.find("panel 1") != std::string::npos, message.c_str());
+        QVERIFY2(message.find("over the memory budget of 4 MiB") != std::string::npos, message.c_str());
     }
 
     void damaged_bytes_never_crash()
