@@ -1,4 +1,5 @@
 #include "main_window.hpp"
+#include "code_trust.hpp"
 
 #include <functional>
 
@@ -45,6 +46,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QThread>
+#include <QPushButton>
 #include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
@@ -96,6 +98,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     doc_ = new RunDocument(this);
     connect(doc_, &RunDocument::modelReady, this, &MainWindow::onModelReady);
     connect(doc_, &RunDocument::modelFailed, this, &MainWindow::onModelFailed);
+    connect(doc_, &RunDocument::untrustedCode, this, &MainWindow::askTrustCode);
     connect(doc_, &RunDocument::panelsChanged, this, &MainWindow::syncPanels);
     connect(doc_, &RunDocument::changed, this, &MainWindow::onDocumentChanged);
     connect(doc_, &RunDocument::runStarted, this, &MainWindow::onRunStarted);
@@ -126,9 +129,13 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
 
     buildActions();
     buildUi();
-    if (options_.useSettings)
+    if (options_.useSettings) {
         readSettings();
-    else
+        std::vector<std::string> trusted;
+        for (const QString& f : QSettings().value("trustedCode/fingerprints").toStringList())
+            trusted.push_back(f.toStdString());
+        setTrustedFingerprints(std::move(trusted)); // before the first card loads
+    } else
         resize(1280, 720);
     syncPanels();
     updateActions();
@@ -767,6 +774,41 @@ void MainWindow::onModelFailed(const QString& path, const QString& message)
         const QString error = errorText();
         loadModel(ring);
         connect(this, &MainWindow::modelReady, this, [this, error] { showError(error); }, Qt::SingleShotConnection);
+    }
+}
+
+void MainWindow::askTrustCode(int panel, const QString& path, const QString& module, const QString& fingerprint)
+{
+    // Contract section 2: a TorchScript module outside the bundled models folder
+    // runs only when the user trusts it; the answer is remembered by card content.
+    QMessageBox box(QMessageBox::Warning, tr("Run code from this model?"),
+                    tr("%1 names a TorchScript module, %2.\n\nA model file of this kind is a program: it runs with "
+                       "your permissions and can read and write your files. Run it only if you trust its source.")
+                        .arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(module)),
+                    QMessageBox::Cancel, this);
+    box.setObjectName("trustCodeQuestion");
+    box.setInformativeText(tr("Models in the bundled models folder run without asking. Your answer is remembered "
+                              "for this content of the card and its files; if they change, you are asked again."));
+    QPushButton* trust = box.addButton(tr("Trust and Open"), QMessageBox::AcceptRole);
+    trust->setObjectName("trustAndOpen");
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    if (box.clickedButton() != trust) {
+        doc_->declineCode(panel, path, module);
+        return;
+    }
+    trustCode(fingerprint.toStdString());
+    if (options_.useSettings) {
+        QStringList list;
+        for (const std::string& f : trustedFingerprints())
+            list << QString::fromStdString(f);
+        QSettings().setValue("trustedCode/fingerprints", list);
+    }
+    if (panel >= 0) {
+        setPanelCard(panel, path);
+    } else {
+        doc_->loadModel(path); // the discard question was asked when this load began
+        statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
     }
 }
 

@@ -166,6 +166,8 @@ private:
     void onCursorMoved(int t);
     void onModelReady();
     void onModelFailed(const QString& path, const QString& message);
+    /// The document's untrustedCode: ask once, then trust and load again, or say why not.
+    void askTrustCode(int panel, const QString& path, const QString& module, const QString& fingerprint);
     void pullFrames();
     void onRunStarted();
     void onRunFinished(bool cancelled);

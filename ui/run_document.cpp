@@ -82,6 +82,7 @@ RunDocument::RunDocument(QObject* parent) : QObject(parent)
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
     connect(worker_, &SamplingWorker::modelLoaded, this, &RunDocument::onModelLoaded);
     connect(worker_, &SamplingWorker::modelFailed, this, &RunDocument::onModelFailed);
+    connect(worker_, &SamplingWorker::modelUntrusted, this, &RunDocument::onModelUntrusted);
     connect(worker_, &SamplingWorker::runPrepared, this, &RunDocument::onPrepared);
     connect(worker_, &SamplingWorker::progress, this, [this](quint64 gen) {
         worker_->progressSeen();
@@ -297,16 +298,48 @@ void RunDocument::onModelFailed(quint64 token, const QString& path, const QStrin
         const int i = it->second;
         panelLoads_.erase(it);
         runWhenCardsLoaded_ = false; // the card failed (one message): the user decides again
-        const QString m = tr("Panel %1 cannot use %2: %3").arg(i + 1).arg(QDir::toNativeSeparators(path),
-                                                                           withoutPath(message, path));
-        Q_EMIT error(m);
-        Q_EMIT panelModelChanged(i, m);
+        reportLoadFailure(i, path, message);
         return;
     }
     if (token != loadToken_)
         return;
     loadToken_ = 0;
-    Q_EMIT modelFailed(path, withoutPath(message, path));
+    reportLoadFailure(-1, path, message);
+}
+
+void RunDocument::reportLoadFailure(int panel, const QString& path, const QString& message)
+{
+    if (panel < 0) {
+        Q_EMIT modelFailed(path, withoutPath(message, path));
+        return;
+    }
+    const QString m = tr("Panel %1 cannot use %2: %3").arg(panel + 1).arg(QDir::toNativeSeparators(path),
+                                                                           withoutPath(message, path));
+    Q_EMIT error(m);
+    Q_EMIT panelModelChanged(panel, m);
+}
+
+void RunDocument::declineCode(int panel, const QString& path, const QString& module)
+{
+    reportLoadFailure(panel, path,
+                      tr("not opened: its TorchScript module %1 is a program and was not trusted")
+                          .arg(QDir::toNativeSeparators(module)));
+}
+
+void RunDocument::onModelUntrusted(quint64 token, const QString& path, const QString& module,
+                                   const QString& fingerprint)
+{
+    int panel = -1;
+    if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
+        panel = it->second;
+        panelLoads_.erase(it);
+        runWhenCardsLoaded_ = false; // the user answers first, then decides again
+    } else if (token != loadToken_) {
+        return; // a newer load was asked for
+    } else {
+        loadToken_ = 0;
+    }
+    Q_EMIT untrustedCode(panel, path, module, fingerprint);
 }
 
 void RunDocument::setModel(LoadedModelPtr model, bool replay)

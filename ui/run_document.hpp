@@ -64,6 +64,9 @@ public:
     // ------------------------------------------------------------ models
     /// Load the window's card on the worker (newest wins); modelReady or modelFailed follows.
     void loadModel(const QString& path);
+    /// The user did not trust the card untrustedCode() asked about: its one message
+    /// (modelFailed for the window's card, error for a panel's).
+    void declineCode(int panel, const QString& path, const QString& module);
     /// A model prepared elsewhere (a saved run's replay, tests) becomes the window's.
     /// Panel settings that do not apply to it return to their defaults (applyModelDefaults).
     /// `replay`: the model is a saved run's copy of its card (replayModelAssets).
@@ -142,6 +145,10 @@ public:
 Q_SIGNALS:
     void modelReady();
     void modelFailed(const QString& path, const QString& message);
+    /// The card (the window's when `panel` is -1, else that panel's) names a TorchScript
+    /// module that is not trusted (code_trust.hpp): nothing was loaded; the window asks
+    /// the user and, on yes, trusts `fingerprint` and loads the card again.
+    void untrustedCode(int panel, const QString& path, const QString& module, const QString& fingerprint);
     /// A panel's own card arrived (or was refused, then `error` is set).
     void panelModelChanged(int panel, const QString& error);
     /// The recipe or the computed state changed: labels and marks are redrawn.
@@ -170,6 +177,10 @@ private:
     };
     void onModelLoaded(quint64 token, LoadedModelPtr model);
     void onModelFailed(quint64 token, const QString& path, const QString& message);
+    /// One message for a card that did not load (modelFailed for the window's, error and
+    /// panelModelChanged for a panel's).
+    void reportLoadFailure(int panel, const QString& path, const QString& message);
+    void onModelUntrusted(quint64 token, const QString& path, const QString& module, const QString& fingerprint);
     void onPrepared(quint64 gen, const PreparedPanels& panels);
     void onRunFinished(quint64 gen, bool cancelled);
     void onRunFailed(quint64 gen, int panel, const QString& message);

@@ -1,6 +1,7 @@
 #include "sampling_worker.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/model.hpp"
 #include "noisetrail/session.hpp"
 
 #include <QThread>
@@ -25,6 +26,10 @@ void SamplingWorker::loadModel(quint64 token, const QString& path)
 {
     try {
         Q_EMIT modelLoaded(token, loadModelAssets(path));
+    } catch (const UntrustedCode& e) {
+        // Not an error yet: the window asks the user (contract section 2).
+        Q_EMIT modelUntrusted(token, path, QString::fromStdString(e.module().string()),
+                              QString::fromStdString(e.fingerprint()));
     } catch (const std::exception& e) {
         Q_EMIT modelFailed(token, path, QString::fromStdString(e.what()));
     } catch (...) {

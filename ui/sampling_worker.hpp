@@ -72,6 +72,9 @@ public Q_SLOTS:
 Q_SIGNALS:
     void modelLoaded(quint64 token, noisetrail::ui::LoadedModelPtr model);
     void modelFailed(quint64 token, const QString& path, const QString& message);
+    /// The card's TorchScript module is not trusted (UntrustedCode): `module` is its
+    /// file, `fingerprint` the card content the user's answer is remembered by.
+    void modelUntrusted(quint64 token, const QString& path, const QString& module, const QString& fingerprint);
     /// The run's set is built: each panel's store and computed recipe (before its first frame).
     void runPrepared(quint64 generation, const noisetrail::ui::PreparedPanels& panels);
     /// New steps are in the stores (at most one pending: coalesced until progressSeen()).
