@@ -92,7 +92,6 @@ public:
     quint64 setPanelCard(int i, const QString& path);
     bool loadingPanelCard() const { return doc_->loadingPanelCard(); }
     quint64 generation() const { return doc_->generation(); }
-    quint64 staleFramesDropped() const { return doc_->staleDropped(); }
     QString errorText() const;
     Field field() const { return field_; }
     void setField(Field f);

@@ -83,17 +83,6 @@ RunDocument::RunDocument(QObject* parent) : QObject(parent)
     connect(worker_, &SamplingWorker::modelLoaded, this, &RunDocument::onModelLoaded);
     connect(worker_, &SamplingWorker::modelFailed, this, &RunDocument::onModelFailed);
     connect(worker_, &SamplingWorker::modelUntrusted, this, &RunDocument::onModelUntrusted);
-    connect(worker_, &SamplingWorker::runPrepared, this, &RunDocument::onPrepared);
-    connect(worker_, &SamplingWorker::progress, this, [this](quint64 gen) {
-        worker_->progressSeen();
-        if (gen != generation_) {
-            ++staleDropped_; // a stale run's news is never shown
-            return;
-        }
-        Q_EMIT progress();
-    });
-    connect(worker_, &SamplingWorker::runFinished, this, &RunDocument::onRunFinished);
-    connect(worker_, &SamplingWorker::runFailed, this, &RunDocument::onRunFailed);
     startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
 }
 
@@ -567,11 +556,7 @@ RunDocument::RunStart RunDocument::run()
             return RunStart::Refused;
         }
     }
-    // Newest run wins: everything older is cancelled, and what it still reports is stale.
-    const quint64 gen = worker_->jobs().start();
-    generation_ = gen;
     RunJob job;
-    job.generation = gen;
     job.recipe = recipe_;
     job.recipe.batch = batch();
     job.recipe.panels.clear();
@@ -592,16 +577,21 @@ RunDocument::RunStart RunDocument::run()
     job.classifier = model_->classifier;
     runPanels_ = pending;
     running_ = true;
-    QMetaObject::invokeMethod(worker_, [w = worker_, job = std::move(job)] { w->run(job); }, Qt::QueuedConnection);
+    // Newest run wins: the job tracker cancels everything older and drops what it
+    // still delivers, so the news below is always this run's.
+    RunNews news;
+    news.prepared = [this](const PreparedPanels& p) { onPrepared(p); };
+    news.progress = [this] { Q_EMIT progress(); };
+    news.finished = [this](bool cancelled) { onRunFinished(cancelled); };
+    news.failed = [this](int panel, const QString& message) { onRunFailed(panel, message); };
+    generation_ = worker_->startRun(std::move(job), this, std::move(news));
     Q_EMIT runStarted();
     Q_EMIT changed();
     return RunStart::Started;
 }
 
-void RunDocument::onPrepared(quint64 gen, const PreparedPanels& panels)
+void RunDocument::onPrepared(const PreparedPanels& panels)
 {
-    if (gen != generation_)
-        return;
     for (const PreparedPanel& p : panels) {
         if (p.panel < 0 || p.panel >= panelCount())
             continue;
@@ -632,16 +622,16 @@ void RunDocument::abandon()
     runWhenCardsLoaded_ = false;
     if (!running_)
         return;
-    worker_->jobs().cancelAll();
+    // A new generation with no job: the abandoned run is cancelled and whatever
+    // it still delivers is stale (dropped by the tracker).
+    worker_->jobs().start();
     generation_ = 0;
     running_ = false;
     runPanels_.clear();
 }
 
-void RunDocument::onRunFinished(quint64 gen, bool cancelled)
+void RunDocument::onRunFinished(bool cancelled)
 {
-    if (gen != generation_)
-        return;
     running_ = false;
     for (int i : runPanels_)
         if (cancelled && !computed_[std::size_t(i)].store->finished())
@@ -653,10 +643,8 @@ void RunDocument::onRunFinished(quint64 gen, bool cancelled)
     Q_EMIT runFinished(cancelled);
 }
 
-void RunDocument::onRunFailed(quint64 gen, int panel, const QString& message)
+void RunDocument::onRunFailed(int panel, const QString& message)
 {
-    if (gen != generation_)
-        return;
     running_ = false;
     for (int i : runPanels_)
         computed_[std::size_t(i)].ended = i == panel ? tr("failed") : tr("stopped: another panel failed");

@@ -126,7 +126,6 @@ public:
     void abandon();
     bool isRunning() const { return running_; }
     quint64 generation() const { return generation_; }
-    quint64 staleDropped() const { return staleDropped_; }
     /// Panels the current run computes.
     const std::vector<int>& runPanels() const { return runPanels_; }
     /// A finished run not saved since (the question before it is discarded).
@@ -181,9 +180,9 @@ private:
     /// panelModelChanged for a panel's).
     void reportLoadFailure(int panel, const QString& path, const QString& message);
     void onModelUntrusted(quint64 token, const QString& path, const QString& module, const QString& fingerprint);
-    void onPrepared(quint64 gen, const PreparedPanels& panels);
-    void onRunFinished(quint64 gen, bool cancelled);
-    void onRunFailed(quint64 gen, int panel, const QString& message);
+    void onPrepared(const PreparedPanels& panels);
+    void onRunFinished(bool cancelled);
+    void onRunFailed(int panel, const QString& message);
     /// Settings that do not apply to the new top card return to their defaults.
     void applyModelDefaults(const ModelCard& card);
     bool panelsDifferInModel() const;
@@ -201,7 +200,7 @@ private:
     bool metrics_ = true;
     bool running_ = false;
     bool unsaved_ = false;
-    quint64 generation_ = 0, staleDropped_ = 0;
+    quint64 generation_ = 0; ///< the running job (SamplingWorker::startRun); 0 when none
     std::vector<int> runPanels_;
     QThread* thread_ = nullptr;
     SamplingWorker* worker_ = nullptr;

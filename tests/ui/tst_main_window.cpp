@@ -233,7 +233,6 @@ private Q_SLOTS:
         QCOMPARE(w->panel(1)->trajectory().size(), 10);
         QTest::qWait(100);
         QCOMPARE(tr.size(), 7);
-        qInfo("stale frames dropped on arrival: %llu", static_cast<unsigned long long>(w->staleFramesDropped()));
     }
 
     void runShowsTheSharedNoiseAtOnce()
