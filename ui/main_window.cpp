@@ -116,6 +116,14 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         rebuildPlots();
     });
 
+    files_ = new RunFiles(doc_, this, [this] { return field_; }, options_.useSettings, options_.askBeforeDiscard);
+    connect(files_, &RunFiles::error, this, &MainWindow::showError);
+    connect(files_, &RunFiles::status, this, [this](const QString& m) { statusLabel_->setText(m); });
+    connect(files_, &RunFiles::loadingCard, this, [this](const QString& path) {
+        updateActions();
+        statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
+    });
+    connect(files_, &RunFiles::runShown, this, &MainWindow::onRunShown);
     etaRerun_ = new QTimer(this);
     etaRerun_->setSingleShot(true);
     etaRerun_->setInterval(150);
@@ -246,27 +254,14 @@ void MainWindow::buildActions()
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openAct_);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
-    // Saved runs (ui/session_actions.cpp).
+    // Saved runs (run_files.hpp).
     file->addSeparator();
-    QAction* saveRunAct = file->addAction(tr("&Save Run..."), this, &MainWindow::saveRunAs);
-    saveRunAct->setObjectName("saveRunAction");
-    saveRunAct->setShortcut(QKeySequence::Save);
-    QAction* openRunAct = file->addAction(tr("Open R&un..."), this, &MainWindow::openRunDialog);
-    openRunAct->setObjectName("openRunAction");
-    openRunAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-    recentRunsMenu_ = file->addMenu(tr("Recent R&uns"));
-    if (options_.useSettings)
-        recentRuns_ = QSettings().value("recentRuns").toStringList();
-    updateRecentRunsMenu();
-    file->addSeparator();
+    files_->addFileActions(file);
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     QMenu* exportMenu = menuBar()->addMenu(tr("E&xport"));
-    exportMenu->addAction(tr("&Animation (GIF, MP4)..."), this, &MainWindow::exportAnimation)
-        ->setObjectName("exportAnimationAction");
-    exportMenu->addAction(tr("&Filmstrip (PNG)..."), this, &MainWindow::exportFilmstrip)
-        ->setObjectName("exportFilmstripAction");
+    files_->addExportActions(exportMenu);
     exportMenu->addAction(tr("All &Plots (PNG, SVG, PDF, CSV)..."), this, [this] {
         const QString folder = QFileDialog::getExistingDirectory(this, tr("Export All Plots To"), QDir::homePath());
         if (folder.isEmpty())
@@ -714,7 +709,7 @@ void MainWindow::updateActions()
 
 void MainWindow::loadModel(const QString& path)
 {
-    if (!discardConfirmed_ && !confirmDiscard(tr("open another model")))
+    if (!files_->confirmDiscard(tr("open another model")))
         return;
     doc_->loadModel(path);
     updateActions();
@@ -812,6 +807,16 @@ void MainWindow::askTrustCode(int panel, const QString& path, const QString& mod
     }
 }
 
+void MainWindow::onRunShown(const QString& path, const QString& title)
+{
+    followAct_->setChecked(false);
+    timeline_->setCursor(TimelineMapping::kFinal);
+    refreshViews();
+    updateActions();
+    setWindowTitle(title);
+    Q_EMIT runOpened(path);
+}
+
 // ------------------------------------------------------------------ runs
 
 void MainWindow::startRun()
@@ -820,7 +825,7 @@ void MainWindow::startRun()
     bool replaces = false;
     for (int i = 0; i < doc_->panelCount(); ++i)
         replaces = replaces || (doc_->computed(i) && doc_->isPending(i));
-    if (replaces && !confirmDiscard(tr("run again")))
+    if (replaces && !files_->confirmDiscard(tr("run again")))
         return;
     switch (doc_->run()) {
     case RunDocument::RunStart::Started:
@@ -1151,7 +1156,7 @@ void MainWindow::writeSettings()
 
 void MainWindow::closeEvent(QCloseEvent* e)
 {
-    if (!confirmDiscard(tr("quit"))) {
+    if (!files_->confirmDiscard(tr("quit"))) {
         e->ignore();
         return;
     }
