@@ -60,13 +60,6 @@ namespace noisetrail::ui {
 
 namespace {
 constexpr int kMaxRecent = 8;
-
-QString formatSeconds(double s)
-{
-    if (s < 60)
-        return QCoreApplication::translate("MainWindow", "%1 s").arg(s, 0, 'f', s < 10 ? 1 : 0);
-    return QCoreApplication::translate("MainWindow", "%1 min %2 s").arg(int(s) / 60).arg(int(s) % 60);
-}
 } // namespace
 
 QString MainWindow::findModelsDir()
@@ -945,12 +938,7 @@ void MainWindow::refreshViews()
     }
     updateTimelineMarks();
     if (isRunning())
-        progress_->setValue([this] {
-            int n = 0;
-            for (int i : doc_->runPanels())
-                n += panels_[std::size_t(i)]->trajectory().size();
-            return n;
-        }());
+        progress_->setValue(doc_->runSteps().first);
     updateStatus();
 }
 
@@ -968,46 +956,16 @@ void MainWindow::updateTimelineMarks()
     timeline_->setPanels(std::move(marks));
 }
 
-void MainWindow::updateTitle()
-{
-    // The share of the run done leads the title while it runs (task bars show it;
-    // scripts/screenshots.sh waits on it for its mid-run shots).
-    const QString name = hasModel() ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model()->card().name))
-                                    : tr("NoiseTrail");
-    if (!isRunning() || progress_->maximum() <= 0) {
-        setWindowTitle(name);
-        return;
-    }
-    setWindowTitle(tr("%1% \u00b7 %2").arg(100 * progress_->value() / progress_->maximum()).arg(name));
-}
+void MainWindow::updateTitle() { setWindowTitle(doc_->windowTitle()); }
 
 void MainWindow::updateStatus()
 {
     updateTitle();
     if (!isRunning())
         return;
-    // Each computing panel's step, then the pace, the rate and the time left.
-    QStringList parts;
-    int done = 0, total = 0;
-    for (int i : doc_->runPanels()) {
-        const Trajectory& st = panels_[std::size_t(i)]->trajectory();
-        parts << tr("Panel %1: step %2 of %3").arg(i + 1).arg(st.size()).arg(st.plannedSteps());
-        done += st.size();
-        total += st.plannedSteps();
-    }
-    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1").arg(parts.join('\n')));
-    if (done == 0) {
-        statusLabel_->setText(tr("Starting: x_T is shown, the first step is being computed..."));
-        return;
-    }
-    const double secs = std::max(1e-3, runClock_.elapsed() / 1000.0);
-    const double rate = done / secs;
-    const QString eta = done > 2 ? formatSeconds((total - done) / rate) : tr("...");
-    statusLabel_->setText(tr("%1 \u00b7 %2 \u00b7 %3 steps/s \u00b7 %4 left")
-                              .arg(parts.join(QStringLiteral(" \u00b7 ")))
-                              .arg(pacingCombo_->currentText().toLower())
-                              .arg(rate, 0, 'f', rate < 10 ? 1 : 0)
-                              .arg(eta));
+    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1")
+                              .arg(doc_->runPanelSteps().join('\n')));
+    statusLabel_->setText(doc_->runStatus(runClock_.elapsed() / 1000.0, pacingCombo_->currentText()));
 }
 
 void MainWindow::setField(Field f)

@@ -653,6 +653,59 @@ void RunDocument::onRunFailed(int panel, const QString& message)
     Q_EMIT runFailed(panel, message);
 }
 
+// ------------------------------------------------------------------ the window's words for the run
+
+std::pair<int, int> RunDocument::runSteps() const
+{
+    int done = 0, total = 0;
+    for (int i : runPanels_) {
+        const auto& store = computed_[std::size_t(i)].store;
+        if (!store)
+            continue;
+        done += store->size();
+        total += store->plannedSteps();
+    }
+    return {done, total};
+}
+
+QString RunDocument::windowTitle() const
+{
+    // The share of the run done leads the title while it runs (task bars show it;
+    // scripts/screenshots.sh waits on it for its mid-run shots).
+    const QString name = model_ ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model_->card().name))
+                                : tr("NoiseTrail");
+    const auto [done, total] = runSteps();
+    if (!running_ || total <= 0)
+        return name;
+    return tr("%1% \u00b7 %2").arg(100 * done / total).arg(name);
+}
+
+QStringList RunDocument::runPanelSteps() const
+{
+    QStringList parts;
+    for (int i : runPanels_)
+        if (const auto& store = computed_[std::size_t(i)].store)
+            parts << tr("Panel %1: step %2 of %3").arg(i + 1).arg(store->size()).arg(store->plannedSteps());
+    return parts;
+}
+
+QString RunDocument::runStatus(double seconds, const QString& pacing) const
+{
+    const auto [done, total] = runSteps();
+    if (done == 0)
+        return tr("Starting: x_T is shown, the first step is being computed...");
+    const auto formatSeconds = [](double s) {
+        return s < 60 ? tr("%1 s").arg(s, 0, 'f', s < 10 ? 1 : 0) : tr("%1 min %2 s").arg(int(s) / 60).arg(int(s) % 60);
+    };
+    const double rate = done / std::max(1e-3, seconds);
+    const QString eta = done > 2 ? formatSeconds((total - done) / rate) : tr("...");
+    return tr("%1 \u00b7 %2 \u00b7 %3 steps/s \u00b7 %4 left")
+        .arg(runPanelSteps().join(QStringLiteral(" \u00b7 ")))
+        .arg(pacing.toLower())
+        .arg(rate, 0, 'f', rate < 10 ? 1 : 0)
+        .arg(eta);
+}
+
 // ------------------------------------------------------------------ sessions
 
 Session RunDocument::session() const

@@ -17,10 +17,12 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 class QThread;
@@ -128,6 +130,16 @@ public:
     quint64 generation() const { return generation_; }
     /// Panels the current run computes.
     const std::vector<int>& runPanels() const { return runPanels_; }
+    // ------------------------------------------------------------ the window's words for the run
+    /// Steps computed and planned by the panels of the run in flight.
+    std::pair<int, int> runSteps() const;
+    /// The window title: the model's name, led by the share done while a run is in flight.
+    QString windowTitle() const;
+    /// Each computing panel's step ("Panel 1: step 3 of 20").
+    QStringList runPanelSteps() const;
+    /// The status line of a run in flight `seconds` long under `pacing` (the combo's words):
+    /// the panels' steps, the pacing, the rate and the time left.
+    QString runStatus(double seconds, const QString& pacing) const;
     /// A finished run not saved since (the question before it is discarded).
     bool hasUnsavedRun() const { return unsaved_; }
     void markSaved() { unsaved_ = false; }
