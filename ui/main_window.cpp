@@ -1,6 +1,7 @@
 #include "main_window.hpp"
 #include "code_trust.hpp"
 
+#include <algorithm>
 #include <functional>
 
 #include "compare_dialog.hpp"
@@ -769,6 +770,17 @@ void MainWindow::askTrustCode(int panel, const QString& path, const QString& mod
 {
     // Contract section 2: a TorchScript module outside the bundled models folder
     // runs only when the user trusts it; the answer is remembered by card content.
+    const auto reload = [this, panel, path] {
+        if (panel >= 0) {
+            setPanelCard(panel, path);
+        } else {
+            doc_->loadModel(path); // the discard question was asked when this load began
+            statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
+        }
+    };
+    const std::vector<std::string> trusted = trustedFingerprints();
+    if (std::find(trusted.begin(), trusted.end(), fingerprint.toStdString()) != trusted.end())
+        return reload(); // answered meanwhile (two panels with one card): ask once
     QMessageBox box(QMessageBox::Warning, tr("Run code from this model?"),
                     tr("%1 names a TorchScript module, %2.\n\nA model file of this kind is a program: it runs with "
                        "your permissions and can read and write your files. Run it only if you trust its source.")
@@ -792,12 +804,7 @@ void MainWindow::askTrustCode(int panel, const QString& path, const QString& mod
             list << QString::fromStdString(f);
         QSettings().setValue("trustedCode/fingerprints", list);
     }
-    if (panel >= 0) {
-        setPanelCard(panel, path);
-    } else {
-        doc_->loadModel(path); // the discard question was asked when this load began
-        statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
-    }
+    reload();
 }
 
 void MainWindow::onRunShown(const QString& path, const QString& title)
