@@ -1,4 +1,5 @@
 #include "compare_dialog.hpp"
+#include "code_trust.hpp"
 #include "worker_thread.hpp"
 
 #include "noisetrail/model.hpp"
@@ -50,7 +51,7 @@ struct CompareReports {
 /// for a lookup only its caches. Returns the grid; `cancel` is polled between steps.
 CompareResultPtr computeGrid(const CompareJob& job, const std::atomic<bool>* cancel, const CompareReports& report)
 {
-    const auto model = Model::load(job.modelPath.toStdString(), "cpu");
+    const auto model = Model::load(job.modelPath.toStdString(), "cpu", trustedCode());
     const compare::Options& options = job.options; // threads 0: core's thread policy (threads.hpp) picks per run
     if (job.lookupOnly) {
         const std::map<int, int> counts = compare::cached_sample_counts(*model, options);

@@ -1,4 +1,5 @@
 #include "experiment_worker.hpp"
+#include "code_trust.hpp"
 
 #include "noisetrail/compare.hpp"
 #include "noisetrail/errors.hpp"
@@ -551,7 +552,7 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
 ExperimentResultPtr runExperiment(const ExperimentJob& job, const std::atomic<bool>* cancel,
                                   const std::function<void(int, int, const QString&)>& progress)
 {
-    const auto model = Model::load(job.modelPath.toStdString(), "cpu");
+    const auto model = Model::load(job.modelPath.toStdString(), "cpu", trustedCode());
     for (const SamplerConfig& c : job.samplers)
         validate(c, model->schedule().train_steps());
     switch (job.kind) {

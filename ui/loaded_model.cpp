@@ -1,4 +1,5 @@
 #include "loaded_model.hpp"
+#include "code_trust.hpp"
 
 #include "noisetrail/errors.hpp"
 #include "noisetrail/fingerprint.hpp"
@@ -173,7 +174,7 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
 {
     auto lm = std::make_shared<LoadedModel>();
     lm->path = QFileInfo(path).absoluteFilePath();
-    lm->model = Model::load(path.toStdString(), "cpu");
+    lm->model = Model::load(path.toStdString(), "cpu", trustedCode()); // UntrustedCode: the window asks
     const ModelCard& card = lm->model->card();
     lm->fingerprint = content_fingerprint(card);
     const NoiseSchedule& sched = lm->model->schedule();

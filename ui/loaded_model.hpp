@@ -47,8 +47,8 @@ struct LoadedModel {
     int trainSteps() const { return model->schedule().train_steps(); }
 };
 
-/// Load a card and prepare its assets. Throws InputError (bad card) or
-/// std::exception; call it on the worker.
+/// Load a card and prepare its assets. Throws UntrustedCode (a TorchScript card
+/// not trusted, code_trust.hpp), InputError (bad card) or std::exception; call it on the worker.
 std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path);
 
 /// What the window needs of a model it cannot load (a saved run's card is not

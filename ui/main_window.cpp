@@ -1,5 +1,7 @@
 #include "main_window.hpp"
+#include "code_trust.hpp"
 
+#include <algorithm>
 #include <functional>
 
 #include "compare_dialog.hpp"
@@ -46,6 +48,7 @@
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QThread>
+#include <QPushButton>
 #include <QTimer>
 #include <QToolBar>
 #include <QToolButton>
@@ -59,13 +62,6 @@ namespace noisetrail::ui {
 
 namespace {
 constexpr int kMaxRecent = 8;
-
-QString formatSeconds(double s)
-{
-    if (s < 60)
-        return QCoreApplication::translate("MainWindow", "%1 s").arg(s, 0, 'f', s < 10 ? 1 : 0);
-    return QCoreApplication::translate("MainWindow", "%1 min %2 s").arg(int(s) / 60).arg(int(s) % 60);
-}
 } // namespace
 
 QString MainWindow::findModelsDir()
@@ -97,6 +93,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     doc_ = new RunDocument(this);
     connect(doc_, &RunDocument::modelReady, this, &MainWindow::onModelReady);
     connect(doc_, &RunDocument::modelFailed, this, &MainWindow::onModelFailed);
+    connect(doc_, &RunDocument::untrustedCode, this, &MainWindow::askTrustCode);
     connect(doc_, &RunDocument::panelsChanged, this, &MainWindow::syncPanels);
     connect(doc_, &RunDocument::changed, this, &MainWindow::onDocumentChanged);
     connect(doc_, &RunDocument::runStarted, this, &MainWindow::onRunStarted);
@@ -114,6 +111,14 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         rebuildPlots();
     });
 
+    files_ = new RunFiles(doc_, this, [this] { return field_; }, options_.useSettings, options_.askBeforeDiscard);
+    connect(files_, &RunFiles::error, this, &MainWindow::showError);
+    connect(files_, &RunFiles::status, this, [this](const QString& m) { statusLabel_->setText(m); });
+    connect(files_, &RunFiles::loadingCard, this, [this](const QString& path) {
+        updateActions();
+        statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
+    });
+    connect(files_, &RunFiles::runShown, this, &MainWindow::onRunShown);
     etaRerun_ = new QTimer(this);
     etaRerun_->setSingleShot(true);
     etaRerun_->setInterval(150);
@@ -127,9 +132,13 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
 
     buildActions();
     buildUi();
-    if (options_.useSettings)
+    if (options_.useSettings) {
         readSettings();
-    else
+        std::vector<std::string> trusted;
+        for (const QString& f : QSettings().value("trustedCode/fingerprints").toStringList())
+            trusted.push_back(f.toStdString());
+        setTrustedFingerprints(std::move(trusted)); // before the first card loads
+    } else
         resize(1280, 720);
     syncPanels();
     updateActions();
@@ -240,27 +249,14 @@ void MainWindow::buildActions()
     QMenu* file = menuBar()->addMenu(tr("&File"));
     file->addAction(openAct_);
     recentMenu_ = file->addMenu(tr("Open &Recent"));
-    // Saved runs (ui/session_actions.cpp).
+    // Saved runs (run_files.hpp).
     file->addSeparator();
-    QAction* saveRunAct = file->addAction(tr("&Save Run..."), this, &MainWindow::saveRunAs);
-    saveRunAct->setObjectName("saveRunAction");
-    saveRunAct->setShortcut(QKeySequence::Save);
-    QAction* openRunAct = file->addAction(tr("Open R&un..."), this, &MainWindow::openRunDialog);
-    openRunAct->setObjectName("openRunAction");
-    openRunAct->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-    recentRunsMenu_ = file->addMenu(tr("Recent R&uns"));
-    if (options_.useSettings)
-        recentRuns_ = QSettings().value("recentRuns").toStringList();
-    updateRecentRunsMenu();
-    file->addSeparator();
+    files_->addFileActions(file);
     file->addSeparator();
     QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
     quit->setShortcut(QKeySequence::Quit);
     QMenu* exportMenu = menuBar()->addMenu(tr("E&xport"));
-    exportMenu->addAction(tr("&Animation (GIF, MP4)..."), this, &MainWindow::exportAnimation)
-        ->setObjectName("exportAnimationAction");
-    exportMenu->addAction(tr("&Filmstrip (PNG)..."), this, &MainWindow::exportFilmstrip)
-        ->setObjectName("exportFilmstripAction");
+    files_->addExportActions(exportMenu);
     exportMenu->addAction(tr("All &Plots (PNG, SVG, PDF, CSV)..."), this, [this] {
         const QString folder = QFileDialog::getExistingDirectory(this, tr("Export All Plots To"), QDir::homePath());
         if (folder.isEmpty())
@@ -709,7 +705,7 @@ void MainWindow::updateActions()
 
 void MainWindow::loadModel(const QString& path)
 {
-    if (!discardConfirmed_ && !confirmDiscard(tr("open another model")))
+    if (!files_->confirmDiscard(tr("open another model")))
         return;
     doc_->loadModel(path);
     updateActions();
@@ -772,6 +768,57 @@ void MainWindow::onModelFailed(const QString& path, const QString& message)
     }
 }
 
+void MainWindow::askTrustCode(int panel, const QString& path, const QString& module, const QString& fingerprint)
+{
+    // Contract section 2: a TorchScript module outside the bundled models folder
+    // runs only when the user trusts it; the answer is remembered by card content.
+    const auto reload = [this, panel, path] {
+        if (panel >= 0) {
+            setPanelCard(panel, path);
+        } else {
+            doc_->loadModel(path); // the discard question was asked when this load began
+            statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
+        }
+    };
+    const std::vector<std::string> trusted = trustedFingerprints();
+    if (std::find(trusted.begin(), trusted.end(), fingerprint.toStdString()) != trusted.end())
+        return reload(); // answered meanwhile (two panels with one card): ask once
+    QMessageBox box(QMessageBox::Warning, tr("Run code from this model?"),
+                    tr("%1 names a TorchScript module, %2.\n\nA model file of this kind is a program: it runs with "
+                       "your permissions and can read and write your files. Run it only if you trust its source.")
+                        .arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(module)),
+                    QMessageBox::Cancel, this);
+    box.setObjectName("trustCodeQuestion");
+    box.setInformativeText(tr("Models in the bundled models folder run without asking. Your answer is remembered "
+                              "for this content of the card and its files; if they change, you are asked again."));
+    QPushButton* trust = box.addButton(tr("Trust and Open"), QMessageBox::AcceptRole);
+    trust->setObjectName("trustAndOpen");
+    box.setDefaultButton(QMessageBox::Cancel);
+    box.exec();
+    if (box.clickedButton() != trust) {
+        doc_->declineCode(panel, path, module);
+        return;
+    }
+    trustCode(fingerprint.toStdString());
+    if (options_.useSettings) {
+        QStringList list;
+        for (const std::string& f : trustedFingerprints())
+            list << QString::fromStdString(f);
+        QSettings().setValue("trustedCode/fingerprints", list);
+    }
+    reload();
+}
+
+void MainWindow::onRunShown(const QString& path, const QString& title)
+{
+    followAct_->setChecked(false);
+    timeline_->setCursor(TimelineMapping::kFinal);
+    refreshViews();
+    updateActions();
+    setWindowTitle(title);
+    Q_EMIT runOpened(path);
+}
+
 // ------------------------------------------------------------------ runs
 
 void MainWindow::startRun()
@@ -780,7 +827,7 @@ void MainWindow::startRun()
     bool replaces = false;
     for (int i = 0; i < doc_->panelCount(); ++i)
         replaces = replaces || (doc_->computed(i) && doc_->isPending(i));
-    if (replaces && !confirmDiscard(tr("run again")))
+    if (replaces && !files_->confirmDiscard(tr("run again")))
         return;
     switch (doc_->run()) {
     case RunDocument::RunStart::Started:
@@ -900,12 +947,7 @@ void MainWindow::refreshViews()
     }
     updateTimelineMarks();
     if (isRunning())
-        progress_->setValue([this] {
-            int n = 0;
-            for (int i : doc_->runPanels())
-                n += panels_[std::size_t(i)]->trajectory().size();
-            return n;
-        }());
+        progress_->setValue(doc_->runSteps().first);
     updateStatus();
 }
 
@@ -923,46 +965,16 @@ void MainWindow::updateTimelineMarks()
     timeline_->setPanels(std::move(marks));
 }
 
-void MainWindow::updateTitle()
-{
-    // The share of the run done leads the title while it runs (task bars show it;
-    // scripts/screenshots.sh waits on it for its mid-run shots).
-    const QString name = hasModel() ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model()->card().name))
-                                    : tr("NoiseTrail");
-    if (!isRunning() || progress_->maximum() <= 0) {
-        setWindowTitle(name);
-        return;
-    }
-    setWindowTitle(tr("%1% \u00b7 %2").arg(100 * progress_->value() / progress_->maximum()).arg(name));
-}
+void MainWindow::updateTitle() { setWindowTitle(doc_->windowTitle()); }
 
 void MainWindow::updateStatus()
 {
     updateTitle();
     if (!isRunning())
         return;
-    // Each computing panel's step, then the pace, the rate and the time left.
-    QStringList parts;
-    int done = 0, total = 0;
-    for (int i : doc_->runPanels()) {
-        const Trajectory& st = panels_[std::size_t(i)]->trajectory();
-        parts << tr("Panel %1: step %2 of %3").arg(i + 1).arg(st.size()).arg(st.plannedSteps());
-        done += st.size();
-        total += st.plannedSteps();
-    }
-    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1").arg(parts.join('\n')));
-    if (done == 0) {
-        statusLabel_->setText(tr("Starting: x_T is shown, the first step is being computed..."));
-        return;
-    }
-    const double secs = std::max(1e-3, runClock_.elapsed() / 1000.0);
-    const double rate = done / secs;
-    const QString eta = done > 2 ? formatSeconds((total - done) / rate) : tr("...");
-    statusLabel_->setText(tr("%1 \u00b7 %2 \u00b7 %3 steps/s \u00b7 %4 left")
-                              .arg(parts.join(QStringLiteral(" \u00b7 ")))
-                              .arg(pacingCombo_->currentText().toLower())
-                              .arg(rate, 0, 'f', rate < 10 ? 1 : 0)
-                              .arg(eta));
+    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1")
+                              .arg(doc_->runPanelSteps().join('\n')));
+    statusLabel_->setText(doc_->runStatus(runClock_.elapsed() / 1000.0, pacingCombo_->currentText()));
 }
 
 void MainWindow::setField(Field f)
@@ -1111,7 +1123,7 @@ void MainWindow::writeSettings()
 
 void MainWindow::closeEvent(QCloseEvent* e)
 {
-    if (!confirmDiscard(tr("quit"))) {
+    if (!files_->confirmDiscard(tr("quit"))) {
         e->ignore();
         return;
     }

@@ -8,6 +8,7 @@
 #include "noisetrail/session.hpp"
 #include "noisetrail/trajectory.hpp"
 #include "run_document.hpp"
+#include "run_files.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "sampling_worker.hpp"
@@ -92,7 +93,6 @@ public:
     quint64 setPanelCard(int i, const QString& path);
     bool loadingPanelCard() const { return doc_->loadingPanelCard(); }
     quint64 generation() const { return doc_->generation(); }
-    quint64 staleFramesDropped() const { return doc_->staleDropped(); }
     QString errorText() const;
     Field field() const { return field_; }
     void setField(Field f);
@@ -111,26 +111,21 @@ public:
     /// Redraw panels, timeline marks and status now (normally coalesced).
     void refreshViews();
 
-    // Saved runs (File > Save Run / Open Run; ui/session_actions.cpp).
-    /// The document's session, or nullptr after one error: `message` with %1 for why.
-    std::shared_ptr<const Session> sessionOrError(const QString& message);
-    /// Write the current run; false (the error shown) if it cannot be written.
-    bool saveRun(const QString& path);
-    /// Reopen a saved run: it scrubs and plays at once, also without its model
-    /// (then from the session's copy of the card; Run asks for the card). A bad
-    /// file is one error and leaves everything as it was. False on error.
-    bool openRun(const QString& path);
+    /// Saved runs and exports (File > Save Run / Open Run, Export; run_files.hpp).
+    RunFiles* runFiles() const { return files_; }
+    std::shared_ptr<const Session> sessionOrError(const QString& message) { return files_->sessionOrError(message); }
+    bool saveRun(const QString& path) { return files_->saveRun(path); }
+    bool openRun(const QString& path) { return files_->openRun(path); }
     /// A finished run that was not saved (closing, opening a card or Run ask first).
     bool hasUnsavedRun() const { return doc_->hasUnsavedRun(); }
     /// The window's model is a saved run's copy of its card: nothing can be sampled.
     bool isReplay() const { return doc_->isReplay(); }
-    /// Export > Animation / Filmstrip (dialogs; the animation is written on a worker).
-    void exportAnimation();
-    void exportFilmstrip();
-    /// Write the current run as an animation on a worker thread, with a progress
-    /// dialog whose Cancel stops it (no file then). The job reports finished()
-    /// or failed() and deletes itself; null (error shown) if there is nothing to export.
-    ExportJob* startAnimationExport(const QString& path, AnimationFormat format, const AnimationExport& options);
+    void exportAnimation() { files_->exportAnimation(); }
+    void exportFilmstrip() { files_->exportFilmstrip(); }
+    ExportJob* startAnimationExport(const QString& path, AnimationFormat format, const AnimationExport& options)
+    {
+        return files_->startAnimationExport(path, format, options);
+    }
 
 Q_SIGNALS:
     void modelReady();
@@ -166,20 +161,16 @@ private:
     void onCursorMoved(int t);
     void onModelReady();
     void onModelFailed(const QString& path, const QString& message);
+    /// The document's untrustedCode: ask once, then trust and load again, or say why not.
+    void askTrustCode(int panel, const QString& path, const QString& module, const QString& fingerprint);
     void pullFrames();
     void onRunStarted();
     void onRunFinished(bool cancelled);
     void onRunFailed(int panel, const QString& message);
     void openSample(int panel, int sample);
     std::vector<SampleDialog::Source> sampleSources() const;
-    /// Ask before a finished, unsaved run is discarded (Save / Discard / Cancel,
-    /// with "don't ask again"); true to go on. Never asks without settings (tests).
-    bool confirmDiscard(const QString& action);
-    void saveRunAs();
-    void openRunDialog();
-    void addRecentRun(const QString& path);
-    void updateRecentRunsMenu();
-    void showSession(const std::shared_ptr<const Session>& session, const QString& path);
+    /// RunFiles shows a saved run: scrub to its end, title the window.
+    void onRunShown(const QString& path, const QString& title);
     SamplerPanel* makePanel(int index);
 
     MainWindowOptions options_;
@@ -191,8 +182,7 @@ private:
     std::vector<std::pair<const Trajectory*, int>> plotted_;
     QElapsedTimer runClock_;
     QStringList recent_;
-    QStringList recentRuns_;
-    bool discardConfirmed_ = false; ///< openRun asked already; its loadModel must not ask again
+    RunFiles* files_ = nullptr;
 
     std::vector<SamplerPanel*> panels_;
     QWidget* panelsRow_ = nullptr;
@@ -219,7 +209,6 @@ private:
     class RedrawPacer* redrawPacer_ = nullptr; ///< sets refreshTimer_'s interval (redraw_pacer.hpp)
     QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced
     QMenu* recentMenu_ = nullptr;
-    QMenu* recentRunsMenu_ = nullptr;
 
     QAction* openAct_ = nullptr;
     QAction* runAct_ = nullptr;

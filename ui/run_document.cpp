@@ -82,17 +82,7 @@ RunDocument::RunDocument(QObject* parent) : QObject(parent)
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
     connect(worker_, &SamplingWorker::modelLoaded, this, &RunDocument::onModelLoaded);
     connect(worker_, &SamplingWorker::modelFailed, this, &RunDocument::onModelFailed);
-    connect(worker_, &SamplingWorker::runPrepared, this, &RunDocument::onPrepared);
-    connect(worker_, &SamplingWorker::progress, this, [this](quint64 gen) {
-        worker_->progressSeen();
-        if (gen != generation_) {
-            ++staleDropped_; // a stale run's news is never shown
-            return;
-        }
-        Q_EMIT progress();
-    });
-    connect(worker_, &SamplingWorker::runFinished, this, &RunDocument::onRunFinished);
-    connect(worker_, &SamplingWorker::runFailed, this, &RunDocument::onRunFailed);
+    connect(worker_, &SamplingWorker::modelUntrusted, this, &RunDocument::onModelUntrusted);
     startWorkerThread(thread_); // before the first job is queued (worker_thread.hpp)
 }
 
@@ -297,16 +287,48 @@ void RunDocument::onModelFailed(quint64 token, const QString& path, const QStrin
         const int i = it->second;
         panelLoads_.erase(it);
         runWhenCardsLoaded_ = false; // the card failed (one message): the user decides again
-        const QString m = tr("Panel %1 cannot use %2: %3").arg(i + 1).arg(QDir::toNativeSeparators(path),
-                                                                           withoutPath(message, path));
-        Q_EMIT error(m);
-        Q_EMIT panelModelChanged(i, m);
+        reportLoadFailure(i, path, message);
         return;
     }
     if (token != loadToken_)
         return;
     loadToken_ = 0;
-    Q_EMIT modelFailed(path, withoutPath(message, path));
+    reportLoadFailure(-1, path, message);
+}
+
+void RunDocument::reportLoadFailure(int panel, const QString& path, const QString& message)
+{
+    if (panel < 0) {
+        Q_EMIT modelFailed(path, withoutPath(message, path));
+        return;
+    }
+    const QString m = tr("Panel %1 cannot use %2: %3").arg(panel + 1).arg(QDir::toNativeSeparators(path),
+                                                                           withoutPath(message, path));
+    Q_EMIT error(m);
+    Q_EMIT panelModelChanged(panel, m);
+}
+
+void RunDocument::declineCode(int panel, const QString& path, const QString& module)
+{
+    reportLoadFailure(panel, path,
+                      tr("not opened: its TorchScript module %1 is a program and was not trusted")
+                          .arg(QDir::toNativeSeparators(module)));
+}
+
+void RunDocument::onModelUntrusted(quint64 token, const QString& path, const QString& module,
+                                   const QString& fingerprint)
+{
+    int panel = -1;
+    if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
+        panel = it->second;
+        panelLoads_.erase(it);
+        runWhenCardsLoaded_ = false; // the user answers first, then decides again
+    } else if (token != loadToken_) {
+        return; // a newer load was asked for
+    } else {
+        loadToken_ = 0;
+    }
+    Q_EMIT untrustedCode(panel, path, module, fingerprint);
 }
 
 void RunDocument::setModel(LoadedModelPtr model, bool replay)
@@ -534,11 +556,7 @@ RunDocument::RunStart RunDocument::run()
             return RunStart::Refused;
         }
     }
-    // Newest run wins: everything older is cancelled, and what it still reports is stale.
-    const quint64 gen = worker_->jobs().start();
-    generation_ = gen;
     RunJob job;
-    job.generation = gen;
     job.recipe = recipe_;
     job.recipe.batch = batch();
     job.recipe.panels.clear();
@@ -559,16 +577,21 @@ RunDocument::RunStart RunDocument::run()
     job.classifier = model_->classifier;
     runPanels_ = pending;
     running_ = true;
-    QMetaObject::invokeMethod(worker_, [w = worker_, job = std::move(job)] { w->run(job); }, Qt::QueuedConnection);
+    // Newest run wins: the job tracker cancels everything older and drops what it
+    // still delivers, so the news below is always this run's.
+    RunNews news;
+    news.prepared = [this](const PreparedPanels& p) { onPrepared(p); };
+    news.progress = [this] { Q_EMIT progress(); };
+    news.finished = [this](bool cancelled) { onRunFinished(cancelled); };
+    news.failed = [this](int panel, const QString& message) { onRunFailed(panel, message); };
+    generation_ = worker_->startRun(std::move(job), this, std::move(news));
     Q_EMIT runStarted();
     Q_EMIT changed();
     return RunStart::Started;
 }
 
-void RunDocument::onPrepared(quint64 gen, const PreparedPanels& panels)
+void RunDocument::onPrepared(const PreparedPanels& panels)
 {
-    if (gen != generation_)
-        return;
     for (const PreparedPanel& p : panels) {
         if (p.panel < 0 || p.panel >= panelCount())
             continue;
@@ -599,16 +622,16 @@ void RunDocument::abandon()
     runWhenCardsLoaded_ = false;
     if (!running_)
         return;
-    worker_->jobs().cancelAll();
+    // A new generation with no job: the abandoned run is cancelled and whatever
+    // it still delivers is stale (dropped by the tracker).
+    worker_->jobs().start();
     generation_ = 0;
     running_ = false;
     runPanels_.clear();
 }
 
-void RunDocument::onRunFinished(quint64 gen, bool cancelled)
+void RunDocument::onRunFinished(bool cancelled)
 {
-    if (gen != generation_)
-        return;
     running_ = false;
     for (int i : runPanels_)
         if (cancelled && !computed_[std::size_t(i)].store->finished())
@@ -620,16 +643,67 @@ void RunDocument::onRunFinished(quint64 gen, bool cancelled)
     Q_EMIT runFinished(cancelled);
 }
 
-void RunDocument::onRunFailed(quint64 gen, int panel, const QString& message)
+void RunDocument::onRunFailed(int panel, const QString& message)
 {
-    if (gen != generation_)
-        return;
     running_ = false;
     for (int i : runPanels_)
         computed_[std::size_t(i)].ended = i == panel ? tr("failed") : tr("stopped: another panel failed");
     runPanels_.clear();
     Q_EMIT changed();
     Q_EMIT runFailed(panel, message);
+}
+
+// ------------------------------------------------------------------ the window's words for the run
+
+std::pair<int, int> RunDocument::runSteps() const
+{
+    int done = 0, total = 0;
+    for (int i : runPanels_) {
+        const auto& store = computed_[std::size_t(i)].store;
+        if (!store)
+            continue;
+        done += store->size();
+        total += store->plannedSteps();
+    }
+    return {done, total};
+}
+
+QString RunDocument::windowTitle() const
+{
+    // The share of the run done leads the title while it runs (task bars show it;
+    // scripts/screenshots.sh waits on it for its mid-run shots).
+    const QString name = model_ ? tr("%1 \u2014 NoiseTrail").arg(QString::fromStdString(model_->card().name))
+                                : tr("NoiseTrail");
+    const auto [done, total] = runSteps();
+    if (!running_ || total <= 0)
+        return name;
+    return tr("%1% \u00b7 %2").arg(100 * done / total).arg(name);
+}
+
+QStringList RunDocument::runPanelSteps() const
+{
+    QStringList parts;
+    for (int i : runPanels_)
+        if (const auto& store = computed_[std::size_t(i)].store)
+            parts << tr("Panel %1: step %2 of %3").arg(i + 1).arg(store->size()).arg(store->plannedSteps());
+    return parts;
+}
+
+QString RunDocument::runStatus(double seconds, const QString& pacing) const
+{
+    const auto [done, total] = runSteps();
+    if (done == 0)
+        return tr("Starting: x_T is shown, the first step is being computed...");
+    const auto formatSeconds = [](double s) {
+        return s < 60 ? tr("%1 s").arg(s, 0, 'f', s < 10 ? 1 : 0) : tr("%1 min %2 s").arg(int(s) / 60).arg(int(s) % 60);
+    };
+    const double rate = done / std::max(1e-3, seconds);
+    const QString eta = done > 2 ? formatSeconds((total - done) / rate) : tr("...");
+    return tr("%1 \u00b7 %2 \u00b7 %3 steps/s \u00b7 %4 left")
+        .arg(runPanelSteps().join(QStringLiteral(" \u00b7 ")))
+        .arg(pacing.toLower())
+        .arg(rate, 0, 'f', rate < 10 ? 1 : 0)
+        .arg(eta);
 }
 
 // ------------------------------------------------------------------ sessions

@@ -17,10 +17,12 @@
 
 #include <QObject>
 #include <QString>
+#include <QStringList>
 
 #include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 class QThread;
@@ -64,6 +66,9 @@ public:
     // ------------------------------------------------------------ models
     /// Load the window's card on the worker (newest wins); modelReady or modelFailed follows.
     void loadModel(const QString& path);
+    /// The user did not trust the card untrustedCode() asked about: its one message
+    /// (modelFailed for the window's card, error for a panel's).
+    void declineCode(int panel, const QString& path, const QString& module);
     /// A model prepared elsewhere (a saved run's replay, tests) becomes the window's.
     /// Panel settings that do not apply to it return to their defaults (applyModelDefaults).
     /// `replay`: the model is a saved run's copy of its card (replayModelAssets).
@@ -123,9 +128,18 @@ public:
     void abandon();
     bool isRunning() const { return running_; }
     quint64 generation() const { return generation_; }
-    quint64 staleDropped() const { return staleDropped_; }
     /// Panels the current run computes.
     const std::vector<int>& runPanels() const { return runPanels_; }
+    // ------------------------------------------------------------ the window's words for the run
+    /// Steps computed and planned by the panels of the run in flight.
+    std::pair<int, int> runSteps() const;
+    /// The window title: the model's name, led by the share done while a run is in flight.
+    QString windowTitle() const;
+    /// Each computing panel's step ("Panel 1: step 3 of 20").
+    QStringList runPanelSteps() const;
+    /// The status line of a run in flight `seconds` long under `pacing` (the combo's words):
+    /// the panels' steps, the pacing, the rate and the time left.
+    QString runStatus(double seconds, const QString& pacing) const;
     /// A finished run not saved since (the question before it is discarded).
     bool hasUnsavedRun() const { return unsaved_; }
     void markSaved() { unsaved_ = false; }
@@ -142,6 +156,10 @@ public:
 Q_SIGNALS:
     void modelReady();
     void modelFailed(const QString& path, const QString& message);
+    /// The card (the window's when `panel` is -1, else that panel's) names a TorchScript
+    /// module that is not trusted (code_trust.hpp): nothing was loaded; the window asks
+    /// the user and, on yes, trusts `fingerprint` and loads the card again.
+    void untrustedCode(int panel, const QString& path, const QString& module, const QString& fingerprint);
     /// A panel's own card arrived (or was refused, then `error` is set).
     void panelModelChanged(int panel, const QString& error);
     /// The recipe or the computed state changed: labels and marks are redrawn.
@@ -170,9 +188,13 @@ private:
     };
     void onModelLoaded(quint64 token, LoadedModelPtr model);
     void onModelFailed(quint64 token, const QString& path, const QString& message);
-    void onPrepared(quint64 gen, const PreparedPanels& panels);
-    void onRunFinished(quint64 gen, bool cancelled);
-    void onRunFailed(quint64 gen, int panel, const QString& message);
+    /// One message for a card that did not load (modelFailed for the window's, error and
+    /// panelModelChanged for a panel's).
+    void reportLoadFailure(int panel, const QString& path, const QString& message);
+    void onModelUntrusted(quint64 token, const QString& path, const QString& module, const QString& fingerprint);
+    void onPrepared(const PreparedPanels& panels);
+    void onRunFinished(bool cancelled);
+    void onRunFailed(int panel, const QString& message);
     /// Settings that do not apply to the new top card return to their defaults.
     void applyModelDefaults(const ModelCard& card);
     bool panelsDifferInModel() const;
@@ -190,7 +212,7 @@ private:
     bool metrics_ = true;
     bool running_ = false;
     bool unsaved_ = false;
-    quint64 generation_ = 0, staleDropped_ = 0;
+    quint64 generation_ = 0; ///< the running job (SamplingWorker::startRun); 0 when none
     std::vector<int> runPanels_;
     QThread* thread_ = nullptr;
     SamplingWorker* worker_ = nullptr;

@@ -1,6 +1,7 @@
 #include "sampling_worker.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/model.hpp"
 #include "noisetrail/session.hpp"
 
 #include <QThread>
@@ -25,6 +26,10 @@ void SamplingWorker::loadModel(quint64 token, const QString& path)
 {
     try {
         Q_EMIT modelLoaded(token, loadModelAssets(path));
+    } catch (const UntrustedCode& e) {
+        // Not an error yet: the window asks the user (contract section 2).
+        Q_EMIT modelUntrusted(token, path, QString::fromStdString(e.module().string()),
+                              QString::fromStdString(e.fingerprint()));
     } catch (const std::exception& e) {
         Q_EMIT modelFailed(token, path, QString::fromStdString(e.what()));
     } catch (...) {
@@ -32,7 +37,15 @@ void SamplingWorker::loadModel(quint64 token, const QString& path)
     }
 }
 
-void SamplingWorker::run(const RunJob& job)
+quint64 SamplingWorker::startRun(RunJob job, QObject* receiver, RunNews news)
+{
+    return jobs_.startJob(
+        this, receiver,
+        [this, job = std::move(job), news](const JobTracker::Job& handle) { run(job, handle, news); },
+        [failed = news.failed](const QString& message) { failed(-1, message); });
+}
+
+void SamplingWorker::run(const RunJob& job, const JobTracker::Job& handle, const RunNews& news)
 {
     busy_.store(true);
     int failing = -1; // the window's panel whose step failed, when one is known
@@ -73,18 +86,16 @@ void SamplingWorker::run(const RunJob& job)
                                                           stored_precision(run.model()->card()), run.x_T()));
             prepared.push_back({job.panels[std::size_t(i)], stores.back(), run.recipe()});
         }
-        Q_EMIT runPrepared(job.generation, prepared);
-        bool cancelled = jobs_.isCancelled(job.generation);
+        handle.deliver([f = news.prepared, prepared] { f(prepared); });
+        bool cancelled = handle.isCancelled();
         if (!cancelled) {
             // Stores and metrics on core's recorder (its own thread, off the sampling path).
-            Recorder recorder(stores, {job.mixture, job.classifier, {}}, job.metrics, [&] {
-                // One queued signal at a time, however fast the steps: the window
-                // reads the stores on its own redraw timer.
-                if (!progressPending_.exchange(true))
-                    Q_EMIT progress(job.generation);
-            });
+            // A few progress calls per second, however fast the steps: the window
+            // reads the stores on its own redraw timer.
+            Recorder recorder(stores, {job.mixture, job.classifier, {}}, job.metrics,
+                              [&] { handle.progress(news.progress); });
             while (!set.done()) {
-                if (jobs_.isCancelled(job.generation)) {
+                if (handle.isCancelled()) {
                     cancelled = true;
                     break;
                 }
@@ -95,15 +106,18 @@ void SamplingWorker::run(const RunJob& job)
                 recorder.record(set.tick());
             }
             failing = -1;
-            recorder.finish(); // the stores hold every computed step before runFinished
+            recorder.finish(); // the stores hold every computed step before the finished news
         }
-        Q_EMIT runFinished(job.generation, cancelled);
+        // busy_ clears before the news: whoever hears "finished" finds the worker idle.
+        busy_.store(false);
+        handle.deliver([f = news.finished, cancelled] { f(cancelled); });
     } catch (const std::exception& e) {
-        Q_EMIT runFailed(job.generation, failing, QString::fromStdString(e.what()));
+        busy_.store(false);
+        handle.deliver([f = news.failed, failing, m = QString::fromStdString(e.what())] { f(failing, m); });
     } catch (...) {
-        Q_EMIT runFailed(job.generation, failing, tr("unknown error during the run"));
+        busy_.store(false);
+        handle.deliver([f = news.failed, failing, m = tr("unknown error during the run")] { f(failing, m); });
     }
-    busy_.store(false);
 }
 
 } // namespace noisetrail::ui

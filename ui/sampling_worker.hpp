@@ -1,7 +1,8 @@
 // The one long-lived worker: a QObject living on its own QThread that loads
 // models and steps core's RunSet, appending every frame to the panel's core
-// Trajectory store. The window pulls from the stores on its redraw timer; the
-// worker only sends light signals (progress, finished, failed).
+// Trajectory store. The window pulls from the stores on its redraw timer; a run
+// is a JobTracker job (job_tracker.hpp) that delivers only light news (prepared,
+// progress, finished, failed), stale news dropped by the tracker.
 #pragma once
 #include "job_tracker.hpp"
 #include "loaded_model.hpp"
@@ -19,6 +20,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <vector>
@@ -38,7 +40,6 @@ using PreparedPanels = std::vector<PreparedPanel>;
 
 /// One run: the panels to (re)compute, as a core recipe that make_run_set builds.
 struct RunJob {
-    quint64 generation = 0;
     RunSetRecipe recipe;      ///< its panels are the ones to compute, sharing seed, batch and x_T
     std::vector<int> panels;  ///< the document's panel index of each recipe panel
     /// The cards the document has loaded, by cardKey (make_run_set loads none of these again).
@@ -53,6 +54,18 @@ struct RunJob {
     std::shared_ptr<const Classifier> classifier;             ///< image models with a classifier
 };
 
+/// What a run tells whoever started it, each called on the receiver's thread
+/// through Job::deliver (so never for a stale run).
+struct RunNews {
+    /// The run's set is built: each panel's store and computed recipe (before its first frame).
+    std::function<void(const PreparedPanels&)> prepared;
+    /// New steps are in the stores (a few per second at most: Job::progress).
+    std::function<void()> progress;
+    std::function<void(bool cancelled)> finished;
+    /// `panel` is the document's panel index, -1 when the failure is not one panel's.
+    std::function<void(int panel, const QString& message)> failed;
+};
+
 class SamplingWorker : public QObject {
     Q_OBJECT
 public:
@@ -60,29 +73,26 @@ public:
 
     /// Generation ids and cancellation, used directly from the GUI thread.
     JobTracker& jobs() { return jobs_; }
-    /// The GUI handled a progress signal: the next tick may send another.
-    void progressSeen() { progressPending_.store(false); }
     bool isBusy() const { return busy_.load(); }
+    /// GUI thread: run `job` on this worker's thread as the newest job of jobs()
+    /// (older ones are cancelled); its news reaches `receiver`'s thread. Returns the generation.
+    quint64 startRun(RunJob job, QObject* receiver, RunNews news);
+    /// Worker thread: steps the job's RunSet under its pacing until done or
+    /// `handle` is cancelled, delivering the news through `handle`.
+    void run(const RunJob& job, const JobTracker::Job& handle, const RunNews& news);
 
 public Q_SLOTS:
-    /// Steps the job's RunSet under its pacing until done or cancelled.
-    void run(const noisetrail::ui::RunJob& job);
     void loadModel(quint64 token, const QString& path);
 
 Q_SIGNALS:
     void modelLoaded(quint64 token, noisetrail::ui::LoadedModelPtr model);
     void modelFailed(quint64 token, const QString& path, const QString& message);
-    /// The run's set is built: each panel's store and computed recipe (before its first frame).
-    void runPrepared(quint64 generation, const noisetrail::ui::PreparedPanels& panels);
-    /// New steps are in the stores (at most one pending: coalesced until progressSeen()).
-    void progress(quint64 generation);
-    void runFinished(quint64 generation, bool cancelled);
-    /// `panel` is the window's panel index, -1 when the failure is not one panel's.
-    void runFailed(quint64 generation, int panel, const QString& message);
+    /// The card's TorchScript module is not trusted (UntrustedCode): `module` is its
+    /// file, `fingerprint` the card content the user's answer is remembered by.
+    void modelUntrusted(quint64 token, const QString& path, const QString& module, const QString& fingerprint);
 
 private:
     JobTracker jobs_;
-    std::atomic<bool> progressPending_{false};
     std::atomic<bool> busy_{false};
 };
 

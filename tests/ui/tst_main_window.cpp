@@ -15,7 +15,9 @@
 #include <QApplication>
 #include <QComboBox>
 #include <QLabel>
+#include <QMessageBox>
 #include <QMimeData>
+#include <QPushButton>
 #include <QDialog>
 #include <QDoubleSpinBox>
 #include <QAction>
@@ -231,7 +233,6 @@ private Q_SLOTS:
         QCOMPARE(w->panel(1)->trajectory().size(), 10);
         QTest::qWait(100);
         QCOMPARE(tr.size(), 7);
-        qInfo("stale frames dropped on arrival: %llu", static_cast<unsigned long long>(w->staleFramesDropped()));
     }
 
     void runShowsTheSharedNoiseAtOnce()
@@ -808,6 +809,86 @@ private Q_SLOTS:
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 2, 30000);
         QCOMPARE(done.at(1).at(0).toBool(), false);
         QVERIFY(w->errorText().isEmpty());
+        QCOMPARE(w->panel(1)->trajectory().size(), 10);
+    }
+
+    void torchScriptOutsideTheModelsFolderIsAskedAbout()
+    {
+        // Contract section 2: a TorchScript module outside the bundled models folder
+        // runs only when trusted; the window asks once per card content.
+        const QByteArray savedModels = qgetenv("NOISETRAIL_MODELS");
+        qputenv("NOISETRAIL_MODELS", kModels.toUtf8()); // the fixtures are outside it
+        const auto restoreModels = qScopeGuard([&] {
+            if (savedModels.isNull())
+                qunsetenv("NOISETRAIL_MODELS");
+            else
+                qputenv("NOISETRAIL_MODELS", savedModels);
+        });
+        const QString fixtures = QStringLiteral(NOISETRAIL_SOURCE_DIR "/tests/fixtures/torchscript");
+        auto w = open(kModels + "/ring8.json");
+        const std::string ring = w->model()->card().name;
+
+        // Answer the question with `button` when it shows; what it said is kept.
+        QStringList asked;
+        auto answerWith = [&](std::function<QAbstractButton*(QMessageBox&)> button) {
+            auto* t = new QTimer(w.get());
+            t->setInterval(20);
+            connect(t, &QTimer::timeout, t, [&asked, t, button] {
+                auto* box = qobject_cast<QMessageBox*>(QApplication::activeModalWidget());
+                if (!box || box->objectName() != "trustCodeQuestion")
+                    return;
+                asked << box->text();
+                t->deleteLater();
+                button(*box)->click();
+            });
+            t->start();
+        };
+        auto cancel = [](QMessageBox& b) { return b.button(QMessageBox::Cancel); };
+        auto trust = [](QMessageBox& b) {
+            for (QAbstractButton* x : b.buttons())
+                if (x->text() == QStringLiteral("Trust and Open"))
+                    return x;
+            return static_cast<QAbstractButton*>(nullptr);
+        };
+
+        // Cancel: one clear message, nothing loaded, the ring stays.
+        QSignalSpy err(w.get(), &MainWindow::errorShown);
+        answerWith(cancel);
+        w->loadModel(fixtures + "/gaussian_eps.json");
+        QTRY_COMPARE_WITH_TIMEOUT(err.size(), 1, 20000);
+        QCOMPARE(asked.size(), 1);
+        QVERIFY2(asked[0].contains("gaussian_eps.pt") && asked[0].contains("read and write your files"),
+                 qPrintable(asked[0]));
+        QVERIFY2(w->errorText().contains("gaussian_eps.json") && w->errorText().contains("not trusted"),
+                 qPrintable(w->errorText()));
+        QCOMPARE(w->model()->card().name, ring);
+        QTest::qWait(200);
+        QCOMPARE(err.size(), 1);
+
+        // Trust and Open: the card loads, samples, and is not asked about again.
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        answerWith(trust);
+        w->loadModel(fixtures + "/gaussian_eps.json");
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, 20000);
+        QCOMPARE(asked.size(), 2);
+        QCOMPARE(w->model()->card().name, std::string("Gaussian eps* (TorchScript, float32)"));
+        QVERIFY(w->errorText().isEmpty());
+        w->loadModel(kModels + "/ring8.json");
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 2, 20000);
+        w->loadModel(fixtures + "/gaussian_eps.json");
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 3, 20000);
+        QCOMPARE(asked.size(), 2); // remembered
+
+        // A panel's card is asked about too, and loads into that panel on yes.
+        QSignalSpy panelChanged(w->document(), &RunDocument::panelModelChanged);
+        answerWith(trust);
+        w->setPanelCard(1, fixtures + "/gaussian_eps_f64.json");
+        QTRY_VERIFY_WITH_TIMEOUT(w->document()->hasOwnModel(1), 20000);
+        QCOMPARE(asked.size(), 3);
+        QVERIFY2(asked[2].contains("gaussian_eps_f64.pt"), qPrintable(asked[2]));
+        QCOMPARE(w->document()->panelModel(1)->card().name, std::string("Gaussian eps* (TorchScript, float64 output)"));
+        configureSmall(*w);
+        test::run_to_end(*w);
         QCOMPARE(w->panel(1)->trajectory().size(), 10);
     }
 

@@ -153,17 +153,15 @@ private Q_SLOTS:
         auto lm = loadModelAssets(kModels + "/ring8.json");
         RunJob job = test::single_panel_job(lm, cfg("ddpm", 20), 3, 16);
         job.recipe.panels.push_back({{}, cfg("ddim", 10)});
-        job.panels = {0, 1};
+        job.panels.push_back(1);
         job.threads = 1; // as the window runs 2-D models (default_threads), as the CLI does
         job.mixture = lm->mixture;
         job.classifier = lm->classifier;
         SamplingWorker worker;
-        const auto stores = test::prepared_stores(worker);
-        job.generation = worker.jobs().start();
-        worker.run(job);
-        QCOMPARE(int(stores->size()), 2);
+        const test::RunOutcome ran = test::run_job(worker, job);
+        QVERIFY2(ran.finished && ran.stores.size() == 2, qPrintable(ran.error));
         for (int p = 0; p < 2; ++p) {
-            const Trajectory& gui = *(*stores)[std::size_t(p)];
+            const Trajectory& gui = *ran.stores[std::size_t(p)];
             const Trajectory& file = *s.panels[std::size_t(p)].trajectory;
             QCOMPARE(file.size(), gui.size());
             QVERIFY(gui.finished());
@@ -296,11 +294,11 @@ private Q_SLOTS:
         SamplingWorker worker;
         RunJob job = test::single_panel_job(lm, cfg("ddim", 20), 3, 16);
         job.classifier = lm->classifier;
-        const auto stores = test::prepared_stores(worker);
         QElapsedTimer clock;
         clock.start();
-        worker.run(job);
-        const auto store = stores->at(0);
+        const test::RunOutcome ran = test::run_job(worker, job);
+        QVERIFY2(ran.finished && ran.stores.size() == 1, qPrintable(ran.error));
+        const auto store = ran.stores.at(0);
         const double total = clock.elapsed() / 1000.0;
         QCOMPARE(store->size(), 20);
         double metricSeconds = 0;
@@ -399,16 +397,15 @@ private Q_SLOTS:
         int metricFrames = 0;
         for (int withMetrics = 0; withMetrics < 2; ++withMetrics) {
             RunJob job = test::single_panel_job(lm, cfg("ddpm", 1000), 1, 512);
-            job.generation = worker.jobs().start();
             job.threads = 1; // as the window runs 2-D models
             job.metrics = withMetrics == 1;
             job.mixture = lm->mixture;
-            const auto stores = test::prepared_stores(worker);
             QElapsedTimer clock;
             clock.start();
-            worker.run(job);
+            const test::RunOutcome ran = test::run_job(worker, job);
             secs[withMetrics] = clock.elapsed() / 1000.0;
-            const Trajectory& tr = *stores->at(0);
+            QVERIFY2(ran.finished && ran.stores.size() == 1, qPrintable(ran.error));
+            const Trajectory& tr = *ran.stores.at(0);
             QCOMPARE(tr.size(), 1000);
             for (int k = 0; k < tr.size() && withMetrics; ++k, ++metricFrames)
                 metricSeconds += tr.info(k).metrics.seconds;

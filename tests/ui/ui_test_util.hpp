@@ -2,10 +2,13 @@
 #pragma once
 #include "main_window.hpp"
 #include "noisetrail/sampling_plan.hpp"
+#include "sampling_worker.hpp"
 
 #include <QSignalSpy>
 #include <QtTest>
 
+#include <QCoreApplication>
+#include <QElapsedTimer>
 #include <QThread>
 
 #include <cmath>
@@ -52,11 +55,10 @@ inline void run_to_end(MainWindow& w, int timeoutMs = 60000)
 }
 
 /// A worker job of one panel (document index 0) on a loaded model; the worker
-/// hands its store over in runPrepared.
+/// hands its store over in its prepared news (run_job).
 inline RunJob single_panel_job(const LoadedModelPtr& lm, const SamplerConfig& config, quint64 seed, int batch)
 {
     RunJob job;
-    job.generation = 1;
     job.recipe.model = lm->path.toStdString();
     job.recipe.seed = seed;
     job.recipe.batch = batch;
@@ -66,15 +68,41 @@ inline RunJob single_panel_job(const LoadedModelPtr& lm, const SamplerConfig& co
     return job;
 }
 
-/// The store of each panel the worker prepares for a job (filled by its runPrepared signal).
-inline std::shared_ptr<std::vector<std::shared_ptr<const Trajectory>>> prepared_stores(SamplingWorker& worker)
+/// What a job run by run_job reported.
+struct RunOutcome {
+    std::vector<std::shared_ptr<const Trajectory>> stores; ///< each panel's, as prepared
+    bool finished = false, cancelled = false;
+    QString error;
+};
+
+/// Run `job` on `worker` (living on this thread) through the worker's job API
+/// (SamplingWorker::startRun) and wait for its end (at most `timeoutMs`).
+inline RunOutcome run_job(SamplingWorker& worker, RunJob job, int timeoutMs = 120000)
 {
-    auto stores = std::make_shared<std::vector<std::shared_ptr<const Trajectory>>>();
-    QObject::connect(&worker, &SamplingWorker::runPrepared, &worker, [stores](quint64, const PreparedPanels& p) {
+    RunOutcome out;
+    bool done = false;
+    QObject receiver;
+    RunNews news;
+    news.prepared = [&](const PreparedPanels& p) {
         for (const auto& panel : p)
-            stores->push_back(panel.store);
-    });
-    return stores;
+            out.stores.push_back(panel.store);
+    };
+    news.progress = [] {};
+    news.finished = [&](bool cancelled) {
+        out.finished = true;
+        out.cancelled = cancelled;
+        done = true;
+    };
+    news.failed = [&](int, const QString& message) {
+        out.error = message;
+        done = true;
+    };
+    worker.startRun(std::move(job), &receiver, news);
+    QElapsedTimer clock;
+    clock.start();
+    while (!done && clock.elapsed() < timeoutMs)
+        QCoreApplication::processEvents(QEventLoop::AllEvents, 20);
+    return out;
 }
 
 /// `m` with a denoiser that waits `ms` before every call: a run that lasts, for

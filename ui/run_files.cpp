@@ -1,83 +1,101 @@
-// The window's saved runs and exports: File > Save Run / Open Run / Recent Runs,
-// the question before an unsaved run is discarded, Export > Animation and
-// Filmstrip. Sessions, rendering and encoding are core's (noisetrail/session.hpp,
-// render.hpp, animation.hpp): the GUI and `noisetrail-cli session` share them.
-#include "main_window.hpp"
+#include "run_files.hpp"
 
 #include "export_dialogs.hpp"
 #include "export_job.hpp"
-#include "noisetrail/animation.hpp"
-#include "noisetrail/errors.hpp"
+#include "loaded_model.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/render.hpp"
-#include "noisetrail/session.hpp"
-#include "timeline_bar.hpp"
-#include "timeline_mapping.hpp"
+#include "run_document.hpp"
 
-#include <QApplication>
 #include <QCheckBox>
 #include <QDir>
-#include <QEventLoop>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QLabel>
 #include <QMenu>
 #include <QMessageBox>
-#include <QPointer>
-#include <QProgressDialog>
 #include <QSettings>
-#include <QSpinBox>
-
-#include <cmath>
 
 namespace noisetrail::ui {
 
 namespace {
 constexpr int kMaxRecentRuns = 8;
-const QString kSessionFilter = QObject::tr("NoiseTrail runs (*.ntsession);;All files (*)");
-
+QString sessionFilter() { return QObject::tr("NoiseTrail runs (*.ntsession);;All files (*)"); }
 } // namespace
 
-std::shared_ptr<const Session> MainWindow::sessionOrError(const QString& message)
+RunFiles::RunFiles(RunDocument* doc, QWidget* window, std::function<Field()> field, bool useSettings,
+                   bool askBeforeDiscard)
+    : QObject(window), doc_(doc), window_(window), field_(std::move(field)), useSettings_(useSettings),
+      askBeforeDiscard_(askBeforeDiscard)
+{
+    if (useSettings_)
+        recentRuns_ = QSettings().value("recentRuns").toStringList();
+}
+
+void RunFiles::addFileActions(QMenu* file)
+{
+    QAction* save = file->addAction(tr("&Save Run..."), this, &RunFiles::saveRunAs);
+    save->setObjectName("saveRunAction");
+    save->setShortcut(QKeySequence::Save);
+    QAction* open = file->addAction(tr("Open R&un..."), this, &RunFiles::openRunDialog);
+    open->setObjectName("openRunAction");
+    open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
+    recentRunsMenu_ = file->addMenu(tr("Recent R&uns"));
+    updateRecentRunsMenu();
+}
+
+void RunFiles::addExportActions(QMenu* exportMenu)
+{
+    exportMenu->addAction(tr("&Animation (GIF, MP4)..."), this, &RunFiles::exportAnimation)
+        ->setObjectName("exportAnimationAction");
+    exportMenu->addAction(tr("&Filmstrip (PNG)..."), this, &RunFiles::exportFilmstrip)
+        ->setObjectName("exportFilmstripAction");
+}
+
+std::shared_ptr<const Session> RunFiles::sessionOrError(const QString& message)
 {
     try {
         return std::make_shared<const Session>(doc_->session());
     } catch (const std::exception& e) {
-        showError(message.arg(QString::fromUtf8(e.what())));
+        Q_EMIT error(message.arg(QString::fromUtf8(e.what())));
         return nullptr;
     }
 }
 
-bool MainWindow::saveRun(const QString& path)
+bool RunFiles::saveRun(const QString& path)
 {
-    if (isRunning()) {
-        showError(tr("A run is in progress: stop it or let it finish, then save."));
+    if (doc_->isRunning()) {
+        Q_EMIT error(tr("A run is in progress: stop it or let it finish, then save."));
         return false;
     }
     const auto s = sessionOrError(tr("Could not save the run: %1"));
     if (!s)
         return false;
-    const QString error = writeSessionModal(this, s, path);
-    if (!error.isEmpty()) {
-        showError(tr("Could not save the run: %1").arg(error));
+    const QString failure = writeSessionModal(window_, s, path);
+    if (!failure.isEmpty()) {
+        Q_EMIT error(tr("Could not save the run: %1").arg(failure));
         return false;
     }
     doc_->markSaved();
     addRecentRun(QFileInfo(path).absoluteFilePath());
-    statusLabel_->setText(tr("Saved the run to %1.").arg(QDir::toNativeSeparators(path)));
+    Q_EMIT status(tr("Saved the run to %1.").arg(QDir::toNativeSeparators(path)));
     return true;
 }
 
-void MainWindow::saveRunAs()
+QString RunFiles::startFolder() const
 {
-    if (isRunning()) {
-        showError(tr("A run is in progress: stop it or let it finish, then save."));
+    return recentRuns_.isEmpty() ? QDir::homePath() : QFileInfo(recentRuns_.first()).absolutePath();
+}
+
+void RunFiles::saveRunAs()
+{
+    if (doc_->isRunning()) {
+        Q_EMIT error(tr("A run is in progress: stop it or let it finish, then save."));
         return;
     }
     if (!sessionOrError(tr("Could not save the run: %1"))) // nothing to save: say so before asking where
         return;
-    const QString start = recentRuns_.isEmpty() ? QDir::homePath() : QFileInfo(recentRuns_.first()).absolutePath();
-    QString path = QFileDialog::getSaveFileName(this, tr("Save Run"), start + "/run.ntsession", kSessionFilter);
+    QString path =
+        QFileDialog::getSaveFileName(window_, tr("Save Run"), startFolder() + "/run.ntsession", sessionFilter());
     if (path.isEmpty())
         return;
     if (QFileInfo(path).suffix().isEmpty())
@@ -85,21 +103,20 @@ void MainWindow::saveRunAs()
     saveRun(path);
 }
 
-void MainWindow::openRunDialog()
+void RunFiles::openRunDialog()
 {
-    const QString start = recentRuns_.isEmpty() ? QDir::homePath() : QFileInfo(recentRuns_.first()).absolutePath();
-    const QString path = QFileDialog::getOpenFileName(this, tr("Open Run"), start, kSessionFilter);
+    const QString path = QFileDialog::getOpenFileName(window_, tr("Open Run"), startFolder(), sessionFilter());
     if (!path.isEmpty())
         openRun(path);
 }
 
-bool MainWindow::openRun(const QString& path)
+bool RunFiles::openRun(const QString& path)
 {
     std::shared_ptr<const Session> s;
     try {
         s = std::make_shared<const Session>(read_session(path.toStdString()));
     } catch (const std::exception& e) {
-        showError(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
+        Q_EMIT error(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
         return false; // the current state stays
     }
     if (!confirmDiscard(tr("open another run")))
@@ -107,13 +124,12 @@ bool MainWindow::openRun(const QString& path)
     const QString card = QString::fromStdString(s->recipe.model.string());
     if (QFileInfo(card).isFile()) {
         // The model is here: load it as usual, then show the saved frames (nothing is recomputed).
-        discardConfirmed_ = true;
-        loadModel(card);
-        discardConfirmed_ = false;
+        doc_->loadModel(card);
+        Q_EMIT loadingCard(card);
         connect(
             doc_, &RunDocument::modelReady, this,
             [this, s, path, card] {
-                if (hasModel() && cardKey(model()->path.toStdString()) == cardKey(card.toStdString()))
+                if (doc_->model() && cardKey(doc_->model()->path.toStdString()) == cardKey(card.toStdString()))
                     showSession(s, path);
             },
             Qt::SingleShotConnection);
@@ -124,7 +140,7 @@ bool MainWindow::openRun(const QString& path)
     try {
         lm = replayModelAssets(session_card(*s, path.toStdString()), s->panels.front().fingerprint);
     } catch (const std::exception& e) {
-        showError(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
+        Q_EMIT error(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
         return false;
     }
     doc_->setModel(lm, /*replay=*/true);
@@ -132,37 +148,33 @@ bool MainWindow::openRun(const QString& path)
     return true;
 }
 
-void MainWindow::showSession(const std::shared_ptr<const Session>& s, const QString& path)
+void RunFiles::showSession(const std::shared_ptr<const Session>& s, const QString& path)
 {
     QStringList missingCards;
     doc_->restore(*s, &missingCards);
-    followAct_->setChecked(false);
-    timeline_->setCursor(TimelineMapping::kFinal);
-    refreshViews();
-    updateActions();
     addRecentRun(QFileInfo(path).absoluteFilePath());
-    const QString how = isReplay() ? tr(" (model card not found here: replaying the saved frames; Run asks for the card)")
-                                   : QString();
-    statusLabel_->setText(tr("Opened %1%2. Scrub or press Space to play.").arg(QFileInfo(path).fileName(), how));
+    Q_EMIT runShown(path, tr("%1 \u2014 %2 \u2014 NoiseTrail")
+                              .arg(QFileInfo(path).fileName(), QString::fromStdString(s->model_name)));
+    const QString how = doc_->isReplay()
+                            ? tr(" (model card not found here: replaying the saved frames; Run asks for the card)")
+                            : QString();
+    Q_EMIT status(tr("Opened %1%2. Scrub or press Space to play.").arg(QFileInfo(path).fileName(), how));
     if (!missingCards.isEmpty())
-        showError(tr("The run's own cards of %1 are not here: the saved frames are shown, but Run would sample "
-                     "those panels from the window's model.")
-                      .arg(missingCards.join(QStringLiteral(", "))));
-    setWindowTitle(tr("%1 \u2014 %2 \u2014 NoiseTrail")
-                       .arg(QFileInfo(path).fileName(), QString::fromStdString(s->model_name)));
-    Q_EMIT runOpened(path);
+        Q_EMIT error(tr("The run's own cards of %1 are not here: the saved frames are shown, but Run would sample "
+                        "those panels from the window's model.")
+                         .arg(missingCards.join(QStringLiteral(", "))));
 }
 
-bool MainWindow::confirmDiscard(const QString& action)
+bool RunFiles::confirmDiscard(const QString& action)
 {
-    if (!doc_->hasUnsavedRun() || discardConfirmed_ || !options_.askBeforeDiscard)
+    if (!doc_->hasUnsavedRun() || !askBeforeDiscard_)
         return true;
     QSettings settings;
     if (!settings.value("askBeforeDiscard", true).toBool())
         return true;
     QMessageBox box(QMessageBox::Question, tr("Unsaved run"),
                     tr("The finished run has not been saved. Save it before you %1?").arg(action),
-                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, this);
+                    QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, window_);
     auto* dontAsk = new QCheckBox(tr("Don't ask again"), &box);
     box.setCheckBox(dontAsk);
     const int answer = box.exec();
@@ -175,18 +187,18 @@ bool MainWindow::confirmDiscard(const QString& action)
     return answer == QMessageBox::Discard;
 }
 
-void MainWindow::addRecentRun(const QString& path)
+void RunFiles::addRecentRun(const QString& path)
 {
     recentRuns_.removeAll(path);
     recentRuns_.prepend(path);
     while (recentRuns_.size() > kMaxRecentRuns)
         recentRuns_.removeLast();
-    if (options_.useSettings)
+    if (useSettings_)
         QSettings().setValue("recentRuns", recentRuns_);
     updateRecentRunsMenu();
 }
 
-void MainWindow::updateRecentRunsMenu()
+void RunFiles::updateRecentRunsMenu()
 {
     if (!recentRunsMenu_)
         return;
@@ -201,7 +213,7 @@ void MainWindow::updateRecentRunsMenu()
 
 // ------------------------------------------------------------------ exports
 
-void MainWindow::exportAnimation()
+void RunFiles::exportAnimation()
 {
     const auto s = sessionOrError(tr("Nothing to export: %1"));
     if (!s)
@@ -210,44 +222,43 @@ void MainWindow::exportAnimation()
     std::vector<std::vector<int>> plans;
     for (const auto& p : panels)
         plans.push_back(p.trajectory->timesteps());
-    AnimationExportDialog d(field_, int(animation_levels(plans).size()), this);
+    AnimationExportDialog d(field_(), int(animation_levels(plans).size()), window_);
     if (d.exec() != QDialog::Accepted)
         return;
     const AnimationFormat format = d.format();
     const AnimationExport options = d.options();
     const QString ext = format == AnimationFormat::Gif ? "gif" : "mp4";
-    QString path = QFileDialog::getSaveFileName(this, tr("Export Animation"), QDir::homePath() + "/run." + ext,
+    QString path = QFileDialog::getSaveFileName(window_, tr("Export Animation"), QDir::homePath() + "/run." + ext,
                                                 ext.toUpper() + tr(" files (*.%1)").arg(ext));
     if (path.isEmpty())
         return;
     if (QFileInfo(path).suffix().isEmpty())
         path += "." + ext;
-
     startAnimationExport(path, format, options);
 }
 
-ExportJob* MainWindow::startAnimationExport(const QString& path, AnimationFormat format, const AnimationExport& options)
+ExportJob* RunFiles::startAnimationExport(const QString& path, AnimationFormat format, const AnimationExport& options)
 {
     const auto s = sessionOrError(tr("Nothing to export: %1"));
     if (!s)
         return nullptr;
-    return startAnimationJob(this, s, path, format, options, [this](const QString& message, bool ok) {
+    return startAnimationJob(window_, s, path, format, options, [this](const QString& message, bool ok) {
         if (ok)
-            statusLabel_->setText(message);
+            Q_EMIT status(message);
         else
-            showError(message);
+            Q_EMIT error(message);
     });
 }
 
-void MainWindow::exportFilmstrip()
+void RunFiles::exportFilmstrip()
 {
     const auto s = sessionOrError(tr("Nothing to export: %1"));
     if (!s)
         return;
-    FilmstripDialog d(field_, s->batch, this);
+    FilmstripDialog d(field_(), s->batch, window_);
     if (d.exec() != QDialog::Accepted)
         return;
-    QString path = QFileDialog::getSaveFileName(this, tr("Export Filmstrip"), QDir::homePath() + "/filmstrip.png",
+    QString path = QFileDialog::getSaveFileName(window_, tr("Export Filmstrip"), QDir::homePath() + "/filmstrip.png",
                                                 tr("PNG images (*.png)"));
     if (path.isEmpty())
         return;
@@ -256,9 +267,9 @@ void MainWindow::exportFilmstrip()
     try {
         const RgbImage img = render_filmstrip(render_panels(*s), d.options());
         write_png(path.toStdString(), img);
-        statusLabel_->setText(tr("Wrote %1 (%2 x %3).").arg(QDir::toNativeSeparators(path)).arg(img.width).arg(img.height));
+        Q_EMIT status(tr("Wrote %1 (%2 x %3).").arg(QDir::toNativeSeparators(path)).arg(img.width).arg(img.height));
     } catch (const std::exception& e) {
-        showError(tr("Could not export the filmstrip: %1").arg(QString::fromUtf8(e.what())));
+        Q_EMIT error(tr("Could not export the filmstrip: %1").arg(QString::fromUtf8(e.what())));
     }
 }
 
