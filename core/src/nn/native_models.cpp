@@ -61,16 +61,18 @@ private:
 };
 
 /// Before the network is built: the weights file stores every float32 parameter of
-/// the architecture, so a file smaller than that was made for another (smaller)
-/// architecture, and building the network first would allocate for nothing (the
-/// memory budget itself is checked when the architecture is parsed, networks.cpp).
+/// the architecture, so an architecture far larger than the file was not made for
+/// it, and building it first would allocate for nothing (the memory budget itself
+/// is checked when the architecture is parsed, networks.cpp). Small mismatches are
+/// left to load_weights, whose message names the tensor that does not fit.
 void check_weights_size(const ModelCard& card, const std::filesystem::path& weights, std::int64_t params)
 {
     const double bytes = 4.0 * double(params);
     const auto mib = [](double b) { return std::to_string(static_cast<long long>(b / (1 << 20))) + " MiB"; };
     std::error_code ec;
     const auto size = std::filesystem::file_size(weights, ec); // a missing file: load_weights says so
-    if (!ec && std::filesystem::is_regular_file(weights, ec) && bytes > double(size))
+    constexpr double kSlack = 64.0 * (1 << 20);
+    if (!ec && std::filesystem::is_regular_file(weights, ec) && bytes > double(size) + kSlack)
         card_error(card, "field 'architecture' asks for " + mib(bytes) + " of parameters, but the weights file " +
                              weights.string() + " holds " + mib(double(size)) +
                              " (weights made for a smaller architecture?)");
