@@ -1,17 +1,9 @@
 #include "samplers/sampler.hpp"
+#include "samplers/sampler_list.hpp"
 
 #include "noisetrail/errors.hpp"
 
 #include <stdexcept>
-
-// The registered samplers in menu order: X(name) is the factory name##_sampler()
-// that core/src/samplers/<name>.cpp defines. Adding a sampler adds one line here.
-#define NOISETRAIL_SAMPLERS(X) \
-    X(ddpm)                    \
-    X(ddim)                    \
-    X(heun)                    \
-    X(dpmpp2m)                 \
-    X(euler_a)
 
 namespace noisetrail::detail {
 
