@@ -395,14 +395,13 @@ bool ExperimentDialog::exportCsv(const QString& path) const
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
     if (!r)
         return false;
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate)) // no Text: the CLI's bytes, '\n' line ends
+    // No Text mode: the CLI's bytes, '\n' line ends; each file through core's atomic writer.
+    if (!writeFileAtomic(path, r->csv().toUtf8()))
         return false;
-    f.write(r->csv().toUtf8());
     // The report's other tables beside it, under the names the CLI gives them (early_stop.csv).
     for (std::size_t i = 1; i < r->tables.size(); ++i) {
-        QFile other(QFileInfo(path).absoluteDir().filePath(QString::fromStdString(r->tables[i].name) + ".csv"));
-        if (!other.open(QIODevice::WriteOnly | QIODevice::Truncate) || other.write(QByteArray::fromStdString(r->tables[i].csv())) < 0)
+        const QString other = QFileInfo(path).absoluteDir().filePath(QString::fromStdString(r->tables[i].name) + ".csv");
+        if (!writeFileAtomic(other, QByteArray::fromStdString(r->tables[i].csv())))
             return false;
     }
     if (!r->examples.empty()) {

@@ -1,5 +1,7 @@
 #include "export_plot.hpp"
 
+#include "noisetrail/atomic_file.hpp"
+
 #include <qcustomplot.h>
 
 #include <QAction>
@@ -16,27 +18,36 @@
 #include <QPainter>
 #include <QPdfWriter>
 #include <QPicture>
-#include <QSaveFile>
+#include <QBuffer>
+#include <QTemporaryDir>
 #include <QSvgGenerator>
 #include <QTableWidget>
 #include <QTextStream>
 
 #include <map>
 #include <optional>
+#include <string_view>
 #include <vector>
 
 namespace noisetrail::ui {
 
 namespace {
 
-bool writeText(const QString& path, const QString& text)
+} // namespace
+
+bool writeFileAtomic(const QString& path, const QByteArray& bytes)
 {
-    QSaveFile f(path); // atomic: a temporary file renamed over the target on commit
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Text))
+    try {
+        write_file_atomic(path.toStdString(), std::string_view(bytes.constData(), std::size_t(bytes.size())));
+        return true;
+    } catch (const std::exception&) {
         return false;
-    f.write(text.toUtf8());
-    return f.commit();
+    }
 }
+
+namespace {
+
+bool writeText(const QString& path, const QString& text) { return writeFileAtomic(path, text.toUtf8()); }
 
 QString csvCell(const QString& s)
 {
@@ -71,14 +82,21 @@ void setUpSvg(QSvgGenerator& svg, const QString& file, QSize size, const QString
     svg.setDescription(what);
 }
 
-/// Move a finished temporary file over the target (the writers cannot commit a QSaveFile).
+/// Qt's SVG and PDF writers (and QCustomPlot's savePdf) write to a file name: they write
+/// into a private temporary folder, and the finished file goes to the target through
+/// core's atomic writer, like every other output.
 bool commitPart(bool ok, const QString& part, const QString& path)
 {
-    QFile::remove(path);
-    if (ok && QFile::rename(part, path))
-        return true;
-    QFile::remove(part);
-    return false;
+    QFile f(part);
+    return ok && f.open(QIODevice::ReadOnly) && writeFileAtomic(path, f.readAll());
+}
+
+QByteArray pngBytes(const QImage& image)
+{
+    QByteArray bytes;
+    QBuffer buffer(&bytes);
+    buffer.open(QIODevice::WriteOnly);
+    return image.save(&buffer, "PNG") ? bytes : QByteArray();
 }
 
 } // namespace
@@ -86,14 +104,17 @@ bool commitPart(bool ok, const QString& part, const QString& path)
 bool savePlot(QCustomPlot* plot, const QString& path, int width, int height)
 {
     const QString ext = QFileInfo(path).suffix().toLower();
-    if (ext == "png")
-        return plot->savePng(path, width, height, 1.0);
+    QTemporaryDir parts;
+    const QString tmp = parts.filePath(QStringLiteral("part.") + ext);
+    if (ext == "png") {
+        const QByteArray png = pngBytes(plot->toPixmap(width, height, 1.0).toImage());
+        return !png.isEmpty() && writeFileAtomic(path, png);
+    }
     if (ext == "pdf")
-        return plot->savePdf(path, width, height);
+        return parts.isValid() && commitPart(plot->savePdf(tmp, width, height), tmp, path);
     if (ext == "svg") {
         const int w = width > 0 ? width : plot->width(), h = height > 0 ? height : plot->height();
         QSvgGenerator svg;
-        const QString tmp = path + ".part";
         setUpSvg(svg, tmp, QSize(w, h), plotName(plot), QObject::tr("NoiseTrail plot"));
         QCPPainter painter;
         if (!painter.begin(&svg))
@@ -123,10 +144,11 @@ bool saveFigure(const QPicture& figure, const QString& path, const QString& titl
     const QRect r = figure.boundingRect();
     if (figure.isNull() || r.isEmpty())
         return false;
-    const QString tmp = path + ".part";
+    QTemporaryDir parts;
+    const QString tmp = parts.filePath(QStringLiteral("part.") + ext);
     if (ext == "png") {
-        QSaveFile f(path);
-        return f.open(QIODevice::WriteOnly) && figureImage(figure).save(&f, "PNG") && f.commit();
+        const QByteArray png = pngBytes(figureImage(figure));
+        return !png.isEmpty() && writeFileAtomic(path, png);
     }
     if (ext == "svg") {
         QSvgGenerator svg;

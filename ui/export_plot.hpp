@@ -3,6 +3,7 @@
 // from a context menu; a table copies its selection as tab-separated text
 // (Ctrl+C) and exports CSV and Markdown.
 #pragma once
+#include <QByteArray>
 #include <QString>
 
 class QCustomPlot;
@@ -15,6 +16,11 @@ namespace noisetrail::ui {
 
 /// Save a plot by the file's extension (.png, .pdf, .svg) at width x height
 /// pixels (0: the plot's size); false if it could not be written.
+/// Write `bytes` to `path` through core's atomic writer (docs/CLI.md, "Outputs": a
+/// temporary file renamed into place; a FIFO, device or folder there is refused and a
+/// failed write keeps the old file). False on any error. Every GUI export uses it.
+bool writeFileAtomic(const QString& path, const QByteArray& bytes);
+
 bool savePlot(QCustomPlot* plot, const QString& path, int width = 0, int height = 0);
 /// The plot's data as CSV: first column the key axis (its label, e.g. "t"),
 /// then one column per graph (its name, else its value axis's label), one row

@@ -15,7 +15,10 @@
 #include <QImage>
 #include <QSvgRenderer>
 #include <QTableWidget>
+#include <QElapsedTimer>
 #include <QTemporaryDir>
+
+#include <sys/stat.h>
 
 using namespace noisetrail;
 using namespace noisetrail::ui;
@@ -45,6 +48,36 @@ private Q_SLOTS:
         QVERIFY(pdf.open(QIODevice::ReadOnly));
         QVERIFY(pdf.read(5) == "%PDF-");
         QVERIFY(!savePlot(plot, dir.filePath("s.bmpx")));
+    }
+
+    /// Exports go through core's atomic writer: a FIFO or a folder where the file goes
+    /// is refused at once (never opened, so nothing blocks) and stays what it was; a
+    /// replaced file is whole and no temporary is left beside it.
+    void exportsRefuseSpecialFilesAndLeaveNoTemporaries()
+    {
+        auto w = open_main_window(kModels + "/ring8.json");
+        auto* plot = w->findChild<QCustomPlot*>("schedulePlot");
+        QVERIFY(plot);
+        QTemporaryDir dir;
+        const QString fifo = dir.filePath("fifo.png");
+        QCOMPARE(::mkfifo(fifo.toLocal8Bit().constData(), 0600), 0);
+        QVERIFY(QDir().mkdir(dir.filePath("folder.svg")));
+        for (const QString& target : {fifo, dir.filePath("folder.svg")}) {
+            QElapsedTimer clock;
+            clock.start();
+            QVERIFY(!savePlot(plot, target, 320, 200));
+            QVERIFY(clock.elapsed() < 5000);
+        }
+        QVERIFY(QFileInfo(fifo).exists() && !QFileInfo(fifo).isFile());
+        QVERIFY(QFileInfo(dir.filePath("folder.svg")).isDir());
+        QVERIFY(!writeFileAtomic(fifo, "x"));
+        // Replacing an existing export: the new file, whole, and nothing else in the folder.
+        QVERIFY(writeFileAtomic(dir.filePath("s.pdf"), "old"));
+        QVERIFY(savePlot(plot, dir.filePath("s.pdf"), 320, 200));
+        QFile pdf(dir.filePath("s.pdf"));
+        QVERIFY(pdf.open(QIODevice::ReadOnly));
+        QVERIFY(pdf.read(5) == "%PDF-");
+        QCOMPARE(QDir(dir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot).size(), 3);
     }
 
     void csvHasOneColumnPerSeries()
