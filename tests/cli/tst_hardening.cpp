@@ -72,8 +72,14 @@ long children_peak_mib()
 }
 
 /// The CLI alone (libtorch loaded, nothing read) peaks at about 170 MiB; a file
-/// that made us allocate what it declares would take gigabytes.
+/// that made us allocate what it declares would take gigabytes. Under AddressSanitizer
+/// (the CLI is built with it too) shadow memory and the quarantine inflate every peak:
+/// a refused 10^6-step plan peaked at 1233 MiB there, far below what it declares.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr long kPeakMib = 2048;
+#else
 constexpr long kPeakMib = 1024;
+#endif
 
 /// Run the CLI on bad input and check the contract: the exit code, exactly one
 /// line on stderr that contains every one of `names` (the file, the flag, the
