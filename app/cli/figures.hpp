@@ -125,18 +125,6 @@ struct PointPanel {
     }
 };
 
-/// A symmetric square range covering the points (at least [-3, 3], padded, whole units).
-inline std::pair<double, double> point_range(const std::vector<std::span<const float>>& sets)
-{
-    double m = 3.0;
-    for (const auto& s : sets)
-        for (float v : s)
-            if (std::isfinite(v))
-                m = std::max(m, std::abs(double(v)) * 1.05);
-    m = std::ceil(m);
-    return {-m, m};
-}
-
 /// A CSV (or Markdown) output: gathered in memory, written atomically by commit()
 /// (a temporary file renamed over the target; errors name the file).
 class OutputText : public std::ostringstream {
