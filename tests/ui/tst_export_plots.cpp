@@ -63,10 +63,7 @@ private Q_SLOTS:
         QCOMPARE(::mkfifo(fifo.toLocal8Bit().constData(), 0600), 0);
         QVERIFY(QDir().mkdir(dir.filePath("folder.svg")));
         for (const QString& target : {fifo, dir.filePath("folder.svg")}) {
-            QElapsedTimer clock;
-            clock.start();
-            QVERIFY(!savePlot(plot, target, 320, 200));
-            QVERIFY(clock.elapsed() < 5000);
+            QVERIFY(!savePlot(plot, target, 320, 200)); // a blocking open() would hang here
         }
         QVERIFY(QFileInfo(fifo).exists() && !QFileInfo(fifo).isFile());
         QVERIFY(QFileInfo(dir.filePath("folder.svg")).isDir());
