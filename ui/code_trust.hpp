@@ -5,8 +5,12 @@
 #pragma once
 #include "noisetrail/model.hpp"
 
+#include <QString>
+
 #include <string>
 #include <vector>
+
+class QWidget;
 
 namespace noisetrail::ui {
 
@@ -17,5 +21,17 @@ void trustCode(const std::string& fingerprint);
 /// The list as it stands (the window persists it) and a replacement (read from settings).
 std::vector<std::string> trustedFingerprints();
 void setTrustedFingerprints(std::vector<std::string> fingerprints);
+
+/// The GUI's question before a TorchScript module runs (contract section 2): a
+/// warning naming the card and the module; Cancel is the default. True for "Trust and Open".
+bool askToTrustCode(QWidget* parent, const QString& cardPath, const QString& modulePath);
+
+/// True if the card's content is trusted: already (two panels with one card are
+/// asked once), or now by the user's answer, which is then remembered (in the
+/// settings too when `persist`).
+bool confirmTrust(QWidget* parent, const QString& cardPath, const QString& modulePath, const QString& fingerprint,
+                  bool persist);
+/// The fingerprints trusted in earlier sessions, from the settings (before the first card loads).
+void readTrustedFromSettings();
 
 } // namespace noisetrail::ui

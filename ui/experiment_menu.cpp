@@ -11,7 +11,7 @@ namespace noisetrail::ui {
 
 QMenu* addExperimentsMenu(QMainWindow* window, std::function<QString()> modelPath, std::function<quint64()> seed)
 {
-    QMenu* menu = window->menuBar()->addMenu(QObject::tr("E&xperiments"));
+    QMenu* menu = window->menuBar()->addMenu(QObject::tr("Ex&periments"));
     menu->setObjectName("experimentsMenu");
     const QString tips[4] = {
         QObject::tr("Invert real examples to x_T with DDIM and reconstruct them; the error against S (DDIM paper, Table 2)"),

@@ -1,68 +1,57 @@
 #include "main_window.hpp"
+
 #include "code_trust.hpp"
-
-#include <algorithm>
-#include <functional>
-
 #include "compare_dialog.hpp"
 #include "equation_view.hpp"
+#include "error_banner.hpp"
 #include "export_plot.hpp"
 #include "experiment_menu.hpp"
 #include "forward_view.hpp"
-#include "icons.hpp"
+#include "key_guard.hpp"
+#include "palette.hpp"
+#include "panel_row.hpp"
 #include "noisetrail/data_dirs.hpp"
-#include "noisetrail/errors.hpp"
 #include "noisetrail/model_card.hpp"
-#include "noisetrail/printable.hpp"
 #include "noisetrail/threads.hpp"
+#include "plot_feed.hpp"
 #include "plots_widget.hpp"
 #include "presentation.hpp"
 #include "redraw_pacer.hpp"
-#include "render.hpp"
+#include "run_status_bar.hpp"
+#include "run_toolbar.hpp"
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "timeline_bar.hpp"
+#include "window_actions.hpp"
 
 #include <QAction>
-#include <QActionGroup>
 #include <QApplication>
 #include <QCloseEvent>
-#include <QComboBox>
-#include <QCoreApplication>
 #include <QDir>
 #include <QDragEnterEvent>
 #include <QFileDialog>
 #include <QFileInfo>
-#include <QFrame>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
 #include <QMimeData>
-#include <QProgressBar>
-#include <QRandomGenerator>
 #include <QScreen>
 #include <QSettings>
-#include <QSpinBox>
 #include <QSplitter>
-#include <QStatusBar>
 #include <QTabWidget>
-#include <QThread>
-#include <QPushButton>
 #include <QTimer>
-#include <QToolBar>
 #include <QToolButton>
 #include <QVBoxLayout>
+
+#include <algorithm>
+#include <functional>
 
 #ifndef NOISETRAIL_SOURCE_MODELS_DIR
 #define NOISETRAIL_SOURCE_MODELS_DIR ""
 #endif
 
 namespace noisetrail::ui {
-
-namespace {
-constexpr int kMaxRecent = 8;
-} // namespace
 
 QString MainWindow::findModelsDir()
 {
@@ -104,7 +93,7 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(doc_, &RunDocument::panelModelChanged, this, [this](int i, const QString& error) {
         if (error.isEmpty() && doc_->hasOwnModel(i)) {
             clearError();
-            statusLabel_->setText(tr("Panel %1 samples from %2. Press Run.")
+            status_->setMessage(tr("Panel %1 samples from %2. Press Run.")
                                       .arg(i + 1)
                                       .arg(QString::fromStdString(doc_->panelModel(i)->card().name)));
         }
@@ -113,10 +102,10 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
 
     files_ = new RunFiles(doc_, this, [this] { return field_; }, options_.useSettings, options_.askBeforeDiscard);
     connect(files_, &RunFiles::error, this, &MainWindow::showError);
-    connect(files_, &RunFiles::status, this, [this](const QString& m) { statusLabel_->setText(m); });
+    connect(files_, &RunFiles::status, this, [this](const QString& m) { status_->setMessage(m); });
     connect(files_, &RunFiles::loadingCard, this, [this](const QString& path) {
         updateActions();
-        statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
+        status_->setMessage(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
     });
     connect(files_, &RunFiles::runShown, this, &MainWindow::onRunShown);
     etaRerun_ = new QTimer(this);
@@ -130,14 +119,12 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(refreshTimer_, &QTimer::timeout, this, &MainWindow::refreshViews);
     redrawPacer_ = new RedrawPacer(refreshTimer_); // redraw_pacer.hpp
 
-    buildActions();
+    actions_ = new WindowActions(this);
+    wireActions();
     buildUi();
     if (options_.useSettings) {
         readSettings();
-        std::vector<std::string> trusted;
-        for (const QString& f : QSettings().value("trustedCode/fingerprints").toStringList())
-            trusted.push_back(f.toStdString());
-        setTrustedFingerprints(std::move(trusted)); // before the first card loads
+        readTrustedFromSettings(); // before the first card loads
     } else
         resize(1280, 720);
     syncPanels();
@@ -163,275 +150,94 @@ MainWindow::~MainWindow()
 
 // ------------------------------------------------------------------ building
 
-void MainWindow::buildActions()
+void MainWindow::wireActions()
 {
-    openAct_ = new QAction(style()->standardIcon(QStyle::SP_DialogOpenButton), tr("&Open Model Card..."), this);
-    openAct_->setShortcut(QKeySequence::Open);
-    openAct_->setToolTip(tr("Open any model card (.json) (Ctrl+O); you can also drop one on the window"));
-    connect(openAct_, &QAction::triggered, this, [this] {
-        const QString f = QFileDialog::getOpenFileName(this, tr("Open model card"), modelsDir_,
-                                                       tr("Model cards (*.json)"));
+    WindowActions* a = actions_;
+    connect(a->open, &QAction::triggered, this, [this] {
+        const QString f =
+            QFileDialog::getOpenFileName(this, tr("Open model card"), modelsDir_, tr("Model cards (*.json)"));
         if (!f.isEmpty())
             loadModel(f);
     });
-    const QColor ink = palette().color(QPalette::ButtonText);
-    runAct_ = new QAction(glyphIcon(Glyph::Play, QColor(0, 150, 90)), tr("&Run"), this);
-    runAct_->setObjectName("runAction");
-    runAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R)); // F5 is Presentation, as in slide programs
-    runAct_->setToolTip(tr("Sample every panel from the same starting noise (Ctrl+R)"));
-    connect(runAct_, &QAction::triggered, this, &MainWindow::startRun);
-    stopAct_ = new QAction(glyphIcon(Glyph::Stop, QColor(200, 60, 50)), tr("&Stop"), this);
-    stopAct_->setObjectName("stopAction");
-    stopAct_->setShortcut(QKeySequence(Qt::Key_Escape));
-    stopAct_->setToolTip(tr("Stop the run within one step (Esc); what was computed stays"));
-    connect(stopAct_, &QAction::triggered, this, &MainWindow::stopRun);
-    rerollAct_ = new QAction(glyphIcon(Glyph::Dice, ink), tr("New &Seed"), this);
-    rerollAct_->setObjectName("rerollAction");
-    rerollAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_E));
-    rerollAct_->setToolTip(tr("Draw a new random seed: a new shared starting noise x_T (Ctrl+E)"));
-    connect(rerollAct_, &QAction::triggered, this,
-            [this] { seed_->setValue(int(QRandomGenerator::global()->bounded(1, 1000000))); });
-    addPanelAct_ = new QAction(tr("&Add Panel"), this);
-    addPanelAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_N));
-    addPanelAct_->setToolTip(tr("Add a sampler panel (up to 4) (Ctrl+Shift+N)"));
-    connect(addPanelAct_, &QAction::triggered, this, &MainWindow::addPanel);
-
-    compareAct_ = new QAction(tr("&Compare DDPM vs DDIM..."), this);
-    compareAct_->setObjectName("compareAction");
-    compareAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_C));
-    compareAct_->setToolTip(tr("The DDPM vs DDIM table of this model: eta 0, 0.2, 0.5, 1 and sigma-hat by number "
-                               "of steps, with a metric-vs-steps plot (Ctrl+Shift+C)"));
-    connect(compareAct_, &QAction::triggered, this, [this] { openCompare(); });
-
-    fieldGroup_ = new QActionGroup(this);
-    const char* names[3] = {"x_t", "x0_hat", "eps_hat"};
-    const QString tips[3] = {tr("Show the noisy sample x_t at the cursor (Ctrl+1)"),
-                             tr("Show the model's prediction of the clean sample, x0_hat (Ctrl+2)"),
-                             tr("Show the predicted noise eps_hat, blue negative, red positive (Ctrl+3)")};
-    for (int i = 0; i < 3; ++i) {
-        fieldActs_[i] = new QAction(QString::fromLatin1(names[i]), fieldGroup_);
-        fieldActs_[i]->setCheckable(true);
-        fieldActs_[i]->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
-        fieldActs_[i]->setToolTip(tips[i]);
-        fieldActs_[i]->setObjectName(QStringLiteral("field_%1").arg(QString::fromLatin1(names[i])));
-        connect(fieldActs_[i], &QAction::triggered, this, [this, i] { setField(Field(i)); });
-    }
-    fieldActs_[0]->setChecked(true);
-    followAct_ = new QAction(tr("&Follow Live Run"), this);
-    followAct_->setCheckable(true);
-    followAct_->setChecked(true);
-    followAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_L));
-    followAct_->setToolTip(tr("Keep the cursor on the newest step while a run is live (Ctrl+L)"));
-    connect(followAct_, &QAction::toggled, this, &MainWindow::scheduleRefresh);
-
-    metricsAct_ = new QAction(tr("Per-step &Diversity Metrics"), this);
-    metricsAct_->setObjectName("metricsAction");
-    metricsAct_->setCheckable(true);
-    metricsAct_->setChecked(true);
-    metricsAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_M));
-    metricsAct_->setToolTip(tr("Measure the batch's diversity at every step (pairwise distance, Vendi score, "
-                               "mixture components or digit classes covered) on the worker; applies to the "
-                               "next run (Ctrl+M)"));
-
-    decisionAct_ = new QAction(tr("D&ecision Time"), this);
-    decisionAct_->setObjectName("decisionAction");
-    decisionAct_->setCheckable(true);
-    decisionAct_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_D));
-    decisionAct_->setToolTip(tr("A strip under each image with its class (the classifier on x0_hat) at every "
-                                "measured step up to the cursor; on 2-D mixture cards each path in the colour of "
-                                "its component (Ctrl+D; needs the per-step metrics)"));
-    connect(decisionAct_, &QAction::toggled, this, [this](bool on) {
-        for (auto* p : panels_)
-            p->setShowDecision(on);
-    });
-
-    // Menus.
-    QMenu* file = menuBar()->addMenu(tr("&File"));
-    file->addAction(openAct_);
-    recentMenu_ = file->addMenu(tr("Open &Recent"));
-    // Saved runs (run_files.hpp).
-    file->addSeparator();
-    files_->addFileActions(file);
-    file->addSeparator();
-    QAction* quit = file->addAction(tr("&Quit"), this, &QWidget::close);
-    quit->setShortcut(QKeySequence::Quit);
-    QMenu* exportMenu = menuBar()->addMenu(tr("E&xport"));
-    files_->addExportActions(exportMenu);
-    exportMenu->addAction(tr("All &Plots (PNG, SVG, PDF, CSV)..."), this, [this] {
-        const QString folder = QFileDialog::getExistingDirectory(this, tr("Export All Plots To"), QDir::homePath());
-        if (folder.isEmpty())
-            return;
-        QString error;
-        const int n = exportAllPlots(this, folder, &error);
-        if (!error.isEmpty())
-            showError(tr("Export of the plots: %1").arg(error));
-        else
-            statusLabel_->setText(tr("Wrote %1 plots to %2 (PNG, SVG, PDF and CSV each).").arg(n).arg(QDir::toNativeSeparators(folder)));
-    });
-    QMenu* run = menuBar()->addMenu(tr("&Run"));
-    run->addAction(runAct_);
-    run->addAction(stopAct_);
-    run->addSeparator();
-    run->addAction(rerollAct_);
-    run->addAction(addPanelAct_);
-    run->addSeparator();
-    run->addAction(compareAct_);
-    addExperimentsMenu(this, [this] { return hasModel() && !doc_->loading() ? doc_->model()->path : QString(); },
-                       [this] { return doc_->seed(); });
-    QMenu* view = menuBar()->addMenu(tr("&View"));
-    for (auto* a : fieldActs_)
-        view->addAction(a);
-    view->addSeparator();
-    view->addAction(followAct_);
-    view->addAction(metricsAct_);
-    view->addAction(decisionAct_);
-    plotsMenu_ = view->addMenu(tr("P&lots")); // filled by buildUi: fold or unfold each plot
-    view->addSeparator();
-    presentAct_ = view->addAction(tr("P&resentation"));
-    presentAct_->setObjectName("presentationAction");
-    presentAct_->setCheckable(true);
-    presentAct_->setShortcut(QKeySequence(Qt::Key_F5));
-    presentAct_->setToolTip(tr("Full screen, large text and lines, panel controls folded away (F5; Esc leaves)"));
-    connect(presentAct_, &QAction::triggered, this, [this](bool on) { setPresentation(on); });
-    view->addSeparator();
-    // How the panels advance together; applies to the next run.
-    QMenu* pacing = view->addMenu(tr("&Pacing"));
-    pacingGroup_ = new QActionGroup(this);
-    const struct {
-        Pacing pacing;
-        QString text, tip;
-    } paces[] = {
-        {Pacing::Lockstep, tr("&Lockstep"),
-         tr("Every panel at the same noise level at every moment: a 1000-step and a 50-step panel reach t = 0 "
-            "together")},
-        {Pacing::Realtime, tr("&Real time"), tr("Each panel as fast as it computes: fewer steps finish sooner")},
-        {Pacing::Sequential, tr("&Sequential"), tr("One panel after the other, panel 1 first")},
-    };
-    for (const auto& pc : paces) {
-        QAction* a = pacing->addAction(pc.text);
-        a->setCheckable(true);
-        a->setToolTip(pc.tip);
-        a->setData(QString::fromStdString(to_string(pc.pacing)));
-        a->setObjectName(QStringLiteral("pacing_%1").arg(QString::fromStdString(to_string(pc.pacing))));
-        pacingGroup_->addAction(a);
-        connect(a, &QAction::triggered, this, [this, p = pc.pacing] { doc_->setPacing(p); });
-    }
-    QMenu* tl = menuBar()->addMenu(tr("&Timeline"));
-    // Each action calls a plain closure (not a member pointer captured by a generic
-    // lambda: GCC 12 miscompiled that one into a stack-buffer-underflow under ASan).
-    const auto timelineAction = [&](const QString& text, QKeySequence key, std::function<void(TimelineBar*)> act) {
-        QAction* a = tl->addAction(text);
-        a->setShortcut(key);
-        // Window-wide, but a focused spin box still gets its own arrow keys.
-        a->setShortcutContext(Qt::WindowShortcut);
-        connect(a, &QAction::triggered, this, [this, act = std::move(act)] {
-            followAct_->setChecked(false);
-            act(timeline_);
+    connect(a->quit, &QAction::triggered, this, &QWidget::close);
+    connect(a->restore, &QAction::triggered, files_, &RunFiles::restoreDiscardedRun);
+    connect(files_, &RunFiles::discardedRunChanged, a->restore, &QAction::setEnabled);
+    connect(a->run, &QAction::triggered, this, &MainWindow::startRun);
+    connect(a->stop, &QAction::triggered, this, &MainWindow::stopRun);
+    connect(a->addPanel, &QAction::triggered, this, &MainWindow::addPanel);
+    connect(a->compare, &QAction::triggered, this, [this] { openCompare(); });
+    for (int i = 0; i < 3; ++i)
+        connect(a->fields[i], &QAction::triggered, this, [this, i] { setField(Field(i)); });
+    connect(a->follow, &QAction::toggled, this, &MainWindow::scheduleRefresh);
+    connect(a->metrics, &QAction::toggled, doc_, &RunDocument::setMetricsEnabled);
+    connect(a->decision, &QAction::toggled, this, [this](bool on) { panelRow_->setShowDecision(on); });
+    connect(a->present, &QAction::triggered, this, [this](bool on) { setPresentation(on); });
+    // Each timeline action calls a plain closure (not a member pointer captured by a
+    // generic lambda: GCC 12 miscompiled that one into a stack-buffer-underflow under ASan).
+    const auto onTimeline = [this](QAction* act, std::function<void(TimelineBar*)> f) {
+        connect(act, &QAction::triggered, this, [this, f = std::move(f)] {
+            actions_->follow->setChecked(false);
+            f(timeline_);
         });
-        addAction(a);
     };
-    timelineAction(tr("Play / Pause"), QKeySequence(Qt::Key_Space), [](TimelineBar* t) { t->togglePlay(); });
-    timelineAction(tr("Step Back"), QKeySequence(Qt::Key_Left), [](TimelineBar* t) { t->stepBack(); });
-    timelineAction(tr("Step Forward"), QKeySequence(Qt::Key_Right), [](TimelineBar* t) { t->stepForward(); });
-    timelineAction(tr("Jump to Start"), QKeySequence(Qt::Key_Home), [](TimelineBar* t) { t->toStart(); });
-    timelineAction(tr("Jump to End"), QKeySequence(Qt::Key_End), [](TimelineBar* t) { t->toEnd(); });
-    QMenu* help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About NoiseTrail"), this, [this] {
+    onTimeline(a->playPause, [](TimelineBar* t) { t->togglePlay(); });
+    onTimeline(a->stepBack, [](TimelineBar* t) { t->stepBack(); });
+    onTimeline(a->stepForward, [](TimelineBar* t) { t->stepForward(); });
+    onTimeline(a->previousKey, [](TimelineBar* t) { t->previousKeyFrame(); });
+    onTimeline(a->nextKey, [](TimelineBar* t) { t->nextKeyFrame(); });
+    onTimeline(a->toStart, [](TimelineBar* t) { t->toStart(); });
+    onTimeline(a->toEnd, [](TimelineBar* t) { t->toEnd(); });
+    connect(a->shortcuts, &QAction::triggered, this, [this] { WindowActions::showShortcuts(this, menuBar()); });
+    connect(a->about, &QAction::triggered, this, [this] {
         QMessageBox::about(this, tr("About NoiseTrail"),
-                           tr("<b>NoiseTrail</b> makes the reverse process of diffusion models visible: "
-                              "DDPM and DDIM from the same noise, side by side, step by step.<br>"
-                              "GPL-3.0-or-later. Plots by QCustomPlot."));
+                           tr("<b>NoiseTrail %1</b><br>The reverse process of diffusion models, visible: samplers "
+                              "side by side from the same noise, step by step.<br>GPL-3.0-or-later. Plots by "
+                              "QCustomPlot.")
+                               .arg(QApplication::applicationVersion().toHtmlEscaped()));
     });
+
+    const auto menus = a->buildMenus(
+        menuBar(), [this](QMenu* m) { files_->addFileActions(m); },
+        [this](QMenu* m) {
+            files_->addExportActions(m);
+            m->addAction(tr("All &Plots (PNG, SVG, PDF, CSV)..."), this, &MainWindow::exportPlots);
+        });
+    files_->setRecentCardsMenu(menus.recent, [this](const QString& f) { loadModel(f); });
+    plotsMenu_ = menus.plots;
+    QMenu* experiments = addExperimentsMenu(
+        this, [this] { return hasModel() && !doc_->loading() ? doc_->model()->path : QString(); },
+        [this] { return doc_->seed(); });
+    menuBar()->insertMenu(menus.view->menuAction(), experiments); // after Run, before View and Help
+}
+
+void MainWindow::exportPlots()
+{
+    const QString folder = QFileDialog::getExistingDirectory(this, tr("Export All Plots To"), QDir::homePath());
+    if (folder.isEmpty())
+        return;
+    QString error;
+    const int n = exportAllPlots(this, folder, &error);
+    if (!error.isEmpty())
+        showError(tr("Export of the plots: %1").arg(error));
+    else
+        status_->setMessage(
+            tr("Wrote %1 plots to %2 (PNG, SVG, PDF and CSV each).").arg(n).arg(QDir::toNativeSeparators(folder)));
 }
 
 void MainWindow::buildUi()
 {
-    QToolBar* tb = addToolBar(tr("Main"));
-    tb->setObjectName("mainToolBar");
-    tb->setMovable(false);
-    tb->addWidget(new QLabel(tr(" Model ")));
-    modelCombo_ = new QComboBox;
-    modelCombo_->setObjectName("modelCombo");
-    modelCombo_->setMinimumContentsLength(18);
-    modelCombo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
-    modelCombo_->setToolTip(tr("The model to sample from: the bundled cards, or any card opened"));
-    connect(modelCombo_, &QComboBox::activated, this, [this](int i) {
-        const QString p = modelCombo_->itemData(i).toString();
-        if (!p.isEmpty() && (!hasModel() || QFileInfo(p).absoluteFilePath() != model()->path))
-            loadModel(p);
+    toolbar_ = new RunToolBar(doc_, actions_, this);
+    addToolBar(toolbar_);
+    connect(toolbar_, &RunToolBar::modelChosen, this, [this](const QString& path) {
+        loadModel(path);
+        focusTimeline();
     });
-    tb->addWidget(modelCombo_);
-    tb->addAction(openAct_);
-    tb->addSeparator();
-    tb->addWidget(new QLabel(tr(" Seed ")));
-    seed_ = new QSpinBox;
-    seed_->setObjectName("seed");
-    seed_->setRange(0, 2147483647);
-    seed_->setValue(1);
-    seed_->setToolTip(tr("Seed of the starting noise x_T, shared by every panel: a fair comparison"));
-    connect(seed_, &QSpinBox::valueChanged, this, [this](int v) { doc_->setSeed(quint64(v)); });
-    tb->addWidget(seed_);
-    auto* reroll = new QToolButton;
-    reroll->setDefaultAction(rerollAct_);
-    tb->addWidget(reroll);
-    tb->addWidget(new QLabel(tr(" Batch ")));
-    batch_ = new QSpinBox;
-    batch_->setObjectName("batch");
-    batch_->setRange(1, 4096);
-    batch_->setValue(16);
-    batch_->setToolTip(tr("Samples per panel (16 images; 512 points for 2-D models)"));
-    connect(batch_, &QSpinBox::valueChanged, doc_, &RunDocument::setBatch);
-    tb->addWidget(batch_);
-    tb->addSeparator();
-    for (auto* a : fieldActs_)
-        tb->addAction(a);
-    tb->addSeparator();
-    tb->addWidget(new QLabel(tr(" Pacing ")));
-    pacingCombo_ = new QComboBox;
-    pacingCombo_->setObjectName("pacingCombo");
-    for (QAction* a : pacingGroup_->actions()) {
-        pacingCombo_->addItem(a->text().remove('&'), a->data());
-        pacingCombo_->setItemData(pacingCombo_->count() - 1, a->toolTip(), Qt::ToolTipRole);
-    }
-    pacingCombo_->setToolTip(tr("How the panels advance together (applies to the next run)"));
-    connect(pacingCombo_, &QComboBox::activated, this, [this](int i) {
-        doc_->setPacing(parse_pacing(pacingCombo_->itemData(i).toString().toStdString()));
-    });
-    tb->addWidget(pacingCombo_);
-    tb->addSeparator();
-    tb->addAction(runAct_);
-    tb->addAction(stopAct_);
-    tb->addAction(addPanelAct_);
-    if (auto* w = tb->widgetForAction(runAct_))
-        w->setObjectName("runButton");
-    if (auto* w = tb->widgetForAction(stopAct_))
-        w->setObjectName("stopButton");
-    tb->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
 
     auto* central = new QWidget;
     auto* col = new QVBoxLayout(central);
     col->setContentsMargins(4, 2, 4, 2);
     col->setSpacing(2);
-
-    // One clear message for errors; the window stays usable.
-    errorBanner_ = new QFrame;
-    errorBanner_->setObjectName("errorBanner");
-    auto* eb = new QHBoxLayout(errorBanner_);
-    eb->setContentsMargins(8, 4, 4, 4);
-    errorLabel_ = new QLabel;
-    errorLabel_->setObjectName("errorLabel");
-    errorLabel_->setWordWrap(true);
-    errorLabel_->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    errorLabel_->setTextFormat(Qt::PlainText); // a card's name is no markup
-    auto* close = new QToolButton;
-    close->setObjectName("errorClose");
-    close->setText(QStringLiteral("\u2715"));
-    close->setAutoRaise(true);
-    close->setToolTip(tr("Dismiss this message"));
-    connect(close, &QToolButton::clicked, this, &MainWindow::clearError);
-    eb->addWidget(errorLabel_, 1);
-    eb->addWidget(close);
-    errorBanner_->hide();
+    errorBanner_ = new ErrorBanner;
     col->addWidget(errorBanner_);
 
     splitter_ = new QSplitter(Qt::Vertical);
@@ -440,28 +246,41 @@ void MainWindow::buildUi()
     auto* topCol = new QVBoxLayout(top);
     topCol->setContentsMargins(0, 0, 0, 0);
     topCol->setSpacing(2);
-    panelsRow_ = new QWidget;
-    panelsLayout_ = new QHBoxLayout(panelsRow_);
-    panelsLayout_->setContentsMargins(0, 0, 0, 0);
-    panelsLayout_->setSpacing(4);
-    topCol->addWidget(panelsRow_, 1);
+    panelRow_ = new PanelRow(doc_);
+    connect(panelRow_, &PanelRow::sampleClicked, this, &MainWindow::openSample);
+    connect(panelRow_, &PanelRow::sampleClicked, this, [this](int panel, int sample) {
+        equations_->setPanel(panel);
+        equations_->setSample(sample);
+    });
+    connect(panelRow_, &PanelRow::etaEdited, this, [this] {
+        // The hybrid knob: dragging eta re-runs the panel from the same x_T (only
+        // changed panels are recomputed), coalesced so a drag is not a queue of runs.
+        if (hasModel() && !doc_->loading())
+            etaRerun_->start();
+    });
+    connect(panelRow_, &PanelRow::cardRequested, this, [this](int i, const QString& path) { setPanelCard(i, path); });
+    topCol->addWidget(panelRow_, 1);
     timeline_ = new TimelineBar;
     topCol->addWidget(timeline_);
+    guardControls(timeline_);
     splitter_->addWidget(top);
 
     bottomTabs_ = new QTabWidget;
     bottomTabs_->setObjectName("bottomTabs");
     bottomTabs_->setDocumentMode(true);
+    bottomTabs_->setFocusPolicy(Qt::NoFocus);
     plots_ = new PlotsWidget;
+    plotFeed_ = std::make_unique<PlotFeed>(plots_);
     forward_ = new ForwardView;
+    equations_ = new EquationView;
     bottomTabs_->addTab(plots_, tr("Schedule && statistics"));
     bottomTabs_->addTab(forward_, tr("Forward process"));
-    equations_ = new EquationView;
     bottomTabs_->addTab(equations_, tr("Reverse step"));
-    bottomTabs_->setTabToolTip(2, tr("The update the sampler applied at the cursor, with its numbers"));
-    connect(equations_, &EquationView::panelChosen, this, [this] { refreshViews(); });
     bottomTabs_->setTabToolTip(0, tr("The noise schedule and each panel's per-step statistics"));
     bottomTabs_->setTabToolTip(1, tr("q(x_t | x_0): real examples pushed forward to noise level t"));
+    bottomTabs_->setTabToolTip(2, tr("The update the sampler applied at the cursor, with its numbers"));
+    connect(equations_, &EquationView::panelChosen, this, [this] { refreshViews(); });
+    guardControls(bottomTabs_);
     splitter_->addWidget(bottomTabs_);
     splitter_->setStretchFactor(0, 3);
     splitter_->setStretchFactor(1, 2);
@@ -474,99 +293,43 @@ void MainWindow::buildUi()
     connect(plots_, &PlotsWidget::seekRequested, timeline_, &TimelineBar::seek);
     presentation_ = new Presentation(this);
     connect(presentation_, &Presentation::toggled, this, [this](bool on) {
-        const QSignalBlocker b(presentAct_);
-        presentAct_->setChecked(on);
+        const QSignalBlocker b(actions_->present);
+        actions_->present->setChecked(on);
+        focusTimeline();
     });
-    connect(metricsAct_, &QAction::toggled, doc_, &RunDocument::setMetricsEnabled);
-    connect(metricsAct_, &QAction::toggled, plots_, &PlotsWidget::setMetricsShown);
+    connect(actions_->cycleStage, &QAction::triggered, presentation_, &Presentation::cycleStage);
+    connect(actions_->metrics, &QAction::toggled, plots_, &PlotsWidget::setMetricsShown);
     plotsMenu_->addActions(plots_->foldActions());
     bottomTabs_->setCornerWidget(plots_->plotsButton(), Qt::TopRightCorner);
 
-    statusLabel_ = new QLabel;
-    statusLabel_->setObjectName("statusLabel");
-    statusBar()->addWidget(statusLabel_, 1);
-    // While a panel's metrics are measured on every k-th step only (core recorder.hpp), say so.
-    auto* metricsNote = new QLabel;
-    metricsNote->setObjectName("metricsNote");
-    metricsNote->setToolTip(tr("Diversity metrics are measured on every k-th step of a long panel, so that they "
-                               "cost little; their plots show those steps as points"));
-    metricsNote->hide();
-    statusBar()->addPermanentWidget(metricsNote);
-    connect(plots_, &PlotsWidget::metricsNoteChanged, metricsNote, [metricsNote](const QString& note) {
-        metricsNote->setText(note);
-        metricsNote->setVisible(!note.isEmpty());
-    });
-    progress_ = new QProgressBar;
-    progress_->setMaximumWidth(220);
-    progress_->setTextVisible(true);
-    progress_->setToolTip(tr("Progress of the whole run, all panels"));
-    progress_->hide();
-    statusBar()->addPermanentWidget(progress_);
+    status_ = new RunStatusBar;
+    setStatusBar(status_);
+    connect(plots_, &PlotsWidget::metricsNoteChanged, status_, &RunStatusBar::setMetricsNote);
     populateModelCombo();
+}
+
+void MainWindow::focusTimeline()
+{
+    // The keys' home: the clicker's Page Down moves the cursor, never a control.
+    if (timeline_)
+        timeline_->track()->setFocus(Qt::OtherFocusReason);
 }
 
 void MainWindow::populateModelCombo()
 {
-    const QSignalBlocker b(modelCombo_);
-    modelCombo_->clear();
     cardChoices_ = listModelCards(modelsDir_);
-    for (const CardChoice& c : cardChoices_) {
-        modelCombo_->addItem(c.name, c.path);
-        modelCombo_->setItemData(modelCombo_->count() - 1, c.tip.isEmpty() ? c.path : c.tip, Qt::ToolTipRole);
-    }
-    if (const auto& m = doc_->model()) {
-        int i = modelCombo_->findData(m->path);
-        if (i < 0) {
-            modelCombo_->insertItem(0, QString::fromStdString(m->card().name), m->path);
-            modelCombo_->setItemData(0, m->path, Qt::ToolTipRole);
-            i = 0;
-        }
-        modelCombo_->setCurrentIndex(i);
-    }
-    for (auto* p : panels_)
-        p->setCardChoices(cardChoices_);
+    toolbar_->setCardChoices(cardChoices_);
+    panelRow_->setCardChoices(cardChoices_);
 }
 
-SamplerPanel* MainWindow::makePanel(int index)
-{
-    auto* p = new SamplerPanel(doc_, index);
-    p->setShowDecision(decisionAct_->isChecked());
-    connect(p, &SamplerPanel::removeRequested, this, [this, p] { doc_->removePanel(p->index()); });
-    connect(p, &SamplerPanel::sampleClicked, this, &MainWindow::openSample);
-    connect(p, &SamplerPanel::etaEdited, this, [this] {
-        // The hybrid knob: dragging eta re-runs the panel from the same x_T (only
-        // changed panels are recomputed), coalesced so a drag is not a queue of runs.
-        if (hasModel() && !doc_->loading())
-            etaRerun_->start();
-    });
-    connect(p, &SamplerPanel::sampleClicked, this, [this](int panel, int sample) {
-        equations_->setPanel(panel);
-        equations_->setSample(sample);
-    });
-    connect(p, &SamplerPanel::cardRequested, this, [this](int i, const QString& path) { setPanelCard(i, path); });
-    p->setCardChoices(cardChoices_);
-    return p;
-}
+int MainWindow::panelCount() const { return panelRow_->count(); }
+SamplerPanel* MainWindow::panel(int i) const { return panelRow_->panel(i); }
 
 void MainWindow::syncPanels()
 {
-    // One widget per document panel, in order.
-    while (panelCount() < doc_->panelCount())
-        panels_.push_back(makePanel(panelCount()));
-    while (panelCount() > doc_->panelCount()) {
-        panels_.back()->hide();
-        panels_.back()->deleteLater();
-        panels_.pop_back();
-    }
-    for (std::size_t i = 0; i < panels_.size(); ++i) {
-        panels_[i]->setIndex(int(i));
-        panels_[i]->setRemovable(panels_.size() > 1);
-        panelsLayout_->addWidget(panels_[i], 1);
-        panels_[i]->sync();
-    }
-    addPanelAct_->setEnabled(panelCount() < RunDocument::kMaxPanels);
-    if (presentation_)
+    if (panelRow_->sync() && presentation_)
         presentation_->reapply();
+    actions_->addPanel->setEnabled(panelCount() < RunDocument::kMaxPanels);
     rebuildPlots();
     updateTimelineMarks();
 }
@@ -574,17 +337,8 @@ void MainWindow::syncPanels()
 void MainWindow::onDocumentChanged()
 {
     // Every label follows the document: headers, legends, the Reverse step tab's names.
-    for (auto* p : panels_)
-        p->sync();
-    {
-        const QSignalBlocker b1(seed_), b2(batch_), b3(pacingCombo_);
-        seed_->setValue(int(doc_->seed()));
-        batch_->setValue(doc_->batch());
-        const QString name = QString::fromStdString(to_string(doc_->pacing()));
-        pacingCombo_->setCurrentIndex(pacingCombo_->findData(name));
-        for (QAction* a : pacingGroup_->actions())
-            a->setChecked(a->data().toString() == name);
-    }
+    panelRow_->sync();
+    toolbar_->sync();
     updatePlotLegend();
     updateTimelineMarks();
     updateActions();
@@ -621,38 +375,8 @@ void MainWindow::setPresentation(bool on, double scale)
 
 void MainWindow::rebuildPlots()
 {
-    plots_->setPanelCount(panelCount());
+    plotFeed_->rebuild(panelRow_->panels());
     updatePlotLegend();
-    plotted_.assign(std::size_t(panelCount()), {nullptr, 0});
-    for (int i = 0; i < panelCount(); ++i) {
-        const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
-        plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
-    }
-    pullFrames();
-    installPlotExports(plots_); // PNG / SVG / PDF / CSV context menus (export_plot.hpp)
-}
-
-void MainWindow::pullFrames()
-{
-    // The worker appends to the stores; the plots take what was published since
-    // the last redraw (a new store starts its panel's curves afresh).
-    plotted_.resize(std::size_t(panelCount()), {nullptr, 0});
-    for (int i = 0; i < panelCount(); ++i) {
-        const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
-        auto& [store, done] = plotted_[std::size_t(i)];
-        if (store != &tr) {
-            if (store)
-                plots_->beginPanel(i, tr.plannedSteps() ? tr.timesteps() : panels_[std::size_t(i)]->plannedTimesteps());
-            store = &tr;
-            done = 0;
-        }
-        for (const int n = tr.size(); done < n; ++done) {
-            const auto& info = tr.info(done);
-            plots_->addStats(i, info.plan.t, info.stats);
-            if (hasValues(info.metrics.values)) // steps between measured ones hold none (core recorder.hpp)
-                plots_->addMetrics(i, info.plan.t, info.metrics.values);
-        }
-    }
 }
 
 CompareDialog* MainWindow::compareDialog() const { return compare_.data(); }
@@ -692,12 +416,11 @@ CompareDialog* MainWindow::openCompare()
 
 void MainWindow::updateActions()
 {
-    if (compareAct_)
-        compareAct_->setEnabled(hasModel() && !doc_->loading());
-    runAct_->setEnabled(hasModel() && !doc_->loading());
-    stopAct_->setEnabled(isRunning());
+    actions_->compare->setEnabled(hasModel() && !doc_->loading());
+    actions_->run->setEnabled(hasModel() && !doc_->loading());
+    actions_->stop->setEnabled(isRunning());
     const bool images = hasModel() && !model()->card().is_2d_points();
-    for (auto* a : fieldActs_)
+    for (auto* a : actions_->fields)
         a->setEnabled(images);
 }
 
@@ -705,18 +428,20 @@ void MainWindow::updateActions()
 
 void MainWindow::loadModel(const QString& path)
 {
-    if (!files_->confirmDiscard(tr("open another model")))
+    if (!files_->confirmDiscard(tr("open another model"))) {
+        toolbar_->sync(); // the model box shows the model the window still holds
         return;
+    }
     doc_->loadModel(path);
     updateActions();
-    statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
+    status_->setMessage(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
 }
 
 quint64 MainWindow::setPanelCard(int i, const QString& path)
 {
     const quint64 token = doc_->setPanelCard(i, path);
     if (token)
-        statusLabel_->setText(tr("Loading %1 for panel %2 ...").arg(QFileInfo(path).fileName()).arg(i + 1));
+        status_->setMessage(tr("Loading %1 for panel %2 ...").arg(QFileInfo(path).fileName()).arg(i + 1));
     return token;
 }
 
@@ -725,13 +450,8 @@ void MainWindow::onModelReady()
     const auto& m = doc_->model();
     const ModelCard& card = m->card();
     clearError();
-    plots_->setSchedule(m->alphaBars, m->betas, m->logSnr);
-    plots_->setMetricKind(m->mixture ? PlotsWidget::MetricKind::Mixture
-                          : m->classifier ? PlotsWidget::MetricKind::Classes
-                                          : PlotsWidget::MetricKind::Plain,
-                          m->mixture ? m->mixture->components() : m->classifier ? m->classifier->num_classes() : 0);
-    for (auto* p : panels_)
-        p->sync();
+    plotFeed_->setModel(*m);
+    panelRow_->sync();
     rebuildPlots();
     timeline_->setTrainSteps(m->trainSteps());
     timeline_->setCursor(m->trainSteps() - 1);
@@ -741,11 +461,11 @@ void MainWindow::onModelReady()
         setField(field_);
     populateModelCombo();
     if (!doc_->isReplay())
-        addRecent(m->path);
+        files_->addRecentCard(m->path);
     updateTitle();
     updateTimelineMarks();
     updateActions();
-    statusLabel_->setText(tr("%1: %2. Press Run.")
+    status_->setMessage(tr("%1: %2. Press Run.")
                               .arg(QString::fromStdString(card.name),
                                    card.is_2d_points() ? tr("2-D points") : tr("images")));
     Q_EMIT modelReady();
@@ -755,7 +475,7 @@ void MainWindow::onModelFailed(const QString& path, const QString& message)
 {
     updateActions();
     showError(tr("Could not open the model card %1: %2").arg(QDir::toNativeSeparators(path), message));
-    statusLabel_->setText(hasModel() ? tr("Still using %1").arg(QString::fromStdString(model()->card().name))
+    status_->setMessage(hasModel() ? tr("Still using %1").arg(QString::fromStdString(model()->card().name))
                                      : tr("No model loaded"));
     // Nothing loaded yet (say the default digit model is broken): fall back to
     // the analytic ring so the window is usable; the message stays visible.
@@ -772,46 +492,19 @@ void MainWindow::askTrustCode(int panel, const QString& path, const QString& mod
 {
     // Contract section 2: a TorchScript module outside the bundled models folder
     // runs only when the user trusts it; the answer is remembered by card content.
-    const auto reload = [this, panel, path] {
-        if (panel >= 0) {
-            setPanelCard(panel, path);
-        } else {
-            doc_->loadModel(path); // the discard question was asked when this load began
-            statusLabel_->setText(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
-        }
-    };
-    const std::vector<std::string> trusted = trustedFingerprints();
-    if (std::find(trusted.begin(), trusted.end(), fingerprint.toStdString()) != trusted.end())
-        return reload(); // answered meanwhile (two panels with one card): ask once
-    QMessageBox box(QMessageBox::Warning, tr("Run code from this model?"),
-                    tr("%1 names a TorchScript module, %2.\n\nA model file of this kind is a program: it runs with "
-                       "your permissions and can read and write your files. Run it only if you trust its source.")
-                        .arg(QDir::toNativeSeparators(path), QDir::toNativeSeparators(module)),
-                    QMessageBox::Cancel, this);
-    box.setObjectName("trustCodeQuestion");
-    box.setInformativeText(tr("Models in the bundled models folder run without asking. Your answer is remembered "
-                              "for this content of the card and its files; if they change, you are asked again."));
-    QPushButton* trust = box.addButton(tr("Trust and Open"), QMessageBox::AcceptRole);
-    trust->setObjectName("trustAndOpen");
-    box.setDefaultButton(QMessageBox::Cancel);
-    box.exec();
-    if (box.clickedButton() != trust) {
+    if (!confirmTrust(this, path, module, fingerprint, options_.useSettings)) {
         doc_->declineCode(panel, path, module);
-        return;
+    } else if (panel >= 0) {
+        setPanelCard(panel, path);
+    } else {
+        doc_->loadModel(path); // the discard question was asked when this load began
+        status_->setMessage(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
     }
-    trustCode(fingerprint.toStdString());
-    if (options_.useSettings) {
-        QStringList list;
-        for (const std::string& f : trustedFingerprints())
-            list << QString::fromStdString(f);
-        QSettings().setValue("trustedCode/fingerprints", list);
-    }
-    reload();
 }
 
 void MainWindow::onRunShown(const QString& path, const QString& title)
 {
-    followAct_->setChecked(false);
+    actions_->follow->setChecked(false);
     timeline_->setCursor(TimelineMapping::kFinal);
     refreshViews();
     updateActions();
@@ -823,7 +516,7 @@ void MainWindow::onRunShown(const QString& path, const QString& title)
 
 void MainWindow::startRun()
 {
-    // Ask before discarding a finished run only when Run would replace something.
+    // A finished run that Run would replace is set aside (Edit > Restore Discarded Run).
     bool replaces = false;
     for (int i = 0; i < doc_->panelCount(); ++i)
         replaces = replaces || (doc_->computed(i) && doc_->isPending(i));
@@ -837,12 +530,12 @@ void MainWindow::startRun()
         updateActions();
         timeline_->setCursor(TimelineMapping::kFinal);
         refreshViews();
-        statusLabel_->setText(tr("Nothing to recompute: every panel already shows its recipe. Change a panel, "
+        status_->setMessage(tr("Nothing to recompute: every panel already shows its recipe. Change a panel, "
                                  "the seed or the batch, then Run."));
         Q_EMIT runFinished(false);
         break;
     case RunDocument::RunStart::WaitingForCard:
-        statusLabel_->setText(tr("Loading a panel's card: the run starts when it is loaded."));
+        status_->setMessage(tr("Loading a panel's card: the run starts when it is loaded."));
         break;
     case RunDocument::RunStart::Refused:
         break;
@@ -852,7 +545,7 @@ void MainWindow::startRun()
 void MainWindow::onRunStarted()
 {
     // A new run is followed live again until the user grabs the timeline.
-    followAct_->setChecked(true);
+    actions_->follow->setChecked(true);
     timeline_->stop();
     const int T = model()->trainSteps();
     timeline_->setCursor(T - 1);
@@ -861,36 +554,38 @@ void MainWindow::onRunStarted()
     redrawPacer_->runStarted(default_threads(model()->card(), ThreadUse::Interactive));
     int total = 0;
     for (int i : doc_->runPanels())
-        total += std::max(1, int(panels_[std::size_t(i)]->plannedTimesteps().size()));
-    progress_->setRange(0, std::max(1, total));
-    progress_->setValue(0);
-    progress_->show();
+        total += std::max(1, int(panel(i)->plannedTimesteps().size()));
+    status_->startProgress(total);
     updateActions();
     refreshViews();
 }
 
 void MainWindow::onRunFinished(bool cancelled)
 {
-    progress_->hide();
-    if (!cancelled && followAct_->isChecked())
+    status_->endProgress();
+    if (!cancelled && actions_->follow->isChecked())
         timeline_->setCursor(TimelineMapping::kFinal);
     refreshViews();
     updateActions();
-    statusLabel_->setText(cancelled ? tr("Stopped. Scrub the timeline to see what was computed.")
-                                    : tr("Done. Scrub the timeline (drag, or Left/Right, Home/End, Space to play)."));
+    const QString back = files_->hasDiscardedRun() ? tr(" Ctrl+Z brings back the unsaved run this one replaced.")
+                                                   : QString();
+    status_->setMessage((cancelled ? tr("Stopped. Scrub the timeline to see what was computed.")
+                                   : tr("Done. Scrub the timeline (drag, or Left/Right, Page Up/Down, Home/End, "
+                                        "Space to play).")) +
+                        back);
     Q_EMIT runFinished(cancelled);
 }
 
 void MainWindow::onRunFailed(int panel, const QString& message)
 {
-    progress_->hide();
+    status_->endProgress();
     refreshViews();
     updateActions();
     const QString who = panel >= 0 && panel < panelCount()
                             ? tr("Panel %1 (%2)").arg(panel + 1).arg(doc_->describe(panel))
                             : tr("The run");
     showError(tr("%1 failed: %2. The steps computed before the failure are kept.").arg(who, message));
-    statusLabel_->setText(tr("Run failed"));
+    status_->setMessage(tr("Run failed"));
     Q_EMIT runFinished(true);
 }
 
@@ -900,7 +595,7 @@ void MainWindow::onCursorMoved(int t)
 {
     // The user grabbed the timeline: stop following the live run.
     if (isRunning())
-        followAct_->setChecked(false);
+        actions_->follow->setChecked(false);
     plots_->setCursor(t);
     forward_->followTimeline(t);
     refreshViews(); // scrubbing redraws at once, from stored frames
@@ -915,23 +610,13 @@ void MainWindow::scheduleRefresh()
 void MainWindow::refreshViews()
 {
     refreshTimer_->stop();
-    pullFrames();
-    if (isRunning() && followAct_->isChecked()) {
+    plotFeed_->pull(panelRow_->panels());
+    if (isRunning() && actions_->follow->isChecked()) {
         // Following the live run: every panel shows its newest state, and the
         // cursor stands at the noise level of the slowest panel still computing.
-        int t = TimelineMapping::kFinal;
-        for (int i : doc_->runPanels()) {
-            const Trajectory& tr = panels_[std::size_t(i)]->trajectory();
-            if (!tr.finished() && tr.plannedSteps() > 0)
-                t = std::max(t, tr.timesteps()[std::size_t(std::max(0, tr.size() - 1))]);
-        }
-        timeline_->setCursor(t);
-        for (auto* p : panels_)
-            p->showNewest(field_);
+        timeline_->setCursor(panelRow_->showNewest(field_));
     } else {
-        const int t = timeline_->cursor();
-        for (auto* p : panels_)
-            p->showAt(t, field_);
+        panelRow_->showAt(timeline_->cursor(), field_);
     }
     plots_->setCursor(timeline_->cursor());
     for (auto& d : sampleDialogs_)
@@ -941,29 +626,15 @@ void MainWindow::refreshViews()
         }
     if (const int e = equations_->panel(); e < panelCount()) {
         // The sampler the shown store was computed with, never a pending edit.
-        const SamplerPanel* p = panels_[std::size_t(e)];
+        const SamplerPanel* p = panel(e);
         equations_->showStep(doc_->shownConfig(e), p->trajectoryPtr(),
                              std::min(p->displayedStep(), p->trajectory().size() - 1));
     }
     updateTimelineMarks();
-    if (isRunning())
-        progress_->setValue(doc_->runSteps().first);
     updateStatus();
 }
 
-void MainWindow::updateTimelineMarks()
-{
-    std::vector<PanelMarks> marks;
-    for (int i = 0; i < panelCount(); ++i) {
-        const SamplerPanel* p = panels_[std::size_t(i)];
-        PanelMarks m;
-        m.color = panelColor(i);
-        m.timesteps = p->trajectory().plannedSteps() ? p->trajectory().timesteps() : p->plannedTimesteps();
-        m.visited = p->trajectory().size();
-        marks.push_back(std::move(m));
-    }
-    timeline_->setPanels(std::move(marks));
-}
+void MainWindow::updateTimelineMarks() { timeline_->setPanels(panelRow_->marks()); }
 
 void MainWindow::updateTitle() { setWindowTitle(doc_->windowTitle()); }
 
@@ -972,32 +643,31 @@ void MainWindow::updateStatus()
     updateTitle();
     if (!isRunning())
         return;
-    progress_->setToolTip(tr("Progress of the run, all computing panels together:\n%1")
-                              .arg(doc_->runPanelSteps().join('\n')));
-    statusLabel_->setText(doc_->runStatus(runClock_.elapsed() / 1000.0, pacingCombo_->currentText()));
+    status_->setProgress(doc_->runSteps().first, doc_->runPanelSteps());
+    status_->setMessage(doc_->runStatus(runClock_.elapsed() / 1000.0, toolbar_->pacingText()));
 }
 
 void MainWindow::setField(Field f)
 {
     field_ = f;
-    fieldActs_[int(f)]->setChecked(true);
+    actions_->fields[int(f)]->setChecked(true);
     refreshViews();
 }
 
-void MainWindow::setMetricsEnabled(bool on) { metricsAct_->setChecked(on); }
+void MainWindow::setMetricsEnabled(bool on) { actions_->metrics->setChecked(on); }
 
 std::vector<SampleDialog::Source> MainWindow::sampleSources() const
 {
     std::vector<SampleDialog::Source> out;
     for (int i = 0; i < panelCount(); ++i)
-        out.push_back({panels_[std::size_t(i)]->trajectoryPtr(),
-                       tr("Panel %1: %2").arg(i + 1).arg(panels_[std::size_t(i)]->description())});
+        out.push_back({panel(i)->trajectoryPtr(),
+                       tr("Panel %1: %2").arg(i + 1).arg(panel(i)->description())});
     return out;
 }
 
 void MainWindow::openSample(int panel, int sample)
 {
-    const SamplerPanel* p = panels_.at(std::size_t(panel));
+    const SamplerPanel* p = this->panel(panel);
     if (p->trajectory().empty())
         return;
     // Sample i of every panel (the same x_T), following the timeline.
@@ -1010,34 +680,15 @@ void MainWindow::openSample(int panel, int sample)
 
 // ------------------------------------------------------------------ errors
 
-void MainWindow::styleErrorBanner()
-{
-    // Light pink on a light window, deep red with light text on a dark one;
-    // the close cross in the text colour so it shows on both.
-    const bool dark = palette().color(QPalette::Window).lightnessF() < 0.5;
-    const QString bg = dark ? "#5a1d1a" : "#fdecea", border = dark ? "#b0554d" : "#e0a39d",
-                  ink = dark ? "#ffdad6" : "#611a15";
-    errorBanner_->setStyleSheet(QStringLiteral("#errorBanner{background:%1;border:1px solid %2;border-radius:4px;} "
-                                               "#errorBanner QLabel, #errorBanner QToolButton{color:%3;} "
-                                               "#errorBanner QToolButton{font-weight:bold;}")
-                                    .arg(bg, border, ink));
-}
-
 void MainWindow::showError(const QString& message)
 {
-    styleErrorBanner();
-    errorLabel_->setText(QString::fromStdString(noisetrail::printable(message.toStdString())));
-    errorBanner_->show();
+    errorBanner_->showMessage(message);
     Q_EMIT errorShown(message);
 }
 
-void MainWindow::clearError()
-{
-    errorLabel_->clear();
-    errorBanner_->hide();
-}
+void MainWindow::clearError() { errorBanner_->clear(); }
 
-QString MainWindow::errorText() const { return errorBanner_->isHidden() ? QString() : errorLabel_->text(); }
+QString MainWindow::errorText() const { return errorBanner_->text(); }
 
 // ------------------------------------------------------------------ files, settings, close
 
@@ -1052,42 +703,12 @@ void MainWindow::dragEnterEvent(QDragEnterEvent* e)
 
 void MainWindow::dropEvent(QDropEvent* e)
 {
-    const auto urls = e->mimeData() ? e->mimeData()->urls() : QList<QUrl>();
-    if (urls.isEmpty() || !urls[0].isLocalFile()) {
-        showError(tr("Nothing to open in what was dropped: drop one model card (.json) file."));
-        return;
-    }
-    const QString path = urls[0].toLocalFile();
-    if (urls.size() > 1) {
-        showError(tr("%n files were dropped: drop one model card (.json) at a time.", nullptr, int(urls.size())));
-        return;
-    }
-    if (!path.endsWith(".json", Qt::CaseInsensitive)) {
-        showError(tr("%1 is not a model card: drop a model card (.json) file.").arg(QDir::toNativeSeparators(path)));
-        return;
-    }
+    QString error;
+    const QString path = droppedCard(e->mimeData(), &error);
+    if (path.isEmpty())
+        return showError(error);
     loadModel(path);
     e->acceptProposedAction();
-}
-
-void MainWindow::addRecent(const QString& path)
-{
-    recent_.removeAll(path);
-    recent_.prepend(path);
-    while (recent_.size() > kMaxRecent)
-        recent_.removeLast();
-    updateRecentMenu();
-}
-
-void MainWindow::updateRecentMenu()
-{
-    recentMenu_->clear();
-    for (const QString& f : recent_) {
-        QAction* a = recentMenu_->addAction(QFileInfo(f).fileName(), this, [this, f] { loadModel(f); });
-        a->setToolTip(f);
-        a->setStatusTip(f);
-    }
-    recentMenu_->setEnabled(!recent_.isEmpty());
 }
 
 void MainWindow::readSettings()
@@ -1098,8 +719,6 @@ void MainWindow::readSettings()
     restoreState(s.value("window/state").toByteArray());
     splitter_->restoreState(s.value("window/splitter").toByteArray());
     plots_->restoreFolded();
-    recent_ = s.value("recent").toStringList();
-    updateRecentMenu();
     timeline_->setSpeed(s.value("speed", 60).toInt());
     // The recipe in core's run recipe text (the settings of an older version are not read).
     doc_->restoreRecipeText(s.value("runRecipe").toString());
@@ -1111,7 +730,6 @@ void MainWindow::writeSettings()
     s.setValue("window/geometry", saveGeometry());
     s.setValue("window/state", saveState());
     s.setValue("window/splitter", splitter_->saveState());
-    s.setValue("recent", recent_);
     s.setValue("speed", timeline_->speed());
     if (hasModel() && !isReplay()) {
         s.setValue("model", model()->path);
@@ -1123,7 +741,7 @@ void MainWindow::writeSettings()
 
 void MainWindow::closeEvent(QCloseEvent* e)
 {
-    if (!files_->confirmDiscard(tr("quit"))) {
+    if (!files_->confirmDiscard(tr("quit"), RunFiles::Discard::Final)) {
         e->ignore();
         return;
     }

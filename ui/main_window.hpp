@@ -22,27 +22,28 @@
 #include <vector>
 
 class QAction;
-class QActionGroup;
-class QComboBox;
-class QFrame;
 class QHBoxLayout;
 class QLabel;
 class QMenu;
 class QProgressBar;
-class QSpinBox;
 class QSplitter;
 class QTabWidget;
 class QThread;
 class QTimer;
-class QToolButton;
 
 namespace noisetrail::ui {
 
 class CompareDialog;
 class EquationView;
+class ErrorBanner;
+class RunStatusBar;
+class RunToolBar;
+class WindowActions;
 class ExportJob;
 class ForwardView;
 class Presentation;
+class PanelRow;
+class PlotFeed;
 class PlotsWidget;
 class TimelineBar;
 
@@ -74,11 +75,12 @@ public:
     bool hasModel() const { return doc_->model() != nullptr; }
     const LoadedModel* model() const { return doc_->model().get(); }
 
-    int panelCount() const { return int(panels_.size()); }
-    SamplerPanel* panel(int i) const { return panels_.at(std::size_t(i)); }
+    int panelCount() const;
+    SamplerPanel* panel(int i) const;
     void addPanel() { doc_->addPanel(); }
     void removePanel(int i) { doc_->removePanel(i); }
     TimelineBar* timeline() const { return timeline_; }
+    RunToolBar* toolBar() const { return toolbar_; }
     PlotsWidget* plots() const { return plots_; }
     ForwardView* forwardView() const { return forward_; }
     EquationView* equationView() const { return equations_; }
@@ -139,8 +141,10 @@ protected:
     void dropEvent(QDropEvent* e) override;
 
 private:
-    void buildActions();
+    void wireActions();
     void buildUi();
+    void exportPlots();  ///< Export > All Plots
+    void focusTimeline(); ///< the keys' home (key_guard.hpp)
     void populateModelCombo();
     void updateActions();
     void syncPanels();   ///< one panel widget per document panel
@@ -152,10 +156,7 @@ private:
     void updateTitle();
     void scheduleRefresh();
     void showError(const QString& message);
-    void styleErrorBanner();
     void clearError();
-    void addRecent(const QString& path);
-    void updateRecentMenu();
     void readSettings();
     void writeSettings();
     void onCursorMoved(int t);
@@ -163,7 +164,6 @@ private:
     void onModelFailed(const QString& path, const QString& message);
     /// The document's untrustedCode: ask once, then trust and load again, or say why not.
     void askTrustCode(int panel, const QString& path, const QString& module, const QString& fingerprint);
-    void pullFrames();
     void onRunStarted();
     void onRunFinished(bool cancelled);
     void onRunFailed(int panel, const QString& message);
@@ -171,58 +171,35 @@ private:
     std::vector<SampleDialog::Source> sampleSources() const;
     /// RunFiles shows a saved run: scrub to its end, title the window.
     void onRunShown(const QString& path, const QString& title);
-    SamplerPanel* makePanel(int index);
 
     MainWindowOptions options_;
     QString modelsDir_;
     RunDocument* doc_ = nullptr;
     std::vector<CardChoice> cardChoices_;
     Field field_ = Field::Xt;
-    /// Per panel: the store whose steps the plots hold, and how many.
-    std::vector<std::pair<const Trajectory*, int>> plotted_;
+    std::unique_ptr<PlotFeed> plotFeed_; ///< the plots take the stores' new steps (plot_feed.hpp)
     QElapsedTimer runClock_;
-    QStringList recent_;
     RunFiles* files_ = nullptr;
 
-    std::vector<SamplerPanel*> panels_;
-    QWidget* panelsRow_ = nullptr;
-    QHBoxLayout* panelsLayout_ = nullptr;
+    PanelRow* panelRow_ = nullptr; ///< the sampler panels (panel_row.hpp)
     TimelineBar* timeline_ = nullptr;
     PlotsWidget* plots_ = nullptr;
     ForwardView* forward_ = nullptr;
     EquationView* equations_ = nullptr;
     Presentation* presentation_ = nullptr;
-    QAction* presentAct_ = nullptr;
     QTabWidget* bottomTabs_ = nullptr;
     QSplitter* splitter_ = nullptr;
-    QComboBox* modelCombo_ = nullptr;
-    QComboBox* pacingCombo_ = nullptr;
-    QActionGroup* pacingGroup_ = nullptr;
-    QSpinBox* seed_ = nullptr;
-    QSpinBox* batch_ = nullptr;
-    QFrame* errorBanner_ = nullptr;
-    QLabel* errorLabel_ = nullptr;
-    QLabel* statusLabel_ = nullptr;
+    WindowActions* actions_ = nullptr; ///< every action and menu (window_actions.hpp)
+    RunToolBar* toolbar_ = nullptr;
+    ErrorBanner* errorBanner_ = nullptr;
+    RunStatusBar* status_ = nullptr;
     QMenu* plotsMenu_ = nullptr; ///< View > Plots (PlotsWidget::foldActions)
-    QProgressBar* progress_ = nullptr;
     QTimer* refreshTimer_ = nullptr;
     class RedrawPacer* redrawPacer_ = nullptr; ///< sets refreshTimer_'s interval (redraw_pacer.hpp)
     QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced
-    QMenu* recentMenu_ = nullptr;
 
-    QAction* openAct_ = nullptr;
-    QAction* runAct_ = nullptr;
-    QAction* stopAct_ = nullptr;
-    QAction* rerollAct_ = nullptr;
-    QAction* addPanelAct_ = nullptr;
-    QAction* compareAct_ = nullptr;
-    QAction* metricsAct_ = nullptr;
-    QAction* decisionAct_ = nullptr; ///< View > Decision Time: strips / paths by component
     QPointer<CompareDialog> compare_;
     std::vector<QPointer<SampleDialog>> sampleDialogs_; ///< open large views, linked to the timeline
-    QActionGroup* fieldGroup_ = nullptr;
-    QAction* fieldActs_[3] = {};
-    QAction* followAct_ = nullptr;
 };
 
 } // namespace noisetrail::ui

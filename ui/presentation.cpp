@@ -3,9 +3,12 @@
 #include "equation_view.hpp"
 #include "main_window.hpp"
 #include "plots_widget.hpp"
+#include "run_toolbar.hpp"
+#include "timeline_bar.hpp"
 #include "sampler_panel.hpp"
 
 #include <QAction>
+#include <QSplitter>
 #include <QTabWidget>
 #include <algorithm>
 
@@ -39,6 +42,10 @@ void Presentation::enter(double scale)
         // The samples are the lecture: the plots' tabs give their room to the panels
         // (at 1366x768 they would leave the panels a quarter of the screen).
         tabsShown_ = w_->bottomTabs()->isVisibleTo(w_);
+        tabIndex_ = w_->bottomTabs()->currentIndex();
+        if (auto* sp = w_->findChild<QSplitter*>("mainSplitter"))
+            splitterSizes_ = sp->sizes();
+        stage_ = Stage::None;
         w_->bottomTabs()->hide();
     }
     active_ = true;
@@ -61,6 +68,33 @@ void Presentation::reapply()
     w_->plots()->setScale(scale_);
     if (auto* eq = w_->findChild<EquationView*>())
         eq->setScale(scale_);
+    w_->toolBar()->setPresentation(true, scale_);
+    w_->timeline()->setScale(scale_);
+}
+
+void Presentation::setStage(Stage stage)
+{
+    if (!active_)
+        return;
+    stage_ = stage;
+    QTabWidget* tabs = w_->bottomTabs();
+    if (stage == Stage::None) {
+        tabs->hide();
+        return;
+    }
+    // The tabs' order: plots, forward process, reverse step (main_window.cpp).
+    tabs->setCurrentIndex(stage == Stage::Plots ? 0 : stage == Stage::Forward ? 1 : 2);
+    tabs->show();
+    if (auto* sp = w_->findChild<QSplitter*>("mainSplitter")) {
+        const int h = sp->height();
+        sp->setSizes({h * 11 / 20, h * 9 / 20}); // the samples stay the larger half
+    }
+}
+
+void Presentation::cycleStage()
+{
+    if (active_)
+        setStage(Stage((int(stage_) + 1) % 4));
 }
 
 void Presentation::leave()
@@ -80,7 +114,13 @@ void Presentation::leave()
         w_->setFont(QFont()); // inherit the application's font again
     if (auto* stop = w_->findChild<QAction*>("stopAction"))
         stop->setShortcuts(stopKeys_);
+    w_->toolBar()->setPresentation(false);
+    w_->timeline()->setScale(1.0);
+    w_->bottomTabs()->setCurrentIndex(tabIndex_);
     w_->bottomTabs()->setVisible(tabsShown_);
+    if (auto* sp = w_->findChild<QSplitter*>("mainSplitter"); sp && !splitterSizes_.isEmpty())
+        sp->setSizes(splitterSizes_);
+    stage_ = Stage::None;
     w_->setWindowState(state_);
     w_->restoreGeometry(geometry_);
     scale_ = 1.0;

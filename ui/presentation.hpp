@@ -31,6 +31,13 @@ public:
     /// Re-apply to panels made while presenting (a panel added, a model loaded).
     void reapply();
 
+    /// The large region under the panels (V cycles it while presenting): nothing,
+    /// the Reverse step's equations, the Forward process, or the plots.
+    enum class Stage { None, ReverseStep, Forward, Plots };
+    Stage stage() const { return stage_; }
+    void setStage(Stage stage);
+    void cycleStage();
+
 Q_SIGNALS:
     void toggled(bool active);
 
@@ -45,6 +52,9 @@ private:
     QFont font_;
     bool fontSet_ = false;
     bool tabsShown_ = true;
+    int tabIndex_ = 0;
+    Stage stage_ = Stage::None;
+    QList<int> splitterSizes_;
     QList<QKeySequence> stopKeys_;
 };
 

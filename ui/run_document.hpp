@@ -143,6 +143,7 @@ public:
     /// A finished run not saved since (the question before it is discarded).
     bool hasUnsavedRun() const { return unsaved_; }
     void markSaved() { unsaved_ = false; }
+    void markUnsaved() { unsaved_ = true; } ///< a restored discarded run is still unsaved
     SamplingWorker* worker() const { return worker_; }
 
     // ------------------------------------------------------------ sessions

@@ -13,22 +13,80 @@
 #include <QFileInfo>
 #include <QMenu>
 #include <QMessageBox>
+#include <QMimeData>
 #include <QSettings>
 
 namespace noisetrail::ui {
 
 namespace {
-constexpr int kMaxRecentRuns = 8;
+constexpr int kMaxRecent = 8;
 QString sessionFilter() { return QObject::tr("NoiseTrail runs (*.ntsession);;All files (*)"); }
 } // namespace
+
+QString droppedCard(const QMimeData* data, QString* error)
+{
+    const auto urls = data ? data->urls() : QList<QUrl>();
+    if (urls.isEmpty() || !urls[0].isLocalFile()) {
+        *error = RunFiles::tr("Nothing to open in what was dropped: drop one model card (.json) file.");
+        return {};
+    }
+    if (urls.size() > 1) {
+        *error = RunFiles::tr("%n files were dropped: drop one model card (.json) at a time.", nullptr, int(urls.size()));
+        return {};
+    }
+    const QString path = urls[0].toLocalFile();
+    if (!path.endsWith(".json", Qt::CaseInsensitive)) {
+        *error = RunFiles::tr("%1 is not a model card: drop a model card (.json) file.").arg(QDir::toNativeSeparators(path));
+        return {};
+    }
+    return path;
+}
 
 RunFiles::RunFiles(RunDocument* doc, QWidget* window, std::function<Field()> field, bool useSettings,
                    bool askBeforeDiscard)
     : QObject(window), doc_(doc), window_(window), field_(std::move(field)), useSettings_(useSettings),
       askBeforeDiscard_(askBeforeDiscard)
 {
+}
+
+void RecentList::setup(const QString& key, bool useSettings, QMenu* menu, std::function<void(const QString&)> open)
+{
+    key_ = key;
+    useSettings_ = useSettings;
+    menu_ = menu;
+    open_ = std::move(open);
     if (useSettings_)
-        recentRuns_ = QSettings().value("recentRuns").toStringList();
+        files_ = QSettings().value(key_).toStringList();
+    fill();
+}
+
+void RecentList::add(const QString& path)
+{
+    files_.removeAll(path);
+    files_.prepend(path);
+    while (files_.size() > kMaxRecent)
+        files_.removeLast();
+    if (useSettings_)
+        QSettings().setValue(key_, files_);
+    fill();
+}
+
+void RecentList::fill()
+{
+    if (!menu_)
+        return;
+    menu_->clear();
+    for (const QString& f : files_) {
+        QAction* a = menu_->addAction(QFileInfo(f).fileName(), menu_, [this, f] { open_(f); });
+        a->setToolTip(f);
+        a->setStatusTip(f);
+    }
+    menu_->setEnabled(!files_.isEmpty());
+}
+
+void RunFiles::setRecentCardsMenu(QMenu* menu, std::function<void(const QString&)> open)
+{
+    recentCards_.setup(QStringLiteral("recent"), useSettings_, menu, std::move(open));
 }
 
 void RunFiles::addFileActions(QMenu* file)
@@ -39,8 +97,8 @@ void RunFiles::addFileActions(QMenu* file)
     QAction* open = file->addAction(tr("Open R&un..."), this, &RunFiles::openRunDialog);
     open->setObjectName("openRunAction");
     open->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_O));
-    recentRunsMenu_ = file->addMenu(tr("Recent R&uns"));
-    updateRecentRunsMenu();
+    recentRuns_.setup(QStringLiteral("recentRuns"), useSettings_, file->addMenu(tr("Recent R&uns")),
+                      [this](const QString& f) { openRun(f); });
 }
 
 void RunFiles::addExportActions(QMenu* exportMenu)
@@ -76,14 +134,14 @@ bool RunFiles::saveRun(const QString& path)
         return false;
     }
     doc_->markSaved();
-    addRecentRun(QFileInfo(path).absoluteFilePath());
+    recentRuns_.add(QFileInfo(path).absoluteFilePath());
     Q_EMIT status(tr("Saved the run to %1.").arg(QDir::toNativeSeparators(path)));
     return true;
 }
 
 QString RunFiles::startFolder() const
 {
-    return recentRuns_.isEmpty() ? QDir::homePath() : QFileInfo(recentRuns_.first()).absolutePath();
+    return recentRuns_.files().isEmpty() ? QDir::homePath() : QFileInfo(recentRuns_.files().first()).absolutePath();
 }
 
 void RunFiles::saveRunAs()
@@ -121,6 +179,11 @@ bool RunFiles::openRun(const QString& path)
     }
     if (!confirmDiscard(tr("open another run")))
         return false;
+    return openSession(s, path);
+}
+
+bool RunFiles::openSession(const std::shared_ptr<const Session>& s, const QString& path)
+{
     const QString card = QString::fromStdString(s->recipe.model.string());
     if (QFileInfo(card).isFile()) {
         // The model is here: load it as usual, then show the saved frames (nothing is recomputed).
@@ -152,26 +215,61 @@ void RunFiles::showSession(const std::shared_ptr<const Session>& s, const QStrin
 {
     QStringList missingCards;
     doc_->restore(*s, &missingCards);
-    addRecentRun(QFileInfo(path).absoluteFilePath());
-    Q_EMIT runShown(path, tr("%1 \u2014 %2 \u2014 NoiseTrail")
-                              .arg(QFileInfo(path).fileName(), QString::fromStdString(s->model_name)));
     const QString how = doc_->isReplay()
                             ? tr(" (model card not found here: replaying the saved frames; Run asks for the card)")
                             : QString();
-    Q_EMIT status(tr("Opened %1%2. Scrub or press Space to play.").arg(QFileInfo(path).fileName(), how));
+    if (path.isEmpty()) { // the discarded run, back: still unsaved
+        doc_->markUnsaved();
+        Q_EMIT runShown(path, tr("%1 (restored, not saved) \u2014 NoiseTrail").arg(QString::fromStdString(s->model_name)));
+        Q_EMIT status(tr("The discarded run is back%1. Save it with Ctrl+S.").arg(how));
+    } else {
+        recentRuns_.add(QFileInfo(path).absoluteFilePath());
+        Q_EMIT runShown(path, tr("%1 \u2014 %2 \u2014 NoiseTrail")
+                                  .arg(QFileInfo(path).fileName(), QString::fromStdString(s->model_name)));
+        Q_EMIT status(tr("Opened %1%2. Scrub or press Space to play.").arg(QFileInfo(path).fileName(), how));
+    }
     if (!missingCards.isEmpty())
         Q_EMIT error(tr("The run's own cards of %1 are not here: the saved frames are shown, but Run would sample "
                         "those panels from the window's model.")
                          .arg(missingCards.join(QStringLiteral(", "))));
 }
 
-bool RunFiles::confirmDiscard(const QString& action)
+void RunFiles::keepDiscarded()
 {
-    if (!doc_->hasUnsavedRun() || !askBeforeDiscard_)
+    try {
+        discarded_ = std::make_shared<const Session>(doc_->session());
+    } catch (const std::exception&) {
+        return; // nothing computed to keep
+    }
+    Q_EMIT discardedRunChanged(true);
+}
+
+void RunFiles::restoreDiscardedRun()
+{
+    if (!discarded_)
+        return;
+    if (doc_->isRunning()) {
+        Q_EMIT error(tr("A run is in progress: stop it or let it finish, then restore the discarded run."));
+        return;
+    }
+    const std::shared_ptr<const Session> s = discarded_;
+    discarded_.reset();
+    if (doc_->hasUnsavedRun())
+        keepDiscarded(); // the two swap: Ctrl+Z again brings this one back
+    else
+        Q_EMIT discardedRunChanged(false);
+    openSession(s, QString());
+}
+
+bool RunFiles::confirmDiscard(const QString& action, Discard kind)
+{
+    if (!doc_->hasUnsavedRun())
         return true;
+    if (kind == Discard::Recoverable || !askBeforeDiscard_ || !QSettings().value("askBeforeDiscard", true).toBool()) {
+        keepDiscarded(); // Edit > Restore Discarded Run brings it back
+        return true;
+    }
     QSettings settings;
-    if (!settings.value("askBeforeDiscard", true).toBool())
-        return true;
     QMessageBox box(QMessageBox::Question, tr("Unsaved run"),
                     tr("The finished run has not been saved. Save it before you %1?").arg(action),
                     QMessageBox::Save | QMessageBox::Discard | QMessageBox::Cancel, window_);
@@ -184,31 +282,9 @@ bool RunFiles::confirmDiscard(const QString& action)
         saveRunAs();
         return !doc_->hasUnsavedRun();
     }
+    if (answer == QMessageBox::Discard)
+        keepDiscarded();
     return answer == QMessageBox::Discard;
-}
-
-void RunFiles::addRecentRun(const QString& path)
-{
-    recentRuns_.removeAll(path);
-    recentRuns_.prepend(path);
-    while (recentRuns_.size() > kMaxRecentRuns)
-        recentRuns_.removeLast();
-    if (useSettings_)
-        QSettings().setValue("recentRuns", recentRuns_);
-    updateRecentRunsMenu();
-}
-
-void RunFiles::updateRecentRunsMenu()
-{
-    if (!recentRunsMenu_)
-        return;
-    recentRunsMenu_->clear();
-    for (const QString& f : recentRuns_) {
-        QAction* a = recentRunsMenu_->addAction(QFileInfo(f).fileName(), this, [this, f] { openRun(f); });
-        a->setToolTip(f);
-        a->setStatusTip(f);
-    }
-    recentRunsMenu_->setEnabled(!recentRuns_.isEmpty());
 }
 
 // ------------------------------------------------------------------ exports

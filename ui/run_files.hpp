@@ -16,12 +16,34 @@
 #include <memory>
 
 class QMenu;
+class QMimeData;
 class QWidget;
 
 namespace noisetrail::ui {
 
 class ExportJob;
 class RunDocument;
+
+/// Recently used files, newest first, with their menu; remembered in the settings
+/// under `key` when the window uses settings.
+class RecentList {
+public:
+    void setup(const QString& key, bool useSettings, QMenu* menu, std::function<void(const QString&)> open);
+    void add(const QString& path);
+    const QStringList& files() const { return files_; }
+
+private:
+    void fill();
+    QString key_;
+    bool useSettings_ = false;
+    QMenu* menu_ = nullptr;
+    std::function<void(const QString&)> open_;
+    QStringList files_;
+};
+
+/// The model card dropped on the window, or empty with `error` saying why not
+/// (nothing local, several files, not a .json card).
+QString droppedCard(const QMimeData* data, QString* error);
 
 class RunFiles : public QObject {
     Q_OBJECT
@@ -33,6 +55,9 @@ public:
 
     /// File > Save Run, Open Run, Recent Runs; Export > Animation, Filmstrip.
     void addFileActions(QMenu* file);
+    /// File > Open Recent (model cards): `open` loads one.
+    void setRecentCardsMenu(QMenu* menu, std::function<void(const QString&)> open);
+    void addRecentCard(const QString& path) { recentCards_.add(path); }
     void addExportActions(QMenu* exportMenu);
 
     /// The document's session, or nullptr after one error: `message` with %1 for why.
@@ -45,9 +70,17 @@ public:
     /// (then from the session's copy of the card; Run asks for the card). A bad
     /// file is one error and leaves everything as it was. False on error.
     bool openRun(const QString& path);
-    /// Ask before a finished, unsaved run is discarded (Save / Discard / Cancel,
-    /// with "don't ask again"); true to go on.
-    bool confirmDiscard(const QString& action);
+    /// Before a finished, unsaved run is replaced; true to go on. A run replaced
+    /// in the window (Run again, another model or run opened) is set aside in
+    /// memory (its frames are shared, not copied) without a question: Edit >
+    /// Restore Discarded Run brings it back. Only quitting would lose it: then
+    /// the user is asked (Save / Discard / Cancel, with "don't ask again").
+    enum class Discard { Recoverable, Final };
+    bool confirmDiscard(const QString& action, Discard kind = Discard::Recoverable);
+    /// Edit > Restore Discarded Run: the last discarded run back in the window
+    /// (the run shown now is kept as discarded in its place, so nothing is lost).
+    void restoreDiscardedRun();
+    bool hasDiscardedRun() const { return discarded_ != nullptr; }
     void exportAnimation();
     void exportFilmstrip();
     /// Write the current run as an animation on a worker thread, with a progress
@@ -61,19 +94,23 @@ Q_SIGNALS:
     void loadingCard(const QString& path);
     /// A saved run is in the document: the window shows its end, titled `title`.
     void runShown(const QString& path, const QString& title);
+    /// A discarded run can be restored (true) or not any more.
+    void discardedRunChanged(bool available);
 
 private:
-    void addRecentRun(const QString& path);
-    void updateRecentRunsMenu();
     void showSession(const std::shared_ptr<const Session>& session, const QString& path);
+    /// Show a session read from `path` (or the discarded run: `path` empty): the card
+    /// is loaded when it is here, else the session's copy is replayed.
+    bool openSession(const std::shared_ptr<const Session>& session, const QString& path);
+    void keepDiscarded();
     QString startFolder() const;
 
     RunDocument* doc_;
     QWidget* window_;
     std::function<Field()> field_;
     bool useSettings_, askBeforeDiscard_;
-    QStringList recentRuns_;
-    QMenu* recentRunsMenu_ = nullptr;
+    RecentList recentRuns_, recentCards_;
+    std::shared_ptr<const Session> discarded_; ///< the last run replaced without being saved
 };
 
 } // namespace noisetrail::ui

@@ -494,14 +494,17 @@ QString SamplerPanel::captionText() const
     if (c.variance == Variance::FixedSmall)
         words.remove(QStringLiteral(", fixed_small"));
     QStringList parts{words};
+    // Say what is on screen: nothing yet, the final samples, or a field at a t.
+    const Trajectory& st = trajectory();
     const bool points = model() && model()->card().is_2d_points();
-    const bool computed = shownStep_ >= 0 && shownStep_ < trajectory().size();
-    parts << QString::fromLatin1(points || !computed ? "x_t" : fields[int(shownField_)]);
-    const int t = displayedT();
-    if (t == TimelineMapping::kFinal)
+    if (!st.hasStart() || shownStep_ < 0)
+        parts << (doc_->isRunning() ? tr("starting") : tr("press Run"));
+    else if (st.finished() && shownStep_ >= st.plannedSteps() && (points || shownField_ == Field::Xt))
         parts << tr("final samples");
-    else if (t >= 0)
-        parts << tr("t = %1").arg(t);
+    else if (st.finished() && shownStep_ >= st.plannedSteps()) // x0_hat / eps_hat of the last step (core decode_at)
+        parts << QString::fromLatin1(fields[int(shownField_)]) << tr("t = %1").arg(st.timesteps().back());
+    else
+        parts << QString::fromLatin1(points ? "x_t" : fields[int(shownField_)]) << tr("t = %1").arg(displayedT());
     return parts.join(QStringLiteral(" \u00b7 "));
 }
 

@@ -3,6 +3,7 @@
 #include "icons.hpp"
 
 #include <QHBoxLayout>
+#include <QFontMetrics>
 #include <QMouseEvent>
 #include <QPainter>
 #include <QSpinBox>
@@ -62,6 +63,7 @@ void TimelineBar::setTrainSteps(int T)
 {
     mapping_.trainSteps = std::max(1, T);
     cursor_ = mapping_.clampT(cursor_);
+    track_->updateMapping();
     track_->update();
 }
 
@@ -102,6 +104,15 @@ std::vector<int> TimelineBar::stops() const
 
 void TimelineBar::stepForward() { moveByUser(TimelineMapping::nextStop(stops(), cursor_, +1)); }
 void TimelineBar::stepBack() { moveByUser(TimelineMapping::nextStop(stops(), cursor_, -1)); }
+void TimelineBar::setScale(double scale)
+{
+    const int icon = style()->pixelMetric(QStyle::PM_SmallIconSize);
+    for (auto* b : findChildren<QToolButton*>())
+        b->setIconSize(QSize(icon, icon) * scale);
+}
+
+void TimelineBar::nextKeyFrame() { moveByUser(mapping_.nextKeyFrame(cursor_, +1)); }
+void TimelineBar::previousKeyFrame() { moveByUser(mapping_.nextKeyFrame(cursor_, -1)); }
 void TimelineBar::toStart() { moveByUser(mapping_.tMax()); }
 void TimelineBar::toEnd() { moveByUser(mapping_.tMin()); }
 
@@ -161,22 +172,58 @@ TimelineTrack::TimelineTrack(TimelineBar* bar) : QWidget(bar), bar_(bar)
 {
     setObjectName("timelineTrack");
     setMouseTracking(false);
-    setFocusPolicy(Qt::NoFocus);
+    // The window's focus home: with the focus here no control takes a clicker's keys.
+    setFocusPolicy(Qt::StrongFocus);
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
     setToolTip(tr("Noise level t, from pure noise (left) to the final samples (right). Drag to scrub; "
                   "ticks mark each panel's timesteps (solid once computed)."));
     setCursor(Qt::SizeHorCursor);
 }
 
-QSize TimelineTrack::sizeHint() const { return {400, kAxis + 8 + kRow * std::max<int>(1, int(bar_->panels_.size()))}; }
+namespace {
+/// The axis labels' font: a little smaller than the widget's, so it scales with
+/// presentation mode's font.
+QFont labelFont(const QWidget* w)
+{
+    QFont f = w->font();
+    f.setPointSizeF(f.pointSizeF() * 0.85);
+    return f;
+}
+int axisHeight(const QWidget* w) { return std::max(kAxis, QFontMetrics(labelFont(w)).height() + 4); }
+int rowHeight(const QWidget* w) { return std::max(kRow, QFontMetrics(w->font()).height() / 2); }
+/// Half the widest label plus a little: "999" is never cut at either end.
+int sideMargin(const QWidget* w, int T)
+{
+    return std::max(kMargin, QFontMetrics(labelFont(w)).horizontalAdvance(QString::number(T - 1)) / 2 + 4);
+}
+} // namespace
+
+QSize TimelineTrack::sizeHint() const
+{
+    return {400, axisHeight(this) + 8 + rowHeight(this) * std::max<int>(1, int(bar_->panels_.size()))};
+}
 QSize TimelineTrack::minimumSizeHint() const { return {120, sizeHint().height()}; }
 
 double TimelineTrack::pixelOfT(int t) const { return bar_->mapping_.pixelOfT(t); }
 
-void TimelineTrack::resizeEvent(QResizeEvent*)
+void TimelineTrack::resizeEvent(QResizeEvent*) { updateMapping(); }
+
+void TimelineTrack::updateMapping()
 {
-    bar_->mapping_.pixelLeft = kMargin;
-    bar_->mapping_.pixelRight = std::max(kMargin + 1, width() - kMargin);
+    const int margin = sideMargin(this, bar_->mapping_.trainSteps);
+    bar_->mapping_.pixelLeft = margin;
+    bar_->mapping_.pixelRight = std::max(margin + 1, width() - margin);
+}
+
+void TimelineTrack::changeEvent(QEvent* e)
+{
+    // Presentation mode scales the font: the rows, the axis and the margins follow.
+    if (e->type() == QEvent::FontChange) {
+        updateGeometry();
+        updateMapping();
+        update();
+    }
+    QWidget::changeEvent(e);
 }
 
 void TimelineTrack::paintEvent(QPaintEvent*)
@@ -185,11 +232,11 @@ void TimelineTrack::paintEvent(QPaintEvent*)
     const auto& m = bar_->mapping_;
     const QPalette& pal = palette();
     p.fillRect(rect(), pal.base());
-    const int rowsTop = 4;
+    const int rowsTop = 4, row = rowHeight(this), axis = axisHeight(this);
     // Panel rows: planned timesteps faint, visited ones solid.
     for (std::size_t i = 0; i < bar_->panels_.size(); ++i) {
         const auto& pm = bar_->panels_[i];
-        const int y = rowsTop + int(i) * kRow;
+        const int y = rowsTop + int(i) * row;
         QColor faint = pm.color;
         faint.setAlphaF(0.25f);
         const double gap = (m.pixelRight - m.pixelLeft) / std::max<std::size_t>(1, pm.timesteps.size());
@@ -197,24 +244,25 @@ void TimelineTrack::paintEvent(QPaintEvent*)
         for (std::size_t k = 0; k < pm.timesteps.size(); ++k) {
             p.setPen(QPen(int(k) < pm.visited ? pm.color : faint, w));
             const int x = int(m.pixelOfT(pm.timesteps[k]));
-            p.drawLine(x, y, x, y + kRow - 2);
+            p.drawLine(x, y, x, y + row - 2);
         }
     }
     // Axis with t labels.
-    const int axisY = rowsTop + kRow * std::max<int>(1, int(bar_->panels_.size())) + 1;
+    const int axisY = rowsTop + row * std::max<int>(1, int(bar_->panels_.size())) + 1;
     p.setPen(pal.color(QPalette::Mid));
     p.drawLine(int(m.pixelLeft), axisY, int(m.pixelRight), axisY);
     p.setPen(pal.color(QPalette::Text));
-    QFont f = font();
-    f.setPointSizeF(f.pointSizeF() * 0.85);
-    p.setFont(f);
+    p.setFont(labelFont(this));
+    const QFontMetrics fm(p.font());
     const int T = m.trainSteps;
     for (int i = 0; i <= 4; ++i) {
         const int t = (i == 0) ? T - 1 : (4 - i) * T / 4;
         const int x = int(m.pixelOfT(t));
         p.drawLine(x, axisY, x, axisY + 3);
         const QString s = QString::number(t);
-        p.drawText(QRect(x - 30, axisY + 2, 60, kAxis), Qt::AlignHCenter | Qt::AlignTop, s);
+        const int w = fm.horizontalAdvance(s) + 4;
+        p.drawText(QRect(std::clamp(x - w / 2, 0, std::max(0, width() - w)), axisY + 2, w, axis),
+                   Qt::AlignHCenter | Qt::AlignTop, s);
     }
     // Cursor.
     const int cx = int(m.pixelOfT(bar_->cursor_));
@@ -222,6 +270,11 @@ void TimelineTrack::paintEvent(QPaintEvent*)
     p.drawLine(cx, 0, cx, axisY);
     p.setBrush(pal.color(QPalette::Highlight));
     p.drawEllipse(QPoint(cx, axisY), 4, 4);
+    if (hasFocus()) { // where the keys go
+        p.setPen(QPen(pal.color(QPalette::Highlight), 1, Qt::DotLine));
+        p.setBrush(Qt::NoBrush);
+        p.drawRect(rect().adjusted(0, 0, -1, -1));
+    }
 }
 
 void TimelineTrack::mousePressEvent(QMouseEvent* e)

@@ -43,11 +43,15 @@ public:
     int speed() const; ///< cursor stops per second while playing
     void setSpeed(int stepsPerSecond);
     TimelineTrack* track() const { return track_; }
+    /// Presentation: the play buttons' icons grow with the text (the track follows the font).
+    void setScale(double scale);
 
 public Q_SLOTS:
     void togglePlay();
     void stepForward();
     void stepBack();
+    void nextKeyFrame();     ///< Page Down: the next tenth of the schedule
+    void previousKeyFrame(); ///< Page Up
     void toStart();
     void toEnd();
     void stop();
@@ -82,12 +86,15 @@ public:
     QSize minimumSizeHint() const override;
     /// The pixel of t in this widget (for tests that drag with the mouse).
     double pixelOfT(int t) const;
+    /// The pixels of t = T-1 and of the final samples, from the width and the font.
+    void updateMapping();
 
 protected:
     void paintEvent(QPaintEvent*) override;
     void mousePressEvent(QMouseEvent* e) override;
     void mouseMoveEvent(QMouseEvent* e) override;
     void resizeEvent(QResizeEvent*) override;
+    void changeEvent(QEvent* e) override;
 
 private:
     TimelineBar* bar_;

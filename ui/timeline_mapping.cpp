@@ -38,6 +38,16 @@ int TimelineMapping::tOfStep(const std::vector<int>& timesteps, int step)
     return timesteps[step];
 }
 
+int TimelineMapping::nextKeyFrame(int t, int direction) const
+{
+    std::vector<int> keys{tMax()};
+    for (int k = 9; k >= 1; --k)
+        keys.push_back(k * trainSteps / 10);
+    keys.push_back(0);
+    keys.push_back(kFinal);
+    return nextStop(keys, t, direction);
+}
+
 int TimelineMapping::nextStop(const std::vector<int>& stops, int t, int direction)
 {
     int best = t;

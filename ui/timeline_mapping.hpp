@@ -27,9 +27,9 @@ struct TimelineMapping {
     /// Which step a panel shows when the cursor is at t. `timesteps` are the
     /// panel's descending timesteps (its plan), `available` how many of its
     /// frames exist so far, `finished` whether its final samples exist.
-    /// Rule: the nearest step at or after the cursor in sampling order (the
-    /// first step whose t <= cursor); past the last step, the final samples
-    /// (index == timesteps.size()). Never beyond what is available: then the
+    /// Rule (core render.hpp step_at): the state it had when the cursor's t was
+    /// reached, the last step whose t >= cursor; the final samples (index ==
+    /// timesteps.size()) at kFinal. Never beyond what is available: then the
     /// newest available state. Returns -1 when nothing is available.
     static int stepAt(const std::vector<int>& timesteps, int t, int available, bool finished);
 
@@ -40,6 +40,12 @@ struct TimelineMapping {
     /// t = 0 and the final samples) or back (-1), over the sorted union of
     /// `stops`; returns t itself when there is none further.
     static int nextStop(const std::vector<int>& stops, int t, int direction);
+
+    /// The key frames a presenter's clicker walks (Page Down / Page Up): the
+    /// start T-1, every tenth of the schedule (T = 1000: 900, 800, ..., 100),
+    /// t = 0 and the final samples. The next one from t in `direction` (+1
+    /// towards the final samples), or t itself at either end.
+    int nextKeyFrame(int t, int direction) const;
 };
 
 } // namespace noisetrail::ui

@@ -141,12 +141,15 @@ int step_at(const std::vector<int>& timesteps, int t, int available, bool finish
     const int S = int(timesteps.size());
     if (available <= 0 || S == 0)
         return -1;
-    int k = S; // first step whose t is at or below the cursor (timesteps descend)
-    for (int i = 0; i < S; ++i)
-        if (timesteps[std::size_t(i)] <= t) {
+    // The state the panel had when the cursor's t was reached: the smallest noise
+    // level at or above t. Levels are the timesteps (descending) and then the final
+    // samples at kFinalT; before the first timestep, the start x_T (step 0).
+    int k = 0;
+    for (int i = 1; i <= S; ++i)
+        if ((i < S ? timesteps[std::size_t(i)] : kFinalT) >= t)
             k = i;
+        else
             break;
-        }
     const int newest = finished ? S : std::min(available, S) - 1;
     return std::min(k, newest);
 }

@@ -89,7 +89,8 @@ private Q_SLOTS:
         // plan 80, 60, 40, 20, 0
         QTest::newRow("pure noise") << 999 << 5 << true << 0;
         QTest::newRow("on a step") << 60 << 5 << true << 1;
-        QTest::newRow("between steps: the next one below") << 59 << 5 << true << 2;
+        QTest::newRow("between steps: the one above (not yet stepped)") << 59 << 5 << true << 1;
+        QTest::newRow("just above a step") << 61 << 5 << true << 0;
         QTest::newRow("t = 0") << 0 << 5 << true << 4;
         QTest::newRow("final samples") << kFinalT << 5 << true << 5;
         QTest::newRow("not computed yet: newest") << 10 << 2 << false << 1;

@@ -77,18 +77,20 @@ private Q_SLOTS:
         QTest::addColumn<int>("available");
         QTest::addColumn<bool>("finished");
         QTest::addColumn<int>("step");
-        // "a 50-step panel shows its nearest step at or after the cursor"
+        // "each panel at the smallest noise level at or above the cursor's t"
         QTest::newRow("exact hit") << leading10() << 500 << 10 << true << 4;
-        QTest::newRow("between: the next step in sampling order") << leading10() << 550 << 10 << true << 4;
+        QTest::newRow("between: the step not yet taken") << leading10() << 550 << 10 << true << 3;
         QTest::newRow("before the first timestep") << leading10() << 999 << 10 << true << 0;
         QTest::newRow("t 0") << leading10() << 0 << 10 << true << 9;
         QTest::newRow("final position") << leading10() << -1 << 10 << true << 10;
         QTest::newRow("final, run unfinished: newest") << leading10() << -1 << 6 << false << 5;
         QTest::newRow("not computed yet: newest") << leading10() << 100 << 3 << false << 2;
         QTest::newRow("nothing yet") << leading10() << 500 << 0 << false << -1;
-        QTest::newRow("trailing: below its last t is the final") << trailing4() << 100 << 4 << true << 4;
+        QTest::newRow("trailing: below its last t, still its last state") << trailing4() << 100 << 4 << true << 3;
+        QTest::newRow("trailing: the final samples at the end") << trailing4() << -1 << 4 << true << 4;
         QTest::newRow("trailing: 999") << trailing4() << 999 << 4 << true << 0;
-        QTest::newRow("trailing: 998 is step 1") << trailing4() << 998 << 4 << true << 1;
+        QTest::newRow("trailing: 998 is still step 0") << trailing4() << 998 << 4 << true << 0;
+        QTest::newRow("trailing: 749 is step 1") << trailing4() << 749 << 4 << true << 1;
         QTest::newRow("1000 steps: t 123") << all1000() << 123 << 1000 << true << 876;
     }
     void stepAt()
@@ -112,6 +114,41 @@ private Q_SLOTS:
             QCOMPARE(TimelineMapping::tOfStep(leading10(), k10), t);
         }
         QCOMPARE(TimelineMapping::tOfStep(leading10(), 10), TimelineMapping::kFinal);
+    }
+
+    void keyFrames_data()
+    {
+        QTest::addColumn<int>("t");
+        QTest::addColumn<int>("direction");
+        QTest::addColumn<int>("expected");
+        QTest::newRow("start to the first tenth") << 999 << 1 << 900;
+        QTest::newRow("between tenths") << 879 << 1 << 800;
+        QTest::newRow("last tenth to t = 0") << 100 << 1 << 0;
+        QTest::newRow("t = 0 to the final samples") << 0 << 1 << -1;
+        QTest::newRow("final stays") << -1 << 1 << -1;
+        QTest::newRow("back from the final samples") << -1 << -1 << 0;
+        QTest::newRow("back between tenths") << 879 << -1 << 900;
+        QTest::newRow("back from the first tenth to the start") << 900 << -1 << 999;
+        QTest::newRow("start stays") << 999 << -1 << 999;
+    }
+    void keyFrames()
+    {
+        QFETCH(int, t);
+        QFETCH(int, direction);
+        QFETCH(int, expected);
+        TimelineMapping m;
+        m.trainSteps = 1000;
+        QCOMPARE(m.nextKeyFrame(t, direction), expected);
+        // Ten presses of the clicker walk any schedule from the noise to the samples' last tenth.
+        m.trainSteps = 250;
+        int at = m.tMax(), presses = 0;
+        while (at != TimelineMapping::kFinal && presses < 20) {
+            const int next = m.nextKeyFrame(at, +1);
+            QVERIFY(next < at);
+            at = next;
+            ++presses;
+        }
+        QCOMPARE(presses, 11); // 9 tenths, t = 0, the final samples
     }
 
     void nextStop_data()

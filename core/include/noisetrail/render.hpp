@@ -21,9 +21,11 @@ std::string to_string(Field f);                                      ///< "x_t",
 Field parse_field(const std::string& name, const std::string& what = "--field"); ///< InputError naming `what`
 
 /// Which step a panel shows at the timeline's noise level t (kFinalT for the
-/// final samples): the first step whose timestep is <= t in sampling order,
-/// past the last step the final samples (index == timesteps.size()), never
-/// beyond what exists (`available` steps, `finished`). -1 when nothing exists.
+/// final samples): the state it had when t was reached, i.e. the last step whose
+/// timestep is >= t (the smallest noise level at or above the cursor; the final
+/// samples, index == timesteps.size(), only at kFinalT; step 0 above the first
+/// timestep), never beyond what exists (`available` steps, `finished`). -1 when
+/// nothing exists. A 50-step DDIM panel at t = 879 shows x_880, not x_860.
 /// This is the GUI timeline's rule (TimelineMapping::stepAt).
 int step_at(const std::vector<int>& timesteps, int t, int available, bool finished);
 

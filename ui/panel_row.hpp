@@ -1,0 +1,56 @@
+// The row of 1..4 sampler panels: one widget per panel of the run document, in
+// order, each guarded against stray keys (key_guard.hpp). It shows every panel
+// at the timeline's cursor and says where the timeline's marks go.
+#pragma once
+#include "loaded_model.hpp"
+#include "noisetrail/render.hpp"
+#include "timeline_bar.hpp"
+
+#include <QWidget>
+
+#include <vector>
+
+class QHBoxLayout;
+
+namespace noisetrail::ui {
+
+class RunDocument;
+class SamplerPanel;
+
+class PanelRow : public QWidget {
+    Q_OBJECT
+public:
+    PanelRow(RunDocument* doc, QWidget* parent = nullptr);
+
+    /// One widget per document panel; true if panels were added or removed.
+    bool sync();
+    int count() const { return int(panels_.size()); }
+    SamplerPanel* panel(int i) const { return panels_.at(std::size_t(i)); }
+    const std::vector<SamplerPanel*>& panels() const { return panels_; }
+
+    void setCardChoices(const std::vector<CardChoice>& choices);
+    void setShowDecision(bool on);
+    /// Every panel at the cursor's t (the state it had when t was reached).
+    void showAt(int t, Field field);
+    /// Following a live run: every panel's newest state; returns the t of the
+    /// slowest panel still computing (the cursor's place), kFinal if none.
+    int showNewest(Field field);
+    /// Each panel's timesteps (computed, or planned before Run) and how many have frames.
+    std::vector<PanelMarks> marks() const;
+
+Q_SIGNALS:
+    void sampleClicked(int panel, int sample);
+    void etaEdited();
+    void cardRequested(int panel, const QString& path);
+
+private:
+    SamplerPanel* make(int index);
+
+    RunDocument* doc_;
+    QHBoxLayout* layout_;
+    std::vector<SamplerPanel*> panels_;
+    std::vector<CardChoice> choices_;
+    bool decision_ = false;
+};
+
+} // namespace noisetrail::ui

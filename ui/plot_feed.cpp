@@ -1,0 +1,59 @@
+#include "plot_feed.hpp"
+
+#include "export_plot.hpp"
+#include "loaded_model.hpp"
+#include "noisetrail/recorder.hpp"
+#include "plots_widget.hpp"
+#include "sampler_panel.hpp"
+
+namespace noisetrail::ui {
+
+namespace {
+std::vector<int> timesteps(const SamplerPanel* p)
+{
+    const Trajectory& tr = p->trajectory();
+    return tr.plannedSteps() ? tr.timesteps() : p->plannedTimesteps(); // before Run: the plan
+}
+} // namespace
+
+void PlotFeed::setModel(const LoadedModel& m)
+{
+    plots_->setSchedule(m.alphaBars, m.betas, m.logSnr);
+    plots_->setMetricKind(m.mixture      ? PlotsWidget::MetricKind::Mixture
+                          : m.classifier ? PlotsWidget::MetricKind::Classes
+                                         : PlotsWidget::MetricKind::Plain,
+                          m.mixture ? m.mixture->components() : m.classifier ? m.classifier->num_classes() : 0);
+}
+
+void PlotFeed::rebuild(const std::vector<SamplerPanel*>& panels)
+{
+    plots_->setPanelCount(int(panels.size()));
+    plotted_.assign(panels.size(), {nullptr, 0});
+    for (std::size_t i = 0; i < panels.size(); ++i)
+        plots_->beginPanel(int(i), timesteps(panels[i]));
+    pull(panels);
+    installPlotExports(plots_); // PNG / SVG / PDF / CSV context menus (export_plot.hpp)
+}
+
+void PlotFeed::pull(const std::vector<SamplerPanel*>& panels)
+{
+    plotted_.resize(panels.size(), {nullptr, 0});
+    for (std::size_t i = 0; i < panels.size(); ++i) {
+        const Trajectory& tr = panels[i]->trajectory();
+        auto& [store, done] = plotted_[i];
+        if (store != &tr) {
+            if (store)
+                plots_->beginPanel(int(i), timesteps(panels[i]));
+            store = &tr;
+            done = 0;
+        }
+        for (const int n = tr.size(); done < n; ++done) {
+            const auto& info = tr.info(done);
+            plots_->addStats(int(i), info.plan.t, info.stats);
+            if (hasValues(info.metrics.values)) // steps between measured ones hold none (core recorder.hpp)
+                plots_->addMetrics(int(i), info.plan.t, info.metrics.values);
+        }
+    }
+}
+
+} // namespace noisetrail::ui

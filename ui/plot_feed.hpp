@@ -1,0 +1,35 @@
+// Feeds the plots from the panels' stores: the worker appends frames, the plots
+// take what was published since the last redraw; a new store (a new run) starts
+// its panel's curves afresh. Also hands the plots a newly loaded model's schedule.
+#pragma once
+#include <utility>
+#include <vector>
+
+namespace noisetrail {
+class Trajectory;
+}
+
+namespace noisetrail::ui {
+
+class PlotsWidget;
+class SamplerPanel;
+struct LoadedModel;
+
+class PlotFeed {
+public:
+    explicit PlotFeed(PlotsWidget* plots) : plots_(plots) {}
+
+    /// The schedule plots and the kind of diversity metric of `model`.
+    void setModel(const LoadedModel& model);
+    /// One set of curves per panel, from what each store holds.
+    void rebuild(const std::vector<SamplerPanel*>& panels);
+    /// Add the steps published since the last call.
+    void pull(const std::vector<SamplerPanel*>& panels);
+
+private:
+    PlotsWidget* plots_;
+    /// Per panel: the store whose steps the plots hold, and how many.
+    std::vector<std::pair<const Trajectory*, int>> plotted_;
+};
+
+} // namespace noisetrail::ui

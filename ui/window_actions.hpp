@@ -1,0 +1,77 @@
+// Every action of the main window in one place: its text, shortcut, tip and
+// object name, and the menus made of them. The window connects what they do.
+// Help > Keyboard Shortcuts is generated from the menu bar (shortcutRows), so
+// the list cannot drift from the keys that work.
+#pragma once
+#include <QList>
+#include <functional>
+#include <QObject>
+#include <QString>
+
+class QAction;
+class QActionGroup;
+class QMainWindow;
+class QMenu;
+class QMenuBar;
+class QWidget;
+
+namespace noisetrail::ui {
+
+class WindowActions : public QObject {
+    Q_OBJECT
+public:
+    explicit WindowActions(QMainWindow* window);
+
+    QAction* open;        ///< File > Open Model Card (Ctrl+O)
+    QAction* quit;        ///< File > Quit
+    QAction* restore;     ///< Edit > Restore Discarded Run (Ctrl+Z)
+    QAction* run;         ///< Ctrl+R (F5 is Presentation, as in slide programs)
+    QAction* stop;        ///< Esc
+    QAction* reroll;      ///< New Seed
+    QAction* addPanel;
+    QAction* compare;
+    QAction* fields[3];   ///< x_t, x0_hat, eps_hat (Ctrl+1..3)
+    QActionGroup* fieldGroup;
+    QAction* follow;      ///< Follow Live Run
+    QAction* metrics;     ///< per-step diversity metrics
+    QAction* decision;    ///< decision strips / paths by component
+    QAction* present;     ///< Presentation (F5)
+    QAction* cycleStage;  ///< presentation: the large region shows the next view (Tab)
+    QActionGroup* pacingGroup; ///< data: core's pacing name
+    // The timeline's keys (a presenter's clicker sends Page Up / Page Down).
+    QAction* playPause;
+    QAction* stepBack;
+    QAction* stepForward;
+    QAction* previousKey;
+    QAction* nextKey;
+    QAction* toStart;
+    QAction* toEnd;
+    QAction* shortcuts;   ///< Help > Keyboard Shortcuts
+    QAction* about;
+
+    struct Menus {
+        QMenu* file = nullptr;
+        QMenu* recent = nullptr;  ///< File > Open Recent (the window fills it)
+        QMenu* exports = nullptr;
+        QMenu* edit = nullptr;
+        QMenu* run = nullptr;
+        QMenu* view = nullptr;
+        QMenu* plots = nullptr;   ///< View > Plots (the plots' fold actions)
+        QMenu* timeline = nullptr;
+        QMenu* help = nullptr;
+    };
+    /// Build the menus. `fileExtras` and `exportExtras` add the saved-run and export
+    /// entries (run_files.hpp) in their place; `runExtras` the experiments.
+    Menus buildMenus(QMenuBar* bar, const std::function<void(QMenu*)>& fileExtras,
+                     const std::function<void(QMenu*)>& exportExtras);
+
+    /// One row per action with a shortcut, in menu order.
+    struct ShortcutRow {
+        QString menu, action, keys;
+    };
+    static QList<ShortcutRow> shortcutRows(const QMenuBar* bar);
+    /// Help > Keyboard Shortcuts: the rows in a table.
+    static void showShortcuts(QWidget* parent, const QMenuBar* bar);
+};
+
+} // namespace noisetrail::ui
