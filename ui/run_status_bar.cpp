@@ -1,18 +1,27 @@
 #include "run_status_bar.hpp"
 
-#include <QLabel>
+#include <QPainter>
 #include <QProgressBar>
+#include <QStyle>
 
 #include <algorithm>
 
 namespace noisetrail::ui {
 
+void ElidingLabel::paintEvent(QPaintEvent*)
+{
+    QPainter p(this);
+    const QRect r = contentsRect();
+    const QString shown = fontMetrics().elidedText(text(), Qt::ElideRight, r.width());
+    style()->drawItemText(&p, r, int(alignment() | Qt::AlignVCenter), palette(), isEnabled(), shown, foregroundRole());
+}
+
 RunStatusBar::RunStatusBar(QWidget* parent) : QStatusBar(parent)
 {
-    message_ = new QLabel;
+    message_ = new ElidingLabel;
     message_->setObjectName("statusLabel");
     addWidget(message_, 1);
-    metricsNote_ = new QLabel;
+    metricsNote_ = new ElidingLabel;
     metricsNote_->setObjectName("metricsNote");
     metricsNote_->setToolTip(tr("Diversity metrics are measured on every k-th step of a long panel, so that they "
                                 "cost little; their plots show those steps as points"));
@@ -25,7 +34,11 @@ RunStatusBar::RunStatusBar(QWidget* parent) : QStatusBar(parent)
     addPermanentWidget(progress_);
 }
 
-void RunStatusBar::setMessage(const QString& message) { message_->setText(message); }
+void RunStatusBar::setMessage(const QString& message)
+{
+    message_->setText(message);
+    message_->setToolTip(message);
+}
 QString RunStatusBar::message() const { return message_->text(); }
 
 void RunStatusBar::setMetricsNote(const QString& note)

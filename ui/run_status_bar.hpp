@@ -4,10 +4,23 @@
 #pragma once
 #include <QStatusBar>
 
-class QLabel;
+#include <QLabel>
+
 class QProgressBar;
 
 namespace noisetrail::ui {
+
+/// A one-line label that never widens the window: a text longer than its room
+/// ends in "..." and the whole text is its tooltip.
+class ElidingLabel : public QLabel {
+    Q_OBJECT
+public:
+    using QLabel::QLabel;
+    QSize minimumSizeHint() const override { return {fontMetrics().averageCharWidth() * 8, QLabel::minimumSizeHint().height()}; }
+
+protected:
+    void paintEvent(QPaintEvent* e) override;
+};
 
 class RunStatusBar : public QStatusBar {
     Q_OBJECT
@@ -24,8 +37,8 @@ public:
     void endProgress();
 
 private:
-    QLabel* message_;
-    QLabel* metricsNote_;
+    ElidingLabel* message_;
+    ElidingLabel* metricsNote_;
     QProgressBar* progress_;
 };
 
