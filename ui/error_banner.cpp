@@ -35,7 +35,8 @@ void ErrorBanner::restyle()
 {
     // Light pink on a light window, deep red with light text on a dark one; the
     // close cross in the text colour so it shows on both.
-    const bool dark = palette().color(QPalette::Window).lightnessF() < 0.5;
+    // The window's palette: the banner's own says the pink of its style sheet.
+    const bool dark = window()->palette().color(QPalette::Window).lightnessF() < 0.5;
     const QString bg = dark ? "#5a1d1a" : "#fdecea", border = dark ? "#b0554d" : "#e0a39d",
                   ink = dark ? "#ffdad6" : "#611a15";
     setStyleSheet(QStringLiteral("#errorBanner{background:%1;border:1px solid %2;border-radius:4px;} "

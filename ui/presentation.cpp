@@ -8,6 +8,7 @@
 #include "sampler_panel.hpp"
 
 #include <QAction>
+#include <QApplication>
 #include <QSplitter>
 #include <QTabWidget>
 #include <algorithm>
@@ -34,6 +35,7 @@ void Presentation::enter(double scale)
         state_ = w_->windowState();
         fontSet_ = w_->testAttribute(Qt::WA_SetFont);
         font_ = w_->font();
+        appFont_ = QApplication::font();
         // Esc leaves the presentation (it stops a run otherwise; the toolbar's Stop stays).
         if (auto* stop = w_->findChild<QAction*>("stopAction")) {
             stopKeys_ = stop->shortcuts();
@@ -53,6 +55,9 @@ void Presentation::enter(double scale)
     QFont f = font_;
     f.setPointSizeF(font_.pointSizeF() * scale_);
     w_->setFont(f);
+    QFont dialogs = appFont_; // dialogs and menus are windows of their own: they take the application's font
+    dialogs.setPointSizeF(appFont_.pointSizeF() * scale_);
+    QApplication::setFont(dialogs);
     leaveAct_->setEnabled(true);
     reapply();
     w_->showFullScreen();
@@ -108,6 +113,7 @@ void Presentation::leave()
     w_->plots()->setScale(1.0);
     if (auto* eq = w_->findChild<EquationView*>())
         eq->setScale(1.0);
+    QApplication::setFont(appFont_);
     if (fontSet_)
         w_->setFont(font_);
     else

@@ -50,6 +50,7 @@ private:
     QByteArray geometry_;
     Qt::WindowStates state_;
     QFont font_;
+    QFont appFont_; ///< dialogs opened while presenting are enlarged too
     bool fontSet_ = false;
     bool tabsShown_ = true;
     int tabIndex_ = 0;

@@ -430,30 +430,27 @@ QString RunDocument::describe(int i) const
     } catch (const std::exception& e) {
         text = QString::fromStdString(e.what());
     }
-    if (panelsDifferInModel()) {
-        const fs::path card = c ? c->card : panelCard(i);
-        const auto it = models_.find(cardKey(card));
-        text += QStringLiteral(" \u00b7 %1")
-                    .arg(it != models_.end() ? QString::fromStdString(it->second->card().name)
-                                             : QString::fromStdString(card.stem().string()));
-    }
-    return text;
+    return text + modelSuffix(i);
 }
 
 QString RunDocument::shortName(int i) const
 {
     const LoadedModelPtr m = panelModel(i);
     const int T = m ? m->trainSteps() : 1000;
-    QString text = PlotsWidget::shortName(shownConfig(i), T);
-    if (panelsDifferInModel()) {
-        const auto& c = computed(i);
-        const fs::path card = c ? c->card : panelCard(i);
-        const auto it = models_.find(cardKey(card));
-        text += QStringLiteral(" \u00b7 %1")
-                    .arg(it != models_.end() ? QString::fromStdString(it->second->card().name)
-                                             : QString::fromStdString(card.stem().string()));
-    }
-    return text;
+    return PlotsWidget::shortName(shownConfig(i), T) + modelSuffix(i);
+}
+
+QString RunDocument::modelSuffix(int i) const
+{
+    // Labels name a panel's model only when the panels differ in model.
+    if (!panelsDifferInModel())
+        return {};
+    const auto& c = computed(i);
+    const fs::path card = c ? c->card : panelCard(i);
+    const auto it = models_.find(cardKey(card));
+    return QStringLiteral(" \u00b7 %1")
+        .arg(it != models_.end() ? QString::fromStdString(it->second->card().name)
+                                 : QString::fromStdString(card.stem().string()));
 }
 
 QString RunDocument::pendingNote(int i) const

@@ -176,6 +176,7 @@ Q_SIGNALS:
     void error(const QString& message);
 
 private:
+    QString modelSuffix(int i) const; ///< " · <model name>" when the panels differ in model
     struct Computed {
         std::shared_ptr<const Trajectory> store = std::make_shared<const Trajectory>();
         std::optional<RunRecipe> recipe;

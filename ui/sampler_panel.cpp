@@ -505,6 +505,9 @@ QString SamplerPanel::captionText() const
         parts << QString::fromLatin1(fields[int(shownField_)]) << tr("t = %1").arg(st.timesteps().back());
     else
         parts << QString::fromLatin1(points ? "x_t" : fields[int(shownField_)]) << tr("t = %1").arg(displayedT());
+    // Edits not run yet (a new seed, another eta): what is shown is the last run's.
+    if (const QString pending = doc_->pendingNote(index_); st.hasStart() && !pending.isEmpty() && doc_->computed(index_))
+        parts << tr("%1 \u2192 press Run").arg(pending);
     return parts.join(QStringLiteral(" \u00b7 "));
 }
 

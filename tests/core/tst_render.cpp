@@ -137,7 +137,7 @@ private Q_SLOTS:
         struct Row {
             int t, a_step, b_step;
         };
-        for (Row row : {Row{9, 0, 0}, Row{7, 2, 0}, Row{5, 4, 0}, Row{4, 5, 1}, Row{0, 9, 1}, Row{kFinalT, 10, 2}}) {
+        for (Row row : {Row{9, 0, 0}, Row{7, 2, 0}, Row{5, 4, 0}, Row{4, 5, 0}, Row{1, 8, 0}, Row{0, 9, 1}, Row{kFinalT, 10, 2}}) {
             const RgbImage img = r.render(row.t);
             QCOMPARE(grey_at(img, r.content_rect(0)), expected_grey(a_ramp[std::size_t(row.a_step)]));
             QCOMPARE(grey_at(img, r.content_rect(1)), expected_grey(b_ramp[std::size_t(row.b_step)]));

@@ -138,7 +138,10 @@ private Q_SLOTS:
         QVERIFY(!w->panel(0)->findChild<QWidget*>("samplerCombo")->isVisibleTo(w.get()));
         auto* caption = w->panel(0)->findChild<QLabel*>("panelCaption");
         QVERIFY(caption->isVisibleTo(w.get()));
-        QVERIFY2(caption->text().startsWith("DDPM") && caption->text().contains("x_t"), qPrintable(caption->text()));
+        // Before any run the caption says so, not a field or a t it does not show.
+        QVERIFY2(caption->text().startsWith("DDPM") && caption->text().contains("press Run") &&
+                     !caption->text().contains("x_t") && !caption->text().contains("final"),
+                 qPrintable(caption->text()));
         QVERIFY(caption->font().pointSizeF() > title->font().pointSizeF());
         // Esc leaves (Stop gives its Esc up meanwhile; the timeline keeps its keys).
         QVERIFY(stop->shortcuts().isEmpty());
