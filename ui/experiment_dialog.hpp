@@ -51,6 +51,7 @@ public:
     ExperimentResultPtr result(ExperimentKind kind) const;
     QTableWidget* table() const { return table_; }
     QString commandText() const;
+    /// The current tab's status line: its own computation's progress or result, never another tab's.
     QString statusText() const;
     QSpinBox* countSpin(ExperimentKind kind) const;
     QLineEdit* stepsEdit(ExperimentKind kind) const;
@@ -69,7 +70,10 @@ private:
         QLineEdit* samplers = nullptr; ///< interpolation, consistency, decision
         QCheckBox* ddpm = nullptr;     ///< inversion
         ExperimentResultPtr result;
+        QString status;                ///< this tab's status line
     };
+    /// Set tab `kind`'s status line (shown when that tab is current).
+    void setStatus(ExperimentKind kind, const QString& text);
     void showResult();
     void updateButtons();
     void onProgress(int done, int total, const QString& stage);
@@ -94,7 +98,7 @@ private:
     QPushButton* csvButton_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QLabel* status_ = nullptr;
-    QLabel* figure_ = nullptr;
+    class FigureView* figure_ = nullptr;
     QTableWidget* table_ = nullptr;
     QLineEdit* command_ = nullptr;
 };
