@@ -87,7 +87,9 @@ QString classLegend(const LoadedModel* model)
     QStringList parts;
     for (std::size_t k = 0; k < names.size(); ++k)
         parts << QStringLiteral("<span style=\"color:%1\">\u25a0</span>&nbsp;%2")
-                     .arg(classColor(int(k)).name(), QString::fromStdString(names[k]).toHtmlEscaped());
+                     .arg(classColor(int(k)).name(),
+                          // an entry never breaks across lines, only between entries
+                          QString::fromStdString(names[k]).toHtmlEscaped().replace(' ', QStringLiteral("&nbsp;")));
     return (model->classifier ? QObject::tr("Class of x0_hat:") : QObject::tr("Component of x0_hat:")) + QStringLiteral(" &nbsp; ") +
            parts.join(QStringLiteral(" &nbsp; "));
 }
