@@ -202,8 +202,6 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     cancelButton_ = new QPushButton(tr("Cancel"));
     cancelButton_->setObjectName("experimentCancel");
     progress_ = new QProgressBar;
-    progress_->setRange(0, 1);
-    progress_->setValue(0);
     status_ = new QLabel(tr("Press Compute."));
     status_->setWordWrap(true);
     connect(computeButton_, &QPushButton::clicked, this, &ExperimentDialog::compute);
@@ -370,7 +368,7 @@ void ExperimentDialog::compute()
         setStatus(running_, tr("Cancelled: %1 was started.").arg(experimentTitle(j.kind)));
     running_ = j.kind;
     computing_ = true;
-    progress_->setRange(0, 0);
+    runDone_ = runTotal_ = 0;
     setStatus(j.kind, tr("Computing %1...").arg(experimentTitle(j.kind).toLower()));
     updateButtons();
     // On the worker thread: `this` is only used by what is delivered back to this thread.
@@ -401,16 +399,15 @@ void ExperimentDialog::cancel()
 
 void ExperimentDialog::onProgress(int done, int total, const QString& stage)
 {
-    progress_->setRange(0, std::max(1, total));
-    progress_->setValue(done);
+    runDone_ = done;
+    runTotal_ = total;
+    updateProgress();
     setStatus(running_, tr("%1: %2 of %3 model calls (%4)").arg(experimentTitle(running_)).arg(done).arg(total).arg(stage));
 }
 
 void ExperimentDialog::onFinished(const ExperimentResultPtr& result)
 {
     computing_ = false;
-    progress_->setRange(0, 1);
-    progress_->setValue(result->cancelled ? 0 : 1);
     pages_[int(result->kind)].result = result;
     setStatus(result->kind, result->cancelled
                                 ? tr("Cancelled.") + (result->summary.isEmpty() ? QString() : ' ' + result->summary)
@@ -423,8 +420,6 @@ void ExperimentDialog::onFinished(const ExperimentResultPtr& result)
 void ExperimentDialog::onFailed(const QString& message)
 {
     computing_ = false;
-    progress_->setRange(0, 1);
-    progress_->setValue(0);
     setStatus(running_, tr("Failed: %1").arg(message));
     updateButtons();
     Q_EMIT computeFinished(true);
@@ -446,8 +441,23 @@ void ExperimentDialog::showResult()
     command_->setText(r ? r->command : QString());
 }
 
+void ExperimentDialog::updateProgress()
+{
+    // The bar, like the status line, is the current tab's: its running job's
+    // progress (busy until the first report), else full when it has a result.
+    if (computing_ && running_ == currentKind()) {
+        progress_->setRange(0, runTotal_ > 0 ? runTotal_ : 0);
+        progress_->setValue(runDone_);
+        return;
+    }
+    const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
+    progress_->setRange(0, 1);
+    progress_->setValue(r && !r->cancelled ? 1 : 0);
+}
+
 void ExperimentDialog::updateButtons()
 {
+    updateProgress();
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
     cancelButton_->setEnabled(computing_);
     figureButton_->setEnabled(r && !r->figure.isNull());

@@ -75,7 +75,8 @@ private:
     /// Set tab `kind`'s status line (shown when that tab is current).
     void setStatus(ExperimentKind kind, const QString& text);
     void showResult();
-    void updateButtons();
+    void updateButtons(); ///< and the progress bar (updateProgress)
+    void updateProgress();
     void onProgress(int done, int total, const QString& stage);
     void onFinished(const ExperimentResultPtr& result);
     void onFailed(const QString& message);
@@ -88,6 +89,7 @@ private:
     JobTracker jobs_;
     bool computing_ = false;
     ExperimentKind running_ = ExperimentKind::Inversion;
+    int runDone_ = 0, runTotal_ = 0; ///< the running job's last progress report
     Page pages_[4];
 
     QTabWidget* tabs_ = nullptr;

@@ -22,6 +22,7 @@
 #include <QFile>
 #include <QLabel>
 #include <QLineEdit>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QScreen>
 #include <QScrollArea>
@@ -185,8 +186,12 @@ void TestLectureDialogs::eachTabShowsItsOwnStatus()
     const QString decision = d.statusText();
     QVERIFY2(decision.contains("decision t"), qPrintable(decision));
 
+    auto* bar = d.findChild<QProgressBar*>();
+    QVERIFY(bar);
+    QCOMPARE(bar->value(), bar->maximum()); // done
     d.showExperiment(ExperimentKind::Inversion);
     QCOMPARE(d.statusText(), initial); // nothing computed here yet
+    QVERIFY(bar->value() < bar->maximum()); // and the bar does not say "done" either
     d.countSpin(ExperimentKind::Inversion)->setValue(5);
     d.stepsEdit(ExperimentKind::Inversion)->setText("5,10");
     QVERIFY(computeAndWait(d));
