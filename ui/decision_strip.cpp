@@ -1,11 +1,15 @@
 #include "decision_strip.hpp"
 
+#include "loaded_model.hpp"
 #include "timeline_mapping.hpp"
 
 #include "noisetrail/compare.hpp"
+#include "noisetrail/experiments.hpp"
 #include "noisetrail/trajectory.hpp"
 
+#include <QObject>
 #include <QPainter>
+#include <QStringList>
 
 #include <algorithm>
 
@@ -72,6 +76,22 @@ std::vector<ClassStrip> trajectoryStrips(const Trajectory& trajectory, int shown
         out.push_back(classStrip(trajectory.timesteps(), steps, labels, shown, trainSteps));
     }
     return out;
+}
+
+QString classLegend(const LoadedModel* model)
+{
+    if (!model || (!model->classifier && !model->mixture))
+        return {};
+    const std::vector<std::string> names =
+        experiments::assignment_labels(model->classifier.get(), model->mixture ? model->mixture->components() : 0);
+    QStringList parts;
+    for (std::size_t k = 0; k < names.size(); ++k)
+        parts << QStringLiteral("<span style=\"color:%1\">\u25a0</span>&nbsp;%2")
+                     .arg(classColor(int(k)).name(),
+                          // an entry never breaks across lines, only between entries
+                          QString::fromStdString(names[k]).toHtmlEscaped().replace(' ', QStringLiteral("&nbsp;")));
+    return (model->classifier ? QObject::tr("Class of x0_hat:") : QObject::tr("Component of x0_hat:")) + QStringLiteral(" &nbsp; ") +
+           parts.join(QStringLiteral(" &nbsp; "));
 }
 
 void paintClassStrip(QPainter& p, const QRectF& rect, const ClassStrip& strip)

@@ -6,6 +6,7 @@
 #pragma once
 #include <QColor>
 #include <QRectF>
+#include <QString>
 
 #include <span>
 #include <vector>
@@ -17,6 +18,8 @@ class Trajectory;
 }
 
 namespace noisetrail::ui {
+
+struct LoadedModel;
 
 /// Class or component k's colour: the Tableau 10 palette (compare::kPalette)
 /// of the compare and experiment figures, repeating after 10; grey for a
@@ -53,6 +56,12 @@ int assignmentAt(const Trajectory& trajectory, int step, int sample);
 /// assignments its measured steps hold; empty when none up to it has them
 /// (metrics off, or a model with neither a classifier nor a mixture).
 std::vector<ClassStrip> trajectoryStrips(const Trajectory& trajectory, int shown, int trainSteps);
+
+/// The legend of the class colours as rich text for a QLabel ("■ 0  ■ 1 ..."):
+/// the names of what the metrics assign with `model` (the window's: every panel is
+/// measured by it), its classifier's classes or its mixture's components
+/// (experiments::assignment_labels); empty when it has neither.
+QString classLegend(const LoadedModel* model);
 
 /// Paint a strip into `rect`, position 0 at its left edge and 1 at its right;
 /// the part not reached yet stays as it is.

@@ -15,13 +15,16 @@
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QFormLayout>
+#include <QGuiApplication>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineEdit>
 #include <QProgressBar>
 #include <QPushButton>
+#include <QScreen>
 #include <QScrollArea>
+#include <QScrollBar>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QTabWidget>
@@ -71,12 +74,64 @@ const char* kDescriptions[4] = {
 
 } // namespace
 
+/// The figure, scaled down to the view's width when it is wider (a decision row's
+/// 16 samples, the histograms and the legend all on screen), never enlarged and
+/// never below half size (then it scrolls). Export writes it at its own size.
+class FigureView : public QScrollArea {
+public:
+    FigureView()
+    {
+        label_ = new QLabel;
+        label_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
+        label_->setBackgroundRole(QPalette::Base);
+        setWidget(label_);
+        setWidgetResizable(true);
+        setBackgroundRole(QPalette::Base);
+    }
+    void setImage(QImage image)
+    {
+        image_ = std::move(image);
+        shownWidth_ = -1;
+        rescale();
+    }
+
+protected:
+    void resizeEvent(QResizeEvent* e) override
+    {
+        QScrollArea::resizeEvent(e);
+        rescale();
+    }
+
+private:
+    void rescale()
+    {
+        // The vertical scroll bar's width is always reserved, so showing it never
+        // changes the width to fit and the scaling cannot oscillate.
+        const int room = std::max(1, width() - 2 * frameWidth() - verticalScrollBar()->sizeHint().width());
+        const int w = image_.isNull() ? 0 : std::clamp(room, (image_.width() + 1) / 2, image_.width());
+        if (w == shownWidth_)
+            return;
+        shownWidth_ = w;
+        label_->setPixmap(image_.isNull() ? QPixmap()
+                          : w == image_.width()
+                              ? QPixmap::fromImage(image_)
+                              : QPixmap::fromImage(image_.scaledToWidth(w, Qt::SmoothTransformation)));
+    }
+    QLabel* label_ = nullptr;
+    QImage image_;
+    int shownWidth_ = -1;
+};
+
 ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidget* parent)
     : QDialog(parent), modelPath_(modelPath), seed_(seed)
 {
     setObjectName("experimentDialog");
     setWindowTitle(tr("Experiments: %1").arg(QFileInfo(modelPath).fileName()));
-    resize(1100, 800);
+    // 1280 x 800 where the screen has room; on a 1366 x 768 projector the whole
+    // window (its frame included) stays on screen, the splitter below shares the rest.
+    const QScreen* screen = parent ? parent->screen() : QGuiApplication::primaryScreen();
+    const QSize room = screen ? screen->availableGeometry().size() - QSize(24, 64) : QSize(1280, 800);
+    resize(QSize(1280, 800).boundedTo(room));
     try {
         image_ = read_model_card(modelPath.toStdString()).is_image();
     } catch (const std::exception&) {
@@ -127,7 +182,10 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     addPage(ExperimentKind::Consistency, image_ ? 8 : 50, 10000, tr("Samples:"), QStringLiteral("10,20,50,100,1000"),
             QStringLiteral("ddim,ddpm"));
     addPage(ExperimentKind::Decision, image_ ? 16 : 100, 10000, tr("Samples:"), {}, QStringLiteral("ddpm:1000,ddim:50"));
+    for (Page& pg : pages_)
+        pg.status = tr("Press Compute.");
     connect(tabs_, &QTabWidget::currentChanged, this, [this] {
+        status_->setText(pages_[tabs_->currentIndex()].status);
         showResult();
         updateButtons();
     });
@@ -144,8 +202,6 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     cancelButton_ = new QPushButton(tr("Cancel"));
     cancelButton_->setObjectName("experimentCancel");
     progress_ = new QProgressBar;
-    progress_->setRange(0, 1);
-    progress_->setValue(0);
     status_ = new QLabel(tr("Press Compute."));
     status_->setWordWrap(true);
     connect(computeButton_, &QPushButton::clicked, this, &ExperimentDialog::compute);
@@ -157,13 +213,8 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     controls->addWidget(cancelButton_);
     controls->addWidget(progress_, 1);
 
-    figure_ = new QLabel;
-    figure_->setAlignment(Qt::AlignLeft | Qt::AlignTop);
-    figure_->setBackgroundRole(QPalette::Base);
-    auto* scroll = new QScrollArea;
-    scroll->setWidget(figure_);
-    scroll->setWidgetResizable(true);
-    scroll->setBackgroundRole(QPalette::Base);
+    figure_ = new FigureView;
+    figure_->setObjectName("experimentFigure");
 
     table_ = new QTableWidget;
     table_->setObjectName("experimentTable");
@@ -177,6 +228,7 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     figureButton_->setObjectName("experimentExportFigure");
     figureButton_->setToolTip(tr("Save the figure as PNG, SVG or PDF (by the file's extension)"));
     csvButton_ = new QPushButton(tr("Export CSV..."));
+    csvButton_->setObjectName("experimentExportCsv");
     connect(figureButton_, &QPushButton::clicked, this, [this] {
         QString filter = tr("PNG images (*.png)");
         QString f = QFileDialog::getSaveFileName(this, tr("Export figure"), QStringLiteral("experiment.png"),
@@ -188,13 +240,13 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
         if (QFileInfo(f).suffix().isEmpty())
             f += '.' + ext;
         if (!exportFigure(f))
-            status_->setText(tr("Could not write %1").arg(f));
+            setStatus(currentKind(), tr("Could not write %1").arg(f));
     });
     connect(csvButton_, &QPushButton::clicked, this, [this] {
         const QString f = QFileDialog::getSaveFileName(this, tr("Export numbers"), QStringLiteral("experiment.csv"),
                                                        tr("CSV files (*.csv)"));
         if (!f.isEmpty() && !exportCsv(f))
-            status_->setText(tr("Could not write %1").arg(f));
+            setStatus(currentKind(), tr("Could not write %1").arg(f));
     });
     auto* bottom = new QWidget;
     auto* bl = new QVBoxLayout(bottom);
@@ -207,9 +259,15 @@ ExperimentDialog::ExperimentDialog(const QString& modelPath, quint64 seed, QWidg
     cmd->addWidget(csvButton_);
     bl->addLayout(cmd);
 
+    // The table keeps a few rows and the command line with the export buttons
+    // stays under it at any height the window can have; the figure takes the rest.
+    table_->setMinimumHeight(table_->horizontalHeader()->sizeHint().height() + 3 * table_->verticalHeader()->defaultSectionSize() + 4);
     auto* split = new QSplitter(Qt::Vertical);
-    split->addWidget(scroll);
+    split->setObjectName("experimentSplit");
+    split->addWidget(figure_);
     split->addWidget(bottom);
+    split->setChildrenCollapsible(false);
+    figure_->setMinimumHeight(120);
     split->setStretchFactor(0, 3);
     split->setStretchFactor(1, 1);
     split->setSizes({520, 150}); // the figure first; the table needs a few rows
@@ -257,6 +315,13 @@ ExperimentResultPtr ExperimentDialog::result(ExperimentKind kind) const { return
 QString ExperimentDialog::commandText() const { return command_->text(); }
 QString ExperimentDialog::statusText() const { return status_->text(); }
 
+void ExperimentDialog::setStatus(ExperimentKind kind, const QString& text)
+{
+    pages_[int(kind)].status = text;
+    if (kind == currentKind())
+        status_->setText(text);
+}
+
 ExperimentJob ExperimentDialog::job(QString* error) const
 {
     const ExperimentKind kind = currentKind();
@@ -296,13 +361,15 @@ void ExperimentDialog::compute()
     QString error;
     const ExperimentJob j = job(&error);
     if (!error.isEmpty()) {
-        status_->setText(error);
+        setStatus(j.kind, error);
         return;
     }
+    if (computing_ && running_ != j.kind) // the newest job wins: the one of the other tab stops
+        setStatus(running_, tr("Cancelled: %1 was started.").arg(experimentTitle(j.kind)));
     running_ = j.kind;
     computing_ = true;
-    progress_->setRange(0, 0);
-    status_->setText(tr("Computing %1...").arg(experimentTitle(j.kind).toLower()));
+    runDone_ = runTotal_ = 0;
+    setStatus(j.kind, tr("Computing %1...").arg(experimentTitle(j.kind).toLower()));
     updateButtons();
     // On the worker thread: `this` is only used by what is delivered back to this thread.
     jobs_.startJob(
@@ -332,19 +399,19 @@ void ExperimentDialog::cancel()
 
 void ExperimentDialog::onProgress(int done, int total, const QString& stage)
 {
-    progress_->setRange(0, std::max(1, total));
-    progress_->setValue(done);
-    status_->setText(tr("%1: %2 of %3 model calls (%4)").arg(experimentTitle(running_)).arg(done).arg(total).arg(stage));
+    runDone_ = done;
+    runTotal_ = total;
+    updateProgress();
+    setStatus(running_, tr("%1: %2 of %3 model calls (%4)").arg(experimentTitle(running_)).arg(done).arg(total).arg(stage));
 }
 
 void ExperimentDialog::onFinished(const ExperimentResultPtr& result)
 {
     computing_ = false;
-    progress_->setRange(0, 1);
-    progress_->setValue(result->cancelled ? 0 : 1);
     pages_[int(result->kind)].result = result;
-    status_->setText(result->cancelled ? tr("Cancelled.") + (result->summary.isEmpty() ? QString() : ' ' + result->summary)
-                                       : result->summary);
+    setStatus(result->kind, result->cancelled
+                                ? tr("Cancelled.") + (result->summary.isEmpty() ? QString() : ' ' + result->summary)
+                                : result->summary);
     showResult();
     updateButtons();
     Q_EMIT computeFinished(result->cancelled);
@@ -353,9 +420,7 @@ void ExperimentDialog::onFinished(const ExperimentResultPtr& result)
 void ExperimentDialog::onFailed(const QString& message)
 {
     computing_ = false;
-    progress_->setRange(0, 1);
-    progress_->setValue(0);
-    status_->setText(tr("Failed: %1").arg(message));
+    setStatus(running_, tr("Failed: %1").arg(message));
     updateButtons();
     Q_EMIT computeFinished(true);
 }
@@ -363,7 +428,7 @@ void ExperimentDialog::onFailed(const QString& message)
 void ExperimentDialog::showResult()
 {
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
-    figure_->setPixmap(r && !r->figure.isNull() ? QPixmap::fromImage(figureImage(r->figure)) : QPixmap());
+    figure_->setImage(r && !r->figure.isNull() ? figureImage(r->figure) : QImage());
     table_->clear();
     table_->setRowCount(r ? int(r->rows.size()) : 0);
     table_->setColumnCount(r ? int(r->headers.size()) : 0);
@@ -376,8 +441,23 @@ void ExperimentDialog::showResult()
     command_->setText(r ? r->command : QString());
 }
 
+void ExperimentDialog::updateProgress()
+{
+    // The bar, like the status line, is the current tab's: its running job's
+    // progress (busy until the first report), else full when it has a result.
+    if (computing_ && running_ == currentKind()) {
+        progress_->setRange(0, runTotal_ > 0 ? runTotal_ : 0);
+        progress_->setValue(runDone_);
+        return;
+    }
+    const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
+    progress_->setRange(0, 1);
+    progress_->setValue(r && !r->cancelled ? 1 : 0);
+}
+
 void ExperimentDialog::updateButtons()
 {
+    updateProgress();
     const ExperimentResultPtr r = pages_[tabs_->currentIndex()].result;
     cancelButton_->setEnabled(computing_);
     figureButton_->setEnabled(r && !r->figure.isNull());

@@ -51,6 +51,7 @@ public:
     ExperimentResultPtr result(ExperimentKind kind) const;
     QTableWidget* table() const { return table_; }
     QString commandText() const;
+    /// The current tab's status line: its own computation's progress or result, never another tab's.
     QString statusText() const;
     QSpinBox* countSpin(ExperimentKind kind) const;
     QLineEdit* stepsEdit(ExperimentKind kind) const;
@@ -69,9 +70,13 @@ private:
         QLineEdit* samplers = nullptr; ///< interpolation, consistency, decision
         QCheckBox* ddpm = nullptr;     ///< inversion
         ExperimentResultPtr result;
+        QString status;                ///< this tab's status line
     };
+    /// Set tab `kind`'s status line (shown when that tab is current).
+    void setStatus(ExperimentKind kind, const QString& text);
     void showResult();
-    void updateButtons();
+    void updateButtons(); ///< and the progress bar (updateProgress)
+    void updateProgress();
     void onProgress(int done, int total, const QString& stage);
     void onFinished(const ExperimentResultPtr& result);
     void onFailed(const QString& message);
@@ -84,6 +89,7 @@ private:
     JobTracker jobs_;
     bool computing_ = false;
     ExperimentKind running_ = ExperimentKind::Inversion;
+    int runDone_ = 0, runTotal_ = 0; ///< the running job's last progress report
     Page pages_[4];
 
     QTabWidget* tabs_ = nullptr;
@@ -94,7 +100,7 @@ private:
     QPushButton* csvButton_ = nullptr;
     QProgressBar* progress_ = nullptr;
     QLabel* status_ = nullptr;
-    QLabel* figure_ = nullptr;
+    class FigureView* figure_ = nullptr;
     QTableWidget* table_ = nullptr;
     QLineEdit* command_ = nullptr;
 };

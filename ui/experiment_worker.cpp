@@ -127,15 +127,18 @@ QPicture paintFigure(const figure::Figure& f)
         p.setFont(font);
         p.drawText(r, flags, QString::fromStdString(s));
     };
-    const int histW = 320, histH = 80, histBlock = f.histograms.empty() ? 0 : histH + 44;
-    // The histograms side by side from (x0, y), t = T on the left like the strips.
+    const int histW = 320, histH = 80, histBlock = f.histograms.empty() ? 0 : histH + 58;
+    // The histograms side by side from (x0, y), t = T on the left like the strips;
+    // the count axis (figure::count_ticks) at the left, its name above it.
     const auto histograms = [&](int x0, int y, int step) {
         for (std::size_t i = 0; i < f.histograms.size(); ++i) {
             const figure::Histogram& h = f.histograms[i];
             const int x = x0 + int(i) * step, bins = std::max(1, int(h.counts.size()));
             text(QRectF(x, y, histW, 18), h.title, Qt::black, small, Qt::AlignLeft | Qt::AlignVCenter);
-            const int top = y + 20, bottom = top + histH - 16;
-            const int peak = std::max(1, h.counts.empty() ? 1 : *std::max_element(h.counts.begin(), h.counts.end()));
+            text(QRectF(x, y + 18, histW, 14), h.count_label, QColor(90, 90, 90), small, Qt::AlignLeft | Qt::AlignVCenter);
+            const int top = y + 34, bottom = top + histH - 16;
+            const std::vector<int> ticks = figure::count_ticks(h);
+            const int peak = ticks.back();
             const double bw = double(histW) / bins;
             for (int b = 0; b < int(h.counts.size()); ++b) {
                 const double bar = double(h.counts[std::size_t(b)]) * (bottom - top) / peak;
@@ -143,6 +146,14 @@ QPicture paintFigure(const figure::Figure& f)
             }
             p.setPen(Qt::black);
             p.drawLine(x, bottom, x + histW, bottom);
+            p.drawLine(x, top, x, bottom);
+            for (int v : ticks) {
+                const double ty = bottom - double(v) * (bottom - top) / peak;
+                p.setPen(Qt::black);
+                p.drawLine(QPointF(x - 3, ty), QPointF(x, ty));
+                text(QRectF(x - 30, ty - 7, 26, 14), std::to_string(v), QColor(90, 90, 90), small,
+                     Qt::AlignRight | Qt::AlignVCenter);
+            }
             const QRectF axis(x, bottom + 1, histW, 15);
             text(axis, h.left, Qt::black, small, Qt::AlignLeft);
             text(axis, h.middle, Qt::black, small, Qt::AlignHCenter);
@@ -151,6 +162,12 @@ QPicture paintFigure(const figure::Figure& f)
     };
     const auto legend = [&](int x, int y) {
         p.setFont(big);
+        if (!f.legend.empty() && !f.legend_title.empty()) {
+            const QString title = QString::fromStdString(f.legend_title);
+            p.setPen(Qt::black);
+            p.drawText(QPointF(x, y + 11), title);
+            x += fm.horizontalAdvance(title) + 12;
+        }
         for (const auto& e : f.legend) {
             p.fillRect(QRect(x, y, 12, 12), colorOf(e.color));
             const QString label = QString::fromStdString(e.label);
@@ -159,7 +176,7 @@ QPicture paintFigure(const figure::Figure& f)
             x += 17 + fm.horizontalAdvance(label) + 16;
         }
     };
-    int legendW = 30;
+    int legendW = 30 + (f.legend_title.empty() ? 0 : fm.horizontalAdvance(QString::fromStdString(f.legend_title)) + 12);
     for (const auto& e : f.legend)
         legendW += 17 + fm.horizontalAdvance(QString::fromStdString(e.label)) + 16;
     if (!f.rows.empty()) {

@@ -11,7 +11,11 @@
 #include <QLineEdit>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QSettings>
+#include <QSignalBlocker>
 #include <QSpinBox>
+
+#include <iterator>
 
 namespace noisetrail::ui {
 
@@ -36,9 +40,25 @@ QDialogButtonBox* buttons(QDialog* d, const QString& ok)
 }
 } // namespace
 
-AnimationExportDialog::AnimationExportDialog(Field field, int levels, QWidget* parent) : QDialog(parent)
+namespace {
+/// The frame sizes offered; (0, 0) is the panels' natural size ("auto").
+struct SizePreset {
+    const char* name;
+    int width, height;
+};
+constexpr SizePreset kSizePresets[] = {
+    {QT_TRANSLATE_NOOP("AnimationExportDialog", "Projector, 1280 \u00d7 720"), 1280, 720},
+    {QT_TRANSLATE_NOOP("AnimationExportDialog", "Full HD, 1920 \u00d7 1080"), 1920, 1080},
+    {QT_TRANSLATE_NOOP("AnimationExportDialog", "Natural (fits the panels)"), 0, 0},
+};
+const QString kAnimationGroup = QStringLiteral("exportAnimation");
+} // namespace
+
+AnimationExportDialog::AnimationExportDialog(Field field, int levels, QWidget* parent, bool useSettings)
+    : QDialog(parent), useSettings_(useSettings)
 {
     setWindowTitle(tr("Export Animation"));
+    setObjectName("animationExportDialog");
     auto* form = new QFormLayout(this);
     format_ = new QComboBox(this);
     format_->setObjectName("formatCombo");
@@ -48,6 +68,7 @@ AnimationExportDialog::AnimationExportDialog(Field field, int levels, QWidget* p
     field_ = fieldCombo(field, this);
     form->addRow(tr("Field:"), field_);
     fps_ = new QSpinBox(this);
+    fps_->setObjectName("fpsSpin");
     fps_->setRange(1, 50);
     fps_->setValue(20);
     fps_->setSuffix(tr(" fps"));
@@ -55,27 +76,92 @@ AnimationExportDialog::AnimationExportDialog(Field field, int levels, QWidget* p
         fps_->setMaximum(format() == AnimationFormat::Gif ? 50 : 120); // GIF delays are centiseconds
     });
     form->addRow(tr("Frame rate:"), fps_);
+    sizePreset_ = new QComboBox(this);
+    sizePreset_->setObjectName("sizePresetCombo");
+    for (const SizePreset& p : kSizePresets)
+        sizePreset_->addItem(tr(p.name));
+    sizePreset_->addItem(tr("Custom"));
+    form->addRow(tr("Frame size:"), sizePreset_);
     auto* size = new QHBoxLayout;
     width_ = new QSpinBox(this);
+    width_->setObjectName("widthSpin");
     height_ = new QSpinBox(this);
+    height_->setObjectName("heightSpin");
     for (QSpinBox* s : {width_, height_}) {
         s->setRange(0, 8192);
         s->setSpecialValueText(tr("auto"));
         size->addWidget(s);
     }
+    width_->setValue(kDefaultWidth);
+    height_->setValue(kDefaultHeight);
     size->insertWidget(1, new QLabel(QStringLiteral("\u00d7"), this));
     form->addRow(tr("Size (pixels):"), size);
     hold_ = new QDoubleSpinBox(this);
+    hold_->setObjectName("holdSpin");
     hold_->setRange(0, 60);
     hold_->setValue(2);
     hold_->setSuffix(tr(" s"));
     form->addRow(tr("Hold on the last frame:"), hold_);
     frames_ = new QSpinBox(this);
+    frames_->setObjectName("framesSpin");
     frames_->setRange(0, std::max(2, levels));
     frames_->setSpecialValueText(tr("all %1 (one per noise level)").arg(levels));
     frames_->setToolTip(tr("At most this many frames, spread evenly over the noise levels (first and final kept)"));
     form->addRow(tr("Frames:"), frames_);
     form->addRow(buttons(this, tr("Export...")));
+
+    if (useSettings_) {
+        QSettings st;
+        st.beginGroup(kAnimationGroup);
+        const int f = format_->findData(st.value("format", format_->currentData()).toInt());
+        format_->setCurrentIndex(f >= 0 ? f : 0);
+        fps_->setValue(st.value("fps", fps_->value()).toInt());
+        width_->setValue(st.value("width", width_->value()).toInt());
+        height_->setValue(st.value("height", height_->value()).toInt());
+        hold_->setValue(st.value("hold", hold_->value()).toDouble());
+        frames_->setValue(st.value("frames", frames_->value()).toInt());
+    }
+    showPresetOfSize();
+    connect(sizePreset_, &QComboBox::activated, this, &AnimationExportDialog::choosePreset);
+    for (QSpinBox* s : {width_, height_})
+        connect(s, &QSpinBox::valueChanged, this, &AnimationExportDialog::showPresetOfSize);
+}
+
+void AnimationExportDialog::choosePreset()
+{
+    const int i = sizePreset_->currentIndex();
+    if (i < 0 || i >= int(std::size(kSizePresets)))
+        return; // Custom: the spin boxes say
+    const QSignalBlocker bw(width_), bh(height_);
+    width_->setValue(kSizePresets[i].width);
+    height_->setValue(kSizePresets[i].height);
+}
+
+void AnimationExportDialog::showPresetOfSize()
+{
+    // One of the two "auto" means the natural size (options() needs both).
+    const bool natural = width_->value() == 0 || height_->value() == 0;
+    int i = int(std::size(kSizePresets)); // Custom
+    for (int k = 0; k < int(std::size(kSizePresets)); ++k)
+        if (natural ? kSizePresets[k].width == 0
+                    : kSizePresets[k].width == width_->value() && kSizePresets[k].height == height_->value())
+            i = k;
+    sizePreset_->setCurrentIndex(i);
+}
+
+void AnimationExportDialog::accept()
+{
+    if (useSettings_) {
+        QSettings st;
+        st.beginGroup(kAnimationGroup);
+        st.setValue("format", format_->currentData().toInt());
+        st.setValue("fps", fps_->value());
+        st.setValue("width", width_->value());
+        st.setValue("height", height_->value());
+        st.setValue("hold", hold_->value());
+        st.setValue("frames", frames_->value());
+    }
+    QDialog::accept();
 }
 
 AnimationFormat AnimationExportDialog::format() const { return AnimationFormat(format_->currentData().toInt()); }

@@ -14,14 +14,27 @@ class QSpinBox;
 
 namespace noisetrail::ui {
 
+/// Export > Animation. Its frame size starts at a projector's 1280 x 720 (presets:
+/// 1920 x 1080, the panels' natural size, custom). With `useSettings` (the window's
+/// MainWindowOptions::useSettings, through RunFiles) an accepted dialog's format,
+/// frame rate, size, hold and frame count are kept in QSettings
+/// ("exportAnimation/...") and the next opening, in this session or a later one,
+/// starts from them; the field always starts at the window's.
 class AnimationExportDialog : public QDialog {
     Q_OBJECT
 public:
-    AnimationExportDialog(Field field, int levels, QWidget* parent = nullptr);
+    AnimationExportDialog(Field field, int levels, QWidget* parent = nullptr, bool useSettings = false);
     AnimationFormat format() const;
     AnimationExport options() const;
+    void accept() override;
+
+    static constexpr int kDefaultWidth = 1280, kDefaultHeight = 720;
 
 private:
+    void choosePreset();
+    void showPresetOfSize();
+    bool useSettings_ = false;
+    QComboBox* sizePreset_ = nullptr;
     QComboBox* format_ = nullptr;
     QComboBox* field_ = nullptr;
     QSpinBox* fps_ = nullptr;

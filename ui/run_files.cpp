@@ -298,7 +298,7 @@ void RunFiles::exportAnimation()
     std::vector<std::vector<int>> plans;
     for (const auto& p : panels)
         plans.push_back(p.trajectory->timesteps());
-    AnimationExportDialog d(field_(), int(animation_levels(plans).size()), window_);
+    AnimationExportDialog d(field_(), int(animation_levels(plans).size()), window_, useSettings_);
     if (d.exec() != QDialog::Accepted)
         return;
     const AnimationFormat format = d.format();

@@ -2,9 +2,14 @@
 
 #include "noisetrail/trajectory.hpp"
 #include "render.hpp"
+#include "timeline_bar.hpp"
 #include "timeline_mapping.hpp"
 
+#include <QAction>
+#include <QCoreApplication>
 #include <QDialogButtonBox>
+#include <QKeyEvent>
+#include <QScreen>
 #include <QLabel>
 #include <QPainter>
 #include <QVBoxLayout>
@@ -61,7 +66,7 @@ Film makeFilm(const Trajectory& traj, int sample, int step, const QString& title
 
 class FilmWidget : public QWidget {
 public:
-    FilmWidget() { setMinimumSize(720, 420); }
+    FilmWidget() { setMinimumSize(600, 260); } // fits above the timeline of a 768 px screen
     void setFilms(std::vector<Film> films)
     {
         films_ = std::move(films);
@@ -114,14 +119,8 @@ SampleDialog::SampleDialog(const Trajectory& traj, int sample, int step, const Q
     : QDialog(parent), sample_(sample)
 {
     setWindowTitle(tr("Sample %1 \u2014 %2").arg(sample + 1).arg(title));
-    setObjectName("sampleDialog");
-    auto* col = new QVBoxLayout(this);
-    film_ = new FilmWidget;
+    init();
     film_->setFilms({makeFilm(traj, sample, step, title)});
-    col->addWidget(film_, 1);
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
-    connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
-    col->addWidget(buttons);
     resize(900, 520);
 }
 
@@ -129,15 +128,89 @@ SampleDialog::SampleDialog(std::vector<Source> panels, int sample, int cursorT, 
     : QDialog(parent), panels_(std::move(panels)), sample_(sample), cursorT_(cursorT)
 {
     setWindowTitle(tr("Sample %1 in every panel (the same x_T) \u2014 follows the timeline").arg(sample + 1));
+    init();
+    resize(1000, std::min(900, 260 * std::max<int>(1, int(panels_.size())) + 60));
+    rebuild();
+}
+
+void SampleDialog::init()
+{
     setObjectName("sampleDialog");
     auto* col = new QVBoxLayout(this);
     film_ = new FilmWidget;
     col->addWidget(film_, 1);
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close);
     connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+    // No focus inside: a focused button would take Space (click) and the arrows
+    // (focus moves), which belong to the timeline (keyPressEvent). Esc still closes.
+    for (QWidget* w : buttons->findChildren<QWidget*>())
+        w->setFocusPolicy(Qt::NoFocus);
     col->addWidget(buttons);
-    resize(1000, std::min(900, 260 * std::max<int>(1, int(panels_.size())) + 60));
-    rebuild();
+}
+
+namespace {
+bool isTimelineKey(int key)
+{
+    switch (key) {
+    case Qt::Key_Left:
+    case Qt::Key_Right:
+    case Qt::Key_PageUp:
+    case Qt::Key_PageDown:
+    case Qt::Key_Home:
+    case Qt::Key_End:
+    case Qt::Key_Space:
+        return true;
+    default:
+        return false;
+    }
+}
+} // namespace
+
+void SampleDialog::keyPressEvent(QKeyEvent* e)
+{
+    QWidget* window = parentWidget() ? parentWidget()->window() : nullptr;
+    if (!window || !isTimelineKey(e->key())) {
+        QDialog::keyPressEvent(e);
+        return;
+    }
+    // The window's own action for this key (its shortcuts are window-wide, so they
+    // do not reach a dialog); else the key itself, to the window.
+    const QKeySequence key(e->keyCombination());
+    for (QAction* a : window->findChildren<QAction*>())
+        if (a->isEnabled() && a->shortcuts().contains(key)) {
+            a->trigger();
+            e->accept();
+            return;
+        }
+    QKeyEvent copy(e->type(), e->key(), e->modifiers(), e->text(), e->isAutoRepeat(), ushort(e->count()));
+    QCoreApplication::sendEvent(window, &copy);
+    e->accept();
+}
+
+void SampleDialog::showEvent(QShowEvent* e)
+{
+    QDialog::showEvent(e);
+    if (placed_)
+        return;
+    placed_ = true;
+    // Open above the window's timeline (the cursor stays visible and clickable),
+    // as tall as the room there allows; the user may move it anywhere afterwards.
+    QWidget* window = parentWidget() ? parentWidget()->window() : nullptr;
+    const auto* timeline = window ? window->findChild<TimelineBar*>() : nullptr;
+    const QScreen* screen = window ? window->screen() : this->screen();
+    if (!timeline || !timeline->isVisible() || !screen)
+        return;
+    const QRect avail = screen->availableGeometry();
+    const int limit = timeline->mapToGlobal(QPoint(0, 0)).y() - 4; // the frame's bottom stays above this
+    // The frame is known once shown; before that, allow for a title bar.
+    const int top = frameGeometry().height() > height() ? geometry().top() - frameGeometry().top() : 32;
+    const int bottom = frameGeometry().height() > height() ? frameGeometry().bottom() - geometry().bottom() : 4;
+    const int h = std::min(height(), limit - avail.top() - top - bottom);
+    if (h < minimumHeight())
+        return; // no room above it (a tiny window): leave the placement to the window manager
+    const int w = std::min(width(), avail.width() - 8);
+    const int x = std::clamp(geometry().x(), avail.left() + 4, std::max(avail.left() + 4, avail.right() - w - 4));
+    setGeometry(x, std::max(avail.top() + top, limit - bottom - h), w, h);
 }
 
 void SampleDialog::showAt(int cursorT)

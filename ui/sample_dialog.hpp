@@ -1,6 +1,9 @@
 // One sample large, with its filmstrip: x_t and x0_hat at a dozen noise
 // levels; linked, the same sample in every panel (same x_T, so the comparison
-// is exact), following the timeline's cursor.
+// is exact), following the timeline's cursor. It opens above its window's
+// timeline (never over it) and leaves the timeline's keys to that window:
+// Left/Right, Page Up/Down, Home/End and Space trigger the window's action with
+// that shortcut (nothing in the dialog takes the keyboard focus).
 #pragma once
 #include <QDialog>
 #include <QImage>
@@ -39,12 +42,18 @@ public:
     QString rowCaption(int i) const;
     static constexpr int kFilmFrames = 12;
 
+protected:
+    void showEvent(QShowEvent* e) override;
+    void keyPressEvent(QKeyEvent* e) override;
+
 private:
+    void init();
     void rebuild();
     std::vector<Source> panels_;
     int sample_ = 0;
     int cursorT_ = -1;
     std::vector<std::intptr_t> shownKey_;
+    bool placed_ = false;
     class FilmWidget* film_ = nullptr;
 };
 

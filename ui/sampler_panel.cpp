@@ -179,6 +179,11 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     stack_->addWidget(grid_);
     stack_->addWidget(scatter_);
     outer->addWidget(stack_, 1);
+    decisionLegend_ = new QLabel;
+    decisionLegend_->setObjectName("decisionLegend");
+    decisionLegend_->setWordWrap(true);
+    decisionLegend_->hide();
+    outer->addWidget(decisionLegend_);
     connect(grid_, &ImageGridView::sampleClicked, this, [this](int i) { Q_EMIT sampleClicked(index_, i); });
 
     footer_ = new QLabel;
@@ -312,6 +317,7 @@ void SamplerPanel::setRemovable(bool on) { remove_->setEnabled(on); }
 void SamplerPanel::modelChanged()
 {
     viewModel_ = model();
+    updateDecisionLegend(); // it names the new model's classes
     shownStep_ = -1;
     dirty_ = true;
     const auto& m = viewModel_;
@@ -533,10 +539,17 @@ void SamplerPanel::setPresentation(bool on, double scale)
 void SamplerPanel::setShowDecision(bool on)
 {
     showDecision_ = on;
+    updateDecisionLegend();
     grid_->setShowStrips(on);
     scatter_->setColorByComponent(on);
     dirty_ = true;
     redraw();
+}
+
+void SamplerPanel::updateDecisionLegend()
+{
+    decisionLegend_->setText(showDecision_ ? classLegend(doc_->model().get()) : QString());
+    decisionLegend_->setVisible(!decisionLegend_->text().isEmpty());
 }
 
 int SamplerPanel::displayedT() const

@@ -104,6 +104,7 @@ private:
     void redraw();
     void show(int step, Field field);
     void modelChanged();
+    void updateDecisionLegend();
     void updateCardCombo();
     void edited();
 
@@ -139,6 +140,7 @@ private:
     Field shownField_ = Field::Xt;
     bool dirty_ = true;
     bool showDecision_ = false;
+    QLabel* decisionLegend_ = nullptr; ///< the class colours, shown with Decision time
     std::vector<float> scratch_;
 };
 

@@ -167,20 +167,30 @@ inline void draw_strip(Canvas& cv, int x, int y, int w, int h, const figure::Str
     }
 }
 
-/// A histogram in (x, y, w, h): its title above, bars, the axis and its three labels below.
+/// A histogram in (x, y, w, h): its title and its count axis' name above, the
+/// count axis at the left (figure::count_ticks), bars, the t axis and its three labels below.
 inline void draw_histogram(Canvas& cv, int x, int y, int w, int h, const figure::Histogram& hist)
 {
-    const Canvas::Color grey{90, 90, 90};
-    cv.text(x, y - 14, hist.title, {0, 0, 0}, 1);
+    const Canvas::Color grey{90, 90, 90}, black{0, 0, 0};
+    cv.text(x, y - 28, hist.title, black, 1);
+    cv.text(x, y - 14, hist.count_label, grey, 1);
     const int bins = std::max<int>(1, static_cast<int>(hist.counts.size()));
-    const int peak = std::max(1, hist.counts.empty() ? 1 : *std::max_element(hist.counts.begin(), hist.counts.end()));
+    const std::vector<int> ticks = figure::count_ticks(hist);
+    const int peak = ticks.back();
     const int bw = w / bins;
     for (int i = 0; i < static_cast<int>(hist.counts.size()); ++i) {
         const int bar = hist.counts[i] * h / peak;
         if (bar > 0)
             cv.rect(x + i * bw + 1, y + h - bar, x + (i + 1) * bw - 2, y + h - 1, grey);
     }
-    cv.line(x, y + h, x + bins * bw, y + h, {0, 0, 0});
+    cv.line(x, y + h, x + bins * bw, y + h, black);
+    cv.line(x, y, x, y + h, black);
+    for (int v : ticks) {
+        const int ty = y + h - v * h / peak;
+        const std::string s = std::to_string(v);
+        cv.line(x - 3, ty, x - 1, ty, black);
+        cv.text(x - 5 - Canvas::text_width(s, 1), ty - 3, s, grey, 1);
+    }
     cv.text(x, y + h + 6, hist.left, grey, 1);
     cv.text(x + bins * bw / 2 - Canvas::text_width(hist.middle, 1) / 2, y + h + 6, hist.middle, grey, 1);
     cv.text(x + bins * bw - Canvas::text_width(hist.right, 1), y + h + 6, hist.right, grey, 1);
@@ -209,7 +219,7 @@ inline Canvas render_figure(const figure::Figure& f)
         int rows_h = 0;
         for (const auto& r : f.rows)
             rows_h += row_h(r);
-        const int hist_w = 400, hist_h = 70, hist_block = f.histograms.empty() ? 0 : hist_h + 50;
+        const int hist_w = 400, hist_h = 70, hist_block = f.histograms.empty() ? 0 : hist_h + 64;
         const int legend_h = f.legend.empty() ? 0 : 22, caption_h = f.caption.empty() ? 0 : 16;
         const int width = std::max({label_w + cols * (tw + gap) + gap, Canvas::text_width(f.title, 2) + 2 * gap,
                                     static_cast<int>(f.histograms.size()) * (hist_w + 40) + 40});
@@ -231,9 +241,11 @@ inline Canvas render_figure(const figure::Figure& f)
             y += h;
         }
         for (std::size_t i = 0; i < f.histograms.size(); ++i)
-            draw_histogram(cv, 40 + static_cast<int>(i) * (hist_w + 40), y + 24, hist_w, hist_h, f.histograms[i]);
+            draw_histogram(cv, 40 + static_cast<int>(i) * (hist_w + 40), y + 38, hist_w, hist_h, f.histograms[i]);
         y += hist_block;
         int x = gap;
+        if (!f.legend.empty() && !f.legend_title.empty())
+            x += cv.text(x, y + 4, f.legend_title, black, 1) + 10;
         for (const auto& e : f.legend) {
             cv.rect(x, y + 2, x + 10, y + 12, color_of(e.color));
             x += 14 + cv.text(x + 14, y + 4, e.label, black, 1) + 12;
@@ -243,7 +255,7 @@ inline Canvas render_figure(const figure::Figure& f)
     }
     const int size = 400, step = size + 40, top = title_h + gap + 30;
     const int P = std::max<int>(1, static_cast<int>(f.panels.size()));
-    const int hist_h = 70, hist_block = f.histograms.empty() ? 0 : hist_h + 50;
+    const int hist_h = 70, hist_block = f.histograms.empty() ? 0 : hist_h + 64;
     Canvas cv(std::max({P * step + 40, Canvas::text_width(f.title, 2) + 2 * gap,
                         static_cast<int>(f.histograms.size()) * step + 40}),
               top + size + hist_block + 70);
@@ -274,12 +286,14 @@ inline Canvas render_figure(const figure::Figure& f)
         }
     }
     for (std::size_t i = 0; i < f.histograms.size(); ++i)
-        draw_histogram(cv, 40 + static_cast<int>(i) * step, top + size + 44, size, hist_h, f.histograms[i]);
-    int x = 40, legend_w = 40;
+        draw_histogram(cv, 40 + static_cast<int>(i) * step, top + size + 58, size, hist_h, f.histograms[i]);
+    int x = 40, legend_w = 40 + Canvas::text_width(f.legend_title, 2) + 20;
     for (const auto& e : f.legend)
         legend_w += 38 + Canvas::text_width(e.label, 2);
     const int scale = legend_w > P * step ? 1 : 2; // a long legend in the small font
     const int ly = top + size + hist_block + 20;
+    if (!f.legend.empty() && !f.legend_title.empty())
+        x += cv.text(x, ly + (scale == 1 ? 3 : 0), f.legend_title, black, scale) + 20;
     for (const auto& e : f.legend) {
         cv.rect(x, ly, x + 12, ly + 12, color_of(e.color));
         x += 18 + cv.text(x + 18, ly + (scale == 1 ? 3 : 0), e.label, black, scale) + 20;

@@ -42,13 +42,13 @@ captions (sampler, t, step) burned in.
   --frames N            at most N frames, evenly spread over the noise levels
                         (first and final kept; default: all)
 
-filmstrip: a PNG of the samples at K noise levels, one row per panel, each
-column labelled with its t (the DDPM paper's Fig. 6 from your own run).
+filmstrip: a PNG of the samples at K noise levels, per panel, each column
+labelled with the t that panel shows (the DDPM paper's Fig. 6 from your own run).
   --out OUT.png         output file
   --field NAME          x0_hat (default), x_t or eps_hat
   --levels K            noise levels (columns), default 8
-  --samples LIST        sample indices, e.g. 0,1,2 (default: the whole grid)
-  --cell N              cell size in pixels (default 112)
+  --samples LIST        sample indices, e.g. 0,1,2, a row each (default: the whole grid)
+  --cell N              cell size in pixels (default 112): one sample, or the grid
 
 Exit codes: 0 success, 2 bad arguments or input files.
 )";

@@ -551,11 +551,11 @@ figure::Report consistency_report(const Model& model, const Consistency& r)
 
     figure::Figure fig{"consistency", "One x_T sampled at every S, distance: mean to the S = " + std::to_string(longest) +
                                           " samples (" + (r.space == DistanceSpace::ClassifierFeatures ? "classifier features" : "coordinates") + ")",
-                       {}, {}, {}, {}, {}};
+                       {}, {}, {}, {}, {}, {}};
     figure::Figure stop{"early_stop",
                         "Early stop is not fewer steps: x0_hat after k of " + std::to_string(longest) +
                             " steps beside a k-step run",
-                        {}, {}, {}, {}, {}};
+                        {}, {}, {}, {}, {}, {}};
     const int B = static_cast<int>(r.shape.at(0));
     if (card.is_image()) {
         const int shown = std::min(B, 8);
@@ -655,7 +655,7 @@ figure::Report inversion_report(const Model& model, std::span<const float> x0, c
     const std::string s0 = std::to_string(S(main));
     const Rgb black{0, 0, 0}, blue = palette(0), purple = palette(4);
     figure::Figure rec{"reconstruction", "DDIM inversion: x_0 to x_T and back, S = " + s0 + " (eta 0, no clipping)",
-                       {}, {}, {}, {}, {}};
+                       {}, {}, {}, {}, {}, {}};
     if (card.is_image()) {
         const int shown = std::min(n, 16);
         rec.rows.push_back(image_row(card, x0, shown, "original x_0", "", black));
@@ -698,7 +698,7 @@ figure::Report inversion_report(const Model& model, std::span<const float> x0, c
     rep.figures.push_back(std::move(rec));
     if (!table.empty() && card.is_image()) {
         const int shown = std::min(n, 10);
-        figure::Figure t{"table", "Reconstructions at every S (mean MSE per dimension)", {}, {}, {}, {}, {}};
+        figure::Figure t{"table", "Reconstructions at every S (mean MSE per dimension)", {}, {}, {}, {}, {}, {}};
         t.rows.push_back(image_row(card, x0, shown, "original x_0", "", black));
         for (int pass = 0; pass < (ddpm ? 2 : 1); ++pass)
             for (const Inversion* r : table)
@@ -736,7 +736,7 @@ figure::Report interpolation_report(const Model& model, const Interpolation& r)
     figure::Figure fig{"interpolation",
                        "x_T = slerp(z0, z1, a), a = 0 (left) to 1 (right), " + std::to_string(k) +
                            " points, decoded by each sampler",
-                       {}, {}, {}, {}, {}};
+                       {}, {}, {}, {}, {}, {}};
     if (card.is_image()) {
         figure::ImageRow noise = image_row(card, r.x_T, k, "x_T (slerp)", "", {0, 0, 0});
         for (figure::Image& im : noise.images)
@@ -816,14 +816,19 @@ int Assigner::classes() const
     return classifier_ ? classifier_->num_classes() : mixture_->components();
 }
 
-std::vector<std::string> Assigner::labels() const
+std::vector<std::string> assignment_labels(const Classifier* classifier, int components)
 {
-    if (classifier_)
-        return classifier_->labels();
+    if (classifier)
+        return classifier->labels();
     std::vector<std::string> out;
-    for (int k = 0; k < mixture_->components(); ++k)
+    for (int k = 0; k < components; ++k)
         out.push_back("component " + std::to_string(k + 1));
     return out;
+}
+
+std::vector<std::string> Assigner::labels() const
+{
+    return assignment_labels(classifier_.get(), classifier_ ? 0 : mixture_->components());
 }
 
 std::vector<int> DecisionTrace::final_assignment() const
@@ -939,7 +944,7 @@ figure::Report decision_report(const Model& model, const Assigner& assigner, con
     figure::Figure fig{"decision",
                        std::string("Decision time: the ") + (assigner.uses_classifier() ? "class" : "component") +
                            " of x0_hat at every step, t = " + std::to_string(T) + " on the left, 0 on the right",
-                       {}, {}, {}, {}, {}};
+                       {}, {}, {}, {}, {}, {}};
     if (card.is_image()) {
         for (std::size_t p = 0; p < P; ++p) {
             const DecisionTrace& tr = r.traces[p];
@@ -988,7 +993,7 @@ figure::Report decision_report(const Model& model, const Assigner& assigner, con
     for (std::size_t p = 0; p < P; ++p) {
         const DecisionTrace& tr = r.traces[p];
         figure::Histogram h{label(p) + ": decision t of " + std::to_string(tr.batch) + " samples",
-                            std::vector<int>(bins, 0), "t = " + std::to_string(T), "decision t", "t = 0"};
+                            std::vector<int>(bins, 0), "t = " + std::to_string(T), "decision t", "t = 0", "samples"};
         for (int dt : tr.decision_t)
             ++h.counts[static_cast<std::size_t>(bins - 1 - std::min(bins - 1, dt * bins / T))];
         fig.histograms.push_back(std::move(h));
@@ -996,6 +1001,7 @@ figure::Report decision_report(const Model& model, const Assigner& assigner, con
     const std::vector<std::string> names = assigner.labels();
     for (std::size_t c = 0; c < names.size(); ++c)
         fig.legend.push_back({palette(c), names[c]});
+    fig.legend_title = assigner.uses_classifier() ? "class of x0_hat:" : "component of x0_hat:";
     rep.figures.push_back(std::move(fig));
     return rep;
 }

@@ -397,29 +397,35 @@ RgbImage render_filmstrip(const std::vector<RenderPanel>& panels, const Filmstri
     const auto range = display_range(o.field, o.range);
     const Extent extent = scatter ? fixed_extent(panels, o.field) : Extent{};
 
-    // Cell zoom: the chosen samples' grid fits `cell` on its longer side.
-    const int n = o.samples.empty() ? batch : int(o.samples.size());
+    // Images of chosen samples: one row per sample, each cell one sample at the
+    // cell size (not a mini-grid of them). The whole batch (no samples chosen) and
+    // 2-D points: one grid or scatter per cell, fitting `cell` on its longer side.
+    const bool each = !scatter && !o.samples.empty();
+    const int n = each ? 1 : o.samples.empty() ? batch : int(o.samples.size());
+    const int rows_per_panel = each ? int(o.samples.size()) : 1;
     const int cols = grid_columns(n), rows = (n + cols - 1) / cols;
     double zoom = 1;
     int cell_w = o.cell, cell_h = o.cell;
     if (!scatter) {
         zoom = std::min(double(o.cell - 2 * (cols + 1)) / (cols * shape->w), double(o.cell - 2 * (rows + 1)) / (rows * shape->h));
-        zoom = zoom >= 1 ? std::floor(zoom) : std::max(zoom, 0.05);
+        // A chosen sample fills its cell; a grid of the whole batch keeps whole pixels where it can.
+        zoom = zoom >= 1 && !each ? std::floor(zoom) : std::max(zoom, 0.05);
         const RgbImage probe = image_grid(std::vector<float>(std::size_t(n) * shape->c * shape->h * shape->w), n,
                                           shape->c, shape->h, shape->w, 0, 1, zoom);
         cell_w = probe.width;
         cell_h = probe.height;
     }
     const int gap = 6, margin = 12, th = text_height(1), line = th + 6;
+    // Chosen samples carry their index at the left of their row.
+    int tag_w = 0;
+    if (each)
+        for (int i : o.samples)
+            tag_w = std::max(tag_w, text_width("#" + std::to_string(i)) + gap);
     const int K = int(levels.size());
-    const int W = 2 * margin + K * cell_w + (K - 1) * gap;
-    const int H = margin + line + int(panels.size()) * (line + cell_h + gap) + margin - gap;
+    const int W = 2 * margin + tag_w + K * cell_w + (K - 1) * gap;
+    const int H = margin + int(panels.size()) * (2 * line + rows_per_panel * (cell_h + gap)) + margin - gap;
     RgbImage img(W, H, kBackground);
-    for (int k = 0; k < K; ++k) {
-        const std::string label = level_label(levels[std::size_t(k)]);
-        draw_text(img, margin + k * (cell_w + gap) + (cell_w - text_width(label)) / 2, margin, label, kInk);
-    }
-    int y = margin + line;
+    int y = margin;
     std::vector<float> values;
     for (const auto& panel : panels) {
         const Trajectory& traj = *panel.trajectory;
@@ -428,10 +434,26 @@ RgbImage render_filmstrip(const std::vector<RenderPanel>& panels, const Filmstri
         draw_text(img, margin + 8, y + 1, fit_text(to_string(o.field) + " - " + panel.caption, W - 2 * margin - 8, 1),
                   kInk);
         y += line;
+        // Each panel's own t over each column: the level it was at there (panels
+        // with different plans are at different t for the same column).
+        std::vector<int> shown(std::size_t(K), -1);
         for (int k = 0; k < K; ++k) {
             const int step = step_at(traj.timesteps(), levels[std::size_t(k)], traj.size(), traj.finished());
-            const int x = margin + k * (cell_w + gap);
             if (step < 0 || !traj.hasStart())
+                continue;
+            shown[std::size_t(k)] = step;
+            const int S = int(traj.timesteps().size());
+            const std::string label = level_label(step >= S ? kFinalT : traj.timesteps()[std::size_t(step)]);
+            draw_text(img, margin + tag_w + k * (cell_w + gap) + (cell_w - text_width(label)) / 2, y, label, kInk);
+        }
+        y += line;
+        for (int r = 0; r < rows_per_panel && each; ++r)
+            draw_text(img, margin, y + r * (cell_h + gap) + (cell_h - th) / 2, "#" + std::to_string(o.samples[std::size_t(r)]),
+                      kMuted);
+        for (int k = 0; k < K; ++k) {
+            const int step = shown[std::size_t(k)];
+            const int x = margin + tag_w + k * (cell_w + gap);
+            if (step < 0)
                 continue;
             decode_at(traj, step, o.field, values);
             if (scatter) {
@@ -446,11 +468,15 @@ RgbImage render_filmstrip(const std::vector<RenderPanel>& panels, const Filmstri
                     count = int(o.samples.size());
                 }
                 blit(img, scatter_image(pts, count, cell_w, extent, colour), x, y);
+            } else if (each) {
+                for (int r = 0; r < rows_per_panel; ++r)
+                    blit(img, sample_grid(values, *shape, traj.batch(), {o.samples[std::size_t(r)]}, o.field, range, zoom, 40),
+                         x, y + r * (cell_h + gap));
             } else {
                 blit(img, sample_grid(values, *shape, traj.batch(), o.samples, o.field, range, zoom, 40), x, y);
             }
         }
-        y += cell_h + gap;
+        y += rows_per_panel * (cell_h + gap);
     }
     return img;
 }

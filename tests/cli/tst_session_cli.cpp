@@ -141,7 +141,8 @@ private Q_SLOTS:
         const auto r = run_cli({"session", "filmstrip", fx.path(), "--out", png, "--levels", "4", "--samples", "0,2"});
         QCOMPARE(r.code, 0);
         const auto [w, h] = png_size(png.toStdString());
-        QVERIFY(w > h && h > 0); // 4 columns, 2 rows
+        // 4 columns; per panel (2) a row per chosen sample (2), each cell 112 px (the default).
+        QVERIFY(w >= 4 * 112 && h >= 2 * 2 * 112);
     }
 
     void run_writes_a_session_matching_its_dump()

@@ -209,6 +209,11 @@ std::shared_ptr<Classifier> classifier_for(const Model& model, const std::filesy
 
 // ------------------------------------------------------------ decision time
 
+/// The names of what a sample "is" (decision time, the recorder's assignment):
+/// the classifier's classes when there is one, else "component 1".."K" of a
+/// K-component mixture (the Decision time figure's legend, the panels' legend).
+std::vector<std::string> assignment_labels(const Classifier* classifier, int components);
+
 /// What a sample "is" at a step: its class (classifier on x0_hat, images) or
 /// mixture component (most responsible component of x0_hat, gaussian-mixture cards).
 class Assigner {

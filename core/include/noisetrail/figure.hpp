@@ -42,12 +42,27 @@ struct ImageRow {
 };
 
 /// A histogram under the figure's rows or panels: bars left to right, the
-/// tallest full height, three labels under the axis (left end, middle, right end).
+/// tallest full height, three labels under the axis (left end, middle, right end),
+/// and a count axis at the left (0, half and the tallest bar's count) named
+/// `count_label` above it.
 struct Histogram {
     std::string title;
     std::vector<int> counts;
     std::string left, middle, right;
+    std::string count_label = "count";
 };
+
+/// The counts the count axis of a histogram marks: 0, the tallest bar's count
+/// (at least 1) and, when it is even, half of it (so each mark sits on a whole count).
+inline std::vector<int> count_ticks(const Histogram& h)
+{
+    int peak = 1;
+    for (int c : h.counts)
+        peak = c > peak ? c : peak;
+    if (peak % 2 == 0)
+        return {0, peak / 2, peak};
+    return {0, peak};
+}
 
 /// Marks in a point panel, in data coordinates, drawn in order.
 struct Series {
@@ -83,6 +98,7 @@ struct Figure {
     std::vector<Histogram> histograms; ///< side by side under the rows or panels
     std::vector<LegendEntry> legend;
     std::string caption;
+    std::string legend_title; ///< what the legend's colours are, drawn before its entries ("class of x0_hat:")
 };
 
 /// A table: the header and the rows of one CSV file, every cell already text.

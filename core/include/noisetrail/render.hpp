@@ -96,14 +96,17 @@ Extent fixed_extent(const std::vector<RenderPanel>& panels, Field field);
 struct FilmstripOptions {
     Field field = Field::X0Hat; ///< Ho et al. show x0_hat over time
     int levels = 8;             ///< K columns, from pure noise to the final samples
-    std::vector<int> samples;   ///< sample indices per cell; empty: the whole grid
-    int cell = 112;             ///< cell size in pixels (longer side)
+    /// Images: each chosen sample gets a row of its own, one sample per cell;
+    /// 2-D points: the chosen points in each cell's scatter. Empty: the whole batch per cell.
+    std::vector<int> samples;
+    int cell = 112;             ///< cell size in pixels (longer side): one chosen sample, or the whole grid
     std::optional<std::array<double, 2>> range;
 };
 
-/// The filmstrip: one row per panel (its caption at the left), K columns at
-/// noise levels spread evenly over the animation levels (first = x_T, last =
-/// the final samples), each labelled with its t on top.
+/// The filmstrip: per panel its caption, then K columns at noise levels spread
+/// evenly over the animation levels (first = x_T, last = the final samples),
+/// each labelled with the t that panel shows there (step_at: panels with
+/// different plans are at different t in the same column).
 RgbImage render_filmstrip(const std::vector<RenderPanel>& panels, const FilmstripOptions& options);
 
 /// The filmstrip's K noise levels: evenly spaced entries of `levels` (which
