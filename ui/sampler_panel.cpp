@@ -180,6 +180,10 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     stack_->addWidget(scatter_);
     outer->addWidget(stack_, 1);
     connect(grid_, &ImageGridView::sampleClicked, this, [this](int i) { Q_EMIT sampleClicked(index_, i); });
+    // A clicked point is followed in every panel: they share x_T, so sample i is the same start in each.
+    connect(scatter_, &ScatterView::followRequested, doc_, &RunDocument::setFollowedSample);
+    connect(doc_, &RunDocument::followedSampleChanged, scatter_, &ScatterView::setHighlighted);
+    scatter_->setHighlighted(doc_->followedSample());
 
     footer_ = new QLabel;
     footer_->setObjectName("panelFooter");
