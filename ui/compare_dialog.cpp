@@ -211,6 +211,8 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
     side->addElement(0, 0, plot_->legend);
     side->addElement(1, 0, new QCPLayoutElement(plot_)); // the room below it
     side->setRowStretchFactor(0, 0.001);
+    side->setAutoMargins(QCP::msNone);
+    side->setMargins(QMargins(4, 0, 6, 0)); // the legend's frame is its outer rect: keep it off the edge
     plot_->legend->setMargins(QMargins(6, 4, 6, 4));
 
     connect(computeButton_, &QPushButton::clicked, this, &CompareDialog::compute);
