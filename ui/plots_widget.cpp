@@ -672,10 +672,10 @@ void PlotsWidget::fitTicks()
 {
     // As many ticks as fit the axis's length without their labels touching: value
     // ticks about 2.5 line heights apart (small plots at 1366x768 get two or three),
-    // t ticks two four-digit labels apart (a narrow schedule must not read "8006004002000").
+    // t ticks one and a half four-digit labels apart (a narrow schedule must not read "8006004002000").
     const auto fit = [](QCPAxis* axis, double length, bool horizontal) {
         const QFontMetricsF fm(axis->tickLabelFont());
-        const double each = horizontal ? 2.0 * fm.horizontalAdvance(QStringLiteral("0000")) : 2.5 * fm.height();
+        const double each = horizontal ? 1.5 * fm.horizontalAdvance(QStringLiteral("0000")) : 2.5 * fm.height();
         // A value axis keeps two ticks to be read at all; a very short t axis gets
         // one step (its ends, 0 and T) rather than labels run together.
         axis->ticker()->setTickCount(std::clamp(int(length / each), horizontal ? 1 : 2, 5));
