@@ -434,8 +434,8 @@ void ScatterView::paintEvent(QPaintEvent*)
         const int nPaths = std::min(B, pathCount_);
         // Strong enough to read on white and on a dark base (3:1, palette.hpp).
         const float alpha = pathAlpha(nPaths);
-        // Old segments fade: a path's last eighth of steps before the cursor is drawn
-        // at full opacity, earlier ones ever fainter (a comet's tail). At 1000 DDPM
+        // Old segments fade: a path's last eighth of steps before the cursor keeps
+        // pathAlpha (3:1), earlier ones are ever fainter, a comet's tail. At 1000 DDPM
         // steps the noise-dominated wander of every path through the middle otherwise
         // paints one blob over the target; where the points go stays clear.
         constexpr int kBands = 8;
