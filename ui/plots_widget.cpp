@@ -1101,8 +1101,9 @@ int PlotsWidget::plotAt(const QCustomPlot* plot, QPoint pixel) const
         const std::size_t i = std::size_t(slot);
         if (!statRects_[i]->visible())
             continue;
-        const QRect block =
-            statTitles_[i]->outerRect().united(statLegends_[i]->outerRect()).united(statRects_[i]->outerRect());
+        QRect block = statTitles_[i]->outerRect().united(statRects_[i]->outerRect());
+        if (statLegends_[i]->layout()) // a legend taken out of the grid keeps a stale rect
+            block = block.united(statLegends_[i]->outerRect());
         if (block.contains(pixel))
             return slot;
     }
