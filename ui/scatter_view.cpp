@@ -391,7 +391,9 @@ void ScatterView::paintEvent(QPaintEvent*)
     p.setPen(palette().color(QPalette::Mid));
     p.drawRect(plot);
     // Ticks along the bottom and left edges, labelled inside: every integer, or
-    // every 2nd or 5th when integers would be closer than about three digits.
+    // every 2nd or 5th when integers would be closer than about three digits. A
+    // y label sits just above its tick (beside it, the tick would read as a minus
+    // sign); labels that would meet in the bottom left corner are left out.
     {
         QFont tf = font();
         tf.setPointSizeF(tf.pointSizeF() * 0.8 * scale_);
@@ -406,15 +408,15 @@ void ScatterView::paintEvent(QPaintEvent*)
         for (int v = xFirst; v <= x1; v += every) {
             const double x = toPixel(plot, v, 0).x();
             p.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() - len));
-            if (v != xFirst) // the corner belongs to the y labels
+            if (x - room / 2 > plot.left() + room) // clear of the y labels
                 p.drawText(QRectF(x - room / 2, plot.bottom() - len - lh, room, lh), Qt::AlignHCenter | Qt::AlignBottom,
                            QString::number(v));
         }
         for (int v = yFirst; v <= y1; v += every) {
             const double y = toPixel(plot, 0, v).y();
             p.drawLine(QPointF(plot.left(), y), QPointF(plot.left() + len, y));
-            if (v != yFirst)
-                p.drawText(QRectF(plot.left() + len + 2, y - lh / 2, room, lh), Qt::AlignLeft | Qt::AlignVCenter,
+            if (y < plot.bottom() - len - lh && y - lh > plot.top()) // clear of the x labels, inside
+                p.drawText(QRectF(plot.left() + 2 * scale_, y - lh, room, lh), Qt::AlignLeft | Qt::AlignBottom,
                            QString::number(v));
         }
         p.setFont(font());
