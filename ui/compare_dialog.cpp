@@ -12,6 +12,7 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QHeaderView>
+#include <QCoreApplication>
 #include <QLabel>
 #include <QProgressBar>
 #include <QPushButton>
@@ -99,7 +100,10 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
 
     const QFileInfo card(modelPath);
     const QString stem = card.completeBaseName();
-    QDir cacheDir(QStandardPaths::writableLocation(QStandardPaths::CacheLocation));
+    // <XDG cache>/<application>/compare: Qt's CacheLocation would add the organization
+    // as well, which is the application's own name ("NoiseTrail/NoiseTrail").
+    QDir cacheDir(QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation) + QLatin1Char('/') +
+                  QCoreApplication::applicationName());
     cacheDir.mkpath(QStringLiteral("compare"));
     cacheFile_ = cacheDir.filePath(QStringLiteral("compare/%1-compare-cache.json").arg(stem));
     // The committed cache of a bundled card (core's one rule: docs/compare-<stem>/ beside models/,
@@ -196,10 +200,20 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
     QFont lf = font();
     lf.setPointSizeF(lf.pointSizeF() * 0.85);
     plot_->legend->setFont(lf);
-    plot_->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
     plot_->plotLayout()->insertRow(0);
     plotTitle_ = new QCPTextElement(plot_, QString(), font());
     plot_->plotLayout()->addElement(0, 0, plotTitle_);
+    // The legend right of the axes, at their top: inside them it covered the S = 1000 points.
+    auto* side = new QCPLayoutGrid;
+    plot_->plotLayout()->addElement(1, 1, side);
+    plot_->plotLayout()->setColumnStretchFactor(1, 0.001);
+    plot_->axisRect()->insetLayout()->take(plot_->legend);
+    side->addElement(0, 0, plot_->legend);
+    side->addElement(1, 0, new QCPLayoutElement(plot_)); // the room below it
+    side->setRowStretchFactor(0, 0.001);
+    side->setAutoMargins(QCP::msNone);
+    side->setMargins(QMargins(4, 0, 6, 0)); // the legend's frame is its outer rect: keep it off the edge
+    plot_->legend->setMargins(QMargins(6, 4, 6, 4));
 
     connect(computeButton_, &QPushButton::clicked, this, &CompareDialog::compute);
     connect(cancelButton_, &QPushButton::clicked, this, &CompareDialog::cancel);
@@ -404,8 +418,11 @@ void CompareDialog::onFinished(CompareResultPtr grid, bool cancelled)
     // Why cached cells were not used: say it, so a recomputation is never a surprise.
     QStringList why;
     if (grid_->stale > 0)
-        why << tr("%n cell(s) in the cache were measured on other content of this model (its card or "
-                  "weights changed since): Compute recomputes them.", nullptr, grid_->stale);
+        why << (grid_->stale == 1 ? tr("1 cell in the cache was measured on other content of this model (its card "
+                                       "or weights changed since): Compute recomputes it.")
+                                  : tr("%1 cells in the cache were measured on other content of this model (its "
+                                       "card or weights changed since): Compute recomputes them.")
+                                        .arg(grid_->stale));
     for (const std::string& w : grid_->warnings)
         why << QString::fromStdString(w);
     if (!why.isEmpty())
@@ -569,7 +586,7 @@ void CompareDialog::showGrid()
         const double pad = std::max(1e-9, (hi - lo) * 0.08 + (hi == lo ? std::max(0.5, std::abs(hi) * 0.1) : 0.0));
         plot_->yAxis->setRange(lo - pad, hi + pad);
     }
-    plot_->yAxis->setLabel(QString::fromStdString(def.key));
+    plot_->yAxis->setLabel(QString::fromStdString(def.title)); // core's words for the metric (metric_defs)
     plotTitle_->setText(QString::fromStdString(def.title) +
                         (better == 1    ? tr(": higher is better")
                          : better < 0   ? tr(": lower is better")

@@ -60,6 +60,8 @@ QString csvCell(const QString& s)
 
 QString graphName(const QCPGraph* g, int index)
 {
+    if (const QString csv = g->property(kCsvName).toString(); !csv.isEmpty())
+        return csv;
     if (!g->name().isEmpty())
         return g->name();
     const QString axis = g->valueAxis() ? g->valueAxis()->label() : QString();
@@ -182,31 +184,28 @@ bool saveFigure(const QPicture& figure, const QString& path, const QString& titl
     return false;
 }
 
-QString plotCsv(const QCustomPlot* plot)
+QString graphsCsv(const QString& keyName, const std::vector<std::pair<QString, const QCPGraph*>>& columns)
 {
-    const int n = plot->graphCount();
+    const std::size_t n = columns.size();
     std::map<double, std::vector<std::optional<double>>> rows;
-    QString keyLabel;
-    for (int i = 0; i < n; ++i) {
-        const QCPGraph* g = plot->graph(i);
-        if (keyLabel.isEmpty() && g->keyAxis())
-            keyLabel = g->keyAxis()->label();
+    for (std::size_t i = 0; i < n; ++i) {
+        const QCPGraph* g = columns[i].second;
         for (auto it = g->data()->constBegin(); it != g->data()->constEnd(); ++it) {
             auto& row = rows[it->key];
-            row.resize(std::size_t(n));
-            row[std::size_t(i)] = it->value;
+            row.resize(n);
+            row[i] = it->value;
         }
     }
     QString out;
     QTextStream s(&out);
-    s << csvCell(keyLabel.isEmpty() ? QStringLiteral("x") : keyLabel);
-    for (int i = 0; i < n; ++i)
-        s << ',' << csvCell(graphName(plot->graph(i), i));
+    s << csvCell(keyName.isEmpty() ? QStringLiteral("x") : keyName);
+    for (const auto& c : columns)
+        s << ',' << csvCell(c.first);
     s << '\n';
     // Descending keys: the timeline's order, from pure noise to t = 0.
     for (auto it = rows.rbegin(); it != rows.rend(); ++it) {
         s << QString::number(it->first, 'g', 17);
-        it->second.resize(std::size_t(n));
+        it->second.resize(n);
         for (const auto& v : it->second)
             s << ',' << (v ? QString::number(*v, 'g', 17) : QString());
         s << '\n';
@@ -214,14 +213,34 @@ QString plotCsv(const QCustomPlot* plot)
     return out;
 }
 
-void installPlotExport(QCustomPlot* plot)
+QString plotCsv(const QCustomPlot* plot)
+{
+    std::vector<std::pair<QString, const QCPGraph*>> columns;
+    QString keyLabel;
+    for (int i = 0; i < plot->graphCount(); ++i) {
+        const QCPGraph* g = plot->graph(i);
+        if (keyLabel.isEmpty() && g->keyAxis())
+            keyLabel = g->keyAxis()->label();
+        columns.emplace_back(graphName(g, i), g);
+    }
+    return graphsCsv(keyLabel, columns);
+}
+
+void installPlotExport(QCustomPlot* plot, std::function<PlotExportTarget(QPoint)> target)
 {
     if (!plot || plot->property("noisetrailExport").toBool())
         return;
     plot->setProperty("noisetrailExport", true);
     plot->setContextMenuPolicy(Qt::CustomContextMenu);
-    QObject::connect(plot, &QWidget::customContextMenuRequested, plot, [plot](const QPoint& at) {
+    QObject::connect(plot, &QWidget::customContextMenuRequested, plot, [plot, target](const QPoint& at) {
+        const PlotExportTarget what =
+            target ? target(at)
+                   : PlotExportTarget{{}, plotName(plot), [plot](const QString& path) { return savePlot(plot, path); }};
+        if (!what.save)
+            return;
         QMenu menu(plot);
+        if (!what.title.isEmpty())
+            menu.addAction(what.title)->setEnabled(false); // which of the plots the entries save
         const struct {
             QString text, ext;
         } kinds[] = {{QObject::tr("Save Plot as PNG..."), "png"},
@@ -229,11 +248,11 @@ void installPlotExport(QCustomPlot* plot)
                      {QObject::tr("Save Plot as PDF..."), "pdf"},
                      {QObject::tr("Save Data as CSV..."), "csv"}};
         for (const auto& k : kinds)
-            menu.addAction(k.text, plot, [plot, ext = k.ext] {
+            menu.addAction(k.text, plot, [plot, what, ext = k.ext] {
                 const QString path = QFileDialog::getSaveFileName(
-                    plot, QObject::tr("Save %1").arg(plotName(plot)), QDir::homePath() + "/" + plotName(plot) + "." + ext,
-                    ext.toUpper() + QObject::tr(" files (*.%1)").arg(ext));
-                if (!path.isEmpty() && !savePlot(plot, path))
+                    plot, QObject::tr("Save %1").arg(what.title.isEmpty() ? what.name : what.title),
+                    QDir::homePath() + "/" + what.name + "." + ext, ext.toUpper() + QObject::tr(" files (*.%1)").arg(ext));
+                if (!path.isEmpty() && !what.save(path))
                     QMessageBox::warning(plot, QObject::tr("Save failed"),
                                          QObject::tr("Could not write %1.").arg(QDir::toNativeSeparators(path)));
             });

@@ -4,8 +4,14 @@
 // (Ctrl+C) and exports CSV and Markdown.
 #pragma once
 #include <QByteArray>
+#include <QPoint>
 #include <QString>
 
+#include <functional>
+#include <utility>
+#include <vector>
+
+class QCPGraph;
 class QCustomPlot;
 class QImage;
 class QPicture;
@@ -23,11 +29,28 @@ bool writeFileAtomic(const QString& path, const QByteArray& bytes);
 
 bool savePlot(QCustomPlot* plot, const QString& path, int width = 0, int height = 0);
 /// The plot's data as CSV: first column the key axis (its label, e.g. "t"),
-/// then one column per graph (its name, else its value axis's label), one row
+/// then one column per graph (its kCsvName property, else its name, else its
+/// value axis's label), one row
 /// per key any graph has (empty cells where a graph has no point).
 QString plotCsv(const QCustomPlot* plot);
-/// Give a plot its export context menu (once; safe to call again).
-void installPlotExport(QCustomPlot* plot);
+/// What a right-click on a plot saves: `title` (said at the top of the menu),
+/// `name` (the file name offered) and `save(path)`, which writes it by the path's
+/// extension (.png, .svg, .pdf, .csv). A plot that holds a grid of small plots
+/// names the one under the click (PlotsWidget::exportTarget).
+struct PlotExportTarget {
+    QString title, name;
+    std::function<bool(const QString& path)> save;
+};
+/// A graph's CSV column name when its legend name would not do (repeated across
+/// the plots of a grid): the graph's QObject property of this name.
+inline constexpr const char* kCsvName = "csvName";
+/// Curves as CSV: the key column `keyName`, then one column per graph under the name
+/// given with it; one row per key any graph has, in descending order (the timeline's,
+/// from pure noise to t = 0), an empty cell where a graph has no point.
+QString graphsCsv(const QString& keyName, const std::vector<std::pair<QString, const QCPGraph*>>& columns);
+/// Give a plot its export context menu (once; safe to call again). `target(at)`
+/// says what a click at `at` saves; without it, the whole plot (savePlot).
+void installPlotExport(QCustomPlot* plot, std::function<PlotExportTarget(QPoint)> target = {});
 /// Every plot under `root` gets its context menu.
 void installPlotExports(QWidget* root);
 /// Write every visible plot under `root` to `folder` as <objectName>.png/.svg/.pdf/.csv.

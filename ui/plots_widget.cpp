@@ -1,6 +1,7 @@
 #include "plots_widget.hpp"
 
 #include "noisetrail/recorder.hpp"
+#include "export_plot.hpp"
 #include "render.hpp"
 
 #include <QEvent>
@@ -15,6 +16,8 @@
 #include <QToolTip>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
+
+#include <QFileInfo>
 
 #include <algorithm>
 #include <cmath>
@@ -39,6 +42,19 @@ double metricValue(const metrics::StepMetrics& m, PlotsWidget::MetricKind kind, 
     case 1: return m.vendi;
     case 2: return kind == PlotsWidget::MetricKind::Classes ? m.classes_covered : m.components_covered;
     default: return kind == PlotsWidget::MetricKind::Classes ? m.class_entropy : m.occupancy_entropy;
+    }
+}
+
+/// The name of what metric slot i plots: the StepMetrics field metricValue reads
+/// (metrics::step_metric_names(), the session's and the CLI's column names).
+const char* metricKey(PlotsWidget::MetricKind kind, int i)
+{
+    const bool classes = kind == PlotsWidget::MetricKind::Classes;
+    switch (i) {
+    case 0: return "pairwise_distance";
+    case 1: return "vendi";
+    case 2: return classes ? "classes_covered" : "components_covered";
+    default: return classes ? "class_entropy" : "occupancy_entropy";
     }
 }
 
@@ -183,13 +199,15 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     stats_->setAutoAddPlottableToLegend(false);
     // Math names in Unicode (xₜ, ε̂, x̂₀): small plot titles lose underscores.
     const QStringList titles{tr("std of xₜ"),        tr("mean |ε̂|"),  tr("x̂₀ change / step"),
-                             tr("x̂₀ std across batch"), tr("mean pairwise distance"), tr("Vendi score"),
+                             tr("x̂₀ std across batch"), tr("mean pairwise distance"),
+                             tr("Vendi score (higher = more diverse)"),
                              tr("(no mixture / classifier)"), tr("(no mixture / classifier)")};
     QFont titleFont = font();
     titleFont.setPointSizeF(titleFont.pointSizeF() * 0.9);
     for (int slot = 0; slot < kSlots; ++slot) {
         const int i = slot % 4, row = 3 * (slot / 4);
         auto* title = new QCPTextElement(stats_, titles[slot], titleFont);
+        titles_ << titles[slot];
         title->setMargins(QMargins(0, 2, 0, 0));
         stats_->plotLayout()->addElement(row, i, title);
         statTitles_.push_back(title);
@@ -225,8 +243,6 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         statRects_.push_back(r);
         cursors_.push_back(addCursor(stats_, r));
     }
-    relayoutStats();
-    statGraphs_.resize(kSlots);
     for (int slot = 6; slot < 8; ++slot) {
         auto* r = statRects_[std::size_t(slot)];
         auto* ref = new QCPItemStraightLine(stats_);
@@ -236,6 +252,8 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         ref->setVisible(false);
         refLines_.push_back(ref);
     }
+    relayoutStats();
+    statGraphs_.resize(kSlots);
 
     timer_ = new QTimer(this);
     timer_->setSingleShot(true);
@@ -269,6 +287,17 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     plotsButton_->hide();
     updateFoldActions();
     applyScale(); // fonts, legends and pens at scale 1 (and the palette)
+
+    nameColumns();
+    // Right-click saves the plot under the mouse, not the grid it sits in.
+    const auto target = [this](int plot) {
+        if (plot < 0)
+            return PlotExportTarget{};
+        return PlotExportTarget{plot == kSchedulePlot ? tr("Noise schedule") : titles_[plot], QLatin1String(kPlotKeys[plot]),
+                                [this, plot](const QString& path) { return savePlot(plot, path); }};
+    };
+    installPlotExport(schedule_, [target](QPoint) { return target(kSchedulePlot); });
+    installPlotExport(stats_, [this, target](QPoint at) { return target(plotAt(stats_, at)); });
 }
 
 void PlotsWidget::showEvent(QShowEvent* e)
@@ -288,7 +317,7 @@ void PlotsWidget::updateFoldActions()
     for (int plot = 0; plot <= kSchedulePlot; ++plot) {
         QAction* a = foldActions_[plot];
         const QSignalBlocker b(a);
-        a->setText(plot == kSchedulePlot ? tr("Noise schedule") : statTitles_[std::size_t(plot)]->text());
+        a->setText(plot == kSchedulePlot ? tr("Noise schedule") : titles_[plot]);
         a->setChecked(!folded_[std::size_t(plot)]);
         // Plots that do not apply to the model (metrics off, no mixture or classifier) have nothing to unfold.
         bool applies = true;
@@ -412,6 +441,7 @@ void PlotsWidget::setPanelCount(int n)
         }
     }
     panelSteps_.assign(std::size_t(n), 0);
+    nameColumns();
     for (int p = 0; p < n; ++p)
         styleMetricGraphs(p);
     updateMetricsNote();
@@ -528,10 +558,14 @@ void PlotsWidget::setMetricKind(MetricKind kind, int count)
         ref6 = count;
         ref7 = count > 0 ? std::log(double(count)) : qQNaN();
     }
+    titles_[6] = t6;
+    titles_[7] = t7;
     statTitles_[6]->setText(t6);
     statTitles_[7]->setText(t7);
+    nameColumns();
     const double refs[2] = {ref6, ref7};
     for (int i = 0; i < 2; ++i) {
+        refShown_[std::size_t(i)] = std::isfinite(refs[i]);
         refLines_[std::size_t(i)]->setVisible(std::isfinite(refs[i]));
         if (std::isfinite(refs[i])) {
             refLines_[std::size_t(i)]->point1->setCoords(0, refs[i]);
@@ -580,7 +614,7 @@ double PlotsWidget::plottedValue(int slot, int panel, int t) const
     return qQNaN();
 }
 
-QString PlotsWidget::slotTitle(int slot) const { return statTitles_.at(std::size_t(slot))->text(); }
+QString PlotsWidget::slotTitle(int slot) const { return titles_.at(slot); }
 
 void PlotsWidget::setCursor(int t)
 {
@@ -628,19 +662,30 @@ void PlotsWidget::replotNow()
 {
     ++replots_;
     rescaleStats();
-    // As many value ticks as fit without their labels touching (about 2.5 line
-    // heights each): small plots at 1366x768 get two or three.
-    for (auto* r : statRects_) {
-        const double line = QFontMetricsF(r->axis(QCPAxis::atLeft)->tickLabelFont()).height();
-        r->axis(QCPAxis::atLeft)->ticker()->setTickCount(std::clamp(int(r->height() / (2.5 * line)), 2, 5));
-        const double label = QFontMetricsF(r->axis(QCPAxis::atBottom)->tickLabelFont()).horizontalAdvance("0000");
-        r->axis(QCPAxis::atBottom)->ticker()->setTickCount(std::clamp(int(r->width() / (2.0 * label)), 2, 5));
-    }
-    fitLegends();
+    fitTicks();
+    fitLegends(stats_->width(), schedule_->width());
     schedule_->replot(QCustomPlot::rpQueuedReplot);
     stats_->replot(QCustomPlot::rpQueuedReplot);
 }
 
+void PlotsWidget::fitTicks()
+{
+    // As many ticks as fit the axis's length without their labels touching: value
+    // ticks about 2.5 line heights apart (small plots at 1366x768 get two or three),
+    // t ticks one and a half four-digit labels apart (a narrow schedule must not read "8006004002000").
+    const auto fit = [](QCPAxis* axis, double length, bool horizontal) {
+        const QFontMetricsF fm(axis->tickLabelFont());
+        const double each = horizontal ? 1.5 * fm.horizontalAdvance(QStringLiteral("0000")) : 2.5 * fm.height();
+        // A value axis keeps two ticks to be read at all; a very short t axis gets
+        // one step (its ends, 0 and T) rather than labels run together.
+        axis->ticker()->setTickCount(std::clamp(int(length / each), horizontal ? 1 : 2, 5));
+    };
+    for (auto* r : statRects_) {
+        fit(r->axis(QCPAxis::atLeft), r->height(), false);
+        fit(r->axis(QCPAxis::atBottom), r->width(), true);
+    }
+    fit(schedule_->xAxis, schedule_->axisRect()->width(), true);
+}
 
 void PlotsWidget::relayoutStats()
 {
@@ -655,19 +700,27 @@ void PlotsWidget::relayoutStats()
             if (e->layout() == grid)
                 grid->take(e);
     grid->simplify();
+    // Exporting one plot (savePlot) lays out that one alone.
+    const auto laidOut = [this](int slot) { return solo_ < 0 ? slotShown(slot) : slot == solo_; };
     int shown = 0;
     for (int slot = 0; slot < kSlots; ++slot)
-        shown += slotShown(slot) ? 1 : 0;
+        shown += laidOut(slot) ? 1 : 0;
     const int cols = shown <= 4 ? std::max(1, shown) : (shown + 1) / 2;
     statColumns_ = cols;
     int k = 0;
     for (int slot = 0; slot < kSlots; ++slot) {
-        const bool on = slotShown(slot);
+        const bool on = laidOut(slot);
         statTitles_[std::size_t(slot)]->setVisible(on);
-        statLegends_[std::size_t(slot)]->setVisible(on);
+        // Legends too tall for a small window give way (fitLegends): the schedule's names the colours.
+        const bool legendOn = on && !(tightLegends_ && solo_ < 0);
+        statLegends_[std::size_t(slot)]->setVisible(legendOn);
         statRects_[std::size_t(slot)]->setVisible(on);
         for (auto* g : slot < int(statGraphs_.size()) ? statGraphs_[std::size_t(slot)] : std::vector<QCPGraph*>{})
             g->setVisible(on);
+        // Items are drawn whether or not their axes are laid out: a plot not shown draws no cursor.
+        cursors_[std::size_t(1 + slot)]->setVisible(on);
+        if (slot >= 6)
+            refLines_[std::size_t(slot - 6)]->setVisible(on && refShown_[std::size_t(slot - 6)]);
         if (!on)
             continue;
         const int row = 3 * (k / cols), c = k % cols;
@@ -676,7 +729,8 @@ void PlotsWidget::relayoutStats()
         const bool lastRow = k / cols == (shown - 1) / cols;
         statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? tr("t (noise level)") : QString());
         grid->addElement(row, c, statTitles_[std::size_t(slot)]);
-        grid->addElement(row + 1, c, statLegends_[std::size_t(slot)]);
+        if (legendOn)
+            grid->addElement(row + 1, c, statLegends_[std::size_t(slot)]);
         grid->addElement(row + 2, c, statRects_[std::size_t(slot)]);
         ++k;
     }
@@ -723,6 +777,7 @@ void PlotsWidget::setPanelNames(const QStringList& names, const QStringList& sho
         for (int s = 0; s < kSlots; ++s)
             statGraphs_[std::size_t(s)][std::size_t(p)]->setName(name);
     }
+    nameColumns();
     updateMetricsNote();
     scheduleReplot();
 }
@@ -790,12 +845,12 @@ QList<QColor> PlotsWidget::legendColors(int plot) const
 bool PlotsWidget::legendShown(int plot) const
 {
     QCPLegend* l = legendOf(schedule_, statLegends_, plot);
-    if (!l || !l->visible())
+    if (!l || !l->visible() || (plot != kSchedulePlot && l->layout() == nullptr))
         return false;
     return plot == kSchedulePlot ? schedule_->isVisible() : slotShown(plot) && stats_->isVisible();
 }
 
-void PlotsWidget::fitLegends()
+void PlotsWidget::fitLegends(double statsWidth, double scheduleWidth)
 {
     // As many entries to a legend row as fit the plot's width.
     const auto fit = [](QCPLegend* l, double width) {
@@ -815,10 +870,58 @@ void PlotsWidget::fitLegends()
     };
     // A column's share of the width, not its current width: a legend that widened
     // its column would then widen itself further.
-    for (int slot = 0; slot < kSlots; ++slot)
-        if (slotShown(slot))
-            fit(statLegends_[std::size_t(slot)], double(stats_->width()) / std::max(1, statColumns_));
-    fit(schedule_->legend, schedule_->width());
+    const double column = statsWidth / std::max(1, statColumns_);
+    for (int slot = 0; slot < kSlots; ++slot) {
+        fit(statLegends_[std::size_t(slot)], column);
+        // A title wider than its column breaks at the space nearest its middle
+        // (a narrow window must not cut "components covered (of 8)" to "mponents covered (of").
+        QCPTextElement* title = statTitles_[std::size_t(slot)];
+        const QString text = titles_[slot];
+        QString shown = text;
+        if (QFontMetricsF(title->font()).horizontalAdvance(text) > column - 4) {
+            int best = -1;
+            for (int i = 0; i < text.size(); ++i)
+                if (text[i] == QLatin1Char(' ') && (best < 0 || std::abs(i - text.size() / 2) < std::abs(best - text.size() / 2)))
+                    best = i;
+            if (best > 0)
+                shown = text.left(best) + QLatin1Char('\n') + text.mid(best + 1);
+        }
+        if (title->text() != shown)
+            title->setText(shown);
+    }
+    fit(schedule_->legend, scheduleWidth);
+
+    // A legend that needs more rows than its plot can spare (a small window, three or four
+    // panels) would overlap its neighbours: then the small plots show none, and the
+    // schedule's legend, which names every panel in its colour, speaks for them.
+    bool tight = false;
+    if (!folded_[kSchedulePlot] && solo_ < 0 && statColumns_ > 0) {
+        int shown = 0;
+        for (int slot = 0; slot < kSlots; ++slot)
+            shown += slotShown(slot) ? 1 : 0;
+        const int gridRows = std::max(1, (shown + statColumns_ - 1) / statColumns_);
+        const double rowHeight = double(stats_->height()) / gridRows;
+        // The axes need room for about three value labels, the t labels and the t axis's name.
+        const double axes = 5 * QFontMetricsF(statRects_[0]->axis(QCPAxis::atLeft)->tickLabelFont()).height();
+        for (int slot = 0; slot < kSlots && !tight; ++slot) {
+            if (!slotShown(slot))
+                continue;
+            QCPLegend* l = statLegends_[std::size_t(slot)];
+            const int items = l->itemCount();
+            if (items == 0)
+                continue;
+            const int rows = (items + std::max(1, l->wrap()) - 1) / std::max(1, l->wrap());
+            const double itemHeight = l->item(0) ? l->item(0)->minimumOuterSizeHint().height() : 0.0;
+            QCPTextElement* title = statTitles_[std::size_t(slot)];
+            const double titleHeight =
+                QFontMetricsF(title->font()).height() * (title->text().count(QLatin1Char('\n')) + 1) + 2;
+            tight = titleHeight + rows * itemHeight + axes > rowHeight;
+        }
+    }
+    if (tight != tightLegends_) {
+        tightLegends_ = tight;
+        relayoutStats();
+    }
 }
 
 int PlotsWidget::tAt(QCustomPlot* plot, QPoint pixel) const
@@ -839,7 +942,7 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
         if (!r->visible() || !r->rect().contains(pixel))
             continue;
         const int t = tAt(stats_, pixel);
-        QStringList lines{tr("%1 at t = %2").arg(statTitles_[std::size_t(slot)]->text()).arg(t)};
+        QStringList lines{tr("%1 at t = %2").arg(titles_[slot]).arg(t)};
         const bool metric = slot >= kStatSlots;
         for (std::size_t p = 0; p < statGraphs_[std::size_t(slot)].size(); ++p) {
             // The panel's step nearest to t (a 50-step panel has values every 20 t).
@@ -910,6 +1013,9 @@ bool PlotsWidget::eventFilter(QObject* watched, QEvent* e)
     case QEvent::MouseButtonDblClick:
         resetZoom();
         return true;
+    case QEvent::Resize:
+        scheduleReplot(); // ticks, legend rows and title breaks follow the new size
+        break;
     case QEvent::ToolTip:
         // The static tooltip explains the plots outside the axes; over them, the values.
         if (plot == stats_ && !valuesAt(static_cast<QHelpEvent*>(e)->pos()).isEmpty())
@@ -983,6 +1089,90 @@ void PlotsWidget::applyScale()
     for (auto* r : statRects_)
         r->setMargins(QMargins(0, int(4 * scale_), int(10 * scale_), 0));
     applyPalette(); // the pens that follow the palette, at the new width
+}
+
+int PlotsWidget::plotAt(const QCustomPlot* plot, QPoint pixel) const
+{
+    if (plot == schedule_)
+        return schedule_->isVisible() && schedule_->rect().contains(pixel) ? kSchedulePlot : -1;
+    if (plot != stats_)
+        return -1;
+    for (int slot = 0; slot < kSlots; ++slot) {
+        const std::size_t i = std::size_t(slot);
+        if (!statRects_[i]->visible())
+            continue;
+        QRect block = statTitles_[i]->outerRect().united(statRects_[i]->outerRect());
+        if (statLegends_[i]->layout()) // a legend taken out of the grid keeps a stale rect
+            block = block.united(statLegends_[i]->outerRect());
+        if (block.contains(pixel))
+            return slot;
+    }
+    return -1;
+}
+
+void PlotsWidget::nameColumns()
+{
+    // Each curve's CSV column says what and whose: a panel's short name alone repeats
+    // across plots and may repeat across panels (two panels of the same settings).
+    // One plot's CSV (plotCsv) and the grid's (export_plot.hpp's plotCsv) read it.
+    const auto whose = [this](int p) {
+        const QString name = p < shortNames_.size() ? shortNames_[p] : QString();
+        return name.isEmpty() ? tr("panel %1").arg(p + 1) : tr("panel %1: %2").arg(p + 1).arg(name);
+    };
+    const char* schedule[] = {"alpha_bar", "log_snr", "beta"};
+    for (int i = 0; i < 3; ++i)
+        schedule_->graph(i)->setProperty(kCsvName, QLatin1String(schedule[i]));
+    for (int p = 0; p < int(visited_.size()); ++p)
+        visited_[std::size_t(p)]->setProperty(kCsvName, tr("alpha_bar visited by %1").arg(whose(p)));
+    for (int slot = 0; slot < kSlots; ++slot) {
+        const QString key = QLatin1String(slot < kStatSlots ? statNames()[std::size_t(slot)]
+                                                            : metricKey(metricKind_, slot - kStatSlots));
+        for (int p = 0; p < int(statGraphs_[std::size_t(slot)].size()); ++p)
+            statGraphs_[std::size_t(slot)][std::size_t(p)]->setProperty(kCsvName, QStringLiteral("%1 [%2]").arg(key, whose(p)));
+    }
+}
+
+QString PlotsWidget::plotCsv(int plot) const
+{
+    std::vector<std::pair<QString, const QCPGraph*>> columns;
+    const auto add = [&](const QCPGraph* g) { columns.emplace_back(g->property(kCsvName).toString(), g); };
+    if (plot == kSchedulePlot) {
+        for (int i = 0; i < 3; ++i)
+            add(schedule_->graph(i));
+        for (auto* v : visited_)
+            add(v);
+    } else if (plot >= 0 && plot < kSlots) {
+        for (auto* g : statGraphs_[std::size_t(plot)])
+            add(g);
+    } else {
+        return {};
+    }
+    return graphsCsv(QStringLiteral("t"), columns);
+}
+
+bool PlotsWidget::savePlot(int plot, const QString& path, QSize size)
+{
+    if (plot < 0 || plot > kSchedulePlot || size.isEmpty())
+        return false;
+    if (QFileInfo(path).suffix().compare(QLatin1String("csv"), Qt::CaseInsensitive) == 0)
+        return writeFileAtomic(path, plotCsv(plot).toUtf8());
+    QCustomPlot* target = plot == kSchedulePlot ? schedule_ : stats_;
+    if (target == stats_) {
+        solo_ = plot; // that plot alone, at the figure's size
+        relayoutStats();
+    }
+    rescaleStats();
+    // Drawing lays the plot out at the figure's size (QCustomPlot::draw); ticks,
+    // legend rows and title breaks are then fitted to it, and it is drawn again.
+    target->toPixmap(size.width(), size.height());
+    fitTicks();
+    fitLegends(target == stats_ ? size.width() : stats_->width(), target == schedule_ ? size.width() : schedule_->width());
+    const bool ok = ui::savePlot(target, path, size.width(), size.height());
+    solo_ = -1;
+    relayoutStats();
+    target->replot(QCustomPlot::rpImmediateRefresh); // the on-screen layout again
+    replotNow();
+    return ok;
 }
 
 } // namespace noisetrail::ui

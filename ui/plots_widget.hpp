@@ -7,8 +7,11 @@
 #include "noisetrail/sampler_config.hpp"
 
 #include <QColor>
+#include <QSize>
 #include <QWidget>
 
+#include <array>
+#include <functional>
 #include <vector>
 
 class QCustomPlot;
@@ -109,6 +112,17 @@ public:
     /// Zoom the t axes back to the whole range (double-click does this).
     void resetZoom();
 
+    /// The plot under a pixel of the schedule or the stats plot: a slot 0..7 (its
+    /// title, legend and axes), kSchedulePlot, or -1.
+    int plotAt(const QCustomPlot* plot, QPoint pixel) const;
+    /// One plot's data as CSV (right-click "Save Data as CSV"): "t", then one column
+    /// per curve, named by what it is and whose it is ("vendi [panel 2: DDIM 50 (η 0)]").
+    QString plotCsv(int plot) const;
+    /// Save one plot alone, by the path's extension: .png, .svg or .pdf of that plot
+    /// at `size` (laid out for it), .csv of its data (plotCsv). False on any error.
+    bool savePlot(int plot, const QString& path, QSize size = kFigureSize);
+    static constexpr QSize kFigureSize{720, 450};
+
 Q_SIGNALS:
     /// A click on a plot: move the timeline there.
     void seekRequested(int t);
@@ -140,18 +154,26 @@ private:
     void styleMetricGraphs(int panel);
     void updateMetricsNote();
     void updateFoldActions();
-    void fitLegends();
+    /// Legends' entries to a row and titles' line breaks for the plots' widths.
+    void fitLegends(double statsWidth, double scheduleWidth);
+    void fitTicks();
+    /// Every curve's CSV column name (the kCsvName property, export_plot.hpp).
+    void nameColumns();
 
     QCustomPlot* schedule_ = nullptr;
     QCustomPlot* stats_ = nullptr;
     std::vector<QCPAxisRect*> statRects_;
     std::vector<QCPTextElement*> statTitles_;
+    QStringList titles_; // [slot]: each plot's title (its element may show it on two lines)
     std::vector<QCPLegend*> statLegends_; // [slot]: one entry per panel
     int statColumns_ = 4;                 // plots to a row
     std::vector<std::vector<QCPGraph*>> statGraphs_; // [stat][panel]
     std::vector<QCPGraph*> visited_;                 // per panel, on alpha_bar
     std::vector<QCPItemStraightLine*> cursors_;
     std::vector<QCPItemStraightLine*> refLines_; // metric slots 6, 7: the ideal value
+    std::array<bool, 2> refShown_{false, false};  // ... when the model has one
+    int solo_ = -1; // a plot laid out alone while savePlot renders it
+    bool tightLegends_ = false; // the small plots' legends do not fit: only the schedule's is shown
     MetricKind metricKind_ = MetricKind::Plain;
     int metricCount_ = 0;
     std::vector<double> alphaBars_;

@@ -161,6 +161,15 @@ void RunDocument::setPacing(Pacing pacing)
     Q_EMIT changed();
 }
 
+void RunDocument::setFollowedSample(int sample)
+{
+    sample = std::max(-1, sample);
+    if (sample == followed_)
+        return;
+    followed_ = sample;
+    Q_EMIT followedSampleChanged(sample);
+}
+
 QString RunDocument::recipeText() const
 {
     // Core's recipe text anchored at the root: every path is kept whole.

@@ -144,6 +144,10 @@ public:
     bool hasUnsavedRun() const { return unsaved_; }
     void markSaved() { unsaved_ = false; }
     void markUnsaved() { unsaved_ = true; } ///< a restored discarded run is still unsaved
+    /// The sample whose path every panel's scatter draws bold (-1: none). Panels share
+    /// x_T, so index i is the same start in each: one index for all of them.
+    int followedSample() const { return followed_; }
+    void setFollowedSample(int sample);
     SamplingWorker* worker() const { return worker_; }
 
     // ------------------------------------------------------------ sessions
@@ -174,6 +178,7 @@ Q_SIGNALS:
     void runFailed(int panel, const QString& message);
     /// A message for the user (a refused Run, a refused card).
     void error(const QString& message);
+    void followedSampleChanged(int sample);
 
 private:
     QString modelSuffix(int i) const; ///< " · <model name>" when the panels differ in model
@@ -214,6 +219,7 @@ private:
     bool metrics_ = true;
     bool running_ = false;
     bool unsaved_ = false;
+    int followed_ = -1;
     quint64 generation_ = 0; ///< the running job (SamplingWorker::startRun); 0 when none
     std::vector<int> runPanels_;
     QThread* thread_ = nullptr;

@@ -185,6 +185,10 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     decisionLegend_->hide();
     outer->addWidget(decisionLegend_);
     connect(grid_, &ImageGridView::sampleClicked, this, [this](int i) { Q_EMIT sampleClicked(index_, i); });
+    // A clicked point is followed in every panel: they share x_T, so sample i is the same start in each.
+    connect(scatter_, &ScatterView::followRequested, doc_, &RunDocument::setFollowedSample);
+    connect(doc_, &RunDocument::followedSampleChanged, scatter_, &ScatterView::setHighlighted);
+    scatter_->setHighlighted(doc_->followedSample());
 
     footer_ = new QLabel;
     footer_->setObjectName("panelFooter");

@@ -12,11 +12,16 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
+#include <QFontMetricsF>
 
 #include <algorithm>
 #include <cmath>
 
 namespace noisetrail::ui {
+
+namespace {
+constexpr double kLegendPad = 4; // between the legend's box and its text
+} // namespace
 
 ScatterView::ScatterView(QWidget* parent) : QWidget(parent)
 {
@@ -93,7 +98,7 @@ int ScatterView::sampleAt(QPointF pixel) const
 void ScatterView::mousePressEvent(QMouseEvent* e)
 {
     if (e->button() == Qt::LeftButton) {
-        setHighlighted(sampleAt(e->position())); // a click beside every point clears it
+        Q_EMIT followRequested(sampleAt(e->position())); // a click beside every point clears it
         return;
     }
     QWidget::mousePressEvent(e);
@@ -108,7 +113,7 @@ void ScatterView::contextMenuEvent(QContextMenuEvent* e)
     connect(paths, &QAction::toggled, this, &ScatterView::setShowPaths);
     QMenu* count = menu.addMenu(tr("Paths Drawn"));
     for (int n : {10, 25, 50, 100}) {
-        QAction* a = count->addAction(tr("%n point(s)", nullptr, n));
+        QAction* a = count->addAction(n == 1 ? tr("1 point") : tr("%1 points").arg(n));
         a->setCheckable(true);
         a->setChecked(n == pathCount_);
         connect(a, &QAction::triggered, this, [this, n] {
@@ -122,7 +127,7 @@ void ScatterView::contextMenuEvent(QContextMenuEvent* e)
     byComponent->setToolTip(tr("Each path in the colour of the mixture component its x0_hat is assigned to (the most responsible one) at each step"));
     connect(byComponent, &QAction::toggled, this, &ScatterView::setColorByComponent);
     if (highlighted_ >= 0)
-        menu.addAction(tr("Stop Following Sample %1").arg(highlighted_ + 1), this, [this] { setHighlighted(-1); });
+        menu.addAction(tr("Stop Following Sample %1").arg(highlighted_ + 1), this, [this] { Q_EMIT followRequested(-1); });
     menu.exec(e->globalPos());
 }
 
@@ -198,13 +203,14 @@ void ScatterView::drawCoverage(QPainter& p, const QRectF& plot) const
         return;
     p.save();
     p.setRenderHint(QPainter::Antialiasing, true);
-    const double pxPerUnit = plot.width() / extent_.width();
-    int covered = 0;
+    const double unit = pxPerUnit(plot);
+    const QFont small = legendFont();
+    const QFontMetricsF sfm(small);
+    p.setFont(small);
     for (std::size_t c = 0; c < states.size(); ++c) {
         const ComponentState& s = states[c];
-        covered += s.covered ? 1 : 0;
         const QPointF centre = toPixel(plot, mixture_->means[2 * c], mixture_->means[2 * c + 1]);
-        const double r = std::max(6.0, 3.0 * mixture_->stds[c] * pxPerUnit);
+        const double r = std::max(6.0, 3.0 * mixture_->stds[c] * unit);
         QColor col = coverageColor(s);
         // Ring: the 3-std circle; its width grows with the component's share of the batch.
         const double w = 1.0 + 2.5 * std::min(1.0, s.expected > 0 ? s.share / s.expected : s.share);
@@ -217,44 +223,41 @@ void ScatterView::drawCoverage(QPainter& p, const QRectF& plot) const
         const double mx = mixture_->means[2 * c], my = mixture_->means[2 * c + 1];
         const double len = std::hypot(mx, my);
         const QPointF dir = len > 1e-9 ? QPointF(mx / len, -my / len) : QPointF(0, -1);
-        const QPointF at = centre + dir * (r + 11);
+        const QPointF at = centre + dir * (r + sfm.height() * 0.9);
         p.setPen(col.darker(115));
-        QFont f = font();
-        f.setPointSizeF(f.pointSizeF() * 0.8);
-        p.setFont(f);
-        p.drawText(QRectF(at.x() - 22, at.y() - 8, 44, 16), Qt::AlignCenter,
-                   QStringLiteral("%1%").arg(100.0 * s.share, 0, 'f', 0));
+        const QString share = QStringLiteral("%1%").arg(100.0 * s.share, 0, 'f', 0);
+        const QSizeF size(sfm.horizontalAdvance(share) + 2, sfm.height());
+        p.drawText(QRectF(at - QPointF(size.width() / 2, size.height() / 2), size), Qt::AlignCenter, share);
     }
-    // Legend, top left.
-    QFont f = font();
-    f.setPointSizeF(f.pointSizeF() * 0.8);
+    // The legend, beside the data (layout()): a heading and one ring per colour.
+    const QRectF box = layout().legend;
+    if (box.isEmpty()) {
+        p.restore();
+        return;
+    }
+    const QFont f = legendFont();
     p.setFont(f);
     const QFontMetricsF fm(f);
-    const QString head = tr("x0_hat share per component: %1 of %2 covered").arg(covered).arg(states.size());
-    const QString items[3] = {tr("none within 3 std"), tr("< weight"), tr("\u2248 weight")};
+    const QStringList lines = legendLines();
     const ComponentState samples[3] = {{0, 1, false}, {0.3, 1, true}, {1, 1, true}};
-    double x = plot.left() + 6, y = plot.top() + 4;
-    const double lh = fm.height();
-    double wItems = 0;
-    for (const QString& it : items)
-        wItems += 14 + fm.horizontalAdvance(it) + 8;
-    const double boxW = std::max(fm.horizontalAdvance(head), wItems) + 10;
     QColor bg = palette().color(QPalette::Base);
     bg.setAlphaF(0.8f);
     p.setPen(Qt::NoPen);
     p.setBrush(bg);
-    p.drawRoundedRect(QRectF(x - 3, y - 1, boxW, 2 * lh + 4), 3, 3);
-    p.setPen(palette().color(QPalette::Text));
-    p.drawText(QPointF(x, y + fm.ascent()), head);
-    y += lh;
-    for (int i = 0; i < 3; ++i) {
-        const QColor c = coverageColor(samples[i]);
-        p.setPen(QPen(c, 2.2));
-        p.setBrush(Qt::NoBrush);
-        p.drawEllipse(QPointF(x + 5, y + lh / 2 + 1), 4.5, 4.5);
+    p.drawRoundedRect(box, 3, 3);
+    const double lh = fm.height(), icon = fm.height();
+    double y = box.top() + kLegendPad;
+    for (int i = 0; i < lines.size(); ++i, y += lh) {
+        double x = box.left() + kLegendPad;
+        if (i >= 2) { // the three colours, each with its ring
+            const QColor c = coverageColor(samples[i - 2]);
+            p.setPen(QPen(c, 2.2 * scale_));
+            p.setBrush(Qt::NoBrush);
+            p.drawEllipse(QPointF(x + icon / 2, y + lh / 2), icon * 0.32, icon * 0.32);
+            x += icon + 2;
+        }
         p.setPen(palette().color(QPalette::Text));
-        p.drawText(QPointF(x + 14, y + fm.ascent() + 1), items[i]);
-        x += 14 + fm.horizontalAdvance(items[i]) + 8;
+        p.drawText(QPointF(x, y + fm.ascent()), lines[i]);
     }
     p.restore();
 }
@@ -266,16 +269,90 @@ void ScatterView::changeEvent(QEvent* e)
     QWidget::changeEvent(e);
 }
 
-QRectF ScatterView::plotRect() const
+QStringList ScatterView::legendLines() const
 {
-    const double side = std::max(10, std::min(width(), height()) - 8);
-    return QRectF((width() - side) / 2.0, (height() - side) / 2.0, side, side);
+    const std::vector<ComponentState> states = showCoverage_ ? componentStates() : std::vector<ComponentState>{};
+    if (states.empty())
+        return {};
+    int covered = 0;
+    for (const ComponentState& s : states)
+        covered += s.covered ? 1 : 0;
+    // Short lines stacked: the legend fits beside the data of a wide panel or above a tall one.
+    return {tr("x0_hat share per component"), tr("%1 of %2 covered").arg(covered).arg(states.size()),
+            tr("none within 3 std"), tr("< weight"), tr("\u2248 weight")};
+}
+
+QFont ScatterView::legendFont() const
+{
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.8 * scale_);
+    return f;
+}
+
+QSizeF ScatterView::legendSize() const
+{
+    const QStringList lines = legendLines();
+    if (lines.isEmpty())
+        return {};
+    const QFontMetricsF fm(legendFont());
+    double w = 0;
+    for (int i = 0; i < lines.size(); ++i)
+        w = std::max(w, fm.horizontalAdvance(lines[i]) + (i >= 2 ? fm.height() + 2 : 0.0));
+    // Rounded up: text drawn at a fractional origin may take a pixel more.
+    return {std::ceil(w + 2 * kLegendPad + 1), std::ceil(lines.size() * fm.height() + 2 * kLegendPad)};
+}
+
+ScatterView::Layout ScatterView::layout() const
+{
+    // The plot takes the whole widget but for the legend's strip; one unit is as
+    // long on both axes, so the target's square extent sits in its middle and the
+    // longer side shows more of the plane (x_T's far points, wide DDPM paths).
+    // The legend goes beside the plot in a wide view, above it in a tall one,
+    // whichever leaves the larger square for the target; it never covers data.
+    const double m = 4, gap = 4, W = width(), H = height();
+    const QSizeF leg = legendSize();
+    Layout out;
+    const QRectF all(m, m, std::max(10.0, W - 2 * m), std::max(10.0, H - 2 * m));
+    if (leg.isEmpty()) {
+        out.data = all;
+        return out;
+    }
+    const double besideSide = std::min(all.height(), all.width() - gap - leg.width());
+    const double aboveSide = std::min(all.width(), all.height() - gap - leg.height());
+    if (std::max(besideSide, aboveSide) < 40) { // no room anywhere: over the plot's top left
+        out.data = all;
+        out.legend = QRectF(all.topLeft() + QPointF(2, 2), leg);
+    } else if (besideSide >= aboveSide) {
+        out.legend = QRectF(all.topLeft(), leg);
+        out.data = all.adjusted(leg.width() + gap, 0, 0, 0);
+    } else {
+        out.legend = QRectF(all.topLeft(), leg);
+        out.data = all.adjusted(0, leg.height() + gap, 0, 0);
+    }
+    return out;
+}
+
+QRectF ScatterView::plotRect() const { return layout().data; }
+
+QRectF ScatterView::legendRect() const { return layout().legend; }
+
+QRectF ScatterView::targetRect() const
+{
+    const QRectF plot = plotRect();
+    return QRectF(toPixel(plot, extent_.left(), extent_.bottom()), toPixel(plot, extent_.right(), extent_.top()));
+}
+
+double ScatterView::pxPerUnit(const QRectF& plot) const
+{
+    return std::min(plot.width() / extent_.width(), plot.height() / extent_.height());
 }
 
 QPointF ScatterView::toPixel(const QRectF& plot, double x, double y) const
 {
-    return {plot.left() + (x - extent_.left()) / extent_.width() * plot.width(),
-            plot.top() + (extent_.bottom() - y) / extent_.height() * plot.height()};
+    // Equal units on both axes, the target's extent centred in the plot.
+    const double s = pxPerUnit(plot);
+    const QPointF c = extent_.center();
+    return {plot.center().x() + (x - c.x()) * s, plot.center().y() - (y - c.y()) * s};
 }
 
 void ScatterView::paintEvent(QPaintEvent*)
@@ -300,35 +377,47 @@ void ScatterView::paintEvent(QPaintEvent*)
             }
         }
         p.setRenderHint(QPainter::SmoothPixmapTransform, true);
-        p.drawImage(plot, tinted_);
+        p.drawImage(targetRect(), tinted_);
     }
+    // What the plot shows of the plane (wider than the target's extent on the long side).
+    const double unit = pxPerUnit(plot);
+    const QPointF mid = extent_.center();
+    const double x0 = mid.x() - plot.width() / 2 / unit, x1 = mid.x() + plot.width() / 2 / unit;
+    const double y0 = mid.y() - plot.height() / 2 / unit, y1 = mid.y() + plot.height() / 2 / unit;
     // Axes through the origin, for scale.
     p.setPen(QPen(palette().color(QPalette::Mid), 0, Qt::DotLine));
-    p.drawLine(toPixel(plot, extent_.left(), 0), toPixel(plot, extent_.right(), 0));
-    p.drawLine(toPixel(plot, 0, extent_.top()), toPixel(plot, 0, extent_.bottom()));
+    p.drawLine(toPixel(plot, x0, 0), toPixel(plot, x1, 0));
+    p.drawLine(toPixel(plot, 0, y0), toPixel(plot, 0, y1));
     p.setPen(palette().color(QPalette::Mid));
     p.drawRect(plot);
-    // Ticks at the integers along the bottom and left edges, labelled inside.
+    // Ticks along the bottom and left edges, labelled inside: every integer, or
+    // every 2nd or 5th when integers would be closer than about three digits. A
+    // y label sits just above its tick (beside it, the tick would read as a minus
+    // sign); labels that would meet in the bottom left corner are left out.
     {
         QFont tf = font();
-        tf.setPointSizeF(tf.pointSizeF() * 0.8);
+        tf.setPointSizeF(tf.pointSizeF() * 0.8 * scale_);
         p.setFont(tf);
+        const QFontMetricsF tfm(tf);
+        const double room = 2.5 * tfm.horizontalAdvance(QStringLiteral("-0"));
+        const int every = unit >= room ? 1 : 2 * unit >= room ? 2 : 5;
         const QColor tick = palette().color(QPalette::Text);
         p.setPen(QPen(tick, scale_));
-        const double len = 4 * scale_;
-        for (int v = int(std::ceil(extent_.left())); v <= int(std::floor(extent_.right())); ++v) {
-            const QPointF at = toPixel(plot, v, extent_.top());
-            p.drawLine(QPointF(at.x(), plot.bottom()), QPointF(at.x(), plot.bottom() - len));
-            if (v != int(std::ceil(extent_.left())))
-                p.drawText(QRectF(at.x() - 20, plot.bottom() - len - 16 * scale_, 40, 14 * scale_),
-                           Qt::AlignHCenter | Qt::AlignBottom, QString::number(v));
+        const double len = 4 * scale_, lh = tfm.height();
+        const int xFirst = int(std::ceil(x0 / every)) * every, yFirst = int(std::ceil(y0 / every)) * every;
+        for (int v = xFirst; v <= x1; v += every) {
+            const double x = toPixel(plot, v, 0).x();
+            p.drawLine(QPointF(x, plot.bottom()), QPointF(x, plot.bottom() - len));
+            if (x - room / 2 > plot.left() + room) // clear of the y labels
+                p.drawText(QRectF(x - room / 2, plot.bottom() - len - lh, room, lh), Qt::AlignHCenter | Qt::AlignBottom,
+                           QString::number(v));
         }
-        for (int v = int(std::ceil(extent_.top())); v <= int(std::floor(extent_.bottom())); ++v) {
-            const QPointF at = toPixel(plot, extent_.left(), v);
-            p.drawLine(QPointF(plot.left(), at.y()), QPointF(plot.left() + len, at.y()));
-            if (v != int(std::ceil(extent_.top())))
-                p.drawText(QRectF(plot.left() + len + 2, at.y() - 8 * scale_, 30 * scale_, 16 * scale_),
-                           Qt::AlignLeft | Qt::AlignVCenter, QString::number(v));
+        for (int v = yFirst; v <= y1; v += every) {
+            const double y = toPixel(plot, 0, v).y();
+            p.drawLine(QPointF(plot.left(), y), QPointF(plot.left() + len, y));
+            if (y < plot.bottom() - len - lh && y - lh > plot.top()) // clear of the x labels, inside
+                p.drawText(QRectF(plot.left() + 2 * scale_, y - lh, room, lh), Qt::AlignLeft | Qt::AlignBottom,
+                           QString::number(v));
         }
         p.setFont(font());
     }
@@ -347,9 +436,16 @@ void ScatterView::paintEvent(QPaintEvent*)
         const int nPaths = std::min(B, pathCount_);
         // Strong enough to read on white and on a dark base (3:1, palette.hpp).
         const float alpha = pathAlpha(nPaths);
-        QColor c = color_;
-        c.setAlphaF(alpha);
-        p.setPen(QPen(c, 1.2 * scale_));
+        // Old segments fade: a path's last eighth of steps before the cursor keeps
+        // pathAlpha (3:1), earlier ones are ever fainter, a comet's tail. At 1000 DDPM
+        // steps the noise-dominated wander of every path through the middle otherwise
+        // paints one blob over the target; where the points go stays clear.
+        constexpr int kBands = 8;
+        const auto bandOf = [&](int k) { return std::min(kBands - 1, k * kBands / std::max(1, step_)); };
+        const auto bandAlpha = [&](int b) {
+            const double u = double(b + 1) / kBands;
+            return float(alpha * (0.06 + 0.94 * u * u * u * u));
+        };
         p.setRenderHint(QPainter::Antialiasing, true);
         std::vector<QPointF> pts;
         std::vector<int> at; // the step of each vertex
@@ -362,18 +458,17 @@ void ScatterView::paintEvent(QPaintEvent*)
             }
             pts.push_back(toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1)));
             at.push_back(step_);
-            if (!colorByComponent_) {
-                p.drawPolyline(pts.data(), int(pts.size()));
-                continue;
-            }
-            // Decision time: one polyline per run of vertices whose segments share a component.
+            // One polyline per run of segments that share a band (and, in decision
+            // time, the component their x0_hat is assigned to).
             std::size_t from = 0;
             while (from + 1 < pts.size()) {
-                QColor col = pathColor(i, at[from]);
+                QColor col = colorByComponent_ ? pathColor(i, at[from]) : color_;
+                const int band = bandOf(at[from]);
                 std::size_t to = from + 1;
-                while (to + 1 < pts.size() && pathColor(i, at[to]) == col)
+                while (to + 1 < pts.size() && bandOf(at[to]) == band &&
+                       (!colorByComponent_ || pathColor(i, at[to]) == col))
                     ++to;
-                col.setAlphaF(alpha);
+                col.setAlphaF(bandAlpha(band));
                 p.setPen(QPen(col, 1.2 * scale_));
                 p.drawPolyline(pts.data() + from, int(to - from + 1));
                 from = to;
@@ -402,8 +497,10 @@ void ScatterView::paintEvent(QPaintEvent*)
         p.setBrush(color_);
         p.drawEllipse(pts.back(), 2 * r, 2 * r);
     }
-    if (showCoverage_)
+    if (showCoverage_) {
+        p.setClipping(false); // share labels of components near the edge stay whole
         drawCoverage(p, plot);
+    }
 }
 
 } // namespace noisetrail::ui

@@ -35,7 +35,8 @@ public:
     /// How many points get their path drawn (1..kMaxPaths).
     void setPathCount(int n);
     int pathCount() const { return pathCount_; }
-    /// One sample's whole path drawn bold (a click on a point picks it; -1: none).
+    /// One sample's whole path drawn bold (-1: none). A click on a point asks for it
+    /// (followRequested); the owner sets it, in every panel (RunDocument::followedSample).
     void setHighlighted(int sample);
     int highlighted() const { return highlighted_; }
     /// The sample whose shown point is nearest to a pixel (within 12 px; -1: none).
@@ -69,6 +70,22 @@ public:
     /// Paths drawn for at most this many points (all points are drawn).
     static constexpr int kMaxPaths = 100; // more is a blur, not a picture
 
+    /// Where the view draws: the plot (all of the widget but the legend's strip;
+    /// equal units on both axes) and the coverage legend beside or above it, outside
+    /// the plot (an empty rect when there is no legend).
+    QRectF plotRect() const;
+    QRectF legendRect() const;
+    /// The target's extent (the density image) in pixels: a square in the plot's middle.
+    QRectF targetRect() const;
+    /// The legend's lines and the font they are drawn in (empty when no legend).
+    QStringList legendLines() const;
+    QFont legendFont() const;
+
+Q_SIGNALS:
+    /// The user clicked a point (its sample), or beside every point (-1), or chose
+    /// "Stop Following" (-1).
+    void followRequested(int sample);
+
 protected:
     void paintEvent(QPaintEvent*) override;
     void changeEvent(QEvent* e) override;
@@ -76,7 +93,12 @@ protected:
     void contextMenuEvent(QContextMenuEvent* e) override;
 
 private:
-    QRectF plotRect() const;
+    struct Layout {
+        QRectF data, legend;
+    };
+    Layout layout() const;
+    QSizeF legendSize() const;
+    double pxPerUnit(const QRectF& plot) const;
     QPointF toPixel(const QRectF& plot, double x, double y) const;
     QImage density_, tinted_;
     QRectF extent_{-3.5, -3.5, 7, 7};

@@ -189,7 +189,7 @@ private Q_SLOTS:
         QVERIFY(d);
         d->setSamples(1000);
         QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("0 of 25 cells cached"), 10000);
-        QVERIFY2(d->statusText().contains("25 cell(s) in the cache were measured on other content of this model"),
+        QVERIFY2(d->statusText().contains("25 cells in the cache were measured on other content of this model"),
                  qPrintable(d->statusText()));
         QVERIFY(!d->isComputing());
     }

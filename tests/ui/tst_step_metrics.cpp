@@ -234,7 +234,10 @@ private Q_SLOTS:
         QVERIFY(full.green() > full.red());
         // And on screen: a red ring around an empty component's mean.
         const QImage img = view.grab().toImage();
-        const double side = std::min(300, 300) - 8, left = (300 - side) / 2.0, top = (300 - side) / 2.0;
+        // The target's extent [-3, 3]^2 is the view's targetRect (a square of equal units).
+        const QRectF target = view.targetRect();
+        const double side = target.width(), left = target.left(), top = target.top();
+        QVERIFY(std::abs(target.height() - side) < 1.0);
         const double mx = mix->means[4], my = mix->means[5];
         const QPointF c(left + (mx + 3) / 6 * side, top + (3 - my) / 6 * side);
         const double r = std::max(6.0, 3 * mix->stds[2] * side / 6);
