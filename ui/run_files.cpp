@@ -3,6 +3,7 @@
 #include "export_dialogs.hpp"
 #include "export_job.hpp"
 #include "loaded_model.hpp"
+#include "noisetrail/limits.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/render.hpp"
 #include "run_document.hpp"
@@ -20,6 +21,21 @@ namespace noisetrail::ui {
 namespace {
 constexpr int kMaxRecentRuns = 8;
 QString sessionFilter() { return QObject::tr("NoiseTrail runs (*.ntsession);;All files (*)"); }
+
+/// Core's reason, said for the window: a budget refusal names what raises the
+/// budget in the CLI, which the window cannot use; it says what the window opens.
+QString openFailure(const std::exception& e)
+{
+    QString m = QString::fromUtf8(e.what());
+    const QString cliHint = QStringLiteral(" (noisetrail-cli --max-memory-mib raises it)");
+    if (m.endsWith(cliHint)) {
+        m.chop(cliHint.size());
+        m += QObject::tr(". The window opens runs of up to %1; noisetrail-cli session (with --max-memory-mib) "
+                         "reads larger ones")
+                 .arg(QString::fromStdString(mib_text(double(memory_budget()))));
+    }
+    return QObject::tr("Could not open the run: %1").arg(m);
+}
 } // namespace
 
 RunFiles::RunFiles(RunDocument* doc, QWidget* window, std::function<Field()> field, bool useSettings,
@@ -29,6 +45,18 @@ RunFiles::RunFiles(RunDocument* doc, QWidget* window, std::function<Field()> fie
 {
     if (useSettings_)
         recentRuns_ = QSettings().value("recentRuns").toStringList();
+}
+
+RunFiles::~RunFiles() { stopReading(); }
+
+void RunFiles::stopReading()
+{
+    if (!reader_.joinable())
+        return;
+    cancelRead_->store(true);
+    reader_.join(); // within a chunk or a block: read_session polls the flag
+    ++readToken_;   // what it posted is stale
+    readDone_ = true;
 }
 
 void RunFiles::addFileActions(QMenu* file)
@@ -112,15 +140,55 @@ void RunFiles::openRunDialog()
 
 bool RunFiles::openRun(const QString& path)
 {
-    std::shared_ptr<const Session> s;
+    // The header at once: not a session, truncated, too new or over the budget is one
+    // error now, before anything is allocated.
+    SessionHeader header;
     try {
-        s = std::make_shared<const Session>(read_session(path.toStdString()));
+        header = read_session_header(path.toStdString());
     } catch (const std::exception& e) {
-        Q_EMIT error(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
+        Q_EMIT error(openFailure(e));
         return false; // the current state stays
     }
+    // The rest on a thread: a session within the budget may still take seconds to
+    // inflate and check (a 1 GiB one about 3 s), and the window answers meanwhile.
+    stopReading(); // the newest open wins
+    const quint64 token = ++readToken_;
+    readDone_ = false;
+    cancelRead_ = std::make_shared<std::atomic<bool>>(false);
+    Q_EMIT status(tr("Reading %1 (%2)...")
+                      .arg(QFileInfo(path).fileName(), QString::fromStdString(mib_text(double(header.payload_bytes)))));
+    reader_ = std::thread([this, token, path, cancel = cancelRead_] {
+        std::shared_ptr<const Session> s;
+        QString failure;
+        try {
+            s = std::make_shared<const Session>(read_session(path.toStdString(), cancel.get()));
+        } catch (const std::exception& e) {
+            failure = openFailure(e);
+        } catch (...) {
+            failure = tr("Could not open the run: unknown error while reading %1").arg(path);
+        }
+        // Joined before this object goes (stopReading), and a call posted to a deleted
+        // object is dropped: `this` is safe here.
+        QMetaObject::invokeMethod(
+            this, [this, token, path, s, failure] { onRunRead(token, path, s, failure); }, Qt::QueuedConnection);
+    });
+    return true;
+}
+
+void RunFiles::onRunRead(quint64 token, const QString& path, const std::shared_ptr<const Session>& s,
+                         const QString& failure)
+{
+    if (token != readToken_)
+        return; // a newer open was asked for
+    readDone_ = true;
+    if (reader_.joinable())
+        reader_.join(); // it has posted this: it is ending
+    if (!s) {
+        Q_EMIT error(failure);
+        return; // the current state stays
+    }
     if (!confirmDiscard(tr("open another run")))
-        return false;
+        return;
     const QString card = QString::fromStdString(s->recipe.model.string());
     if (QFileInfo(card).isFile()) {
         // The model is here: load it as usual, then show the saved frames (nothing is recomputed).
@@ -133,19 +201,18 @@ bool RunFiles::openRun(const QString& path)
                     showSession(s, path);
             },
             Qt::SingleShotConnection);
-        return true;
+        return;
     }
     // The card has moved or is on another machine: replay from the session's copy of it.
     std::shared_ptr<const LoadedModel> lm;
     try {
         lm = replayModelAssets(session_card(*s, path.toStdString()), s->panels.front().fingerprint);
     } catch (const std::exception& e) {
-        Q_EMIT error(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
-        return false;
+        Q_EMIT error(openFailure(e));
+        return;
     }
     doc_->setModel(lm, /*replay=*/true);
     showSession(s, path);
-    return true;
 }
 
 void RunFiles::showSession(const std::shared_ptr<const Session>& s, const QString& path)

@@ -12,8 +12,10 @@
 #include <QObject>
 #include <QStringList>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <thread>
 
 class QMenu;
 class QWidget;
@@ -30,6 +32,8 @@ public:
     /// exports' default). Without settings (tests) nothing is read or written
     /// and nothing asks before a run is discarded unless `askBeforeDiscard`.
     RunFiles(RunDocument* doc, QWidget* window, std::function<Field()> field, bool useSettings, bool askBeforeDiscard);
+    /// Cancels a session being read and waits for its thread (a chunk or a block).
+    ~RunFiles() override;
 
     /// File > Save Run, Open Run, Recent Runs; Export > Animation, Filmstrip.
     void addFileActions(QMenu* file);
@@ -43,8 +47,14 @@ public:
     void openRunDialog();
     /// Reopen a saved run: it scrubs and plays at once, also without its model
     /// (then from the session's copy of the card; Run asks for the card). A bad
-    /// file is one error and leaves everything as it was. False on error.
+    /// file is one error and leaves everything as it was. Its header is checked at
+    /// once (false, the error shown, when it is not a session this build reads or
+    /// declares more than the memory budget); the rest is read on a thread of its own,
+    /// so the window answers while a large or hostile file is read, and an error
+    /// found there comes later, as error(). The newest open wins.
     bool openRun(const QString& path);
+    /// A session is being read (openRun).
+    bool isReadingRun() const { return reader_.joinable() && !readDone_; }
     /// Ask before a finished, unsaved run is discarded (Save / Discard / Cancel,
     /// with "don't ask again"); true to go on.
     bool confirmDiscard(const QString& action);
@@ -66,6 +76,10 @@ private:
     void addRecentRun(const QString& path);
     void updateRecentRunsMenu();
     void showSession(const std::shared_ptr<const Session>& session, const QString& path);
+    /// The reader thread's outcome, on the GUI thread: a session, or why not.
+    void onRunRead(quint64 token, const QString& path, const std::shared_ptr<const Session>& session,
+                   const QString& failure);
+    void stopReading();
     QString startFolder() const;
 
     RunDocument* doc_;
@@ -74,6 +88,10 @@ private:
     bool useSettings_, askBeforeDiscard_;
     QStringList recentRuns_;
     QMenu* recentRunsMenu_ = nullptr;
+    std::thread reader_; ///< reads the session openRun asked for
+    std::shared_ptr<std::atomic<bool>> cancelRead_;
+    quint64 readToken_ = 0;
+    bool readDone_ = true;
 };
 
 } // namespace noisetrail::ui
