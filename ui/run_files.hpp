@@ -24,6 +24,7 @@ namespace noisetrail::ui {
 
 class ExportJob;
 class RunDocument;
+struct LoadedModel;
 
 class RunFiles : public QObject {
     Q_OBJECT
@@ -78,7 +79,7 @@ private:
     void showSession(const std::shared_ptr<const Session>& session, const QString& path);
     /// The reader thread's outcome, on the GUI thread: a session, or why not.
     void onRunRead(quint64 token, const QString& path, const std::shared_ptr<const Session>& session,
-                   const QString& failure);
+                   const std::shared_ptr<const LoadedModel>& replay, const QString& failure);
     void stopReading();
     QString startFolder() const;
 
