@@ -680,9 +680,8 @@ void RunDocument::giveUpOnStuckWorker()
         old->deleteLater();
     });
     startWorker();
-    for (const auto& [token, path] : loadPaths_)
-        QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); },
-                                  Qt::QueuedConnection);
+    for (const auto& [token, path] : std::map(loadPaths_))
+        queueLoad(token, path);
     const QString seconds = QString::number(kStopGraceMs / 1000.0);
     if (running_ && (stopping_ || generation_ == stuck)) {
         // Stop was pressed, or the run itself is the stuck job: it ends here, as stopped.
