@@ -193,6 +193,8 @@ void RunFiles::onRunRead(quint64 token, const QString& path, const std::shared_p
     if (reader_.joinable())
         reader_.join(); // it has posted this: it is ending
     if (!s) {
+        // The status said "Reading ...": it says what became of it, the banner why.
+        Q_EMIT status(tr("%1 was not opened; the window shows what it showed before.").arg(QFileInfo(path).fileName()));
         Q_EMIT error(failure);
         return; // the current state stays
     }

@@ -263,6 +263,8 @@ private Q_SLOTS:
         QElapsedTimer clock;
         clock.start();
         QVERIFY(w->openRun(file)); // the header is fine: reading starts
+        QVERIFY2(w->findChild<QLabel*>("statusLabel")->text().startsWith("Reading zeros.ntsession (1000 MiB)"),
+                 qPrintable(w->findChild<QLabel*>("statusLabel")->text()));
         auto* files = w->findChild<RunFiles*>();
         QVERIFY(files);
         QTRY_COMPARE_WITH_TIMEOUT(errors.size(), 1, 60000 * kScale);
@@ -270,6 +272,8 @@ private Q_SLOTS:
               static_cast<long long>(clock.elapsed()), static_cast<long long>(watchdog.maxGapMs()));
         QVERIFY2(errors.at(0).at(0).toString().contains("zeros.ntsession"), qPrintable(errors.at(0).at(0).toString()));
         QVERIFY(!files->isReadingRun());
+        const QString status = w->findChild<QLabel*>("statusLabel")->text();
+        QVERIFY2(status.contains("zeros.ntsession was not opened"), qPrintable(status));
         QVERIFY2(watchdog.maxGapMs() < 1000 * kScale, qPrintable(QString::number(watchdog.maxGapMs())));
         QVERIFY(w->hasModel() && !w->isReplay()); // the window's run stays
 
