@@ -336,27 +336,15 @@ Header parse_header(std::uint64_t file_size, const ReadBytes& read, const fs::pa
     return {version, stored, payload_size, packed_size, crc};
 }
 
-Session decode_session(std::uint64_t file_size, const ReadBytes& read_file, const fs::path& path,
+Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs::path& path,
                        const std::atomic<bool>* cancel)
 {
     const auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
     const auto stop = [&] { return InputError(session_error(path, "reading cancelled")); };
-    const Header h = parse_header(file_size, read_file, path);
+    const Header h = parse_header(file_size, read, path);
     const std::uint32_t version = h.version, crc = h.crc;
     const bool stored = h.stored;
     const std::uint64_t payload_size = h.payload_size, packed_size = h.packed_size;
-    // The payload is read in chunks of at most 16 MiB, each after a look at `cancel`.
-    const ReadBytes read = [&](char* buf, std::size_t n) {
-        for (std::size_t done = 0; done < n;) {
-            if (cancelled())
-                throw stop();
-            const std::size_t part = std::min<std::size_t>(n - done, std::size_t(16) << 20);
-            if (!read_file(buf + done, part))
-                return false;
-            done += part;
-        }
-        return true;
-    };
 
     // Read (format 2) or inflate in chunks (format 1) into exactly the declared size.
     // Reserved at once but filled piece by piece (16 MiB), `cancel` looked at before
