@@ -11,11 +11,14 @@
 #include "run_document.hpp"
 #include "run_files.hpp"
 #include "sampler_panel.hpp"
+#include "startup.hpp"
 
 #include <QAction>
 #include <QElapsedTimer>
 #include <QFile>
+#include <QApplication>
 #include <QLabel>
+#include <QProcess>
 #include <QTemporaryDir>
 #include <QTimer>
 
@@ -23,6 +26,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -195,6 +199,24 @@ private Q_SLOTS:
         QVERIFY(w->panel(0)->trajectory().finished());
     }
 
+    void quittingAfterAStuckStopEnds()
+    {
+        // The stuck thread the window gave up on still holds its call at Quit: the
+        // teardown cannot join it, and the process ends 1.5 s later, saying why.
+        QProcess child;
+        QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+        env.insert("TST_HOSTILE_CHILD", "stuck-quit");
+        child.setProcessEnvironment(env);
+        child.start(QCoreApplication::applicationFilePath(), {});
+        QVERIFY(child.waitForFinished(60000 * kScale));
+        const QString out = QString::fromUtf8(child.readAllStandardOutput());
+        const QString err = QString::fromUtf8(child.readAllStandardError());
+        QCOMPARE(child.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(out.contains("stopped: The model did not respond to Stop"), qPrintable(out + err));
+        QCOMPARE(child.exitCode(), 7);
+        QVERIFY2(err.contains("the model did not respond within 1500 ms of quitting"), qPrintable(err));
+    }
+
     void aRunQueuedBehindAStuckCallGoesToANewWorker()
     {
         // Not Stop: an edit abandons the stuck run and Run queues the next one behind it.
@@ -309,5 +331,43 @@ private Q_SLOTS:
     }
 };
 
-QTEST_MAIN(TestHostileWindow)
+/// The child of quittingAfterAStuckStopEnds: app/gui/main.cpp's steps with a model call
+/// that never returns, stopped (the window gives up on it), then Quit.
+int stuckQuitChild(int argc, char** argv)
+{
+    QApplication app(argc, argv);
+    MainWindowOptions o;
+    o.modelPath = kModels + "/ring8.json";
+    o.useSettings = false;
+    o.modelsDir = kModels;
+    MainWindow w(o);
+    w.show();
+    QSignalSpy ready(&w, &MainWindow::modelReady), done(&w, &MainWindow::runFinished);
+    if (!w.hasModel() && !ready.wait(20000))
+        return 10;
+    w.setBatch(16);
+    auto trap = std::make_shared<Trap>(); // never released
+    w.document()->setModel(hooked_model(*w.model(), [trap] { trap->call(); }));
+    w.startRun();
+    for (int i = 0; i < 2000 && !trap->caught.load(); ++i)
+        QTest::qWait(10);
+    w.stopRun();
+    if (!done.wait(10000 * kScale) || w.isRunning())
+        return 11;
+    std::printf("stopped: %s\n", qPrintable(w.errorText()));
+    std::fflush(stdout);
+    QTimer::singleShot(0, &w, &QWidget::close); // Ctrl+Q
+    const int code = app.exec();
+    endIfTeardownHangs(code == 0 ? 7 : 12, std::chrono::milliseconds(1500));
+    return code; // w's destructor waits for the stuck thread: the watchdog ends the process
+}
+
+int main(int argc, char** argv)
+{
+    if (qEnvironmentVariable("TST_HOSTILE_CHILD") == "stuck-quit")
+        return stuckQuitChild(argc, argv);
+    QApplication app(argc, argv);
+    TestHostileWindow t;
+    return QTest::qExec(&t, argc, argv);
+}
 #include "tst_hostile_window.moc"
