@@ -10,6 +10,7 @@
 #include <QDir>
 #include <QFileInfo>
 #include <QThread>
+#include <QTimer>
 
 #include <algorithm>
 #include <iterator>
@@ -73,7 +74,19 @@ RunDocument::RunDocument(QObject* parent) : QObject(parent)
     for (int i = 0; i < 2; ++i)
         recipe_.panels.push_back({{}, defaultPanelConfig(i)});
     computed_.resize(recipe_.panels.size());
+    stuckCheck_ = new QTimer(this);
+    stuckCheck_->setSingleShot(true);
+    stuckCheck_->setInterval(kStopGraceMs);
+    connect(stuckCheck_, &QTimer::timeout, this, [this] {
+        const quint64 g = worker_->runningJob();
+        if (g != 0 && worker_->jobs().isCancelled(g))
+            giveUpOnStuckWorker();
+    });
+    startWorker();
+}
 
+void RunDocument::startWorker()
+{
     // One long-lived worker on its own thread; it never touches a widget.
     thread_ = new QThread(this);
     thread_->setObjectName("NoiseTrail sampling worker");
@@ -88,12 +101,18 @@ RunDocument::RunDocument(QObject* parent) : QObject(parent)
 
 RunDocument::~RunDocument()
 {
-    if (!thread_->isRunning())
-        return;
-    // Cancel (directly, not queued), then let the thread's event loop end.
+    // Cancel (directly, not queued), then let the threads' event loops end. A thread
+    // stuck in a model call never ends: app/gui/main.cpp ends the process then
+    // (endIfTeardownHangs, startup.hpp).
     worker_->jobs().cancelUpTo(std::numeric_limits<quint64>::max());
-    thread_->quit();
-    thread_->wait();
+    for (QThread* t : stuckThreads_)
+        t->quit();
+    if (thread_->isRunning()) {
+        thread_->quit();
+        thread_->wait();
+    }
+    for (QThread* t : stuckThreads_)
+        t->wait();
 }
 
 // ------------------------------------------------------------------ the recipe
@@ -216,6 +235,12 @@ void RunDocument::loadModel(const QString& path)
 {
     abandon();
     const quint64 token = loadToken_ = ++nextToken_;
+    queueLoad(token, path);
+}
+
+void RunDocument::queueLoad(quint64 token, const QString& path)
+{
+    loadPaths_[token] = path; // queued again on a new worker if this one is given up on
     QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); }, Qt::QueuedConnection);
 }
 
@@ -231,7 +256,7 @@ quint64 RunDocument::setPanelCard(int i, const QString& path)
     }
     const quint64 token = ++nextToken_;
     panelLoads_[token] = i;
-    QMetaObject::invokeMethod(worker_, [w = worker_, token, path] { w->loadModel(token, path); }, Qt::QueuedConnection);
+    queueLoad(token, path);
     return token;
 }
 
@@ -278,6 +303,7 @@ LoadedModelPtr RunDocument::panelModel(int i) const
 
 void RunDocument::onModelLoaded(quint64 token, LoadedModelPtr model)
 {
+    loadPaths_.erase(token);
     if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
         const int i = it->second;
         panelLoads_.erase(it);
@@ -292,6 +318,7 @@ void RunDocument::onModelLoaded(quint64 token, LoadedModelPtr model)
 
 void RunDocument::onModelFailed(quint64 token, const QString& path, const QString& message)
 {
+    loadPaths_.erase(token);
     if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
         const int i = it->second;
         panelLoads_.erase(it);
@@ -327,6 +354,7 @@ void RunDocument::declineCode(int panel, const QString& path, const QString& mod
 void RunDocument::onModelUntrusted(quint64 token, const QString& path, const QString& module,
                                    const QString& fingerprint)
 {
+    loadPaths_.erase(token);
     int panel = -1;
     if (auto it = panelLoads_.find(token); it != panelLoads_.end()) {
         panel = it->second;
@@ -583,17 +611,25 @@ RunDocument::RunStart RunDocument::run()
     job.classifier = model_->classifier;
     runPanels_ = pending;
     running_ = true;
+    stopping_ = false;
     // Newest run wins: the job tracker cancels everything older and drops what it
-    // still delivers, so the news below is always this run's.
+    // still delivers, so the news is always this run's.
+    job_ = job;
+    generation_ = worker_->startRun(std::move(job), this, runNews());
+    armStuckCheck(); // queued behind a cancelled job that may never end
+    Q_EMIT runStarted();
+    Q_EMIT changed();
+    return RunStart::Started;
+}
+
+RunNews RunDocument::runNews()
+{
     RunNews news;
     news.prepared = [this](const PreparedPanels& p) { onPrepared(p); };
     news.progress = [this] { Q_EMIT progress(); };
     news.finished = [this](bool cancelled) { onRunFinished(cancelled); };
     news.failed = [this](int panel, const QString& message) { onRunFailed(panel, message); };
-    generation_ = worker_->startRun(std::move(job), this, std::move(news));
-    Q_EMIT runStarted();
-    Q_EMIT changed();
-    return RunStart::Started;
+    return news;
 }
 
 void RunDocument::onPrepared(const PreparedPanels& panels)
@@ -617,8 +653,65 @@ void RunDocument::onPrepared(const PreparedPanels& panels)
 
 void RunDocument::stop()
 {
-    if (running_)
-        worker_->jobs().cancelUpTo(generation_);
+    if (!running_)
+        return;
+    worker_->jobs().cancelUpTo(generation_);
+    stopping_ = true;
+    armStuckCheck();
+    Q_EMIT changed(); // "Stopping..." until the run's end arrives
+}
+
+void RunDocument::armStuckCheck()
+{
+    // A step ends within a model call; one that has not returned after the grace
+    // (a TorchScript module that loops) would keep "Stopping..." and every job
+    // queued behind it waiting for ever.
+    if (worker_->isBusy())
+        stuckCheck_->start();
+}
+
+void RunDocument::giveUpOnStuckWorker()
+{
+    // The call cannot be interrupted: its thread is left to it (its loop ends when the
+    // call returns; whatever the job still delivers is stale), and everything queued
+    // behind it goes to a new worker.
+    const quint64 stuck = worker_->runningJob();
+    worker_->jobs().start();
+    disconnect(worker_, nullptr, this, nullptr);
+    QThread* old = thread_;
+    old->quit();
+    stuckThreads_.push_back(old);
+    connect(old, &QThread::finished, this, [this, old] {
+        stuckThreads_.erase(std::remove(stuckThreads_.begin(), stuckThreads_.end(), old), stuckThreads_.end());
+        old->deleteLater();
+    });
+    startWorker();
+    for (const auto& [token, path] : std::map(loadPaths_))
+        queueLoad(token, path);
+    const QString seconds = QString::number(kStopGraceMs / 1000.0);
+    if (running_ && (stopping_ || generation_ == stuck)) {
+        // Stop was pressed, or the run itself is the stuck job: it ends here, as stopped.
+        running_ = false;
+        stopping_ = false;
+        generation_ = 0;
+        job_.reset();
+        for (int i : runPanels_)
+            if (!computed_[std::size_t(i)].store->finished())
+                computed_[std::size_t(i)].ended = tr("stopped (the model did not respond)");
+        runPanels_.clear();
+        Q_EMIT changed();
+        Q_EMIT runFinished(true);
+        Q_EMIT error(tr("The model did not respond to Stop within %1 s: its call still runs, left on a thread of its "
+                        "own. The steps computed before are kept and can be saved (File > Save Run); Run starts "
+                        "on a new worker.")
+                         .arg(seconds));
+        return;
+    }
+    if (running_ && job_) // queued behind the stuck job: it runs on the new worker now
+        generation_ = worker_->startRun(*job_, this, runNews());
+    Q_EMIT error(tr("The model did not respond within %1 s when its run was cancelled: its call still runs, left "
+                    "on a thread of its own; the window goes on with a new worker.")
+                     .arg(seconds));
 }
 
 void RunDocument::abandon()
@@ -633,12 +726,17 @@ void RunDocument::abandon()
     worker_->jobs().start();
     generation_ = 0;
     running_ = false;
+    stopping_ = false;
+    job_.reset();
     runPanels_.clear();
+    armStuckCheck(); // whatever is queued next must not wait for ever behind a stuck call
 }
 
 void RunDocument::onRunFinished(bool cancelled)
 {
     running_ = false;
+    stopping_ = false;
+    job_.reset();
     for (int i : runPanels_)
         if (cancelled && !computed_[std::size_t(i)].store->finished())
             computed_[std::size_t(i)].ended = tr("stopped");
@@ -652,6 +750,8 @@ void RunDocument::onRunFinished(bool cancelled)
 void RunDocument::onRunFailed(int panel, const QString& message)
 {
     running_ = false;
+    stopping_ = false;
+    job_.reset();
     for (int i : runPanels_)
         computed_[std::size_t(i)].ended = i == panel ? tr("failed") : tr("stopped: another panel failed");
     runPanels_.clear();
@@ -697,6 +797,8 @@ QStringList RunDocument::runPanelSteps() const
 
 QString RunDocument::runStatus(double seconds, const QString& pacing) const
 {
+    if (isStopping())
+        return tr("Stopping: the model finishes its current call...");
     const auto [done, total] = runSteps();
     if (done == 0)
         return tr("Starting: x_T is shown, the first step is being computed...");

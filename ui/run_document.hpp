@@ -26,6 +26,7 @@
 #include <vector>
 
 class QThread;
+class QTimer;
 
 namespace noisetrail::ui {
 
@@ -33,6 +34,9 @@ class RunDocument : public QObject {
     Q_OBJECT
 public:
     static constexpr int kMaxPanels = 4;
+    /// How long a cancelled run may take to end (its model call to return) before the
+    /// worker is given up on: a TorchScript module that loops never returns (issue 27).
+    static constexpr int kStopGraceMs = 2000;
     /// The settings of a new panel i (DDPM 1000, DDIM 50, DDIM 20, DDIM 50 eta 1).
     static SamplerConfig defaultPanelConfig(int index);
 
@@ -123,7 +127,12 @@ public:
     };
     RunStart run();
     /// Cancel the run within a step; what was computed stays (runFinished(cancelled) follows).
+    /// If the model call in flight has not returned kStopGraceMs later, the run ends as
+    /// stopped anyway (runFinished(true), then error() saying that the model did not
+    /// respond): the stuck call is left on its thread and later work gets a new worker.
     void stop();
+    /// Stop was asked and the run has not ended yet.
+    bool isStopping() const { return running_ && stopping_; }
     /// Cancel and forget the run at once (the panels change under it).
     void abandon();
     bool isRunning() const { return running_; }
@@ -202,6 +211,16 @@ private:
     void onPrepared(const PreparedPanels& panels);
     void onRunFinished(bool cancelled);
     void onRunFailed(int panel, const QString& message);
+    /// The worker thread and its connections (the constructor's, and a fresh one when
+    /// the old one is stuck in a model call).
+    void startWorker();
+    /// Queue the load of `path` (the window's card or a panel's) on the worker.
+    void queueLoad(quint64 token, const QString& path);
+    RunNews runNews();
+    /// A job was cancelled: in kStopGraceMs, check that the worker is not still in it.
+    void armStuckCheck();
+    /// The worker is still in a cancelled job: leave it there, go on with a new worker.
+    void giveUpOnStuckWorker();
     /// Settings that do not apply to the new top card return to their defaults.
     void applyModelDefaults(const ModelCard& card);
     bool panelsDifferInModel() const;
@@ -221,6 +240,11 @@ private:
     bool unsaved_ = false;
     int followed_ = -1;
     quint64 generation_ = 0; ///< the running job (SamplingWorker::startRun); 0 when none
+    std::optional<RunJob> job_; ///< the running job, to queue again on a new worker
+    bool stopping_ = false;
+    std::map<quint64, QString> loadPaths_; ///< loads queued on the worker, by token
+    QTimer* stuckCheck_ = nullptr;
+    std::vector<QThread*> stuckThreads_; ///< given-up workers' threads, until their call returns
     std::vector<int> runPanels_;
     QThread* thread_ = nullptr;
     SamplingWorker* worker_ = nullptr;

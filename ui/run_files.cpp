@@ -3,6 +3,7 @@
 #include "export_dialogs.hpp"
 #include "export_job.hpp"
 #include "loaded_model.hpp"
+#include "noisetrail/limits.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/render.hpp"
 #include "run_document.hpp"
@@ -21,6 +22,21 @@ namespace noisetrail::ui {
 namespace {
 constexpr int kMaxRecent = 8;
 QString sessionFilter() { return QObject::tr("NoiseTrail runs (*.ntsession);;All files (*)"); }
+
+/// Core's reason, said for the window: a budget refusal names what raises the
+/// budget in the CLI, which the window cannot use; it says what the window opens.
+QString openFailure(const std::exception& e)
+{
+    QString m = QString::fromUtf8(e.what());
+    const QString cliHint = QStringLiteral(" (noisetrail-cli --max-memory-mib raises it)");
+    if (m.endsWith(cliHint)) {
+        m.chop(cliHint.size());
+        m += QObject::tr(". The window opens runs of up to %1; noisetrail-cli session (with --max-memory-mib) "
+                         "reads larger ones")
+                 .arg(QString::fromStdString(mib_text(double(memory_budget()))));
+    }
+    return QObject::tr("Could not open the run: %1").arg(m);
+}
 } // namespace
 
 QString droppedCard(const QMimeData* data, QString* error)
@@ -87,6 +103,18 @@ void RecentList::fill()
 void RunFiles::setRecentCardsMenu(QMenu* menu, std::function<void(const QString&)> open)
 {
     recentCards_.setup(QStringLiteral("recent"), useSettings_, menu, std::move(open));
+}
+
+RunFiles::~RunFiles() { stopReading(); }
+
+void RunFiles::stopReading()
+{
+    if (!reader_.joinable())
+        return;
+    cancelRead_->store(true);
+    reader_.join(); // within a chunk or a block: read_session polls the flag
+    ++readToken_;   // what it posted is stale
+    readDone_ = true;
 }
 
 void RunFiles::addFileActions(QMenu* file)
@@ -170,22 +198,82 @@ void RunFiles::openRunDialog()
 
 bool RunFiles::openRun(const QString& path)
 {
-    std::shared_ptr<const Session> s;
+    // The header at once: not a session, truncated, too new or over the budget is one
+    // error now, before anything is allocated.
+    SessionHeader header;
     try {
-        s = std::make_shared<const Session>(read_session(path.toStdString()));
+        header = read_session_header(path.toStdString());
     } catch (const std::exception& e) {
-        Q_EMIT error(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
+        Q_EMIT error(openFailure(e));
         return false; // the current state stays
     }
-    if (!confirmDiscard(tr("open another run")))
-        return false;
-    return openSession(s, path);
+    // The rest on a thread: a session within the budget may still take seconds to
+    // inflate and check (1000 MiB of zeros in a 4.5 MB file: 6-15 s on a loaded 2-core
+    // machine), and the window answers meanwhile.
+    stopReading(); // the newest open wins
+    const quint64 token = ++readToken_;
+    readDone_ = false;
+    cancelRead_ = std::make_shared<std::atomic<bool>>(false);
+    Q_EMIT status(tr("Reading %1 (%2)...")
+                      .arg(QFileInfo(path).fileName(), QString::fromStdString(mib_text(double(header.payload_bytes)))));
+    reader_ = std::thread([this, token, path, cancel = cancelRead_] {
+        std::shared_ptr<const Session> s;
+        LoadedModelPtr replay;
+        QString failure;
+        try {
+            s = std::make_shared<const Session>(read_session(path.toStdString(), cancel.get()));
+            // Without its card, the run replays from the session's copy of it (its
+            // mixture, inline, may be large): made here too.
+            if (!QFileInfo(QString::fromStdString(s->recipe.model.string())).isFile())
+                replay = replayModelAssets(session_card(*s, path.toStdString()), s->panels.front().fingerprint);
+        } catch (const std::exception& e) {
+            s = nullptr;
+            failure = openFailure(e);
+        } catch (...) {
+            s = nullptr;
+            failure = tr("Could not open the run: unknown error while reading %1").arg(path);
+        }
+        // Joined before this object goes (stopReading), and a call posted to a deleted
+        // object is dropped: `this` is safe here.
+        QMetaObject::invokeMethod(
+            this, [this, token, path, s, replay, failure] { onRunRead(token, path, s, replay, failure); },
+            Qt::QueuedConnection);
+    });
+    return true;
 }
 
-bool RunFiles::openSession(const std::shared_ptr<const Session>& s, const QString& path)
+void RunFiles::onRunRead(quint64 token, const QString& path, const std::shared_ptr<const Session>& s,
+                         const LoadedModelPtr& replay, const QString& failure)
+{
+    if (token != readToken_)
+        return; // a newer open was asked for
+    readDone_ = true;
+    if (reader_.joinable())
+        reader_.join(); // it has posted this: it is ending
+    if (!s) {
+        // The status said "Reading ...": it says what became of it, the banner why.
+        Q_EMIT status(tr("%1 was not opened; the window shows what it showed before.").arg(QFileInfo(path).fileName()));
+        Q_EMIT error(failure);
+        return; // the current state stays
+    }
+    if (!confirmDiscard(tr("open another run")))
+        return;
+    openSession(s, path, replay);
+}
+
+void RunFiles::openSession(const std::shared_ptr<const Session>& s, const QString& path, LoadedModelPtr replay)
 {
     const QString card = QString::fromStdString(s->recipe.model.string());
-    if (QFileInfo(card).isFile()) {
+    if (!replay && !QFileInfo(card).isFile()) {
+        // The discarded run, its card moved meanwhile: replay from the session's copy.
+        try {
+            replay = replayModelAssets(session_card(*s, path.toStdString()), s->panels.front().fingerprint);
+        } catch (const std::exception& e) {
+            Q_EMIT error(openFailure(e));
+            return;
+        }
+    }
+    if (!replay) {
         // The model is here: load it as usual, then show the saved frames (nothing is recomputed).
         doc_->loadModel(card);
         Q_EMIT loadingCard(card);
@@ -196,19 +284,11 @@ bool RunFiles::openSession(const std::shared_ptr<const Session>& s, const QStrin
                     showSession(s, path);
             },
             Qt::SingleShotConnection);
-        return true;
+        return;
     }
     // The card has moved or is on another machine: replay from the session's copy of it.
-    std::shared_ptr<const LoadedModel> lm;
-    try {
-        lm = replayModelAssets(session_card(*s, path.toStdString()), s->panels.front().fingerprint);
-    } catch (const std::exception& e) {
-        Q_EMIT error(tr("Could not open the run: %1").arg(QString::fromUtf8(e.what())));
-        return false;
-    }
-    doc_->setModel(lm, /*replay=*/true);
+    doc_->setModel(replay, /*replay=*/true);
     showSession(s, path);
-    return true;
 }
 
 void RunFiles::showSession(const std::shared_ptr<const Session>& s, const QString& path)

@@ -12,8 +12,10 @@
 #include <QObject>
 #include <QStringList>
 
+#include <atomic>
 #include <functional>
 #include <memory>
+#include <thread>
 
 class QMenu;
 class QMimeData;
@@ -23,6 +25,7 @@ namespace noisetrail::ui {
 
 class ExportJob;
 class RunDocument;
+struct LoadedModel;
 
 /// Recently used files, newest first, with their menu; remembered in the settings
 /// under `key` when the window uses settings.
@@ -52,6 +55,8 @@ public:
     /// exports' default). Without settings (tests) nothing is read or written
     /// and nothing asks before a run is discarded unless `askBeforeDiscard`.
     RunFiles(RunDocument* doc, QWidget* window, std::function<Field()> field, bool useSettings, bool askBeforeDiscard);
+    /// Cancels a session being read and waits for its thread (a chunk or a block).
+    ~RunFiles() override;
 
     /// File > Save Run, Open Run, Recent Runs; Export > Animation, Filmstrip.
     void addFileActions(QMenu* file);
@@ -68,8 +73,14 @@ public:
     void openRunDialog();
     /// Reopen a saved run: it scrubs and plays at once, also without its model
     /// (then from the session's copy of the card; Run asks for the card). A bad
-    /// file is one error and leaves everything as it was. False on error.
+    /// file is one error and leaves everything as it was. Its header is checked at
+    /// once (false, the error shown, when it is not a session this build reads or
+    /// declares more than the memory budget); the rest is read on a thread of its own,
+    /// so the window answers while a large or hostile file is read, and an error
+    /// found there comes later, as error(). The newest open wins.
     bool openRun(const QString& path);
+    /// A session is being read (openRun).
+    bool isReadingRun() const { return reader_.joinable() && !readDone_; }
     /// Before a finished, unsaved run is replaced; true to go on. A run replaced
     /// in the window (Run again, another model or run opened) is set aside in
     /// memory (its frames are shared, not copied) without a question: Edit >
@@ -100,9 +111,14 @@ Q_SIGNALS:
 private:
     void showSession(const std::shared_ptr<const Session>& session, const QString& path);
     /// Show a session read from `path` (or the discarded run: `path` empty): the card
-    /// is loaded when it is here, else the session's copy is replayed.
-    bool openSession(const std::shared_ptr<const Session>& session, const QString& path);
+    /// is loaded when it is here, else `replay` (or the session's copy) is replayed.
+    void openSession(const std::shared_ptr<const Session>& session, const QString& path,
+                     std::shared_ptr<const LoadedModel> replay = nullptr);
     void keepDiscarded();
+    /// The reader thread's outcome, on the GUI thread: a session, or why not.
+    void onRunRead(quint64 token, const QString& path, const std::shared_ptr<const Session>& session,
+                   const std::shared_ptr<const LoadedModel>& replay, const QString& failure);
+    void stopReading();
     QString startFolder() const;
 
     RunDocument* doc_;
@@ -111,6 +127,10 @@ private:
     bool useSettings_, askBeforeDiscard_;
     RecentList recentRuns_, recentCards_;
     std::shared_ptr<const Session> discarded_; ///< the last run replaced without being saved
+    std::thread reader_; ///< reads the session openRun asked for
+    std::shared_ptr<std::atomic<bool>> cancelRead_;
+    quint64 readToken_ = 0;
+    bool readDone_ = true;
 };
 
 } // namespace noisetrail::ui

@@ -47,7 +47,7 @@ quint64 SamplingWorker::startRun(RunJob job, QObject* receiver, RunNews news)
 
 void SamplingWorker::run(const RunJob& job, const JobTracker::Job& handle, const RunNews& news)
 {
-    busy_.store(true);
+    runningJob_.store(handle.generation());
     int failing = -1; // the window's panel whose step failed, when one is known
     try {
         // Core's rule builds the set (the CLI's `run` builds its own the same way): the
@@ -108,14 +108,14 @@ void SamplingWorker::run(const RunJob& job, const JobTracker::Job& handle, const
             failing = -1;
             recorder.finish(); // the stores hold every computed step before the finished news
         }
-        // busy_ clears before the news: whoever hears "finished" finds the worker idle.
-        busy_.store(false);
+        // runningJob_ clears before the news: whoever hears "finished" finds the worker idle.
+        runningJob_.store(0);
         handle.deliver([f = news.finished, cancelled] { f(cancelled); });
     } catch (const std::exception& e) {
-        busy_.store(false);
+        runningJob_.store(0);
         handle.deliver([f = news.failed, failing, m = QString::fromStdString(e.what())] { f(failing, m); });
     } catch (...) {
-        busy_.store(false);
+        runningJob_.store(0);
         handle.deliver([f = news.failed, failing, m = tr("unknown error during the run")] { f(failing, m); });
     }
 }

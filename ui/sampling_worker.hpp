@@ -73,7 +73,11 @@ public:
 
     /// Generation ids and cancellation, used directly from the GUI thread.
     JobTracker& jobs() { return jobs_; }
-    bool isBusy() const { return busy_.load(); }
+    bool isBusy() const { return runningJob_.load() != 0; }
+    /// The generation of the job this worker is in now (0 when idle), read from any
+    /// thread: the document finds a job that was cancelled and has not ended (a model
+    /// call that does not return), and gives up on this worker then.
+    quint64 runningJob() const { return runningJob_.load(); }
     /// GUI thread: run `job` on this worker's thread as the newest job of jobs()
     /// (older ones are cancelled); its news reaches `receiver`'s thread. Returns the generation.
     quint64 startRun(RunJob job, QObject* receiver, RunNews news);
@@ -93,7 +97,7 @@ Q_SIGNALS:
 
 private:
     JobTracker jobs_;
-    std::atomic<bool> busy_{false};
+    std::atomic<quint64> runningJob_{0};
 };
 
 /// Register the types that cross threads in queued signals (call once).

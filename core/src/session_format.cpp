@@ -125,7 +125,39 @@ std::uint64_t checked_product(const std::vector<std::int64_t>& dims, const fs::p
 /// Reads exactly n bytes of the compressed stream into buf; false at its end.
 using ReadBytes = std::function<bool(char* buf, std::size_t n)>;
 
-Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs::path& path);
+Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs::path& path,
+                       const std::atomic<bool>* cancel);
+
+/// The header's fields after every check made before the payload is read.
+struct Header {
+    std::uint32_t version = 0;
+    bool stored = false;
+    std::uint64_t payload_size = 0, packed_size = 0;
+    std::uint32_t crc = 0;
+};
+Header parse_header(std::uint64_t file_size, const ReadBytes& read, const fs::path& path);
+
+/// Reads from the session file, streamed.
+struct SessionFile {
+    std::uint64_t size = 0;
+    std::ifstream in;
+    explicit SessionFile(const fs::path& path)
+    {
+        std::error_code ec;
+        if (!fs::is_regular_file(path, ec))
+            throw InputError(session_error(path, fs::exists(path, ec) ? "not a regular file" : "no such file"));
+        size = fs::file_size(path, ec);
+        in.open(path, std::ios::binary);
+        if (ec || !in)
+            throw InputError(session_error(path, "cannot read file"));
+    }
+    ReadBytes reader()
+    {
+        return [this](char* buf, std::size_t n) {
+            return bool(in.read(buf, std::streamsize(n))) && std::size_t(in.gcount()) == n;
+        };
+    }
+};
 
 } // namespace
 
@@ -225,20 +257,18 @@ Trajectory::Block TrajectoryCodec::block(ByteReader& r, const fs::path& file, st
 
 std::string session_format_name(std::uint32_t version) { return "noisetrail-session/" + std::to_string(version); }
 
-Session read_session(const fs::path& path)
+Session read_session(const fs::path& path, const std::atomic<bool>* cancel)
 {
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec))
-        throw InputError(session_error(path, fs::exists(path, ec) ? "not a regular file" : "no such file"));
-    const std::uint64_t file_size = fs::file_size(path, ec);
-    std::ifstream in(path, std::ios::binary);
-    if (ec || !in)
-        throw InputError(session_error(path, "cannot read file"));
     // Streamed: only the inflated payload is held, never the whole compressed file too.
-    return decode_session(
-        file_size,
-        [&](char* buf, std::size_t n) { return bool(in.read(buf, std::streamsize(n))) && std::size_t(in.gcount()) == n; },
-        path);
+    SessionFile file(path);
+    return decode_session(file.size, file.reader(), path, cancel);
+}
+
+SessionHeader read_session_header(const fs::path& path)
+{
+    SessionFile file(path);
+    const Header h = parse_header(file.size, file.reader(), path);
+    return {h.version, h.payload_size, file.size};
 }
 
 namespace detail {
@@ -255,14 +285,14 @@ Session parse_session(std::string_view bytes, const fs::path& file)
             pos += n;
             return true;
         },
-        file);
+        file, nullptr);
 }
 
 } // namespace detail
 
 namespace {
 
-Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs::path& path)
+Header parse_header(std::uint64_t file_size, const ReadBytes& read, const fs::path& path)
 {
     constexpr std::size_t kHeaderSize = detail::kSessionHeaderSize;
     char head[kHeaderSize];
@@ -303,27 +333,56 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
     // inflated: a 4 MB file declaring 4 GiB of zeros once took 4.2 GB and 32 s to refuse.
     check_memory_budget(session_error(path, "its payload of " + std::to_string(payload_size) + " bytes"),
                         static_cast<double>(payload_size));
+    return {version, stored, payload_size, packed_size, crc};
+}
+
+Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs::path& path,
+                       const std::atomic<bool>* cancel)
+{
+    const auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
+    const auto stop = [&] { return InputError(session_error(path, "reading cancelled")); };
+    const Header h = parse_header(file_size, read, path);
+    const std::uint32_t version = h.version, crc = h.crc;
+    const bool stored = h.stored;
+    const std::uint64_t payload_size = h.payload_size, packed_size = h.packed_size;
 
     // Read (format 2) or inflate in chunks (format 1) into exactly the declared size.
+    // Reserved at once but filled piece by piece (16 MiB), `cancel` looked at before
+    // each: a window that gives up on a 1 GiB file waits for one piece, not the whole.
     std::string payload;
     try {
-        payload.resize(payload_size);
-    } catch (const std::bad_alloc&) {
+        payload.reserve(payload_size);
+    } catch (const std::exception&) { // bad_alloc, length_error
         throw InputError(session_error(path, "not enough memory for " + std::to_string(payload_size) + " bytes"));
     }
+    constexpr std::uint64_t kPiece = std::uint64_t(16) << 20;
+    // The next piece of the payload (within the reserved capacity: data() stays put).
+    const auto grow = [&]() -> char* {
+        if (cancelled())
+            throw stop();
+        const std::size_t at = payload.size();
+        payload.resize(at + std::size_t(std::min<std::uint64_t>(kPiece, payload_size - at)));
+        return payload.data() + at;
+    };
     if (stored) {
-        if (payload_size > 0 && !read(payload.data(), std::size_t(payload_size)))
-            throw InputError(session_error(path, "truncated session"));
+        while (payload.size() < payload_size) {
+            const std::size_t at = payload.size();
+            char* piece = grow();
+            if (!read(piece, payload.size() - at))
+                throw InputError(session_error(path, "truncated session"));
+        }
     } else {
         z_stream z{};
         if (inflateInit(&z) != Z_OK)
             throw InputError(session_error(path, "cannot start decompression"));
+        struct End {
+            z_stream& z;
+            ~End() { inflateEnd(&z); }
+        } end{z}; // also when `cancel` ends reading
         std::vector<char> chunk(1 << 16);
         std::uint64_t read_total = 0;
         int rc = Z_OK;
-        z.next_out = reinterpret_cast<Bytef*>(payload.data());
         z.avail_out = 0;
-        std::uint64_t out_left = payload_size;
         while (rc != Z_STREAM_END) {
             if (z.avail_in == 0) {
                 const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), packed_size - read_total);
@@ -336,10 +395,7 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
                 z.avail_in = uInt(want);
             }
             if (z.avail_out == 0) {
-                const std::uint64_t give = std::min<std::uint64_t>(out_left, 1u << 30);
-                z.avail_out = uInt(give);
-                out_left -= give;
-                if (give == 0) {
+                if (payload.size() == payload_size) {
                     // Output full: only the stream's end may follow.
                     char probe;
                     z.next_out = reinterpret_cast<Bytef*>(&probe);
@@ -351,20 +407,30 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
                     }
                     continue;
                 }
+                const std::size_t at = payload.size();
+                z.next_out = reinterpret_cast<Bytef*>(grow());
+                z.avail_out = uInt(payload.size() - at);
             }
             rc = inflate(&z, Z_NO_FLUSH);
             if (rc != Z_OK && rc != Z_STREAM_END)
                 break;
         }
         const bool complete = rc == Z_STREAM_END && z.total_out == payload_size && read_total == packed_size;
-        inflateEnd(&z);
         if (!complete)
             throw InputError(session_error(path, rc == Z_OK ? "truncated session" : "corrupt session (does not inflate)"));
     }
-    if (std::uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(payload.data()), payload.size())) != crc)
+    uLong sum = crc32_z(0, nullptr, 0);
+    for (std::size_t at = 0; at < payload.size();) {
+        if (cancelled())
+            throw stop();
+        const std::size_t part = std::min<std::size_t>(payload.size() - at, std::size_t(64) << 20);
+        sum = crc32_z(sum, reinterpret_cast<const Bytef*>(payload.data() + at), part);
+        at += part;
+    }
+    if (std::uint32_t(sum) != crc)
         throw InputError(session_error(path, "corrupt session (checksum mismatch)"));
 
-    ByteReader r(payload, path);
+    ByteReader r(payload, path, cancel);
     const std::uint64_t text_len = r.count(1, kMaxJson, "description");
     const char* text = r.take(text_len, "the description");
     json meta;

@@ -5,6 +5,7 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/session.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -48,7 +49,11 @@ private:
 /// is checked against what is left before anything is copied or allocated.
 class ByteReader {
 public:
-    ByteReader(const std::string& data, const std::filesystem::path& file) : data_(data), file_(file) {}
+    /// `cancel`, when given, is polled by take() (once per trajectory block).
+    ByteReader(const std::string& data, const std::filesystem::path& file, const std::atomic<bool>* cancel = nullptr)
+        : data_(data), file_(file), cancel_(cancel)
+    {
+    }
     template <typename T> T get()
     {
         need(sizeof(T), "a number");
@@ -68,6 +73,8 @@ public:
     }
     const char* take(std::uint64_t n, const char* what)
     {
+        if (cancel_ && cancel_->load(std::memory_order_relaxed))
+            throw InputError(session_error(file_, "reading cancelled"));
         need(n, what);
         const char* p = data_.data() + pos_;
         pos_ += n;
@@ -83,6 +90,7 @@ private:
     }
     const std::string& data_;
     const std::filesystem::path& file_;
+    const std::atomic<bool>* cancel_ = nullptr;
     std::size_t pos_ = 0;
 };
 

@@ -12,6 +12,7 @@
 
 #include <QtTest>
 
+#include <atomic>
 #include <cmath>
 #include <csignal>
 #include <chrono>
@@ -477,6 +478,80 @@ private Q_SLOTS:
         QVERIFY2(message.rfind(zeros.string() + ": its trajectories", 0) == 0, message.c_str());
         QVERIFY2(message.find("panel 1") != std::string::npos, message.c_str());
         QVERIFY2(message.find("over the memory budget of 4 MiB") != std::string::npos, message.c_str());
+    }
+
+    /// The payload is read (format 2) or inflated (format 1) in 16 MiB pieces, a cancel
+    /// flag looked at before each (a window reading off its GUI thread): a payload over
+    /// two pieces reads back exactly, and a set flag ends reading with one InputError.
+    /// read_session_header reports the declared sizes and refuses what read_session
+    /// refuses from the header, with the same message.
+    void large_payloads_read_in_pieces_and_cancel()
+    {
+        QTemporaryDir dir;
+        const fs::path root = dir.path().toStdString();
+        Session s = make_session("card.json");
+        s.batch = 70;
+        s.recipe.batch = 70;
+        s.data_shape = {1, 256, 256};
+        const std::vector<std::int64_t> shape{70, 1, 256, 256};
+        s.panels[0].trajectory = zero_trajectory(shape, {8, 6, 4, 2, 0}, 1);
+        s.panels[1].trajectory = zero_trajectory(shape, {9, 4}, 1);
+        s.x_T.resize(70 * 256 * 256);
+        for (std::size_t i = 0; i < s.x_T.size(); ++i)
+            s.x_T[i] = float(i % 1000) * 0.001f - 0.5f; // 18.4 MB stored exact: over 16 MiB
+        const fs::path stored = root / "big.ntsession";
+        write_session(stored, s);
+        const SessionHeader h = read_session_header(stored);
+        QCOMPARE(h.version, kSessionVersion);
+        QCOMPARE(h.file_bytes, std::uint64_t(fs::file_size(stored)));
+        QVERIFY(h.payload_bytes > (std::uint64_t(16) << 20));
+        QVERIFY(read_session(stored).x_T == s.x_T);
+
+        // The same payload deflated (flags 0).
+        const std::string bytes = read_all(stored);
+        const std::string payload = bytes.substr(40);
+        uLongf packed_len = compressBound(uLong(payload.size()));
+        std::string packed(packed_len, '\0');
+        QCOMPARE(compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
+                           reinterpret_cast<const Bytef*>(payload.data()), uLong(payload.size()), 1), Z_OK);
+        packed.resize(packed_len);
+        std::string head = bytes.substr(0, 40);
+        const std::uint32_t zero = 0;
+        const std::uint64_t size = packed.size();
+        std::memcpy(head.data() + 12, &zero, 4);
+        std::memcpy(head.data() + 24, &size, 8);
+        const fs::path deflated = root / "deflated.ntsession";
+        write_all(deflated, head + packed);
+        QCOMPARE(read_session_header(deflated).payload_bytes, h.payload_bytes);
+        QVERIFY(read_session(deflated).x_T == s.x_T);
+
+        const std::atomic<bool> cancel{true};
+        for (const fs::path& f : {stored, deflated}) {
+            try {
+                read_session(f, &cancel);
+                QFAIL("a cancelled read went on");
+            } catch (const InputError& e) {
+                QCOMPARE(std::string(e.what()), f.string() + ": reading cancelled");
+            }
+        }
+
+        // Header errors: the same message from both.
+        write_all(root / "cut.ntsession", bytes.substr(0, 1000));
+        write_all(root / "short.ntsession", bytes.substr(0, 20));
+        for (const char* name : {"cut.ntsession", "short.ntsession", "missing.ntsession"}) {
+            std::string full, header;
+            try {
+                read_session(root / name);
+            } catch (const InputError& e) {
+                full = e.what();
+            }
+            try {
+                read_session_header(root / name);
+            } catch (const InputError& e) {
+                header = e.what();
+            }
+            QVERIFY2(!full.empty() && header == full, (header + " / " + full).c_str());
+        }
     }
 
     void damaged_bytes_never_crash()

@@ -12,6 +12,7 @@
 #include <QThread>
 
 #include <cmath>
+#include <functional>
 #include <memory>
 #include <span>
 
@@ -105,15 +106,15 @@ inline RunOutcome run_job(SamplingWorker& worker, RunJob job, int timeoutMs = 12
     return out;
 }
 
-/// `m` with a denoiser that waits `ms` before every call: a run that lasts, for
-/// tests of Stop, a second Run and closing mid-run. Built from the outside
-/// through Model::from_function (no test hook in the worker).
-inline LoadedModelPtr slow_model(const LoadedModel& m, int ms)
+/// `m` with a denoiser that calls `before` first on every call (on the worker
+/// thread): a slow model, one that never returns. Built from the outside through
+/// Model::from_function (no test hook in the worker).
+inline LoadedModelPtr hooked_model(const LoadedModel& m, std::function<void()> before)
 {
     auto slow = std::make_shared<LoadedModel>(m);
     const std::shared_ptr<const Model> inner = m.model;
-    slow->model = Model::from_function(inner->card(), [inner, ms](std::span<const double> x, std::span<const std::int64_t> t) {
-        QThread::msleep(ms);
+    slow->model = Model::from_function(inner->card(), [inner, before](std::span<const double> x, std::span<const std::int64_t> t) {
+        before();
         const std::size_t B = t.size(), D = x.size() / std::max<std::size_t>(1, B);
         std::vector<double> out(x.size());
         for (std::size_t i = 0; i < B; ++i) {
@@ -136,6 +137,13 @@ inline LoadedModelPtr slow_model(const LoadedModel& m, int ms)
         return out;
     });
     return slow;
+}
+
+/// `m` with a denoiser that waits `ms` before every call: a run that lasts, for
+/// tests of Stop, a second Run and closing mid-run.
+inline LoadedModelPtr slow_model(const LoadedModel& m, int ms)
+{
+    return hooked_model(m, [ms] { QThread::msleep(ms); });
 }
 
 /// Make the window's runs last: its model replaced by slow_model (same card, same path).

@@ -23,6 +23,7 @@
 #include "noisetrail/run_recipe.hpp"
 #include "noisetrail/trajectory.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -64,8 +65,22 @@ struct Session {
 void write_session(const std::filesystem::path& path, const Session& session);
 
 /// Read a session; one InputError naming the file for anything wrong with it:
-/// missing, not a session, truncated, corrupt, of a newer format version.
-Session read_session(const std::filesystem::path& path);
+/// missing, not a session, truncated, corrupt, of a newer format version, over the
+/// memory budget. `cancel` (a window reading off its GUI thread) is polled between
+/// chunks and blocks; once set, reading ends soon with an InputError "reading cancelled".
+Session read_session(const std::filesystem::path& path, const std::atomic<bool>* cancel = nullptr);
+
+/// What a session's header declares, after the checks read_session starts with (a
+/// session at all, a version this build reads, sizes that agree with the file, the
+/// declared payload within the memory budget); one InputError naming the file, the
+/// same as read_session's, otherwise. It reads 40 bytes: a window refuses a bad or
+/// budget-breaking file at once, then reads the rest off its GUI thread.
+struct SessionHeader {
+    std::uint32_t version = 0;
+    std::uint64_t payload_bytes = 0; ///< the inflated payload, what reading allocates first
+    std::uint64_t file_bytes = 0;
+};
+SessionHeader read_session_header(const std::filesystem::path& path);
 
 /// The top-level card as it was when the session was written (from card_json),
 /// its path the recipe's; InputError naming the session if it holds none.
