@@ -701,7 +701,8 @@ void PlotsWidget::relayoutStats()
                 grid->take(e);
     grid->simplify();
     // Exporting one plot (savePlot) lays out that one alone.
-    const auto laidOut = [this](int slot) { return solo_ < 0 ? slotShown(slot) : slot == solo_; };
+    const int only = solo_ >= 0 ? solo_ : alone_;
+    const auto laidOut = [this, only](int slot) { return only < 0 ? slotShown(slot) : slot == only; };
     int shown = 0;
     for (int slot = 0; slot < kSlots; ++slot)
         shown += laidOut(slot) ? 1 : 0;
@@ -739,7 +740,7 @@ void PlotsWidget::relayoutStats()
         grid->setRowStretchFactor(r + 1, 0.01);
     }
     stats_->setVisible(shown > 0);
-    schedule_->setVisible(!folded_[kSchedulePlot]);
+    schedule_->setVisible(alone_ < 0 ? !folded_[kSchedulePlot] : alone_ == kSchedulePlot);
     allFolded_->setVisible(shown == 0 && folded_[kSchedulePlot]);
     stats_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -1148,6 +1149,24 @@ QString PlotsWidget::plotCsv(int plot) const
         return {};
     }
     return graphsCsv(QStringLiteral("t"), columns);
+}
+
+void PlotsWidget::showAlone(int plot)
+{
+    alone_ = plot >= 0 && plot <= kSchedulePlot ? plot : -1;
+    relayoutStats();
+    scheduleReplot();
+}
+
+QList<int> PlotsWidget::shownPlots() const
+{
+    QList<int> plots;
+    if (!folded_[kSchedulePlot])
+        plots << kSchedulePlot;
+    for (int slot = 0; slot < kSlots; ++slot)
+        if (slotShown(slot))
+            plots << slot;
+    return plots;
 }
 
 bool PlotsWidget::savePlot(int plot, const QString& path, QSize size)

@@ -89,6 +89,12 @@ public:
     void restoreFolded();
     /// One checkable action per plot (checked: shown), in the Plots menu.
     QList<QAction*> foldActions() const { return foldActions_; }
+    /// Show one plot alone, large (presentation's large view), without folding the
+    /// others (nothing is remembered); -1 shows every plot again.
+    void showAlone(int plot);
+    int shownAlone() const { return alone_; }
+    /// The plots shown now (not folded and applying), the schedule first.
+    QList<int> shownPlots() const;
     /// A "Plots" button with that menu, for a corner of the tab bar.
     QToolButton* plotsButton() const { return plotsButton_; }
     /// Whether the diversity row applies (metrics on); slots 6-7 also need a
@@ -173,6 +179,7 @@ private:
     std::vector<QCPItemStraightLine*> refLines_; // metric slots 6, 7: the ideal value
     std::array<bool, 2> refShown_{false, false};  // ... when the model has one
     int solo_ = -1; // a plot laid out alone while savePlot renders it
+    int alone_ = -1; // a plot shown alone (presentation's large view)
     bool tightLegends_ = false; // the small plots' legends do not fit: only the schedule's is shown
     MetricKind metricKind_ = MetricKind::Plain;
     int metricCount_ = 0;

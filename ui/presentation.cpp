@@ -83,6 +83,8 @@ void Presentation::setStage(Stage stage)
         return;
     stage_ = stage;
     QTabWidget* tabs = w_->bottomTabs();
+    const QList<int> plots = w_->plots()->shownPlots();
+    w_->plots()->showAlone(stage == Stage::Plots && plot_ < plots.size() ? plots[plot_] : -1);
     if (stage == Stage::None) {
         tabs->hide();
         return;
@@ -98,9 +100,19 @@ void Presentation::setStage(Stage stage)
 
 void Presentation::cycleStage()
 {
-    if (active_)
-        setStage(Stage((int(stage_) + 1) % 4));
+    if (!active_)
+        return;
+    // None -> Reverse step -> Forward process -> each plot alone -> None.
+    if (stage_ == Stage::Plots && plot_ + 1 < w_->plots()->shownPlots().size()) {
+        ++plot_;
+        setStage(Stage::Plots);
+        return;
+    }
+    plot_ = 0;
+    setStage(Stage((int(stage_) + 1) % 4));
 }
+
+int Presentation::stagePlot() const { return stage_ == Stage::Plots ? w_->plots()->shownAlone() : -1; }
 
 void Presentation::leave()
 {
@@ -121,6 +133,8 @@ void Presentation::leave()
     if (auto* stop = w_->findChild<QAction*>("stopAction"))
         stop->setShortcuts(stopKeys_);
     w_->toolBar()->setPresentation(false);
+    w_->plots()->showAlone(-1);
+    plot_ = 0;
     w_->timeline()->setScale(1.0);
     w_->bottomTabs()->setCurrentIndex(tabIndex_);
     w_->bottomTabs()->setVisible(tabsShown_);

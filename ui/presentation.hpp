@@ -32,11 +32,14 @@ public:
     void reapply();
 
     /// The large region under the panels (V cycles it while presenting): nothing,
-    /// the Reverse step's equations, the Forward process, or the plots.
+    /// the Reverse step's equations, the Forward process, or one plot at a time
+    /// (each shown plot in turn, alone and large).
     enum class Stage { None, ReverseStep, Forward, Plots };
     Stage stage() const { return stage_; }
     void setStage(Stage stage);
     void cycleStage();
+    /// In Stage::Plots: the plot shown alone (PlotsWidget's numbering), else -1.
+    int stagePlot() const;
 
 Q_SIGNALS:
     void toggled(bool active);
@@ -55,6 +58,7 @@ private:
     bool tabsShown_ = true;
     int tabIndex_ = 0;
     Stage stage_ = Stage::None;
+    int plot_ = 0; ///< which of the shown plots, in Stage::Plots
     QList<int> splitterSizes_;
     QList<QKeySequence> stopKeys_;
 };

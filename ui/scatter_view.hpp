@@ -69,6 +69,7 @@ public:
     static QColor coverageColor(const ComponentState& c);
     /// Paths drawn for at most this many points (all points are drawn).
     static constexpr int kMaxPaths = 100; // more is a blur, not a picture
+    static constexpr int kMaxPoints = 20000; ///< points drawn at most (an even subset beyond)
 
     /// Where the view draws: the plot (all of the widget but the legend's strip;
     /// equal units on both axes) and the coverage legend beside or above it, outside

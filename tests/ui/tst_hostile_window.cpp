@@ -39,6 +39,10 @@ namespace {
 
 /// Sanitizer builds run everything several times slower (tests/CMakeLists.txt).
 constexpr int kScale = NOISETRAIL_TEST_TIMEOUT_SCALE;
+/// The freezes these tests guard against lasted 15 s and more; the GUI thread's
+/// pauses measured here are 0.1-0.25 s (printed). The bound leaves room for a
+/// loaded 2-core CI machine, where the scheduler alone can stall a thread for a second.
+constexpr int kFrozenMs = 4000;
 
 /// The longest the GUI thread went without running a 50 ms timer, since start().
 class Watchdog {
@@ -150,7 +154,7 @@ private Q_SLOTS:
         QVERIFY(stop && run);
         stop->trigger(); // Esc
         auto* status = w->findChild<QLabel*>("statusLabel");
-        QTRY_VERIFY_WITH_TIMEOUT(status->text().startsWith("Stopping"), 1000 * kScale);
+        QTRY_VERIFY_WITH_TIMEOUT(status->text().startsWith("Stopping"), kFrozenMs * kScale);
 
         // The call never returns, yet the run ends after the grace, as stopped.
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, (RunDocument::kStopGraceMs + 3000) * kScale);
@@ -187,7 +191,7 @@ private Q_SLOTS:
             QVERIFY(!trap->laterThreads.count(trap->stuckThread));
         }
         qInfo("the GUI thread's longest pause: %lld ms", static_cast<long long>(watchdog.maxGapMs()));
-        QVERIFY2(watchdog.maxGapMs() < 1000 * kScale, qPrintable(QString::number(watchdog.maxGapMs())));
+        QVERIFY2(watchdog.maxGapMs() < kFrozenMs * kScale, qPrintable(QString::number(watchdog.maxGapMs())));
 
         // The stuck call returns at last: what its job still reports is stale.
         const Trajectory* shown = &w->panel(0)->trajectory();
@@ -296,7 +300,7 @@ private Q_SLOTS:
         QVERIFY(!files->isReadingRun());
         const QString status = w->findChild<QLabel*>("statusLabel")->text();
         QVERIFY2(status.contains("zeros.ntsession was not opened"), qPrintable(status));
-        QVERIFY2(watchdog.maxGapMs() < 1000 * kScale, qPrintable(QString::number(watchdog.maxGapMs())));
+        QVERIFY2(watchdog.maxGapMs() < kFrozenMs * kScale, qPrintable(QString::number(watchdog.maxGapMs())));
         QVERIFY(w->hasModel() && !w->isReplay()); // the window's run stays
 
         // Opened again and the window closed while it reads: reading is cancelled, not waited for.
@@ -306,7 +310,7 @@ private Q_SLOTS:
         closing.start();
         w.reset();
         qInfo("the window went in %lld ms while the session was being read", static_cast<long long>(closing.elapsed()));
-        QVERIFY2(closing.elapsed() < 1000 * kScale, qPrintable(QString::number(closing.elapsed())));
+        QVERIFY2(closing.elapsed() < kFrozenMs * kScale, qPrintable(QString::number(closing.elapsed())));
     }
 
     void aSessionOverTheBudgetIsOneMessageAtOnce()

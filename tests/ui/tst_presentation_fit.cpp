@@ -4,6 +4,7 @@
 // platform gets two screens of exactly those sizes (its configfile option).
 #include "ui_test_util.hpp"
 
+#include "plots_widget.hpp"
 #include "presentation.hpp"
 #include "run_toolbar.hpp"
 #include "sampler_panel.hpp"
@@ -14,6 +15,7 @@
 #include <QLabel>
 #include <QScreen>
 #include <QTemporaryDir>
+#include <QTabWidget>
 #include <QToolBar>
 
 using namespace noisetrail;
@@ -143,12 +145,22 @@ private Q_SLOTS:
         QVERIFY(track->pixelOfT(w->model()->trainSteps() - 1) >= half);
         QVERIFY(track->width() - track->pixelOfT(-1) >= half);
         // The large view cycles and fits too.
-        for (int k = 0; k < 3; ++k) {
+        // V: the reverse step, the forward process, then each shown plot alone, then none.
+        const QList<int> plots = w->plots()->shownPlots();
+        QVERIFY(plots.size() >= 2);
+        QList<int> alone;
+        int k = 0;
+        do {
             w->presentation()->cycleStage();
             QCoreApplication::processEvents();
             cut = cutTexts(w.get());
             QVERIFY2(cut.isEmpty(), qPrintable(QStringLiteral("large view %1: ").arg(k) + cut.join("; ")));
-        }
+            if (w->presentation()->stage() == Presentation::Stage::Plots)
+                alone << w->presentation()->stagePlot();
+            QCOMPARE(w->bottomTabs()->isVisible(), w->presentation()->stage() != Presentation::Stage::None);
+        } while (w->presentation()->stage() != Presentation::Stage::None && ++k < 30);
+        QCOMPARE(alone, plots);
+        QCOMPARE(w->plots()->shownAlone(), -1);
         w->setPresentation(false);
     }
 };
