@@ -45,7 +45,7 @@ RunToolBar::RunToolBar(RunDocument* doc, WindowActions* a, QWidget* parent)
     setup(addWidget(new QLabel(tr(" Model "))));
     model_ = new QComboBox;
     model_->setObjectName("modelCombo");
-    model_->setMinimumContentsLength(18);
+    model_->setMinimumContentsLength(33); // "MNIST digits (UNet, trained here)" whole
     model_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     model_->setToolTip(tr("The model to sample from: the bundled cards, or any card opened"));
     connect(model_, &QComboBox::activated, this, [this](int i) {

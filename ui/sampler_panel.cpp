@@ -310,10 +310,33 @@ void SamplerPanel::layoutControls(bool oneRow)
 
 void SamplerPanel::resizeEvent(QResizeEvent* e)
 {
-    const bool wide = width() >= 600;
+    // One row only when every box shows its longest entry whole ("DPM-Solver++(2M)",
+    // "default (leading)", "fixed_small"): never a cut word in front of a room.
+    const bool wide = width() >= oneRowWidth();
     if (wide != oneRow_)
         layoutControls(wide);
     QWidget::resizeEvent(e);
+}
+
+int SamplerPanel::oneRowWidth() const
+{
+    const int spacing = controls_->horizontalSpacing();
+    int w = 0;
+    for (QWidget* c : {static_cast<QWidget*>(sampler_), static_cast<QWidget*>(spacing_), static_cast<QWidget*>(variance_)}) {
+        const auto* box = static_cast<const QComboBox*>(c);
+        int text = 0;
+        for (int i = 0; i < box->count(); ++i)
+            text = std::max(text, box->fontMetrics().horizontalAdvance(box->itemText(i)));
+        // The frame and the arrow: what the box adds to its minimum contents.
+        const int chrome = box->minimumSizeHint().width() - box->fontMetrics().horizontalAdvance(QString(4, 'x'));
+        w += text + std::max(chrome, 24) + spacing;
+    }
+    for (QWidget* c : {static_cast<QWidget*>(steps_), static_cast<QWidget*>(eta_), static_cast<QWidget*>(clip_)})
+        w += c->sizeHint().width() + spacing;
+    for (QLabel* l : labels_)
+        w += l->sizeHint().width() + spacing;
+    const QMargins m = contentsMargins();
+    return w + m.left() + m.right();
 }
 
 void SamplerPanel::setRemovable(bool on) { remove_->setEnabled(on); }

@@ -99,6 +99,7 @@ protected:
 
 private:
     void layoutControls(bool oneRow);
+    int oneRowWidth() const; ///< the panel width at which one row shows every box's longest entry whole
     void updateHeader();
     void updateEnabled();
     void redraw();

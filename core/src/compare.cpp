@@ -283,7 +283,7 @@ std::vector<MetricDef> metric_defs(ReferenceKind kind, int components)
     // more spread than the data is noise, not diversity.
     const MetricDef vendi{"vendi", "Vendi score", 2, "%.2f"};
     const MetricDef vendi_ref{"vendi", "Vendi score (RBF)", 2, "%.2f"};
-    const MetricDef straight{"straightness", "Path straightness (end-to-end / length)", 0, "%.3f"};
+    const MetricDef straight{"straightness", "Path straightness (end-to-end / length; 1 = straight)", 0, "%.3f"};
     const MetricDef length{"path_length", "Mean path length", 0, "%.3f"};
     const MetricDef precision{"precision", "Precision (k = 3)", +1, "%.3f"};
     const MetricDef recall{"recall", "Recall (k = 3)", +1, "%.3f"};
