@@ -363,20 +363,8 @@ void TestLectureDialogs::decisionTimeStripsHaveALegend()
 
 int main(int argc, char** argv)
 {
-    // The offscreen platform with one 1366 x 768 screen (its JSON configuration).
-    QTemporaryDir dir;
-    const QString config = dir.filePath("projector.json");
-    QFile f(config);
-    if (!f.open(QIODevice::WriteOnly))
-        return 1;
-    f.write(R"({"screens": [{"name": "projector", "x": 0, "y": 0, "width": 1366, "height": 768,
-                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]})");
-    f.close();
-    qputenv("QT_QPA_PLATFORM", "offscreen:configfile=" + config.toUtf8());
-    QApplication app(argc, argv);
-    TestLectureDialogs test;
-    QTEST_SET_MAIN_SOURCE_PATH
-    return QTest::qExec(&test, argc, argv);
+    // The offscreen platform with one 1366 x 768 screen.
+    return noisetrail::ui::test::exec_on_screens<TestLectureDialogs>(argc, argv, {QSize(1366, 768)});
 }
 
 #include "tst_lecture_dialogs.moc"

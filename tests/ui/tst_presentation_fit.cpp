@@ -167,20 +167,7 @@ private Q_SLOTS:
 
 int main(int argc, char** argv)
 {
-    // Two screens of a projector's sizes (before the application starts).
-    QTemporaryDir dir;
-    const QString config = dir.filePath("screens.json");
-    QFile f(config);
-    if (!f.open(QIODevice::WriteOnly))
-        return 2;
-    f.write(R"({"screens": [
-        {"name": "laptop", "x": 0, "y": 0, "width": 1366, "height": 768, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1},
-        {"name": "projector", "x": 1366, "y": 0, "width": 1920, "height": 1080, "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]})");
-    f.close();
-    qputenv("QT_QPA_PLATFORM", ("offscreen:configfile=" + config).toUtf8());
-    QApplication app(argc, argv);
-    TestPresentationFit t;
-    return QTest::qExec(&t, argc, argv);
+    return exec_on_screens<TestPresentationFit>(argc, argv, {QSize(1366, 768), QSize(1920, 1080)});
 }
 
 #include "tst_presentation_fit.moc"

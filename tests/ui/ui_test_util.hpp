@@ -9,6 +9,8 @@
 
 #include <QCoreApplication>
 #include <QElapsedTimer>
+#include <QFile>
+#include <QTemporaryDir>
 #include <QThread>
 
 #include <cmath>
@@ -150,6 +152,36 @@ inline LoadedModelPtr slow_model(const LoadedModel& m, int ms)
 inline void make_runs_slow(MainWindow& w, int ms)
 {
     w.document()->setModel(slow_model(*w.model(), ms));
+}
+
+/// Run the Qt Test class `Test` on the offscreen platform with screens of
+/// `sizes`, side by side (the platform's JSON configuration, written before the
+/// application starts): a laptop's and a projector's screen in one process.
+template <class Test>
+int exec_on_screens(int argc, char** argv, std::initializer_list<QSize> sizes)
+{
+    QTemporaryDir dir;
+    const QString config = dir.filePath("screens.json");
+    QFile f(config);
+    if (!f.open(QIODevice::WriteOnly))
+        return 2;
+    QStringList screens;
+    int x = 0;
+    for (const QSize& s : sizes) {
+        screens << QStringLiteral(R"({"name": "screen%1", "x": %2, "y": 0, "width": %3, "height": %4, )"
+                                  R"("logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1})")
+                       .arg(screens.size())
+                       .arg(x)
+                       .arg(s.width())
+                       .arg(s.height());
+        x += s.width();
+    }
+    f.write(QStringLiteral(R"({"screens": [%1]})").arg(screens.join(", ")).toUtf8());
+    f.close();
+    qputenv("QT_QPA_PLATFORM", ("offscreen:configfile=" + config).toUtf8());
+    QApplication app(argc, argv);
+    Test test;
+    return QTest::qExec(&test, argc, argv);
 }
 
 } // namespace noisetrail::ui::test
