@@ -178,7 +178,7 @@ void TestCli::bad_input_exits_2_data()
     QTest::newRow("steps < 1") << (sample + QStringList{"--steps", "0"}) << "--steps";
     QTest::newRow("steps not a number") << (sample + QStringList{"--steps", "ten"}) << "--steps";
     QTest::newRow("eta < 0") << (sample + QStringList{"--sampler", "ddim", "--eta", "-0.5"}) << "--eta";
-    QTest::newRow("unknown sampler") << (sample + QStringList{"--sampler", "euler"}) << "unknown sampler 'euler'";
+    QTest::newRow("unknown sampler") << (sample + QStringList{"--sampler", "lms"}) << "unknown sampler 'lms'";
     QTest::newRow("unknown spacing") << (sample + QStringList{"--spacing", "cubic"}) << "unknown spacing 'cubic'";
     QTest::newRow("unknown variance") << (sample + QStringList{"--variance", "learned"}) << "unknown variance";
     QTest::newRow("unknown flag") << (sample + QStringList{"--temperature", "2"}) << "--temperature";
