@@ -68,10 +68,18 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
     write_stack(d / "xt.npy", frames, shape, &run.x_T(), [](const StepFrame& f) -> const auto& { return f.x_prev; });
     write_stack(d / "x0_pred.npy", frames, shape, nullptr, [](const StepFrame& f) -> const auto& { return f.x0_hat; });
     write_stack(d / "eps_pred.npy", frames, shape, nullptr, [](const StepFrame& f) -> const auto& { return f.eps_hat; });
+    // VP: int64 t; flow: float64 s (contract section 8).
+    const bool flow = model.schedule().process() == ProcessKind::Flow;
     std::vector<std::int64_t> ts;
-    for (const auto& s : run.plan().steps)
+    std::vector<double> levels;
+    for (const auto& s : run.plan().steps) {
         ts.push_back(s.t);
-    write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(ts.size())}, ts.data());
+        levels.push_back(noise_level(s));
+    }
+    if (flow)
+        write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(levels.size())}, levels.data());
+    else
+        write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(ts.size())}, ts.data());
     write_stats_csv(d / "stats.csv", frames);
     write_decision_dump(d, model, frames);
 
@@ -94,7 +102,8 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
     meta["init_noise"] = info.init_noise ? nlohmann::json(*info.init_noise) : nlohmann::json(nullptr);
     meta["device"] = model.device();
     meta["threads"] = opt.threads;
-    meta["timesteps"] = ts;
+    meta["timesteps"] = flow ? nlohmann::json(levels) : nlohmann::json(ts);
+    meta["process"] = to_string(model.schedule().process());
     meta["plan_warnings"] = run.plan().warnings;
     meta["seconds"] = info.seconds;
     for (const auto& [k, v] : info.extra.items())

@@ -13,7 +13,11 @@ namespace noisetrail::cli {
 const char* const kPlanHelp = R"(usage: noisetrail-cli plan --model CARD [sampler options] [--json]
 
 Print the sampling plan: for each step t, t_prev, alpha_bar, alpha_bar_prev and
-sigma (t_prev = -1 and alpha_bar_prev = 1 after the last step).
+sigma (t_prev = -1 and alpha_bar_prev = 1 after the last step). On a flow card
+(contract section 8) t and t_prev are the noise level s (t_prev = 0 after the
+last step) and alpha_bar is the VP alpha_bar of the same signal-to-noise ratio.
+--json adds the path's alpha, sigma_t, alpha_prev and sigma_t_prev
+(x_t = alpha x_0 + sigma_t eps) for every card.
 
   --model CARD          model card (.json); its schedule defines alpha_bar
   --sampler, --steps, --eta, --spacing, --variance, --clip-x0, --device
@@ -39,13 +43,20 @@ int cmd_plan(const std::vector<std::string>& argv)
         std::cout << "{\"steps\":[";
         for (int i = 0; i < plan.size(); ++i) {
             const PlanStep& s = plan.steps[i];
-            std::cout << (i ? "," : "")
-                      << nlohmann::json{{"t", s.t},
-                                        {"t_prev", s.t_prev},
-                                        {"alpha_bar", s.alpha_bar},
-                                        {"alpha_bar_prev", s.alpha_bar_prev},
-                                        {"sigma", s.sigma}}
-                             .dump();
+            const PathPoint p = path_at(s), pp = path_at_prev(s);
+            nlohmann::json j;
+            if (s.process == ProcessKind::Flow)
+                j = {{"t", noise_level(s)}, {"t_prev", noise_level_prev(s)}};
+            else
+                j = {{"t", s.t}, {"t_prev", s.t_prev}};
+            j.update(nlohmann::json{{"alpha_bar", s.alpha_bar},
+                                    {"alpha_bar_prev", s.alpha_bar_prev},
+                                    {"sigma", s.sigma},
+                                    {"alpha", p.alpha},
+                                    {"sigma_t", p.sigma},
+                                    {"alpha_prev", pp.alpha},
+                                    {"sigma_t_prev", pp.sigma}});
+            std::cout << (i ? "," : "") << j.dump();
         }
         std::cout << "]}\n";
         return 0;
@@ -54,8 +65,12 @@ int cmd_plan(const std::vector<std::string>& argv)
     std::printf("%6s %6s %7s %22s %22s %22s\n", "step", "t", "t_prev", "alpha_bar", "alpha_bar_prev", "sigma");
     for (int i = 0; i < plan.size(); ++i) {
         const PlanStep& s = plan.steps[i];
-        std::printf("%6d %6d %7d %22.17g %22.17g %22.17g\n", i, s.t, s.t_prev, s.alpha_bar, s.alpha_bar_prev,
-                    s.sigma);
+        if (s.process == ProcessKind::Flow)
+            std::printf("%6d %6.4f %7.4f %22.17g %22.17g %22.17g\n", i, noise_level(s), noise_level_prev(s),
+                        s.alpha_bar, s.alpha_bar_prev, s.sigma);
+        else
+            std::printf("%6d %6d %7d %22.17g %22.17g %22.17g\n", i, s.t, s.t_prev, s.alpha_bar, s.alpha_bar_prev,
+                        s.sigma);
     }
     return 0;
 }

@@ -38,4 +38,32 @@ at::Tensor predict_grouped(const at::Tensor& x_t, const at::Tensor& t,
     return out;
 }
 
+at::Tensor time_input(std::int64_t batch, const PlanStep& s, bool prev)
+{
+    if (s.process == ProcessKind::Flow)
+        return at::full({batch}, prev ? noise_level_prev(s) : s.level, at::TensorOptions().dtype(at::kDouble));
+    return timesteps(batch, prev ? s.t_prev : s.t);
+}
+
+at::Tensor predict_grouped_level(const at::Tensor& x_t, const at::Tensor& t,
+                                 const std::function<at::Tensor(const at::Tensor& x, double s)>& predict_one)
+{
+    const at::Tensor tc = t.to(at::kCPU, at::kDouble).contiguous();
+    const std::int64_t B = x_t.size(0);
+    if (tc.numel() != B)
+        throw std::invalid_argument("predict: s has " + std::to_string(tc.numel()) + " entries for a batch of " +
+                                    std::to_string(B));
+    const double* tp = tc.data_ptr<double>();
+    if (std::all_of(tp, tp + B, [&](double v) { return v == tp[0]; }))
+        return predict_one(x_t, tp[0]);
+    at::Tensor out = at::empty_like(x_t);
+    const at::Tensor uniq = std::get<0>(at::_unique(tc));
+    for (std::int64_t k = 0; k < uniq.numel(); ++k) {
+        const double sv = uniq.data_ptr<double>()[k];
+        const at::Tensor rows = at::nonzero(tc == sv).flatten().to(x_t.device());
+        out.index_copy_(0, rows, predict_one(x_t.index_select(0, rows), sv));
+    }
+    return out;
+}
+
 } // namespace noisetrail::detail

@@ -2,6 +2,7 @@
 #pragma once
 #include "noisetrail/model_card.hpp"
 #include "noisetrail/noise_schedule.hpp"
+#include "noisetrail/sampling_plan.hpp"
 
 #include <ATen/ATen.h>
 
@@ -35,6 +36,14 @@ public:
 
 /// int64 [B] CPU tensor with every entry t.
 at::Tensor timesteps(std::int64_t batch, int t);
+/// The time input of a model call at plan step `s` (`prev`: at its t_prev): VP's
+/// int64 timesteps, or on the flow process a float64 [B] CPU tensor holding s
+/// (the analytic models read it; contract section 8).
+at::Tensor time_input(std::int64_t batch, const PlanStep& s, bool prev = false);
+/// Evaluate a denoiser at one flow level s per call on a float64 per-sample `t`
+/// (time_input of a flow step): one call per distinct s.
+at::Tensor predict_grouped_level(const at::Tensor& x_t, const at::Tensor& t,
+                                 const std::function<at::Tensor(const at::Tensor& x, double s)>& predict_one);
 
 /// Evaluate a denoiser that works at one timestep per call on a per-sample `t`:
 /// one call when every t is the same (the common case, no copies), else one
@@ -60,13 +69,19 @@ struct DenoisedTensors {
     at::Tensor eps_hat;
 };
 
-/// (x0_hat, eps_hat) from a model output of parameterisation p; with a clip
-/// radius, x0_hat is clipped and eps_hat recomputed from it (contract section 1).
+/// (x0_hat, eps_hat) from a model output of parameterisation p at the path
+/// point x = alpha x_0 + sigma eps; with a clip radius, x0_hat is clipped and
+/// eps_hat recomputed from it (contract sections 1 and 8). Where alpha = 0 (flow,
+/// s = 1) an epsilon prediction says nothing about x_0: x0_hat is then 0.
+DenoisedTensors to_x0_eps(Prediction p, const PathPoint& path, const at::Tensor& x_t, const at::Tensor& output,
+                          std::optional<double> clip_radius);
+/// The same on VP at alpha_bar: alpha = sqrt(ab), sigma = sqrt(1 - ab).
 DenoisedTensors to_x0_eps(Prediction p, double alpha_bar, const at::Tensor& x_t, const at::Tensor& output,
                           std::optional<double> clip_radius);
 
 /// The output of parameterisation p that corresponds to the pair (x0, eps):
-/// eps, x0, or v = sqrt(ab) eps - sqrt(1 - ab) x0.
+/// eps, x0, v = alpha eps - sigma x0 (VP), or the flow velocity eps - x0.
+at::Tensor from_x0_eps(Prediction p, const PathPoint& path, const at::Tensor& x0, const at::Tensor& eps);
 at::Tensor from_x0_eps(Prediction p, double alpha_bar, const at::Tensor& x0, const at::Tensor& eps);
 
 /// at::Device from "cpu"/"cuda"; InputError if unavailable.

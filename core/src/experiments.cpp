@@ -162,6 +162,9 @@ std::vector<double> ddim_invert(const Model& model, const SamplingPlan& plan, st
 {
     c10::InferenceMode guard;
     const ModelCard& card = model.card();
+    if (card.schedule.process != ProcessKind::Vp)
+        throw InputError("inversion: model card " + card.path.string() +
+                         " has a flow process; DDIM inversion is written for VP cards only (so far)");
     check_rows("inversion data", x0.size(), n, card.data_dim());
     const auto shape = detail::batch_shape(card, n);
     const at::Device device = detail::parse_device(model.device());

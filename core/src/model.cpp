@@ -84,6 +84,13 @@ Denoised Model::denoise(std::span<const double> x_t, int batch, int t) const
     if (static_cast<std::int64_t>(x_t.size()) != batch * card_.data_dim())
         throw InputError("x_t has " + std::to_string(x_t.size()) + " values, expected batch * data size");
     const at::Tensor x = detail::to_tensor(x_t, shape).to(detail::parse_device(device_));
+    if (schedule_.process() == ProcessKind::Flow) {
+        // The grid index t stands for s = (t + 1) / T (noise_schedule.hpp).
+        const double s = schedule_.flow_level(t);
+        const at::Tensor level = at::full({batch}, s, at::TensorOptions().dtype(at::kDouble));
+        const auto d = detail::to_x0_eps(card_.prediction, PathPoint{1.0 - s, s}, x, denoiser_->predict(x, level), {});
+        return {detail::to_doubles(d.x0_hat), detail::to_doubles(d.eps_hat)};
+    }
     const auto d = detail::to_x0_eps(card_.prediction, schedule_.alpha_bar(t), x, denoiser_->predict(x, t), {});
     return {detail::to_doubles(d.x0_hat), detail::to_doubles(d.eps_hat)};
 }

@@ -16,6 +16,7 @@ std::string to_string(Prediction p)
     case Prediction::Epsilon: return "epsilon";
     case Prediction::Sample: return "sample";
     case Prediction::V: return "v";
+    case Prediction::Velocity: return "velocity";
     }
     return "epsilon";
 }
@@ -73,7 +74,7 @@ ModelCard parse_model_card(std::string json_text, const std::filesystem::path& p
     const nlohmann::json j = detail::parse_json(card.json_text, where);
     if (!j.is_object())
         throw InputError(where + ": expected a JSON object");
-    const auto field = [&](const char* key) -> std::string { return where + ": field '" + key + "'"; };
+    const auto field = [&](const std::string& key) -> std::string { return where + ": field '" + key + "'"; };
     const auto get_string = [&](const char* key, bool required, const std::string& def = {}) {
         if (!j.contains(key)) {
             if (required)
@@ -135,9 +136,48 @@ ModelCard parse_model_card(std::string json_text, const std::filesystem::path& p
     if (pred == "epsilon") card.prediction = Prediction::Epsilon;
     else if (pred == "sample") card.prediction = Prediction::Sample;
     else if (pred == "v") card.prediction = Prediction::V;
+    else if (pred == "velocity") card.prediction = Prediction::Velocity;
     else
         throw InputError(field("prediction") + ": unknown prediction '" + pred +
-                         "' (expected epsilon, sample or v)");
+                         "' (expected epsilon, sample, v or velocity)");
+
+    // Contract section 8: "process" absent means vp.
+    if (j.contains("process")) {
+        const auto& p = j["process"];
+        if (!p.is_object())
+            throw InputError(field("process") + " must be an object, e.g. {\"kind\": \"flow\"}");
+        const std::string pk = p.contains("kind") ? detail::json_string(p["kind"], where, "process.kind") : "";
+        if (pk == "flow")
+            card.schedule.process = ProcessKind::Flow;
+        else if (pk != "vp")
+            throw InputError(field("process.kind") + ": unknown process '" + pk + "' (expected vp or flow)");
+        if (card.schedule.process == ProcessKind::Flow) {
+            if (p.contains("shift")) {
+                card.schedule.shift = json_number(p["shift"], where, "process.shift");
+                if (!(card.schedule.shift > 0.0))
+                    throw InputError(field("process.shift") + " must be a number > 0");
+            }
+            if (p.contains("train_steps"))
+                card.schedule.train_steps =
+                    static_cast<int>(json_integer(p["train_steps"], where, "process.train_steps", 1, 1000000));
+            if (j.contains("schedule"))
+                throw InputError(field("schedule") + ": a flow card has no schedule (process.train_steps sets T)");
+            if (card.kind != "gaussian-mixture" && card.kind != "empirical")
+                throw InputError(field("process") + ": the flow process is available for gaussian-mixture and "
+                                 "empirical cards (trained flow models are not supported yet)");
+        } else if (p.contains("shift") || p.contains("train_steps")) {
+            throw InputError(field("process") + ": shift and train_steps belong to a flow process");
+        }
+        for (auto it = p.begin(); it != p.end(); ++it)
+            if (it.key() != "kind" && it.key() != "shift" && it.key() != "train_steps")
+                throw InputError(field("process." + it.key()) + ": unknown field (expected kind, shift, train_steps)");
+    }
+    const bool flow = card.schedule.process == ProcessKind::Flow;
+    if (flow && card.prediction == Prediction::V)
+        throw InputError(field("prediction") + ": 'v' is VP's v-prediction; a flow card predicts velocity, "
+                         "epsilon or sample");
+    if (!flow && card.prediction == Prediction::Velocity)
+        throw InputError(field("prediction") + ": 'velocity' needs \"process\": {\"kind\": \"flow\"}");
 
     if (j.contains("schedule")) {
         const auto& s = j["schedule"];

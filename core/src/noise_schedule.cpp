@@ -37,6 +37,14 @@ std::vector<double> cosine_betas(int T)
 
 } // namespace
 
+std::string to_string(ProcessKind k) { return k == ProcessKind::Flow ? "flow" : "vp"; }
+
+double flow_equivalent_alpha_bar(double s)
+{
+    const double a = 1.0 - s;
+    return a * a / (a * a + s * s);
+}
+
 const std::vector<std::string>& NoiseSchedule::kinds()
 {
     static const std::vector<std::string> k{"linear", "scaled_linear", "cosine", "sigmoid"};
@@ -48,6 +56,19 @@ NoiseSchedule::NoiseSchedule(const ScheduleConfig& config) : config_(config)
     const int T = config.train_steps;
     if (T < 1 || T > 1000000)
         throw InputError("schedule: train_steps must be in 1..1000000, got " + std::to_string(T));
+    if (config.process == ProcessKind::Flow) {
+        if (!(std::isfinite(config.shift) && config.shift > 0.0))
+            throw InputError("process: shift must be a finite number > 0");
+        alpha_bars_.resize(T);
+        betas_.resize(T);
+        double prev = 1.0;
+        for (int t = 0; t < T; ++t) {
+            alpha_bars_[t] = flow_equivalent_alpha_bar(static_cast<double>(t + 1) / T);
+            betas_[t] = 1.0 - alpha_bars_[t] / prev;
+            prev = alpha_bars_[t];
+        }
+        return;
+    }
     const bool needs_betas = config.kind != "cosine";
     if (needs_betas) {
         if (!(std::isfinite(config.beta_start) && std::isfinite(config.beta_end)) ||

@@ -399,4 +399,9 @@ void write_npy(const std::filesystem::path& path, const std::vector<std::int64_t
     write_raw(path, shape, "<i8", data, 8);
 }
 
+void write_npy(const std::filesystem::path& path, const std::vector<std::int64_t>& shape, const double* data)
+{
+    write_raw(path, shape, "<f8", data, 8);
+}
+
 } // namespace noisetrail

@@ -7,15 +7,16 @@
 
 namespace noisetrail::detail {
 
-DenoisedTensors to_x0_eps(Prediction p, double ab, const at::Tensor& x_t, const at::Tensor& out,
+DenoisedTensors to_x0_eps(Prediction p, const PathPoint& path, const at::Tensor& x_t, const at::Tensor& out,
                           std::optional<double> clip_radius)
 {
-    const double sa = std::sqrt(ab), s1 = std::sqrt(1.0 - ab);
+    const double sa = path.alpha, s1 = path.sigma;
     DenoisedTensors d;
     switch (p) {
     case Prediction::Epsilon: // x_t = sqrt(ab) x0 + sqrt(1 - ab) eps (Ho et al. eq. 4)
         d.eps_hat = out;
-        d.x0_hat = (x_t - s1 * out) / sa;
+        // alpha = 0 (flow, s = 1): x_t is pure noise and eps says nothing of x_0; 0 (documented).
+        d.x0_hat = sa > 0.0 ? (x_t - s1 * out) / sa : at::zeros_like(x_t);
         break;
     case Prediction::Sample:
         d.x0_hat = out;
@@ -25,6 +26,10 @@ DenoisedTensors to_x0_eps(Prediction p, double ab, const at::Tensor& x_t, const 
         d.x0_hat = sa * x_t - s1 * out;
         d.eps_hat = s1 * x_t + sa * out;
         break;
+    case Prediction::Velocity: // flow: v = eps - x0, x_s = (1 - s) x0 + s eps (contract section 8)
+        d.x0_hat = x_t - s1 * out;
+        d.eps_hat = x_t + sa * out;
+        break;
     }
     if (clip_radius && *clip_radius > 0.0) {
         d.x0_hat = d.x0_hat.clamp(-*clip_radius, *clip_radius);
@@ -33,14 +38,26 @@ DenoisedTensors to_x0_eps(Prediction p, double ab, const at::Tensor& x_t, const 
     return d;
 }
 
-at::Tensor from_x0_eps(Prediction p, double ab, const at::Tensor& x0, const at::Tensor& eps)
+DenoisedTensors to_x0_eps(Prediction p, double ab, const at::Tensor& x_t, const at::Tensor& out,
+                          std::optional<double> clip_radius)
+{
+    return to_x0_eps(p, PathPoint{std::sqrt(ab), std::sqrt(1.0 - ab)}, x_t, out, clip_radius);
+}
+
+at::Tensor from_x0_eps(Prediction p, const PathPoint& path, const at::Tensor& x0, const at::Tensor& eps)
 {
     switch (p) {
     case Prediction::Epsilon: return eps;
     case Prediction::Sample: return x0;
-    case Prediction::V: return std::sqrt(ab) * eps - std::sqrt(1.0 - ab) * x0;
+    case Prediction::V: return path.alpha * eps - path.sigma * x0;
+    case Prediction::Velocity: return eps - x0;
     }
     return eps;
+}
+
+at::Tensor from_x0_eps(Prediction p, double ab, const at::Tensor& x0, const at::Tensor& eps)
+{
+    return from_x0_eps(p, PathPoint{std::sqrt(ab), std::sqrt(1.0 - ab)}, x0, eps);
 }
 
 at::Device parse_device(const std::string& name)

@@ -213,14 +213,14 @@ std::shared_ptr<const StepFrame> Run::Impl::finish_step(const at::Tensor& out, b
     const PlanStep& s = current();
     const int k = steps_done, S = plan.size();
     const int calls_before = model_calls;
-    const detail::DenoisedTensors d = detail::to_x0_eps(card.prediction, s.alpha_bar, x, out, clip);
+    const detail::DenoisedTensors d = detail::to_x0_eps(card.prediction, path_at(s), x, out, clip);
     at::Tensor z;
     if (s.sigma > 0.0)
         z = at::randn(shape, gen, at::TensorOptions().dtype(at::kFloat)).to(at::kDouble).to(device);
     // Further evaluations within the step (Heun): the same model call, parameterisation and clipping.
-    const detail::Evaluate evaluate = [&](const at::Tensor& xe, int te, double ab) {
-        const at::Tensor o = call_model(xe, detail::timesteps(xe.size(0), te));
-        return detail::to_x0_eps(card.prediction, ab, xe, o, clip);
+    const detail::Evaluate evaluate = [&](const at::Tensor& xe, const PlanStep& step) {
+        const at::Tensor o = call_model(xe, detail::time_input(xe.size(0), step, true));
+        return detail::to_x0_eps(card.prediction, path_at_prev(step), xe, o, clip);
     };
     const at::Tensor x_prev = unit->step({options.sampler, s, x, d, z, state.get(), evaluate});
     // One check per step: a non-finite model output always reaches x_prev (NaN * 0 is NaN).
@@ -292,7 +292,7 @@ std::shared_ptr<const StepFrame> Run::advance(bool want_frame)
         throw std::logic_error("Run::step: the run is done");
     c10::InferenceMode guard;
     impl_->apply_threads();
-    const at::Tensor out = impl_->call_model(impl_->x, detail::timesteps(impl_->shape[0], impl_->current().t));
+    const at::Tensor out = impl_->call_model(impl_->x, detail::time_input(impl_->shape[0], impl_->current()));
     return impl_->finish_step(out, want_frame);
 }
 
@@ -334,7 +334,7 @@ std::vector<double> sampler_step(const SamplerConfig& config, const PlanStep& st
     const std::vector<std::int64_t> shape{static_cast<std::int64_t>(x_t.size())};
     if (x0_hat.size() != x_t.size() || eps_hat.size() != x_t.size() || z.size() != x_t.size())
         throw InputError("sampler_step: x_t, x0_hat, eps_hat and z must have the same size");
-    const detail::Evaluate no_model = [&](const at::Tensor&, int, double) -> detail::DenoisedTensors {
+    const detail::Evaluate no_model = [&](const at::Tensor&, const PlanStep&) -> detail::DenoisedTensors {
         throw InputError("sampler_step: " + unit.info.title +
                          " evaluates the model within a step; run it with a model (noisetrail::Run)");
     };

@@ -143,7 +143,7 @@ std::vector<TickFrame> RunSet::tick()
         for (int g : group) {
             Run::Impl& r = *runs[g]->impl_;
             xs.push_back(r.x);
-            ts.push_back(detail::timesteps(r.shape[0], r.current().t));
+            ts.push_back(detail::time_input(r.shape[0], r.current()));
             sizes.push_back(r.shape[0]);
             grouped[g] = true;
         }
@@ -179,7 +179,7 @@ std::vector<TickFrame> RunSet::tick()
         if (const auto it = shared_out.find(i); it != shared_out.end()) {
             out = it->second;
         } else {
-            out = r.call_model(r.x, detail::timesteps(r.shape[0], r.current().t));
+            out = r.call_model(r.x, detail::time_input(r.shape[0], r.current()));
             ++impl_->denoiser_calls;
         }
         const int calls_mid = r.model_calls;

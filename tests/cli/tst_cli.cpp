@@ -38,6 +38,7 @@ private Q_SLOTS:
     void sample_dump_has_contract_shapes();
     void init_noise_is_first_frame();
     void plan_json_parses_and_matches_contract();
+    void flow_card_samples_plans_and_dumps();
     void out_writes_png_and_npy();
     void bad_input_exits_2_data();
     void bad_input_exits_2();
@@ -147,6 +148,55 @@ void TestCli::plan_json_parses_and_matches_contract()
     QCOMPARE(steps[3].toObject()["alpha_bar_prev"].toDouble(), 1.0);
 }
 
+void TestCli::flow_card_samples_plans_and_dumps()
+{
+    // Contract section 8: on a flow card timesteps.npy is float64 [S] holding s, plan --json
+    // prints s as t and t_prev (0 after the last step), and alpha = 1 - s, sigma_t = s.
+    const QString card = QString::fromStdString(test::source_path("models/ring8-flow.json"));
+    QTemporaryDir dir;
+    const QString dump = dir.filePath("dump");
+    const Result r = cli({"sample", "--model", card, "--sampler", "euler", "--steps", "10", "--batch", "5",
+                          "--seed", "3", "--dump", dump, "--out", dir.filePath("out")});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    QFile raw(dump + "/timesteps.npy");
+    QVERIFY(raw.open(QIODevice::ReadOnly));
+    QVERIFY(raw.read(128).contains("'descr': '<f8'"));
+    const NpyArray ts = read_npy((dump + "/timesteps.npy").toStdString());
+    QCOMPARE(ts.shape, (std::vector<std::int64_t>{10}));
+    for (int i = 0; i < 10; ++i) // u = linspace(1, 1/T, S), shift 1
+        QVERIFY(std::abs(ts.f32[i] - (1.0 + i * (0.001 - 1.0) / 9)) < 1e-6);
+    const NpyArray samples = read_npy(dir.filePath("out/samples.npy").toStdString());
+    QCOMPARE(samples.shape, (std::vector<std::int64_t>{5, 2}));
+
+    for (const QString& model : {card, ring()}) {
+        const Result p = cli({"plan", "--model", model, "--sampler", "heun", "--steps", "4", "--json"});
+        QVERIFY2(p.code == 0, qPrintable(p.err));
+        const QJsonArray steps = QJsonDocument::fromJson(p.out.toUtf8()).object()["steps"].toArray();
+        QCOMPARE(steps.size(), 4);
+        for (int i = 0; i < 4; ++i) {
+            const QJsonObject s = steps[i].toObject();
+            const double ab = s["alpha_bar"].toDouble(), abp = s["alpha_bar_prev"].toDouble();
+            if (model == card) {
+                const double lv = s["t"].toDouble(), lvp = s["t_prev"].toDouble();
+                QVERIFY(std::abs(lv - (1.0 + i * (0.001 - 1.0) / 3)) < 1e-12);
+                QCOMPARE(s["alpha"].toDouble(), 1.0 - lv);
+                QCOMPARE(s["sigma_t"].toDouble(), lv);
+                QCOMPARE(s["alpha_prev"].toDouble(), 1.0 - lvp);
+                QCOMPARE(s["sigma_t_prev"].toDouble(), lvp);
+                // alpha_bar: the VP alpha_bar of the same signal-to-noise ratio
+                QVERIFY(std::abs(ab - (1 - lv) * (1 - lv) / ((1 - lv) * (1 - lv) + lv * lv)) < 1e-12);
+                if (i == 3)
+                    QCOMPARE(lvp, 0.0);
+            } else {
+                QCOMPARE(s["alpha"].toDouble(), std::sqrt(ab));
+                QCOMPARE(s["sigma_t"].toDouble(), std::sqrt(1 - ab));
+                QCOMPARE(s["alpha_prev"].toDouble(), std::sqrt(abp));
+                QCOMPARE(s["sigma_t_prev"].toDouble(), std::sqrt(1 - abp));
+            }
+        }
+    }
+}
+
 void TestCli::out_writes_png_and_npy()
 {
     QTemporaryDir dir;
@@ -178,7 +228,7 @@ void TestCli::bad_input_exits_2_data()
     QTest::newRow("steps < 1") << (sample + QStringList{"--steps", "0"}) << "--steps";
     QTest::newRow("steps not a number") << (sample + QStringList{"--steps", "ten"}) << "--steps";
     QTest::newRow("eta < 0") << (sample + QStringList{"--sampler", "ddim", "--eta", "-0.5"}) << "--eta";
-    QTest::newRow("unknown sampler") << (sample + QStringList{"--sampler", "euler"}) << "unknown sampler 'euler'";
+    QTest::newRow("unknown sampler") << (sample + QStringList{"--sampler", "lms"}) << "unknown sampler 'lms'";
     QTest::newRow("unknown spacing") << (sample + QStringList{"--spacing", "cubic"}) << "unknown spacing 'cubic'";
     QTest::newRow("unknown variance") << (sample + QStringList{"--variance", "learned"}) << "unknown variance";
     QTest::newRow("unknown flag") << (sample + QStringList{"--temperature", "2"}) << "--temperature";

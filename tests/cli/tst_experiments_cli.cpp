@@ -272,7 +272,7 @@ void TestExperimentsCli::bad_input_exits_2_data()
     const QStringList itp{"interpolate", "--model", card("models/ring8.json"), "--out", QDir::tempPath() + "/nt-exp-bad"};
     QTest::newRow("interpolate points 1") << (itp + QStringList{"--points", "1"}) << "--points";
     QTest::newRow("interpolate bad sampler entry") << (itp + QStringList{"--samplers", "ddim:ten"}) << "--samplers";
-    QTest::newRow("interpolate unknown sampler") << (itp + QStringList{"--samplers", "euler:10"}) << "unknown sampler 'euler'";
+    QTest::newRow("interpolate unknown sampler") << (itp + QStringList{"--samplers", "lms:10"}) << "unknown sampler 'lms'";
     QTest::newRow("interpolate noise shape") << (itp + QStringList{"--noise", fx + "/noise_3x3_f32.npy"}) << "--noise";
     const QStringList con{"consistency", "--model", card("models/ring8.json"), "--out", QDir::tempPath() + "/nt-exp-bad"};
     QTest::newRow("consistency descending steps") << (con + QStringList{"--steps", "50,10"}) << "--steps";

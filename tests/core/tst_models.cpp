@@ -192,6 +192,22 @@ void TestModels::bad_cards_are_input_errors_data()
     QTest::newRow("negative std") << test::mixture_card(R"({"means": [[0, 0]], "stds": [-1]})") << "stds";
     QTest::newRow("no mixture") << QByteArray(R"({"format": "noisetrail-model/1", "kind": "gaussian-mixture", "data_shape": [2]})") << "mixture";
     QTest::newRow("empirical missing data") << QByteArray(R"({"format": "noisetrail-model/1", "kind": "empirical", "data_shape": [2], "data": "nope.npy"})") << "nope.npy";
+    const auto flow_card = [](const char* process, const char* prediction = "velocity", const char* extra = "") {
+        return QByteArray(R"({"format": "noisetrail-model/1", "kind": "gaussian-mixture", "data_shape": [2], "prediction": ")") +
+               prediction + R"(", "process": )" + process + extra + R"(, "mixture": {"means": [[0, 0]], "stds": [1]}})";
+    };
+    QTest::newRow("process not an object") << flow_card(R"("flow")") << "'process' must be an object";
+    QTest::newRow("unknown process") << flow_card(R"({"kind": "sde"})") << "process.kind";
+    QTest::newRow("process without kind") << flow_card(R"({"shift": 2})") << "process.kind";
+    QTest::newRow("flow shift zero") << flow_card(R"({"kind": "flow", "shift": 0})") << "process.shift";
+    QTest::newRow("flow shift not a number") << flow_card(R"({"kind": "flow", "shift": "big"})") << "process.shift";
+    QTest::newRow("flow bad T") << flow_card(R"({"kind": "flow", "train_steps": 0})") << "process.train_steps";
+    QTest::newRow("flow unknown field") << flow_card(R"({"kind": "flow", "sigma_max": 80})") << "process.sigma_max";
+    QTest::newRow("vp with shift") << flow_card(R"({"kind": "vp", "shift": 3})", "epsilon") << "'process'";
+    QTest::newRow("flow with schedule") << flow_card(R"({"kind": "flow"})", "velocity", R"(, "schedule": {"kind": "linear"})") << "'schedule'";
+    QTest::newRow("velocity on vp") << test::mixture_card(ok_mix, "[2]", "velocity") << "prediction";
+    QTest::newRow("v on flow") << flow_card(R"({"kind": "flow"})", "v") << "prediction";
+    QTest::newRow("flow torchscript") << QByteArray(R"({"format": "noisetrail-model/1", "kind": "torchscript", "data_shape": [2], "file": "m.pt", "process": {"kind": "flow"}})") << "'process'";
     QTest::newRow("empirical wrong shape") << QByteArray(R"({"format": "noisetrail-model/1", "kind": "empirical", "data_shape": [3], "data": "pts.npy"})") << "shape [5, 2]";
 }
 

@@ -187,8 +187,8 @@ void TestRunRecipe::bad_recipes_name_file_and_field_data()
     QTest::newRow("bad seed") << QByteArray(R"({"model": "a.json", "seed": -1, "panels": )" + ok_panel + "}") << "'seed'";
     QTest::newRow("bad batch") << QByteArray(R"({"model": "a.json", "batch": 1.5, "panels": )" + ok_panel + "}")
                                << "'batch' must be an integer";
-    QTest::newRow("bad sampler") << QByteArray(R"({"model": "a.json", "panels": [{"sampler": "euler"}]})")
-                                 << "'panels[0].sampler' unknown sampler 'euler'";
+    QTest::newRow("bad sampler") << QByteArray(R"({"model": "a.json", "panels": [{"sampler": "lms"}]})")
+                                 << "'panels[0].sampler' unknown sampler 'lms'";
     QTest::newRow("bad steps") << QByteArray(R"({"model": "a.json", "panels": [{}, {"steps": "many"}]})")
                                << "'panels[1].steps'";
     QTest::newRow("bad eta") << QByteArray(R"({"model": "a.json", "panels": [{"eta": -1}]})") << "'panels[0].eta'";

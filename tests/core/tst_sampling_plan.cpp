@@ -175,7 +175,7 @@ void TestSamplingPlan::steps_out_of_range_is_input_error()
     c.sampler = "ddim";
     QVERIFY_THROWS_EXCEPTION(InputError, make_plan(s, c));
     c.eta = 0;
-    c.sampler = "euler";
+    c.sampler = "lms";
     QVERIFY_THROWS_EXCEPTION(InputError, make_plan(s, c));
 }
 

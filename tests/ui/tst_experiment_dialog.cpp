@@ -294,7 +294,7 @@ void TestExperimentDialog::badSettingsSayWhy()
     QVERIFY(!d.isComputing());
     QVERIFY2(d.statusText().contains("Samplers"), qPrintable(d.statusText()));
     // An unknown sampler name is the worker's InputError, reported in the status line.
-    d.samplersEdit(ExperimentKind::Consistency)->setText("euler");
+    d.samplersEdit(ExperimentKind::Consistency)->setText("lms");
     QSignalSpy done(&d, &ExperimentDialog::computeFinished);
     d.compute();
     QVERIFY(done.wait(20000));

@@ -11,7 +11,10 @@
 
 namespace noisetrail {
 
-enum class Prediction { Epsilon, Sample, V };
+/// What the denoiser outputs: eps, x_0, VP's v = sqrt(ab) eps - sqrt(1 - ab) x_0
+/// (Salimans & Ho 2022), or the flow velocity v = eps - x_0 (flow cards only,
+/// contract section 8).
+enum class Prediction { Epsilon, Sample, V, Velocity };
 std::string to_string(Prediction p);
 
 struct ModelCard {
@@ -22,7 +25,7 @@ struct ModelCard {
     std::string description;
     std::vector<std::int64_t> data_shape;
     Prediction prediction = Prediction::Epsilon;
-    ScheduleConfig schedule;
+    ScheduleConfig schedule;        ///< with the process (kind, shift; train_steps) of "process"
     std::optional<std::array<double, 2>> data_range; ///< e.g. [-1, 1] for images
     std::vector<std::string> labels;
     std::string json_text;          ///< the whole card as read, for meta.json and kind-specific fields

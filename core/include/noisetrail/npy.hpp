@@ -47,10 +47,12 @@ NpyArray read_npy(const std::filesystem::path& path);
 /// The same from a stream of `size` bytes; `name` names it in messages.
 NpyArray read_npy(std::istream& in, std::uint64_t size, const std::filesystem::path& name);
 
-/// Write float32 or int64 data; throws InputError if the file cannot be written.
+/// Write float32, int64 or float64 data; throws InputError if the file cannot be written.
 void write_npy(const std::filesystem::path& path, const std::vector<std::int64_t>& shape,
                const float* data);
 void write_npy(const std::filesystem::path& path, const std::vector<std::int64_t>& shape,
                const std::int64_t* data);
+void write_npy(const std::filesystem::path& path, const std::vector<std::int64_t>& shape,
+               const double* data);
 
 } // namespace noisetrail

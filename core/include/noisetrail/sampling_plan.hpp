@@ -8,13 +8,35 @@
 
 namespace noisetrail {
 
+/// One step t -> t_prev. On the VP process (contract sections 1-7) t indexes the
+/// schedule. On the flow process (section 8) the noise level is the real `level`
+/// s in (0, 1] (level_prev: 0 after the last step); t is then a display index,
+/// round(s T) - 1 (the schedule's grid s_t = (t + 1) / T), and alpha_bar is the
+/// VP-equivalent alpha_bar of s (flow_equivalent_alpha_bar: the same SNR).
 struct PlanStep {
     int t = 0;
     int t_prev = -1;             ///< next timestep of the sequence; -1 after the last step
     double alpha_bar = 0.0;
     double alpha_bar_prev = 1.0; ///< 1 after the last step: it lands on x0_hat
     double sigma = 0.0;          ///< std of the noise added by this step
+    ProcessKind process = ProcessKind::Vp;
+    double level = 0.0;          ///< flow: s of this step (VP: unused, t is the level)
+    double level_prev = 0.0;     ///< flow: s of the next step, 0 after the last
 };
+
+/// The Gaussian path at one noise level: x = alpha x_0 + sigma eps (contract
+/// section 8; VP: alpha = sqrt(ab), sigma = sqrt(1 - ab); flow: 1 - s, s).
+struct PathPoint {
+    double alpha = 1.0;
+    double sigma = 0.0;
+};
+/// The path at the step's level and at its level_prev (alpha 1, sigma 0 after the last step).
+PathPoint path_at(const PlanStep& step);
+PathPoint path_at_prev(const PlanStep& step);
+/// The noise level as printed (plan --json "t", dumps' timesteps.npy): t on VP, s on flow;
+/// for the level after the last step, -1 on VP and 0 on flow.
+double noise_level(const PlanStep& step);
+double noise_level_prev(const PlanStep& step);
 
 struct SamplingPlan {
     std::vector<PlanStep> steps;
@@ -38,6 +60,9 @@ std::vector<int> make_timesteps(const NoiseSchedule& schedule, Spacing spacing, 
 std::vector<std::string> plan_warnings(const SamplerConfig& config, const SamplingPlan& plan);
 
 /// The full plan: timesteps, alpha_bar pairs and the sampler's sigma per step.
+/// On a flow schedule (NoiseSchedule::process()): u_i = linspace(1, 1/T, S),
+/// s_i = shift u_i / (1 + (shift - 1) u_i), then a last step to s = 0 (contract
+/// section 8); spacing does not apply.
 SamplingPlan make_plan(const NoiseSchedule& schedule, const SamplerConfig& config);
 
 } // namespace noisetrail

@@ -40,6 +40,15 @@ at::Tensor squared_distances(const at::Tensor& x, const at::Tensor& y, double c)
     return d.clamp_min(0.0);
 }
 
+/// A flow model's per-sample levels s: the float64 t of time_input, or (an int64 t,
+/// Model::denoise) the schedule's grid s_t = (t + 1) / T.
+at::Tensor flow_levels(const NoiseSchedule& schedule, const at::Tensor& t)
+{
+    if (t.scalar_type() == at::kDouble)
+        return t;
+    return (t.to(at::kCPU, at::kDouble) + 1.0) / static_cast<double>(schedule.train_steps());
+}
+
 // Mixture of isotropic Gaussians N(mu_k, s_k^2 I). The marginal at t is
 // p_t = sum_k w_k N(sqrt(ab) mu_k, (ab s_k^2 + 1 - ab) I), and the exact noise
 // predictor is eps*(x, t) = -sqrt(1 - ab) grad log p_t(x) (Tweedie's formula).
@@ -55,6 +64,9 @@ public:
 
     at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
     {
+        if (schedule_.process() == ProcessKind::Flow)
+            return predict_grouped_level(x_t, flow_levels(schedule_, t),
+                                         [this](const at::Tensor& x, double s) { return predict_flow(x, s); });
         return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) { return predict_one(x, tt); });
     }
 
@@ -92,6 +104,27 @@ private:
         return from_x0_eps(card_.prediction, ab, x0, eps);
     }
 
+    // Flow (contract section 8): p_s = sum_k w_k N((1 - s) mu_k, v_k I), v_k = (1 - s)^2 s_k^2 + s^2;
+    // x0* = E[x_0 | x_s] = sum_k r_k (mu_k + ((1 - s) s_k^2 / v_k) (x - (1 - s) mu_k)), the
+    // component posteriors weighted by their responsibilities r_k; eps* = (x - (1 - s) x0*) / s.
+    // Written on x0* so that s = 1 (alpha = 0) needs no division by alpha.
+    at::Tensor predict_flow(const at::Tensor& x_t, double s)
+    {
+        const double a = 1.0 - s;
+        const auto B = x_t.size(0);
+        const at::Tensor x = x_t.reshape({B, -1}).to(dtype_);
+        const double D = static_cast<double>(x.size(1));
+        const at::Tensor v = (a * a) * var_ + s * s; // [K]
+        const at::Tensor d2 = squared_distances(x, means_, a);
+        const at::Tensor logits = log_w_.unsqueeze(0) - 0.5 * D * v.log().unsqueeze(0) - d2 / (2.0 * v.unsqueeze(0));
+        const at::Tensor r = at::softmax(logits, 1);                   // [B, K]
+        const at::Tensor g = r * (a * var_ / v).unsqueeze(0);          // r_k (1 - s) s_k^2 / v_k
+        const at::Tensor x0f = at::matmul(r, means_) + g.sum(1, true) * x - a * at::matmul(g, means_);
+        const at::Tensor x0 = x0f.reshape(x_t.sizes()).to(at::kDouble);
+        const at::Tensor eps = (x_t - a * x0) / s;
+        return from_x0_eps(card_.prediction, PathPoint{a, s}, x0, eps);
+    }
+
     ModelCard card_;
     NoiseSchedule schedule_;
     at::Tensor log_w_, means_, var_; // in dtype_
@@ -110,7 +143,13 @@ public:
 
     at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
     {
-        return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) { return predict_one(x, tt); });
+        if (schedule_.process() == ProcessKind::Flow)
+            return predict_grouped_level(x_t, flow_levels(schedule_, t),
+                                         [this](const at::Tensor& x, double s) { return predict_one(x, (1.0 - s) * (1.0 - s), 1.0 - s, s * s); });
+        return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) {
+            const double ab = schedule_.alpha_bar(tt);
+            return predict_one(x, ab, std::sqrt(ab), 1.0 - ab);
+        });
     }
 
     // One pass over the data set serves every merged row: merged calls cost about
@@ -122,26 +161,27 @@ public:
     double bytes_per_sample() const override { return 256.0 * static_cast<double>(data_.size(1)); }
 
 private:
-    at::Tensor predict_one(const at::Tensor& x_t, int t)
+    /// At the path point (alpha^2, alpha, sigma^2): VP (ab, sqrt(ab), 1 - ab) or flow ((1 - s)^2,
+    /// 1 - s, s^2), the softmax of section 2 with the path's alpha and sigma (contract section 8).
+    at::Tensor predict_one(const at::Tensor& x_t, double ab, double sa, double var)
     {
-        const double ab = schedule_.alpha_bar(t), sa = std::sqrt(ab);
         const auto B = x_t.size(0);
         const at::Tensor x = x_t.reshape({B, -1}).to(data_.scalar_type());
         // -|x - c y|^2 / (2 (1 - ab)) = (c x.y - c^2 |y|^2 / 2) / (1 - ab) - |x|^2 / (2 (1 - ab));
         // the last term is the same for every data point and cancels in the softmax.
-        const at::Tensor bias = (-0.5 * ab / (1.0 - ab)) * sq_norms_;        // [N]
+        const at::Tensor bias = (-0.5 * ab / var) * sq_norms_;        // [N]
         const at::Tensor data_t = data_.t();
         // Row blocks keep the [rows, N] logits small (cache-friendly, no huge allocations).
         const std::int64_t rows = std::max<std::int64_t>(1, (1 << 18) / std::max<std::int64_t>(1, data_.size(0)));
         at::Tensor x0 = at::empty_like(x);
         for (std::int64_t b = 0; b < B; b += rows) {
             const std::int64_t e = std::min(B, b + rows);
-            const at::Tensor logits = at::addmm(bias, x.slice(0, b, e), data_t, 1.0, sa / (1.0 - ab));
+            const at::Tensor logits = at::addmm(bias, x.slice(0, b, e), data_t, 1.0, sa / var);
             x0.slice(0, b, e).copy_(at::matmul(at::softmax(logits, 1), data_));
         }
         x0 = x0.reshape(x_t.sizes()).to(at::kDouble);
-        const at::Tensor eps = (x_t - sa * x0) / std::sqrt(1.0 - ab);
-        return from_x0_eps(card_.prediction, ab, x0, eps);
+        const at::Tensor eps = (x_t - sa * x0) / std::sqrt(var);
+        return from_x0_eps(card_.prediction, PathPoint{sa, std::sqrt(var)}, x0, eps);
     }
 
     ModelCard card_;

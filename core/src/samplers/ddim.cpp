@@ -1,4 +1,6 @@
-// DDIM (Song et al. 2021), eq. 12 with sigma from eq. 16 scaled by eta.
+// DDIM (Song et al. 2021), eq. 12 with sigma from eq. 16 scaled by eta, on any
+// Gaussian path x = alpha x_0 + sigma eps (contract section 8): the noise std is
+// eta (sigma'/sigma) sqrt(sigma^2 - (alpha/alpha')^2 sigma'^2), eq. 16 on VP.
 #include "samplers/sampler.hpp"
 
 #include <algorithm>
@@ -8,18 +10,18 @@ namespace noisetrail::detail {
 
 namespace {
 
-double ddim_sigma(const SamplerConfig& c, double ab, double ab_prev)
+double ddim_sigma(const SamplerConfig& c, const StepPath& p)
 {
-    return c.eta * std::sqrt((1.0 - ab_prev) / (1.0 - ab)) * std::sqrt(1.0 - ab / ab_prev);
+    return c.eta * std::sqrt(p.sigma_sq_p / p.sigma_sq) * std::sqrt(p.transition_var);
 }
 
 StepTerms ddim_terms(const SamplerConfig& c, const PlanStep& s, const PlanStep*)
 {
-    const double ab_prev = s.alpha_bar_prev;
+    const StepPath p = step_path(s);
     StepTerms out;
-    // "direction pointing to x_t"; clamp guards eta > 1 where sigma^2 can exceed 1 - ab_prev.
-    const double c_eps = std::sqrt(std::max(0.0, 1.0 - ab_prev - s.sigma * s.sigma));
-    out.terms = {{std::sqrt(ab_prev), Quantity::X0Hat, "", "predicted x_0"},
+    // "direction pointing to x_t"; clamp guards eta > 1 where sigma^2 can exceed sigma'^2.
+    const double c_eps = std::sqrt(std::max(0.0, p.sigma_sq_p - s.sigma * s.sigma));
+    out.terms = {{p.alpha_p, Quantity::X0Hat, "", "predicted x_0"},
                  {c_eps, Quantity::EpsHat, "", "direction pointing to x_t"},
                  {s.sigma, Quantity::Noise, "", "random noise"}};
     if (s.sigma == 0.0 && c.eta == 0.0)

@@ -1,4 +1,7 @@
-// DDPM ancestral sampling (Ho et al. 2020, eqs. 6-7), strided as in DDIM paper App. C.1.
+// DDPM ancestral sampling (Ho et al. 2020, eqs. 6-7), strided as in DDIM paper App. C.1,
+// on any Gaussian path (contract section 8): the posterior q(x_t' | x_t, x0_hat) of the
+// transition x_t = (alpha/alpha') x_t' + sqrt(beta') z, beta' = sigma^2 - (alpha/alpha')^2 sigma'^2
+// (on VP beta' = 1 - ab/ab', the strided beta).
 #include "samplers/sampler.hpp"
 
 #include <cmath>
@@ -7,25 +10,24 @@ namespace noisetrail::detail {
 
 namespace {
 
-double ddpm_sigma(const SamplerConfig& c, double ab, double ab_prev)
+double ddpm_sigma(const SamplerConfig& c, const StepPath& p)
 {
-    const double beta = 1.0 - ab / ab_prev; // beta' of the strided step
-    // fixed_small: posterior variance beta~ = beta' (1 - ab_prev) / (1 - ab) (eq. 7);
+    const double beta = p.transition_var; // beta' of the strided step
+    // fixed_small: posterior variance beta~ = beta' sigma'^2 / sigma^2 (eq. 7: beta' (1 - ab') / (1 - ab));
     // fixed_large: beta' (the DDIM paper's sigma-hat).
-    const double var = c.variance == Variance::FixedLarge ? beta : beta * (1.0 - ab_prev) / (1.0 - ab);
+    const double var = c.variance == Variance::FixedLarge ? beta : beta * p.sigma_sq_p / p.sigma_sq;
     return std::sqrt(var);
 }
 
 StepTerms ddpm_terms(const SamplerConfig&, const PlanStep& s, const PlanStep*)
 {
-    const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
-    const double beta = 1.0 - ab / ab_prev;
-    const double alpha = 1.0 - beta;
-    // Posterior mean mu~(x_t, x0_hat), Ho et al. eq. 7; on the last step (ab_prev = 1)
+    const StepPath p = step_path(s);
+    const double beta = p.transition_var;
+    // Posterior mean mu~(x_t, x0_hat), Ho et al. eq. 7; on the last step (alpha' = 1, sigma' = 0)
     // it is x0_hat itself and the plan's sigma is 0.
     StepTerms out;
-    out.terms = {{std::sqrt(ab_prev) * beta / (1.0 - ab), Quantity::X0Hat, "", "posterior mean: weight of x0_hat"},
-                 {std::sqrt(alpha) * (1.0 - ab_prev) / (1.0 - ab), Quantity::Xt, "", "posterior mean: weight of x_t"},
+    out.terms = {{p.alpha_p * beta / p.sigma_sq, Quantity::X0Hat, "", "posterior mean: weight of x0_hat"},
+                 {p.transition_ratio * p.sigma_sq_p / p.sigma_sq, Quantity::Xt, "", "posterior mean: weight of x_t"},
                  {s.sigma, Quantity::Noise, "", "posterior noise"}};
     return out;
 }

@@ -8,6 +8,9 @@
 //   second order (every step but the first and the last), r = h_last / h:
 //       D = (1 + 1/(2r)) x0_hat - (1/(2r)) x0_hat_last
 // The last step (ab_prev = 1: sigma_prev = 0, lambda_prev = inf) lands on x0_hat.
+// On any Gaussian path (contract section 8) alpha, sigma and lambda are the path's;
+// where alpha = 0 (flow, s = 1: lambda = -inf, h = inf) the first-order step is
+// x_prev = sigma' x_t/sigma + alpha' x0_hat, and the step after it is first order too.
 //
 // Step-ratio rule: where r < 1/2 the step is first order. The extrapolation weight
 // 1/(2r) on the previous x0_hat then exceeds 1, and a short step followed by a long
@@ -37,21 +40,22 @@ StepTerms dpmpp2m_terms(const SamplerConfig&, const PlanStep& s, const PlanStep*
         out.note = R"(~(\sigma\prime = 0))";
         return out;
     }
-    const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
-    const double h = half_log_snr(ab_prev) - half_log_snr(ab);
-    const double c_xt = std::sqrt(1.0 - ab_prev) / std::sqrt(1.0 - ab); // sigma_prev / sigma
-    const double c_d = -std::sqrt(ab_prev) * std::expm1(-h);              // -alpha_prev (e^-h - 1)
+    const StepPath p = step_path(s);
+    const double h = p.lambda_p - p.lambda;
+    const double c_xt = p.sigma_p / p.sigma;            // sigma_prev / sigma
+    const double c_d = -p.alpha_p * std::expm1(-h);     // -alpha_prev (e^-h - 1)
     out.scalars = {{"h", h, "step in lambda = log(alpha / sigma)"}};
     const TermSum grouped{R"(\xprev)", "", {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"},
                                         {c_d, Quantity::Defined, "D", "data prediction D"}}};
-    if (!previous) {
+    const StepPath before = previous ? step_path(*previous) : StepPath{};
+    if (!previous || before.alpha_sq == 0.0) {
         out.terms = {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"}, {c_d, Quantity::X0Hat, "", "D = x0_hat"}};
         out.note = R"(~(first step: first order, D = \xzero))";
         out.lines = {grouped};
         return out;
     }
     // r from the step before: its h is that of the plan step before (state h_last in Alg. 2).
-    const double r = (half_log_snr(previous->alpha_bar_prev) - half_log_snr(previous->alpha_bar)) / h;
+    const double r = (before.lambda_p - before.lambda) / h;
     out.scalars.push_back({"r", r, "h of the step before / h"});
     if (r < kMinStepRatio) {
         out.terms = {{c_xt, Quantity::Xt, "", "x_t scaled by sigma'/sigma"}, {c_d, Quantity::X0Hat, "", "D = x0_hat"}};

@@ -13,7 +13,10 @@
 // eta is 1 (the tools' default; eta 0 would be the plain Euler step, DDIM eta 0).
 // With eta 1 the noise std sqrt(ab_prev) s_up equals DDIM eta 1's sigma (Song et al.
 // eq. 16) and the mean equals DDIM's, i.e. DDPM's posterior: a property the tests check.
-// The last step (s_prev = 0) lands on x0_hat.
+// The last step (s_prev = 0) lands on x0_hat. On any Gaussian path (contract
+// section 8) sqrt(ab) is the path's alpha and s = sigma / alpha; where alpha = 0
+// (flow, s = 1) s is infinite, sigma_up = s_prev, sigma_down = 0, and the step is
+// x_prev = alpha' x0_hat + sigma' z.
 #include "samplers/sampler.hpp"
 
 #include <algorithm>
@@ -33,14 +36,18 @@ struct AncestralSplit {
 AncestralSplit ancestral_split(double s, double s_prev, double eta)
 {
     AncestralSplit a;
+    if (std::isinf(s)) {
+        a.up = s_prev; // the limit s -> inf
+        return a;
+    }
     a.up = std::min(s_prev, eta * std::sqrt(s_prev * s_prev * (s * s - s_prev * s_prev) / (s * s)));
     a.down = std::sqrt(std::max(0.0, s_prev * s_prev - a.up * a.up));
     return a;
 }
 
-double euler_a_sigma(const SamplerConfig&, double ab, double ab_prev)
+double euler_a_sigma(const SamplerConfig&, const StepPath& p)
 {
-    return std::sqrt(ab_prev) * ancestral_split(karras_sigma(ab), karras_sigma(ab_prev), kEta).up;
+    return p.alpha_p * ancestral_split(p.gamma, p.gamma_p, kEta).up;
 }
 
 StepTerms euler_a_terms(const SamplerConfig&, const PlanStep& s, const PlanStep*)
@@ -51,16 +58,21 @@ StepTerms euler_a_terms(const SamplerConfig&, const PlanStep& s, const PlanStep*
         out.note = R"(~(\sigma\prime = 0: the Euler step to 0 lands on \xzero))";
         return out;
     }
-    const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
-    const double s_cur = karras_sigma(ab), s_prev = karras_sigma(ab_prev);
+    const StepPath p = step_path(s);
+    if (p.alpha_sq == 0.0) {
+        out.terms = {{p.alpha_p, Quantity::X0Hat, "", "predicted x_0"}, {s.sigma, Quantity::Noise, "", "fresh noise up to sigma'"}};
+        out.note = R"(~(\alpha = 0: \sigma infinite, \sigma_{down} = 0))";
+        return out;
+    }
+    const double s_cur = p.gamma, s_prev = p.gamma_p;
     const AncestralSplit a = ancestral_split(s_cur, s_prev, kEta);
     out.scalars = {{R"(\sigma)", s_cur, "noise level at t, sqrt((1 - ab) / ab)"},
                    {R"(\sigma\prime)", s_prev, "noise level at t'"},
                    {R"(\sigma_{down})", a.down, "where the Euler step goes"},
                    {R"(\sigma_{up})", a.up, "std of the fresh noise, before scaling by sqrt(ab')"}};
     // The noise coefficient is the plan's sigma (euler_a_sigma above): sqrt(ab_prev) s_up.
-    out.terms = {{std::sqrt(ab_prev / ab), Quantity::Xt, "", "x_t rescaled"},
-                 {std::sqrt(ab_prev) * (a.down - s_cur), Quantity::EpsHat, "", "Euler step to sigma_down"},
+    out.terms = {{std::sqrt(p.alpha_sq_p / p.alpha_sq), Quantity::Xt, "", "x_t rescaled"},
+                 {p.alpha_p * (a.down - s_cur), Quantity::EpsHat, "", "Euler step to sigma_down"},
                  {s.sigma, Quantity::Noise, "", "fresh noise up to sigma'"}};
     return out;
 }

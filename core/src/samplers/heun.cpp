@@ -1,5 +1,6 @@
 // Heun's second-order method on the probability-flow ODE (Karras et al. 2022,
-// "Elucidating the Design Space...", Algorithm 1), for the VP schedule.
+// "Elucidating the Design Space...", Algorithm 1), on any Gaussian path
+// x = alpha x_0 + sigma eps (contract section 8; below in VP's alpha_bar).
 //
 // In the scaled variables x_bar = x / sqrt(ab) and s = sqrt((1 - ab) / ab) the
 // probability-flow ODE of the VP process is d x_bar / d s = eps(x_bar), with
@@ -11,6 +12,8 @@
 // The last step (ab_prev = 1, s_prev = 0) is Euler only, as in Algorithm 1: it
 // lands on x0_hat (x_bar - s eps_hat = x0_hat exactly for the consistent pair that
 // to_x0_eps gives). Clipping applies to each evaluation (eps from the clipped x0_hat).
+// Where alpha = 0 (the flow's first step, s = 1: s_Karras is infinite) the step is
+// the Euler step alone written on x0_hat: x_prev = alpha' x0_hat + sigma' eps_hat.
 #include "samplers/sampler.hpp"
 
 #include <cmath>
@@ -27,9 +30,14 @@ StepTerms heun_terms(const SamplerConfig&, const PlanStep& s, const PlanStep*)
         out.note = R"(~(Euler only: Alg. 1 makes no correction at s\prime = 0))";
         return out;
     }
-    const double ab = s.alpha_bar, ab_prev = s.alpha_bar_prev;
-    const double s_cur = karras_sigma(ab), s_prev = karras_sigma(ab_prev);
-    const double c_xt = std::sqrt(ab_prev / ab), c_euler = std::sqrt(ab_prev) * (s_prev - s_cur);
+    const StepPath p = step_path(s);
+    if (p.alpha_sq == 0.0) {
+        out.terms = {{p.alpha_p, Quantity::X0Hat, "", "predicted x_0"}, {p.sigma_p, Quantity::EpsHat, "", "predicted noise"}};
+        out.note = R"(~(\alpha = 0: Euler only, s is infinite))";
+        return out;
+    }
+    const double s_cur = p.gamma, s_prev = p.gamma_p;
+    const double c_xt = std::sqrt(p.alpha_sq_p / p.alpha_sq), c_euler = p.alpha_p * (s_prev - s_cur);
     out.scalars = {{"s", s_cur, "noise level at t"}, {R"(s\prime)", s_prev, "noise level at t'"}};
     out.predictor = TermSum{R"(x\prime)", "Euler", {{c_xt, Quantity::Xt, "", "x_t rescaled"},
                                                  {c_euler, Quantity::EpsHat, "d", "Euler step along d"}}};

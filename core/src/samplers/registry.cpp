@@ -72,7 +72,7 @@ at::Tensor apply_terms(const StepTerms& terms, const StepInput& in)
         // The second evaluation happens inside the step, so it is never merged
         // with other runs' evaluations (only the first evaluation of a tick is).
         const at::Tensor x_pred = sum(terms.predictor->terms, nullptr);
-        const DenoisedTensors d2 = in.evaluate(x_pred, in.s.t_prev, in.s.alpha_bar_prev);
+        const DenoisedTensors d2 = in.evaluate(x_pred, in.s);
         x_prev = sum(terms.terms, &d2.eps_hat);
     } else {
         x_prev = sum(terms.terms, nullptr);

@@ -2,7 +2,8 @@
 // written once as its terms (noisetrail/step_terms.hpp). The step evaluates the
 // terms on tensors (terms_step); the Reverse step tab renders the same terms.
 // Adding a sampler: one file defining `SamplerUnit <name>_sampler()` plus one
-// line in registry.cpp (and the file in core/CMakeLists.txt).
+// line in sampler_list.hpp (and the file in core/CMakeLists.txt). Samplers are
+// written over the step's Gaussian path (StepPath), so they run on every process.
 #pragma once
 #include "denoiser.hpp"
 #include "noisetrail/sampler_config.hpp"
@@ -28,10 +29,28 @@ struct SamplerState {
     std::optional<PlanStep> previous; ///< the plan step before this one
 };
 
-/// The denoised pair at (x, t) exactly as the run computes it (model call,
+/// The denoised pair at x and the noise level that follows plan step `s` (its
+/// t_prev / level_prev) exactly as the run computes it (model call,
 /// parameterisation, clipping), counted as one more model call of the step.
-/// `alpha_bar` is that of t.
-using Evaluate = std::function<DenoisedTensors(const at::Tensor& x, int t, double alpha_bar)>;
+using Evaluate = std::function<DenoisedTensors(const at::Tensor& x, const PlanStep& s)>;
+
+/// One step t -> t' of a Gaussian path x = alpha x_0 + sigma eps (contract
+/// section 8), in the forms the samplers use. Written once for every process;
+/// on VP each is computed from alpha_bar exactly as the VP formulas of section 1
+/// (so VP results stay bit-identical), on flow from s.
+struct StepPath {
+    double alpha = 0, sigma = 0, alpha_sq = 0, sigma_sq = 0;           ///< at t (VP: sqrt(ab), sqrt(1-ab), ab, 1-ab)
+    double alpha_p = 1, sigma_p = 0, alpha_sq_p = 1, sigma_sq_p = 0;   ///< at t' (1, 0, 1, 0 after the last step)
+    /// Variance of x_t given x_t': sigma^2 - (alpha/alpha')^2 sigma'^2 (VP: beta' = 1 - ab/ab').
+    double transition_var = 0;
+    /// alpha / alpha' (VP: sqrt(1 - beta')).
+    double transition_ratio = 0;
+    /// Karras et al.'s noise level sigma/alpha (VP: sqrt((1 - ab)/ab)); infinite where alpha = 0 (flow s = 1).
+    double gamma = 0, gamma_p = 0;
+    /// lambda = log(alpha / sigma), the half log-SNR (Lu et al. 2022); -inf where alpha = 0.
+    double lambda = 0, lambda_p = 0;
+};
+StepPath step_path(const PlanStep& s);
 
 /// Everything one step sees. `d` is the evaluation at (x_t, t) that the run
 /// made before the step (possibly shared with other runs, RunSet merging).
@@ -64,9 +83,9 @@ inline std::unique_ptr<SamplerState> make_sampler_state() { return std::make_uni
 
 struct SamplerUnit {
     SamplerInfo info;
-    /// Std of the noise the step adds, from the strided alpha_bar pair (float64);
-    /// make_plan stores it as PlanStep::sigma, which the terms use as Noise's coefficient.
-    double (*sigma)(const SamplerConfig& config, double alpha_bar, double alpha_bar_prev);
+    /// Std of the noise the step adds, from the step's path (float64); make_plan
+    /// stores it as PlanStep::sigma, which the terms use as Noise's coefficient.
+    double (*sigma)(const SamplerConfig& config, const StepPath& path);
     TermsFn terms;
     /// x_prev (float64, the shape of x_t): terms_step<terms> for every unit so far.
     at::Tensor (*step)(const StepInput& in);
@@ -76,7 +95,7 @@ struct SamplerUnit {
 
 /// The unit a sampler file defines: info, sigma and terms; its step evaluates the terms.
 template <TermsFn Terms>
-SamplerUnit make_unit(SamplerInfo info, double (*sigma)(const SamplerConfig&, double, double))
+SamplerUnit make_unit(SamplerInfo info, double (*sigma)(const SamplerConfig&, const StepPath&))
 {
     return {std::move(info), sigma, Terms, &terms_step<Terms>};
 }
@@ -86,7 +105,7 @@ const std::vector<SamplerUnit>& sampler_registry();
 const SamplerUnit& find_sampler(const std::string& name);
 
 /// sigma of deterministic samplers.
-inline double no_noise(const SamplerConfig&, double, double) { return 0.0; }
+inline double no_noise(const SamplerConfig&, const StepPath&) { return 0.0; }
 
 /// lambda = log(alpha / sigma) = (log ab - log(1 - ab)) / 2, the half log-SNR (Lu et al. 2022).
 inline double half_log_snr(double ab) { return 0.5 * (std::log(ab) - std::log1p(-ab)); }

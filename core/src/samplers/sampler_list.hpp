@@ -9,4 +9,5 @@
     X(ddim)                    \
     X(heun)                    \
     X(dpmpp2m)                 \
-    X(euler_a)
+    X(euler_a)                 \
+    X(euler)
