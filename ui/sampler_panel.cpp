@@ -539,7 +539,9 @@ QString SamplerPanel::captionText() const
     else
         parts << QString::fromLatin1(points ? "x_t" : fields[int(shownField_)]) << tr("t = %1").arg(displayedT());
     // Edits not run yet (a new seed, another eta): what is shown is the last run's.
-    if (const QString pending = doc_->pendingNote(index_); st.hasStart() && !pending.isEmpty() && doc_->computed(index_))
+    // (Not while a run computes: its panels are "unfinished" until it ends.)
+    if (const QString pending = doc_->pendingNote(index_);
+        !doc_->isRunning() && st.hasStart() && !pending.isEmpty() && doc_->computed(index_))
         parts << tr("%1 \u2192 press Run").arg(pending);
     return parts.join(QStringLiteral(" \u00b7 "));
 }
