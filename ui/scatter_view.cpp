@@ -285,7 +285,7 @@ QStringList ScatterView::legendLines() const
 QFont ScatterView::legendFont() const
 {
     QFont f = font();
-    f.setPointSizeF(f.pointSizeF() * 0.8 * scale_);
+    f.setPointSizeF(f.pointSizeF() * 0.8); // the font is presentation's already: scale_ is for lines and points
     return f;
 }
 
@@ -396,7 +396,7 @@ void ScatterView::paintEvent(QPaintEvent*)
     // sign); labels that would meet in the bottom left corner are left out.
     {
         QFont tf = font();
-        tf.setPointSizeF(tf.pointSizeF() * 0.8 * scale_);
+        tf.setPointSizeF(tf.pointSizeF() * 0.8); // scaled with the window's font
         p.setFont(tf);
         const QFontMetricsF tfm(tf);
         const double room = 2.5 * tfm.horizontalAdvance(QStringLiteral("-0"));
