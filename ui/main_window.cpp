@@ -90,6 +90,13 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     connect(doc_, &RunDocument::runFinished, this, &MainWindow::onRunFinished);
     connect(doc_, &RunDocument::runFailed, this, &MainWindow::onRunFailed);
     connect(doc_, &RunDocument::error, this, &MainWindow::showError);
+    // A point followed in the scatters is the sample the Reverse step shows.
+    connect(doc_, &RunDocument::followedSampleChanged, this, [this](int sample) {
+        if (sample >= 0) {
+            equations_->setSample(sample);
+            refreshViews();
+        }
+    });
     connect(doc_, &RunDocument::panelModelChanged, this, [this](int i, const QString& error) {
         if (error.isEmpty() && doc_->hasOwnModel(i)) {
             clearError();

@@ -9,6 +9,7 @@
 #include "ui_test_util.hpp"
 
 #include "compare_dialog.hpp"
+#include "equation_view.hpp"
 #include "export_plot.hpp"
 #include "plots_widget.hpp"
 #include "run_document.hpp"
@@ -157,6 +158,7 @@ private Q_SLOTS:
         QTest::mouseClick(second, Qt::LeftButton, {}, at);
         QCOMPARE(doc->followedSample(), sample);
         QCOMPARE(changed.size(), 1);
+        QCOMPARE(w->equationView()->sample(), sample); // the Reverse step shows the followed sample
         for (int i = 0; i < 2; ++i)
             QCOMPARE(w->panel(i)->scatterView()->highlighted(), sample);
         // A panel added now follows it too (all panels start from the same x_T).
@@ -166,6 +168,7 @@ private Q_SLOTS:
         doc->setFollowedSample(7);
         for (int i = 0; i < 3; ++i)
             QCOMPARE(w->panel(i)->scatterView()->highlighted(), 7);
+        QCOMPARE(w->equationView()->sample(), 7);
         // A click beside every point stops following, everywhere.
         ScatterView* first = w->panel(0)->scatterView();
         const QPoint corner = first->plotRect().topRight().toPoint() + QPoint(-2, 2);
