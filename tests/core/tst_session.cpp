@@ -74,6 +74,25 @@ std::string read_all(const fs::path& p)
 
 void write_all(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
 
+/// A stored session's bytes (flags 1: payload stored) rewritten with the payload
+/// deflated at `level` (flags 0, the payload size updated in the header).
+std::string deflated_session(const std::string& bytes, int level)
+{
+    const std::string payload = bytes.substr(40);
+    uLongf packed_len = compressBound(uLong(payload.size()));
+    std::string packed(packed_len, '\0');
+    if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len, reinterpret_cast<const Bytef*>(payload.data()),
+                  uLong(payload.size()), level) != Z_OK)
+        return {};
+    packed.resize(packed_len);
+    std::string head = bytes.substr(0, 40);
+    const std::uint32_t zero = 0;
+    const std::uint64_t size = packed.size();
+    std::memcpy(head.data() + 12, &zero, 4);
+    std::memcpy(head.data() + 24, &size, 8);
+    return head + packed;
+}
+
 /// read_session must fail with one InputError naming the file, whose message contains `what`.
 void expect_error(const fs::path& file, const std::string& what)
 {
@@ -311,18 +330,9 @@ private Q_SLOTS:
         QCOMPARE(payload_size, packed_size);
         QCOMPARE(std::uint64_t(bytes.size()), 40 + payload_size);
         // The same payload deflated, flags 0.
-        const std::string payload = bytes.substr(40);
-        uLongf packed_len = compressBound(uLong(payload.size()));
-        std::string packed(packed_len, '\0');
-        QCOMPARE(compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
-                           reinterpret_cast<const Bytef*>(payload.data()), uLong(payload.size()), 6), Z_OK);
-        packed.resize(packed_len);
-        std::string head = bytes.substr(0, 40);
-        const std::uint32_t zero = 0;
-        const std::uint64_t size = packed.size();
-        std::memcpy(head.data() + 12, &zero, 4);
-        std::memcpy(head.data() + 24, &size, 8);
-        write_all(root / "deflated.ntsession", head + packed);
+        const std::string deflated = deflated_session(bytes, 6);
+        QVERIFY(!deflated.empty());
+        write_all(root / "deflated.ntsession", deflated);
         const Session a = read_session(root / "stored.ntsession");
         const Session b = read_session(root / "deflated.ntsession");
         QCOMPARE(b.x_T, a.x_T);
@@ -509,19 +519,10 @@ private Q_SLOTS:
 
         // The same payload deflated (flags 0).
         const std::string bytes = read_all(stored);
-        const std::string payload = bytes.substr(40);
-        uLongf packed_len = compressBound(uLong(payload.size()));
-        std::string packed(packed_len, '\0');
-        QCOMPARE(compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
-                           reinterpret_cast<const Bytef*>(payload.data()), uLong(payload.size()), 1), Z_OK);
-        packed.resize(packed_len);
-        std::string head = bytes.substr(0, 40);
-        const std::uint32_t zero = 0;
-        const std::uint64_t size = packed.size();
-        std::memcpy(head.data() + 12, &zero, 4);
-        std::memcpy(head.data() + 24, &size, 8);
+        const std::string packed = deflated_session(bytes, 1);
+        QVERIFY(!packed.empty());
         const fs::path deflated = root / "deflated.ntsession";
-        write_all(deflated, head + packed);
+        write_all(deflated, packed);
         QCOMPARE(read_session_header(deflated).payload_bytes, h.payload_bytes);
         QVERIFY(read_session(deflated).x_T == s.x_T);
 
