@@ -3,8 +3,8 @@
 
 #include "noisetrail/sampling_plan.hpp"
 
-#include <nlohmann/json.hpp>
-
+#include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <iostream>
 
@@ -39,24 +39,39 @@ int cmd_plan(const std::vector<std::string>& argv)
     for (const auto& w : plan.warnings)
         std::cerr << "noisetrail-cli: warning: " << w << '\n';
     if (args.has("--json")) {
-        // Written step by step: a document of 10^6 steps built in memory took 1.5 GB.
+        // Written step by step, each number formatted straight into one buffer: a document of
+        // 10^6 steps built in memory took 1.5 GB, and a JSON object per step took a minute
+        // under AddressSanitizer.
+        std::string line;
+        const auto put = [&line](const char* key, double v) {
+            line += key;
+            if (!std::isfinite(v)) {
+                line += "null"; // as JSON has no inf or nan
+                return;
+            }
+            char buf[32];
+            line.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr); // shortest round-trip form
+        };
         std::cout << "{\"steps\":[";
         for (int i = 0; i < plan.size(); ++i) {
             const PlanStep& s = plan.steps[i];
             const PathPoint p = path_at(s), pp = path_at_prev(s);
-            nlohmann::json j;
-            if (s.process == ProcessKind::Flow)
-                j = {{"t", noise_level(s)}, {"t_prev", noise_level_prev(s)}};
-            else
-                j = {{"t", s.t}, {"t_prev", s.t_prev}};
-            j.update(nlohmann::json{{"alpha_bar", s.alpha_bar},
-                                    {"alpha_bar_prev", s.alpha_bar_prev},
-                                    {"sigma", s.sigma},
-                                    {"alpha", p.alpha},
-                                    {"sigma_t", p.sigma},
-                                    {"alpha_prev", pp.alpha},
-                                    {"sigma_t_prev", pp.sigma}});
-            std::cout << (i ? "," : "") << j.dump();
+            line = i ? ",{" : "{";
+            if (s.process == ProcessKind::Flow) {
+                put("\"t\":", noise_level(s));
+                put(",\"t_prev\":", noise_level_prev(s));
+            } else {
+                line += "\"t\":" + std::to_string(s.t) + ",\"t_prev\":" + std::to_string(s.t_prev);
+            }
+            put(",\"alpha_bar\":", s.alpha_bar);
+            put(",\"alpha_bar_prev\":", s.alpha_bar_prev);
+            put(",\"sigma\":", s.sigma);
+            put(",\"alpha\":", p.alpha);
+            put(",\"sigma_t\":", p.sigma);
+            put(",\"alpha_prev\":", pp.alpha);
+            put(",\"sigma_t_prev\":", pp.sigma);
+            line += '}';
+            std::cout << line;
         }
         std::cout << "]}\n";
         return 0;

@@ -487,7 +487,7 @@ void TestHardening::memory_budget()
     QProcess plan;
     plan.setStandardOutputFile(path("plan.json"));
     plan.start(NOISETRAIL_CLI, {"plan", "--model", big_t, "--json"});
-    QVERIFY(plan.waitForFinished(120000));
+    QVERIFY(plan.waitForFinished(-1)); // a hang ends at CTest's TIMEOUT; under ASan at load 4 this took over 120 s
     QCOMPARE(plan.exitCode(), 0);
     QFile json(path("plan.json"));
     QVERIFY(json.open(QIODevice::ReadOnly));
