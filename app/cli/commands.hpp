@@ -46,6 +46,7 @@ int cmd_invert(const std::vector<std::string>& argv);
 int cmd_interpolate(const std::vector<std::string>& argv);
 int cmd_consistency(const std::vector<std::string>& argv);
 int cmd_decision(const std::vector<std::string>& argv);
+int cmd_reflow(const std::vector<std::string>& argv);
 
 extern const char* const kSampleHelp;
 extern const char* const kPlanHelp;
@@ -55,6 +56,7 @@ extern const char* const kClassifyHelp;
 extern const char* const kRunHelp;
 extern const char* const kSessionHelp;
 extern const char* const kInvertHelp, *const kInterpolateHelp, *const kConsistencyHelp, *const kDecisionHelp;
+extern const char* const kReflowHelp;
 
 // Shared by subcommands that sample.
 extern const std::set<std::string> kSamplerFlags;

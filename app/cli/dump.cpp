@@ -4,6 +4,7 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/image_io.hpp"
 #include "noisetrail/npy.hpp"
+#include "noisetrail/straightness.hpp"
 #include "noisetrail/version.hpp"
 
 #include <cstdio>
@@ -106,6 +107,10 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
     meta["process"] = to_string(model.schedule().process());
     meta["plan_warnings"] = run.plan().warnings;
     meta["seconds"] = info.seconds;
+    StraightnessMeter straightness;
+    for (const auto& f : frames)
+        straightness.add(*f);
+    meta["straightness"] = straightness.value(); // Liu et al. 2023, eq. 4 (straightness.hpp)
     for (const auto& [k, v] : info.extra.items())
         meta[k] = v;
     write_file_atomic(d / "meta.json", meta.dump(2) + "\n");

@@ -37,6 +37,8 @@ const Command kCommands[] = {
     {"interpolate", "slerp in x_T, decoded by each sampler", noisetrail::cli::kInterpolateHelp, &noisetrail::cli::cmd_interpolate},
     {"consistency", "one x_T at several step counts; early stop", noisetrail::cli::kConsistencyHelp, &noisetrail::cli::cmd_consistency},
     {"decision", "when each sample decides its class or component", noisetrail::cli::kDecisionHelp, &noisetrail::cli::cmd_decision},
+    {"reflow", "straighten a flow: 2-rectified flow from a model's pairs", noisetrail::cli::kReflowHelp,
+     &noisetrail::cli::cmd_reflow},
 };
 
 void usage(std::ostream& out)

@@ -5,6 +5,7 @@
 
 #include "noisetrail/errors.hpp"
 #include "noisetrail/run_recipe.hpp"
+#include "noisetrail/straightness.hpp"
 
 #include <chrono>
 #include <optional>
@@ -83,10 +84,12 @@ int cmd_sample(const std::vector<std::string>& argv)
     const auto t_start = std::chrono::steady_clock::now();
     Run run(model, opt);
     Frames frames;
+    StraightnessMeter straightness;
     Progress progress(plan.size());
     while (!run.done()) {
         auto f = run.step();
         progress.update(f->step + 1, f->plan.t);
+        straightness.add(*f);
         if (dump_dir)
             frames.push_back(std::move(f));
     }
@@ -103,7 +106,7 @@ int cmd_sample(const std::vector<std::string>& argv)
         commit_output_dir(*dump_stage);
     }
     std::cerr << "noisetrail-cli: " << describe(opt.sampler, model->schedule().train_steps()) << ", batch "
-              << run.shape()[0] << ": " << seconds << " s";
+              << run.shape()[0] << ": " << seconds << " s, straightness " << straightness.value();
     if (out_dir)
         std::cerr << ", samples in " << *out_dir;
     if (dump_dir)

@@ -162,9 +162,11 @@ ModelCard parse_model_card(std::string json_text, const std::filesystem::path& p
                     static_cast<int>(json_integer(p["train_steps"], where, "process.train_steps", 1, 1000000));
             if (j.contains("schedule"))
                 throw InputError(field("schedule") + ": a flow card has no schedule (process.train_steps sets T)");
-            if (card.kind != "gaussian-mixture" && card.kind != "empirical")
-                throw InputError(field("process") + ": the flow process is available for gaussian-mixture and "
-                                 "empirical cards (trained flow models are not supported yet)");
+            if (card.kind != "gaussian-mixture" && card.kind != "empirical" && card.kind != "noisetrail-unet" &&
+                card.kind != "noisetrail-mlp")
+                throw InputError(field("process") + ": the flow process is available for gaussian-mixture, "
+                                 "empirical, noisetrail-unet and noisetrail-mlp cards (a TorchScript module's "
+                                 "time input for flow is not defined yet)");
         } else if (p.contains("shift") || p.contains("train_steps")) {
             throw InputError(field("process") + ": shift and train_steps belong to a flow process");
         }

@@ -10,6 +10,7 @@
 #include "noisetrail/run.hpp"
 #include "noisetrail/sampling_plan.hpp"
 #include "noisetrail/step_terms.hpp"
+#include "noisetrail/straightness.hpp"
 
 #include <QtTest>
 
@@ -93,6 +94,8 @@ private Q_SLOTS:
     void stochastic_samplers_reach_the_distribution();
     void euler_on_vp_is_ddim_eta0();
     void shipped_flow_cards_load();
+    void straightness_matches_closed_form();
+    void shipped_reflow_straightens_two_moons();
 };
 
 void TestFlow::plan_follows_contract_data()
@@ -279,6 +282,98 @@ void TestFlow::shipped_flow_cards_load()
         for (float v : run.samples())
             QVERIFY(std::isfinite(v));
     }
+}
+
+void TestFlow::straightness_matches_closed_form()
+{
+    // On N(mu, c^2 I) the flow ODE is x(s) = (1 - s) mu + r(s) z with r(s) = sqrt((1 - s)^2 c^2 + s^2),
+    // so (x_1 - x_0) - v(x(s), s) = (1 - c - r'(s)) z and Liu et al.'s straightness is
+    // ||z||^2 (batch mean) times the integral of (1 - c - r'(s))^2 over [0, 1] (Simpson here).
+    const auto model = Model::load(test::source_path("models/gaussian-2d-flow.json"));
+    const int n = 20000;
+    double integral = 0;
+    for (int i = 0; i <= n; ++i) {
+        const double s = double(i) / n, r = std::sqrt((1 - s) * (1 - s) * kStd * kStd + s * s);
+        const double dr = (s - (1 - s) * kStd * kStd) / r, f = (1 - kStd - dr) * (1 - kStd - dr);
+        integral += f * (i == 0 || i == n ? 1 : i % 2 ? 4 : 2) / (3.0 * n);
+    }
+    for (const char* sampler : {"heun", "dpmpp2m", "euler"}) {
+        RunOptions o;
+        o.sampler = config(sampler, 400);
+        o.batch = 128;
+        o.seed = 11;
+        Run run(model, o);
+        StraightnessMeter meter;
+        while (!run.done())
+            meter.add(*run.step());
+        double zz = 0;
+        for (float z : run.x_T())
+            zz += double(z) * z;
+        const double want = zz / o.batch * integral, got = meter.value();
+        qInfo("%s 400 steps: straightness %.5f, closed form %.5f", sampler, got, want);
+        QVERIFY2(std::abs(got - want) < 0.02 * want, qPrintable(QString("%1 vs %2").arg(got).arg(want)));
+    }
+    // One hand-made step over all of [0, 1]: 0 when the run ends where its velocity points
+    // (v = x_1 - x_0), else the squared distance it missed by.
+    StepFrame f;
+    f.shape = {1, 2};
+    f.plan.process = ProcessKind::Flow;
+    f.plan.level = 1.0;
+    f.plan.level_prev = 0.0;
+    f.plan.t = 0;
+    f.plan.t_prev = -1;
+    f.x_t = {3.f, -1.f};
+    f.x0_hat = {0.5f, 0.25f};
+    f.eps_hat = {3.f, -1.f};
+    f.x_prev = f.x0_hat;
+    StraightnessMeter straight;
+    straight.add(f);
+    QCOMPARE(straight.value(), 0.0);
+    f.x_prev = {0.5f, 1.25f}; // the run ended 1 away from where its velocity pointed
+    StraightnessMeter bent;
+    bent.add(f);
+    QCOMPARE(bent.value(), 1.0);
+}
+
+void TestFlow::shipped_reflow_straightens_two_moons()
+{
+    // Issue 20: the shipped 2-rectified two-moons flow against the 1-rectified one it was
+    // made from. Metric: the mean distance from a sample to its nearest point of the data
+    // set (models/two-moons.npy), for one Euler step from the same noise; and the
+    // straightness of 50-step Heun runs.
+    const NpyArray data = read_npy(test::source_path("models/two-moons.npy"));
+    const auto nn_distance = [&](const std::vector<float>& x) {
+        double total = 0;
+        const std::size_t n = x.size() / 2, m = data.f32.size() / 2;
+        for (std::size_t i = 0; i < n; ++i) {
+            double best = 1e300;
+            for (std::size_t j = 0; j < m; ++j) {
+                const double dx = x[2 * i] - data.f32[2 * j], dy = x[2 * i + 1] - data.f32[2 * j + 1];
+                best = std::min(best, dx * dx + dy * dy);
+            }
+            total += std::sqrt(best);
+        }
+        return total / n;
+    };
+    double one_step[2], straight[2];
+    const char* cards[2] = {"models/two-moons-flow-mlp.json", "models/two-moons-flow-mlp-reflow.json"};
+    for (int k = 0; k < 2; ++k) {
+        const auto model = Model::load(test::source_path(cards[k]));
+        one_step[k] = nn_distance(finished_run(model, config("euler", 1), 1000, 21).samples());
+        RunOptions o;
+        o.sampler = config("heun", 50);
+        o.batch = 500;
+        o.seed = 21;
+        Run run(model, o);
+        StraightnessMeter meter;
+        while (!run.done())
+            meter.add(*run.step());
+        straight[k] = meter.value();
+        qInfo("%s: one Euler step, mean nearest-data distance %.4f; straightness (Heun 50) %.4f", cards[k],
+              one_step[k], straight[k]);
+    }
+    QVERIFY2(one_step[1] < 0.5 * one_step[0], qPrintable(QString("%1 vs %2").arg(one_step[1]).arg(one_step[0])));
+    QVERIFY2(straight[1] < 0.5 * straight[0], qPrintable(QString("%1 vs %2").arg(straight[1]).arg(straight[0])));
 }
 
 QTEST_GUILESS_MAIN(TestFlow)

@@ -6,6 +6,7 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
+#include "noisetrail/run.hpp"
 #include "noisetrail/training.hpp"
 
 #include <QtTest>
@@ -170,6 +171,88 @@ private Q_SLOTS:
         }
         c.fresh = true;
         QCOMPARE(train(c).steps_done, 30);
+    }
+
+    void flowMlpLearnsVelocity()
+    {
+        // Conditional flow matching (contract section 8): the card it writes predicts
+        // velocity on the flow process, and Euler from noise lands on the two clusters
+        // the data holds (the truth is the data, not the code).
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 512);
+        TrainConfig c = mlp_config(data, dir.filePath("f.json").toStdString(), 400);
+        c.schedule.process = ProcessKind::Flow;
+        const auto r = train(c);
+        const auto model = Model::load(r.card);
+        QVERIFY(model->card().prediction == Prediction::Velocity);
+        QVERIFY(model->schedule().process() == ProcessKind::Flow);
+        const auto [first, last] = first_last_loss(r.loss_log);
+        qInfo("flow MLP loss: first %.4f, last %.4f", first, last);
+        RunOptions ro;
+        ro.sampler.sampler = "euler";
+        ro.sampler.steps = 50;
+        ro.batch = 400;
+        ro.seed = 9;
+        const RunResult run = run_sampler(*model, ro);
+        int near = 0;
+        for (int i = 0; i < ro.batch; ++i) {
+            const double x = run.samples[2 * i], y = run.samples[2 * i + 1];
+            near += std::min(std::hypot(x - 1, y - 0.5), std::hypot(x + 1, y - 0.5)) < 0.3;
+        }
+        qInfo("%d of %d Euler samples within 0.3 of a cluster", near, ro.batch);
+        QVERIFY2(near > 0.85 * ro.batch, qPrintable(QString::number(near)));
+        // Both clusters are reached (no collapse onto one).
+        int right = 0;
+        for (int i = 0; i < ro.batch; ++i)
+            right += run.samples[2 * i] > 0;
+        QVERIFY2(right > 0.3 * ro.batch && right < 0.7 * ro.batch, qPrintable(QString::number(right)));
+    }
+
+    void flowConfigRules()
+    {
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 64);
+        const auto expect = [](TrainConfig c, std::initializer_list<const char*> parts) {
+            try {
+                train(c);
+                QFAIL("expected an InputError");
+            } catch (const InputError& e) {
+                for (const char* p : parts)
+                    QVERIFY2(QString(e.what()).contains(p), e.what());
+            }
+        };
+        TrainConfig c = mlp_config(data, dir.filePath("g.json").toStdString(), 5);
+        c.level_sampling = "logit-normal"; // without a flow process
+        expect(c, {"level_sampling", "flow"});
+        c.schedule.process = ProcessKind::Flow;
+        c.level_sampling = "beta";
+        expect(c, {"level_sampling", "uniform or logit-normal", "beta"});
+        c.level_sampling = "logit-normal";
+        std::vector<float> wrong(3 * 2, 0.f);
+        const std::string noise = dir.filePath("noise.npy").toStdString();
+        write_npy(noise, {3, 2}, wrong.data());
+        c.noise = noise; // 3 noises for 64 examples
+        expect(c, {"noise.npy", "shape"});
+        c.noise.clear();
+        // init from a card of another architecture
+        TrainConfig small = mlp_config(data, dir.filePath("small.json").toStdString(), 5);
+        small.architecture_json = R"({"hidden": 32, "blocks": 1, "time_dim": 16})";
+        train(small);
+        c.init = small.out;
+        expect(c, {"small.json", "architecture"});
+        c.init.clear();
+        c.kind = "noisetrail-classifier";
+        expect(c, {"process", "denoiser"});
+        // The config file's "process" is the card's field.
+        const auto cfg = test::write_file(dir, "flow.json", R"({"kind": "noisetrail-mlp", "data": "points.npy",
+            "process": {"kind": "flow", "train_steps": 500, "shift": 2}, "level_sampling": "logit-normal"})");
+        const TrainConfig f = read_train_config(cfg);
+        QVERIFY(f.schedule.process == ProcessKind::Flow);
+        QCOMPARE(f.schedule.train_steps, 500);
+        QCOMPARE(f.schedule.shift, 2.0);
+        QCOMPARE(f.level_sampling, std::string("logit-normal"));
+        const auto bad = test::write_file(dir, "bad.json", R"({"kind": "noisetrail-mlp", "process": {"kind": "ve"}})");
+        QVERIFY_THROWS_EXCEPTION(InputError, read_train_config(bad));
     }
 
     void badInputs()

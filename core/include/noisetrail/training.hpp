@@ -30,7 +30,16 @@ struct TrainConfig {
     std::filesystem::path checkpoint_dir;  ///< default: <out without .json>.ckpt/
     std::string name;                      ///< card name (default from the kind)
     std::string description;
-    ScheduleConfig schedule;               ///< denoisers only
+    ScheduleConfig schedule;               ///< denoisers only; schedule.process = Flow trains a velocity model
+    /// Flow: how the noise level s is drawn per example: "uniform" (Lipman et al. 2023) or
+    /// "logit-normal" (s = sigmoid(n), n ~ N(0, 1); Esser et al. 2024, SD3). "" = uniform.
+    std::string level_sampling;
+    /// Flow: paired noise [N, *data_shape] (reflow): example i is interpolated towards
+    /// noise[i] instead of fresh Gaussian noise. Empty: fresh noise every step.
+    std::filesystem::path noise;
+    /// A model card whose weights start the network (reflow fine-tunes its source); same
+    /// kind and architecture. Ignored when resuming from a checkpoint.
+    std::filesystem::path init;
     std::string architecture_json;         ///< JSON object of the network's hyper-parameters; "" = kind default
     int steps = 0;                         ///< optimiser steps (0 = kind default)
     int batch = 0;                         ///< batch size (0 = kind default)

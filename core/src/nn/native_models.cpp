@@ -35,15 +35,19 @@ const nlohmann::json& architecture(const ModelCard& card, const nlohmann::json& 
 template <typename Net>
 class NativeDenoiser final : public Denoiser {
 public:
-    NativeDenoiser(Net net, bool on_gpu, double bytes_per_sample)
-        : net_(std::move(net)), on_gpu_(on_gpu), bytes_per_sample_(bytes_per_sample)
+    NativeDenoiser(Net net, bool on_gpu, double bytes_per_sample, double flow_time_scale)
+        : net_(std::move(net)), on_gpu_(on_gpu), bytes_per_sample_(bytes_per_sample),
+          flow_time_scale_(flow_time_scale)
     {
     }
 
-    // The networks embed t per sample (sinusoidal embedding of each entry of t).
+    // The networks embed t per sample (sinusoidal embedding of each entry of t). A flow
+    // network was trained on s T (training.cpp), so the level s arrives scaled by T.
     at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
     {
         const at::Tensor x = x_t.to(at::kFloat);
+        if (flow_time_scale_ > 0)
+            return net_->forward(x, (t.to(x.device(), at::kDouble) * flow_time_scale_).to(at::kFloat)).to(at::kDouble);
         return net_->forward(x, t.to(x.device(), at::kLong)).to(at::kDouble);
     }
 
@@ -58,6 +62,7 @@ private:
     Net net_;
     bool on_gpu_;
     double bytes_per_sample_;
+    double flow_time_scale_; // T for a flow card, 0 for VP
 };
 
 /// Before the network is built: the weights file stores every float32 parameter of
@@ -79,13 +84,15 @@ void check_weights_size(const ModelCard& card, const std::filesystem::path& weig
 }
 
 template <typename Net>
-std::unique_ptr<Denoiser> finish(const ModelCard& card, Net net, const std::filesystem::path& weights,
-                                 const at::Device& device, double bytes_per_sample)
+std::unique_ptr<Denoiser> finish(const ModelCard& card, const NoiseSchedule& schedule, Net net,
+                                 const std::filesystem::path& weights, const at::Device& device,
+                                 double bytes_per_sample)
 {
     nn::load_weights(*net, weights, "model card " + card.path.string());
     net->eval();
     net->to(device);
-    return std::make_unique<NativeDenoiser<Net>>(std::move(net), device.is_cuda(), bytes_per_sample);
+    const double flow_scale = schedule.process() == ProcessKind::Flow ? schedule.train_steps() : 0.0;
+    return std::make_unique<NativeDenoiser<Net>>(std::move(net), device.is_cuda(), bytes_per_sample, flow_scale);
 }
 
 /// Working memory of one sample's forward pass (Denoiser::bytes_per_sample): float32
@@ -112,7 +119,8 @@ double mlp_bytes_per_sample(const nn::MlpConfig& c)
 
 } // namespace
 
-std::unique_ptr<Denoiser> make_native_unet(const ModelCard& card, const NoiseSchedule&, const at::Device& device)
+std::unique_ptr<Denoiser> make_native_unet(const ModelCard& card, const NoiseSchedule& schedule,
+                                           const at::Device& device)
 {
     const auto j = nlohmann::json::parse(card.json_text);
     const std::string where = "model card " + card.path.string();
@@ -122,10 +130,11 @@ std::unique_ptr<Denoiser> make_native_unet(const ModelCard& card, const NoiseSch
                              std::to_string(c.in_channels) + ")");
     const auto weights = weights_path(card, j);
     check_weights_size(card, weights, nn::parameter_count(c));
-    return finish(card, nn::UNet(c), weights, device, unet_bytes_per_sample(c, card.data_shape));
+    return finish(card, schedule, nn::UNet(c), weights, device, unet_bytes_per_sample(c, card.data_shape));
 }
 
-std::unique_ptr<Denoiser> make_native_mlp(const ModelCard& card, const NoiseSchedule&, const at::Device& device)
+std::unique_ptr<Denoiser> make_native_mlp(const ModelCard& card, const NoiseSchedule& schedule,
+                                          const at::Device& device)
 {
     const auto j = nlohmann::json::parse(card.json_text);
     const std::string where = "model card " + card.path.string();
@@ -134,7 +143,7 @@ std::unique_ptr<Denoiser> make_native_mlp(const ModelCard& card, const NoiseSche
         card_error(card, "data_shape must be [" + std::to_string(c.dim) + "] (architecture.dim)");
     const auto weights = weights_path(card, j);
     check_weights_size(card, weights, nn::parameter_count(c));
-    return finish(card, nn::MlpDenoiser(c), weights, device, mlp_bytes_per_sample(c));
+    return finish(card, schedule, nn::MlpDenoiser(c), weights, device, mlp_bytes_per_sample(c));
 }
 
 std::unique_ptr<Denoiser> make_native_classifier(const ModelCard& card, const NoiseSchedule&, const at::Device&)

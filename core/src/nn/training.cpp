@@ -133,10 +133,18 @@ Trainee make_trainee(const TrainConfig& c, const torch::Tensor& data)
 /// What must agree for a checkpoint to be resumed (steps may grow).
 nlohmann::json signature(const TrainConfig& c, const nlohmann::json& arch)
 {
-    return {{"kind", c.kind},         {"data", fs::absolute(c.data).lexically_normal().string()},
-            {"architecture", arch},   {"schedule", nlohmann::json::parse(to_json(c))["schedule"]},
-            {"batch", c.batch},       {"seed", c.seed},
-            {"lr", c.lr},             {"ema_decay", c.ema_decay}};
+    const nlohmann::json j = nlohmann::json::parse(to_json(c));
+    nlohmann::json sig{{"kind", c.kind},       {"data", fs::absolute(c.data).lexically_normal().string()},
+                       {"architecture", arch}, {"schedule", j.value("schedule", nlohmann::json())},
+                       {"batch", c.batch},     {"seed", c.seed},
+                       {"lr", c.lr},           {"ema_decay", c.ema_decay}};
+    // Only a flow run adds its own keys, so VP checkpoints made before flow still resume.
+    if (j.contains("process")) {
+        sig["process"] = j["process"];
+        sig["level_sampling"] = c.level_sampling;
+        sig["noise"] = c.noise.empty() ? "" : fs::absolute(c.noise).lexically_normal().string();
+    }
+    return sig;
 }
 
 double learning_rate(const TrainConfig& c, int step)
@@ -223,6 +231,20 @@ TrainConfig with_defaults(TrainConfig c)
         c.name = unet ? "Digits (UNet, trained here)" : mlp ? "Two moons (MLP, trained here)" : "Digit classifier";
     if (c.checkpoint_dir.empty() && !c.out.empty())
         c.checkpoint_dir = sibling(c.out, ".ckpt");
+    const bool flow = c.schedule.process == ProcessKind::Flow;
+    if (flow && cls)
+        throw InputError("training config: 'process' belongs to a denoiser (noisetrail-unet or noisetrail-mlp)");
+    if (c.level_sampling.empty() && flow)
+        c.level_sampling = "uniform";
+    if (!c.level_sampling.empty() && !flow)
+        throw InputError("training config: 'level_sampling' needs \"process\": {\"kind\": \"flow\"}");
+    if (flow && c.level_sampling != "uniform" && c.level_sampling != "logit-normal")
+        throw InputError("training config: level_sampling must be uniform or logit-normal, got '" + c.level_sampling +
+                         "'");
+    if (!c.noise.empty() && !flow)
+        throw InputError("training config: paired 'noise' (reflow) needs \"process\": {\"kind\": \"flow\"}");
+    if (!c.init.empty() && cls)
+        throw InputError("training config: 'init' starts a denoiser from a card's weights; not for a classifier");
     if (c.lr_schedule != "constant" && c.lr_schedule != "cosine")
         throw InputError("training config: lr_schedule must be constant or cosine, got '" + c.lr_schedule + "'");
     if (c.steps < 1 || c.batch < 1 || !(c.lr > 0) || c.ema_decay < 0 || c.ema_decay >= 1 || c.warmup_steps < 0)
@@ -279,7 +301,28 @@ TrainConfig read_train_config(const fs::path& path)
                 else if (s.key() == "train_steps") c.schedule.train_steps = integer(s.value(), sk, 1, 1000000);
                 else throw InputError(where + ": unknown key '" + sk + "'");
             }
-        } else if (k == "steps") c.steps = integer(v, k, 1, 100000000);
+        } else if (k == "process") {
+            // Contract section 8's card field, as the trained card will carry it.
+            if (!v.is_object())
+                throw InputError(where + ": field 'process' must be an object, e.g. {\"kind\": \"flow\"}");
+            for (auto s = v.begin(); s != v.end(); ++s) {
+                const std::string sk = "process." + s.key();
+                if (s.key() == "kind") {
+                    const std::string pk = json_string(s.value(), where, sk);
+                    if (pk != "flow" && pk != "vp")
+                        throw InputError(where + ": " + sk + ": unknown process '" + pk + "' (expected vp or flow)");
+                    c.schedule.process = pk == "flow" ? ProcessKind::Flow : ProcessKind::Vp;
+                } else if (s.key() == "train_steps") c.schedule.train_steps = integer(s.value(), sk, 1, 1000000);
+                else if (s.key() == "shift") {
+                    c.schedule.shift = json_number(s.value(), where, sk);
+                    if (!(c.schedule.shift > 0))
+                        throw InputError(where + ": " + sk + " must be > 0");
+                } else throw InputError(where + ": unknown key '" + sk + "'");
+            }
+        } else if (k == "level_sampling") c.level_sampling = json_string(v, where, k);
+        else if (k == "noise") c.noise = rel(v, k);
+        else if (k == "init") c.init = rel(v, k);
+        else if (k == "steps") c.steps = integer(v, k, 1, 100000000);
         else if (k == "batch") c.batch = integer(v, k, 1, 1000000);
         else if (k == "lr") c.lr = json_number(v, where, k);
         else if (k == "lr_schedule") c.lr_schedule = json_string(v, where, k);
@@ -302,8 +345,6 @@ std::string to_json(const TrainConfig& c)
                      {"data", c.data.string()},
                      {"out", c.out.string()},
                      {"name", c.name},
-                     {"schedule", {{"kind", c.schedule.kind}, {"beta_start", c.schedule.beta_start},
-                                   {"beta_end", c.schedule.beta_end}, {"train_steps", c.schedule.train_steps}}},
                      {"steps", c.steps},
                      {"batch", c.batch},
                      {"lr", c.lr},
@@ -315,6 +356,15 @@ std::string to_json(const TrainConfig& c)
                      {"checkpoint_every", c.checkpoint_every},
                      {"log_every", c.log_every},
                      {"sample_count", c.sample_count}};
+    if (c.schedule.process == ProcessKind::Flow) {
+        j["process"] = {{"kind", "flow"}, {"train_steps", c.schedule.train_steps}, {"shift", c.schedule.shift}};
+        j["level_sampling"] = c.level_sampling;
+    } else {
+        j["schedule"] = {{"kind", c.schedule.kind}, {"beta_start", c.schedule.beta_start},
+                         {"beta_end", c.schedule.beta_end}, {"train_steps", c.schedule.train_steps}};
+    }
+    if (!c.noise.empty()) j["noise"] = c.noise.string();
+    if (!c.init.empty()) j["init"] = c.init.string();
     if (!c.labels.empty()) j["labels"] = c.labels.string();
     if (!c.heldout_data.empty()) j["heldout_data"] = c.heldout_data.string();
     if (!c.heldout_labels.empty()) j["heldout_labels"] = c.heldout_labels.string();
@@ -385,6 +435,7 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     if (c.threads > 0)
         torch::set_num_threads(c.threads);
     const bool denoiser = is_denoiser(c.kind);
+    const bool flow = c.schedule.process == ProcessKind::Flow;
 
     // ---- data
     const torch::Tensor data = load_floats(c.data, "--data");
@@ -396,6 +447,12 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
                          std::to_string(data.dim()));
     if (N < 2)
         throw InputError("--data " + c.data.string() + ": needs at least 2 examples");
+    torch::Tensor paired_noise; // reflow: example i flows to paired_noise[i]
+    if (!c.noise.empty()) {
+        paired_noise = load_floats(c.noise, "--noise");
+        if (paired_noise.sizes() != data.sizes())
+            throw InputError("noise " + c.noise.string() + ": shape does not match the data's (one noise per example)");
+    }
     torch::Tensor labels, held_x, held_y;
     int classes = 10;
     if (!c.architecture_json.empty()) {
@@ -421,9 +478,21 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     // initial weights, and hence the whole run, follow from `seed`.
     torch::manual_seed(c.seed);
     Trainee tr = make_trainee(c, data);
+    if (!c.init.empty()) {
+        // Start from another card's weights (a resumed checkpoint overrides them below).
+        const std::string where = "init card " + c.init.string();
+        const nlohmann::json ic = detail::read_json_file(c.init, where);
+        if (!ic.is_object() || ic.value("kind", "") != c.kind || !ic.contains("weights") || !ic["weights"].is_string())
+            throw InputError(where + ": expected a " + c.kind + " card with 'weights'");
+        if (ic.value("architecture", nlohmann::json()) != tr.architecture)
+            throw InputError(where + ": its architecture differs from the one trained here");
+        nn::load_weights(*tr.net, c.init.parent_path() / ic["weights"].get<std::string>(), where);
+        if (tr.ema)
+            nn::copy_weights(*tr.net, *tr.ema);
+    }
     std::vector<torch::Tensor> params = tr.net->parameters();
     torch::optim::Adam opt(params, torch::optim::AdamOptions(c.lr));
-    const NoiseSchedule schedule(c.schedule);
+    const NoiseSchedule schedule(c.schedule); // flow: only T is used
     const torch::Tensor ab = torch::tensor(schedule.alpha_bars(), torch::kDouble);
     const torch::Tensor sqrt_ab = ab.sqrt().to(torch::kFloat), sqrt_1m_ab = (1.0 - ab).sqrt().to(torch::kFloat);
     const int T = schedule.train_steps();
@@ -500,7 +569,20 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         const torch::Tensor idx = torch::randint(0, N, {c.batch}, torch::kLong);
         torch::Tensor x0 = data.index_select(0, idx);
         torch::Tensor loss;
-        if (denoiser) {
+        if (flow) {
+            // Conditional flow matching with the linear path (Lipman et al. 2023, eq. 22-23;
+            // Liu et al. 2023, eq. 1): x_s = (1 - s) x0 + s eps, regress v = eps - x0. The
+            // network sees s T, so its time embedding spans the range a VP network's does.
+            const torch::Tensor s = c.level_sampling == "logit-normal" ? torch::sigmoid(torch::randn({c.batch}))
+                                                                       : torch::rand({c.batch});
+            const torch::Tensor eps =
+                paired_noise.defined() ? paired_noise.index_select(0, idx) : torch::randn_like(x0);
+            std::vector<int64_t> bshape(x0.dim(), 1);
+            bshape[0] = c.batch;
+            const torch::Tensor sb = s.view(bshape);
+            const torch::Tensor xs = (1.0 - sb) * x0 + sb * eps;
+            loss = torch::mse_loss(tr.denoise(xs, s * double(T)), eps - x0);
+        } else if (denoiser) {
             // L_simple (Ho et al. 2020, eq. 14): t ~ U{0..T-1}, eps ~ N(0, I),
             // x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) eps (eq. 4), regress eps.
             const torch::Tensor t = torch::randint(0, T, {c.batch}, torch::kLong);
@@ -583,7 +665,10 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         card["description"] = c.description;
     std::vector<std::int64_t> data_shape(data.sizes().begin() + 1, data.sizes().end());
     card["data_shape"] = data_shape;
-    if (denoiser) {
+    if (flow) {
+        card["prediction"] = "velocity";
+        card["process"] = nlohmann::json::parse(to_json(c))["process"];
+    } else if (denoiser) {
         card["prediction"] = "epsilon";
         card["schedule"] = nlohmann::json::parse(to_json(c))["schedule"];
     }
@@ -607,7 +692,10 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
                             {"threads", torch::get_num_threads()},
                             {"final_loss", result.final_loss},
                             {"loss", c.kind == "noisetrail-classifier" ? "cross-entropy"
-                                                                       : "L_simple (Ho et al. 2020, eq. 14)"},
+                                     : flow ? "conditional flow matching, velocity v = eps - x_0 on the linear path "
+                                              "(Lipman et al. 2023), s ~ " + c.level_sampling +
+                                                  (paired_noise.defined() ? ", paired noise (reflow)" : "")
+                                            : "L_simple (Ho et al. 2020, eq. 14)"},
                             {"loss_curve", result.loss_log.filename().string()},
                             {"parameters", parameter_count(*tr.net)},
                             {"noisetrail_version", NOISETRAIL_VERSION}};
@@ -647,7 +735,10 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         RunOptions ro;
         ro.seed = c.seed;
         ro.batch = c.sample_count;
-        if (c.kind == "noisetrail-unet") {
+        if (flow) {
+            ro.sampler.sampler = "euler";
+            ro.sampler.steps = c.kind == "noisetrail-unet" ? 50 : 100;
+        } else if (c.kind == "noisetrail-unet") {
             ro.sampler.sampler = "ddim";
             ro.sampler.steps = 50;
         } else {

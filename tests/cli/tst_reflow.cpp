@@ -1,0 +1,124 @@
+// noisetrail-cli reflow (issue 20, point 4): 2-rectified flow of the exact single-Gaussian
+// flow card, checked against the closed form: the source's ODE maps x_1 = z to
+// mu + c z, so its pairs are that straight coupling, and a model trained on them
+// must take one Euler step to the endpoint that the source needs many steps for.
+#include "test_util.hpp"
+
+#include "noisetrail/npy.hpp"
+
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <fstream>
+
+using namespace noisetrail;
+
+namespace {
+
+constexpr double kMu[2] = {1.0, -0.5}; // models/gaussian-2d-flow.json: N(mu, c^2 I)
+constexpr double kStd = 0.5;
+
+std::vector<float> floats(const QString& file)
+{
+    const NpyArray a = read_npy(file.toStdString());
+    return a.f32;
+}
+
+/// RMS distance of samples from the closed-form endpoints mu + c x_1 of their noise.
+double endpoint_error(const QString& dump)
+{
+    const auto xt = floats(dump + "/xt.npy"); // [S+1, B, 2], x_1 first, samples last
+    const NpyArray shape = read_npy((dump + "/xt.npy").toStdString());
+    const std::size_t per = static_cast<std::size_t>(shape.shape[1] * shape.shape[2]);
+    double sq = 0;
+    for (std::size_t i = 0; i < per; ++i) {
+        const double want = kMu[i % 2] + kStd * xt[i], got = xt[xt.size() - per + i];
+        sq += (got - want) * (got - want);
+    }
+    return std::sqrt(sq / per);
+}
+
+double straightness(const QString& dump)
+{
+    std::ifstream in((dump + "/meta.json").toStdString());
+    return nlohmann::json::parse(in)["straightness"].get<double>();
+}
+
+} // namespace
+
+class TestReflow : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void gaussian_reflow_takes_one_step()
+    {
+        QTemporaryDir dir;
+        const QString src = QString::fromStdString(test::source_path("models/gaussian-2d-flow.json"));
+        const test::CliResult r = test::run_cli({"reflow", "--model", src, "--pairs", "2000", "--steps", "40",
+                                                 "--train-steps", "800", "--seed", "1", "--threads", "1", "--out",
+                                                 dir.path()}, 600000);
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const QString card = dir.filePath("gaussian-2d-flow-reflow.json");
+        QVERIFY2(QFile::exists(card), qPrintable(r.out));
+        std::ifstream in(card.toStdString());
+        const auto j = nlohmann::json::parse(in);
+        QCOMPARE(j["prediction"].get<std::string>(), std::string("velocity"));
+        QCOMPARE(j["process"]["kind"].get<std::string>(), std::string("flow"));
+        QCOMPARE(j["reflow"]["pairs"].get<int>(), 2000);
+
+        // One Euler step: the source (exact) lands every sample on x0_hat(x_1, 1) = mu;
+        // the 2-rectified model follows the straight coupling to mu + c x_1.
+        const auto one_step = [&](const QString& model, const QString& name) {
+            const test::CliResult s = test::run_cli({"sample", "--model", model, "--sampler", "euler", "--steps", "1",
+                                                     "--batch", "500", "--seed", "5", "--dump", dir.filePath(name)});
+            if (s.code != 0)
+                qWarning("%s", qPrintable(s.err));
+            return endpoint_error(dir.filePath(name));
+        };
+        const double src_err = one_step(src, "src1"), rf_err = one_step(card, "rf1");
+        qInfo("one Euler step, RMS distance from mu + c x_1: source %.4f, 2-rectified %.4f", src_err, rf_err);
+        QVERIFY2(src_err > 0.4, qPrintable(QString::number(src_err))); // RMS of c z per coordinate: c = 0.5
+        QVERIFY2(rf_err < 0.1, qPrintable(QString::number(rf_err)));
+
+        // Straightness of 40-step Heun runs (Liu et al. eq. 4): near 0 after reflow.
+        const auto heun = [&](const QString& model, const QString& name) {
+            const test::CliResult s = test::run_cli({"sample", "--model", model, "--sampler", "heun", "--steps", "40",
+                                                     "--batch", "500", "--seed", "5", "--dump", dir.filePath(name)});
+            if (s.code != 0)
+                qWarning("%s", qPrintable(s.err));
+            return straightness(dir.filePath(name));
+        };
+        const double src_s = heun(src, "src40"), rf_s = heun(card, "rf40");
+        qInfo("straightness, Heun 40: source %.4f, 2-rectified %.4f", src_s, rf_s);
+        QVERIFY2(rf_s < 0.1 * src_s, qPrintable(QString("%1 vs %2").arg(rf_s).arg(src_s)));
+
+        // The same command again resumes: the pairs are kept, training is complete.
+        const test::CliResult again = test::run_cli({"reflow", "--model", src, "--pairs", "2000", "--steps", "40",
+                                                     "--train-steps", "800", "--seed", "1", "--threads", "1", "--out",
+                                                     dir.path()}, 600000);
+        QVERIFY2(again.code == 0, qPrintable(again.err));
+        QVERIFY2(!again.err.contains("pairs 2000/2000"), qPrintable(again.err));
+    }
+
+    void bad_arguments()
+    {
+        QTemporaryDir dir;
+        const QString src = QString::fromStdString(test::source_path("models/gaussian-2d-flow.json"));
+        const auto expect = [&](const QStringList& args, std::initializer_list<const char*> parts) {
+            const test::CliResult r = test::run_cli(args);
+            QCOMPARE(r.code, 2);
+            for (const char* p : parts)
+                QVERIFY2(r.err.contains(p), qPrintable(r.err));
+        };
+        expect({"reflow", "--model", src}, {"--out"});
+        expect({"reflow", "--model", src, "--out", dir.path(), "--sampler", "ddpm"}, {"--sampler ddpm", "deterministic"});
+        expect({"reflow", "--model", src, "--out", dir.path(), "--pairs", "1"}, {"--pairs"});
+        expect({"reflow", "--model", src, "--out", dir.path(), "--pairs", "20000000"}, {"--pairs", "2..10000000"});
+        expect({"reflow", "--model", src, "--out", dir.path(), "--pairs", "2000000", "--max-memory-mib", "16"},
+               {"--pairs 2000000", "memory budget of 16 MiB"});
+    }
+};
+
+QTEST_GUILESS_MAIN(TestReflow)
+#include "tst_reflow.moc"
