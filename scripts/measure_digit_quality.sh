@@ -5,7 +5,10 @@
 #   mean top-class probability and the class histogram of each; plus the time of
 #   one denoiser call on a batch of 16.
 # Usage: scripts/measure_digit_quality.sh [N_DDIM (1000)] [N_DDPM (1000)]
-# Env: NOISETRAIL_CLI (default build/app/noisetrail-cli), THREADS (default 1).
+# Env: NOISETRAIL_CLI (default build/app/noisetrail-cli), THREADS (default 1),
+#   CARD (default models/mnist-unet.json), RUNS: the runs as "KEY:SAMPLER:STEPS:SEED ..."
+#   (default "ddim_50:ddim:50:1 ddpm_1000:ddpm:1000:2"; the first uses N_DDIM samples,
+#   the others N_DDPM), e.g. for a flow card RUNS="euler_50:euler:50:1 euler_10:euler:10:2".
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -25,17 +28,25 @@ run() { # name sampler steps batch seed
   t1=$(date +%s)
   "$cli" classify --classifier "$clf" --samples "$out/$1/samples.npy" --json > "$out/$1.json"
   echo $((t1 - t0)) > "$out/$1.seconds"
+  # The sampler as the CLI describes it (plan's first line: "<description> on <model>").
+  "$cli" plan --model "$card" --sampler "$2" --steps "$3" | head -1 | sed 's/ on .*//' > "$out/$1.desc"
   echo "$1: $(cat "$out/$1.json") in $(cat "$out/$1.seconds") s" >&2
 }
 
-# One denoiser call, batch 16: a 50-step DDIM run over 50 (the sampler's own cost is negligible).
-"$cli" sample --model "$card" --sampler ddim --steps 50 --batch 16 --seed 0 --threads "$threads" --dump "$out/timing" >&2
-run ddim50 ddim 50 "$n_ddim" 1
-run ddpm1000 ddpm 1000 "$n_ddpm" 2
+runs="${RUNS:-ddim_50:ddim:50:1 ddpm_1000:ddpm:1000:2}"
+# One denoiser call, batch 16: a 50-step run of the first sampler over 50 (the sampler's own cost is negligible).
+first_sampler=$(echo "$runs" | awk '{print $1}' | cut -d: -f2)
+"$cli" sample --model "$card" --sampler "$first_sampler" --steps 50 --batch 16 --seed 0 --threads "$threads" --dump "$out/timing" >&2
+n="$n_ddim"
+for r in $runs; do
+  IFS=: read -r key sampler steps seed <<< "$r"
+  run "$key" "$sampler" "$steps" "$n" "$seed"
+  n="$n_ddpm"
+done
 
-node - "$card" "$out" "$threads" "$n_ddim" "$n_ddpm" <<'JS'
+node - "$card" "$out" "$threads" "$n_ddim" "$n_ddpm" "$runs" <<'JS'
 const fs = require('fs');
-const [card, out, threads, nDdim, nDdpm] = process.argv.slice(2);
+const [card, out, threads, nDdim, nDdpm, runs] = process.argv.slice(2);
 const j = JSON.parse(fs.readFileSync(card, 'utf8'));
 const read = (n) => ({ ...JSON.parse(fs.readFileSync(`${out}/${n}.json`, 'utf8')),
                        seconds: Number((fs.readFileSync(`${out}/${n}.seconds`, 'utf8'))) });
@@ -45,13 +56,18 @@ const q = (r, what) => ({ sampler: what, ...r,
 j.quality = {
   judged_by: 'mnist-classifier.json (noisetrail-cli classify)',
   bar: 'mean top-class probability >= 0.9 and every digit between 5% and 15% of the samples',
-  ddim_50: q(read('ddim50'), 'DDIM, 50 steps, eta 0, leading, seed 1'),
-  ddpm_1000: q(read('ddpm1000'), 'DDPM, 1000 steps, fixed_small, leading, seed 2'),
+};
+for (const r of runs.split(/\s+/).filter(Boolean)) {
+  const [key, sampler, steps, seed] = r.split(':');
+  const desc = fs.readFileSync(`${out}/${key}.desc`, 'utf8').trim();
+  j.quality[key] = q(read(key), `${desc}, seed ${seed}`);
+}
+Object.assign(j.quality, {
   denoiser_ms_batch16: Math.round(1000 * (meta.seconds_denoiser ?? meta.seconds) / 50 * 10) / 10,
   threads: Number(threads),
   measured_on: '2-core CPU shared with other jobs (times are upper bounds)',
-  command: `THREADS=${threads} scripts/measure_digit_quality.sh ${nDdim} ${nDdpm}`,
-};
+  command: `THREADS=${threads} CARD=${card} RUNS="${runs}" scripts/measure_digit_quality.sh ${nDdim} ${nDdpm}`,
+});
 fs.writeFileSync(card, JSON.stringify(j, null, 2) + '\n');
 console.log(JSON.stringify(j.quality, null, 2));
 JS

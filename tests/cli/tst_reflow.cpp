@@ -56,7 +56,7 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const QString src = QString::fromStdString(test::source_path("models/gaussian-2d-flow.json"));
         const test::CliResult r = test::run_cli({"reflow", "--model", src, "--pairs", "2000", "--steps", "40",
-                                                 "--train-steps", "800", "--seed", "1", "--threads", "1", "--out",
+                                                 "--train-steps", "400", "--seed", "1", "--threads", "1", "--out",
                                                  dir.path()}, 600000);
         QVERIFY2(r.code == 0, qPrintable(r.err));
         const QString card = dir.filePath("gaussian-2d-flow-reflow.json");
@@ -95,7 +95,7 @@ private Q_SLOTS:
 
         // The same command again resumes: the pairs are kept, training is complete.
         const test::CliResult again = test::run_cli({"reflow", "--model", src, "--pairs", "2000", "--steps", "40",
-                                                     "--train-steps", "800", "--seed", "1", "--threads", "1", "--out",
+                                                     "--train-steps", "400", "--seed", "1", "--threads", "1", "--out",
                                                      dir.path()}, 600000);
         QVERIFY2(again.code == 0, qPrintable(again.err));
         QVERIFY2(!again.err.contains("pairs 2000/2000"), qPrintable(again.err));
