@@ -209,13 +209,28 @@ void EquationView::render()
         const PlanStep* prev = step_ > 0 ? &st->info(step_ - 1).plan : nullptr;
         const StepTerms c = step_terms(config_, ps, prev);
         shown_ = c;
-        const QString where = tr("step %1 of %2: t = %3 &rarr; t&prime; = %4, %5 = %6, %7 = %8")
-                                  .arg(step_ + 1)
-                                  .arg(st->plannedSteps())
-                                  .arg(ps.t)
-                                  .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)")
-                                                     : QString::number(ps.t_prev))
-                                  .arg(kAb, num(ps.alpha_bar), kAbPrev, num(ps.alpha_bar_prev));
+        // Where the step stands: VP by t and alpha_bar; flow (contract section 8) by s and the
+        // path's alpha = 1 - s, sigma = s (core noise_level, path_at).
+        const bool flow = ps.process == ProcessKind::Flow;
+        QString where;
+        if (flow) {
+            const PathPoint at = path_at(ps), to = path_at_prev(ps);
+            where = tr("step %1 of %2 (flow path): s = %3 &rarr; s&prime; = %4, &alpha; = 1 &minus; s = %5, "
+                       "&sigma; = s = %6, &alpha;&prime; = %7, &sigma;&prime; = %8")
+                        .arg(step_ + 1)
+                        .arg(st->plannedSteps())
+                        .arg(noise_level(ps), 0, 'f', 3)
+                        .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)")
+                                           : QString::number(noise_level_prev(ps), 'f', 3))
+                        .arg(num(at.alpha), num(at.sigma), num(to.alpha), num(to.sigma));
+        } else {
+            where = tr("step %1 of %2: t = %3 &rarr; t&prime; = %4, %5 = %6, %7 = %8")
+                        .arg(step_ + 1)
+                        .arg(st->plannedSteps())
+                        .arg(ps.t)
+                        .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)") : QString::number(ps.t_prev))
+                        .arg(kAb, num(ps.alpha_bar), kAbPrev, num(ps.alpha_bar_prev));
+        }
         // Scalars, the predictor and grouped forms on one line, then x_prev term by term.
         QStringList scalars, parts;
         for (const StepScalar& v : c.scalars)
@@ -235,6 +250,20 @@ void EquationView::render()
         update += QStringLiteral(" = ") + sumText(c.terms);
         if (!c.note.empty())
             update += QStringLiteral(" ") + richText(c.note);
+        if (flow) {
+            // The velocity (the flow-matching target), and where the update is alpha' x0_hat + sigma' eps_hat
+            // (Euler; DDIM with eta 0) the same step as a move along it (rectified flow, Liu et al. 2023).
+            const PathPoint to = path_at_prev(ps);
+            const bool eulerForm = std::ranges::all_of(c.terms, [&](const Term& t) {
+                const double want = t.quantity == Quantity::X0Hat ? to.alpha : t.quantity == Quantity::EpsHat ? to.sigma : 0.0;
+                return std::abs(c.coefficient(t.quantity) - want) <= 1e-12;
+            }) && !c.predictor;
+            QString v = tr("v = %1 &minus; %2 (the velocity, what a flow model learns)").arg(kEps, kX0);
+            if (eulerForm)
+                v += tr("; the same step along it: %1 = x<sub>s</sub> + (s&prime; &minus; s) v, s&prime; &minus; s = %2")
+                         .arg(kXprev, num(to.sigma - path_at(ps).sigma));
+            parts << v;
+        }
         numeric = where;
         if (!parts.isEmpty())
             numeric += QStringLiteral("<br>") + parts.join(QStringLiteral(" &nbsp; "));
@@ -301,6 +330,10 @@ void EquationView::render()
                          .arg(QString::fromStdString(info->title).toHtmlEscaped(),
                               size(kXprev + QStringLiteral(" &minus; ") + richText(c.predictor->lhs),
                                    norm([&](int k) { return at(xprev, k) - sumStored(c.predictor->terms, k); })));
+        if (flow) // |v| with v = eps_hat - x0_hat (contract section 8), and the move it makes on the path
+            sizes << size(QStringLiteral("v"), norm([&](int k) { return value(Quantity::EpsHat, k) - value(Quantity::X0Hat, k); }))
+                  << size(QStringLiteral("x<sub>t&prime;</sub> &minus; x<sub>s</sub>"),
+                          norm([&](int k) { return at(xprev, k) - at(xt, k); }));
         terms = tr("Sample %1, size of each term: %2").arg(i + 1).arg(sizes.join(QStringLiteral(" &nbsp;&middot;&nbsp; ")));
     } else if (!computed) {
         numeric = tr("<i>No step computed at the cursor: run, or move the timeline onto a step of this panel.</i>");
