@@ -25,6 +25,26 @@ const QString kAbPrev = QStringLiteral("&alpha;&#772;<sub>t&prime;</sub>");
 
 QString num(double v) { return QString::number(v, 'g', 6); }
 
+/// The forward process and training loss, for reference beside the reverse step: the seed's
+/// (VP) or the flow path's (contract section 8).
+QString forwardText(bool flow)
+{
+    if (flow)
+        return EquationView::tr("<span style='color:gray'>Forward (flow path): x<sub>s</sub> = (1 &minus; s) x<sub>0</sub> "
+                                "+ s &epsilon;, s from 0 (data) to 1 (noise); training (conditional flow matching): "
+                                "L = E<sub>s,x<sub>0</sub>,&epsilon;</sub> &#8214;v<sub>&theta;</sub>(x<sub>s</sub>, s) "
+                                "&minus; (&epsilon; &minus; x<sub>0</sub>)&#8214;&sup2; (Lipman et al. 2023; Liu et al. "
+                                "2023)</span>");
+    return EquationView::tr("<span style='color:gray'>Forward: q(x<sub>t</sub> | x<sub>t&minus;1</sub>) = "
+                            "N(&radic;(1&minus;&beta;<sub>t</sub>) x<sub>t&minus;1</sub>, &beta;<sub>t</sub> I), "
+                            "q(x<sub>t</sub> | x<sub>0</sub>) = N(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub>, "
+                            "(1&minus;&alpha;&#772;<sub>t</sub>) I); training: L<sub>simple</sub> = "
+                            "E<sub>t,x<sub>0</sub>,&epsilon;</sub> &#8214;&epsilon; &minus; "
+                            "&epsilon;<sub>&theta;</sub>(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub> + "
+                            "&radic;(1&minus;&alpha;&#772;<sub>t</sub>) &epsilon;, t)&#8214;&sup2; "
+                            "(Ho et al. eq. 14)</span>");
+}
+
 /// Whether a term is written: a zero coefficient is dropped, except the noise's
 /// (DDIM's "+ 0 z" says that eta 0 adds none).
 bool shown(const Term& t) { return t.coefficient != 0.0 || t.quantity == Quantity::Noise; }
@@ -126,15 +146,7 @@ EquationView::EquationView(QWidget* parent) : QWidget(parent)
     forward_ = new QLabel;
     forward_->setTextFormat(Qt::RichText);
     forward_->setWordWrap(true);
-    // The seed's forward process and training loss, for reference beside the reverse step.
-    forward_->setText(tr("<span style='color:gray'>Forward: q(x<sub>t</sub> | x<sub>t&minus;1</sub>) = "
-                         "N(&radic;(1&minus;&beta;<sub>t</sub>) x<sub>t&minus;1</sub>, &beta;<sub>t</sub> I), "
-                         "q(x<sub>t</sub> | x<sub>0</sub>) = N(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub>, "
-                         "(1&minus;&alpha;&#772;<sub>t</sub>) I); training: L<sub>simple</sub> = "
-                         "E<sub>t,x<sub>0</sub>,&epsilon;</sub> &#8214;&epsilon; &minus; "
-                         "&epsilon;<sub>&theta;</sub>(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub> + "
-                         "&radic;(1&minus;&alpha;&#772;<sub>t</sub>) &epsilon;, t)&#8214;&sup2; "
-                         "(Ho et al. eq. 14)</span>"));
+    forward_->setText(forwardText(false));
     col->addWidget(forward_);
     col->addStretch(1);
     baseFont_ = font();
@@ -190,6 +202,7 @@ void EquationView::render()
 {
     shown_.reset();
     const Trajectory* st = traj_.get();
+    forward_->setText(forwardText(st && st->size() > 0 && st->info(0).plan.process == ProcessKind::Flow));
     const bool computed = st && step_ >= 0 && step_ < st->size();
     // The equation in symbols (from the sampler's registry entry), then with this step's numbers.
     const std::vector<SamplerInfo> registered = samplers();

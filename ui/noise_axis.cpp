@@ -66,7 +66,7 @@ QString NoiseAxis::axisTitle() const
     if (flow())
         return QCoreApplication::translate("NoiseAxis", "s (noise level)");
     if (mixed)
-        return QCoreApplication::translate("NoiseAxis", "t (noise level; flow s at the same SNR)");
+        return QCoreApplication::translate("NoiseAxis", "t (flow s: equal SNR)");
     return QCoreApplication::translate("NoiseAxis", "t (noise level)");
 }
 

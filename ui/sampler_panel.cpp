@@ -651,11 +651,12 @@ void SamplerPanel::redraw()
             info.plan.process == ProcessKind::Flow
                 ? tr("alpha_s = %1 \u00b7 sigma_s = %2").arg(path.alpha, 0, 'g', 3).arg(path.sigma, 0, 'g', 3)
                 : tr("alpha_bar = %1").arg(info.plan.alpha_bar, 0, 'g', 3);
-        footer_->setText(tr("step %1 of %2 \u00b7 %3 \u00b7 %4 \u00b7 x_t std %5")
+        footer_->setText(tr("step %1 of %2 \u00b7 %3 \u00b7 %4 \u00b7 %5 std %6")
                              .arg(shownStep_ + 1)
                              .arg(S)
                              .arg(levelText(info.plan))
                              .arg(coefficients)
+                             .arg(info.plan.process == ProcessKind::Flow ? QStringLiteral("x_s") : QStringLiteral("x_t"))
                              .arg(info.stats.xt_std, 0, 'f', 3));
     }
     if (model()->card().is_2d_points()) {
