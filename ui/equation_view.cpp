@@ -25,6 +25,26 @@ const QString kAbPrev = QStringLiteral("&alpha;&#772;<sub>t&prime;</sub>");
 
 QString num(double v) { return QString::number(v, 'g', 6); }
 
+/// The forward process and training loss, for reference beside the reverse step: the seed's
+/// (VP) or the flow path's (contract section 8).
+QString forwardText(bool flow)
+{
+    if (flow)
+        return EquationView::tr("<span style='color:gray'>Forward (flow path): x<sub>s</sub> = (1 &minus; s) x<sub>0</sub> "
+                                "+ s &epsilon;, s from 0 (data) to 1 (noise); training (conditional flow matching): "
+                                "L = E<sub>s,x<sub>0</sub>,&epsilon;</sub> &#8214;v<sub>&theta;</sub>(x<sub>s</sub>, s) "
+                                "&minus; (&epsilon; &minus; x<sub>0</sub>)&#8214;&sup2; (Lipman et al. 2023; Liu et al. "
+                                "2023)</span>");
+    return EquationView::tr("<span style='color:gray'>Forward: q(x<sub>t</sub> | x<sub>t&minus;1</sub>) = "
+                            "N(&radic;(1&minus;&beta;<sub>t</sub>) x<sub>t&minus;1</sub>, &beta;<sub>t</sub> I), "
+                            "q(x<sub>t</sub> | x<sub>0</sub>) = N(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub>, "
+                            "(1&minus;&alpha;&#772;<sub>t</sub>) I); training: L<sub>simple</sub> = "
+                            "E<sub>t,x<sub>0</sub>,&epsilon;</sub> &#8214;&epsilon; &minus; "
+                            "&epsilon;<sub>&theta;</sub>(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub> + "
+                            "&radic;(1&minus;&alpha;&#772;<sub>t</sub>) &epsilon;, t)&#8214;&sup2; "
+                            "(Ho et al. eq. 14)</span>");
+}
+
 /// Whether a term is written: a zero coefficient is dropped, except the noise's
 /// (DDIM's "+ 0 z" says that eta 0 adds none).
 bool shown(const Term& t) { return t.coefficient != 0.0 || t.quantity == Quantity::Noise; }
@@ -126,15 +146,7 @@ EquationView::EquationView(QWidget* parent) : QWidget(parent)
     forward_ = new QLabel;
     forward_->setTextFormat(Qt::RichText);
     forward_->setWordWrap(true);
-    // The seed's forward process and training loss, for reference beside the reverse step.
-    forward_->setText(tr("<span style='color:gray'>Forward: q(x<sub>t</sub> | x<sub>t&minus;1</sub>) = "
-                         "N(&radic;(1&minus;&beta;<sub>t</sub>) x<sub>t&minus;1</sub>, &beta;<sub>t</sub> I), "
-                         "q(x<sub>t</sub> | x<sub>0</sub>) = N(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub>, "
-                         "(1&minus;&alpha;&#772;<sub>t</sub>) I); training: L<sub>simple</sub> = "
-                         "E<sub>t,x<sub>0</sub>,&epsilon;</sub> &#8214;&epsilon; &minus; "
-                         "&epsilon;<sub>&theta;</sub>(&radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub> + "
-                         "&radic;(1&minus;&alpha;&#772;<sub>t</sub>) &epsilon;, t)&#8214;&sup2; "
-                         "(Ho et al. eq. 14)</span>"));
+    forward_->setText(forwardText(false));
     col->addWidget(forward_);
     col->addStretch(1);
     baseFont_ = font();
@@ -190,6 +202,7 @@ void EquationView::render()
 {
     shown_.reset();
     const Trajectory* st = traj_.get();
+    forward_->setText(forwardText(st && st->size() > 0 && st->info(0).plan.process == ProcessKind::Flow));
     const bool computed = st && step_ >= 0 && step_ < st->size();
     // The equation in symbols (from the sampler's registry entry), then with this step's numbers.
     const std::vector<SamplerInfo> registered = samplers();
@@ -209,13 +222,28 @@ void EquationView::render()
         const PlanStep* prev = step_ > 0 ? &st->info(step_ - 1).plan : nullptr;
         const StepTerms c = step_terms(config_, ps, prev);
         shown_ = c;
-        const QString where = tr("step %1 of %2: t = %3 &rarr; t&prime; = %4, %5 = %6, %7 = %8")
-                                  .arg(step_ + 1)
-                                  .arg(st->plannedSteps())
-                                  .arg(ps.t)
-                                  .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)")
-                                                     : QString::number(ps.t_prev))
-                                  .arg(kAb, num(ps.alpha_bar), kAbPrev, num(ps.alpha_bar_prev));
+        // Where the step stands: VP by t and alpha_bar; flow (contract section 8) by s and the
+        // path's alpha = 1 - s, sigma = s (core noise_level, path_at).
+        const bool flow = ps.process == ProcessKind::Flow;
+        QString where;
+        if (flow) {
+            const PathPoint at = path_at(ps), to = path_at_prev(ps);
+            where = tr("step %1 of %2 (flow path): s = %3 &rarr; s&prime; = %4, &alpha; = 1 &minus; s = %5, "
+                       "&sigma; = s = %6, &alpha;&prime; = %7, &sigma;&prime; = %8")
+                        .arg(step_ + 1)
+                        .arg(st->plannedSteps())
+                        .arg(noise_level(ps), 0, 'f', 3)
+                        .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)")
+                                           : QString::number(noise_level_prev(ps), 'f', 3))
+                        .arg(num(at.alpha), num(at.sigma), num(to.alpha), num(to.sigma));
+        } else {
+            where = tr("step %1 of %2: t = %3 &rarr; t&prime; = %4, %5 = %6, %7 = %8")
+                        .arg(step_ + 1)
+                        .arg(st->plannedSteps())
+                        .arg(ps.t)
+                        .arg(ps.t_prev < 0 ? QStringLiteral("0 (lands on x&#770;&#8320;)") : QString::number(ps.t_prev))
+                        .arg(kAb, num(ps.alpha_bar), kAbPrev, num(ps.alpha_bar_prev));
+        }
         // Scalars, the predictor and grouped forms on one line, then x_prev term by term.
         QStringList scalars, parts;
         for (const StepScalar& v : c.scalars)
@@ -235,6 +263,20 @@ void EquationView::render()
         update += QStringLiteral(" = ") + sumText(c.terms);
         if (!c.note.empty())
             update += QStringLiteral(" ") + richText(c.note);
+        if (flow) {
+            // The velocity (the flow-matching target), and where the update is alpha' x0_hat + sigma' eps_hat
+            // (Euler; DDIM with eta 0) the same step as a move along it (rectified flow, Liu et al. 2023).
+            const PathPoint to = path_at_prev(ps);
+            const bool eulerForm = std::ranges::all_of(c.terms, [&](const Term& t) {
+                const double want = t.quantity == Quantity::X0Hat ? to.alpha : t.quantity == Quantity::EpsHat ? to.sigma : 0.0;
+                return std::abs(c.coefficient(t.quantity) - want) <= 1e-12;
+            }) && !c.predictor;
+            QString v = tr("v = %1 &minus; %2 (the velocity, what a flow model learns)").arg(kEps, kX0);
+            if (eulerForm)
+                v += tr("; the same step along it: %1 = x<sub>s</sub> + (s&prime; &minus; s) v, s&prime; &minus; s = %2")
+                         .arg(kXprev, num(to.sigma - path_at(ps).sigma));
+            parts << v;
+        }
         numeric = where;
         if (!parts.isEmpty())
             numeric += QStringLiteral("<br>") + parts.join(QStringLiteral(" &nbsp; "));
@@ -301,6 +343,10 @@ void EquationView::render()
                          .arg(QString::fromStdString(info->title).toHtmlEscaped(),
                               size(kXprev + QStringLiteral(" &minus; ") + richText(c.predictor->lhs),
                                    norm([&](int k) { return at(xprev, k) - sumStored(c.predictor->terms, k); })));
+        if (flow) // |v| with v = eps_hat - x0_hat (contract section 8), and the move it makes on the path
+            sizes << size(QStringLiteral("v"), norm([&](int k) { return value(Quantity::EpsHat, k) - value(Quantity::X0Hat, k); }))
+                  << size(QStringLiteral("x<sub>t&prime;</sub> &minus; x<sub>s</sub>"),
+                          norm([&](int k) { return at(xprev, k) - at(xt, k); }));
         terms = tr("Sample %1, size of each term: %2").arg(i + 1).arg(sizes.join(QStringLiteral(" &nbsp;&middot;&nbsp; ")));
     } else if (!computed) {
         numeric = tr("<i>No step computed at the cursor: run, or move the timeline onto a step of this panel.</i>");

@@ -1,5 +1,6 @@
 #include "forward_view.hpp"
 
+#include "noisetrail/sampling_plan.hpp"
 #include "render.hpp"
 
 #include <QHBoxLayout>
@@ -65,7 +66,8 @@ protected:
         const int n = std::min(model->exampleCount, 8);
         const int labelW = 150;
         const int side = std::max(8, std::min((width() - labelW) / n, height() / 3) - 4);
-        const QString rowNames[3] = {tr("x_0 (data)"), tr("eps ~ N(0, I)"), tr("x_t")};
+        const bool flow = model->model->schedule().process() == ProcessKind::Flow;
+        const QString rowNames[3] = {tr("x_0 (data)"), tr("eps ~ N(0, I)"), flow ? tr("x_s") : tr("x_t")};
         p.setRenderHint(QPainter::SmoothPixmapTransform, false);
         for (int row = 0; row < 3; ++row) {
             const int y = row * (side + 4);
@@ -86,7 +88,8 @@ ForwardView::ForwardView(QWidget* parent) : QWidget(parent)
     auto* col = new QVBoxLayout(this);
     col->setContentsMargins(6, 4, 6, 4);
     auto* row = new QHBoxLayout;
-    auto* lbl = new QLabel(tr("t"));
+    auto* lbl = levelLabel_ = new QLabel(tr("t"));
+    lbl->setObjectName("forwardLevelName");
     slider_ = new QSlider(Qt::Horizontal);
     slider_->setObjectName("forwardT");
     slider_->setRange(0, 999);
@@ -127,13 +130,15 @@ void ForwardView::setModel(std::shared_ptr<const LoadedModel> model)
 }
 
 void ForwardView::setT(int t) { slider_->setValue(t); }
+void ForwardView::setAxis(const NoiseAxis& axis) { axis_ = axis; }
+QString ForwardView::levelName() const { return levelLabel_->text(); }
 bool ForwardView::linked() const { return link_->isChecked(); }
 void ForwardView::setLinked(bool on) { link_->setChecked(on); }
 
 void ForwardView::followTimeline(int cursorT)
 {
     if (linked())
-        slider_->setValue(std::max(0, cursorT));
+        slider_->setValue(std::max(0, model_ ? axis_.fromAxis(&model_->model->schedule(), cursorT) : cursorT));
 }
 int ForwardView::t() const { return slider_->value(); }
 QString ForwardView::formulaText() const { return formula_->text(); }
@@ -145,22 +150,47 @@ void ForwardView::update_()
         return;
     }
     const int t = slider_->value();
+    const NoiseSchedule& schedule = model_->model->schedule();
+    const bool flow = schedule.process() == ProcessKind::Flow;
     const double ab = model_->alphaBars.at(t);
-    canvas_->a = std::sqrt(ab);
-    canvas_->b = std::sqrt(1 - ab);
+    // The path's coefficients at this level from core (VP: sqrt(ab), sqrt(1 - ab); flow: 1 - s, s).
+    PlanStep at;
+    at.t = t;
+    at.alpha_bar = ab;
+    at.process = schedule.process();
+    at.level = flow ? schedule.flow_level(t) : 0.0;
+    const PathPoint path = path_at(at);
+    canvas_->a = path.alpha;
+    canvas_->b = path.sigma;
     // O(examples) arithmetic on a slider move: display, not the model.
     canvas_->xt.resize(model_->examples.size());
     for (std::size_t i = 0; i < canvas_->xt.size(); ++i)
         canvas_->xt[i] = float(canvas_->a * model_->examples[i] + canvas_->b * model_->exampleNoise[i]);
-    formula_->setText(tr("x<sub>t</sub> = &radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub> + "
-                         "&radic;(1 &minus; &alpha;&#772;<sub>t</sub>) &epsilon; &nbsp;=&nbsp; "
-                         "<b>%1</b> x<sub>0</sub> + <b>%2</b> &epsilon; &nbsp;&nbsp; "
-                         "(t = %3, &alpha;&#772;<sub>t</sub> = %4, log SNR = %5)")
-                          .arg(canvas_->a, 0, 'f', 3)
-                          .arg(canvas_->b, 0, 'f', 3)
-                          .arg(t)
-                          .arg(ab, 0, 'g', 4)
-                          .arg(model_->logSnr.at(t), 0, 'f', 2));
+    levelLabel_->setText(flow ? tr("s") : tr("t"));
+    if (flow) // the linear path of flow matching (Lipman et al. 2023; Liu et al. 2023), contract section 8
+        formula_->setText(tr("x<sub>s</sub> = (1 &minus; s) x<sub>0</sub> + s &epsilon; &nbsp;=&nbsp; "
+                             "<b>%1</b> x<sub>0</sub> + <b>%2</b> &epsilon; &nbsp;&nbsp; "
+                             "(s = %3, &alpha;<sub>s</sub> = 1 &minus; s, &sigma;<sub>s</sub> = s, log SNR = %4)")
+                              .arg(canvas_->a, 0, 'f', 3)
+                              .arg(canvas_->b, 0, 'f', 3)
+                              .arg(levelText(schedule, t, false))
+                              .arg(model_->logSnr.at(t), 0, 'f', 2));
+    else
+        formula_->setText(tr("x<sub>t</sub> = &radic;&alpha;&#772;<sub>t</sub> x<sub>0</sub> + "
+                             "&radic;(1 &minus; &alpha;&#772;<sub>t</sub>) &epsilon; &nbsp;=&nbsp; "
+                             "<b>%1</b> x<sub>0</sub> + <b>%2</b> &epsilon; &nbsp;&nbsp; "
+                             "(t = %3, &alpha;&#772;<sub>t</sub> = %4, log SNR = %5)")
+                              .arg(canvas_->a, 0, 'f', 3)
+                              .arg(canvas_->b, 0, 'f', 3)
+                              .arg(t)
+                              .arg(ab, 0, 'g', 4)
+                              .arg(model_->logSnr.at(t), 0, 'f', 2));
+    const QString name = flow ? tr("s") : tr("t");
+    slider_->setToolTip(flow ? tr("Noise level s of the flow path q(x_s | x_0), from 0 (data) to 1 (noise)")
+                             : tr("Noise level t of the forward process q(x_t | x_0)"));
+    formula_->setToolTip(flow ? tr("The flow-matching path (contract section 8) with its numbers at this s")
+                              : tr("The forward process (Ho et al. 2020, eq. 4) with its numbers at this t"));
+    canvas_->setToolTip(tr("Real examples pushed forward to noise level %1 with a fixed eps").arg(name));
     canvas_->update();
 }
 

@@ -458,6 +458,7 @@ void MainWindow::onModelReady()
     const ModelCard& card = m->card();
     clearError();
     plotFeed_->setModel(*m);
+    plots_->setNoiseAxis({}); // the schedule plot drew the new card: updateTimelineMarks redraws the axis' reference
     panelRow_->sync();
     rebuildPlots();
     timeline_->setTrainSteps(m->trainSteps());
@@ -641,7 +642,16 @@ void MainWindow::refreshViews()
     updateStatus();
 }
 
-void MainWindow::updateTimelineMarks() { timeline_->setPanels(panelRow_->marks()); }
+void MainWindow::updateTimelineMarks()
+{
+    // One noise axis for the timeline, the plots and the forward process (panels of a
+    // flow card beside VP ones meet at equal SNR; noise_axis.hpp). Unchanged: nothing redone.
+    const NoiseAxis axis = doc_->noiseAxis();
+    timeline_->setAxis(axis);
+    plots_->setNoiseAxis(axis);
+    forward_->setAxis(axis);
+    timeline_->setPanels(panelRow_->marks());
+}
 
 void MainWindow::updateTitle() { setWindowTitle(doc_->windowTitle()); }
 
@@ -667,8 +677,8 @@ std::vector<SampleDialog::Source> MainWindow::sampleSources() const
 {
     std::vector<SampleDialog::Source> out;
     for (int i = 0; i < panelCount(); ++i)
-        out.push_back({panel(i)->trajectoryPtr(),
-                       tr("Panel %1: %2").arg(i + 1).arg(panel(i)->description())});
+        out.push_back({panel(i)->trajectoryPtr(), tr("Panel %1: %2").arg(i + 1).arg(panel(i)->description()),
+                       panel(i)->axisTimesteps()});
     return out;
 }
 

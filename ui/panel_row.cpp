@@ -77,7 +77,7 @@ int PanelRow::showNewest(Field field)
     for (int i : doc_->runPanels()) {
         const Trajectory& tr = panels_.at(std::size_t(i))->trajectory();
         if (!tr.finished() && tr.plannedSteps() > 0)
-            t = std::max(t, tr.timesteps()[std::size_t(std::max(0, tr.size() - 1))]);
+            t = std::max(t, panels_.at(std::size_t(i))->toAxis(tr.timesteps()[std::size_t(std::max(0, tr.size() - 1))]));
     }
     for (auto* p : panels_)
         p->showNewest(field);
@@ -91,7 +91,7 @@ std::vector<PanelMarks> PanelRow::marks() const
         const SamplerPanel* p = panels_[std::size_t(i)];
         PanelMarks m;
         m.color = panelColor(i);
-        m.timesteps = p->trajectory().plannedSteps() ? p->trajectory().timesteps() : p->plannedTimesteps();
+        m.timesteps = p->axisTimesteps(); // on the window's noise axis
         m.visited = p->trajectory().size();
         marks.push_back(std::move(m));
     }

@@ -11,8 +11,7 @@ namespace noisetrail::ui {
 namespace {
 std::vector<int> timesteps(const SamplerPanel* p)
 {
-    const Trajectory& tr = p->trajectory();
-    return tr.plannedSteps() ? tr.timesteps() : p->plannedTimesteps(); // before Run: the plan
+    return p->axisTimesteps(); // the computed ones, before Run the plan; on the window's noise axis
 }
 } // namespace
 
@@ -49,9 +48,10 @@ void PlotFeed::pull(const std::vector<SamplerPanel*>& panels)
         }
         for (const int n = tr.size(); done < n; ++done) {
             const auto& info = tr.info(done);
-            plots_->addStats(int(i), info.plan.t, info.stats);
+            const int t = panels[i]->toAxis(info.plan.t);
+            plots_->addStats(int(i), t, info.stats);
             if (hasValues(info.metrics.values)) // steps between measured ones hold none (core recorder.hpp)
-                plots_->addMetrics(int(i), info.plan.t, info.metrics.values);
+                plots_->addMetrics(int(i), t, info.metrics.values);
         }
     }
 }

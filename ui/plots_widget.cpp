@@ -1,6 +1,7 @@
 #include "plots_widget.hpp"
 
 #include "noisetrail/recorder.hpp"
+#include "noisetrail/sampling_plan.hpp"
 #include "export_plot.hpp"
 #include "render.hpp"
 
@@ -162,7 +163,8 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
     // Schedule: alpha_bar left, log SNR right, beta on a second right axis.
     auto* rect = schedule_->axisRect();
     schedule_->xAxis->setRangeReversed(true);
-    schedule_->xAxis->setLabel(tr("t (noise level)"));
+    axisTitle_ = NoiseAxis{}.axisTitle();
+    schedule_->xAxis->setLabel(axisTitle_);
     rect->setRangeZoom(Qt::Horizontal);
     schedule_->yAxis->setLabel(QStringLiteral("alpha_bar"));
     schedule_->yAxis->setRange(0, 1.02);
@@ -222,7 +224,7 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         r->axis(QCPAxis::atRight)->setVisible(false);
         r->axis(QCPAxis::atBottom)->setRangeReversed(true);
         r->axis(QCPAxis::atBottom)->ticker()->setTickCount(3);
-        r->axis(QCPAxis::atBottom)->setLabel(tr("t (noise level)"));
+        r->axis(QCPAxis::atBottom)->setLabel(axisTitle_);
         r->setRangeZoom(Qt::Horizontal);
         r->setRangeZoomAxes(r->axis(QCPAxis::atBottom), nullptr);
         // One t range for every plot: zooming one zooms all.
@@ -403,6 +405,52 @@ void PlotsWidget::setSchedule(const std::vector<double>& ab, const std::vector<d
     resetZoom(); // a new model: the whole t range, value axes from its data
     schedule_->graph(1)->rescaleValueAxis();
     schedule_->graph(2)->rescaleValueAxis();
+    scheduleReplot();
+}
+
+void PlotsWidget::setNoiseAxis(const NoiseAxis& axis)
+{
+    if (axis.reference == axis_.reference && axis.mixed == axis_.mixed)
+        return;
+    axis_ = axis;
+    axisTitle_ = axis.axisTitle();
+    schedule_->xAxis->setLabel(axisTitle_);
+    relayoutStats(); // the stat plots name the axis under their last row
+    if (!axis.reference)
+        return;
+    const NoiseSchedule& ref = *axis.reference;
+    const int T = ref.train_steps();
+    std::vector<double> snr(std::size_t(T), 0.0);
+    for (int t = 0; t < T; ++t)
+        snr[std::size_t(t)] = ref.log_snr(t);
+    auto* betaAxis = schedule_->axisRect()->axis(QCPAxis::atRight, 1);
+    auto* gSecond = schedule_->graph(2);
+    if (!axis.flow()) {
+        gSecond->setValueAxis(betaAxis);
+        gSecond->setName(QStringLiteral("beta"));
+        betaAxis->setVisible(true);
+        schedule_->graph(0)->setName(QStringLiteral("alpha_bar"));
+        schedule_->yAxis->setLabel(axis.mixed ? tr("alpha_bar (flow: same SNR)") : QStringLiteral("alpha_bar"));
+        setSchedule(ref.alpha_bars(), ref.betas(), snr);
+        return;
+    }
+    // Flow (contract section 8): the path x_s = alpha_s x_0 + sigma_s eps with alpha_s = 1 - s, sigma_s = s
+    // on the grid s_t = (t + 1) / T; beta has no meaning there.
+    std::vector<double> alpha(snr.size()), sigma(snr.size());
+    for (int t = 0; t < T; ++t) {
+        PlanStep at;
+        at.process = ProcessKind::Flow;
+        at.level = ref.flow_level(t);
+        const PathPoint p = path_at(at); // one home for the path's coefficients
+        alpha[std::size_t(t)] = p.alpha;
+        sigma[std::size_t(t)] = p.sigma;
+    }
+    setSchedule(alpha, sigma, snr);
+    gSecond->setValueAxis(schedule_->yAxis);
+    gSecond->setName(QStringLiteral("sigma_s = s"));
+    betaAxis->setVisible(false);
+    schedule_->graph(0)->setName(QStringLiteral("alpha_s = 1 - s"));
+    schedule_->yAxis->setLabel(QStringLiteral("alpha_s, sigma_s"));
     scheduleReplot();
 }
 
@@ -728,7 +776,7 @@ void PlotsWidget::relayoutStats()
         // The t axis is named under the last row only: above it the name would
         // take the room the legends need (the ticks stay).
         const bool lastRow = k / cols == (shown - 1) / cols;
-        statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? tr("t (noise level)") : QString());
+        statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? axisTitle_ : QString());
         grid->addElement(row, c, statTitles_[std::size_t(slot)]);
         if (legendOn)
             grid->addElement(row + 1, c, statLegends_[std::size_t(slot)]);
@@ -943,7 +991,7 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
         if (!r->visible() || !r->rect().contains(pixel))
             continue;
         const int t = tAt(stats_, pixel);
-        QStringList lines{tr("%1 at t = %2").arg(titles_[slot]).arg(t)};
+        QStringList lines{tr("%1 at %2").arg(titles_[slot]).arg(axis_.positionText(t))};
         const bool metric = slot >= kStatSlots;
         for (std::size_t p = 0; p < statGraphs_[std::size_t(slot)].size(); ++p) {
             // The panel's step nearest to t (a 50-step panel has values every 20 t).
@@ -957,11 +1005,11 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
             const QString name = int(p) < panelNames_.size() ? panelNames_[int(p)] : tr("panel %1").arg(p + 1);
             // A subsampled panel has no value between its measured steps: say which one is shown.
             const int stride = metric && metricsSubsampled(int(p)) ? metricSampling(int(p)).stride : 1;
-            QString line = std::isfinite(bestKey) ? tr("Panel %1 (%2): %3 (t = %4)")
+            QString line = std::isfinite(bestKey) ? tr("Panel %1 (%2): %3 (%4)")
                                                         .arg(p + 1)
                                                         .arg(name)
                                                         .arg(best, 0, 'g', 4)
-                                                        .arg(int(bestKey))
+                                                        .arg(axis_.positionText(int(bestKey)))
                                                   : tr("Panel %1 (%2): not computed").arg(p + 1).arg(name);
             if (stride > 1 && std::isfinite(bestKey))
                 line += tr(", the nearest measured step: metrics every %1 step").arg(ordinal(stride));

@@ -2,6 +2,7 @@
 // visited timesteps, and per-step statistics per panel in its colour, all on
 // the timeline's t axis with a cursor line. Redraws are coalesced.
 #pragma once
+#include "noise_axis.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/run.hpp"
 #include "noisetrail/sampler_config.hpp"
@@ -35,6 +36,12 @@ public:
 
     void setSchedule(const std::vector<double>& alphaBars, const std::vector<double>& betas,
                      const std::vector<double>& logSnr);
+    /// The window's noise axis (noise_axis.hpp): the x axes are named by it and the
+    /// schedule plot draws its reference: VP alpha_bar, log SNR and beta; flow
+    /// alpha_s = 1 - s, sigma_s = s and log SNR. Nothing happens when it is unchanged.
+    void setNoiseAxis(const NoiseAxis& axis);
+    /// The x axes' name ("t (noise level)", "s (noise level)", ...).
+    QString axisTitle() const { return axisTitle_; }
     void setPanelCount(int n);
     /// A new run of `panel`: clear its curves, mark its planned timesteps.
     void beginPanel(int panel, const std::vector<int>& timesteps);
@@ -183,7 +190,9 @@ private:
     bool tightLegends_ = false; // the small plots' legends do not fit: only the schedule's is shown
     MetricKind metricKind_ = MetricKind::Plain;
     int metricCount_ = 0;
-    std::vector<double> alphaBars_;
+    std::vector<double> alphaBars_; // the schedule plot's left curve: alpha_bar (VP) or alpha_s (flow)
+    NoiseAxis axis_;
+    QString axisTitle_;
     QTimer* timer_ = nullptr;
     int trainSteps_ = 1000;
     int replots_ = 0;

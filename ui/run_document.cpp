@@ -292,6 +292,20 @@ void RunDocument::setPanelModel(int i, LoadedModelPtr model)
     }
 }
 
+NoiseAxis RunDocument::noiseAxis() const
+{
+    std::vector<std::shared_ptr<const NoiseSchedule>> schedules;
+    const auto add = [&](const LoadedModelPtr& m) {
+        if (m && m->model) // aliasing: the schedule lives as long as its model
+            schedules.push_back(std::shared_ptr<const NoiseSchedule>(m, &m->model->schedule()));
+    };
+    for (int i = 0; i < panelCount(); ++i) // the panels' cards, as lockstep pacing sees them
+        add(panelModel(i));
+    if (schedules.empty())
+        add(model_);
+    return NoiseAxis::choose(schedules);
+}
+
 LoadedModelPtr RunDocument::panelModel(int i) const
 {
     const PanelRecipe& p = recipe_.panels.at(std::size_t(i));

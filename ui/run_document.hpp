@@ -10,6 +10,7 @@
 // CLI); sessions and the settings are this recipe in core's formats.
 #pragma once
 #include "loaded_model.hpp"
+#include "noise_axis.hpp"
 #include "noisetrail/run_recipe.hpp"
 #include "noisetrail/session.hpp"
 #include "noisetrail/trajectory.hpp"
@@ -89,6 +90,9 @@ public:
     /// The model a panel's next run samples from: its own card, else the window's.
     LoadedModelPtr panelModel(int i) const;
     bool hasOwnModel(int i) const { return !recipe_.panels.at(std::size_t(i)).model.empty(); }
+    /// The window's one noise axis (noise_axis.hpp): its reference is the first VP
+    /// schedule among the panels' cards (the window's card without panels).
+    NoiseAxis noiseAxis() const;
     /// The model is a saved run's copy of its card: nothing can be sampled.
     bool isReplay() const { return model_ && replay_; }
 

@@ -1,6 +1,7 @@
 #include "sample_dialog.hpp"
 
 #include "noisetrail/trajectory.hpp"
+#include "noise_axis.hpp"
 #include "render.hpp"
 #include "timeline_bar.hpp"
 #include "timeline_mapping.hpp"
@@ -31,6 +32,7 @@ struct Film {
 /// The film of one sample of a trajectory with `step` large (clamped to what is stored).
 Film makeFilm(const Trajectory& traj, int sample, int step, const QString& title)
 {
+    const auto level = [&](int k) { return levelText(traj.info(k).plan); }; // "t = 500" (VP), "s = 0.500" (flow)
     Film film;
     film.title = title;
     if (!traj.hasStart() || sample >= traj.batch())
@@ -47,7 +49,7 @@ Film makeFilm(const Trajectory& traj, int sample, int step, const QString& title
         film.bigX0 = sampleImage(v, ds, sample, Field::X0Hat, {-1, 1});
     }
     film.bigCaption = step >= traj.size() ? (traj.finished() ? SampleDialog::tr("final") : SampleDialog::tr("x_T"))
-                                          : SampleDialog::tr("t = %1").arg(traj.info(step).plan.t);
+                                          : level(step);
     if (traj.size() == 0)
         return film;
     // A dozen levels evenly spread over the stored steps, the final samples last.
@@ -58,7 +60,7 @@ Film makeFilm(const Trajectory& traj, int sample, int step, const QString& title
         film.xt.push_back(sampleImage(v, ds, sample, Field::Xt, {-1, 1}));
         traj.decode(std::min(k, traj.size() - 1), Field::X0Hat, v);
         film.x0.push_back(sampleImage(v, ds, sample, Field::X0Hat, {-1, 1}));
-        film.captions.push_back(k >= traj.size() ? SampleDialog::tr("x_0") : SampleDialog::tr("t=%1").arg(traj.info(k).plan.t));
+        film.captions.push_back(k >= traj.size() ? SampleDialog::tr("x_0") : level(k).remove(QLatin1Char(' ')));
     }
     return film;
 }
@@ -240,7 +242,8 @@ void SampleDialog::rebuild()
         if (!s.trajectory)
             continue;
         const Trajectory& tr = *s.trajectory;
-        int step = TimelineMapping::stepAt(tr.timesteps(), cursorT_, tr.size(), tr.finished());
+        int step = TimelineMapping::stepAt(s.axisTimesteps.empty() ? tr.timesteps() : s.axisTimesteps, cursorT_,
+                                           tr.size(), tr.finished());
         if (step < 0)
             step = 0;
         films.push_back(makeFilm(tr, sample_, step, s.title));

@@ -30,6 +30,9 @@ public:
     struct Source {
         std::shared_ptr<const Trajectory> trajectory;
         QString title;
+        /// The panel's levels on the window's noise axis (SamplerPanel::axisTimesteps);
+        /// empty: the trajectory's own t.
+        std::vector<int> axisTimesteps;
     };
     SampleDialog(std::vector<Source> panels, int sample, int cursorT, QWidget* parent = nullptr);
     /// The timeline moved (or frames arrived): show the state at `cursorT`.

@@ -4,6 +4,7 @@
 #include "run_document.hpp"
 
 #include "image_grid_view.hpp"
+#include "noise_axis.hpp"
 #include "noisetrail/sampling_plan.hpp"
 #include "render.hpp"
 #include "scatter_view.hpp"
@@ -437,6 +438,20 @@ std::vector<int> SamplerPanel::plannedTimesteps() const
     }
 }
 
+const NoiseSchedule* SamplerPanel::schedule() const
+{
+    const auto m = model();
+    return m && m->model ? &m->model->schedule() : nullptr;
+}
+
+int SamplerPanel::toAxis(int t) const { return doc_->noiseAxis().toAxis(schedule(), t); }
+
+std::vector<int> SamplerPanel::axisTimesteps() const
+{
+    const Trajectory& tr = trajectory();
+    return doc_->noiseAxis().toAxis(schedule(), tr.plannedSteps() ? tr.timesteps() : plannedTimesteps());
+}
+
 void SamplerPanel::updateEnabled()
 {
     // What the sampler reads, from the registry (never by comparing names).
@@ -487,7 +502,9 @@ void SamplerPanel::updateHeader()
 void SamplerPanel::showAt(int cursorT, Field field)
 {
     const Trajectory& st = trajectory();
-    int step = TimelineMapping::stepAt(st.timesteps(), cursorT, st.size(), st.finished());
+    // The cursor is on the window's noise axis: this panel's levels are placed there too.
+    int step = TimelineMapping::stepAt(doc_->noiseAxis().toAxis(schedule(), st.timesteps()), cursorT, st.size(),
+                                       st.finished());
     if (step < 0 && st.hasStart())
         step = 0; // x_T, before the first step has arrived
     show(step, field);
@@ -530,14 +547,22 @@ QString SamplerPanel::captionText() const
     // Say what is on screen: nothing yet, the final samples, or a field at a t.
     const Trajectory& st = trajectory();
     const bool points = model() && model()->card().is_2d_points();
+    const NoiseSchedule* sched = schedule();
+    const bool flow = sched && sched->process() == ProcessKind::Flow;
+    // A computed step says its own level (flow: the plan's s); x_T, not computed yet, its first timestep.
+    const auto level = [&](int step) {
+        if (step >= 0 && step < st.size())
+            return levelText(st.info(step).plan);
+        return sched ? levelText(*sched, displayedT()) : tr("t = %1").arg(displayedT());
+    };
     if (!st.hasStart() || shownStep_ < 0)
         parts << (doc_->isRunning() ? tr("starting") : tr("press Run"));
     else if (st.finished() && shownStep_ >= st.plannedSteps() && (points || shownField_ == Field::Xt))
         parts << tr("final samples");
     else if (st.finished() && shownStep_ >= st.plannedSteps()) // x0_hat / eps_hat of the last step (core decode_at)
-        parts << QString::fromLatin1(fields[int(shownField_)]) << tr("t = %1").arg(st.timesteps().back());
+        parts << QString::fromLatin1(fields[int(shownField_)]) << level(st.size() - 1);
     else
-        parts << QString::fromLatin1(points ? "x_t" : fields[int(shownField_)]) << tr("t = %1").arg(displayedT());
+        parts << QString::fromLatin1(points ? (flow ? "x_s" : "x_t") : fields[int(shownField_)]) << level(shownStep_);
     // Edits not run yet (a new seed, another eta): what is shown is the last run's.
     // (Not while a run computes: its panels are "unfinished" until it ends.)
     if (const QString pending = doc_->pendingNote(index_);
@@ -609,21 +634,29 @@ void SamplerPanel::redraw()
         footer_->setText(tr("final samples x_0 (after %1 steps)").arg(S));
     } else if (!computed) {
         const int tStart = st.timesteps().empty() ? 0 : st.timesteps()[0];
+        const QString start = levelText(model()->model->schedule(), tStart);
         if (!endedNote_.isEmpty() && st.size() == 0)
-            footer_->setText(tr("x_T, the shared starting noise (t = %1): run %2 before the first step")
-                                 .arg(tStart)
+            footer_->setText(tr("x_T, the shared starting noise (%1): run %2 before the first step")
+                                 .arg(start)
                                  .arg(endedNote_));
         else if (!endedNote_.isEmpty())
             footer_->setText(tr("not computed: the run %1 after step %2 of %3").arg(endedNote_).arg(st.size()).arg(S));
         else
-            footer_->setText(tr("x_T, the shared starting noise (t = %1): waiting for the first step...").arg(tStart));
+            footer_->setText(tr("x_T, the shared starting noise (%1): waiting for the first step...").arg(start));
     } else {
         const auto& info = st.info(shownStep_);
-        footer_->setText(tr("step %1 of %2 \u00b7 t = %3 \u00b7 alpha_bar = %4 \u00b7 x_t std %5")
+        // VP: alpha_bar as always; flow: the path's alpha_s = 1 - s and sigma_s = s (core path_at).
+        const PathPoint path = path_at(info.plan);
+        const QString coefficients =
+            info.plan.process == ProcessKind::Flow
+                ? tr("alpha_s = %1 \u00b7 sigma_s = %2").arg(path.alpha, 0, 'g', 3).arg(path.sigma, 0, 'g', 3)
+                : tr("alpha_bar = %1").arg(info.plan.alpha_bar, 0, 'g', 3);
+        footer_->setText(tr("step %1 of %2 \u00b7 %3 \u00b7 %4 \u00b7 %5 std %6")
                              .arg(shownStep_ + 1)
                              .arg(S)
-                             .arg(info.plan.t)
-                             .arg(info.plan.alpha_bar, 0, 'g', 3)
+                             .arg(levelText(info.plan))
+                             .arg(coefficients)
+                             .arg(info.plan.process == ProcessKind::Flow ? QStringLiteral("x_s") : QStringLiteral("x_t"))
                              .arg(info.stats.xt_std, 0, 'f', 3));
     }
     if (model()->card().is_2d_points()) {

@@ -52,6 +52,13 @@ public:
     QString description() const;
     /// Timesteps the current configuration would visit (empty if invalid).
     std::vector<int> plannedTimesteps() const;
+    /// The schedule of the panel's model (null without one): its levels' meaning (t or s).
+    const NoiseSchedule* schedule() const;
+    /// The panel's timesteps (computed, else planned) on the window's noise axis
+    /// (RunDocument::noiseAxis): where the timeline and the plots draw them.
+    std::vector<int> axisTimesteps() const;
+    /// A level t of this panel on the window's noise axis.
+    int toAxis(int t) const;
     /// The store shown (the document's; an empty one before the first run).
     const Trajectory& trajectory() const { return *trajectoryPtr(); }
     std::shared_ptr<const Trajectory> trajectoryPtr() const;
@@ -63,6 +70,7 @@ public:
     int displayedStep() const { return shownStep_; }
     /// The noise level of the shown state: the t of its step, kFinal for the
     /// final samples, and the first timestep for x_T; -2 when nothing is shown.
+    /// On flow the grid index of s (levelText writes it as s).
     int displayedT() const;
     /// Redraw even if the step did not change (new frames, new field).
     void invalidate() { dirty_ = true; }

@@ -67,6 +67,17 @@ void TimelineBar::setTrainSteps(int T)
     track_->update();
 }
 
+void TimelineBar::setAxis(const NoiseAxis& axis)
+{
+    if (axis.reference == axis_.reference && axis.mixed == axis_.mixed)
+        return;
+    axis_ = axis;
+    if (axis_.reference && axis_.reference->train_steps() != mapping_.trainSteps)
+        setTrainSteps(axis_.reference->train_steps());
+    track_->updateMapping(); // the tick labels' width sets the margins
+    track_->update();
+}
+
 void TimelineBar::setPanels(std::vector<PanelMarks> panels)
 {
     const bool rows = panels.size() != panels_.size();
@@ -255,11 +266,13 @@ void TimelineTrack::paintEvent(QPaintEvent*)
     p.setFont(labelFont(this));
     const QFontMetrics fm(p.font());
     const int T = m.trainSteps;
+    const NoiseAxis& noise = bar_->axis_;
     for (int i = 0; i <= 4; ++i) {
-        const int t = (i == 0) ? T - 1 : (4 - i) * T / 4;
+        // VP: T-1 and quarters of T; flow: s = 1, 0.75, ..., 0 at t = s T - 1 (s = 0: the final samples).
+        const int t = noise.flow() ? (4 - i) * T / 4 - 1 : (i == 0) ? T - 1 : (4 - i) * T / 4;
         const int x = int(m.pixelOfT(t));
         p.drawLine(x, axisY, x, axisY + 3);
-        const QString s = QString::number(t);
+        const QString s = noise.tickText(t);
         const int w = fm.horizontalAdvance(s) + 4;
         p.drawText(QRect(std::clamp(x - w / 2, 0, std::max(0, width() - w)), axisY + 2, w, axis),
                    Qt::AlignHCenter | Qt::AlignTop, s);

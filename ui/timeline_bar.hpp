@@ -2,6 +2,7 @@
 // the left, 0 and then the final samples on the right), each panel's
 // timesteps marked in its colour. Play/pause, speed, step, start/end.
 #pragma once
+#include "noise_axis.hpp"
 #include "timeline_mapping.hpp"
 
 #include <QColor>
@@ -31,6 +32,10 @@ public:
     void setTrainSteps(int T);
     int trainSteps() const { return mapping_.trainSteps; }
     void setPanels(std::vector<PanelMarks> panels);
+    /// The window's noise axis (noise_axis.hpp): T is its reference's and the ticks
+    /// say t (VP), s (flow), or both (VP axis with flow panels).
+    void setAxis(const NoiseAxis& axis);
+    const NoiseAxis& axis() const { return axis_; }
     const std::vector<PanelMarks>& panels() const { return panels_; }
 
     /// Move the cursor from code (following a live run): emits nothing.
@@ -69,6 +74,7 @@ private:
 
     TimelineMapping mapping_;
     std::vector<PanelMarks> panels_;
+    NoiseAxis axis_;
     int cursor_ = 999;
     TimelineTrack* track_ = nullptr;
     QToolButton* play_ = nullptr;

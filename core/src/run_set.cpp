@@ -3,6 +3,7 @@
 #include "run_impl.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/noise_axis.hpp"
 
 #include <c10/core/InferenceMode.h>
 
@@ -84,14 +85,24 @@ std::vector<int> RunSet::next_panels() const
     std::vector<int> out;
     switch (impl_->pacing) {
     case Pacing::Lockstep: {
-        // The highest pending timestep goes next: no panel ever runs ahead in noise level.
-        int t_max = -1;
+        // The highest pending noise level goes next: no panel ever runs ahead in noise level.
+        // Levels compare on the shared noise axis (noise_axis.hpp): flow panels beside VP ones
+        // meet at equal SNR; among VP panels it is their t.
+        std::vector<const NoiseSchedule*> schedules;
         for (const auto& r : runs)
-            t_max = std::max(t_max, r->next_t());
+            schedules.push_back(&r->model()->schedule());
+        const NoiseSchedule& reference = *axis_reference(schedules);
+        const auto level = [&](int i) {
+            const int t = runs[i]->next_t();
+            return t < 0 ? -1 : axis_t(*schedules[std::size_t(i)], t, reference);
+        };
+        int t_max = -1;
+        for (int i = 0; i < size(); ++i)
+            t_max = std::max(t_max, level(i));
         if (t_max < 0)
             break;
         for (int i = 0; i < size(); ++i)
-            if (runs[i]->next_t() == t_max)
+            if (level(i) == t_max)
                 out.push_back(i);
         break;
     }
