@@ -470,14 +470,20 @@ SamplerConfig RunDocument::shownConfig(int i) const
     return c ? c->sampler : panelConfig(i);
 }
 
+double RunDocument::straightness(int i) const
+{
+    return i >= 0 && i < panelCount() ? computed_[std::size_t(i)].straightness : std::numeric_limits<double>::quiet_NaN();
+}
+
 QString RunDocument::describe(int i) const
 {
     const auto& c = computed(i);
     const LoadedModelPtr m = panelModel(i);
     const int T = m ? m->trainSteps() : 1000;
+    const ProcessKind process = m ? m->model->schedule().process() : ProcessKind::Vp;
     QString text;
     try {
-        text = QString::fromStdString(noisetrail::describe(c ? c->sampler : panelConfig(i), T));
+        text = QString::fromStdString(noisetrail::describe(c ? c->sampler : panelConfig(i), T, process));
     } catch (const std::exception& e) {
         text = QString::fromStdString(e.what());
     }
@@ -641,6 +647,10 @@ RunNews RunDocument::runNews()
     RunNews news;
     news.prepared = [this](const PreparedPanels& p) { onPrepared(p); };
     news.progress = [this] { Q_EMIT progress(); };
+    news.measured = [this](int panel, double s) {
+        if (panel >= 0 && panel < panelCount())
+            computed_[std::size_t(panel)].straightness = s;
+    };
     news.finished = [this](bool cancelled) { onRunFinished(cancelled); };
     news.failed = [this](int panel, const QString& message) { onRunFailed(panel, message); };
     return news;
@@ -660,6 +670,7 @@ void RunDocument::onPrepared(const PreparedPanels& panels)
         c.topModel = recipe_.model;
         c.metrics = metrics_;
         c.ended.clear();
+        c.straightness = std::numeric_limits<double>::quiet_NaN();
     }
     Q_EMIT changed();
     Q_EMIT progress(); // x_T in every recomputed panel, now
@@ -861,8 +872,10 @@ Session RunDocument::session() const
         if (cardKey(r.card) != cardKey(s.recipe.model))
             pr.model = r.card;
         s.recipe.panels.push_back(pr);
-        const int T = panelModel(i) ? panelModel(i)->trainSteps() : s.train_steps;
-        s.panels.push_back({r.fingerprint, noisetrail::describe(r.sampler, T), trajectory(i)});
+        const LoadedModelPtr m = panelModel(i);
+        const int T = m ? m->trainSteps() : s.train_steps;
+        const ProcessKind process = m ? m->model->schedule().process() : ProcessKind::Vp;
+        s.panels.push_back({r.fingerprint, noisetrail::describe(r.sampler, T, process), trajectory(i)});
     }
     return s;
 }

@@ -20,6 +20,7 @@
 #include <QString>
 #include <QStringList>
 
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,6 +109,9 @@ public:
     bool isPending(int i) const;
     /// Why the panel's run ended early ("stopped", "failed"); empty otherwise.
     QString endedNote(int i) const;
+    /// Straightness (Liu et al. 2023, eq. 4) of panel i's run when this window computed
+    /// it to the end; NaN otherwise (a reopened session does not store it).
+    double straightness(int i) const;
 
     // ------------------------------------------------------------ labels (from the computed recipe)
     /// "DDIM, 50 steps, eta 0, leading" of what the panel shows (the computed recipe;
@@ -205,6 +209,7 @@ private:
         std::filesystem::path topModel;
         bool metrics = false;
         QString ended;
+        double straightness = std::numeric_limits<double>::quiet_NaN(); ///< of a finished run
     };
     void onModelLoaded(quint64 token, LoadedModelPtr model);
     void onModelFailed(quint64 token, const QString& path, const QString& message);

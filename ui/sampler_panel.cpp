@@ -11,6 +11,7 @@
 #include "timeline_mapping.hpp"
 
 #include <QComboBox>
+#include <cmath>
 #include <QDoubleSpinBox>
 #include <QGridLayout>
 #include <QHBoxLayout>
@@ -631,7 +632,15 @@ void SamplerPanel::redraw()
     // Steps not computed yet show x_t: x_T before the first step, the final samples after the last.
     const bool computed = shownStep_ < st.size();
     if (!computed && shownStep_ >= S) {
-        footer_->setText(tr("final samples x_0 (after %1 steps)").arg(S));
+        const double straight = doc_->straightness(index_);
+        footer_->setText(std::isfinite(straight)
+                             ? tr("final samples x_0 (after %1 steps) \u00b7 straightness %2").arg(S).arg(straight, 0, 'g', 3)
+                             : tr("final samples x_0 (after %1 steps)").arg(S));
+        footer_->setToolTip(std::isfinite(straight)
+                                ? tr("Straightness (Liu et al. 2023): the mean squared gap between each sample's "
+                                     "straight line from x_T to x_0 and the velocity the steps followed; 0 for "
+                                     "straight paths, which one Euler step can take")
+                                : QString());
     } else if (!computed) {
         const int tStart = st.timesteps().empty() ? 0 : st.timesteps()[0];
         const QString start = levelText(model()->model->schedule(), tStart);

@@ -3,6 +3,7 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/session.hpp"
+#include "noisetrail/straightness.hpp"
 
 #include <QThread>
 
@@ -94,6 +95,7 @@ void SamplingWorker::run(const RunJob& job, const JobTracker::Job& handle, const
             // reads the stores on its own redraw timer.
             Recorder recorder(stores, {job.mixture, job.classifier, {}}, job.metrics,
                               [&] { handle.progress(news.progress); });
+            std::vector<StraightnessMeter> straightness(std::size_t(set.size()));
             while (!set.done()) {
                 if (handle.isCancelled()) {
                     cancelled = true;
@@ -103,10 +105,17 @@ void SamplingWorker::run(const RunJob& job, const JobTracker::Job& handle, const
                 // when only one is due.
                 const std::vector<int> due = set.next_panels();
                 failing = due.size() == 1 ? job.panels[std::size_t(due[0])] : -1;
-                recorder.record(set.tick());
+                std::vector<TickFrame> tick = set.tick();
+                for (const TickFrame& tf : tick)
+                    straightness[std::size_t(tf.panel)].add(*tf.frame);
+                recorder.record(std::move(tick));
             }
             failing = -1;
             recorder.finish(); // the stores hold every computed step before the finished news
+            for (int i = 0; i < set.size() && !cancelled; ++i)
+                if (set.run(i).done())
+                    handle.deliver([f = news.measured, p = job.panels[std::size_t(i)],
+                                    v = straightness[std::size_t(i)].value()] { f(p, v); });
         }
         // runningJob_ clears before the news: whoever hears "finished" finds the worker idle.
         runningJob_.store(0);

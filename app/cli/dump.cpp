@@ -95,7 +95,7 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
                        {"eta", opt.sampler.eta},
                        {"spacing", to_string(resolved_spacing(opt.sampler))},
                        {"variance", to_string(opt.sampler.variance)},
-                       {"description", describe(opt.sampler, model.schedule().train_steps())}};
+                       {"description", describe(opt.sampler, model.schedule().train_steps(), model.schedule().process())}};
     const double clip = *run.recipe().sampler.clip_x0; // resolved: the radius used, 0 when off
     meta["sampler"]["clip_x0"] = clip > 0 ? nlohmann::json(clip) : nlohmann::json(nullptr);
     meta["seed"] = opt.seed;

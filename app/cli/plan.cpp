@@ -76,7 +76,7 @@ int cmd_plan(const std::vector<std::string>& argv)
         std::cout << "]}\n";
         return 0;
     }
-    std::cout << describe(config, model->schedule().train_steps()) << " on " << model->card().name << "\n";
+    std::cout << describe(config, model->schedule().train_steps(), model->schedule().process()) << " on " << model->card().name << "\n";
     std::printf("%6s %6s %7s %22s %22s %22s\n", "step", "t", "t_prev", "alpha_bar", "alpha_bar_prev", "sigma");
     for (int i = 0; i < plan.size(); ++i) {
         const PlanStep& s = plan.steps[i];

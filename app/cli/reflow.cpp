@@ -101,7 +101,7 @@ int cmd_reflow(const std::vector<std::string>& argv)
     c.noise = out / (stem + "-reflow-pairs-noise.npy");
     c.name = card.name + " (2-rectified)";
     c.description = "2-rectified flow (Liu et al. 2023) of '" + card.name + "': trained on " +
-                    std::to_string(pairs) + " pairs drawn with " + describe(ode, model->schedule().train_steps()) +
+                    std::to_string(pairs) + " pairs drawn with " + describe(ode, model->schedule().train_steps(), model->schedule().process()) +
                     (warm_start ? ", starting from its weights." : ".");
     c = with_defaults(c);
     if (auto v = args.integer("--train-steps", 1, 100000000))
@@ -158,7 +158,7 @@ int cmd_reflow(const std::vector<std::string>& argv)
     made["reflow"] = {{"source", card.path.filename().string()},
                       {"source_name", card.name},
                       {"pairs", pairs},
-                      {"ode", describe(ode, model->schedule().train_steps())},
+                      {"ode", describe(ode, model->schedule().train_steps(), model->schedule().process())},
                       {"seed", seed},
                       {"warm_start", warm_start}};
     write_file_atomic(r.card, made.dump(2) + "\n");

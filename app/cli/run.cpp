@@ -190,7 +190,7 @@ int cmd_run(const std::vector<std::string>& argv)
         s.x_T = set.run(0).x_T();
         for (int i = 0; i < set.size(); ++i) {
             const Run& r = set.run(i);
-            s.panels.push_back({r.recipe().fingerprint, describe(r.options().sampler, r.model()->schedule().train_steps()),
+            s.panels.push_back({r.recipe().fingerprint, describe(r.options().sampler, r.model()->schedule().train_steps(), r.model()->schedule().process()),
                                 stores[std::size_t(i)]});
         }
         write_session(*session_file, s);
@@ -198,7 +198,7 @@ int cmd_run(const std::vector<std::string>& argv)
     for (int i = 0; i < set.size(); ++i) {
         const Run& r = set.run(i);
         std::cerr << "noisetrail-cli: panel " << i << ": "
-                  << describe(r.options().sampler, r.model()->schedule().train_steps()) << " on "
+                  << describe(r.options().sampler, r.model()->schedule().train_steps(), r.model()->schedule().process()) << " on "
                   << r.model()->card().name << ", " << r.model_calls() << " model calls\n";
     }
     std::cerr << "noisetrail-cli: " << set.size() << " panels, batch " << set.run(0).shape()[0] << ", "

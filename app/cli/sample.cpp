@@ -105,7 +105,7 @@ int cmd_sample(const std::vector<std::string>& argv)
                    {.command = "sample", .init_noise = args.text("--init-noise"), .seconds = seconds});
         commit_output_dir(*dump_stage);
     }
-    std::cerr << "noisetrail-cli: " << describe(opt.sampler, model->schedule().train_steps()) << ", batch "
+    std::cerr << "noisetrail-cli: " << describe(opt.sampler, model->schedule().train_steps(), model->schedule().process()) << ", batch "
               << run.shape()[0] << ": " << seconds << " s, straightness " << straightness.value();
     if (out_dir)
         std::cerr << ", samples in " << *out_dir;

@@ -58,7 +58,7 @@ RunResult run_from(const Model& model, const SamplerConfig& config, std::span<co
     opt.seed = seed;
     opt.threads = threads;
     opt.init_noise = std::vector<float>(x_T.begin(), x_T.end());
-    const std::string stage = describe(config, model.schedule().train_steps());
+    const std::string stage = describe(config, model.schedule().train_steps(), model.schedule().process());
     const FrameCallback on_frame = [&](std::shared_ptr<const StepFrame> f) {
         counter.step(stage);
         if (extra)

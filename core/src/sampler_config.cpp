@@ -57,16 +57,18 @@ void validate(const SamplerConfig& config, int train_steps)
         throw InputError("--clip-x0 must be a finite number");
 }
 
-std::string describe(const SamplerConfig& config, int train_steps)
+std::string describe(const SamplerConfig& config, int train_steps, ProcessKind process)
 {
     const SamplerInfo& u = sampler_info(config.sampler);
     std::ostringstream out;
-    out << u.title << ", " << resolved_steps(config, train_steps) << " steps";
+    const int steps = resolved_steps(config, train_steps);
+    out << u.title << ", " << steps << (steps == 1 ? " step" : " steps");
     if (u.uses_eta)
         out << ", eta " << config.eta;
     if (u.uses_variance)
         out << ", " << to_string(config.variance);
-    out << ", " << to_string(resolved_spacing(config));
+    if (process == ProcessKind::Vp)
+        out << ", " << to_string(resolved_spacing(config));
     if (config.clip_x0 && *config.clip_x0 > 0)
         out << ", clip x0 " << *config.clip_x0;
     return out.str();

@@ -1,5 +1,7 @@
 // How one panel samples: which sampler and its settings (contract section 3 flags).
 #pragma once
+#include "noisetrail/noise_schedule.hpp"
+
 #include <optional>
 #include <string>
 #include <vector>
@@ -75,8 +77,9 @@ int resolved_steps(const SamplerConfig& config, int train_steps);
 /// (unknown sampler, S outside 1..T, eta < 0 or not finite, ...).
 void validate(const SamplerConfig& config, int train_steps);
 
-/// "DDIM, 50 steps, eta 0, leading" style description for headers and logs.
-std::string describe(const SamplerConfig& config, int train_steps);
+/// "DDIM, 50 steps, eta 0, leading" style description for headers and logs. On a flow
+/// process the spacing is left out: its plan is the contract's own (section 8).
+std::string describe(const SamplerConfig& config, int train_steps, ProcessKind process = ProcessKind::Vp);
 
 
 /// The two forms of a sampler's label (sampler_label).

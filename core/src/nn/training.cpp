@@ -751,7 +751,7 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
                              static_cast<int>(data_shape[1]), static_cast<int>(data_shape[2]), -1.0, 1.0, 3);
         else if (data_shape[0] == 2)
             write_scatter_png(result.preview, r.samples, ro.batch);
-        card["training"]["samples"] = result.preview.filename().string() + " (" + describe(ro.sampler, T) +
+        card["training"]["samples"] = result.preview.filename().string() + " (" + describe(ro.sampler, T, c.schedule.process) +
                                       ", seed " + std::to_string(c.seed) + ")";
         write_text(c.out, card.dump(2) + "\n");
     }
