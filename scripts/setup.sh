@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing (Debian 12 packages; a no-op when present), then configure and build.
-# Sourced by scripts/run.sh and scripts/test.sh; safe to run on its own.
+# Run by scripts/run.sh and scripts/test.sh; safe to run on its own. With --tests (scripts/test.sh)
+# it also installs what only the tests need: the app never needs a browser.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -9,6 +10,10 @@ packages=(cmake g++ make pkg-config qt6-base-dev libgl-dev libqcustomplot-dev li
           libgif-dev libavcodec-dev libavformat-dev libswscale-dev qt6-svg-dev
           clang-14 libclang-rt-14-dev # the fuzz targets (scripts/fuzz.sh)
           python3-torch)              # tests/cli/tst_export_torchscript.py (bring your own model)
+# tests/cli/tst_html_page.cpp opens the interactive page (session html) in headless Chromium.
+if [ "${1:-}" = "--tests" ]; then
+  packages+=(chromium)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

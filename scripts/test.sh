@@ -4,7 +4,7 @@
 # and CLI tests again under AddressSanitizer + UBSan (preset asan-core, no GUI).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 ctest --preset release --parallel 2
 
 bash scripts/fuzz.sh 60

@@ -2,6 +2,7 @@
 
 #include "noisetrail/errors.hpp"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDoubleSpinBox>
@@ -218,6 +219,54 @@ FilmstripOptions FilmstripDialog::options() const
             throw InputError(tr("Samples: '%1' is not a sample index 0..%2").arg(part).arg(batch_ - 1).toStdString());
         o.samples.push_back(i);
     }
+    return o;
+}
+
+PageExportDialog::PageExportDialog(int levels, QWidget* parent) : QDialog(parent)
+{
+    setWindowTitle(tr("Export Interactive Page"));
+    setObjectName("pageExportDialog");
+    auto* form = new QFormLayout(this);
+    form->addRow(new QLabel(tr("One HTML file that opens in any browser, without NoiseTrail:\n"
+                               "the panels, a slider on t, play, the field switch and the statistics."),
+                            this));
+    const PageOptions defaults;
+    frames_ = new QSpinBox(this);
+    frames_->setObjectName("pageFramesSpin");
+    frames_->setRange(0, std::max(2, levels));
+    frames_->setSpecialValueText(tr("all %1 (one per noise level)").arg(levels));
+    frames_->setValue(std::min(defaults.max_frames, levels));
+    frames_->setToolTip(tr("Slider positions, spread evenly over the noise levels (first and final kept); "
+                           "fewer make a smaller file"));
+    form->addRow(tr("Slider positions:"), frames_);
+    auto* row = new QHBoxLayout;
+    for (Field f : {Field::Xt, Field::X0Hat, Field::EpsHat}) {
+        auto* box = new QCheckBox(QString::fromStdString(to_string(f)), this);
+        box->setChecked(std::find(defaults.fields.begin(), defaults.fields.end(), f) != defaults.fields.end());
+        row->addWidget(box);
+        fields_.emplace_back(f, box);
+    }
+    form->addRow(tr("Fields:"), row);
+    auto* ok = buttons(this, tr("Export..."));
+    form->addRow(ok);
+    auto enable = [this, ok] {
+        bool any = false;
+        for (const auto& [f, box] : fields_)
+            any = any || box->isChecked();
+        ok->button(QDialogButtonBox::Ok)->setEnabled(any);
+    };
+    for (const auto& [f, box] : fields_)
+        connect(box, &QCheckBox::toggled, this, enable);
+}
+
+PageOptions PageExportDialog::options() const
+{
+    PageOptions o;
+    o.max_frames = frames_->value() >= 2 ? frames_->value() : 0;
+    o.fields.clear();
+    for (const auto& [f, box] : fields_)
+        if (box->isChecked())
+            o.fields.push_back(f);
     return o;
 }
 

@@ -1,12 +1,14 @@
-// The option dialogs of Export > Animation and Export > Filmstrip. They only
+// The option dialogs of Export > Animation, Filmstrip and Interactive Page. They only
 // collect settings (core's AnimationExport / FilmstripOptions); the window
 // renders and writes through core, the same code as `noisetrail-cli session`.
 #pragma once
 #include "noisetrail/animation.hpp"
+#include "noisetrail/interactive_page.hpp"
 #include "noisetrail/render.hpp"
 
 #include <QDialog>
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLineEdit;
@@ -57,6 +59,19 @@ private:
     QSpinBox* cell_ = nullptr;
     QLineEdit* samples_ = nullptr;
     int batch_ = 0;
+};
+
+/// Export > Interactive Page: how many slider positions and which fields the
+/// page carries (core's PageOptions; its defaults are the dialog's).
+class PageExportDialog : public QDialog {
+    Q_OBJECT
+public:
+    PageExportDialog(int levels, QWidget* parent = nullptr);
+    PageOptions options() const;
+
+private:
+    QSpinBox* frames_ = nullptr;
+    std::vector<std::pair<Field, QCheckBox*>> fields_;
 };
 
 } // namespace noisetrail::ui

@@ -68,11 +68,12 @@ QString writeSessionModal(QWidget* parent, std::shared_ptr<const noisetrail::Ses
     return error;
 }
 
-ExportJob* startAnimationJob(QWidget* parent, std::shared_ptr<const noisetrail::Session> s, const QString& path,
-                             noisetrail::AnimationFormat format, const noisetrail::AnimationExport& options,
+namespace {
+/// A job behind a progress dialog whose Cancel sets the job's flag; `done(message, ok)`
+/// reports the end (cancelled: "nothing was written") and the job deletes itself.
+ExportJob* startWithProgress(QWidget* parent, const QString& path, ExportJob::Work work,
                              std::function<void(const QString& message, bool ok)> report)
 {
-    const auto panels = render_panels(*s); // captions from the computed recipes the session holds
     auto* job = new ExportJob(parent);
     job->setObjectName("exportJob");
     QPointer<QProgressDialog> dialog = new QProgressDialog(
@@ -98,7 +99,17 @@ ExportJob* startAnimationJob(QWidget* parent, std::shared_ptr<const noisetrail::
     });
     QObject::connect(job, &ExportJob::failed, job,
                      [done](const QString& m) { done(QObject::tr("Export failed: %1").arg(m), false); });
-    job->start([s, panels, path, format, options](ExportJob& j) {
+    job->start(std::move(work));
+    return job;
+}
+} // namespace
+
+ExportJob* startAnimationJob(QWidget* parent, std::shared_ptr<const noisetrail::Session> s, const QString& path,
+                             noisetrail::AnimationFormat format, const noisetrail::AnimationExport& options,
+                             std::function<void(const QString& message, bool ok)> report)
+{
+    const auto panels = render_panels(*s); // captions from the computed recipes the session holds
+    return startWithProgress(parent, path, [s, panels, path, format, options](ExportJob& j) {
         const AnimationResult r = export_animation(
             panels, path.toStdString(), format, options, [&j](int d, int t) { j.reportProgress(d, t); }, &j.cancelFlag());
         return QObject::tr("Wrote %1: %2 frames, %3 x %4 (%5).")
@@ -107,8 +118,21 @@ ExportJob* startAnimationJob(QWidget* parent, std::shared_ptr<const noisetrail::
             .arg(r.width)
             .arg(r.height)
             .arg(QString::fromStdString(r.encoder));
-    });
-    return job;
+    }, std::move(report));
+}
+
+ExportJob* startPageJob(QWidget* parent, std::shared_ptr<const noisetrail::Session> s, const QString& path,
+                        const noisetrail::PageOptions& options,
+                        std::function<void(const QString& message, bool ok)> report)
+{
+    return startWithProgress(parent, path, [s, path, options](ExportJob& j) {
+        const PageResult r = write_interactive_page(
+            *s, path.toStdString(), options, [&j](int d, int t) { j.reportProgress(d, t); }, &j.cancelFlag());
+        return QObject::tr("Wrote %1: %2 KiB, %3 slider positions.")
+            .arg(QDir::toNativeSeparators(path))
+            .arg(qulonglong(r.bytes / 1024))
+            .arg(r.positions);
+    }, std::move(report));
 }
 
 } // namespace noisetrail::ui

@@ -4,6 +4,7 @@
 // before it goes away.
 #pragma once
 #include "noisetrail/animation.hpp"
+#include "noisetrail/interactive_page.hpp"
 #include "noisetrail/session.hpp"
 
 #include <QObject>
@@ -58,5 +59,12 @@ QString writeSessionModal(QWidget* parent, std::shared_ptr<const noisetrail::Ses
 ExportJob* startAnimationJob(QWidget* parent, std::shared_ptr<const noisetrail::Session> session, const QString& path,
                              noisetrail::AnimationFormat format, const noisetrail::AnimationExport& options,
                              std::function<void(const QString& message, bool ok)> done);
+
+/// Write `session` as the interactive HTML page (core's interactive_page.hpp, the same
+/// as `noisetrail-cli session html`) on a worker thread, with progress and Cancel as
+/// startAnimationJob.
+ExportJob* startPageJob(QWidget* parent, std::shared_ptr<const noisetrail::Session> session, const QString& path,
+                        const noisetrail::PageOptions& options,
+                        std::function<void(const QString& message, bool ok)> done);
 
 } // namespace noisetrail::ui

@@ -128,6 +128,10 @@ public:
     {
         return files_->startAnimationExport(path, format, options);
     }
+    ExportJob* startPageExport(const QString& path, const PageOptions& options)
+    {
+        return files_->startPageExport(path, options);
+    }
 
 Q_SIGNALS:
     void modelReady();

@@ -135,6 +135,8 @@ void RunFiles::addExportActions(QMenu* exportMenu)
         ->setObjectName("exportAnimationAction");
     exportMenu->addAction(tr("&Filmstrip (PNG)..."), this, &RunFiles::exportFilmstrip)
         ->setObjectName("exportFilmstripAction");
+    exportMenu->addAction(tr("Interactive Pa&ge (HTML)..."), this, &RunFiles::exportPage)
+        ->setObjectName("exportPageAction");
 }
 
 std::shared_ptr<const Session> RunFiles::sessionOrError(const QString& message)
@@ -427,6 +429,37 @@ void RunFiles::exportFilmstrip()
     } catch (const std::exception& e) {
         Q_EMIT error(tr("Could not export the filmstrip: %1").arg(QString::fromUtf8(e.what())));
     }
+}
+
+void RunFiles::exportPage()
+{
+    const auto s = sessionOrError(tr("Nothing to export: %1"));
+    if (!s)
+        return;
+    PageExportDialog d(int(page_levels(*s, 0).size()), window_);
+    if (d.exec() != QDialog::Accepted)
+        return;
+    const PageOptions options = d.options();
+    QString path = QFileDialog::getSaveFileName(window_, tr("Export Interactive Page"), QDir::homePath() + "/run.html",
+                                                tr("Web pages (*.html)"));
+    if (path.isEmpty())
+        return;
+    if (QFileInfo(path).suffix().isEmpty())
+        path += ".html";
+    startPageExport(path, options);
+}
+
+ExportJob* RunFiles::startPageExport(const QString& path, const PageOptions& options)
+{
+    const auto s = sessionOrError(tr("Nothing to export: %1"));
+    if (!s)
+        return nullptr;
+    return startPageJob(window_, s, path, options, [this](const QString& message, bool ok) {
+        if (ok)
+            Q_EMIT status(message);
+        else
+            Q_EMIT error(message);
+    });
 }
 
 } // namespace noisetrail::ui

@@ -6,6 +6,7 @@
 // `noisetrail-cli session` share them.
 #pragma once
 #include "noisetrail/animation.hpp"
+#include "noisetrail/interactive_page.hpp"
 #include "noisetrail/session.hpp"
 #include "noisetrail/trajectory.hpp"
 
@@ -94,6 +95,10 @@ public:
     bool hasDiscardedRun() const { return discarded_ != nullptr; }
     void exportAnimation();
     void exportFilmstrip();
+    void exportPage();
+    /// Write the current run as the interactive HTML page on a worker thread (as
+    /// startAnimationExport); null (error shown) if there is nothing to export.
+    ExportJob* startPageExport(const QString& path, const PageOptions& options);
     /// Write the current run as an animation on a worker thread, with a progress
     /// dialog whose Cancel stops it (no file then); null (error shown) if there is nothing to export.
     ExportJob* startAnimationExport(const QString& path, AnimationFormat format, const AnimationExport& options);

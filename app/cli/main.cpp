@@ -31,7 +31,7 @@ const Command kCommands[] = {
      &noisetrail::cli::cmd_train},
     {"classify", "judge image samples with the digit classifier", noisetrail::cli::kClassifyHelp,
      &noisetrail::cli::cmd_classify},
-    {"session", "describe or export a saved run (GIF, MP4, filmstrip)", noisetrail::cli::kSessionHelp,
+    {"session", "describe or export a saved run (GIF, MP4, filmstrip, interactive HTML page)", noisetrail::cli::kSessionHelp,
      &noisetrail::cli::cmd_session},
     {"invert", "DDIM inversion x_0 -> x_T and reconstruction", noisetrail::cli::kInvertHelp, &noisetrail::cli::cmd_invert},
     {"interpolate", "slerp in x_T, decoded by each sampler", noisetrail::cli::kInterpolateHelp, &noisetrail::cli::cmd_interpolate},

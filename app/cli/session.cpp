@@ -5,6 +5,7 @@
 
 #include "noisetrail/animation.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/interactive_page.hpp"
 #include "noisetrail/printable.hpp"
 #include "noisetrail/recorder.hpp"
 #include "noisetrail/render.hpp"
@@ -22,6 +23,7 @@ namespace noisetrail::cli {
 const char* const kSessionHelp = R"(usage: noisetrail-cli session info FILE [--json]
        noisetrail-cli session export FILE (--gif OUT.gif | --mp4 OUT.mp4) [options]
        noisetrail-cli session filmstrip FILE --out OUT.png [options]
+       noisetrail-cli session html FILE --out PAGE.html [options]
 
 A session (written by 'run --session FILE' or the GUI's File > Save Run) holds
 the run's recipe and every panel's trajectory; these commands need no model.
@@ -49,6 +51,16 @@ labelled with the t that panel shows (the DDPM paper's Fig. 6 from your own run)
   --levels K            noise levels (columns), default 8
   --samples LIST        sample indices, e.g. 0,1,2, a row each (default: the whole grid)
   --cell N              cell size in pixels (default 112): one sample, or the grid
+
+html: one self-contained interactive page (no network, nothing else to install):
+the panels side by side with their captions, a slider aligned on t, play/pause,
+the field switch, the per-step statistics plotted with the cursor; 2-D points
+with the paths of a few samples. Open it in any browser; page.html#step=K opens
+it at slider position K (0 = x_T).
+  --out PAGE.html       output file
+  --frames N            slider positions, evenly spread over the noise levels
+                        (first and final kept; default 30; 0: every level)
+  --fields LIST         fields offered, e.g. x_t,x0_hat (default: all stored)
 
 Exit codes: 0 success, 2 bad arguments or input files.
 )";
@@ -211,6 +223,42 @@ int filmstrip_cmd(const std::filesystem::path& file, const Args& args)
     return 0;
 }
 
+int html_cmd(const std::filesystem::path& file, const Args& args)
+{
+    const auto out = args.text("--out");
+    if (!out)
+        throw InputError("session html: --out PAGE.html is required");
+    PageOptions o;
+    o.max_frames = int(args.integer("--frames", 0, 100000).value_or(o.max_frames));
+    if (o.max_frames == 1)
+        throw InputError("--frames: 0 (every level) or at least 2");
+    if (const auto list = args.text("--fields")) {
+        o.fields.clear();
+        std::stringstream ss(*list);
+        std::string item;
+        while (std::getline(ss, item, ','))
+            o.fields.push_back(parse_field(item, "--fields"));
+        if (o.fields.empty())
+            throw InputError("--fields: expected a comma-separated list of x_t, x0_hat, eps_hat");
+    }
+    check_output_file_flag("--out", *out); // before any work; never a FIFO or device
+    const Session s = read_session(file);
+    std::optional<Progress> bar;
+    const PageResult r = write_interactive_page(
+        s, *out, o,
+        [&](int done, int total) {
+            if (!bar)
+                bar.emplace(total, "rendering");
+            bar->update(done, 0);
+        },
+        nullptr, "--out");
+    if (bar)
+        bar->finish();
+    std::cerr << "noisetrail-cli session html: wrote " << *out << " (" << r.bytes / 1024 << " KiB, " << r.positions
+              << " slider positions, " << r.images << " pictures)\n";
+    return 0;
+}
+
 } // namespace
 
 int cmd_session(const std::vector<std::string>& argv)
@@ -221,8 +269,8 @@ int cmd_session(const std::vector<std::string>& argv)
     }
     const std::string verb = argv[0];
     std::vector<std::string> rest(argv.begin() + 1, argv.end());
-    if (verb != "info" && verb != "export" && verb != "filmstrip")
-        throw InputError("session: unknown subcommand '" + verb + "' (expected info, export or filmstrip)");
+    if (verb != "info" && verb != "export" && verb != "filmstrip" && verb != "html")
+        throw InputError("session: unknown subcommand '" + verb + "' (expected info, export, filmstrip or html)");
     if (!rest.empty() && (rest[0] == "--help" || rest[0] == "-h")) {
         std::cout << kSessionHelp;
         return 0;
@@ -238,6 +286,10 @@ int cmd_session(const std::vector<std::string>& argv)
     if (verb == "export") {
         const Args args(rest, {"--gif", "--mp4", "--field", "--fps", "--size", "--hold", "--frames"}, {"--help"});
         return export_animation_cmd(file, args);
+    }
+    if (verb == "html") {
+        const Args args(rest, {"--out", "--frames", "--fields"}, {"--help"});
+        return html_cmd(file, args);
     }
     const Args args(rest, {"--out", "--field", "--levels", "--samples", "--cell"}, {"--help"});
     return filmstrip_cmd(file, args);

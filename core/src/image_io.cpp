@@ -12,6 +12,7 @@
 #include <cmath>
 #include <fstream>
 #include <string>
+#include <unordered_map>
 
 namespace noisetrail {
 
@@ -34,33 +35,109 @@ void put_chunk(std::string& out, const char* type, const std::string& data)
 
 } // namespace
 
-void write_png_rgb(const std::filesystem::path& path, int width, int height, std::span<const std::uint8_t> rgb)
+std::string encode_png(const RgbImage& image)
 {
-    if (width <= 0 || height <= 0 || rgb.size() != static_cast<std::size_t>(width) * height * 3)
-        throw InputError(path.string() + ": invalid image size");
+    const int width = image.width, height = image.height;
+    if (width <= 0 || height <= 0 || image.rgb.size() != static_cast<std::size_t>(width) * height * 3)
+        throw std::invalid_argument("encode_png: invalid image size");
+    // The smallest of the lossless codings this picture allows (PNG spec, 11.2.2):
+    // grey (1 byte a pixel) when R = G = B everywhere, a palette (1 byte) when it has
+    // at most 256 colours (8-bit images on a colour map), RGB otherwise.
+    const std::size_t n = static_cast<std::size_t>(width) * height;
+    bool grey = true;
+    for (std::size_t i = 0; i < n && grey; ++i)
+        grey = image.rgb[3 * i] == image.rgb[3 * i + 1] && image.rgb[3 * i] == image.rgb[3 * i + 2];
+    std::vector<std::uint32_t> palette;
+    std::vector<std::uint8_t> index;
+    if (!grey) {
+        std::unordered_map<std::uint32_t, std::uint8_t> slot; // colour -> palette index
+        index.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            const std::uint32_t c = (std::uint32_t(image.rgb[3 * i]) << 16) | (std::uint32_t(image.rgb[3 * i + 1]) << 8) |
+                                    image.rgb[3 * i + 2];
+            auto it = slot.find(c);
+            if (it == slot.end()) {
+                if (palette.size() == 256) {
+                    palette.clear();
+                    index.clear();
+                    break;
+                }
+                it = slot.emplace(c, static_cast<std::uint8_t>(palette.size())).first;
+                palette.push_back(c);
+            }
+            index[i] = it->second;
+        }
+    }
+    const int bpp = grey || !palette.empty() ? 1 : 3;
+    auto sample = [&](std::size_t i, int k) -> std::uint8_t {
+        return grey ? image.rgb[3 * i] : !palette.empty() ? index[i] : image.rgb[3 * i + std::size_t(k)];
+    };
+    // Per row the filter with the smallest sum of absolute differences (the usual
+    // heuristic, PNG spec 12.8): enlarged sample images repeat rows and pixels, which
+    // Up and Sub turn into runs of zeros.
+    const std::size_t stride = static_cast<std::size_t>(width) * bpp;
+    std::vector<std::uint8_t> row(stride), prev(stride, 0), best, cand(stride);
     std::string raw;
-    raw.reserve(static_cast<std::size_t>(height) * (width * 3 + 1));
+    raw.reserve(static_cast<std::size_t>(height) * (stride + 1));
     for (int y = 0; y < height; ++y) {
-        raw.push_back(0); // filter: none
-        raw.append(reinterpret_cast<const char*>(rgb.data()) + static_cast<std::size_t>(y) * width * 3,
-                   static_cast<std::size_t>(width) * 3);
+        for (int x = 0; x < width; ++x)
+            for (int k = 0; k < bpp; ++k)
+                row[std::size_t(x) * bpp + k] = sample(static_cast<std::size_t>(y) * width + x, k);
+        long best_cost = -1;
+        int best_filter = 0;
+        for (int f = 0; f < 3; ++f) { // none, Sub, Up
+            long cost = 0;
+            for (std::size_t i = 0; i < stride; ++i) {
+                const std::uint8_t left = i >= std::size_t(bpp) ? row[i - bpp] : 0;
+                cand[i] = static_cast<std::uint8_t>(row[i] - (f == 1 ? left : f == 2 ? prev[i] : 0));
+                cost += cand[i] < 128 ? cand[i] : 256 - cand[i];
+            }
+            if (best_cost < 0 || cost < best_cost) {
+                best_cost = cost;
+                best_filter = f;
+                best = cand;
+            }
+        }
+        raw.push_back(static_cast<char>(best_filter));
+        raw.append(reinterpret_cast<const char*>(best.data()), stride);
+        std::swap(prev, row);
     }
     uLongf packed_len = compressBound(static_cast<uLong>(raw.size()));
     std::string packed(packed_len, '\0');
     if (compress2(reinterpret_cast<Bytef*>(packed.data()), &packed_len,
-                  reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 6) != Z_OK)
-        throw InputError(path.string() + ": PNG compression failed");
+                  reinterpret_cast<const Bytef*>(raw.data()), static_cast<uLong>(raw.size()), 9) != Z_OK)
+        throw std::runtime_error("encode_png: compression failed");
     packed.resize(packed_len);
 
     std::string png("\x89PNG\r\n\x1a\n", 8);
     std::string ihdr;
     put_u32(ihdr, static_cast<std::uint32_t>(width));
     put_u32(ihdr, static_cast<std::uint32_t>(height));
-    ihdr += std::string("\x08\x02\x00\x00\x00", 5); // 8-bit RGB, deflate, no interlace
+    ihdr.push_back(8); // bit depth
+    ihdr.push_back(grey ? 0 : !palette.empty() ? 3 : 2); // grey, palette, RGB
+    ihdr += std::string("\x00\x00\x00", 3); // deflate, adaptive filtering, no interlace
     put_chunk(png, "IHDR", ihdr);
+    if (!palette.empty()) {
+        std::string plte;
+        for (std::uint32_t c : palette) {
+            plte.push_back(static_cast<char>(c >> 16));
+            plte.push_back(static_cast<char>((c >> 8) & 0xff));
+            plte.push_back(static_cast<char>(c & 0xff));
+        }
+        put_chunk(png, "PLTE", plte);
+    }
     put_chunk(png, "IDAT", packed);
     put_chunk(png, "IEND", {});
-    write_file_atomic(path, png);
+    return png;
+}
+
+void write_png_rgb(const std::filesystem::path& path, int width, int height, std::span<const std::uint8_t> rgb)
+{
+    if (width <= 0 || height <= 0 || rgb.size() != static_cast<std::size_t>(width) * height * 3)
+        throw InputError(path.string() + ": invalid image size");
+    RgbImage image(width, height);
+    std::copy(rgb.begin(), rgb.end(), image.rgb.begin());
+    write_file_atomic(path, encode_png(image));
 }
 
 int grid_columns(int batch)

@@ -246,6 +246,44 @@ private Q_SLOTS:
         QCOMPARE(cancelled, !QFile::exists(mp4));
     }
 
+    // Export > Interactive Page: core's page writer on the export worker, with
+    // progress; a 2-D run's page carries its points for the page's canvas.
+    void exportPageOnAWorker()
+    {
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/ring8.json");
+        runSmall(*w);
+        QVERIFY(w->findChild<QAction*>("exportPageAction"));
+        const QString page = dir.filePath("run.html");
+        QObject here;
+        int progress = 0, finished = 0;
+        bool cancelled = true;
+        ExportJob* job = w->startPageExport(page, PageOptions{});
+        QVERIFY(job);
+        connect(job, &ExportJob::progress, &here, [&](int, int) { ++progress; }, Qt::QueuedConnection);
+        connect(job, &ExportJob::finished, &here, [&](const QString&, bool c) { ++finished, cancelled = c; },
+                Qt::QueuedConnection);
+        QTRY_COMPARE_WITH_TIMEOUT(finished, 1, 60000);
+        QCOMPARE(cancelled, false);
+        QVERIFY(progress >= 1);
+        QFile f(page);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray html = f.readAll();
+        QVERIFY(html.startsWith("<!DOCTYPE html>"));
+        QVERIFY(html.contains("\"kind\":\"points\""));
+        QVERIFY(html.contains("\"stored\":20") && html.contains("\"stored\":10")); // runSmall's DDPM 20, DDIM 10
+
+        // Cancelled: no file (or, had it finished first, a complete one).
+        const QString second = dir.filePath("second.html");
+        ExportJob* job2 = w->startPageExport(second, PageOptions{});
+        finished = 0;
+        connect(job2, &ExportJob::finished, &here, [&](const QString&, bool c) { ++finished, cancelled = c; },
+                Qt::QueuedConnection);
+        job2->cancel();
+        QTRY_COMPARE_WITH_TIMEOUT(finished, 1, 60000);
+        QCOMPARE(cancelled, !QFile::exists(second));
+    }
+
     void nothingToSaveBeforeARun()
     {
         auto w = open_main_window(kModels + "/ring8.json");

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <array>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace noisetrail {
@@ -21,6 +22,11 @@ struct RgbImage {
     const std::uint8_t* pixel(int x, int y) const { return &rgb[(static_cast<std::size_t>(y) * width + x) * 3]; }
     bool operator==(const RgbImage&) const = default;
 };
+
+/// The PNG file of an image, in memory (the interactive page embeds frames as
+/// data: URIs): lossless, as grey or a palette where the picture allows, so a
+/// reader gets back exactly image.rgb. std::invalid_argument for an empty image.
+std::string encode_png(const RgbImage& image);
 
 /// Write an 8-bit RGB image (row-major, 3 bytes per pixel). Throws InputError
 /// if the file cannot be written.
