@@ -29,7 +29,7 @@ run() { # name sampler steps batch seed
   "$cli" classify --classifier "$clf" --samples "$out/$1/samples.npy" --json > "$out/$1.json"
   echo $((t1 - t0)) > "$out/$1.seconds"
   # The sampler as the CLI describes it (plan's first line: "<description> on <model>").
-  "$cli" plan --model "$card" --sampler "$2" --steps "$3" | head -1 | sed 's/ on .*//' > "$out/$1.desc"
+  "$cli" plan --model "$card" --sampler "$2" --steps "$3" | awk 'NR == 1 { sub(/ on .*/, ""); print }' > "$out/$1.desc"
   echo "$1: $(cat "$out/$1.json") in $(cat "$out/$1.seconds") s" >&2
 }
 
