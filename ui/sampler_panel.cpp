@@ -460,7 +460,11 @@ void SamplerPanel::updateEnabled()
         const SamplerInfo& info = sampler_info(sampler_->currentData().toString().toStdString());
         eta_->setEnabled(info.uses_eta);
         variance_->setEnabled(info.uses_variance);
-        spacing_->setItemText(0, tr("default (%1)").arg(QString::fromStdString(to_string(info.default_spacing))));
+        // A flow card's plan is the contract's own (s from 1 to 1/T, shifted): no spacing applies.
+        const bool flow = model() && model()->model->schedule().process() == ProcessKind::Flow;
+        spacing_->setEnabled(!flow);
+        spacing_->setItemText(0, flow ? tr("flow plan (s from 1)")
+                                      : tr("default (%1)").arg(QString::fromStdString(to_string(info.default_spacing))));
     } catch (const std::exception&) {
         eta_->setEnabled(false);
         variance_->setEnabled(false);
