@@ -112,7 +112,7 @@ void SamplingWorker::run(const RunJob& job, const JobTracker::Job& handle, const
             }
             failing = -1;
             recorder.finish(); // the stores hold every computed step before the finished news
-            for (int i = 0; i < set.size() && !cancelled; ++i)
+            for (int i = 0; i < set.size() && !cancelled && news.measured; ++i)
                 if (set.run(i).done())
                     handle.deliver([f = news.measured, p = job.panels[std::size_t(i)],
                                     v = straightness[std::size_t(i)].value()] { f(p, v); });

@@ -63,6 +63,7 @@ struct RunNews {
     std::function<void()> progress;
     /// A panel's run reached its last step: its straightness (Liu et al. 2023, eq. 4;
     /// core straightness.hpp), measured on the worker from the full-precision frames.
+    /// Optional: left empty, nothing is delivered.
     std::function<void(int panel, double straightness)> measured;
     std::function<void(bool cancelled)> finished;
     /// `panel` is the document's panel index, -1 when the failure is not one panel's.
