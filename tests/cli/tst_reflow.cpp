@@ -50,53 +50,67 @@ double straightness(const QString& dump)
 
 class TestReflow : public QObject {
     Q_OBJECT
-private Q_SLOTS:
-    void gaussian_reflow_takes_one_step()
+    // One reflow shared by the checks below, each a test function of its own so that
+    // none nears Qt Test's 300 s watchdog under ASan on a busy machine.
+    QTemporaryDir dir_;
+    QString src_ = QString::fromStdString(test::source_path("models/gaussian-2d-flow.json"));
+    QString card_;
+    QStringList reflow_args() const
     {
-        QTemporaryDir dir;
-        const QString src = QString::fromStdString(test::source_path("models/gaussian-2d-flow.json"));
-        const test::CliResult r = test::run_cli({"reflow", "--model", src, "--pairs", "2000", "--steps", "40",
-                                                 "--train-steps", "400", "--seed", "1", "--threads", "1", "--out",
-                                                 dir.path()}, 600000);
+        return {"reflow", "--model", src_, "--pairs", "2000", "--steps", "40", "--train-steps", "400", "--seed", "1",
+                "--threads", "1", "--out", dir_.path()};
+    }
+    /// A sample run's dump folder, or "" after a warning.
+    QString dump(const QString& model, const QString& sampler, const QString& steps, const QString& name) const
+    {
+        const test::CliResult s = test::run_cli({"sample", "--model", model, "--sampler", sampler, "--steps", steps,
+                                                 "--batch", "500", "--seed", "5", "--dump", dir_.filePath(name)});
+        if (s.code != 0)
+            qWarning("%s", qPrintable(s.err));
+        return dir_.filePath(name);
+    }
+
+private Q_SLOTS:
+    void reflow_writes_a_flow_card()
+    {
+        const test::CliResult r = test::run_cli(reflow_args(), 600000);
         QVERIFY2(r.code == 0, qPrintable(r.err));
-        const QString card = dir.filePath("gaussian-2d-flow-reflow.json");
-        QVERIFY2(QFile::exists(card), qPrintable(r.out));
-        std::ifstream in(card.toStdString());
+        card_ = dir_.filePath("gaussian-2d-flow-reflow.json");
+        QVERIFY2(QFile::exists(card_), qPrintable(r.out));
+        std::ifstream in(card_.toStdString());
         const auto j = nlohmann::json::parse(in);
         QCOMPARE(j["prediction"].get<std::string>(), std::string("velocity"));
         QCOMPARE(j["process"]["kind"].get<std::string>(), std::string("flow"));
         QCOMPARE(j["reflow"]["pairs"].get<int>(), 2000);
+    }
 
+    void one_euler_step_lands_on_the_endpoint()
+    {
+        QVERIFY(QFile::exists(card_));
         // One Euler step: the source (exact) lands every sample on x0_hat(x_1, 1) = mu;
         // the 2-rectified model follows the straight coupling to mu + c x_1.
-        const auto one_step = [&](const QString& model, const QString& name) {
-            const test::CliResult s = test::run_cli({"sample", "--model", model, "--sampler", "euler", "--steps", "1",
-                                                     "--batch", "500", "--seed", "5", "--dump", dir.filePath(name)});
-            if (s.code != 0)
-                qWarning("%s", qPrintable(s.err));
-            return endpoint_error(dir.filePath(name));
-        };
-        const double src_err = one_step(src, "src1"), rf_err = one_step(card, "rf1");
+        const double src_err = endpoint_error(dump(src_, "euler", "1", "src1"));
+        const double rf_err = endpoint_error(dump(card_, "euler", "1", "rf1"));
         qInfo("one Euler step, RMS distance from mu + c x_1: source %.4f, 2-rectified %.4f", src_err, rf_err);
         QVERIFY2(src_err > 0.4, qPrintable(QString::number(src_err))); // RMS of c z per coordinate: c = 0.5
         QVERIFY2(rf_err < 0.1, qPrintable(QString::number(rf_err)));
+    }
 
+    void paths_are_straight()
+    {
+        QVERIFY(QFile::exists(card_));
         // Straightness of 40-step Heun runs (Liu et al. eq. 4): near 0 after reflow.
-        const auto heun = [&](const QString& model, const QString& name) {
-            const test::CliResult s = test::run_cli({"sample", "--model", model, "--sampler", "heun", "--steps", "40",
-                                                     "--batch", "500", "--seed", "5", "--dump", dir.filePath(name)});
-            if (s.code != 0)
-                qWarning("%s", qPrintable(s.err));
-            return straightness(dir.filePath(name));
-        };
-        const double src_s = heun(src, "src40"), rf_s = heun(card, "rf40");
+        const double src_s = straightness(dump(src_, "heun", "40", "src40"));
+        const double rf_s = straightness(dump(card_, "heun", "40", "rf40"));
         qInfo("straightness, Heun 40: source %.4f, 2-rectified %.4f", src_s, rf_s);
         QVERIFY2(rf_s < 0.1 * src_s, qPrintable(QString("%1 vs %2").arg(rf_s).arg(src_s)));
+    }
 
-        // The same command again resumes: the pairs are kept, training is complete.
-        const test::CliResult again = test::run_cli({"reflow", "--model", src, "--pairs", "2000", "--steps", "40",
-                                                     "--train-steps", "400", "--seed", "1", "--threads", "1", "--out",
-                                                     dir.path()}, 600000);
+    void rerun_resumes()
+    {
+        QVERIFY(QFile::exists(card_));
+        // The same command again: the pairs are kept and training is complete.
+        const test::CliResult again = test::run_cli(reflow_args(), 600000);
         QVERIFY2(again.code == 0, qPrintable(again.err));
         QVERIFY2(!again.err.contains("pairs 2000/2000"), qPrintable(again.err));
     }
