@@ -48,6 +48,21 @@ Run finished_run(const std::shared_ptr<const Model>& model, const SamplerConfig&
     return run;
 }
 
+/// The straightness meter fed with every step of a run, and the run's x_T.
+std::pair<double, std::vector<float>> measured_straightness(const std::shared_ptr<const Model>& model,
+                                                            const SamplerConfig& c, int batch, std::uint64_t seed)
+{
+    RunOptions o;
+    o.sampler = c;
+    o.batch = batch;
+    o.seed = seed;
+    Run run(model, o);
+    StraightnessMeter meter;
+    while (!run.done())
+        meter.add(*run.step());
+    return {meter.value(), run.x_T()};
+}
+
 /// RMS distance from the closed-form ODE endpoint x_0 = mu + c x_1 (the flow path's
 /// marginals are N((1 - s) mu, ((1 - s)^2 c^2 + s^2) I); the ODE maps x_1 = z to mu + c z).
 double endpoint_error(const Run& run)
@@ -298,18 +313,11 @@ void TestFlow::straightness_matches_closed_form()
         integral += f * (i == 0 || i == n ? 1 : i % 2 ? 4 : 2) / (3.0 * n);
     }
     for (const char* sampler : {"heun", "dpmpp2m", "euler"}) {
-        RunOptions o;
-        o.sampler = config(sampler, 400);
-        o.batch = 128;
-        o.seed = 11;
-        Run run(model, o);
-        StraightnessMeter meter;
-        while (!run.done())
-            meter.add(*run.step());
+        const auto [got, x_T] = measured_straightness(model, config(sampler, 400), 128, 11);
         double zz = 0;
-        for (float z : run.x_T())
+        for (float z : x_T)
             zz += double(z) * z;
-        const double want = zz / o.batch * integral, got = meter.value();
+        const double want = zz / 128 * integral;
         qInfo("%s 400 steps: straightness %.5f, closed form %.5f", sampler, got, want);
         QVERIFY2(std::abs(got - want) < 0.02 * want, qPrintable(QString("%1 vs %2").arg(got).arg(want)));
     }
@@ -360,15 +368,7 @@ void TestFlow::shipped_reflow_straightens_two_moons()
     for (int k = 0; k < 2; ++k) {
         const auto model = Model::load(test::source_path(cards[k]));
         one_step[k] = nn_distance(finished_run(model, config("euler", 1), 1000, 21).samples());
-        RunOptions o;
-        o.sampler = config("heun", 50);
-        o.batch = 500;
-        o.seed = 21;
-        Run run(model, o);
-        StraightnessMeter meter;
-        while (!run.done())
-            meter.add(*run.step());
-        straight[k] = meter.value();
+        straight[k] = measured_straightness(model, config("heun", 50), 500, 21).first;
         qInfo("%s: one Euler step, mean nearest-data distance %.4f; straightness (Heun 50) %.4f", cards[k],
               one_step[k], straight[k]);
     }
