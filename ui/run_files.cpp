@@ -37,6 +37,17 @@ QString openFailure(const std::exception& e)
     }
     return QObject::tr("Could not open the run: %1").arg(m);
 }
+
+/// A save dialog starting at `suggested`; the suffix of `suggested` is added when the
+/// chosen name has none. "" when cancelled.
+QString askSavePath(QWidget* parent, const QString& title, const QString& suggested, const QString& filter)
+{
+    QString path = QFileDialog::getSaveFileName(parent, title, suggested, filter);
+    if (!path.isEmpty() && QFileInfo(path).suffix().isEmpty())
+        path += "." + QFileInfo(suggested).suffix();
+    return path;
+}
+
 } // namespace
 
 QString droppedCard(const QMimeData* data, QString* error)
@@ -182,12 +193,9 @@ void RunFiles::saveRunAs()
     }
     if (!sessionOrError(tr("Could not save the run: %1"))) // nothing to save: say so before asking where
         return;
-    QString path =
-        QFileDialog::getSaveFileName(window_, tr("Save Run"), startFolder() + "/run.ntsession", sessionFilter());
+    const QString path = askSavePath(window_, tr("Save Run"), startFolder() + "/run.ntsession", sessionFilter());
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += ".ntsession";
     saveRun(path);
 }
 
@@ -386,12 +394,10 @@ void RunFiles::exportAnimation()
     const AnimationFormat format = d.format();
     const AnimationExport options = d.options();
     const QString ext = format == AnimationFormat::Gif ? "gif" : "mp4";
-    QString path = QFileDialog::getSaveFileName(window_, tr("Export Animation"), QDir::homePath() + "/run." + ext,
-                                                ext.toUpper() + tr(" files (*.%1)").arg(ext));
+    const QString path = askSavePath(window_, tr("Export Animation"), QDir::homePath() + "/run." + ext,
+                                     ext.toUpper() + tr(" files (*.%1)").arg(ext));
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += "." + ext;
     startAnimationExport(path, format, options);
 }
 
@@ -416,12 +422,10 @@ void RunFiles::exportFilmstrip()
     FilmstripDialog d(field_(), s->batch, window_);
     if (d.exec() != QDialog::Accepted)
         return;
-    QString path = QFileDialog::getSaveFileName(window_, tr("Export Filmstrip"), QDir::homePath() + "/filmstrip.png",
-                                                tr("PNG images (*.png)"));
+    const QString path = askSavePath(window_, tr("Export Filmstrip"), QDir::homePath() + "/filmstrip.png",
+                                     tr("PNG images (*.png)"));
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += ".png";
     try {
         const RgbImage img = render_filmstrip(render_panels(*s), d.options());
         write_png(path.toStdString(), img);
@@ -440,12 +444,10 @@ void RunFiles::exportPage()
     if (d.exec() != QDialog::Accepted)
         return;
     const PageOptions options = d.options();
-    QString path = QFileDialog::getSaveFileName(window_, tr("Export Interactive Page"), QDir::homePath() + "/run.html",
-                                                tr("Web pages (*.html)"));
+    const QString path = askSavePath(window_, tr("Export Interactive Page"), QDir::homePath() + "/run.html",
+                                     tr("Web pages (*.html)"));
     if (path.isEmpty())
         return;
-    if (QFileInfo(path).suffix().isEmpty())
-        path += ".html";
     startPageExport(path, options);
 }
 
