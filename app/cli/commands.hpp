@@ -47,6 +47,7 @@ int cmd_interpolate(const std::vector<std::string>& argv);
 int cmd_consistency(const std::vector<std::string>& argv);
 int cmd_decision(const std::vector<std::string>& argv);
 int cmd_reflow(const std::vector<std::string>& argv);
+int cmd_guidance(const std::vector<std::string>& argv);
 
 extern const char* const kSampleHelp;
 extern const char* const kPlanHelp;
@@ -57,11 +58,14 @@ extern const char* const kRunHelp;
 extern const char* const kSessionHelp;
 extern const char* const kInvertHelp, *const kInterpolateHelp, *const kConsistencyHelp, *const kDecisionHelp;
 extern const char* const kReflowHelp;
+extern const char* const kGuidanceHelp;
 
 // Shared by subcommands that sample.
 extern const std::set<std::string> kSamplerFlags;
 /// Sampler flags -> config (validated against the model by make_plan later).
 SamplerConfig sampler_config_from(const Args& args);
+/// --class / --classes / --guidance / --guidance-interval (contract section 9).
+Guidance guidance_from(const Args& args);
 /// Only --spacing, --variance and --clip-x0: the settings a sampler list
 /// (NAME[:STEPS[:ETA]],..) of the experiment commands leaves to flags.
 SamplerConfig sampler_settings_from(const Args& args);

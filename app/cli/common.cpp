@@ -7,6 +7,9 @@
 #include "noisetrail/npy.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -14,8 +17,9 @@
 
 namespace noisetrail::cli {
 
-const std::set<std::string> kSamplerFlags{"--model",  "--sampler",  "--steps",  "--eta",
-                                          "--spacing", "--variance", "--clip-x0", "--device"};
+const std::set<std::string> kSamplerFlags{"--model",   "--sampler",  "--steps",   "--eta",
+                                          "--spacing", "--variance", "--clip-x0", "--device",
+                                          "--class",   "--classes",  "--guidance", "--guidance-interval"};
 
 SamplerConfig sampler_settings_from(const Args& args)
 {
@@ -38,6 +42,40 @@ SamplerConfig sampler_settings_from(const Args& args)
     return c;
 }
 
+Guidance guidance_from(const Args& args)
+{
+    Guidance g;
+    if (args.has("--class") && args.has("--classes"))
+        throw InputError("--class and --classes: give one of them");
+    if (auto k = args.integer("--class", 0, 999))
+        g.classes.push_back(static_cast<int>(*k));
+    if (auto list = args.text("--classes")) {
+        std::stringstream in(*list);
+        std::string item;
+        while (std::getline(in, item, ',')) {
+            char* end = nullptr;
+            const long v = std::strtol(item.c_str(), &end, 10);
+            if (item.empty() || *end != '\0' || v < 0 || v > 999)
+                throw InputError("--classes must be class indices 0..999 separated by commas, got '" + *list + "'");
+            g.classes.push_back(static_cast<int>(v));
+        }
+        if (g.classes.empty())
+            throw InputError("--classes must list at least one class index");
+    }
+    if (auto w = args.number("--guidance"))
+        g.scale = *w;
+    if (auto iv = args.text("--guidance-interval")) {
+        double lo = 0, hi = 0;
+        char extra = 0;
+        if (std::sscanf(iv->c_str(), "%lf,%lf%c", &lo, &hi, &extra) != 2 || !std::isfinite(lo) || !std::isfinite(hi) ||
+            lo > hi)
+            throw InputError("--guidance-interval must be LO,HI with LO <= HI (noise levels t, or s on flow), got '" +
+                             *iv + "'");
+        g.interval = std::array<double, 2>{lo, hi};
+    }
+    return g;
+}
+
 SamplerConfig sampler_config_from(const Args& args)
 {
     SamplerConfig c = sampler_settings_from(args);
@@ -53,6 +91,7 @@ SamplerConfig sampler_config_from(const Args& args)
             throw InputError("--eta must be >= 0, got " + *args.text("--eta"));
         c.eta = *v;
     }
+    c.guidance = guidance_from(args);
     sampler_names(); // registry is ready
     return c;
 }
@@ -124,6 +163,12 @@ std::string help_text(const char* help)
     out << ")\n";
     if (!variance.empty())
         out << "  --variance NAME       variance of " << names(variance) << ": fixed_small (default) or fixed_large\n";
+    out << "  --class K             sample class K of a conditional model (its card's 'classes')\n"
+           "  --classes K1,K2,...   classes cycled over the batch\n"
+           "  --guidance W          classifier-free guidance eps_u + W (eps_c - eps_u) (default 1:\n"
+           "                        the conditional model; 0: the unconditional one)\n"
+           "  --guidance-interval LO,HI\n"
+           "                        guide only while t (s on flow) is in [LO, HI]; W = 1 elsewhere\n";
     text.replace(at, marker.size(), out.str());
     return text;
 }

@@ -69,6 +69,12 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
     write_stack(d / "xt.npy", frames, shape, &run.x_T(), [](const StepFrame& f) -> const auto& { return f.x_prev; });
     write_stack(d / "x0_pred.npy", frames, shape, nullptr, [](const StepFrame& f) -> const auto& { return f.x0_hat; });
     write_stack(d / "eps_pred.npy", frames, shape, nullptr, [](const StepFrame& f) -> const auto& { return f.eps_hat; });
+    // A guided run (contract section 9): the two predictions it mixed, as x0_hat.
+    if (is_guided(opt.sampler) && !frames.empty()) {
+        write_stack(d / "x0_cond.npy", frames, shape, nullptr, [](const StepFrame& f) -> const auto& { return f.x0_cond; });
+        write_stack(d / "x0_uncond.npy", frames, shape, nullptr,
+                    [](const StepFrame& f) -> const auto& { return f.x0_uncond; });
+    }
     // VP: int64 t; flow: float64 s (contract section 8).
     const bool flow = model.schedule().process() == ProcessKind::Flow;
     std::vector<std::int64_t> ts;
@@ -98,6 +104,13 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
                        {"description", describe(opt.sampler, model.schedule().train_steps(), model.schedule().process())}};
     const double clip = *run.recipe().sampler.clip_x0; // resolved: the radius used, 0 when off
     meta["sampler"]["clip_x0"] = clip > 0 ? nlohmann::json(clip) : nlohmann::json(nullptr);
+    if (card.is_conditional()) {
+        const Guidance& g = opt.sampler.guidance;
+        meta["sampler"]["classes"] = g.classes;
+        meta["sampler"]["guidance"] = guidance_scale(opt.sampler);
+        meta["sampler"]["guidance_interval"] =
+            g.interval ? nlohmann::json{(*g.interval)[0], (*g.interval)[1]} : nlohmann::json(nullptr);
+    }
     meta["seed"] = opt.seed;
     meta["batch"] = shape[0];
     meta["init_noise"] = info.init_noise ? nlohmann::json(*info.init_noise) : nlohmann::json(nullptr);

@@ -39,6 +39,8 @@ const Command kCommands[] = {
     {"decision", "when each sample decides its class or component", noisetrail::cli::kDecisionHelp, &noisetrail::cli::cmd_decision},
     {"reflow", "straighten a flow: 2-rectified flow from a model's pairs", noisetrail::cli::kReflowHelp,
      &noisetrail::cli::cmd_reflow},
+    {"guidance", "classifier-free guidance's trade-off, one row per scale W", noisetrail::cli::kGuidanceHelp,
+     &noisetrail::cli::cmd_guidance},
 };
 
 void usage(std::ostream& out)

@@ -41,6 +41,9 @@ together under a pacing policy.
                         trajectory and per-step diversity metrics, recorded as
                         the GUI records them): 'session info|export|filmstrip'
                         and the GUI's File > Open Run read it without the model
+  --class K, --classes K1,K2,..., --guidance W, --guidance-interval LO,HI
+                        conditioning of every panel, as in 'sample' (a panel's own
+                        keys class, classes, guidance, guidance_interval otherwise)
   --no-metrics          with --session: store the steps without the diversity
                         metrics (as the GUI with View > Per-step Diversity
                         Metrics off; faster on large 2-D batches)
@@ -66,7 +69,9 @@ MergePolicy parse_merge(const std::string& name)
 
 int cmd_run(const std::vector<std::string>& argv)
 {
-    const Args args(argv, {"--config", "--pacing", "--merge", "--threads", "--device", "--dump", "--session"},
+    const Args args(argv,
+                    {"--config", "--pacing", "--merge", "--threads", "--device", "--dump", "--session", "--class",
+                     "--classes", "--guidance", "--guidance-interval"},
                     {"--help", "--no-metrics"});
     if (args.has("--help")) {
         std::cout << kRunHelp;
@@ -83,7 +88,19 @@ int cmd_run(const std::vector<std::string>& argv)
     const auto config = args.text("--config");
     if (!config)
         throw InputError("--config RUN.json is required (a run recipe)");
-    const RunSetRecipe recipe = read_run_recipe(*config);
+    RunSetRecipe recipe = read_run_recipe(*config);
+    // Conditioning flags set every panel's (contract section 9); the panels' own keys otherwise.
+    if (args.has("--class") || args.has("--classes") || args.has("--guidance") || args.has("--guidance-interval")) {
+        const Guidance flags = guidance_from(args);
+        for (PanelRecipe& p : recipe.panels) {
+            if (!flags.classes.empty())
+                p.sampler.guidance.classes = flags.classes;
+            if (flags.scale)
+                p.sampler.guidance.scale = flags.scale;
+            if (flags.interval)
+                p.sampler.guidance.interval = flags.interval;
+        }
+    }
     RunSetOptions options;
     options.device = args.text("--device").value_or("cpu");
     options.trust = code_trust();

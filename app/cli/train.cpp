@@ -30,7 +30,11 @@ a larger --steps continues a finished run.
                         relative to the file; flags override the file
   --kind KIND           noisetrail-unet (default), noisetrail-mlp or noisetrail-classifier
   --data FILE.npy       training data: images [N,C,H,W] in [-1,1] or points [N,D]
-  --labels FILE.npy     classifier: int64 labels [N]
+  --labels FILE.npy     int64 labels [N]: a classifier's targets, or for a unet/mlp
+                        the classes of a class-conditional denoiser (its card gets
+                        'classes'; sample it with --class K --guidance W)
+  --label-dropout P     conditional denoiser: fraction trained with the null label
+                        (default 0.1), so one network is also the unconditional model
   --heldout-data FILE.npy, --heldout-labels FILE.npy
                         classifier: held-out set for accuracy and feature statistics
   --out CARD.json       the model card to write (required)
@@ -81,7 +85,7 @@ std::string format_seconds(double s)
 int cmd_train(const std::vector<std::string>& argv)
 {
     const Args args(argv,
-                    {"--config", "--kind", "--data", "--labels", "--heldout-data", "--heldout-labels", "--out",
+                    {"--config", "--kind", "--data", "--labels", "--label-dropout", "--heldout-data", "--heldout-labels", "--out",
                      "--checkpoint-dir", "--name", "--description", "--schedule", "--train-steps", "--beta-start",
                      "--beta-end", "--architecture", "--steps", "--batch", "--lr", "--lr-schedule", "--warmup",
                      "--ema", "--grad-clip", "--seed", "--checkpoint-every", "--log-every", "--threads",
@@ -97,6 +101,7 @@ int cmd_train(const std::vector<std::string>& argv)
     if (auto v = args.text("--kind")) c.kind = *v;
     if (auto v = args.text("--data")) c.data = *v;
     if (auto v = args.text("--labels")) c.labels = *v;
+    if (auto v = args.number("--label-dropout")) c.label_dropout = *v;
     if (auto v = args.text("--heldout-data")) c.heldout_data = *v;
     if (auto v = args.text("--heldout-labels")) c.heldout_labels = *v;
     if (auto v = args.text("--out")) c.out = *v;

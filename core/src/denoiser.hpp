@@ -22,8 +22,13 @@ public:
     /// `t` is int64 [B] on the CPU (the TorchScript contract's model(x_t, t)).
     /// Samples of different runs share one call this way (RunSet merging).
     /// Returns float64 of the same shape on the same device.
-    virtual at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) = 0;
-    /// Convenience: every sample at timestep t.
+    /// `c`: the class of each sample on a conditional card (contract section 9), int64
+    /// [B] on the CPU, the card's null_label() for the unconditional prediction;
+    /// undefined means every sample unconditional (and is what unconditional cards get).
+    virtual at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const at::Tensor& c) = 0;
+    /// Convenience: the unconditional prediction.
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) { return predict(x_t, t, at::Tensor()); }
+    /// Convenience: every sample at timestep t, unconditional.
     at::Tensor predict(const at::Tensor& x_t, int t);
     /// Whether one call on a concatenated batch of `merged_batch` rows costs less
     /// than one call per part (MergePolicy::Auto asks this; figures in run_set.cpp).
@@ -44,6 +49,12 @@ at::Tensor time_input(std::int64_t batch, const PlanStep& s, bool prev = false);
 /// (time_input of a flow step): one call per distinct s.
 at::Tensor predict_grouped_level(const at::Tensor& x_t, const at::Tensor& t,
                                  const std::function<at::Tensor(const at::Tensor& x, double s)>& predict_one);
+
+/// Evaluate an analytic conditional model per class: one call per distinct label of
+/// `c` on the rows that have it (`c` undefined: one call with the null label).
+at::Tensor predict_grouped_class(
+    const at::Tensor& x_t, const at::Tensor& t, const at::Tensor& c, std::int64_t null_label,
+    const std::function<at::Tensor(const at::Tensor& x, const at::Tensor& t, std::int64_t label)>& predict_one);
 
 /// Evaluate a denoiser that works at one timestep per call on a per-sample `t`:
 /// one call when every t is the same (the common case, no copies), else one

@@ -32,7 +32,7 @@ namespace {
 class Unavailable final : public detail::Denoiser {
 public:
     explicit Unavailable(std::filesystem::path card) : card_(std::move(card)) {}
-    at::Tensor predict(const at::Tensor&, const at::Tensor&) override
+    at::Tensor predict(const at::Tensor&, const at::Tensor&, const at::Tensor&) override
     {
         throw InputError("model card " + card_.string() +
                          ": not available here (a saved run is replayed without its model); open the card to run again");
@@ -44,7 +44,9 @@ private:
 class FromFunction final : public detail::Denoiser {
 public:
     FromFunction(std::filesystem::path card, Model::PredictFunction f) : card_(std::move(card)), f_(std::move(f)) {}
-    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    // A plain function of (x_t, t): it has no class input, so a conditional card's
+    // classes are not passed on (tests wrap unconditional models this way).
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const at::Tensor&) override
     {
         const std::vector<double> x = detail::to_doubles(x_t.to(at::kCPU));
         const at::Tensor tc = t.to(at::kCPU).to(at::kLong).contiguous();

@@ -207,7 +207,26 @@ ModelCard parse_model_card(std::string json_text, const std::filesystem::path& p
             throw InputError(field("data_range") + " must be [low, high], finite numbers with low < high");
         card.data_range = std::array<double, 2>{r[0].get<double>(), r[1].get<double>()};
     }
-    if (j.contains("labels")) {
+    // Contract section 9: a conditional card names its classes. An empirical card's
+    // "labels" may then be the file of its examples' classes (read by the model).
+    if (j.contains("classes")) {
+        const auto& c = j["classes"];
+        const char* rule = " must be an array of 1 to 1000 class names (non-empty strings of at most 100 bytes)";
+        if (!c.is_array() || c.empty() || c.size() > 1000)
+            throw InputError(field("classes") + rule);
+        for (const auto& name : c) {
+            if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > 100)
+                throw InputError(field("classes") + rule);
+            card.classes.push_back(name.get<std::string>());
+        }
+        if (card.kind == "noisetrail-classifier")
+            throw InputError(field("classes") + ": a classifier card names its classes in 'labels'");
+    }
+    if (j.contains("labels") && j["labels"].is_string()) {
+        if (card.kind != "empirical" || card.classes.empty())
+            throw InputError(field("labels") + ": a labels file belongs to a conditional empirical card (with "
+                             "'classes'); elsewhere 'labels' is an array of strings");
+    } else if (j.contains("labels")) {
         if (!j["labels"].is_array())
             throw InputError(field("labels") + " must be an array of strings");
         for (const auto& l : j["labels"]) {

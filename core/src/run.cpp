@@ -173,6 +173,35 @@ Run::Impl::Impl(std::shared_ptr<const Model> m, const RunOptions& opt)
     recipe.seed = opt.seed;
     recipe.batch = batch;
     recipe.x_T = x_T;
+
+    // Conditioning (contract section 9): classes cycled over the batch; none asked on a
+    // conditional card means the null label (the unconditional model).
+    const Guidance& g = opt.sampler.guidance;
+    const auto C = static_cast<int>(card.classes.size());
+    if (!g.classes.empty() && !card.is_conditional())
+        throw InputError("--class: model " + card.name + " (" + card.path.string() +
+                         ") is unconditional: its card names no classes");
+    for (int k : g.classes)
+        if (k >= C)
+            throw InputError("--class " + std::to_string(k) + ": model " + card.name + " has classes 0.." +
+                             std::to_string(C - 1));
+    if (card.is_conditional()) {
+        std::vector<std::int64_t> c(static_cast<std::size_t>(batch), card.null_label());
+        for (std::size_t b = 0; !g.classes.empty() && b < c.size(); ++b)
+            c[b] = g.classes[b % g.classes.size()];
+        classes = at::tensor(c, at::TensorOptions().dtype(at::kLong));
+        guidance = guidance_scale(opt.sampler);
+    }
+}
+
+double Run::Impl::guidance_at(const at::Tensor& t) const
+{
+    const auto& interval = options.sampler.guidance.interval;
+    if (!interval || guidance == 1.0)
+        return guidance;
+    // The step's noise level: VP's integer t or the flow level s (one level per call).
+    const double level = t.scalar_type() == at::kDouble ? t[0].item<double>() : double(t[0].item<std::int64_t>());
+    return level >= (*interval)[0] && level <= (*interval)[1] ? guidance : 1.0;
 }
 
 void Run::Impl::apply_threads() const
@@ -191,19 +220,53 @@ void Run::Impl::model_failed(const std::exception& e) const
                    k, t);
 }
 
-at::Tensor Run::Impl::call_model(const at::Tensor& x_in, const at::Tensor& t)
+at::Tensor Run::Impl::call_model(const at::Tensor& x_in, const at::Tensor& t, bool record_guidance)
 {
     const auto t0 = Clock::now();
     at::Tensor out;
+    int calls = 1;
     try {
-        out = model->denoiser().predict(x_in, t);
+        detail::Denoiser& d = model->denoiser();
+        const double w = guidance_at(t);
+        if (w == 1.0) { // the conditional model (or an unconditional card): one evaluation
+            out = d.predict(x_in, t, classes);
+            if (record_guidance && guidance != 1.0) {
+                last_cond = out;
+                last_uncond = at::Tensor(); // outside the guidance interval: not evaluated
+            }
+        } else {
+            const std::int64_t B = x_in.size(0);
+            const at::Tensor null = at::full_like(classes, model->card().null_label());
+            at::Tensor cond, uncond;
+            // One call on 2B rows where the model family measured it cheaper (run_set.cpp).
+            if (d.merging_pays(2 * B)) {
+                const at::Tensor both = d.predict(at::cat({x_in, x_in}), at::cat({t, t}), at::cat({classes, null}));
+                cond = both.narrow(0, 0, B);
+                uncond = both.narrow(0, B, B);
+            } else {
+                cond = d.predict(x_in, t, classes);
+                uncond = d.predict(x_in, t, null);
+            }
+            // Classifier-free guidance (Ho & Salimans 2021, eq. 6, diffusers' convention):
+            // eps = eps_u + W (eps_c - eps_u). Every prediction (eps, x_0, v, velocity) is the
+            // same affine function of eps at this x_t, and the weights 1 - W and W sum to one,
+            // so mixing the raw outputs mixes eps_hat; x0_hat and clipping follow.
+            out = uncond + w * (cond - uncond);
+            calls = 2;
+            if (record_guidance) {
+                last_cond = cond;
+                last_uncond = uncond;
+            }
+        }
     } catch (const InputError&) {
         throw;
     } catch (const std::exception& e) {
         model_failed(e);
     }
     seconds_denoiser += seconds_since(t0);
-    ++model_calls;
+    model_calls += calls;
+    if (record_guidance)
+        first_calls = calls;
     return out;
 }
 
@@ -244,9 +307,23 @@ std::shared_ptr<const StepFrame> Run::Impl::finish_step(const at::Tensor& out, b
         frame->x_prev = to_floats(xpc.data_ptr<double>(), n);
         frame->stats = compute_stats(xc.data_ptr<double>(), x0c.data_ptr<double>(), epsc.data_ptr<double>(),
                                      prev_x0.defined() ? prev_x0.data_ptr<double>() : nullptr, B, n / B);
-        frame->model_calls = 1 + (model_calls - calls_before);
+        frame->model_calls = first_calls + (model_calls - calls_before);
+        if (last_cond.defined()) {
+            // What the guided step mixed, as x0_hat (contract section 9: --dump's x0_cond / x0_uncond).
+            const PathPoint p = path_at(s);
+            const auto x0_of = [&](const at::Tensor& o) {
+                const at::Tensor v = detail::to_x0_eps(card.prediction, p, x, o, clip).x0_hat.to(at::kCPU).contiguous();
+                return to_floats(v.data_ptr<double>(), n);
+            };
+            frame->x0_cond = x0_of(last_cond);
+            frame->x0_uncond = last_uncond.defined()
+                                   ? x0_of(last_uncond)
+                                   : std::vector<float>(std::size_t(n), std::numeric_limits<float>::quiet_NaN());
+        }
         prev_x0 = x0c;
     }
+    last_cond = last_uncond = at::Tensor();
+    first_calls = 1;
     x = x_prev;
     ++steps_done;
     return frame;
@@ -292,7 +369,7 @@ std::shared_ptr<const StepFrame> Run::advance(bool want_frame)
         throw std::logic_error("Run::step: the run is done");
     c10::InferenceMode guard;
     impl_->apply_threads();
-    const at::Tensor out = impl_->call_model(impl_->x, detail::time_input(impl_->shape[0], impl_->current()));
+    const at::Tensor out = impl_->call_model(impl_->x, detail::time_input(impl_->shape[0], impl_->current()), true);
     return impl_->finish_step(out, want_frame);
 }
 

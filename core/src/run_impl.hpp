@@ -30,6 +30,14 @@ struct Run::Impl {
     int steps_done = 0;
     double seconds_denoiser = 0.0;
     int model_calls = 0;
+    // Conditioning (contract section 9): each sample's class (the card's null label where
+    // none was asked), undefined on an unconditional card; the guidance scale W.
+    at::Tensor classes;
+    double guidance = 1.0;
+    /// The raw conditional and unconditional outputs of the step's first evaluation of
+    /// a guided run (the unconditional one undefined outside the guidance interval).
+    at::Tensor last_cond, last_uncond;
+    int first_calls = 1; ///< model calls of the step's first evaluation (2 when guided)
 
     Impl(std::shared_ptr<const Model> model, const RunOptions& options);
 
@@ -39,7 +47,11 @@ struct Run::Impl {
     void apply_threads() const;
     /// The raw model output at (x, t), timed and counted as this run's call;
     /// a failure becomes a RunError naming the current step.
-    at::Tensor call_model(const at::Tensor& x, const at::Tensor& t);
+    at::Tensor call_model(const at::Tensor& x, const at::Tensor& t, bool record_guidance = false);
+    /// W at the noise level of time input `t` (the guidance interval applied).
+    double guidance_at(const at::Tensor& t) const;
+    /// Whether this run's model calls can be merged with other runs' (one evaluation per step).
+    bool mergeable() const { return guidance == 1.0; }
     /// Finish the current step from the raw model output at (x, current t), which
     /// this run computed itself or got from a merged call (already timed and
     /// counted). Returns the frame, or null when `want_frame` is false.

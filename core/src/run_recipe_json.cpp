@@ -97,7 +97,8 @@ public:
     {
         if (!j.is_object())
             fail(where, "must be an object");
-        only_keys(j, where, {"model", "sampler", "steps", "eta", "spacing", "variance", "clip_x0"});
+        only_keys(j, where, {"model", "sampler", "steps", "eta", "spacing", "variance", "clip_x0", "class", "classes",
+                             "guidance", "guidance_interval"});
         PanelRecipe p;
         if (j.contains("model"))
             p.model = path(j["model"], where + ".model");
@@ -130,6 +131,37 @@ public:
             else
                 fail(where + ".clip_x0", "must be a number > 0 or \"off\"");
         }
+        // Contract section 9. Which classes exist is the card's to say (checked when it runs).
+        if (j.contains("class") && j.contains("classes"))
+            fail(where + ".classes", "give 'class' or 'classes', not both");
+        if (j.contains("class"))
+            p.sampler.guidance.classes.push_back(static_cast<int>(integer(j["class"], where + ".class", 0, 999)));
+        if (j.contains("classes")) {
+            const json& c = j["classes"];
+            if (!c.is_array() || c.empty() || c.size() > 1000000)
+                fail(where + ".classes", "must be a non-empty array of class indices");
+            for (const json& k : c)
+                p.sampler.guidance.classes.push_back(static_cast<int>(integer(k, where + ".classes", 0, 999)));
+        }
+        if (j.contains("guidance"))
+            p.sampler.guidance.scale = number(j["guidance"], where + ".guidance");
+        if (j.contains("guidance_interval")) {
+            const json& v = j["guidance_interval"];
+            if (!v.is_array() || v.size() != 2)
+                fail(where + ".guidance_interval", "must be [LO, HI]");
+            p.sampler.guidance.interval = std::array<double, 2>{number(v[0], where + ".guidance_interval"),
+                                                                number(v[1], where + ".guidance_interval")};
+        }
+        parsed(where, [&] { // the flag rules (W needs a class, LO <= HI), named by the field
+            const Guidance& g = p.sampler.guidance;
+            if ((g.scale || g.interval) && g.classes.empty())
+                throw InputError("'guidance' and 'guidance_interval' need 'class' or 'classes'");
+            if (g.scale && std::abs(*g.scale) > 1000.0)
+                throw InputError("'guidance' must be in -1000..1000");
+            if (g.interval && (*g.interval)[0] > (*g.interval)[1])
+                throw InputError("'guidance_interval' must be [LO, HI] with LO <= HI");
+            return 0;
+        });
         return p;
     }
 
@@ -215,6 +247,15 @@ json recipe_to_json(const RunSetRecipe& r, const fs::path& folder)
         q["variance"] = to_string(p.sampler.variance);
         if (p.sampler.clip_x0) // a radius <= 0 means off (SamplerConfig)
             q["clip_x0"] = *p.sampler.clip_x0 > 0 ? json(*p.sampler.clip_x0) : json("off");
+        const Guidance& g = p.sampler.guidance;
+        if (g.classes.size() == 1)
+            q["class"] = g.classes[0];
+        else if (!g.classes.empty())
+            q["classes"] = g.classes;
+        if (g.scale)
+            q["guidance"] = *g.scale;
+        if (g.interval)
+            q["guidance_interval"] = {(*g.interval)[0], (*g.interval)[1]};
         panels.push_back(q);
     }
     j["panels"] = panels;

@@ -138,23 +138,26 @@ std::vector<TickFrame> RunSet::tick()
         if (grouped[i])
             continue;
         const Model& m = *runs[i]->model();
-        if (impl_->merge == MergePolicy::Never)
+        // A guided run evaluates twice per step in its own call_model: never merged.
+        if (impl_->merge == MergePolicy::Never || !runs[i]->impl_->mergeable())
             continue;
         std::vector<int> group{i};
         std::int64_t rows = runs[i]->shape()[0];
         for (std::size_t b = a + 1; b < panels.size(); ++b)
-            if (runs[panels[b]]->model().get() == &m) {
+            if (runs[panels[b]]->model().get() == &m && runs[panels[b]]->impl_->mergeable()) {
                 group.push_back(panels[b]);
                 rows += runs[panels[b]]->shape()[0];
             }
         if (group.size() < 2 || !impl_->should_merge(m, rows))
             continue;
-        std::vector<at::Tensor> xs, ts;
+        std::vector<at::Tensor> xs, ts, cs;
         std::vector<std::int64_t> sizes;
         for (int g : group) {
             Run::Impl& r = *runs[g]->impl_;
             xs.push_back(r.x);
             ts.push_back(detail::time_input(r.shape[0], r.current()));
+            if (r.classes.defined()) // one model: every run of the group is conditional, or none
+                cs.push_back(r.classes);
             sizes.push_back(r.shape[0]);
             grouped[g] = true;
         }
@@ -163,7 +166,7 @@ std::vector<TickFrame> RunSet::tick()
         const auto t0 = std::chrono::steady_clock::now();
         at::Tensor out;
         try {
-            out = m.denoiser().predict(at::cat(xs, 0), at::cat(ts, 0));
+            out = m.denoiser().predict(at::cat(xs, 0), at::cat(ts, 0), cs.empty() ? at::Tensor() : at::cat(cs, 0));
         } catch (const InputError&) {
             throw;
         } catch (const std::exception& e) {
@@ -190,7 +193,7 @@ std::vector<TickFrame> RunSet::tick()
         if (const auto it = shared_out.find(i); it != shared_out.end()) {
             out = it->second;
         } else {
-            out = r.call_model(r.x, detail::time_input(r.shape[0], r.current()));
+            out = r.call_model(r.x, detail::time_input(r.shape[0], r.current()), true);
             ++impl_->denoiser_calls;
         }
         const int calls_mid = r.model_calls;

@@ -208,6 +208,55 @@ private Q_SLOTS:
         QVERIFY2(right > 0.3 * ro.batch && right < 0.7 * ro.batch, qPrintable(QString::number(right)));
     }
 
+    void conditionalMlpLearnsClasses()
+    {
+        // A class-conditional MLP with label dropout (contract section 9): labels name the
+        // cluster (0 left, 1 right). Asked for class 1 it samples the right cluster; with the
+        // null label (no class) it is the unconditional model and samples both.
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 512);
+        std::vector<std::int64_t> labels(512);
+        for (int i = 0; i < 512; ++i)
+            labels[std::size_t(i)] = i % 2; // write_points: odd examples at x = +1
+        const std::string label_file = dir.filePath("labels.npy").toStdString();
+        write_npy(label_file, {512}, labels.data());
+        TrainConfig c = mlp_config(data, dir.filePath("c.json").toStdString(), 400);
+        c.labels = label_file;
+        const auto r = train(c);
+        const auto model = Model::load(r.card);
+        QCOMPARE(model->card().classes.size(), std::size_t(2));
+        const auto right_share = [&](std::vector<int> classes, double w) {
+            RunOptions ro;
+            ro.sampler.sampler = "ddim";
+            ro.sampler.steps = 50;
+            ro.sampler.guidance.classes = std::move(classes);
+            if (!ro.sampler.guidance.classes.empty())
+                ro.sampler.guidance.scale = w;
+            ro.batch = 400;
+            ro.seed = 9;
+            const RunResult run = run_sampler(*model, ro);
+            int right = 0;
+            for (int i = 0; i < ro.batch; ++i)
+                right += run.samples[std::size_t(2 * i)] > 0;
+            return double(right) / ro.batch;
+        };
+        const double cond1 = right_share({1}, 1.0), cond0 = right_share({0}, 1.0), uncond = right_share({}, 1.0),
+                     guided = right_share({1}, 3.0);
+        qInfo("share on the right: class 1 %.3f, class 0 %.3f, unconditional %.3f, class 1 at W = 3 %.3f", cond1, cond0,
+              uncond, guided);
+        QVERIFY(cond1 > 0.9);
+        QVERIFY(cond0 < 0.1);
+        QVERIFY(uncond > 0.25 && uncond < 0.75);
+        QVERIFY(guided >= cond1 - 0.02);
+        // The config rules: label_dropout belongs to a conditional denoiser, in [0, 1).
+        TrainConfig bad = mlp_config(data, dir.filePath("d.json").toStdString(), 5);
+        bad.label_dropout = 0.2;
+        QVERIFY_THROWS_EXCEPTION(InputError, train(bad));
+        bad.labels = label_file;
+        bad.label_dropout = 1.0;
+        QVERIFY_THROWS_EXCEPTION(InputError, train(bad));
+    }
+
     void flowConfigRules()
     {
         QTemporaryDir dir;

@@ -28,12 +28,18 @@ struct ModelCard {
     ScheduleConfig schedule;        ///< with the process (kind, shift; train_steps) of "process"
     std::optional<std::array<double, 2>> data_range; ///< e.g. [-1, 1] for images
     std::vector<std::string> labels;
+    /// A conditional card's class names (contract section 9); empty: unconditional.
+    /// Class k is the label k; len(classes) is the null (unconditional) label.
+    std::vector<std::string> classes;
     std::string json_text;          ///< the whole card as read, for meta.json and kind-specific fields
 
     bool is_image() const;          ///< data_shape [C, H, W] with C in {1, 3}, or [H, W]
     bool is_2d_points() const { return data_shape.size() == 1 && data_shape[0] == 2; }
     /// Whether the card describes a denoiser one can sample from (a classifier card does not).
     bool is_denoiser() const { return kind != "noisetrail-classifier"; }
+    bool is_conditional() const { return !classes.empty(); }
+    /// The unconditional label of a conditional card: len(classes).
+    std::int64_t null_label() const { return static_cast<std::int64_t>(classes.size()); }
     std::int64_t data_dim() const;  ///< product of data_shape
     /// Default x0 clipping radius: R = max|data_range| when a data range is given, else none.
     std::optional<double> default_clip() const;

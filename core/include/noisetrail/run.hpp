@@ -40,7 +40,11 @@ struct StepFrame {
     std::vector<float> eps_hat;
     std::vector<float> x_prev;  ///< output of this step (x_{t_prev}); the samples after the last step
     StepStats stats;
-    int model_calls = 1;        ///< denoiser evaluations this step made (Heun: 2, 1 on its last step)
+    int model_calls = 1;        ///< denoiser evaluations this step made (Heun: 2, 1 on its last step; guided: twice)
+    /// A guided run (W != 1, contract section 9): x0_hat of the conditional and of the
+    /// unconditional prediction at x_t, clipped like x0_hat; x0_uncond is NaN at a step
+    /// outside the guidance interval (not evaluated there). Empty otherwise.
+    std::vector<float> x0_cond, x0_uncond;
 };
 
 using FrameCallback = std::function<void(std::shared_ptr<const StepFrame>)>;

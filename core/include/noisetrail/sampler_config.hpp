@@ -2,6 +2,7 @@
 #pragma once
 #include "noisetrail/noise_schedule.hpp"
 
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,20 @@ namespace noisetrail {
 enum class Spacing { Leading, Trailing, Linspace, Quadratic, Logsnr };
 enum class Variance { FixedSmall, FixedLarge };
 
+/// Conditioning and classifier-free guidance of a panel (contract section 9; Ho &
+/// Salimans 2021, in diffusers' convention eps = eps_u + W (eps_c - eps_u)).
+struct Guidance {
+    /// Requested classes of a conditional card: empty = unconditional (the null label);
+    /// one = the whole batch (--class); several = cycled over the batch (--classes).
+    std::vector<int> classes;
+    /// W; unset means 1 (the conditional model). W = 0 is the unconditional model.
+    std::optional<double> scale;
+    /// Guidance only while the step's noise level (t on VP, s on flow) lies in [lo, hi];
+    /// W = 1 elsewhere (Kynkaanniemi et al. 2024). Unset: every step.
+    std::optional<std::array<double, 2>> interval;
+    bool operator==(const Guidance&) const = default;
+};
+
 struct SamplerConfig {
     std::string sampler = "ddpm"; ///< a name from sampler_names()
     int steps = 0;                ///< S; 0 means the sampler's default (SamplerInfo::default_steps)
@@ -23,6 +38,7 @@ struct SamplerConfig {
     /// Clip x0_hat to [-R, R]. Unset: the model's default (R = 1 for image
     /// models with a data_range, off otherwise). A value <= 0 turns clipping off.
     std::optional<double> clip_x0;
+    Guidance guidance;            ///< class and guidance scale (conditional cards)
 
     bool operator==(const SamplerConfig&) const = default;
 };
@@ -60,6 +76,14 @@ std::vector<std::string> sampler_names();
 std::vector<SamplerInfo> samplers();
 /// The registered sampler called `name`; InputError ("--sampler: unknown sampler ...") otherwise.
 const SamplerInfo& sampler_info(const std::string& name);
+
+/// W of a config (1 when unset).
+double guidance_scale(const SamplerConfig& config);
+/// Whether a step may evaluate the model twice (conditional and unconditional): W != 1.
+bool is_guided(const SamplerConfig& config);
+/// "class 3, W 3" style text of the guidance settings ("" when unconditional); class
+/// names from `class_names` where given (the card's classes).
+std::string describe_guidance(const Guidance& g, const std::vector<std::string>& class_names = {});
 
 std::string to_string(Spacing s);
 std::string to_string(Variance v);

@@ -23,7 +23,11 @@ namespace noisetrail {
 struct TrainConfig {
     std::string kind = "noisetrail-unet";  ///< noisetrail-unet | noisetrail-mlp | noisetrail-classifier
     std::filesystem::path data;            ///< .npy: images [N, C, H, W] or points [N, D], float32
-    std::filesystem::path labels;          ///< classifier: int64 labels [N]
+    std::filesystem::path labels;          ///< int64 labels [N]: a classifier's targets, or a denoiser's classes
+                                           ///< (a class-conditional network, contract section 9)
+    /// Conditional denoisers: the fraction of examples trained with the null label, so the one
+    /// network is also the unconditional model (Ho & Salimans 2021, sec. 3.2). -1 = default 0.1.
+    double label_dropout = -1.0;
     std::filesystem::path heldout_data;    ///< classifier: held-out images for accuracy and feature statistics
     std::filesystem::path heldout_labels;
     std::filesystem::path out;             ///< the model card to write (weights etc. go next to it)

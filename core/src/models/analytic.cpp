@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <limits>
 
 namespace noisetrail::detail {
 
@@ -55,19 +56,30 @@ at::Tensor flow_levels(const NoiseSchedule& schedule, const at::Tensor& t)
 class GaussianMixture final : public Denoiser {
 public:
     /// log_w, means, var in float64; eps* is evaluated in `dtype` (float32 or float64).
-    GaussianMixture(const ModelCard& card, const NoiseSchedule& schedule, const at::Tensor& log_w,
+    /// `class_log_w`: per label of a conditional card (contract section 9) the log-weights
+    /// of p(x | c), -inf off the class, the null label last (log_w); {log_w} when unconditional.
+    GaussianMixture(const ModelCard& card, const NoiseSchedule& schedule, const std::vector<at::Tensor>& class_log_w,
                     const at::Tensor& means, const at::Tensor& var, at::ScalarType dtype)
-        : card_(card), schedule_(schedule), log_w_(log_w.to(dtype)), means_(means.to(dtype)), var_(var.to(dtype)),
-          dtype_(dtype)
+        : card_(card), schedule_(schedule), means_(means.to(dtype)), var_(var.to(dtype)), dtype_(dtype)
     {
+        for (const auto& lw : class_log_w)
+            class_log_w_.push_back(lw.to(dtype));
     }
 
-    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    // p(x | c) is the mixture of class c's components, weights renormalised: the same
+    // formulas with the class's log-weights.
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const at::Tensor& c) override
     {
-        if (schedule_.process() == ProcessKind::Flow)
-            return predict_grouped_level(x_t, flow_levels(schedule_, t),
-                                         [this](const at::Tensor& x, double s) { return predict_flow(x, s); });
-        return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) { return predict_one(x, tt); });
+        const auto null_label = static_cast<std::int64_t>(class_log_w_.size()) - 1;
+        return predict_grouped_class(x_t, t, c, null_label, [this](const at::Tensor& xc, const at::Tensor& tc,
+                                                                    std::int64_t label) {
+            const at::Tensor& log_w = class_log_w_[static_cast<std::size_t>(label)];
+            if (schedule_.process() == ProcessKind::Flow)
+                return predict_grouped_level(xc, flow_levels(schedule_, tc), [&](const at::Tensor& x, double s) {
+                    return predict_flow(x, s, log_w);
+                });
+            return predict_grouped(xc, tc, [&](const at::Tensor& x, int tt) { return predict_one(x, tt, log_w); });
+        });
     }
 
     // Per-call overhead dominates small batches, memory traffic large ones: merged calls
@@ -81,11 +93,12 @@ public:
     double bytes_per_sample() const override
     {
         const double K = static_cast<double>(means_.size(0)), D = static_cast<double>(means_.size(1));
+        // (per call; a conditional call evaluates its classes one after another)
         return 16.0 * K + (D <= 8 ? 4.0 * K * D : 0.0);
     }
 
 private:
-    at::Tensor predict_one(const at::Tensor& x_t, int t)
+    at::Tensor predict_one(const at::Tensor& x_t, int t, const at::Tensor& log_w_)
     {
         const double ab = schedule_.alpha_bar(t), sa = std::sqrt(ab);
         const auto B = x_t.size(0);
@@ -108,7 +121,7 @@ private:
     // x0* = E[x_0 | x_s] = sum_k r_k (mu_k + ((1 - s) s_k^2 / v_k) (x - (1 - s) mu_k)), the
     // component posteriors weighted by their responsibilities r_k; eps* = (x - (1 - s) x0*) / s.
     // Written on x0* so that s = 1 (alpha = 0) needs no division by alpha.
-    at::Tensor predict_flow(const at::Tensor& x_t, double s)
+    at::Tensor predict_flow(const at::Tensor& x_t, double s, const at::Tensor& log_w_)
     {
         const double a = 1.0 - s;
         const auto B = x_t.size(0);
@@ -127,7 +140,8 @@ private:
 
     ModelCard card_;
     NoiseSchedule schedule_;
-    at::Tensor log_w_, means_, var_; // in dtype_
+    std::vector<at::Tensor> class_log_w_; // [K] each, in dtype_; the last is the unconditional log_w
+    at::Tensor means_, var_;              // in dtype_
     at::ScalarType dtype_;
 };
 
@@ -136,19 +150,33 @@ private:
 class Empirical final : public Denoiser {
 public:
     /// data in float64; E[x_0 | x_t] is evaluated in `dtype` (float32 or float64).
-    Empirical(const ModelCard& card, const NoiseSchedule& schedule, const at::Tensor& data, at::ScalarType dtype)
+    /// `class_bias`: per label of a conditional card (contract section 9) 0 on the class's
+    /// examples and -inf elsewhere, [N] each; the null label (unconditional) is the last
+    /// and undefined. {undefined} when the card is unconditional.
+    Empirical(const ModelCard& card, const NoiseSchedule& schedule, const at::Tensor& data, at::ScalarType dtype,
+              std::vector<at::Tensor> class_bias)
         : card_(card), schedule_(schedule), data_(data.to(dtype)), sq_norms_(data.pow(2).sum(1).to(dtype))
     {
+        for (const auto& b : class_bias)
+            class_bias_.push_back(b.defined() ? b.to(dtype) : b);
     }
 
-    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    // p(x | c) is the uniform distribution on class c's examples: the same softmax over
+    // those examples alone (the others' logits are -inf).
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const at::Tensor& c) override
     {
-        if (schedule_.process() == ProcessKind::Flow)
-            return predict_grouped_level(x_t, flow_levels(schedule_, t),
-                                         [this](const at::Tensor& x, double s) { return predict_one(x, (1.0 - s) * (1.0 - s), 1.0 - s, s * s); });
-        return predict_grouped(x_t, t, [this](const at::Tensor& x, int tt) {
-            const double ab = schedule_.alpha_bar(tt);
-            return predict_one(x, ab, std::sqrt(ab), 1.0 - ab);
+        const auto null_label = static_cast<std::int64_t>(class_bias_.size()) - 1;
+        return predict_grouped_class(x_t, t, c, null_label, [this](const at::Tensor& xc, const at::Tensor& tc,
+                                                                    std::int64_t label) {
+            const at::Tensor& cb = class_bias_[static_cast<std::size_t>(label)];
+            if (schedule_.process() == ProcessKind::Flow)
+                return predict_grouped_level(xc, flow_levels(schedule_, tc), [&](const at::Tensor& x, double s) {
+                    return predict_one(x, (1.0 - s) * (1.0 - s), 1.0 - s, s * s, cb);
+                });
+            return predict_grouped(xc, tc, [&](const at::Tensor& x, int tt) {
+                const double ab = schedule_.alpha_bar(tt);
+                return predict_one(x, ab, std::sqrt(ab), 1.0 - ab, cb);
+            });
         });
     }
 
@@ -163,13 +191,15 @@ public:
 private:
     /// At the path point (alpha^2, alpha, sigma^2): VP (ab, sqrt(ab), 1 - ab) or flow ((1 - s)^2,
     /// 1 - s, s^2), the softmax of section 2 with the path's alpha and sigma (contract section 8).
-    at::Tensor predict_one(const at::Tensor& x_t, double ab, double sa, double var)
+    at::Tensor predict_one(const at::Tensor& x_t, double ab, double sa, double var, const at::Tensor& class_bias)
     {
         const auto B = x_t.size(0);
         const at::Tensor x = x_t.reshape({B, -1}).to(data_.scalar_type());
         // -|x - c y|^2 / (2 (1 - ab)) = (c x.y - c^2 |y|^2 / 2) / (1 - ab) - |x|^2 / (2 (1 - ab));
         // the last term is the same for every data point and cancels in the softmax.
-        const at::Tensor bias = (-0.5 * ab / var) * sq_norms_;        // [N]
+        at::Tensor bias = (-0.5 * ab / var) * sq_norms_;              // [N]
+        if (class_bias.defined())
+            bias = bias + class_bias;
         const at::Tensor data_t = data_.t();
         // Row blocks keep the [rows, N] logits small (cache-friendly, no huge allocations).
         const std::int64_t rows = std::max<std::int64_t>(1, (1 << 18) / std::max<std::int64_t>(1, data_.size(0)));
@@ -188,6 +218,7 @@ private:
     NoiseSchedule schedule_;
     at::Tensor data_;     // [N, D], in the evaluation dtype
     at::Tensor sq_norms_; // [N], from the float64 data
+    std::vector<at::Tensor> class_bias_; // per label, [N] or undefined (the null label)
 };
 
 /// The card's optional "precision" of the analytic evaluation: "float32" or
@@ -259,10 +290,38 @@ std::unique_ptr<Denoiser> make_gaussian_mixture(const ModelCard& card, const Noi
             card_error(card, "'mixture.stds' must be finite numbers >= 0");
 
     const auto opts = at::TensorOptions().dtype(at::kDouble);
-    at::Tensor log_w = at::tensor(weights, opts).log().to(device);
+    std::vector<at::Tensor> class_log_w;
+    if (card.is_conditional()) {
+        // Contract section 9: mixture.classes gives each component's class index.
+        const auto C = static_cast<int>(card.classes.size());
+        if (!m.contains("classes") || !m["classes"].is_array() || static_cast<std::int64_t>(m["classes"].size()) != K)
+            card_error(card, "a conditional mixture needs 'mixture.classes', one class index per component (" +
+                                 std::to_string(K) + ")");
+        std::vector<double> class_total(std::size_t(C), 0.0);
+        std::vector<int> of;
+        for (const auto& v : m["classes"]) {
+            if (!v.is_number_integer() || v.get<long long>() < 0 || v.get<long long>() >= C)
+                card_error(card, "'mixture.classes' must hold class indices 0.." + std::to_string(C - 1));
+            of.push_back(static_cast<int>(v.get<long long>()));
+            class_total[std::size_t(of.back())] += weights[std::size_t(of.size() - 1)];
+        }
+        for (int k = 0; k < C; ++k) {
+            if (!(class_total[std::size_t(k)] > 0))
+                card_error(card, "class '" + card.classes[std::size_t(k)] +
+                                     "' has no mixture component of positive weight ('mixture.classes')");
+            std::vector<double> lw(std::size_t(K), -std::numeric_limits<double>::infinity());
+            for (std::int64_t i = 0; i < K; ++i)
+                if (of[std::size_t(i)] == k)
+                    lw[std::size_t(i)] = std::log(weights[std::size_t(i)] / class_total[std::size_t(k)]);
+            class_log_w.push_back(at::tensor(lw, opts).to(device));
+        }
+    } else if (m.contains("classes")) {
+        card_error(card, "'mixture.classes' needs the card's 'classes' (their names)");
+    }
+    class_log_w.push_back(at::tensor(weights, opts).log().to(device));
     at::Tensor mu = at::tensor(means, opts).reshape({K, D}).to(device);
     at::Tensor var = at::tensor(stds, opts).pow(2).to(device);
-    return std::make_unique<GaussianMixture>(card, schedule, log_w, mu, var,
+    return std::make_unique<GaussianMixture>(card, schedule, class_log_w, mu, var,
                                              precision(card, j, kMixturePrecision));
 }
 
@@ -289,7 +348,41 @@ std::unique_ptr<Denoiser> make_empirical(const ModelCard& card, const NoiseSched
         if (!std::isfinite(v))
             card_error(card, "data file holds non-finite values");
     at::Tensor data = at::tensor(at::ArrayRef<float>(a.f32)).to(at::kDouble).reshape({a.shape[0], -1}).to(device);
-    return std::make_unique<Empirical>(card, schedule, data, precision(card, j, kEmpiricalPrecision));
+    std::vector<at::Tensor> class_bias;
+    if (card.is_conditional()) {
+        // Contract section 9: 'labels', an int64 .npy [N] of each example's class.
+        if (!j.contains("labels") || !j["labels"].is_string())
+            card_error(card, "a conditional empirical card needs 'labels', an int64 .npy of shape [N]");
+        NpyArray l;
+        try {
+            l = read_npy(card.resolve(j["labels"].get<std::string>()));
+        } catch (const InputError& e) {
+            card_error(card, std::string("labels: ") + e.what());
+        }
+        const std::int64_t N = a.shape[0];
+        const auto C = static_cast<std::int64_t>(card.classes.size());
+        if (l.dtype != NpyArray::DType::Int64 || l.shape.size() != 1 || l.shape[0] != N)
+            card_error(card, "labels file has shape " + l.shape_string() + ", expected int64 [" + std::to_string(N) +
+                                 "] (one class per example)");
+        std::vector<std::int64_t> count(std::size_t(C), 0);
+        for (std::int64_t v : l.i64) {
+            if (v < 0 || v >= C)
+                card_error(card, "labels file holds class " + std::to_string(v) + ", outside 0.." +
+                                     std::to_string(C - 1));
+            ++count[std::size_t(v)];
+        }
+        const at::Tensor labels = at::tensor(at::ArrayRef<std::int64_t>(l.i64));
+        for (std::int64_t k = 0; k < C; ++k) {
+            if (count[std::size_t(k)] == 0)
+                card_error(card, "class '" + card.classes[std::size_t(k)] + "' has no example in the labels file");
+            class_bias.push_back(at::where(labels == k, at::zeros({N}, at::kDouble),
+                                           at::full({N}, -std::numeric_limits<double>::infinity(), at::kDouble))
+                                     .to(device));
+        }
+    }
+    class_bias.push_back(at::Tensor()); // the null label: every example
+    return std::make_unique<Empirical>(card, schedule, data, precision(card, j, kEmpiricalPrecision),
+                                       std::move(class_bias));
 }
 
 } // namespace noisetrail::detail

@@ -216,11 +216,11 @@ public:
     {
     }
 
-    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const at::Tensor& c) override
     {
         c10::InferenceMode guard;
         const at::Tensor x = x_t.to(at::kFloat).contiguous();
-        return call(x, t, false).to(x_t.device(), at::kDouble);
+        return call(x, t, false, c).to(x_t.device(), at::kDouble);
     }
 
     // Merging is measured per model family (run_set.cpp); a TorchScript module
@@ -231,9 +231,16 @@ public:
     /// model(x, t) with t int64 [B] (contract section 2), checked; returns the output tensor as
     /// the model gave it. On the probe every problem is an InputError (before sampling: CLI exit 2);
     /// during a run it is a std::runtime_error naming t (a failed run: CLI exit 3).
-    at::Tensor call(const at::Tensor& x, const at::Tensor& t, bool probe)
+    /// A conditional card's module is called as model(x_t, t, c), c int64 [B] with the
+    /// null label len(classes) for the unconditional prediction (contract section 9).
+    at::Tensor call(const at::Tensor& x, const at::Tensor& t, bool probe, const at::Tensor& c = {})
     {
         const at::Tensor tt = t.to(x.device(), at::kLong);
+        const bool conditional = card_.is_conditional();
+        const at::Tensor cc = !conditional ? at::Tensor()
+                              : c.defined() ? c.to(x.device(), at::kLong)
+                                            : at::full({x.size(0)}, card_.null_label(),
+                                                       at::TensorOptions().dtype(at::kLong).device(x.device()));
         const auto when = [&] {
             const auto lo = t.min().item<std::int64_t>(), hi = t.max().item<std::int64_t>();
             const std::string ts = lo == hi ? std::to_string(lo) : std::to_string(lo) + ".." + std::to_string(hi);
@@ -247,10 +254,11 @@ public:
         };
         c10::IValue out;
         try {
-            out = module_.forward({x, tt});
+            out = conditional ? module_.forward({x, tt, cc}) : module_.forward({x, tt});
         } catch (const std::exception& e) {
             fail("TorchScript model " + file_ + " failed " + when() + " on x_t float32 " + shape_string(x.sizes()) +
                  " and t int64 [" + std::to_string(x.size(0)) + "]" +
+                 (conditional ? " and c int64 [" + std::to_string(x.size(0)) + "]" : std::string()) +
                  (probe ? " (wrong input rank or shape for data_shape " + shape_string(card_.data_shape) + "?)" : "") +
                  ": " + error_text(e));
         }

@@ -43,12 +43,14 @@ public:
 
     // The networks embed t per sample (sinusoidal embedding of each entry of t). A flow
     // network was trained on s T (training.cpp), so the level s arrives scaled by T.
-    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t) override
+    // A conditional network takes each sample's class (the null label when c is undefined).
+    at::Tensor predict(const at::Tensor& x_t, const at::Tensor& t, const at::Tensor& c) override
     {
         const at::Tensor x = x_t.to(at::kFloat);
         if (flow_time_scale_ > 0)
-            return net_->forward(x, (t.to(x.device(), at::kDouble) * flow_time_scale_).to(at::kFloat)).to(at::kDouble);
-        return net_->forward(x, t.to(x.device(), at::kLong)).to(at::kDouble);
+            return net_->forward(x, (t.to(x.device(), at::kDouble) * flow_time_scale_).to(at::kFloat), c)
+                .to(at::kDouble);
+        return net_->forward(x, t.to(x.device(), at::kLong), c).to(at::kDouble);
     }
 
     // On a GPU one larger batch fills the device better; on this project's CPU
@@ -95,6 +97,14 @@ std::unique_ptr<Denoiser> finish(const ModelCard& card, const NoiseSchedule& sch
     return std::make_unique<NativeDenoiser<Net>>(std::move(net), device.is_cuda(), bytes_per_sample, flow_scale);
 }
 
+/// A conditional network's class embedding has one row per class of the card, plus the null label.
+void check_classes(const ModelCard& card, int network_classes)
+{
+    if (network_classes != static_cast<int>(card.classes.size()))
+        card_error(card, "field 'architecture.classes' is " + std::to_string(network_classes) + " but the card names " +
+                             std::to_string(card.classes.size()) + " classes ('classes')");
+}
+
 /// Working memory of one sample's forward pass (Denoiser::bytes_per_sample): float32
 /// feature maps, channels x pixels at each resolution level (halved per level), about
 /// ten maps' worth alive at once. Measured: 726 KB a sample for the digits UNet
@@ -128,6 +138,7 @@ std::unique_ptr<Denoiser> make_native_unet(const ModelCard& card, const NoiseSch
     if (card.data_shape.size() != 3 || card.data_shape[0] != c.in_channels)
         card_error(card, "data_shape must be [C, H, W] with C = architecture.in_channels (" +
                              std::to_string(c.in_channels) + ")");
+    check_classes(card, c.classes);
     const auto weights = weights_path(card, j);
     check_weights_size(card, weights, nn::parameter_count(c));
     return finish(card, schedule, nn::UNet(c), weights, device, unet_bytes_per_sample(c, card.data_shape));
@@ -141,6 +152,7 @@ std::unique_ptr<Denoiser> make_native_mlp(const ModelCard& card, const NoiseSche
     const nn::MlpConfig c = nn::mlp_config_from(architecture(card, j), where);
     if (card.data_shape.size() != 1 || card.data_shape[0] != c.dim)
         card_error(card, "data_shape must be [" + std::to_string(c.dim) + "] (architecture.dim)");
+    check_classes(card, c.classes);
     const auto weights = weights_path(card, j);
     check_weights_size(card, weights, nn::parameter_count(c));
     return finish(card, schedule, nn::MlpDenoiser(c), weights, device, mlp_bytes_per_sample(c));

@@ -105,13 +105,24 @@ std::int64_t parameter_count(const UNetConfig& c)
             prev = ch[i - 1];
         }
     }
-    return n + group_norm_params(ch[0]) + conv3_params(ch[0], c.in_channels);
+    return n + group_norm_params(ch[0]) + conv3_params(ch[0], c.in_channels) +
+           (c.classes > 0 ? std::int64_t{c.classes + 1} * td : 0);
+}
+
+torch::Tensor class_input(const torch::Tensor& c, int classes, std::int64_t batch, const torch::Tensor& like)
+{
+    if (!c.defined())
+        return torch::full({batch}, std::int64_t{classes}, torch::TensorOptions().dtype(torch::kLong).device(like.device()));
+    return c.to(like.device(), torch::kLong);
 }
 
 nlohmann::json to_json(const UNetConfig& c)
 {
-    return {{"in_channels", c.in_channels}, {"base_channels", c.base_channels}, {"channel_mult", c.channel_mult},
-            {"time_dim", c.time_dim}, {"groups", c.groups}};
+    nlohmann::json j{{"in_channels", c.in_channels}, {"base_channels", c.base_channels},
+                     {"channel_mult", c.channel_mult}, {"time_dim", c.time_dim}, {"groups", c.groups}};
+    if (c.classes > 0) // absent on unconditional networks: their cards and checkpoints stay as they were
+        j["classes"] = c.classes;
+    return j;
 }
 
 UNetConfig unet_config_from(const nlohmann::json& j, const std::string& where)
@@ -122,6 +133,7 @@ UNetConfig unet_config_from(const nlohmann::json& j, const std::string& where)
     c.base_channels = get_int(j, "base_channels", c.base_channels, 4, 512, where);
     c.time_dim = get_int(j, "time_dim", c.time_dim, 8, 2048, where);
     c.groups = get_int(j, "groups", c.groups, 1, 64, where);
+    c.classes = get_int(j, "classes", c.classes, 0, 1000, where);
     if (c.time_dim % 2 != 0)
         bad(where, "'architecture.time_dim' must be even");
     if (j.contains("channel_mult")) {
@@ -167,6 +179,8 @@ UNetImpl::UNetImpl(const UNetConfig& c) : config(c)
     time_mlp = register_module("time_mlp", torch::nn::Sequential(torch::nn::Linear(c.time_dim, c.time_dim),
                                                                   torch::nn::SiLU(),
                                                                   torch::nn::Linear(c.time_dim, c.time_dim)));
+    if (c.classes > 0)
+        class_emb = register_module("class_emb", torch::nn::Embedding(c.classes + 1, c.time_dim));
     conv_in = register_module("conv_in", make_conv3(c.in_channels, ch[0]));
     int prev = ch[0];
     for (int i = 0; i < L; ++i) {
@@ -194,9 +208,12 @@ UNetImpl::UNetImpl(const UNetConfig& c) : config(c)
     conv_out->bias.zero_();
 }
 
-torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t)
+torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& c)
 {
-    const torch::Tensor temb = time_mlp->forward(timestep_embedding(t, config.time_dim));
+    torch::Tensor temb = time_mlp->forward(timestep_embedding(t, config.time_dim));
+    // The class enters where time does (the usual class-conditional DDPM / CFG design).
+    if (class_emb)
+        temb = temb + class_emb(class_input(c, config.classes, x.size(0), x));
     const std::size_t L = down.size();
     std::vector<torch::Tensor> skips;
     torch::Tensor h = conv_in(x);
@@ -225,7 +242,10 @@ torch::Tensor UNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t)
 
 nlohmann::json to_json(const MlpConfig& c)
 {
-    return {{"dim", c.dim}, {"hidden", c.hidden}, {"blocks", c.blocks}, {"time_dim", c.time_dim}};
+    nlohmann::json j{{"dim", c.dim}, {"hidden", c.hidden}, {"blocks", c.blocks}, {"time_dim", c.time_dim}};
+    if (c.classes > 0)
+        j["classes"] = c.classes;
+    return j;
 }
 
 MlpConfig mlp_config_from(const nlohmann::json& j, const std::string& where)
@@ -236,6 +256,7 @@ MlpConfig mlp_config_from(const nlohmann::json& j, const std::string& where)
     c.hidden = get_int(j, "hidden", c.hidden, 4, 4096, where);
     c.blocks = get_int(j, "blocks", c.blocks, 1, 32, where);
     c.time_dim = get_int(j, "time_dim", c.time_dim, 8, 2048, where);
+    c.classes = get_int(j, "classes", c.classes, 0, 1000, where);
     if (c.time_dim % 2 != 0)
         bad(where, "'architecture.time_dim' must be even");
     check_network_budget(parameter_count(c), where);
@@ -245,7 +266,8 @@ MlpConfig mlp_config_from(const nlohmann::json& j, const std::string& where)
 std::int64_t parameter_count(const MlpConfig& c)
 {
     return linear_params(c.time_dim, c.hidden) + linear_params(c.hidden, c.hidden) + linear_params(c.dim, c.hidden) +
-           std::int64_t{c.blocks} * 3 * linear_params(c.hidden, c.hidden) + linear_params(c.hidden, c.dim);
+           std::int64_t{c.blocks} * 3 * linear_params(c.hidden, c.hidden) + linear_params(c.hidden, c.dim) +
+           (c.classes > 0 ? std::int64_t{c.classes + 1} * c.hidden : 0);
 }
 
 MlpDenoiserImpl::MlpDenoiserImpl(const MlpConfig& c) : config(c)
@@ -253,6 +275,8 @@ MlpDenoiserImpl::MlpDenoiserImpl(const MlpConfig& c) : config(c)
     time_mlp = register_module("time_mlp", torch::nn::Sequential(torch::nn::Linear(c.time_dim, c.hidden),
                                                                   torch::nn::SiLU(),
                                                                   torch::nn::Linear(c.hidden, c.hidden)));
+    if (c.classes > 0)
+        class_emb = register_module("class_emb", torch::nn::Embedding(c.classes + 1, c.hidden));
     in = register_module("in", torch::nn::Linear(c.dim, c.hidden));
     for (int i = 0; i < c.blocks; ++i) {
         const std::string s = std::to_string(i);
@@ -263,9 +287,12 @@ MlpDenoiserImpl::MlpDenoiserImpl(const MlpConfig& c) : config(c)
     out = register_module("out", torch::nn::Linear(c.hidden, c.dim));
 }
 
-torch::Tensor MlpDenoiserImpl::forward(const torch::Tensor& x, const torch::Tensor& t)
+torch::Tensor MlpDenoiserImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& c)
 {
-    const torch::Tensor temb = F::silu(time_mlp->forward(timestep_embedding(t, config.time_dim)));
+    torch::Tensor e = time_mlp->forward(timestep_embedding(t, config.time_dim));
+    if (class_emb)
+        e = e + class_emb(class_input(c, config.classes, x.size(0), x));
+    const torch::Tensor temb = F::silu(e);
     torch::Tensor h = in(x);
     for (std::size_t i = 0; i < lin1.size(); ++i)
         h = h + lin2[i](F::silu(lin1[i](F::silu(h)) + tproj[i](temb)));

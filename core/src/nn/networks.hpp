@@ -10,6 +10,10 @@
 
 namespace noisetrail::nn {
 
+/// The class input of a conditional network with `classes` classes: `c`, or the null
+/// label `classes` for every row when `c` is undefined; on `like`'s device.
+torch::Tensor class_input(const torch::Tensor& c, int classes, std::int64_t batch, const torch::Tensor& like);
+
 /// Transformer-style sinusoidal embedding of timesteps (Ho et al. 2020, sec. 4,
 /// after Vaswani et al. 2017): [B] -> [B, dim], half sines, half cosines.
 torch::Tensor timestep_embedding(const torch::Tensor& t, int dim);
@@ -21,6 +25,9 @@ struct UNetConfig {
     std::vector<int> channel_mult{1, 2, 2}; ///< channels per resolution level, times base
     int time_dim = 128;
     int groups = 8;                          ///< GroupNorm groups (channels must divide)
+    /// Classes of a conditional network (contract section 9): a learned embedding per
+    /// class plus the null label `classes`, added to the time embedding. 0: unconditional.
+    int classes = 0;
 };
 nlohmann::json to_json(const UNetConfig& c);
 /// Parse an "architecture" object; throws InputError prefixed by `where`.
@@ -44,11 +51,13 @@ TORCH_MODULE(ResBlock);
 /// (ConvTranspose2d takes a slow path on this libtorch).
 struct UNetImpl : torch::nn::Module {
     explicit UNetImpl(const UNetConfig& config);
-    /// x: float32 [B, C, H, W]; t: int64 [B]. Returns eps_theta(x, t), float32 [B, C, H, W].
-    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t);
+    /// x: float32 [B, C, H, W]; t: int64 [B]; c: int64 [B] classes of a conditional
+    /// network (undefined: the null label). Returns eps_theta(x, t, c), float32 [B, C, H, W].
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& c = {});
 
     UNetConfig config;
     torch::nn::Sequential time_mlp{nullptr};
+    torch::nn::Embedding class_emb{nullptr}; ///< conditional networks only
     torch::nn::Conv2d conv_in{nullptr}, conv_out{nullptr};
     torch::nn::GroupNorm norm_out{nullptr};
     std::vector<ResBlock> down, up;
@@ -63,6 +72,7 @@ struct MlpConfig {
     int hidden = 128;
     int blocks = 3;
     int time_dim = 64;
+    int classes = 0; ///< as UNetConfig::classes
 };
 nlohmann::json to_json(const MlpConfig& c);
 MlpConfig mlp_config_from(const nlohmann::json& j, const std::string& where);
@@ -72,11 +82,12 @@ std::int64_t parameter_count(const MlpConfig& c);
 /// enters every block.
 struct MlpDenoiserImpl : torch::nn::Module {
     explicit MlpDenoiserImpl(const MlpConfig& config);
-    /// x: float32 [B, dim]; t: int64 [B].
-    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t);
+    /// x: float32 [B, dim]; t: int64 [B]; c as UNetImpl::forward.
+    torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& c = {});
 
     MlpConfig config;
     torch::nn::Sequential time_mlp{nullptr};
+    torch::nn::Embedding class_emb{nullptr}; ///< conditional networks only
     torch::nn::Linear in{nullptr}, out{nullptr};
     std::vector<torch::nn::Linear> lin1, lin2, tproj;
 };

@@ -86,12 +86,14 @@ torch::Tensor load_labels(const fs::path& path, std::int64_t n, int classes, con
 // The network of a kind behind one interface, so the loop is shared.
 struct Trainee {
     std::shared_ptr<torch::nn::Module> net, ema; // ema: null when not kept
-    std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t)> denoise; // denoisers
+    // denoisers; c: each example's class of a conditional network (undefined otherwise)
+    std::function<torch::Tensor(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& c)> denoise;
     nn::ClassifierNet classifier{nullptr};
     nlohmann::json architecture;
 };
 
-Trainee make_trainee(const TrainConfig& c, const torch::Tensor& data)
+/// `classes`: of a conditional denoiser (0: unconditional).
+Trainee make_trainee(const TrainConfig& c, const torch::Tensor& data, int classes)
 {
     const std::string where = "training config";
     nlohmann::json arch = c.architecture_json.empty() ? nlohmann::json::object()
@@ -99,17 +101,25 @@ Trainee make_trainee(const TrainConfig& c, const torch::Tensor& data)
     Trainee tr;
     if (c.kind == "noisetrail-unet") {
         arch["in_channels"] = data.size(1);
+        if (classes > 0)
+            arch["classes"] = classes;
         const auto cfg = nn::unet_config_from(arch, where);
         nn::UNet net(cfg), ema(cfg);
-        tr.denoise = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
+        tr.denoise = [net](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cl) mutable {
+            return net->forward(x, t, cl);
+        };
         tr.net = net.ptr();
         tr.ema = ema.ptr();
         tr.architecture = nn::to_json(cfg);
     } else if (c.kind == "noisetrail-mlp") {
         arch["dim"] = data.size(1);
+        if (classes > 0)
+            arch["classes"] = classes;
         const auto cfg = nn::mlp_config_from(arch, where);
         nn::MlpDenoiser net(cfg), ema(cfg);
-        tr.denoise = [net](const torch::Tensor& x, const torch::Tensor& t) mutable { return net->forward(x, t); };
+        tr.denoise = [net](const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& cl) mutable {
+            return net->forward(x, t, cl);
+        };
         tr.net = net.ptr();
         tr.ema = ema.ptr();
         tr.architecture = nn::to_json(cfg);
@@ -143,6 +153,10 @@ nlohmann::json signature(const TrainConfig& c, const nlohmann::json& arch)
         sig["process"] = j["process"];
         sig["level_sampling"] = c.level_sampling;
         sig["noise"] = c.noise.empty() ? "" : fs::absolute(c.noise).lexically_normal().string();
+    }
+    if (is_denoiser(c.kind) && !c.labels.empty()) { // conditional denoisers only: older checkpoints still resume
+        sig["labels"] = fs::absolute(c.labels).lexically_normal().string();
+        sig["label_dropout"] = c.label_dropout;
     }
     return sig;
 }
@@ -245,6 +259,12 @@ TrainConfig with_defaults(TrainConfig c)
         throw InputError("training config: paired 'noise' (reflow) needs \"process\": {\"kind\": \"flow\"}");
     if (!c.init.empty() && cls)
         throw InputError("training config: 'init' starts a denoiser from a card's weights; not for a classifier");
+    if (!cls && !c.labels.empty() && c.label_dropout < 0)
+        c.label_dropout = 0.1; // Ho & Salimans 2021 trained with p_uncond 0.1-0.2
+    if (c.label_dropout >= 0 && (cls || c.labels.empty()))
+        throw InputError("training config: 'label_dropout' belongs to a conditional denoiser (with 'labels')");
+    if (c.label_dropout >= 0 && !(c.label_dropout < 1))
+        throw InputError("training config: label_dropout must be in [0, 1), got " + std::to_string(c.label_dropout));
     if (c.lr_schedule != "constant" && c.lr_schedule != "cosine")
         throw InputError("training config: lr_schedule must be constant or cosine, got '" + c.lr_schedule + "'");
     if (c.steps < 1 || c.batch < 1 || !(c.lr > 0) || c.ema_decay < 0 || c.ema_decay >= 1 || c.warmup_steps < 0)
@@ -321,6 +341,11 @@ TrainConfig read_train_config(const fs::path& path)
             }
         } else if (k == "level_sampling") c.level_sampling = json_string(v, where, k);
         else if (k == "noise") c.noise = rel(v, k);
+        else if (k == "label_dropout") {
+            c.label_dropout = json_number(v, where, k);
+            if (!(c.label_dropout >= 0 && c.label_dropout < 1))
+                throw InputError(where + ": label_dropout must be in [0, 1)");
+        }
         else if (k == "init") c.init = rel(v, k);
         else if (k == "steps") c.steps = integer(v, k, 1, 100000000);
         else if (k == "batch") c.batch = integer(v, k, 1, 1000000);
@@ -366,6 +391,7 @@ std::string to_json(const TrainConfig& c)
     if (!c.noise.empty()) j["noise"] = c.noise.string();
     if (!c.init.empty()) j["init"] = c.init.string();
     if (!c.labels.empty()) j["labels"] = c.labels.string();
+    if (c.label_dropout >= 0) j["label_dropout"] = c.label_dropout;
     if (!c.heldout_data.empty()) j["heldout_data"] = c.heldout_data.string();
     if (!c.heldout_labels.empty()) j["heldout_labels"] = c.heldout_labels.string();
     if (!c.architecture_json.empty()) j["architecture"] = nlohmann::json::parse(c.architecture_json);
@@ -460,6 +486,15 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         if (a.contains("classes") && a["classes"].is_number_integer()) // validated with the architecture later
             classes = static_cast<int>(std::clamp<long long>(a["classes"].get<long long>(), 1, 1 << 20));
     }
+    const bool conditional = denoiser && !c.labels.empty();
+    if (conditional) {
+        // A class-conditional denoiser (contract section 9): classes 0..C-1, C from the
+        // architecture or the largest label; C is the null label.
+        const bool given = !c.architecture_json.empty() && nlohmann::json::parse(c.architecture_json).contains("classes");
+        labels = load_labels(c.labels, N, given ? classes : 1000, "--labels");
+        if (!given)
+            classes = static_cast<int>(labels.max().item<std::int64_t>()) + 1;
+    }
     if (c.kind == "noisetrail-classifier") {
         if (c.labels.empty())
             throw InputError("training config: a classifier needs 'labels' (--labels)");
@@ -477,7 +512,7 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     // libtorch seeds its default generator non-deterministically: seed it so the
     // initial weights, and hence the whole run, follow from `seed`.
     torch::manual_seed(c.seed);
-    Trainee tr = make_trainee(c, data);
+    Trainee tr = make_trainee(c, data, conditional ? classes : 0);
     if (!c.init.empty()) {
         // Start from another card's weights (a resumed checkpoint overrides them below).
         const std::string where = "init card " + c.init.string();
@@ -555,6 +590,15 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     const auto now_seconds = [&] {
         return seconds_before + std::chrono::duration<double>(Clock::now() - session_start).count();
     };
+    // A conditional denoiser's classes for the batch, each replaced by the null label with
+    // probability label_dropout (Ho & Salimans 2021, Alg. 1); drawn after the step's other
+    // draws, so unconditional runs draw exactly what they drew before.
+    const auto class_batch = [&](const torch::Tensor& idx) -> torch::Tensor {
+        if (!conditional)
+            return {};
+        const torch::Tensor cl = labels.index_select(0, idx);
+        return torch::where(torch::rand({idx.size(0)}) < c.label_dropout, torch::full_like(cl, classes), cl);
+    };
     for (; step < c.steps; ++step) {
         if (cancel && cancel->load()) {
             result.cancelled = true;
@@ -581,7 +625,7 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
             bshape[0] = c.batch;
             const torch::Tensor sb = s.view(bshape);
             const torch::Tensor xs = (1.0 - sb) * x0 + sb * eps;
-            loss = torch::mse_loss(tr.denoise(xs, s * double(T)), eps - x0);
+            loss = torch::mse_loss(tr.denoise(xs, s * double(T), class_batch(idx)), eps - x0);
         } else if (denoiser) {
             // L_simple (Ho et al. 2020, eq. 14): t ~ U{0..T-1}, eps ~ N(0, I),
             // x_t = sqrt(ab_t) x0 + sqrt(1 - ab_t) eps (eq. 4), regress eps.
@@ -591,7 +635,7 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
             bshape[0] = c.batch;
             const torch::Tensor xt = sqrt_ab.index_select(0, t).view(bshape) * x0 +
                                      sqrt_1m_ab.index_select(0, t).view(bshape) * eps;
-            loss = torch::mse_loss(tr.denoise(xt, t), eps);
+            loss = torch::mse_loss(tr.denoise(xt, t, class_batch(idx)), eps);
         } else {
             x0 = random_shift(x0, 2);
             loss = torch::cross_entropy_loss(tr.classifier->forward(x0).logits, labels.index_select(0, idx));
@@ -675,6 +719,12 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     if (c.kind != "noisetrail-mlp") {
         card["data_range"] = {-1, 1};
     }
+    if (conditional) {
+        std::vector<std::string> names;
+        for (int i = 0; i < classes; ++i)
+            names.push_back(std::to_string(i));
+        card["classes"] = names;
+    }
     if (c.kind == "noisetrail-classifier") {
         std::vector<std::string> names;
         for (int i = 0; i < classes; ++i)
@@ -699,6 +749,11 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
                             {"loss_curve", result.loss_log.filename().string()},
                             {"parameters", parameter_count(*tr.net)},
                             {"noisetrail_version", NOISETRAIL_VERSION}};
+    if (conditional)
+        training["conditioning"] = "class-conditional on " + c.labels.filename().string() + ", classes 0.." +
+                                   std::to_string(classes - 1) + "; label dropout " + std::to_string(c.label_dropout) +
+                                   " to the null label " + std::to_string(classes) +
+                                   " (classifier-free guidance, Ho & Salimans 2021)";
     if (tr.ema)
         training["weights_are"] = "EMA of the training weights, decay " + std::to_string(c.ema_decay);
 
@@ -743,6 +798,10 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
             ro.sampler.steps = 50;
         } else {
             ro.sampler.sampler = "ddpm";
+        }
+        if (conditional) { // the conditional model (W = 1), classes in order
+            for (int k = 0; k < classes; ++k)
+                ro.sampler.guidance.classes.push_back(k);
         }
         const RunResult r = run_sampler(*model, ro);
         result.preview = sibling(c.out, "-samples.png");
