@@ -2,6 +2,7 @@
 // (contract section 9; Ho & Salimans 2021, fig. 4 and table 1 for the FID/IS trade-off),
 // one row per guidance scale W: class accuracy, within-class diversity and, on exact
 // cards, the true p(c | x_0) and log p(x_0 | c). Every scale samples the same x_T.
+#include "canvas.hpp"
 #include "commands.hpp"
 #include "progress.hpp"
 
@@ -30,7 +31,9 @@ const char* const kGuidanceHelp = R"(usage: noisetrail-cli guidance --model CARD
 
 Classifier-free guidance's trade-off, measured: for each guidance scale W, sample
 each requested class from the same x_T and report how often the samples are of
-that class and how diverse they are within it. On an exact mixture card with
+that class (accuracy, mean p(c | x_0) and the class's mean log-odds
+log p(c | x_0) / (1 - p(c | x_0)), which still moves where p(c | x_0) is 1 to
+every printed digit) and how diverse they are within it. On an exact mixture card with
 classes (ring8-classes) it also reports the true posterior p(c | x_0) and the
 true log-likelihood log p(x_0 | c): W = 1 samples p(x | c) itself, W > 1 trades
 likelihood under p(x | c) for a higher p(c | x_0). Image models are judged by
@@ -48,7 +51,9 @@ models/data/mnist-heldout-500_*.npy; few, so compare rows, not other tables).
   --guidance-interval LO,HI
                         guide only while t (s on flow) is in [LO, HI]
   --seed N              seed of x_T (default 0): every scale and class uses it
-  --out DIR             also write DIR/guidance.csv and DIR/guidance.md
+  --out DIR             also write DIR/guidance.csv and DIR/guidance.md, and on a
+                        2-D exact card DIR/guidance-class-K.png: the first class's
+                        samples at each W over the true p(x | c) (grey)
   --threads N, --device cpu|cuda
   --help                this text
 
@@ -95,6 +100,9 @@ struct Row {
     double w = 0;
     double accuracy = 0;        ///< fraction judged as the requested class
     double class_prob = 0;      ///< mean p(c | x_0): exact, or the classifier's
+    /// Mean log-odds of the class, log p(c | x_0) - log(1 - p(c | x_0)): how deep in the class's
+    /// territory samples lie, where p(c | x_0) itself is 1 to the last digit (exact cards).
+    double log_odds = 0;
     double log_lik = NAN;       ///< mean true log p(x_0 | c) (exact cards)
     double pairwise = 0;        ///< mean pairwise distance within a class (data units)
     double vendi = 0;           ///< Vendi score within a class (RBF on points, cosine on features)
@@ -116,6 +124,53 @@ std::vector<double> parse_list(const std::string& flag, const std::string& text)
     if (out.empty())
         throw InputError(flag + " must list at least one value");
     return out;
+}
+
+/// One panel per W: the true density p(x | c) in grey, the samples as dots, on axes
+/// shared by every panel (the class's components with a margin).
+void write_figure(const std::filesystem::path& path, const GaussianMixture& truth,
+                  const std::vector<std::pair<double, std::vector<float>>>& runs)
+{
+    constexpr int P = 300, pad = 30, head = 28;
+    double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
+    for (int k = 0; k < truth.components(); ++k) {
+        x0 = std::min(x0, truth.means[std::size_t(2 * k)]), x1 = std::max(x1, truth.means[std::size_t(2 * k)]);
+        y0 = std::min(y0, truth.means[std::size_t(2 * k + 1)]), y1 = std::max(y1, truth.means[std::size_t(2 * k + 1)]);
+    }
+    const double side = std::max(x1 - x0, y1 - y0) + 1.2, cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+    const auto to_px = [&](double x, double y) {
+        return std::pair<int, int>{int((x - cx + side / 2) / side * P), int((cy + side / 2 - y) / side * P)};
+    };
+    // The density once, as grey levels (log scale, so the tails show).
+    std::vector<double> pts;
+    pts.reserve(std::size_t(2 * P * P));
+    for (int j = 0; j < P; ++j)
+        for (int i = 0; i < P; ++i) {
+            pts.push_back(cx - side / 2 + (i + 0.5) / P * side);
+            pts.push_back(cy + side / 2 - (j + 0.5) / P * side);
+        }
+    const std::vector<double> ll = log_likelihood(truth, pts, P * P);
+    const double top = *std::max_element(ll.begin(), ll.end());
+    Canvas cv(int(runs.size()) * (P + pad) + pad, P + head + pad);
+    for (std::size_t r = 0; r < runs.size(); ++r) {
+        const int ox = pad + int(r) * (P + pad), oy = head;
+        for (int j = 0; j < P; ++j)
+            for (int i = 0; i < P; ++i) {
+                const double level = std::clamp((ll[std::size_t(j * P + i)] - top) / 12.0 + 1.0, 0.0, 1.0);
+                const auto g = static_cast<std::uint8_t>(255 - 90 * level);
+                cv.px(ox + i, oy + j, {g, g, g});
+            }
+        const auto& x = runs[r].second;
+        for (std::size_t i = 0; i + 1 < x.size(); i += 2) {
+            const auto [px, py] = to_px(x[i], x[i + 1]);
+            if (px >= 0 && py >= 0 && px < P && py < P)
+                cv.rect(ox + px - 1, oy + py - 1, ox + px, oy + py, {0x1f, 0x4e, 0x9a});
+        }
+        char label[32];
+        std::snprintf(label, sizeof label, "W = %g", runs[r].first);
+        cv.text(ox, 6, label, {0, 0, 0});
+    }
+    cv.save(path);
 }
 
 std::string fmt(double v, const char* f = "%.4f")
@@ -208,6 +263,7 @@ int cmd_guidance(const std::vector<std::string>& argv)
     }
 
     std::vector<Row> rows;
+    std::vector<std::pair<double, std::vector<float>>> figure_runs; // the first class's samples per W
     ::noisetrail::cli::Progress progress(int(scales.size() * classes.size()));
     int done = 0;
     for (double w : scales) {
@@ -223,6 +279,8 @@ int cmd_guidance(const std::vector<std::string>& argv)
             o.threads = threads;
             const RunResult r = run_sampler(*model, o);
             const std::vector<double> x(r.samples.begin(), r.samples.end());
+            if (c == classes.front() && exact && card.is_2d_points())
+                figure_runs.emplace_back(w, r.samples);
             const int d = int(card.data_dim());
             row.pairwise += mean_pairwise_distance(x, n, d) / classes.size();
             if (exact) {
@@ -245,7 +303,15 @@ int cmd_guidance(const std::vector<std::string>& argv)
                     double z = 0;
                     for (std::size_t k = 0; k < C; ++k)
                         z += std::exp(ll[k][std::size_t(i)] + std::log(exact->prior[k]) - mx);
-                    post += std::exp(ll[std::size_t(c)][std::size_t(i)] + std::log(exact->prior[std::size_t(c)]) - mx) / z;
+                    const double own = ll[std::size_t(c)][std::size_t(i)] + std::log(exact->prior[std::size_t(c)]);
+                    post += std::exp(own - mx) / z;
+                    double others = -INFINITY; // log sum over the other classes, stably
+                    for (std::size_t k = 0; k < C; ++k)
+                        if (k != std::size_t(c)) {
+                            const double v = ll[k][std::size_t(i)] + std::log(exact->prior[k]);
+                            others = std::max(others, v) + std::log1p(std::exp(-std::abs(others - v)));
+                        }
+                    row.log_odds += (own - others) / n / classes.size();
                     acc += best == std::size_t(c);
                     lik += ll[std::size_t(c)][std::size_t(i)];
                 }
@@ -261,6 +327,8 @@ int cmd_guidance(const std::vector<std::string>& argv)
                     const float* p = out.probabilities.data() + std::size_t(i) * std::size_t(K);
                     acc += int(std::max_element(p, p + K) - p) == target;
                     prob += p[target];
+                    const double pt = std::clamp(double(p[target]), 1e-12, 1.0 - 1e-12);
+                    row.log_odds += std::log(pt / (1.0 - pt)) / n / classes.size();
                 }
                 row.accuracy += acc / n / classes.size();
                 row.class_prob += prob / n / classes.size();
@@ -280,15 +348,17 @@ int cmd_guidance(const std::vector<std::string>& argv)
     // One table, as CSV and Markdown.
     std::ostringstream csv, md;
     const std::string lik_head = exact ? "log p(x0|c)" : "FD to held-out class";
-    csv << "guidance,accuracy,class_probability," << (exact ? "log_likelihood" : "frechet_distance")
+    csv << "guidance,accuracy,class_probability,class_log_odds," << (exact ? "log_likelihood" : "frechet_distance")
         << ",pairwise_distance,vendi\n";
-    md << "| W | accuracy | " << (exact ? "true p(c|x0)" : "classifier p(c|x0)") << " | " << lik_head
-       << " | pairwise distance | Vendi |\n|---:|---:|---:|---:|---:|---:|\n";
+    md << "| W | accuracy | " << (exact ? "true p(c|x0)" : "classifier p(c|x0)") << " | class log-odds | "
+       << lik_head << " | pairwise distance | Vendi |\n|---:|---:|---:|---:|---:|---:|---:|\n";
     for (const Row& r : rows) {
         const double third = exact ? r.log_lik : r.fd;
-        csv << fmt(r.w, "%g") << ',' << fmt(r.accuracy) << ',' << fmt(r.class_prob) << ',' << fmt(third) << ','
+        csv << fmt(r.w, "%g") << ',' << fmt(r.accuracy) << ',' << fmt(r.class_prob) << ',' << fmt(r.log_odds, "%.6g")
+            << ',' << fmt(third) << ','
             << fmt(r.pairwise) << ',' << fmt(r.vendi) << '\n';
         md << "| " << fmt(r.w, "%g") << " | " << fmt(r.accuracy, "%.3f") << " | " << fmt(r.class_prob, "%.3f") << " | "
+           << fmt(r.log_odds, "%.1f") << " | "
            << fmt(third, "%.3f") << " | " << fmt(r.pairwise, "%.3f") << " | " << fmt(r.vendi, "%.2f") << " |\n";
     }
     std::ostringstream head;
@@ -299,6 +369,9 @@ int cmd_guidance(const std::vector<std::string>& argv)
     if (out_dir) {
         write_file_atomic(std::filesystem::path(*out_dir) / "guidance.csv", csv.str());
         write_file_atomic(std::filesystem::path(*out_dir) / "guidance.md", head.str() + md.str());
+        if (!figure_runs.empty())
+            write_figure(std::filesystem::path(*out_dir) / ("guidance-class-" + std::to_string(classes.front()) + ".png"),
+                         exact->of_class[std::size_t(classes.front())], figure_runs);
     }
     return 0;
 }

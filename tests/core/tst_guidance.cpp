@@ -278,6 +278,35 @@ private Q_SLOTS:
         QVERIFY(d < 1e-6);
     }
 
+    void torchscriptTakesTheClass()
+    {
+        // A conditional TorchScript card is called as model(x_t, t, c), the null label
+        // len(classes) for the unconditional prediction (tests/fixtures/torchscript,
+        // make_fixtures.py: class 0 is N(mu, 0.3^2 I), class 1 N(-mu, ...), null their mixture).
+        QTemporaryDir dir;
+        const CodeTrust trust{.all = true};
+        const auto ts = Model::load(source_path("tests/fixtures/torchscript/gaussian_cond.json"), "cpu", trust);
+        QCOMPARE(ts->card().classes, (std::vector<std::string>{"plus", "minus"}));
+        const auto plus = Model::load(source_path("tests/fixtures/torchscript/gaussian_eps.json"), "cpu", trust);
+        const auto minus = Model::load(write_file(dir, "minus.json",
+                                                  mixture_card(R"({"means": [[-1, 0.5]], "stds": [0.3]})")));
+        const auto both = Model::load(write_file(dir, "both.json",
+                                                 mixture_card(R"({"means": [[1, -0.5], [-1, 0.5]], "stds": [0.3]})")));
+        const auto check = [&](std::vector<int> classes, const std::shared_ptr<Model>& truth, const char* what) {
+            const auto a = sample(ts, "ddim", 20, 32, classes);
+            const auto b = sample(truth, "ddim", 20, 32);
+            const double d = max_abs_diff(a.samples, b.samples);
+            qInfo("TorchScript %s vs its truth: max |diff| %.3g", what, d);
+            QVERIFY2(d < 1e-4, what);
+        };
+        check({0}, plus, "class plus");
+        check({1}, minus, "class minus");
+        check({}, both, "null label");
+        // Guided: the two calls' mix, W = 0 is the null label's model.
+        const auto w0 = sample(ts, "ddim", 20, 32, {0}, 0.0);
+        QVERIFY(max_abs_diff(w0.samples, sample(both, "ddim", 20, 32).samples) < 1e-4);
+    }
+
     void badRequestsAreOneClearError()
     {
         const auto ring = Model::load(source_path("models/ring8.json"));
