@@ -8,6 +8,7 @@
 #include "experiment_menu.hpp"
 #include "forward_view.hpp"
 #include "key_guard.hpp"
+#include "lesson_player.hpp"
 #include "palette.hpp"
 #include "panel_row.hpp"
 #include "noisetrail/data_dirs.hpp"
@@ -129,6 +130,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     actions_ = new WindowActions(this);
     wireActions();
     buildUi();
+    lessons_ = new LessonPlayer(this, actions_, files_, modelsDir_);
+    connect(lessons_, &LessonPlayer::error, this, &MainWindow::showError);
     if (options_.useSettings) {
         readSettings();
         readTrustedFromSettings(); // before the first card loads
