@@ -144,8 +144,20 @@ LessonPlayer::LessonPlayer(MainWindow* window, WindowActions* actions, RunFiles*
             return;
         waitingForModel_ = false;
         applyView();
-        waitingForRun_ = true;
-        w_->startRun();
+        // Queued: the document gives the panels their own cards on this same signal,
+        // after this slot (RunDocument::setRecipe); the run must see them.
+        const int step = current_;
+        QMetaObject::invokeMethod(
+            this,
+            [this, step] {
+                if (!open_ || current_ != step || waitingForModel_)
+                    return; // another step (or lesson) was asked for meanwhile
+                waitingForRun_ = true;
+                w_->startRun();
+                if (!w_->isRunning() && !w_->document()->loadingPanelCard())
+                    waitingForRun_ = false;
+            },
+            Qt::QueuedConnection);
     });
     connect(w_, &MainWindow::runFinished, this, [this](bool cancelled) {
         if (std::exchange(waitingForRun_, false) && !cancelled)

@@ -9,7 +9,9 @@
 
 #include <QtTest>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
 
 using namespace noisetrail;
 namespace fs = std::filesystem;
@@ -214,16 +216,34 @@ private Q_SLOTS:
                 QFAIL(qPrintable(QString("step %1 (%2): %3").arg(i + 1).arg(s.title.c_str(), e.what())));
             }
         }
-        // The argument's order: DDPM before DDIM, eta before the solvers beyond it.
-        const auto first = [&](const std::string& sampler) {
+        // The argument's order: DDPM alone, then DDIM beside it from the same x_T, then eta,
+        // then the solvers beyond.
+        const auto firstStep = [&](const std::function<bool(const std::vector<PanelRecipe>&)>& has) {
             for (std::size_t i = 0; i < l.steps.size(); ++i)
-                for (const auto& p : l.steps[i].recipe.panels)
-                    if (p.sampler.sampler == sampler)
-                        return int(i);
-            return -1;
+                if (has(l.steps[i].recipe.panels))
+                    return int(i);
+            return int(l.steps.size());
         };
-        QVERIFY(first("ddpm") >= 0 && first("ddpm") < first("ddim"));
-        QVERIFY(first("ddim") < first("heun") && first("ddim") < first("dpmpp2m") && first("ddim") < first("euler"));
+        const auto any = [](const std::vector<PanelRecipe>& ps, const std::function<bool(const SamplerConfig&)>& f) {
+            return std::any_of(ps.begin(), ps.end(), [&](const PanelRecipe& p) { return f(p.sampler); });
+        };
+        const int ddpmAlone = firstStep([&](const auto& ps) {
+            return !any(ps, [](const SamplerConfig& c) { return c.sampler != "ddpm"; });
+        });
+        const int sideBySide = firstStep([&](const auto& ps) {
+            return any(ps, [](const SamplerConfig& c) { return c.sampler == "ddpm"; }) &&
+                   any(ps, [](const SamplerConfig& c) { return c.sampler == "ddim"; });
+        });
+        const int eta = firstStep([&](const auto& ps) {
+            return any(ps, [](const SamplerConfig& c) { return c.sampler == "ddim" && c.eta > 0; });
+        });
+        const int beyond = firstStep([&](const auto& ps) {
+            return any(ps, [](const SamplerConfig& c) { return c.sampler == "heun" || c.sampler == "dpmpp2m"; });
+        });
+        QVERIFY(ddpmAlone < sideBySide);
+        QVERIFY(sideBySide < eta);
+        QVERIFY(eta < beyond);
+        QVERIFY(beyond < int(l.steps.size()));
         // The writer's text of it reads back equal (a teacher may save it under another name).
         QTemporaryDir dir;
         const fs::path copy = fs::path(dir.path().toStdString()) / "copy.lesson.json";
