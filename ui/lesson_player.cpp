@@ -85,7 +85,7 @@ private:
         document()->setTextWidth(viewport()->width());
         const int line = QFontMetrics(document()->defaultFont()).lineSpacing();
         const int h = int(document()->size().height()) + 2 * frameWidth() + 2;
-        setFixedHeight(std::clamp(h, line + 8, 4 * line + 12));
+        setFixedHeight(std::clamp(h, line + 8, 4 * line + line / 2 + 12));
     }
     QString markdown_;
 };
@@ -100,8 +100,10 @@ int tabIndex(LessonTab t)
         return 1;
     case LessonTab::ReverseStep:
         return 2;
+    case LessonTab::None:
+        return -1; // the window keeps its tab
     }
-    return 0;
+    return -1;
 }
 
 Presentation::Stage stageOf(LessonTab t)
@@ -113,6 +115,8 @@ Presentation::Stage stageOf(LessonTab t)
         return Presentation::Stage::Forward;
     case LessonTab::ReverseStep:
         return Presentation::Stage::ReverseStep;
+    case LessonTab::None:
+        return Presentation::Stage::None;
     }
     return Presentation::Stage::None;
 }
@@ -294,7 +298,7 @@ void LessonPlayer::applyView()
     if (v.tab) {
         if (w_->presentation()->active())
             w_->presentation()->setStage(stageOf(*v.tab));
-        else
+        else if (tabIndex(*v.tab) >= 0)
             w_->bottomTabs()->setCurrentIndex(tabIndex(*v.tab));
     }
 }
@@ -366,7 +370,10 @@ void LessonPlayer::recordStep(const QString& title, const QString& caption)
     s.recipe = doc->recipe();
     s.recipe.model = doc->model()->path.toStdString();
     s.show.field = w_->field();
-    s.show.tab = LessonTab(std::clamp(w_->bottomTabs()->currentIndex(), 0, 2));
+    // While presenting without a large view the samples have the room: record that.
+    s.show.tab = w_->presentation()->active() && w_->presentation()->stage() == Presentation::Stage::None
+                     ? LessonTab::None
+                     : LessonTab(std::clamp(w_->bottomTabs()->currentIndex(), 0, 2));
     s.show.cursor = w_->timeline()->cursor();
     if (!open_) {
         lesson_ = {};

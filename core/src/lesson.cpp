@@ -19,7 +19,7 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "noisetrail-lesson/1";
-constexpr LessonTab kTabs[] = {LessonTab::Statistics, LessonTab::Forward, LessonTab::ReverseStep};
+constexpr LessonTab kTabs[] = {LessonTab::Statistics, LessonTab::Forward, LessonTab::ReverseStep, LessonTab::None};
 
 class LessonReader {
 public:
@@ -88,7 +88,7 @@ public:
                 if (name == to_string(t))
                     v.tab = t;
             if (!v.tab)
-                fail(where + ".tab", "must be statistics, forward or reverse_step, got '" + name + "'");
+                fail(where + ".tab", "must be statistics, forward, reverse_step or none, got '" + name + "'");
         }
         if (j.contains("presentation")) {
             if (!j["presentation"].is_boolean())
@@ -189,6 +189,8 @@ std::string to_string(LessonTab tab)
         return "forward";
     case LessonTab::ReverseStep:
         return "reverse_step";
+    case LessonTab::None:
+        return "none";
     }
     return "statistics";
 }

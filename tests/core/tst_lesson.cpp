@@ -126,7 +126,7 @@ private Q_SLOTS:
         QTest::newRow("bad field") << QByteArray(R"("x0_hat")") << QByteArray(R"("x_1")")
                                    << "field 'steps[0].show.field' must be x_t, x0_hat or eps_hat, got 'x_1'";
         QTest::newRow("bad tab") << QByteArray(R"("forward")") << QByteArray(R"("backward")")
-                                 << "field 'steps[0].show.tab' must be statistics, forward or reverse_step";
+                                 << "field 'steps[0].show.tab' must be statistics, forward, reverse_step or none";
         QTest::newRow("presentation a string") << QByteArray("true") << QByteArray("\"yes\"")
                                                << "field 'steps[0].show.presentation' must be true or false";
         QTest::newRow("cursor a float") << QByteArray("500}") << QByteArray("0.5}")

@@ -91,7 +91,7 @@ private Q_SLOTS:
             QCOMPARE(cardKey(w->model()->path.toStdString()), cardKey(s.recipe.model));
             if (s.show.field)
                 QCOMPARE(int(w->field()), int(*s.show.field));
-            if (s.show.tab)
+            if (s.show.tab && *s.show.tab != LessonTab::None)
                 QCOMPARE(w->bottomTabs()->currentIndex(), int(*s.show.tab));
             if (s.show.cursor)
                 QCOMPARE(w->timeline()->cursor(), *s.show.cursor);

@@ -16,9 +16,10 @@
 
 namespace noisetrail {
 
-/// The window's bottom tabs a step may bring to the front.
-enum class LessonTab { Statistics, Forward, ReverseStep };
-std::string to_string(LessonTab tab); ///< "statistics", "forward", "reverse_step"
+/// The window's bottom tabs a step may bring to the front (while presenting: the large
+/// view under the panels). None: no large view while presenting, the window's tab as it is.
+enum class LessonTab { Statistics, Forward, ReverseStep, None };
+std::string to_string(LessonTab tab); ///< "statistics", "forward", "reverse_step", "none"
 
 /// The timeline position a step shows: the noise level t (T-1 is pure noise, 0 the
 /// last step) or kLessonFinal, the final samples (the timeline's own convention).
