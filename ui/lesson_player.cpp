@@ -163,6 +163,8 @@ LessonPlayer::LessonPlayer(MainWindow* window, WindowActions* actions, RunFiles*
             },
             Qt::QueuedConnection);
     });
+    // The step's card did not load: the error is shown, and a card loaded later is not the step's.
+    connect(w_->document(), &RunDocument::modelFailed, this, [this] { waitingForModel_ = false; });
     connect(w_, &MainWindow::runFinished, this, [this](bool cancelled) {
         if (std::exchange(waitingForRun_, false) && !cancelled)
             placeCursor();

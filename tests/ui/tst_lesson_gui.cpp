@@ -189,6 +189,30 @@ private Q_SLOTS:
         QVERIFY2(text.contains("<b>tag</b>"), qPrintable(text));                        // HTML is shown as text
     }
 
+    void stepWithAMissingCardIsOneErrorAndRunsNothingLater()
+    {
+        auto w = shown(kModels + "/ring8.json");
+        QTemporaryDir dir;
+        Lesson l;
+        l.title = "Missing";
+        LessonStep s;
+        s.title = "Nowhere";
+        s.recipe.model = dir.filePath("nope.json").toStdString();
+        s.recipe.panels = {{{}, cfg("ddim", 5)}};
+        l.steps = {s};
+        const QString file = dir.filePath("missing.lesson.json");
+        write_lesson(file.toStdString(), l);
+        QVERIFY(w->lessons()->open(file));
+        QTRY_VERIFY_WITH_TIMEOUT(w->errorText().contains("nope.json"), 20000);
+        // A card opened afterwards is the user's: the step does not run on it.
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        w->loadModel(kModels + "/two-moons.json");
+        QVERIFY(ready.wait(20000));
+        QTest::qWait(100); // a queued run would start here
+        QVERIFY(!w->isRunning());
+        QVERIFY(!w->document()->computed(0));
+    }
+
     void badLessonIsOneErrorAndKeepsTheOpenOne()
     {
         auto w = shown(kModels + "/ring8.json");
