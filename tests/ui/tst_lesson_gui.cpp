@@ -13,6 +13,7 @@
 #include "window_actions.hpp"
 
 #include <QAction>
+#include <QComboBox>
 #include <QDockWidget>
 #include <QMenuBar>
 #include <QTabWidget>
@@ -229,6 +230,14 @@ private Q_SLOTS:
                  qPrintable(error.at(0).at(0).toString()));
         QVERIFY(w->lessons()->isOpen());
         QCOMPARE(w->lessons()->lesson().title, std::string("DDPM vs DDIM in 20 minutes"));
+        // The step list is clickable: choosing an entry goes to that step.
+        auto* list = w->lessons()->dock()->findChild<QComboBox*>("lessonSteps");
+        QVERIFY(list);
+        QCOMPARE(list->count(), w->lessons()->stepCount());
+        list->setCurrentIndex(2);
+        Q_EMIT list->activated(2); // what a click on the third entry sends
+        QCOMPARE(w->lessons()->stepIndex(), 2);
+        QVERIFY(w->lessons()->stepLine().startsWith("Step 3 of "));
     }
 };
 
