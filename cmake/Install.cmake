@@ -37,7 +37,7 @@ foreach(dir IN LISTS NOISETRAIL_COMPARE_DIRS)
     FILES_MATCHING PATTERN "*.json" PATTERN "*.md" PATTERN "*.csv" PATTERN "*.png" PATTERN "*.tmp" EXCLUDE)
 endforeach()
 install(PROGRAMS scripts/export_torchscript.py DESTINATION ${NOISETRAIL_DATA_DIR}/scripts)
-install(FILES README.md docs/CLI.md docs/MODEL-CARDS.md docs/ARCHITECTURE.md docs/GUIDE.md
+install(FILES README.md docs/CLI.md docs/MODEL-CARDS.md docs/ARCHITECTURE.md docs/GUIDE.md docs/LESSONS.md
   docs/COMPARISON.md docs/PERFORMANCE.md docs/HARDENING.md
   DESTINATION ${NOISETRAIL_DOC_DIR})
 install(FILES LICENSE DESTINATION ${NOISETRAIL_DOC_DIR} RENAME copyright)

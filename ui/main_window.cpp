@@ -8,6 +8,7 @@
 #include "experiment_menu.hpp"
 #include "forward_view.hpp"
 #include "key_guard.hpp"
+#include "lesson_player.hpp"
 #include "palette.hpp"
 #include "panel_row.hpp"
 #include "noisetrail/data_dirs.hpp"
@@ -129,6 +130,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
     actions_ = new WindowActions(this);
     wireActions();
     buildUi();
+    lessons_ = new LessonPlayer(this, actions_, files_, modelsDir_);
+    connect(lessons_, &LessonPlayer::error, this, &MainWindow::showError);
     if (options_.useSettings) {
         readSettings();
         readTrustedFromSettings(); // before the first card loads
@@ -577,10 +580,12 @@ void MainWindow::onRunFinished(bool cancelled)
     updateActions();
     const QString back = files_->hasDiscardedRun() ? tr(" Ctrl+Z brings back the unsaved run this one replaced.")
                                                    : QString();
-    status_->setMessage((cancelled ? tr("Stopped. Scrub the timeline to see what was computed.")
-                                   : tr("Done. Scrub the timeline (drag, or Left/Right, Page Up/Down, Home/End, "
-                                        "Space to play).")) +
-                        back);
+    const QString done = lessons_->isOpen() // Page Up/Down are the lesson's then
+                             ? tr("Done. Page Down: the lesson's next step. Scrub the timeline (drag, or Left/Right, "
+                                  "Home/End, Space to play).")
+                             : tr("Done. Scrub the timeline (drag, or Left/Right, Page Up/Down, Home/End, Space to "
+                                  "play).");
+    status_->setMessage((cancelled ? tr("Stopped. Scrub the timeline to see what was computed.") : done) + back);
     Q_EMIT runFinished(cancelled);
 }
 

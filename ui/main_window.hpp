@@ -41,6 +41,7 @@ class RunToolBar;
 class WindowActions;
 class ExportJob;
 class ForwardView;
+class LessonPlayer;
 class Presentation;
 class PanelRow;
 class PlotFeed;
@@ -113,6 +114,9 @@ public:
     /// Redraw panels, timeline marks and status now (normally coalesced).
     void refreshViews();
 
+    /// Lessons (Lesson menu; lesson_player.hpp).
+    LessonPlayer* lessons() const { return lessons_; }
+
     /// Saved runs and exports (File > Save Run / Open Run, Export; run_files.hpp).
     RunFiles* runFiles() const { return files_; }
     std::shared_ptr<const Session> sessionOrError(const QString& message) { return files_->sessionOrError(message); }
@@ -184,6 +188,7 @@ private:
     std::unique_ptr<PlotFeed> plotFeed_; ///< the plots take the stores' new steps (plot_feed.hpp)
     QElapsedTimer runClock_;
     RunFiles* files_ = nullptr;
+    LessonPlayer* lessons_ = nullptr;
 
     PanelRow* panelRow_ = nullptr; ///< the sampler panels (panel_row.hpp)
     TimelineBar* timeline_ = nullptr;

@@ -203,30 +203,36 @@ QString RunDocument::recipeText() const
 bool RunDocument::restoreRecipeText(const QString& text)
 {
     try {
-        RunSetRecipe r = parse_run_recipe(text.toStdString(), "/settings.run.json");
-        if (r.panels.empty() || int(r.panels.size()) > kMaxPanels)
-            return false;
-        abandon();
-        // A panel's own card is loaded again once the window's model is here.
-        std::vector<fs::path> cards;
-        for (auto& p : r.panels)
-            cards.push_back(std::exchange(p.model, {}));
-        recipe_ = std::move(r);
-        computed_.assign(recipe_.panels.size(), {});
-        Q_EMIT panelsChanged();
-        Q_EMIT changed();
-        connect(
-            this, &RunDocument::modelReady, this,
-            [this, cards] {
-                for (int i = 0; i < std::min(int(cards.size()), panelCount()); ++i)
-                    if (!cards[std::size_t(i)].empty() && fs::is_regular_file(cards[std::size_t(i)]))
-                        setPanelCard(i, QString::fromStdString(cards[std::size_t(i)].string()));
-            },
-            Qt::SingleShotConnection);
+        setRecipe(parse_run_recipe(text.toStdString(), "/settings.run.json"));
         return true;
     } catch (const std::exception&) {
         return false; // settings of an older version, or edited by hand
     }
+}
+
+void RunDocument::setRecipe(RunSetRecipe r)
+{
+    if (r.panels.empty() || int(r.panels.size()) > kMaxPanels)
+        throw InputError("a recipe here has 1.." + std::to_string(kMaxPanels) + " panels, not " +
+                         std::to_string(r.panels.size()));
+    abandon();
+    // A panel's own card is loaded again once the window's model is here.
+    std::vector<fs::path> cards;
+    for (auto& p : r.panels)
+        cards.push_back(std::exchange(p.model, {}));
+    recipe_ = std::move(r);
+    computed_.assign(recipe_.panels.size(), {});
+    Q_EMIT panelsChanged();
+    Q_EMIT changed();
+    const auto loadCards = [this, cards] {
+        for (int i = 0; i < std::min(int(cards.size()), panelCount()); ++i)
+            if (!cards[std::size_t(i)].empty() && fs::is_regular_file(cards[std::size_t(i)]))
+                setPanelCard(i, QString::fromStdString(cards[std::size_t(i)].string()));
+    };
+    if (model_ && !loading() && cardKey(model_->path.toStdString()) == cardKey(recipe_.model))
+        loadCards();
+    else
+        connect(this, &RunDocument::modelReady, this, loadCards, Qt::SingleShotConnection);
 }
 
 // ------------------------------------------------------------------ models

@@ -68,6 +68,10 @@ public:
     /// restoreRecipeText keeps the current recipe and returns false if the text is unusable.
     QString recipeText() const;
     bool restoreRecipeText(const QString& text);
+    /// The recipe becomes `r` (1..kMaxPanels panels; InputError otherwise): a run in flight is
+    /// abandoned and nothing computed is shown. When r.model is not the loaded card the caller
+    /// loads it (loadModel); panels' own cards are loaded now, or once that card is here.
+    void setRecipe(RunSetRecipe r);
 
     // ------------------------------------------------------------ models
     /// Load the window's card on the worker (newest wins); modelReady or modelFailed follows.

@@ -149,6 +149,27 @@ WindowActions::WindowActions(QMainWindow* w) : QObject(w)
                           "toStartAction");
     toEnd = timelineKey(tr("Jump to End"), QKeySequence(Qt::Key_End), tr("The final samples"), "toEndAction");
 
+    openLesson = make(w, tr("&Open Lesson..."), {}, tr("Open a lesson (.lesson.json): a sequence of runs with captions"),
+                      "openLessonAction");
+    openBundledLesson = make(w, tr("Open &Bundled Lesson: DDPM vs DDIM"), {},
+                             tr("The lesson that ships with NoiseTrail: DDPM vs DDIM in 20 minutes"),
+                             "openBundledLessonAction");
+    // Window-wide like the timeline's keys: a clicker works wherever the focus is.
+    nextStep = timelineKey(tr("&Next Step"), {}, tr("The lesson's next step (Page Down while a lesson is open)"),
+                           "nextStepAction");
+    previousStep = timelineKey(tr("&Previous Step"), {},
+                               tr("The lesson's previous step (Page Up while a lesson is open)"),
+                               "previousStepAction");
+    recordStep = make(w, tr("&Record Current State as Step"), {},
+                      tr("Add the window's recipe, field, tab and cursor to the lesson as a new step after the "
+                         "current one"),
+                      "recordStepAction");
+    saveLesson = make(w, tr("&Save Lesson As..."), {}, tr("Write the lesson to a .lesson.json file"),
+                      "saveLessonAction");
+    closeLesson = make(w, tr("&Close Lesson"), {}, tr("Close the lesson; Page Up / Page Down walk the key frames again"),
+                       "closeLessonAction");
+    setLessonKeys(false);
+
     shortcuts = make(w, tr("&Keyboard Shortcuts"), QKeySequence(Qt::Key_F1), tr("Every key of the window (F1)"),
                      "shortcutsAction");
     about = make(w, tr("&About NoiseTrail"), {}, tr("Version and licence"), "aboutAction");
@@ -188,9 +209,27 @@ WindowActions::Menus WindowActions::buildMenus(QMenuBar* bar, const std::functio
     pacing->addActions(pacingGroup->actions());
     m.timeline = bar->addMenu(tr("&Timeline"));
     m.timeline->addActions({playPause, stepBack, stepForward, previousKey, nextKey, toStart, toEnd});
+    m.lesson = bar->addMenu(tr("&Lesson"));
+    m.lesson->addActions({openLesson, openBundledLesson});
+    m.lesson->addSeparator();
+    m.lesson->addActions({nextStep, previousStep});
+    m.lesson->addSeparator();
+    m.lesson->addActions({recordStep, saveLesson, closeLesson});
     m.help = bar->addMenu(tr("&Help"));
     m.help->addActions({shortcuts, about});
     return m;
+}
+
+void WindowActions::setLessonKeys(bool lessonOpen)
+{
+    // One key, one action: Qt would call an ambiguous shortcut neither's.
+    const QKeySequence down(Qt::Key_PageDown), up(Qt::Key_PageUp);
+    nextKey->setShortcut(lessonOpen ? QKeySequence() : down);
+    previousKey->setShortcut(lessonOpen ? QKeySequence() : up);
+    nextStep->setShortcut(lessonOpen ? down : QKeySequence());
+    previousStep->setShortcut(lessonOpen ? up : QKeySequence());
+    for (QAction* a : {nextStep, previousStep, saveLesson, closeLesson}) // Record starts a lesson if none is open
+        a->setEnabled(lessonOpen);
 }
 
 namespace {
@@ -243,7 +282,8 @@ void WindowActions::showShortcuts(QWidget* parent, const QMenuBar* bar)
     table->horizontalHeader()->setStretchLastSection(true);
     col->addWidget(table);
     col->addWidget(new QLabel(tr("The timeline's keys work everywhere in the window except while you edit a field "
-                                 "you clicked into; a presenter's clicker sends Page Up and Page Down."),
+                                 "you clicked into; a presenter's clicker sends Page Up and Page Down (while a lesson is "
+                                 "open they walk its steps, else the key frames)."),
                               &d));
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Close, &d);
     QObject::connect(buttons, &QDialogButtonBox::rejected, &d, &QDialog::reject);

@@ -46,6 +46,15 @@ public:
     QAction* nextKey;
     QAction* toStart;
     QAction* toEnd;
+    // Lesson menu (lesson_player.hpp). While a lesson is open, Page Down / Page Up
+    // walk its steps instead of the key frames (setLessonKeys).
+    QAction* openLesson;
+    QAction* openBundledLesson;
+    QAction* nextStep;
+    QAction* previousStep;
+    QAction* recordStep;
+    QAction* saveLesson;
+    QAction* closeLesson;
     QAction* shortcuts;   ///< Help > Keyboard Shortcuts
     QAction* about;
 
@@ -58,12 +67,18 @@ public:
         QMenu* view = nullptr;
         QMenu* plots = nullptr;   ///< View > Plots (the plots' fold actions)
         QMenu* timeline = nullptr;
+        QMenu* lesson = nullptr;
         QMenu* help = nullptr;
     };
     /// Build the menus. `fileExtras` and `exportExtras` add the saved-run and export
     /// entries (run_files.hpp) in their place; `runExtras` the experiments.
     Menus buildMenus(QMenuBar* bar, const std::function<void(QMenu*)>& fileExtras,
                      const std::function<void(QMenu*)>& exportExtras);
+
+    /// A lesson is open: the clicker's keys (Page Down / Page Up) go to Next Step and
+    /// Previous Step; closed: back to the timeline's key frames. The step actions are
+    /// enabled only while a lesson is open.
+    void setLessonKeys(bool lessonOpen);
 
     /// One row per action with a shortcut, in menu order.
     struct ShortcutRow {

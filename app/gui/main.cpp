@@ -1,8 +1,10 @@
 // noisetrail: the GUI. Argument parsing and wiring only; everything else is in ui/.
 #include "forward_view.hpp"
+#include "lesson_player.hpp"
 #include "compare_dialog.hpp"
 #include "equation_view.hpp"
 #include "main_window.hpp"
+#include "noisetrail/lesson.hpp"
 #include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 #include "palette.hpp"
@@ -185,8 +187,11 @@ int main(int argc, char** argv)
                                     "F");
     QCommandLineOption run("run", "Open a saved run (a .ntsession from File > Save Run or 'noisetrail-cli run "
                                   "--session'): it scrubs and plays without recomputing.", "FILE");
+    QCommandLineOption lesson("lesson", "Open a lesson (.lesson.json, docs/LESSONS.md) at its first step; Page Down "
+                                        "and Page Up walk its steps. 'bundled' opens the lesson that ships with "
+                                        "NoiseTrail.", "FILE");
     cli.addOptions({model, shot, size, dark, seed, panels, field, panelModel, panelSampler, pacing, shotCompare, compareSamples,
-                    compareQuick, compareMetric, run, present, presentScale});
+                    compareQuick, compareMetric, run, present, presentScale, lesson});
     cli.addPositionalArgument("card", "Model card to open (same as --model).", "[CARD]");
     cli.process(app);
 
@@ -317,6 +322,18 @@ int main(int argc, char** argv)
         }
         // After the start-up model is ready: loading it clears the banner, which hid this run's error.
         noisetrail::ui::openRunAtStartup(w, file);
+    }
+    if (cli.isSet(lesson)) {
+        QString file = cli.value(lesson);
+        if (file == "bundled")
+            file = LessonPlayer::bundledLesson(MainWindow::findModelsDir());
+        try {
+            noisetrail::read_lesson(file.toStdString()); // a bad file is one line and exit code 2, before the window
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "noisetrail: --lesson: %s\n", e.what());
+            return 2;
+        }
+        w.lessons()->open(file);
     }
     w.show();
     if (cli.isSet(present))

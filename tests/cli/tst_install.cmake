@@ -29,12 +29,14 @@ foreach(f
     share/noisetrail/models/mnist-unet.json
     share/noisetrail/models/mnist-unet.pt
     share/noisetrail/models/data/mnist-heldout-500_images.npy
+    share/noisetrail/models/lessons/ddpm-vs-ddim.lesson.json
     share/noisetrail/docs/compare-ring8/compare-cache.json
     share/noisetrail/docs/compare-mnist-unet/compare-cache.json
     share/noisetrail/scripts/export_torchscript.py
     share/man/man1/noisetrail-cli.1
     share/doc/noisetrail/CLI.md
     share/doc/noisetrail/MODEL-CARDS.md
+    share/doc/noisetrail/LESSONS.md
     share/doc/noisetrail/ARCHITECTURE.md)
   if(NOT EXISTS ${root}/${f})
     message(FATAL_ERROR "not installed: ${prefix}/${f}")
