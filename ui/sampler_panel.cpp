@@ -638,7 +638,11 @@ void SamplerPanel::redraw()
     if (!computed && shownStep_ >= S) {
         const double straight = doc_->straightness(index_);
         footer_->setText(std::isfinite(straight)
-                             ? tr("final samples x_0 (after %1 steps) \u00b7 straightness %2").arg(S).arg(straight, 0, 'g', 3)
+                             // No exponent: a clipped "1.54e+03" read as 1.54 at 1366x768.
+                             ? tr("final samples x_0 (after %1 steps) \u00b7 straightness %2")
+                                   .arg(S)
+                                   .arg(straight >= 100 ? QString::number(straight, 'f', 0)
+                                                        : QString::number(straight, 'g', 3))
                              : tr("final samples x_0 (after %1 steps)").arg(S));
         footer_->setToolTip(std::isfinite(straight)
                                 ? tr("Straightness (Liu et al. 2023): the mean squared gap between each sample's "
