@@ -7,6 +7,7 @@
 #include "ui_test_util.hpp"
 
 #include "run_document.hpp"
+#include "noisetrail/limits.hpp"
 
 #include "export_job.hpp"
 #include "sampler_panel.hpp"
@@ -14,6 +15,10 @@
 #include "timeline_mapping.hpp"
 
 #include <QFile>
+#include <QAbstractButton>
+#include <QFileDialog>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QApplication>
 #include <QTimer>
 #include <QAction>
@@ -274,6 +279,55 @@ private Q_SLOTS:
         }
         QTest::qWait(50);
         QCOMPARE(errors.size(), 2);
+    }
+
+    /// Issue 27: the window could save a run that File > Open Run then refused (over the
+    /// memory budget), without a word. Save Run now asks first, with the reader's reason
+    /// and what reads the file; Cancel writes nothing, Save writes it.
+    void saveRunWarnsWhenTheWindowCouldNotReopenIt()
+    {
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/ring8.json");
+        runSmall(*w);
+        const QString file = dir.filePath("big.ntsession");
+        struct Budget { // a budget far below the run's payload, restored however the test ends
+            std::uint64_t saved = memory_budget();
+            Budget() { set_memory_budget(4096); }
+            ~Budget() { set_memory_budget(saved); }
+        } budget;
+        QStringList warned;
+        bool answerSave = false;
+        auto* t = new QTimer(w.get());
+        t->setInterval(20);
+        connect(t, &QTimer::timeout, t, [&] {
+            QWidget* modal = QApplication::activeModalWidget();
+            if (auto* where = qobject_cast<QFileDialog*>(modal)) {
+                // Typed into its name box, then its Save button (accept() is protected).
+                if (auto* name = where->findChild<QLineEdit*>("fileNameEdit"))
+                    name->setText(file);
+                QMetaObject::invokeMethod(where, "accept");
+            } else if (auto* box = qobject_cast<QMessageBox*>(modal)) {
+                warned << box->text();
+                box->button(answerSave ? QMessageBox::Save : QMessageBox::Cancel)->click();
+            }
+        });
+        t->start();
+        w->findChild<QAction*>("saveRunAction")->trigger();
+        QCOMPARE(warned.size(), 1);
+        QVERIFY2(warned[0].startsWith("File > Open Run will not open this run again: ") && warned[0].contains("big.ntsession") &&
+                     warned[0].contains("its payload of") && warned[0].contains("over the memory budget of") &&
+                     warned[0].contains("noisetrail-cli session (with --max-memory-mib) reads larger ones"),
+                 qPrintable(warned[0]));
+        QVERIFY(!QFile::exists(file)); // cancelled: nothing written
+        QVERIFY(w->hasUnsavedRun());
+        answerSave = true;
+        w->findChild<QAction*>("saveRunAction")->trigger();
+        t->stop();
+        QCOMPARE(warned.size(), 2);
+        QVERIFY(QFile::exists(file));
+        QVERIFY(!w->hasUnsavedRun());
+        set_memory_budget(budget.saved); // under the default budget it opens
+        QCOMPARE(read_session(file.toStdString()).panels.size(), std::size_t(2));
     }
 
     void exportAnimationOnAWorker()
