@@ -205,8 +205,7 @@ std::shared_ptr<Trajectory> TrajectoryCodec::read(ByteReader& r, const fs::path&
             lists.push_back(&i.metrics.assignment);
         for (auto* counts : lists) {
             const auto c = r.count(sizeof(int), 1u << 20, "component");
-            counts->resize(c);
-            r.read(counts->data(), c * sizeof(int), "component counts");
+            r.read_into(*counts, c, "component counts");
         }
         t->info_[k] = std::move(i);
     }
@@ -255,8 +254,7 @@ Trajectory::Block TrajectoryCodec::block(ByteReader& r, const fs::path& file, st
         throw corrupt("a block's range is not finite");
     if (b.coding == Coding::Raw && size != (half ? 2 * values : values))
         throw corrupt("a block of the wrong size");
-    b.data.resize(size);
-    r.read(b.data.data(), size, "a block");
+    r.read_into(b.data, size, "a block");
     if (b.coding != Coding::Raw && (size < 6 || !zlib_header(b.data)))
         throw corrupt("a compressed block is not a zlib stream");
     // Not inflated here: Trajectory::decode inflates what is shown, and a block that does
@@ -491,8 +489,7 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
     if (nx != values && nx != 0)
         throw InputError(session_error(path, "corrupt session (x_T has " + std::to_string(nx) + " values)"));
     r.release_scratch(); // the description's text, parsed
-    s.x_T.resize(nx);
-    r.read(s.x_T.data(), nx * sizeof(float), "x_T");
+    r.read_into(s.x_T, nx, "x_T");
 
     const json& panels = f.array("panels", kMaxPanels);
     if (panels.size() != s.recipe.panels.size() || panels.empty())

@@ -111,6 +111,26 @@ public:
             n -= part;
         } while (n > 0);
     }
+    /// The next `count` items into `v` (emptied first), grown piece by piece as they are
+    /// read: a 256 MiB x_T is never zero-filled whole before `cancel` is looked at again.
+    template <typename Vector> void read_into(Vector& v, std::uint64_t count, const char* what)
+    {
+        using T = typename Vector::value_type;
+        static_assert(std::is_trivially_copyable_v<T>);
+        v.clear();
+        if (count > left() / sizeof(T)) // (no product that could wrap)
+            throw InputError(session_error(file_, std::string("corrupt session (ends inside ") + what + ")"));
+        v.reserve(std::size_t(count));
+        constexpr std::uint64_t kPiece = (std::uint64_t(16) << 20) / sizeof(T);
+        for (std::uint64_t at = 0; at < count;) {
+            const std::uint64_t part = std::min(count - at, kPiece);
+            v.resize(std::size_t(at + part));
+            read(v.data() + at, part * sizeof(T), what);
+            at += part;
+        }
+        if (count == 0)
+            read(nullptr, 0, what); // still looks at `cancel`
+    }
     /// The next n bytes in the reader's own buffer, valid until the next take().
     std::string_view take(std::uint64_t n, const char* what)
     {
