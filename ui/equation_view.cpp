@@ -286,14 +286,22 @@ void EquationView::render()
         const int i = std::clamp(sample(), 0, st->batch() - 1);
         const int n = st->batch() > 0 ? int(st->valuesPerStep() / st->batch()) : 0;
         std::vector<float> xt, x0, eps, xprev, x0Last;
-        st->decode(step_, Field::Xt, xt);
-        st->decode(step_, Field::X0Hat, x0);
-        st->decode(step_, Field::EpsHat, eps);
-        st->decode(step_ + 1, Field::Xt, xprev);
         const bool needsLast =
             std::ranges::any_of(c.terms, [](const Term& t) { return t.quantity == Quantity::X0HatLast; });
-        if (needsLast && step_ > 0)
-            st->decode(step_ - 1, Field::X0Hat, x0Last);
+        try {
+            st->decode(step_, Field::Xt, xt);
+            st->decode(step_, Field::X0Hat, x0);
+            st->decode(step_, Field::EpsHat, eps);
+            st->decode(step_ + 1, Field::Xt, xprev);
+            if (needsLast && step_ > 0)
+                st->decode(step_ - 1, Field::X0Hat, x0Last);
+        } catch (const InputError& e) {
+            // A damaged frame of an opened session: the numbers cannot be shown (the
+            // panel showing the same step puts the message in the window's banner too).
+            equation_->setText(QStringLiteral("%1<br><br>%2").arg(symbolic, numeric));
+            terms_->setText(QString::fromUtf8(e.what()).toHtmlEscaped());
+            return;
+        }
         const auto at = [&](const std::vector<float>& v, int k) { return double(v[std::size_t(i * n + k)]); };
         // The stored quantities (x_t, x0_hat, eps_hat, the previous x0_hat); the others are not kept.
         const auto stored = [](Quantity q) {

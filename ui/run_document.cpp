@@ -886,6 +886,22 @@ Session RunDocument::session() const
     return s;
 }
 
+void RunDocument::reportDamage(int panel, const QString& message)
+{
+    if (panel < 0 || panel >= int(computed_.size()) || !computed_[std::size_t(panel)].damage.isEmpty())
+        return; // said once per store: every redraw of a damaged step finds it again
+    computed_[std::size_t(panel)].damage = message;
+    Q_EMIT error(tr("Panel %1 cannot show this step: %2. The saved run is damaged; its other steps still show, "
+                    "and Run computes the panel again.")
+                     .arg(panel + 1)
+                     .arg(message));
+}
+
+QString RunDocument::damage(int panel) const
+{
+    return panel >= 0 && panel < int(computed_.size()) ? computed_[std::size_t(panel)].damage : QString();
+}
+
 void RunDocument::restore(const Session& s, QStringList* missing)
 {
     abandon();

@@ -178,6 +178,12 @@ public:
     /// computed recipe (nothing pending). Panels' own cards are loaded for the next Run;
     /// the cards not found are listed in `missing`.
     void restore(const Session& session, QStringList* missing = nullptr);
+    /// A view found a frame of panel `panel`'s store that does not decode (Trajectory::decode's
+    /// InputError: an opened session's blocks are inflated when shown, issue 27). The panel is
+    /// marked damaged and error() says so once per store; the other frames still show.
+    void reportDamage(int panel, const QString& message);
+    /// The message of a damaged panel (reportDamage), or empty.
+    QString damage(int panel) const;
 
 Q_SIGNALS:
     void modelReady();
@@ -213,6 +219,7 @@ private:
         std::filesystem::path topModel;
         bool metrics = false;
         QString ended;
+        QString damage; ///< a frame of the store does not decode (reportDamage)
         double straightness = std::numeric_limits<double>::quiet_NaN(); ///< of a finished run
     };
     void onModelLoaded(quint64 token, LoadedModelPtr model);

@@ -23,11 +23,11 @@ namespace {
 constexpr int kMaxRecent = 8;
 QString sessionFilter() { return QObject::tr("NoiseTrail runs (*.ntsession);;All files (*)"); }
 
-/// Core's reason, said for the window: a budget refusal names what raises the
-/// budget in the CLI, which the window cannot use; it says what the window opens.
-QString openFailure(const std::exception& e)
+/// Core's reason a session is not opened, said for the window: a budget refusal names
+/// what raises the budget in the CLI, which the window cannot use; it says what the window opens.
+QString forWindow(const std::string& reason)
 {
-    QString m = QString::fromUtf8(e.what());
+    QString m = QString::fromStdString(reason);
     const QString cliHint = QStringLiteral(" (noisetrail-cli --max-memory-mib raises it)");
     if (m.endsWith(cliHint)) {
         m.chop(cliHint.size());
@@ -35,8 +35,10 @@ QString openFailure(const std::exception& e)
                          "reads larger ones")
                  .arg(QString::fromStdString(mib_text(double(memory_budget()))));
     }
-    return QObject::tr("Could not open the run: %1").arg(m);
+    return m;
 }
+
+QString openFailure(const std::exception& e) { return QObject::tr("Could not open the run: %1").arg(forWindow(e.what())); }
 
 /// A save dialog starting at `suggested`; the suffix of `suggested` is added when the
 /// chosen name has none. "" when cancelled.
@@ -196,6 +198,16 @@ void RunFiles::saveRunAs()
     const QString path = askSavePath(window_, tr("Save Run"), startFolder() + "/run.ntsession", sessionFilter());
     if (path.isEmpty())
         return;
+    // Issue 27: a run the window would refuse to open again is said before it is saved.
+    if (const auto s = sessionOrError(tr("Could not save the run: %1"))) {
+        const std::string problem = session_reopen_problem(path.toStdString(), *s);
+        if (!problem.empty() &&
+            QMessageBox::warning(window_, tr("Save Run"),
+                                 tr("File > Open Run will not open this run again: %1.\n\nSave it anyway?")
+                                     .arg(forWindow(problem)),
+                                 QMessageBox::Save | QMessageBox::Cancel, QMessageBox::Cancel) != QMessageBox::Save)
+            return;
+    }
     saveRun(path);
 }
 

@@ -246,7 +246,15 @@ void SampleDialog::rebuild()
                                            tr.size(), tr.finished());
         if (step < 0)
             step = 0;
-        films.push_back(makeFilm(tr, sample_, step, s.title));
+        try {
+            films.push_back(makeFilm(tr, sample_, step, s.title));
+        } catch (const InputError& e) {
+            // A damaged frame of an opened session: the row says so (the panel's view, at
+            // the same step, puts it in the window's banner).
+            Film damaged;
+            damaged.title = s.title + QStringLiteral(": ") + QString::fromUtf8(e.what());
+            films.push_back(std::move(damaged));
+        }
     }
     film_->setFilms(std::move(films));
 }

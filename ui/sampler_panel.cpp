@@ -189,6 +189,10 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     connect(grid_, &ImageGridView::sampleClicked, this, [this](int i) { Q_EMIT sampleClicked(index_, i); });
     // A clicked point is followed in every panel: they share x_T, so sample i is the same start in each.
     connect(scatter_, &ScatterView::followRequested, doc_, &RunDocument::setFollowedSample);
+    // Queued: the plot finds a damaged frame while painting; the banner shows after.
+    connect(
+        scatter_, &ScatterView::damaged, doc_, [this](const QString& m) { doc_->reportDamage(index_, m); },
+        Qt::QueuedConnection);
     connect(doc_, &RunDocument::followedSampleChanged, scatter_, &ScatterView::setHighlighted);
     scatter_->setHighlighted(doc_->followedSample());
 
@@ -681,7 +685,19 @@ void SamplerPanel::redraw()
         return;
     }
     const Field field = computed ? shownField_ : Field::Xt;
-    st.decode(shownStep_, field, scratch_);
+    try {
+        st.decode(shownStep_, field, scratch_);
+    } catch (const InputError& e) {
+        // A damaged frame of an opened session (its blocks are inflated when shown): no
+        // images, the footer says why, the window's banner once (the run document).
+        grid_->setImages({}, st.batch());
+        grid_->setStrips({});
+        const QString message = QString::fromUtf8(e.what());
+        footer_->setText(message);
+        QMetaObject::invokeMethod(
+            doc_, [doc = doc_, i = index_, message] { doc->reportDamage(i, message); }, Qt::QueuedConnection);
+        return;
+    }
     const auto& shape = st.shape();
     const std::vector<std::int64_t> dataShape(shape.begin() + 1, shape.end());
     const DisplayRange range = displayRange(field, dataShape, scratch_);

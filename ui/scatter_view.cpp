@@ -84,13 +84,17 @@ int ScatterView::sampleAt(QPointF pixel) const
     const QRectF plot = plotRect();
     int best = -1;
     double bestD = 12.0 * scale_;
-    for (int i = 0; i < traj_->batch(); ++i) {
-        const QPointF q = toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1));
-        const double d = std::hypot(q.x() - pixel.x(), q.y() - pixel.y());
-        if (d < bestD) {
-            bestD = d;
-            best = i;
+    try {
+        for (int i = 0; i < traj_->batch(); ++i) {
+            const QPointF q = toPixel(plot, traj_->xtValue(step_, 2 * i), traj_->xtValue(step_, 2 * i + 1));
+            const double d = std::hypot(q.x() - pixel.x(), q.y() - pixel.y());
+            if (d < bestD) {
+                bestD = d;
+                best = i;
+            }
         }
+    } catch (const InputError&) { // a damaged frame: the plot says so (paintEvent)
+        return -1;
     }
     return best;
 }
@@ -427,8 +431,22 @@ void ScatterView::paintEvent(QPaintEvent*)
         p.drawText(plot, Qt::AlignCenter, tr("Press Run to sample"));
         return;
     }
-    const int B = traj_->batch();
     p.setClipRect(plot);
+    try {
+        paintSamples(p, plot);
+    } catch (const InputError& e) {
+        // A damaged frame of an opened session (Trajectory::decode): said here and, once,
+        // by the window's banner (the panel forwards it to the run document).
+        p.setClipping(false);
+        p.setPen(palette().color(QPalette::Text));
+        p.drawText(plot.adjusted(8, 8, -8, -8), Qt::AlignCenter | Qt::TextWordWrap, QString::fromUtf8(e.what()));
+        Q_EMIT damaged(QString::fromUtf8(e.what()));
+    }
+}
+
+void ScatterView::paintSamples(QPainter& p, const QRectF& plot)
+{
+    const int B = traj_->batch();
     if (showPaths_ && step_ > 0) {
         // At most ~160 vertices per path: at 1000 steps the jagged DDPM paths
         // stay jagged, and a redraw stays a few milliseconds.

@@ -86,9 +86,15 @@ Q_SIGNALS:
     /// The user clicked a point (its sample), or beside every point (-1), or chose
     /// "Stop Following" (-1).
     void followRequested(int sample);
+    /// A frame it was to show is damaged (Trajectory::decode's InputError, of an opened
+    /// session): the plot says so; `message` names the frame.
+    void damaged(const QString& message);
 
 protected:
     void paintEvent(QPaintEvent*) override;
+
+private:
+    void paintSamples(QPainter& p, const QRectF& plot); ///< paths and points; InputError on a damaged frame
     void changeEvent(QEvent* e) override;
     void mousePressEvent(QMouseEvent* e) override;
     void contextMenuEvent(QContextMenuEvent* e) override;

@@ -113,7 +113,10 @@ std::vector<RenderPanel> render_panels(const Session& session)
     return panels;
 }
 
-void write_session(const fs::path& path, const Session& s)
+namespace {
+
+/// The payload of noisetrail/session.hpp's layout, into `w` (or only counted).
+void put_payload(ByteWriter& w, const fs::path& path, const Session& s)
 {
     if (s.panels.size() != s.recipe.panels.size() || s.panels.empty())
         throw std::invalid_argument("write_session: one trajectory per recipe panel");
@@ -140,7 +143,6 @@ void write_session(const fs::path& path, const Session& s)
                        {"panels", panels},
                        {"created", s.created.empty() ? utc_now() : s.created},
                        {"noisetrail_version", s.version.empty() ? std::string(NOISETRAIL_VERSION) : s.version}};
-    ByteWriter w;
     const std::string text = meta.dump();
     w.put<std::uint64_t>(text.size());
     w.bytes(text.data(), text.size());
@@ -148,6 +150,28 @@ void write_session(const fs::path& path, const Session& s)
     w.bytes(s.x_T.data(), s.x_T.size() * sizeof(float));
     for (const auto& p : s.panels)
         TrajectoryCodec::write(w, *p.trajectory);
+}
+
+} // namespace
+
+std::string session_reopen_problem(const fs::path& path, const Session& s)
+{
+    ByteWriter counted(/*count_only=*/true);
+    put_payload(counted, path, s);
+    try {
+        detail::check_payload_budget(path, counted.size());
+        for (std::size_t p = 0; p < s.panels.size(); ++p)
+            detail::check_step_budget(path, p, s.panels[p].trajectory->valuesPerStep());
+    } catch (const InputError& e) {
+        return e.what();
+    }
+    return {};
+}
+
+void write_session(const fs::path& path, const Session& s)
+{
+    ByteWriter w;
+    put_payload(w, path, s);
 
     // Stored as it is (kSessionPayloadStored): the trajectories' blocks are deflated already.
     const std::string& payload = w.str();

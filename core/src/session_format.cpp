@@ -121,6 +121,13 @@ std::uint64_t checked_product(const std::vector<std::int64_t>& dims, const fs::p
     return n;
 }
 
+/// RFC 1950 section 2.2: CM 8 (deflate), a window of at most 32 KiB, no preset
+/// dictionary, and CMF * 256 + FLG a multiple of 31. What a block's first bytes can
+/// tell without inflating it.
+bool zlib_header(const std::vector<std::uint8_t>& z)
+{
+    return z.size() >= 2 && (z[0] & 0x0f) == 8 && (z[0] >> 4) <= 7 && !(z[1] & 0x20) && (z[0] * 256 + z[1]) % 31 == 0;
+}
 
 /// Reads exactly n bytes of the compressed stream into buf; false at its end.
 using ReadBytes = std::function<bool(char* buf, std::size_t n)>;
@@ -198,21 +205,27 @@ std::shared_ptr<Trajectory> TrajectoryCodec::read(ByteReader& r, const fs::path&
             lists.push_back(&i.metrics.assignment);
         for (auto* counts : lists) {
             const auto c = r.count(sizeof(int), 1u << 20, "component");
-            counts->resize(c);
-            const void* src = r.take(c * sizeof(int), "component counts");
-            if (c > 0) // memcpy from or to a null pointer is undefined even for 0 bytes
-                std::memcpy(counts->data(), src, c * sizeof(int));
+            r.read_into(*counts, c, "component counts");
         }
         t->info_[k] = std::move(i);
     }
     const std::uint64_t xt_blocks = r.count(17, n + 1, "x_t blocks");
     if (xt_blocks != (n > 0 ? n + 1 : xt_blocks) || (n > 0 && xt_blocks == 0))
         throw corrupt("x_t blocks do not match the stored steps");
+    // As the Trajectory writes them: a self-contained block at least every kKeyInterval
+    // steps, so that showing a step inflates a bounded number of blocks.
+    int xt_run = 0, x0_run = 0, eps_run = 0; // Delta blocks in a row in each chain
+    const auto chained = [&](Trajectory::Block b, int& run) {
+        run = b.coding == Trajectory::Coding::Delta ? run + 1 : 0;
+        if (run >= Trajectory::kKeyInterval)
+            throw corrupt("more than " + std::to_string(Trajectory::kKeyInterval - 1) + " difference blocks in a row");
+        return b;
+    };
     for (std::uint64_t k = 0; k < xt_blocks; ++k)
-        t->xt_[k] = block(r, file, values, precision, k == 0);
+        t->xt_[k] = chained(block(r, file, values, precision, k == 0), xt_run);
     for (std::uint64_t k = 0; k < n; ++k) {
-        t->x0_[k] = block(r, file, values, precision, k == 0);
-        t->eps_[k] = block(r, file, values, precision, k == 0);
+        t->x0_[k] = chained(block(r, file, values, precision, k == 0), x0_run);
+        t->eps_[k] = chained(block(r, file, values, precision, k == 0), eps_run);
     }
     t->startGiven_ = xt_blocks > 0;
     t->published_.store(int(n), std::memory_order_release);
@@ -241,15 +254,12 @@ Trajectory::Block TrajectoryCodec::block(ByteReader& r, const fs::path& file, st
         throw corrupt("a block's range is not finite");
     if (b.coding == Coding::Raw && size != (half ? 2 * values : values))
         throw corrupt("a block of the wrong size");
-    const char* p = r.take(size, "a block");
-    b.data.assign(p, p + size);
-    if (b.coding != Coding::Raw) {
-        // Inflate once now, so a bad block is this error and never a failure while scrubbing.
-        std::vector<std::uint8_t> raw(values);
-        uLongf len = uLongf(values);
-        if (uncompress(raw.data(), &len, b.data.data(), uLong(size)) != Z_OK || len != values)
-            throw corrupt("a compressed block does not inflate to its size");
-    }
+    r.read_into(b.data, size, "a block");
+    if (b.coding != Coding::Raw && (size < 6 || !zlib_header(b.data)))
+        throw corrupt("a compressed block is not a zlib stream");
+    // Not inflated here: Trajectory::decode inflates what is shown, and a block that does
+    // not inflate is then its error (one InputError naming the step; the views show it).
+    // Inflating every block once to check it cost a 1 GiB session seconds of CPU.
     return b;
 }
 
@@ -259,7 +269,7 @@ std::string session_format_name(std::uint32_t version) { return "noisetrail-sess
 
 Session read_session(const fs::path& path, const std::atomic<bool>* cancel)
 {
-    // Streamed: only the inflated payload is held, never the whole compressed file too.
+    // Streamed from the file: neither the file nor the payload is ever held whole.
     SessionFile file(path);
     return decode_session(file.size, file.reader(), path, cancel);
 }
@@ -272,6 +282,23 @@ SessionHeader read_session_header(const fs::path& path)
 }
 
 namespace detail {
+
+void check_payload_budget(const fs::path& file, std::uint64_t payload_bytes)
+{
+    // Opening holds the payload (its blocks as stored): checked before a byte is allocated
+    // or inflated. A 4 MB file declaring 4 GiB of zeros once took 4.2 GB and 32 s to refuse.
+    check_memory_budget(session_error(file, "its payload of " + std::to_string(payload_bytes) + " bytes"),
+                        static_cast<double>(payload_bytes));
+}
+
+void check_step_budget(const fs::path& file, std::size_t panel, std::uint64_t values)
+{
+    // Blocks are inflated when shown (Trajectory::decode), one step at a time: its values
+    // as float32, the 8-bit codes of its difference chain and one inflated block.
+    check_memory_budget(session_error(file, "showing a step of panel " + std::to_string(panel) + " (" +
+                                                std::to_string(values) + " values)"),
+                        static_cast<double>(values) * static_cast<double>(sizeof(float) + 2));
+}
 
 Session parse_session(std::string_view bytes, const fs::path& file)
 {
@@ -329,113 +356,105 @@ Header parse_header(std::uint64_t file_size, const ReadBytes& read, const fs::pa
         (stored && payload_size != packed_size))
         throw InputError(session_error(path, "corrupt session (implausible size " + std::to_string(payload_size) + ")"));
 
-    // The declared size against the memory budget before a byte is allocated or
-    // inflated: a 4 MB file declaring 4 GiB of zeros once took 4.2 GB and 32 s to refuse.
-    check_memory_budget(session_error(path, "its payload of " + std::to_string(payload_size) + " bytes"),
-                        static_cast<double>(payload_size));
+    detail::check_payload_budget(path, payload_size);
     return {version, stored, payload_size, packed_size, crc};
 }
 
 Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs::path& path,
                        const std::atomic<bool>* cancel)
 {
-    const auto cancelled = [&] { return cancel && cancel->load(std::memory_order_relaxed); };
-    const auto stop = [&] { return InputError(session_error(path, "reading cancelled")); };
     const Header h = parse_header(file_size, read, path);
     const std::uint32_t version = h.version, crc = h.crc;
     const bool stored = h.stored;
     const std::uint64_t payload_size = h.payload_size, packed_size = h.packed_size;
 
-    // Read (format 2) or inflate in chunks (format 1) into exactly the declared size.
-    // Reserved at once but filled piece by piece (16 MiB), `cancel` looked at before
-    // each: a window that gives up on a 1 GiB file waits for one piece, not the whole.
-    std::string payload;
-    try {
-        payload.reserve(payload_size);
-    } catch (const std::exception&) { // bad_alloc, length_error
-        throw InputError(session_error(path, "not enough memory for " + std::to_string(payload_size) + " bytes"));
-    }
-    constexpr std::uint64_t kPiece = std::uint64_t(16) << 20;
-    // The next piece of the payload (within the reserved capacity: data() stays put).
-    const auto grow = [&]() -> char* {
-        if (cancelled())
-            throw stop();
-        const std::size_t at = payload.size();
-        payload.resize(at + std::size_t(std::min<std::uint64_t>(kPiece, payload_size - at)));
-        return payload.data() + at;
-    };
-    if (stored) {
-        while (payload.size() < payload_size) {
-            const std::size_t at = payload.size();
-            char* piece = grow();
-            if (!read(piece, payload.size() - at))
-                throw InputError(session_error(path, "truncated session"));
+    // Streamed (issue 27): the payload is parsed as it is read (format 2) or inflated
+    // (format 1), its checksum summed on the way and compared at the end, so opening
+    // holds the session being built, not the payload besides. Until the checksum
+    // agrees nothing read is returned; every count was checked against what is left
+    // of the declared size (within the budget), so damage cannot make us allocate more.
+    uLong sum = crc32_z(0, nullptr, 0);
+    const auto truncated = [&] { return InputError(session_error(path, "truncated session")); };
+    z_stream z{};
+    struct End {
+        z_stream* z = nullptr;
+        ~End()
+        {
+            if (z)
+                inflateEnd(z);
         }
+    } end; // also when reading ends with an error or `cancel`
+    std::vector<char> chunk;
+    std::uint64_t read_total = 0;
+    int rc = Z_OK;
+    ByteReader::Source source;
+    if (stored) {
+        source = [&](char* buf, std::size_t n) {
+            if (!read(buf, n))
+                throw truncated();
+            sum = crc32_z(sum, reinterpret_cast<const Bytef*>(buf), n);
+        };
     } else {
-        z_stream z{};
         if (inflateInit(&z) != Z_OK)
             throw InputError(session_error(path, "cannot start decompression"));
-        struct End {
-            z_stream& z;
-            ~End() { inflateEnd(&z); }
-        } end{z}; // also when `cancel` ends reading
-        std::vector<char> chunk(1 << 16);
-        std::uint64_t read_total = 0;
-        int rc = Z_OK;
-        z.avail_out = 0;
+        end.z = &z;
+        chunk.resize(1 << 16);
+        // Inflates exactly n more bytes of the payload into buf.
+        source = [&](char* buf, std::size_t n) {
+            z.next_out = reinterpret_cast<Bytef*>(buf);
+            z.avail_out = 0;
+            std::size_t left = n;
+            while (left > 0) {
+                if (rc == Z_STREAM_END)
+                    throw truncated(); // the stream ended before the declared size
+                if (z.avail_in == 0) {
+                    const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), packed_size - read_total);
+                    if (want == 0 || !read(chunk.data(), std::size_t(want)))
+                        throw truncated();
+                    read_total += want;
+                    z.next_in = reinterpret_cast<Bytef*>(chunk.data());
+                    z.avail_in = uInt(want);
+                }
+                const uInt part = uInt(std::min<std::size_t>(left, std::size_t(1) << 30));
+                z.avail_out = part;
+                rc = inflate(&z, Z_NO_FLUSH);
+                if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR)
+                    throw InputError(session_error(path, "corrupt session (does not inflate)"));
+                left -= part - z.avail_out;
+            }
+            sum = crc32_z(sum, reinterpret_cast<const Bytef*>(buf), n);
+        };
+    }
+    // The payload's end: all of the deflate stream consumed, nothing after it.
+    const auto finish = [&] {
+        if (stored)
+            return;
         while (rc != Z_STREAM_END) {
+            char probe;
             if (z.avail_in == 0) {
                 const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), packed_size - read_total);
-                if (want == 0)
-                    break;
-                if (!read(chunk.data(), std::size_t(want)))
-                    break;
+                if (want == 0 || !read(chunk.data(), std::size_t(want)))
+                    throw truncated();
                 read_total += want;
                 z.next_in = reinterpret_cast<Bytef*>(chunk.data());
                 z.avail_in = uInt(want);
             }
-            if (z.avail_out == 0) {
-                if (payload.size() == payload_size) {
-                    // Output full: only the stream's end may follow.
-                    char probe;
-                    z.next_out = reinterpret_cast<Bytef*>(&probe);
-                    z.avail_out = 1;
-                    rc = inflate(&z, Z_NO_FLUSH);
-                    if (rc != Z_STREAM_END) {
-                        rc = Z_DATA_ERROR;
-                        break;
-                    }
-                    continue;
-                }
-                const std::size_t at = payload.size();
-                z.next_out = reinterpret_cast<Bytef*>(grow());
-                z.avail_out = uInt(payload.size() - at);
-            }
+            z.next_out = reinterpret_cast<Bytef*>(&probe);
+            z.avail_out = 1;
             rc = inflate(&z, Z_NO_FLUSH);
-            if (rc != Z_OK && rc != Z_STREAM_END)
-                break;
+            if ((rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) || z.avail_out == 0)
+                throw InputError(session_error(path, "corrupt session (does not inflate)"));
         }
-        const bool complete = rc == Z_STREAM_END && z.total_out == payload_size && read_total == packed_size;
-        if (!complete)
-            throw InputError(session_error(path, rc == Z_OK ? "truncated session" : "corrupt session (does not inflate)"));
-    }
-    uLong sum = crc32_z(0, nullptr, 0);
-    for (std::size_t at = 0; at < payload.size();) {
-        if (cancelled())
-            throw stop();
-        const std::size_t part = std::min<std::size_t>(payload.size() - at, std::size_t(64) << 20);
-        sum = crc32_z(sum, reinterpret_cast<const Bytef*>(payload.data() + at), part);
-        at += part;
-    }
-    if (std::uint32_t(sum) != crc)
-        throw InputError(session_error(path, "corrupt session (checksum mismatch)"));
+        if (z.avail_in != 0 || read_total != packed_size)
+            throw InputError(session_error(path, "corrupt session (bytes after the compressed payload)"));
+    };
 
-    ByteReader r(payload, path, cancel);
+    ByteReader r(payload_size, std::move(source), path, cancel);
     const std::uint64_t text_len = r.count(1, kMaxJson, "description");
-    const char* text = r.take(text_len, "the description");
+    const std::string_view text = r.take(text_len, "the description");
     json meta;
     try {
-        meta = json::parse(text, text + text_len, [&](int depth, json::parse_event_t, json&) {
+        meta = json::parse(text.begin(), text.end(), [&](int depth, json::parse_event_t, json&) {
             if (depth > kMaxJsonDepth)
                 throw InputError(session_error(path, "corrupt session (description nested too deeply)"));
             return true;
@@ -469,12 +488,9 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
     const std::uint64_t nx = r.count(sizeof(float), values, "x_T values");
     if (nx != values && nx != 0)
         throw InputError(session_error(path, "corrupt session (x_T has " + std::to_string(nx) + " values)"));
-    s.x_T.resize(nx);
-    const char* x_T = r.take(nx * sizeof(float), "x_T");
-    if (nx > 0)
-        std::memcpy(s.x_T.data(), x_T, nx * sizeof(float));
+    r.release_scratch(); // the description's text, parsed
+    r.read_into(s.x_T, nx, "x_T");
 
-    double trajectory_bytes = 0; // decoded size of the panels' 8-bit blocks so far
     const json& panels = f.array("panels", kMaxPanels);
     if (panels.size() != s.recipe.panels.size() || panels.empty())
         f.fail("panels", "expected one per recipe panel");
@@ -502,16 +518,7 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
         if (prec != "uint8" && prec != "half")
             p.fail("precision", "expected uint8 or half");
         const auto stored = p.integer("stored_steps", 0, std::int64_t(ts.size()));
-        if (prec == "uint8") {
-            // Each 8-bit block may be deflated, and is inflated once below to be checked:
-            // its declared size (x_t of every step and the end, x0_hat, eps_hat) against the
-            // budget before any is. 120 deflated blocks of 64 MB (7.5 MB on disk) took 22.6 s.
-            trajectory_bytes += static_cast<double>(values) * static_cast<double>(3 * stored + 1);
-            check_memory_budget(session_error(path, "its trajectories (" + std::to_string(s.batch) +
-                                                        " samples, " + std::to_string(stored) + " steps in panel " +
-                                                        std::to_string(i) + ")"),
-                                trajectory_bytes);
-        }
+        detail::check_step_budget(path, i, values);
         sp.trajectory = TrajectoryCodec::read(r, path, shape, ts,
                                               prec == "half" ? Trajectory::Precision::Half : Trajectory::Precision::UInt8,
                                               version, std::uint64_t(stored));
@@ -521,6 +528,15 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
     }
     if (r.left() != 0)
         throw InputError(session_error(path, "corrupt session (bytes after the last panel)"));
+    finish();
+    if (std::uint32_t(sum) != crc)
+        throw InputError(session_error(path, "corrupt session (checksum mismatch)"));
+    // What opening held at most: the session (growing as it was read) plus the reader's
+    // own buffers at their largest and, for a deflated payload, its input piece and zlib's window.
+    std::uint64_t held = s.x_T.capacity() * sizeof(float);
+    for (const SessionPanel& sp : s.panels)
+        held += sp.trajectory->bytes();
+    s.read_peak_bytes = held + r.scratch_peak() + chunk.capacity() + (stored ? 0 : std::uint64_t(1) << 15);
     return s;
 }
 

@@ -5,10 +5,12 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/session.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,32 +35,53 @@ inline std::string session_error(const std::filesystem::path& file, const std::s
 
 class ByteWriter {
 public:
+    /// `count_only`: nothing is kept, size() says how many bytes would be (a session's
+    /// size before it is written, by the writer's own layout).
+    explicit ByteWriter(bool count_only = false) : count_only_(count_only) {}
     template <typename T> void put(T v)
     {
         static_assert(std::is_trivially_copyable_v<T>);
-        buf_.append(reinterpret_cast<const char*>(&v), sizeof v);
+        bytes(&v, sizeof v);
     }
-    void bytes(const void* p, std::size_t n) { buf_.append(static_cast<const char*>(p), n); }
+    void bytes(const void* p, std::size_t n)
+    {
+        if (!count_only_)
+            buf_.append(static_cast<const char*>(p), n);
+        size_ += n;
+    }
     std::string& str() { return buf_; }
+    std::uint64_t size() const { return size_; }
 
 private:
     std::string buf_;
+    bool count_only_ = false;
+    std::uint64_t size_ = 0;
 };
 
-/// Bounds-checked reads over the inflated payload: every read and every count
-/// is checked against what is left before anything is copied or allocated.
+/// Bounds-checked reads over the payload, streamed from its source (the file as it
+/// is, or inflated piece by piece) and never held whole: every read and every count
+/// is checked against what is left of the declared size before anything is copied
+/// or allocated. Opening thus holds the session being built plus this reader's
+/// scratch (a description's text, one piece of the stream), not the payload twice
+/// (issue 27: a session within the budget cost twice its size while read).
 class ByteReader {
 public:
-    /// `cancel`, when given, is polled by take() (once per trajectory block).
-    ByteReader(const std::string& data, const std::filesystem::path& file, const std::atomic<bool>* cancel = nullptr)
-        : data_(data), file_(file), cancel_(cancel)
+    /// Copies exactly n bytes of the payload into buf; throws InputError when its source
+    /// ends early or is corrupt.
+    using Source = std::function<void(char* buf, std::size_t n)>;
+    /// `size`: the payload's declared size. `cancel`, when given, is polled by read()
+    /// (at least every 16 MiB, and once per trajectory block).
+    ByteReader(std::uint64_t size, Source source, const std::filesystem::path& file,
+               const std::atomic<bool>* cancel = nullptr)
+        : size_(size), source_(std::move(source)), file_(file), cancel_(cancel)
     {
     }
     template <typename T> T get()
     {
+        static_assert(std::is_trivially_copyable_v<T>);
         need(sizeof(T), "a number");
         T v;
-        std::memcpy(&v, data_.data() + pos_, sizeof v);
+        source_(reinterpret_cast<char*>(&v), sizeof v);
         pos_ += sizeof v;
         return v;
     }
@@ -71,28 +94,77 @@ public:
                                                       std::to_string(n) + ")"));
         return n;
     }
-    const char* take(std::uint64_t n, const char* what)
+    /// The next n bytes into `dst` (n checked against what is left first).
+    void read(void* dst, std::uint64_t n, const char* what)
     {
-        if (cancel_ && cancel_->load(std::memory_order_relaxed))
-            throw InputError(session_error(file_, "reading cancelled"));
         need(n, what);
-        const char* p = data_.data() + pos_;
-        pos_ += n;
-        return p;
+        constexpr std::uint64_t kPiece = std::uint64_t(16) << 20;
+        auto* out = static_cast<char*>(dst);
+        do { // at least once: a block of 0 bytes still polls `cancel`
+            if (cancel_ && cancel_->load(std::memory_order_relaxed))
+                throw InputError(session_error(file_, "reading cancelled"));
+            const std::uint64_t part = std::min(n, kPiece);
+            if (part > 0)
+                source_(out, std::size_t(part));
+            out += part;
+            pos_ += part;
+            n -= part;
+        } while (n > 0);
     }
-    std::uint64_t left() const { return data_.size() - pos_; }
+    /// The next `count` items into `v` (emptied first), grown piece by piece as they are
+    /// read: a 256 MiB x_T is never zero-filled whole before `cancel` is looked at again.
+    template <typename Vector> void read_into(Vector& v, std::uint64_t count, const char* what)
+    {
+        using T = typename Vector::value_type;
+        static_assert(std::is_trivially_copyable_v<T>);
+        v.clear();
+        if (count > left() / sizeof(T)) // (no product that could wrap)
+            throw InputError(session_error(file_, std::string("corrupt session (ends inside ") + what + ")"));
+        v.reserve(std::size_t(count));
+        constexpr std::uint64_t kPiece = (std::uint64_t(16) << 20) / sizeof(T);
+        for (std::uint64_t at = 0; at < count;) {
+            const std::uint64_t part = std::min(count - at, kPiece);
+            v.resize(std::size_t(at + part));
+            read(v.data() + at, part * sizeof(T), what);
+            at += part;
+        }
+        if (count == 0)
+            read(nullptr, 0, what); // still looks at `cancel`
+    }
+    /// The next n bytes in the reader's own buffer, valid until the next take().
+    std::string_view take(std::uint64_t n, const char* what)
+    {
+        need(n, what);
+        scratch_.resize(std::size_t(n));
+        scratch_peak_ = std::max<std::uint64_t>(scratch_peak_, scratch_.capacity());
+        read(scratch_.data(), n, what);
+        return scratch_;
+    }
+    void release_scratch() { std::string().swap(scratch_); }
+    std::uint64_t left() const { return size_ - pos_; }
+    /// The most this reader held in buffers of its own at once (what it adds to the
+    /// session being built while opening; the source's buffers are its caller's).
+    std::uint64_t scratch_peak() const { return scratch_peak_; }
 
 private:
-    void need(std::uint64_t n, const char* what)
+    void need(std::uint64_t n, const char* what) const
     {
         if (n > left())
             throw InputError(session_error(file_, std::string("corrupt session (ends inside ") + what + ")"));
     }
-    const std::string& data_;
+    std::uint64_t size_ = 0, pos_ = 0;
+    Source source_;
     const std::filesystem::path& file_;
     const std::atomic<bool>* cancel_ = nullptr;
-    std::size_t pos_ = 0;
+    std::string scratch_;
+    std::uint64_t scratch_peak_ = 0;
 };
+
+/// The budget checks read_session makes before allocating, one home for the rule
+/// (read_session and session_reopen_problem): the declared payload, which opening
+/// holds; what showing one step of a panel of `values` values per step needs.
+void check_payload_budget(const std::filesystem::path& file, std::uint64_t payload_bytes);
+void check_step_budget(const std::filesystem::path& file, std::size_t panel, std::uint64_t values);
 
 /// The session held in `bytes` (a whole .ntsession file, as read_session reads
 /// it from disk); `file` names it in messages and anchors the recipe's paths.

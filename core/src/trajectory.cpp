@@ -1,5 +1,7 @@
 #include "noisetrail/trajectory.hpp"
 
+#include "noisetrail/errors.hpp"
+
 #include <c10/util/Half.h>
 #include <zlib.h>
 
@@ -158,40 +160,56 @@ Trajectory::Block Trajectory::encode(std::span<const float> src, ChainState* cha
     return b;
 }
 
-void Trajectory::codes(const std::vector<Block>& chain, std::size_t k, std::vector<std::uint8_t>& out) const
+bool Trajectory::codes(const std::vector<Block>& chain, std::size_t k, std::vector<std::uint8_t>& out) const
 {
     const Block& b = chain[k];
     if (b.coding == Coding::Raw) {
         out = b.data;
-        return;
+        return out.size() == values_;
     }
+    // Inflated here, when shown, and nowhere else: a session's reader keeps its blocks
+    // as stored, so a damaged one is found now (the caller says which frame).
     std::vector<std::uint8_t> raw(values_);
     uLongf n = uLongf(values_);
     if (uncompress(raw.data(), &n, b.data.data(), uLong(b.data.size())) != Z_OK || n != values_)
-        throw std::runtime_error("Trajectory: a stored block does not inflate"); // memory corruption only
+        return false;
     if (b.coding == Coding::Deflated) {
         out = std::move(raw);
-        return;
+        return true;
     }
-    codes(chain, k - 1, out); // a Delta block always follows another block of its chain
+    // A Delta block always follows another block of its chain, a key at most kKeyInterval back.
+    if (k == 0 || !codes(chain, k - 1, out))
+        return false;
     for (std::size_t i = 0; i < values_; ++i)
         out[i] = std::uint8_t(out[i] + raw[i]);
+    return true;
 }
 
-void Trajectory::decodeBlock(const std::vector<Block>& chain, std::size_t k, std::vector<float>& out) const
+bool Trajectory::decodeBlock(const std::vector<Block>& chain, std::size_t k, std::vector<float>& out) const
 {
     const Block& b = chain[k];
     out.resize(values_);
     if (precision_ == Precision::Half) {
+        if (b.data.size() != values_ * sizeof(c10::Half))
+            return false;
         const auto* h = reinterpret_cast<const c10::Half*>(b.data.data());
         for (std::size_t i = 0; i < values_; ++i)
             out[i] = float(h[i]);
-        return;
+        return true;
     }
     std::vector<std::uint8_t> c;
-    codes(chain, k, c);
+    if (!codes(chain, k, c))
+        return false;
     for (std::size_t i = 0; i < values_; ++i)
         out[i] = b.lo + float(c[i]) * b.scale;
+    return true;
+}
+
+InputError Trajectory::damaged(int step, Field field) const
+{
+    const char* name = field == Field::Xt ? "x_t" : field == Field::X0Hat ? "x0_hat" : "eps_hat";
+    return InputError("the stored frames are damaged: " + std::string(name) + " of step " + std::to_string(step + 1) +
+                      " of " + std::to_string(plannedSteps()) + " does not decode");
 }
 
 void Trajectory::append(const StepFrame& frame, const FrameMetrics* metrics)
@@ -241,7 +259,8 @@ std::pair<const std::vector<Trajectory::Block>*, std::size_t> Trajectory::block(
 void Trajectory::decode(int step, Field field, std::vector<float>& out) const
 {
     const auto [chain, k] = block(step, field);
-    decodeBlock(*chain, k, out);
+    if (!decodeBlock(*chain, k, out))
+        throw damaged(step, field);
 }
 
 float Trajectory::xtValue(int step, std::size_t index) const
@@ -258,7 +277,8 @@ float Trajectory::xtValue(int step, std::size_t index) const
     if (b.coding == Coding::Raw)
         return b.lo + float(b.data[index]) * b.scale;
     std::vector<float> all; // images only; their views decode whole blocks instead
-    decodeBlock(*chain, k, all);
+    if (!decodeBlock(*chain, k, all))
+        throw damaged(step, Field::Xt);
     return all[index];
 }
 

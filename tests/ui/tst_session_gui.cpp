@@ -3,7 +3,11 @@
 // is gone (replay: scrubs and plays, Run refuses with one message); a bad file is
 // one error and leaves the open run untouched; Export writes a GIF on a worker.
 #include "media_util.hpp"
+#include "session_util.hpp"
 #include "ui_test_util.hpp"
+
+#include "run_document.hpp"
+#include "noisetrail/limits.hpp"
 
 #include "export_job.hpp"
 #include "sampler_panel.hpp"
@@ -11,6 +15,10 @@
 #include "timeline_mapping.hpp"
 
 #include <QFile>
+#include <QAbstractButton>
+#include <QFileDialog>
+#include <QLineEdit>
+#include <QMessageBox>
 #include <QApplication>
 #include <QTimer>
 #include <QAction>
@@ -18,7 +26,10 @@
 #include <QTemporaryDir>
 
 #include <filesystem>
+#include <cstring>
+#include <fstream>
 #include <set>
+#include <zlib.h>
 
 using namespace noisetrail;
 using namespace noisetrail::ui;
@@ -199,6 +210,124 @@ private Q_SLOTS:
         // An unwritable place is one error too, and nothing is half-written.
         QVERIFY(!w->saveRun(dir.filePath("no/such/folder/x.ntsession")));
         QCOMPARE(errors.size(), 2);
+    }
+
+    /// Issue 27: a session's blocks are inflated when shown, so a damaged block is found
+    /// by the view, not the reader. The run opens; each panel that cannot show its step
+    /// says so once in the banner and is marked damaged; nothing crashes, and scrubbing
+    /// on over damaged steps adds no more messages.
+    void damagedFrameIsOneErrorPerPanel()
+    {
+        QTemporaryDir dir;
+        Session s = noisetrail::test::make_session(dir.filePath("card.json").toStdString()); // 8x8 images, card embedded
+        // All zeros: every 8-bit block is a zlib stream (deflated or a difference).
+        const auto zeros = [](std::vector<int> ts, int stored) {
+            auto t = std::make_shared<Trajectory>(std::vector<std::int64_t>{3, 1, 8, 8}, ts, Trajectory::Precision::UInt8);
+            for (int k = 0; k < stored; ++k) {
+                StepFrame f;
+                f.step = k;
+                f.steps = int(ts.size());
+                f.plan = {ts[std::size_t(k)], k + 1 < int(ts.size()) ? ts[std::size_t(k) + 1] : -1, 0.5, 0.6, 0.1};
+                f.shape = {3, 1, 8, 8};
+                f.x_t = f.x0_hat = f.eps_hat = f.x_prev = std::vector<float>(192, 0.0f);
+                t->append(f);
+            }
+            return t;
+        };
+        s.panels[0].trajectory = zeros({8, 6, 4, 2, 0}, 5);
+        s.panels[1].trajectory = zeros({9, 4}, 2);
+        const std::filesystem::path file = dir.filePath("damaged.ntsession").toStdString();
+        write_session(file, s);
+        std::string bytes;
+        {
+            std::ifstream in(file, std::ios::binary);
+            bytes.assign(std::istreambuf_iterator<char>(in), {});
+        }
+        // Garble the deflate data of every zlib stream (level 1: header 78 01), then make
+        // the checksum agree: only inflating finds the damage.
+        int garbled = 0;
+        for (std::size_t z = bytes.find(std::string("\x78\x01", 2), 40); z != std::string::npos;
+             z = bytes.find(std::string("\x78\x01", 2), z + 6), ++garbled)
+            for (std::size_t i = z + 2; i < std::min(bytes.size(), z + 6); ++i)
+                bytes[i] = char(~bytes[i]);
+        QVERIFY(garbled >= 23); // panel 0: 6 + 5 + 5 blocks, panel 1: 3 + 2 + 2
+        const std::uint32_t crc =
+            std::uint32_t(crc32_z(0, reinterpret_cast<const Bytef*>(bytes.data() + 40), bytes.size() - 40));
+        std::memcpy(bytes.data() + 32, &crc, sizeof crc);
+        std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+
+        auto w = open_main_window(kModels + "/ring8.json");
+        QSignalSpy opened(w.get(), &MainWindow::runOpened);
+        QSignalSpy errors(w.get(), &MainWindow::errorShown);
+        QVERIFY(w->openRun(QString::fromStdString(file.string())));
+        QTRY_COMPARE_WITH_TIMEOUT(opened.size(), 1, 20000);
+        QTRY_COMPARE_WITH_TIMEOUT(errors.size(), 2, 5000);
+        QSet<QString> panels;
+        for (const auto& e : errors) {
+            const QString m = e.at(0).toString();
+            QVERIFY2(m.contains("cannot show this step") && m.contains("the stored frames are damaged") &&
+                         m.contains("does not decode"),
+                     qPrintable(m));
+            panels << m.section(' ', 0, 1);
+        }
+        QCOMPARE(panels, (QSet<QString>{"Panel 1", "Panel 2"}));
+        QVERIFY(!w->document()->damage(0).isEmpty());
+        QVERIFY(!w->document()->damage(1).isEmpty());
+        for (int cursor : {9, 4, 0, TimelineMapping::kFinal}) { // scrubbing over damaged steps
+            w->timeline()->setCursor(cursor);
+            w->refreshViews();
+        }
+        QTest::qWait(50);
+        QCOMPARE(errors.size(), 2);
+    }
+
+    /// Issue 27: the window could save a run that File > Open Run then refused (over the
+    /// memory budget), without a word. Save Run now asks first, with the reader's reason
+    /// and what reads the file; Cancel writes nothing, Save writes it.
+    void saveRunWarnsWhenTheWindowCouldNotReopenIt()
+    {
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/ring8.json");
+        runSmall(*w);
+        const QString file = dir.filePath("big.ntsession");
+        struct Budget { // a budget far below the run's payload, restored however the test ends
+            std::uint64_t saved = memory_budget();
+            Budget() { set_memory_budget(4096); }
+            ~Budget() { set_memory_budget(saved); }
+        } budget;
+        QStringList warned;
+        bool answerSave = false;
+        auto* t = new QTimer(w.get());
+        t->setInterval(20);
+        connect(t, &QTimer::timeout, t, [&] {
+            QWidget* modal = QApplication::activeModalWidget();
+            if (auto* where = qobject_cast<QFileDialog*>(modal)) {
+                // Typed into its name box, then its Save button (accept() is protected).
+                if (auto* name = where->findChild<QLineEdit*>("fileNameEdit"))
+                    name->setText(file);
+                QMetaObject::invokeMethod(where, "accept");
+            } else if (auto* box = qobject_cast<QMessageBox*>(modal)) {
+                warned << box->text();
+                box->button(answerSave ? QMessageBox::Save : QMessageBox::Cancel)->click();
+            }
+        });
+        t->start();
+        w->findChild<QAction*>("saveRunAction")->trigger();
+        QCOMPARE(warned.size(), 1);
+        QVERIFY2(warned[0].startsWith("File > Open Run will not open this run again: ") && warned[0].contains("big.ntsession") &&
+                     warned[0].contains("its payload of") && warned[0].contains("over the memory budget of") &&
+                     warned[0].contains("noisetrail-cli session (with --max-memory-mib) reads larger ones"),
+                 qPrintable(warned[0]));
+        QVERIFY(!QFile::exists(file)); // cancelled: nothing written
+        QVERIFY(w->hasUnsavedRun());
+        answerSave = true;
+        w->findChild<QAction*>("saveRunAction")->trigger();
+        t->stop();
+        QCOMPARE(warned.size(), 2);
+        QVERIFY(QFile::exists(file));
+        QVERIFY(!w->hasUnsavedRun());
+        set_memory_budget(budget.saved); // under the default budget it opens
+        QCOMPARE(read_session(file.toStdString()).panels.size(), std::size_t(2));
     }
 
     void exportAnimationOnAWorker()

@@ -17,6 +17,10 @@
 // Reading treats the file as hostile: sizes are checked against the file and a
 // limit before anything is allocated, counts are overflow-checked, nothing
 // recurses on input, and every problem is one InputError naming the file.
+// It streams: the payload is parsed as it is read and never held whole, its
+// checksum compared at the end. Blocks are kept as stored and inflated when
+// shown (Trajectory::decode), so a damaged block is found then, as an InputError
+// the views show.
 // Writing is atomic (temporary file + rename).
 #pragma once
 #include "noisetrail/render.hpp"
@@ -57,12 +61,23 @@ struct Session {
     std::vector<SessionPanel> panels; ///< one per recipe panel
     std::string created;     ///< UTC time of writing, ISO 8601 (informational)
     std::string version;     ///< NoiseTrail version that wrote it
+    /// Set by read_session, from its own accounting: the most memory it held at once
+    /// while reading (the session as built so far and its buffers). Blocks stay as
+    /// stored and are inflated when shown, so this is about the file's size plus the
+    /// reader's buffers, never the payload twice.
+    std::uint64_t read_peak_bytes = 0;
 };
 
 /// Write atomically; InputError naming the file if it cannot be written (then
 /// any earlier file at `path` is untouched). std::invalid_argument if the
 /// session is inconsistent (panel count, shapes).
 void write_session(const std::filesystem::path& path, const Session& session);
+
+/// Why read_session would refuse `session` once written to `path`, under the memory
+/// budget now in force (its InputError's message: the payload, or a step to show, over
+/// the budget), or "" when it would open it. A window warns with it before saving a
+/// run it could not reopen (issue 27).
+std::string session_reopen_problem(const std::filesystem::path& path, const Session& session);
 
 /// Read a session; one InputError naming the file for anything wrong with it:
 /// missing, not a session, truncated, corrupt, of a newer format version, over the

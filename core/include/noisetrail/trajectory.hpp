@@ -12,6 +12,7 @@
 // written completely and then published by one atomic count (release), and
 // readers touch only published steps (acquire).
 #pragma once
+#include "noisetrail/errors.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/run.hpp"
 
@@ -106,9 +107,12 @@ public:
     /// x_prev of step k, so `step == size()` gives the newest state (the final
     /// samples on a finished run). x0_hat and eps_hat are known for published
     /// steps; on a finished run `step == size()` gives the last step's.
-    /// Throws std::out_of_range otherwise.
+    /// Throws std::out_of_range otherwise, and InputError "the stored frames are
+    /// damaged: ..." (naming the field and step) when the step's block does not decode:
+    /// a session's blocks are inflated here, when shown, not when it is read, so a
+    /// damaged file is found now. Every view catches it and shows the message.
     void decode(int step, Field field, std::vector<float>& out) const;
-    /// One value of x_t (same steps as decode), for paths.
+    /// One value of x_t (same steps and errors as decode), for paths.
     float xtValue(int step, std::size_t index) const;
 
     /// Bytes held (values and records), for the memory figures.
@@ -134,8 +138,10 @@ private:
     };
     Block encode(std::span<const float> src, ChainState* chain) const;
     /// The 8-bit codes of block k of `chain` (following Delta blocks back to their key).
-    void codes(const std::vector<Block>& chain, std::size_t k, std::vector<std::uint8_t>& out) const;
-    void decodeBlock(const std::vector<Block>& chain, std::size_t k, std::vector<float>& out) const;
+    /// False when a block of the chain does not inflate to its size (a damaged session).
+    bool codes(const std::vector<Block>& chain, std::size_t k, std::vector<std::uint8_t>& out) const;
+    bool decodeBlock(const std::vector<Block>& chain, std::size_t k, std::vector<float>& out) const;
+    InputError damaged(int step, Field field) const;
     std::pair<const std::vector<Block>*, std::size_t> block(int step, Field field) const;
 
     Precision precision_ = Precision::UInt8;
