@@ -211,6 +211,10 @@ int cmd_run(const std::vector<std::string>& argv)
                                 stores[std::size_t(i)]});
         }
         write_session(*session_file, s);
+        // Saved all the same (this command can reopen it with a larger budget), but said (issue 27).
+        if (const std::string problem = session_reopen_problem(*session_file, s); !problem.empty())
+            std::cerr << "noisetrail-cli: warning: the window's File > Open Run will not open " << *session_file << ": "
+                      << problem << "; 'noisetrail-cli session' reads it with --max-memory-mib\n";
     }
     for (int i = 0; i < set.size(); ++i) {
         const Run& r = set.run(i);
