@@ -856,6 +856,8 @@ QString PlotsWidget::shortName(const SamplerConfig& config, int trainSteps)
     QString name = QStringLiteral("%1 %2").arg(title).arg(steps);
     if (usesEta)
         name += tr(" (η %1)").arg(config.eta, 0, 'g', 3); // no comma: CSV headers stay one cell
+    if (!config.guidance.classes.empty())
+        name += QStringLiteral(" W %1").arg(guidance_scale(config), 0, 'g', 3);
     return name;
 }
 

@@ -416,6 +416,17 @@ void RunDocument::applyModelDefaults(const ModelCard& card)
         // A clip radius is in the old model's data units (R = 1 for images in
         // [-1, 1]); on another model it returns to that model's default.
         p.sampler.clip_x0.reset();
+        // Classes belong to a conditional card: on a card without them (or with fewer) the
+        // panel samples unconditionally again.
+        const ModelCard* own = &card;
+        if (!p.model.empty())
+            if (auto it = models_.find(p.model); it != models_.end())
+                own = &it->second->card();
+        for (int k : p.sampler.guidance.classes)
+            if (k >= static_cast<int>(own->classes.size())) {
+                p.sampler.guidance = {};
+                break;
+            }
         if (p.sampler.steps > card.schedule.train_steps)
             p.sampler.steps = 0; // the sampler's default for this T
         // A panel's own card must have the new card's data shape.
@@ -489,7 +500,14 @@ QString RunDocument::describe(int i) const
     const ProcessKind process = m ? m->model->schedule().process() : ProcessKind::Vp;
     QString text;
     try {
-        text = QString::fromStdString(noisetrail::describe(c ? c->sampler : panelConfig(i), T, process));
+        // Guidance first, with the card's class names: it is what tells such panels apart.
+        SamplerConfig config = c ? c->sampler : panelConfig(i);
+        const Guidance guidance = config.guidance;
+        config.guidance = {};
+        text = QString::fromStdString(noisetrail::describe(config, T, process));
+        if (!guidance.classes.empty())
+            text = QString::fromStdString(describe_guidance(guidance, m ? m->card().classes : std::vector<std::string>{})) +
+                   QStringLiteral(" \u00b7 ") + text;
     } catch (const std::exception& e) {
         text = QString::fromStdString(e.what());
     }
@@ -550,6 +568,9 @@ QString RunDocument::pendingNote(int i) const
         parts << QString::fromStdString(to_string(now.variance));
     if (now.clip_x0 != was.clip_x0)
         parts << (now.clip_x0.value_or(0) > 0 ? tr("clip %1").arg(*now.clip_x0) : tr("no clip"));
+    if (!(now.guidance == was.guidance))
+        parts << (now.guidance.classes.empty() ? tr("unconditional")
+                                               : QString::fromStdString(describe_guidance(now.guidance)));
     if (cardKey(panelCard(i)) != cardKey(c.recipe->card))
         parts << (m ? QString::fromStdString(m->card().name) : tr("another model"));
     if (c.seed != recipe_.seed)

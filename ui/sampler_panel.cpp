@@ -417,6 +417,9 @@ SamplerConfig SamplerPanel::config() const
     c.variance = parse_variance(variance_->currentData().toString().toStdString());
     if (clip_->value() >= 0)
         c.clip_x0 = clip_->value();
+    // No control edits the class and guidance yet: they stay the document's (a recipe's or a lesson's).
+    if (index_ < doc_->panelCount())
+        c.guidance = doc_->panelConfig(index_).guidance;
     return c;
 }
 

@@ -4,6 +4,7 @@
 // cards, the true p(c | x_0) and log p(x_0 | c). Every scale samples the same x_T.
 #include "canvas.hpp"
 #include "commands.hpp"
+#include "figures.hpp"
 #include "progress.hpp"
 
 #include "noisetrail/atomic_file.hpp"
@@ -173,14 +174,8 @@ void write_figure(const std::filesystem::path& path, const GaussianMixture& trut
     cv.save(path);
 }
 
-std::string fmt(double v, const char* f = "%.4f")
-{
-    if (std::isnan(v))
-        return "";
-    char buf[48];
-    std::snprintf(buf, sizeof buf, f, v);
-    return buf;
-}
+/// A table cell: empty where the column does not apply (NaN).
+std::string fmt(double v, const char* f = "%.4f") { return std::isnan(v) ? std::string() : num(v, f); }
 
 } // namespace
 

@@ -181,6 +181,24 @@ private Q_SLOTS:
         QCOMPARE(d->panelConfig(1).clip_x0, std::optional<double>(1.0));
     }
 
+    void classesOfAnotherCardDoNotCarryOver()
+    {
+        // A class of the conditional ring means nothing on the unconditional one: the
+        // panel samples unconditionally there, and the label names no class.
+        auto d = open(kModels + "/ring8-classes.json");
+        SamplerConfig c = cfg("ddim", 20);
+        c.guidance.classes = {2};
+        c.guidance.scale = 3.0;
+        d->setPanelConfig(0, c);
+        QVERIFY(d->describe(0).startsWith(QStringLiteral("class 180\u00b0 and 225\u00b0, W 3")));
+        QSignalSpy ready(d.get(), &RunDocument::modelReady);
+        d->loadModel(kModels + "/ring8.json");
+        QVERIFY(ready.wait(20000));
+        QVERIFY(d->panelConfig(0).guidance.classes.empty());
+        QVERIFY(!d->panelConfig(0).guidance.scale.has_value());
+        QVERIFY(!d->describe(0).contains(QStringLiteral("class")));
+    }
+
     void aCliSessionOpensWithItsPanelsAndTrajectories()
     {
         QTemporaryDir dir;

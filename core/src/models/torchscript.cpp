@@ -359,7 +359,9 @@ std::unique_ptr<Denoiser> make_torchscript(const ModelCard& card, const NoiseSch
     if (!forward)
         card_error(card, "TorchScript module " + file + " has no forward method");
     {
-        // model(x_t, t): two arguments after self, more only with defaults.
+        // model(x_t, t), or model(x_t, t, c) on a conditional card (contract section 9):
+        // that many arguments after self, more only with defaults.
+        const std::size_t want = card.is_conditional() ? 3 : 2;
         const auto& schema = forward->function().getSchema();
         const auto& args = schema.arguments();
         std::size_t total = 0, required = 0;
@@ -369,9 +371,10 @@ std::unique_ptr<Denoiser> make_torchscript(const ModelCard& card, const NoiseSch
             required += args[i].default_value() ? 0 : 1;
             names += (names.empty() ? "" : ", ") + args[i].name();
         }
-        if (!schema.is_vararg() && (required > 2 || total < 2))
+        if (!schema.is_vararg() && (required > want || total < want))
             card_error(card, "TorchScript module " + file + ": forward takes " + std::to_string(total) +
-                                 " argument(s) (" + names + "), expected model(x_t, t)");
+                                 " argument(s) (" + names + "), expected " +
+                                 (want == 3 ? "model(x_t, t, c) (the card names classes)" : "model(x_t, t)"));
     }
 
     auto denoiser = std::make_unique<TorchScriptDenoiser>(card, file, std::move(module));
