@@ -333,7 +333,7 @@ private Q_SLOTS:
              dir.filePath("o")},
         };
         for (const Case& c : cases) {
-            const CliResult r = run_cli(c.args, 60000); // a blocked open() would end here as -1
+            const CliResult r = run_cli(c.args, 240000); // a blocked open() would end here as -1
             QVERIFY2(r.code == 2, qPrintable(c.args.join(' ') + ": " + QString::number(r.code) + " " + r.err));
             QVERIFY2(r.err.contains(c.flag) && r.err.contains(c.path), qPrintable(r.err));
             QVERIFY2(r.err.trimmed().count('\n') == 0, qPrintable(r.err));
