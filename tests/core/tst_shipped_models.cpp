@@ -72,6 +72,29 @@ private Q_SLOTS:
         QVERIFY(std::count_if(s.histogram.begin(), s.histogram.end(), [](int c) { return c > 0; }) >= 5);
     }
 
+    void conditionalDigitModelDrawsTheAskedClass()
+    {
+        // The class-conditional UNet with guidance W = 3: the classifier (an independent
+        // network) reads each sample as the class it was asked for.
+        const auto model = Model::load(test::source_path("models/mnist-cond-unet.json"));
+        const auto clf = Classifier::load(test::source_path("models/mnist-classifier.json"));
+        QCOMPARE(model->card().classes.size(), std::size_t(10));
+        RunOptions o;
+        o.sampler.sampler = "ddim";
+        o.sampler.steps = 10;
+        o.sampler.guidance.classes = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
+        o.sampler.guidance.scale = 3.0;
+        o.batch = 20;
+        o.seed = 0;
+        const RunResult r = run_sampler(*model, o);
+        const std::vector<int> got = clf->predict(r.samples, o.batch);
+        int right = 0;
+        for (int i = 0; i < o.batch; ++i)
+            right += got[std::size_t(i)] == i % 10;
+        qInfo("W = 3, DDIM 10: %d of %d samples read as their class", right, o.batch);
+        QVERIFY2(right >= 17, qPrintable(QString::number(right)));
+    }
+
     void twoMoonsModelLandsOnTheMoons()
     {
         const auto model = Model::load(test::source_path("models/two-moons-mlp.json"));
