@@ -387,6 +387,15 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
     std::vector<char> chunk;
     std::uint64_t read_total = 0;
     int rc = Z_OK;
+    // The next piece of the deflate stream into `chunk`, as inflate's input.
+    const auto refill = [&] {
+        const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), packed_size - read_total);
+        if (want == 0 || !read(chunk.data(), std::size_t(want)))
+            throw truncated();
+        read_total += want;
+        z.next_in = reinterpret_cast<Bytef*>(chunk.data());
+        z.avail_in = uInt(want);
+    };
     ByteReader::Source source;
     if (stored) {
         source = [&](char* buf, std::size_t n) {
@@ -407,14 +416,8 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
             while (left > 0) {
                 if (rc == Z_STREAM_END)
                     throw truncated(); // the stream ended before the declared size
-                if (z.avail_in == 0) {
-                    const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), packed_size - read_total);
-                    if (want == 0 || !read(chunk.data(), std::size_t(want)))
-                        throw truncated();
-                    read_total += want;
-                    z.next_in = reinterpret_cast<Bytef*>(chunk.data());
-                    z.avail_in = uInt(want);
-                }
+                if (z.avail_in == 0)
+                    refill();
                 const uInt part = uInt(std::min<std::size_t>(left, std::size_t(1) << 30));
                 z.avail_out = part;
                 rc = inflate(&z, Z_NO_FLUSH);
@@ -431,14 +434,8 @@ Session decode_session(std::uint64_t file_size, const ReadBytes& read, const fs:
             return;
         while (rc != Z_STREAM_END) {
             char probe;
-            if (z.avail_in == 0) {
-                const std::uint64_t want = std::min<std::uint64_t>(chunk.size(), packed_size - read_total);
-                if (want == 0 || !read(chunk.data(), std::size_t(want)))
-                    throw truncated();
-                read_total += want;
-                z.next_in = reinterpret_cast<Bytef*>(chunk.data());
-                z.avail_in = uInt(want);
-            }
+            if (z.avail_in == 0)
+                refill();
             z.next_out = reinterpret_cast<Bytef*>(&probe);
             z.avail_out = 1;
             rc = inflate(&z, Z_NO_FLUSH);
