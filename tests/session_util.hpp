@@ -14,8 +14,9 @@ namespace noisetrail::test {
 
 /// A trajectory of S planned steps with `stored` of them appended: smooth images
 /// (whose 8-bit blocks deflate) alternating with noise (whose blocks stay raw).
+/// `guided`: every step also has x0_cond, and steps 1 and 2 (a guidance interval) x0_uncond.
 inline std::shared_ptr<Trajectory> make_trajectory(std::vector<std::int64_t> shape, std::vector<int> ts, int stored,
-                                            Trajectory::Precision precision, unsigned seed)
+                                            Trajectory::Precision precision, unsigned seed, bool guided = false)
 {
     std::size_t n = 1;
     for (auto d : shape)
@@ -40,6 +41,10 @@ inline std::shared_ptr<Trajectory> make_trajectory(std::vector<std::int64_t> sha
         f.x0_hat = values(k, true);
         f.eps_hat = values(k, false);
         f.x_prev = values(k + 1, k % 2 == 0);
+        if (guided) {
+            f.x0_cond = values(k + 7, true);
+            f.x0_uncond = k == 1 || k == 2 ? values(k + 3, k == 1) : std::vector<float>(n, std::nanf(""));
+        }
         f.stats = {0.5 * k, 1.0, 2.0, k == 0 ? std::nan("") : 0.25, 3.0};
         FrameMetrics m;
         m.values.vendi = 1.5 + k;
@@ -54,7 +59,8 @@ inline std::shared_ptr<Trajectory> make_trajectory(std::vector<std::int64_t> sha
     return t;
 }
 
-inline Session make_session(const std::filesystem::path& card, int stored_a = 5)
+/// `guided`: panel 0 stores x0_cond and x0_uncond as a guided run does (make_trajectory).
+inline Session make_session(const std::filesystem::path& card, int stored_a = 5, bool guided = false)
 {
     Session s;
     s.recipe.model = card;
@@ -82,7 +88,7 @@ inline Session make_session(const std::filesystem::path& card, int stored_a = 5)
     s.data_shape = {1, 8, 8};
     const std::vector<std::int64_t> shape{3, 1, 8, 8};
     s.panels.push_back({"sha256:aa", "DDPM, 5 steps",
-                        make_trajectory(shape, {8, 6, 4, 2, 0}, stored_a, Trajectory::Precision::UInt8, 1)});
+                        make_trajectory(shape, {8, 6, 4, 2, 0}, stored_a, Trajectory::Precision::UInt8, 1, guided)});
     s.panels.push_back({"sha256:bb", "DDIM, 2 steps",
                         make_trajectory(shape, {9, 4}, 2, Trajectory::Precision::UInt8, 2)});
     s.x_T.resize(3 * 64);

@@ -44,14 +44,27 @@ QPointF dataAt(const QRectF& e, int size, int r, int c)
     return {e.left() + (c + 0.5) / size * e.width(), e.bottom() - (r + 0.5) / size * e.height()};
 }
 
+/// p(x | c) of each class of a conditional mixture card (empty otherwise).
+std::vector<QImage> classDensities(const ModelCard& card, const metrics::GaussianMixture* mixture, const QRectF& extent)
+{
+    std::vector<QImage> out;
+    if (!mixture || mixture->classes.empty())
+        return out;
+    for (int c = 0; c < int(card.classes.size()); ++c)
+        out.push_back(targetDensity(card, extent, 256, c));
+    return out;
+}
+
 } // namespace
 
-QImage targetDensity(const ModelCard& card, const QRectF& extent, int size)
+QImage targetDensity(const ModelCard& card, const QRectF& extent, int size, int cls)
 {
     if (!card.is_2d_points() || size <= 0)
         return {};
     std::vector<double> d(std::size_t(size) * size, 0.0);
-    if (const auto m = metrics::mixture_from_card(card)) {
+    if (auto m = metrics::mixture_from_card(card)) {
+        if (cls >= 0)
+            m = metrics::class_mixture(*m, cls); // p(x | c), contract section 9
         // The exact density, through core's one mixture parser and log-likelihood
         // (weights normalised, a single std broadcast to every component).
         std::vector<double> points(d.size() * 2);
@@ -66,7 +79,7 @@ QImage targetDensity(const ModelCard& card, const QRectF& extent, int size)
             d[i] = std::exp(logp[i]);
         return normalise(d, size);
     }
-    if (card.kind == "empirical") {
+    if (card.kind == "empirical" && cls < 0) {
         const auto path = card.resolve(QJsonDocument::fromJson(QByteArray::fromStdString(card.json_text))
                                            .object().value("data").toString().toStdString());
         const NpyArray a = read_npy(path);
@@ -163,6 +176,7 @@ std::shared_ptr<const LoadedModel> replayModelAssets(const ModelCard& card, cons
         lm->extent = QRectF(-r, -r, 2 * r, 2 * r);
         try {
             lm->density = targetDensity(card, lm->extent, 256); // data-set cards need their files: none then
+            lm->classDensity = classDensities(card, lm->mixture.get(), lm->extent);
         } catch (const std::exception&) {
         }
     }
@@ -219,6 +233,7 @@ std::shared_ptr<const LoadedModel> loadModelAssets(const QString& path)
         }
         lm->extent = QRectF(-r, -r, 2 * r, 2 * r);
         lm->density = targetDensity(card, lm->extent, 256);
+        lm->classDensity = classDensities(card, mixture ? &*mixture : nullptr, lm->extent);
     } else if (card.is_image()) {
         // A committed real example: the card folder's data/ digits when their shape fits.
         QDir dataDir(QFileInfo(path).absoluteDir().filePath("data"));

@@ -26,6 +26,8 @@ struct LoadedModel {
     /// 2-D cards: the target density on a grid (Grayscale8, 255 = densest,
     /// row 0 at the top = largest y) covering `extent` in data coordinates.
     QImage density;
+    /// Conditional mixture cards: p(x | c) of each class, as `density` (empty otherwise).
+    std::vector<QImage> classDensity;
     QRectF extent; ///< data coordinates shown by scatter views (x right, y up)
 
     /// Real examples x_0 for the forward process, [exampleCount, *data_shape],
@@ -71,7 +73,8 @@ std::filesystem::path cardKey(const std::filesystem::path& card);
 
 /// The density image alone (exposed for tests): gaussian-mixture cards are
 /// evaluated exactly; empirical cards by a histogram blurred with a small
-/// Gaussian. Returns a null image for other kinds.
-QImage targetDensity(const ModelCard& card, const QRectF& extent, int size);
+/// Gaussian. Returns a null image for other kinds. `cls` >= 0: p(x | c) of a
+/// conditional mixture card (InputError for a class it has no component of).
+QImage targetDensity(const ModelCard& card, const QRectF& extent, int size, int cls = -1);
 
 } // namespace noisetrail::ui

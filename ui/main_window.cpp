@@ -2,6 +2,7 @@
 
 #include "code_trust.hpp"
 #include "compare_dialog.hpp"
+#include "guidance_dialog.hpp"
 #include "equation_view.hpp"
 #include "error_banner.hpp"
 #include "export_plot.hpp"
@@ -116,10 +117,10 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         status_->setMessage(tr("Loading %1 ...").arg(QFileInfo(path).fileName()));
     });
     connect(files_, &RunFiles::runShown, this, &MainWindow::onRunShown);
-    etaRerun_ = new QTimer(this);
-    etaRerun_->setSingleShot(true);
-    etaRerun_->setInterval(150);
-    connect(etaRerun_, &QTimer::timeout, this, &MainWindow::startRun); // newest run wins
+    liveRerun_ = new QTimer(this);
+    liveRerun_->setSingleShot(true);
+    liveRerun_->setInterval(150);
+    connect(liveRerun_, &QTimer::timeout, this, &MainWindow::startRun); // newest run wins
 
     refreshTimer_ = new QTimer(this);
     refreshTimer_->setSingleShot(true);
@@ -176,7 +177,9 @@ void MainWindow::wireActions()
     connect(a->stop, &QAction::triggered, this, &MainWindow::stopRun);
     connect(a->addPanel, &QAction::triggered, this, &MainWindow::addPanel);
     connect(a->compare, &QAction::triggered, this, [this] { openCompare(); });
-    for (int i = 0; i < 3; ++i)
+    connect(a->guidanceSideBySide, &QAction::triggered, this, &MainWindow::showGuidanceSideBySide);
+    connect(a->compareGuidance, &QAction::triggered, this, [this] { openGuidanceCompare(); });
+    for (int i = 0; i < WindowActions::kFields; ++i)
         connect(a->fields[i], &QAction::triggered, this, [this, i] { setField(Field(i)); });
     connect(a->follow, &QAction::toggled, this, &MainWindow::scheduleRefresh);
     connect(a->metrics, &QAction::toggled, doc_, &RunDocument::setMetricsEnabled);
@@ -262,11 +265,11 @@ void MainWindow::buildUi()
         equations_->setPanel(panel);
         equations_->setSample(sample);
     });
-    connect(panelRow_, &PanelRow::etaEdited, this, [this] {
-        // The hybrid knob: dragging eta re-runs the panel from the same x_T (only
+    connect(panelRow_, &PanelRow::liveEdited, this, [this] {
+        // The live knobs: dragging eta or W (or picking a class) re-runs the panel from the same x_T (only
         // changed panels are recomputed), coalesced so a drag is not a queue of runs.
         if (hasModel() && !doc_->loading())
-            etaRerun_->start();
+            liveRerun_->start();
     });
     connect(panelRow_, &PanelRow::cardRequested, this, [this](int i, const QString& path) { setPanelCard(i, path); });
     topCol->addWidget(panelRow_, 1);
@@ -432,6 +435,17 @@ void MainWindow::updateActions()
     const bool images = hasModel() && !model()->card().is_2d_points();
     for (auto* a : actions_->fields)
         a->setEnabled(images);
+    // x0_cond and x0_uncond exist on guided runs: offered (menu and tool bar) with a conditional card.
+    bool conditional = false;
+    for (int i = 0; i < doc_->panelCount(); ++i)
+        if (const auto m = doc_->panelModel(i))
+            conditional = conditional || m->card().is_conditional();
+    for (Field f : {Field::X0Cond, Field::X0Uncond})
+        actions_->fields[int(f)]->setVisible(conditional);
+    actions_->guidanceSideBySide->setEnabled(hasModel() && !doc_->loading() && model()->card().is_conditional());
+    actions_->compareGuidance->setEnabled(actions_->guidanceSideBySide->isEnabled());
+    if (!conditional && (field_ == Field::X0Cond || field_ == Field::X0Uncond))
+        QMetaObject::invokeMethod(this, [this] { setField(Field::X0Hat); }, Qt::QueuedConnection);
 }
 
 // ------------------------------------------------------------------ models
@@ -667,6 +681,61 @@ void MainWindow::updateStatus()
         return;
     status_->setProgress(doc_->runSteps().first, doc_->runPanelSteps());
     status_->setMessage(doc_->runStatus(runClock_.elapsed() / 1000.0, toolbar_->pacingText()));
+}
+
+void MainWindow::showGuidanceSideBySide()
+{
+    if (!hasModel() || doc_->loading() || !model()->card().is_conditional())
+        return;
+    if (!files_->confirmDiscard(tr("show guidance side by side")))
+        return;
+    // Panel 1's sampler, class (the first class if it has none) and interval; W 0, 1, 3, 7.
+    RunSetRecipe r = doc_->recipe();
+    PanelRecipe base = r.panels.front();
+    base.model.clear(); // the window's card: the one that was checked to be conditional
+    if (base.sampler.guidance.classes.empty())
+        base.sampler.guidance.classes = {0};
+    r.panels.clear();
+    for (double w : {0.0, 1.0, 3.0, 7.0}) {
+        PanelRecipe p = base;
+        p.sampler.guidance.scale = w == 1.0 ? std::optional<double>() : w; // unset means 1 (contract section 9)
+        r.panels.push_back(p);
+    }
+    try {
+        doc_->setRecipe(std::move(r));
+    } catch (const std::exception& e) {
+        showError(QString::fromStdString(e.what()));
+        return;
+    }
+    startRun();
+}
+
+GuidanceDialog* MainWindow::openGuidanceCompare()
+{
+    if (!hasModel() || !model()->card().is_conditional())
+        return nullptr;
+    // One dialog per card and sampler settings: other settings make a new one.
+    SamplerConfig sampler = doc_->panelConfig(0);
+    const QString key = model()->path + QString::fromStdString(describe(sampler, model()->trainSteps(),
+                                                                        model()->model->schedule().process()));
+    if (guidance_ && guidance_->property("key").toString() != key) {
+        guidance_->close();
+        guidance_->deleteLater();
+        guidance_ = nullptr;
+    }
+    if (!guidance_) {
+        SamplerConfig plain = sampler;
+        plain.guidance.classes.clear();
+        plain.guidance.scale.reset();
+        guidance_ = new GuidanceDialog(
+            model()->path, sampler,
+            QString::fromStdString(describe(plain, model()->trainSteps(), model()->model->schedule().process())), this);
+        guidance_->setProperty("key", key);
+    }
+    guidance_->show();
+    guidance_->raise();
+    guidance_->activateWindow();
+    return guidance_;
 }
 
 void MainWindow::setField(Field f)

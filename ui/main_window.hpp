@@ -34,6 +34,7 @@ class QTimer;
 namespace noisetrail::ui {
 
 class CompareDialog;
+class GuidanceDialog;
 class EquationView;
 class ErrorBanner;
 class RunStatusBar;
@@ -99,6 +100,10 @@ public:
     QString errorText() const;
     Field field() const { return field_; }
     void setField(Field f);
+    /// Run > Guidance Side by Side: four panels at W = 0, 1, 3, 7 (panel 1's sampler and class), run at once.
+    void showGuidanceSideBySide();
+    /// Run > Compare Guidance Scales: the trade-off dialog for the window's conditional card.
+    GuidanceDialog* openGuidanceCompare();
     void setSeed(quint64 seed) { doc_->setSeed(seed); }
     quint64 seed() const { return doc_->seed(); }
     void setBatch(int batch) { doc_->setBatch(batch); }
@@ -205,9 +210,10 @@ private:
     QMenu* plotsMenu_ = nullptr; ///< View > Plots (PlotsWidget::foldActions)
     QTimer* refreshTimer_ = nullptr;
     class RedrawPacer* redrawPacer_ = nullptr; ///< sets refreshTimer_'s interval (redraw_pacer.hpp)
-    QTimer* etaRerun_ = nullptr; ///< the eta knob's live re-run, coalesced
+    QTimer* liveRerun_ = nullptr; ///< the live knobs' re-run (eta, class, W), coalesced
 
     QPointer<CompareDialog> compare_;
+    QPointer<GuidanceDialog> guidance_;
     std::vector<QPointer<SampleDialog>> sampleDialogs_; ///< open large views, linked to the timeline
 };
 

@@ -27,7 +27,7 @@ SamplerPanel* PanelRow::make(int index)
     guardControls(p);
     connect(p, &SamplerPanel::removeRequested, doc_, [this, p] { doc_->removePanel(p->index()); });
     connect(p, &SamplerPanel::sampleClicked, this, &PanelRow::sampleClicked);
-    connect(p, &SamplerPanel::etaEdited, this, &PanelRow::etaEdited);
+    connect(p, &SamplerPanel::liveEdited, this, &PanelRow::liveEdited);
     connect(p, &SamplerPanel::cardRequested, this, &PanelRow::cardRequested);
     return p;
 }

@@ -40,7 +40,7 @@ public:
 
 Q_SIGNALS:
     void sampleClicked(int panel, int sample);
-    void etaEdited();
+    void liveEdited();
     void cardRequested(int panel, const QString& path);
 
 private:

@@ -1,5 +1,6 @@
 #include "sampler_panel.hpp"
 
+#include "noisetrail/render.hpp"
 #include "noisetrail/session.hpp"
 #include "run_document.hpp"
 
@@ -166,6 +167,48 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     layoutControls(false);
     outer->addWidget(controlsBox_);
 
+    // Classifier-free guidance, on conditional cards only: like eta, a live knob.
+    guidanceBox_ = new QWidget;
+    guidanceBox_->setObjectName("guidanceRow");
+    auto* g = new QHBoxLayout(guidanceBox_);
+    g->setContentsMargins(0, 0, 0, 0);
+    g->setSpacing(4);
+    class_ = new QComboBox;
+    class_->setObjectName("classCombo");
+    class_->setMinimumContentsLength(4);
+    class_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+    class_->setToolTip(tr("The class every sample is drawn from (the conditional model), every class in turn "
+                          "down the batch, or none (the unconditional model, the null label)"));
+    scale_ = new QDoubleSpinBox;
+    scale_->setObjectName("guidanceSpin");
+    scale_->setRange(0.0, 20.0);
+    scale_->setSingleStep(0.5);
+    scale_->setDecimals(1);
+    scale_->setValue(1.0);
+    scale_->setToolTip(tr("Guidance scale W: eps = eps_u + W (eps_c - eps_u). 0 is the unconditional model, 1 the "
+                          "conditional one, above 1 pushes past it (classifier-free guidance, Ho & Salimans 2021)"));
+    intervalLabel_ = new QLabel;
+    intervalLo_ = new QDoubleSpinBox;
+    intervalLo_->setObjectName("guidanceFrom");
+    intervalHi_ = new QDoubleSpinBox;
+    intervalHi_->setObjectName("guidanceTo");
+    for (QDoubleSpinBox* b : {intervalLo_, intervalHi_})
+        b->setToolTip(tr("Guide only while the noise level lies in this interval, W = 1 elsewhere "
+                         "(Kynk\u00e4\u00e4nniemi et al. 2024); the whole range guides every step"));
+    auto* classLabel = new QLabel(tr("class"));
+    auto* scaleLabel = new QLabel(tr("W"));
+    scaleLabel->setToolTip(scale_->toolTip());
+    g->addWidget(classLabel);
+    g->addWidget(class_, 2);
+    g->addWidget(scaleLabel);
+    g->addWidget(scale_, 1);
+    g->addWidget(intervalLabel_);
+    g->addWidget(intervalLo_, 1);
+    g->addWidget(new QLabel(QStringLiteral("\u2013")));
+    g->addWidget(intervalHi_, 1);
+    guidanceBox_->hide();
+    outer->addWidget(guidanceBox_);
+
     // Presentation only: what the panel shows, large enough for the back of a room.
     caption_ = new QLabel;
     caption_->setObjectName("panelCaption");
@@ -206,7 +249,13 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     connect(sampler_, &QComboBox::currentIndexChanged, this, &SamplerPanel::edited);
     connect(steps_, &QSpinBox::valueChanged, this, &SamplerPanel::edited);
     connect(eta_, &QDoubleSpinBox::valueChanged, this, &SamplerPanel::edited);
-    connect(eta_, &QDoubleSpinBox::valueChanged, this, [this] { Q_EMIT etaEdited(index_); });
+    connect(eta_, &QDoubleSpinBox::valueChanged, this, [this] { Q_EMIT liveEdited(index_); });
+    connect(class_, &QComboBox::currentIndexChanged, this, &SamplerPanel::edited);
+    for (QDoubleSpinBox* b : {scale_, intervalLo_, intervalHi_})
+        connect(b, &QDoubleSpinBox::valueChanged, this, &SamplerPanel::edited);
+    connect(class_, &QComboBox::currentIndexChanged, this, [this] { Q_EMIT liveEdited(index_); });
+    for (QDoubleSpinBox* b : {scale_, intervalLo_, intervalHi_})
+        connect(b, &QDoubleSpinBox::valueChanged, this, [this] { Q_EMIT liveEdited(index_); });
     connect(spacing_, &QComboBox::currentIndexChanged, this, &SamplerPanel::edited);
     connect(variance_, &QComboBox::currentIndexChanged, this, &SamplerPanel::edited);
     connect(clip_, &QDoubleSpinBox::valueChanged, this, &SamplerPanel::edited);
@@ -243,6 +292,7 @@ void SamplerPanel::sync()
     const SamplerConfig want = doc_->panelConfig(index_);
     if (!(config() == want)) {
         const QSignalBlocker b1(sampler_), b2(steps_), b3(eta_), b4(spacing_), b5(variance_), b6(clip_);
+        showGuidance(want.guidance);
         sampler_->setCurrentIndex(std::max(0, sampler_->findData(QString::fromStdString(want.sampler))));
         int steps = want.steps;
         if (steps <= 0 && model()) {
@@ -272,6 +322,28 @@ void SamplerPanel::sync()
     updateEnabled();
     updateCardCombo();
     updateHeader();
+    updateTarget();
+}
+
+void SamplerPanel::updateTarget()
+{
+    const auto m = model();
+    const auto& window = doc_->model();
+    if (!m || !window || !m->card().is_2d_points())
+        return;
+    // The target drawn is the panel's card's when it has one, else the window's; the
+    // coverage rings are the window card's mixture, which every panel is measured by.
+    // A run of one class is drawn over p(x | c) and judged by it (contract section 9).
+    const LoadedModel& own = m->density.isNull() ? *window : *m;
+    const auto& classes = doc_->shownConfig(index_).guidance.classes;
+    const int c = classes.size() == 1 ? classes[0] : -1;
+    const bool byClass = c >= 0 && c < int(own.classDensity.size());
+    if (byClass != (shownClass_ >= 0) || (byClass && c != shownClass_) || targetOf_ != &own) {
+        scatter_->setTarget(byClass ? own.classDensity[std::size_t(c)] : own.density, own.extent);
+        targetOf_ = &own;
+    }
+    shownClass_ = byClass ? c : -1;
+    scatter_->setJudgedClass(window->mixture && c < int(window->card().classes.size()) ? c : -1);
 }
 
 void SamplerPanel::setIndex(int index)
@@ -362,13 +434,14 @@ void SamplerPanel::modelChanged()
         const QSignalBlocker b(steps_); // a model change is not a user edit
         steps_->setMaximum(T);
     }
+    setUpGuidance();
     const bool points = m->card().is_2d_points();
     stack_->setCurrentWidget(points ? static_cast<QWidget*>(scatter_) : grid_);
     // The target drawn is the panel's card's when it has one, else the window's;
     // the coverage rings are the window card's mixture, which every panel is measured by.
-    const bool ownDensity = !m->density.isNull();
-    scatter_->setTarget(ownDensity ? m->density : window->density, ownDensity ? m->extent : window->extent);
     scatter_->setMixture(window->mixture);
+    targetOf_ = nullptr; // a new model: draw its density again
+    updateTarget();
     scatter_->setState(nullptr, -1);
     grid_->setImages({});
     footer_->clear();
@@ -417,10 +490,91 @@ SamplerConfig SamplerPanel::config() const
     c.variance = parse_variance(variance_->currentData().toString().toStdString());
     if (clip_->value() >= 0)
         c.clip_x0 = clip_->value();
-    // No control edits the class and guidance yet: they stay the document's (a recipe's or a lesson's).
-    if (index_ < doc_->panelCount())
-        c.guidance = doc_->panelConfig(index_).guidance;
+    c.guidance = guidanceOfControls();
     return c;
+}
+
+void SamplerPanel::setUpGuidance()
+{
+    const auto m = model();
+    const bool conditional = m && m->card().is_conditional();
+    guidanceBox_->setVisible(conditional && !presenting_);
+    if (!conditional)
+        return;
+    const QSignalBlocker b1(class_), b2(intervalLo_), b3(intervalHi_);
+    class_->clear();
+    class_->addItem(tr("none (unconditional)"), -1);
+    class_->addItem(tr("each in turn"), -2);
+    const auto& names = m->card().classes;
+    for (int k = 0; k < int(names.size()); ++k)
+        class_->addItem(QString::fromStdString(names[std::size_t(k)]), k);
+    // The interval is in the plan's noise level: t on VP, s in [0, 1] on flow (contract section 9).
+    const bool flow = m->model->schedule().process() == ProcessKind::Flow;
+    intervalLabel_->setText(flow ? tr("s in") : tr("t in"));
+    for (QDoubleSpinBox* b : {intervalLo_, intervalHi_}) {
+        b->setDecimals(flow ? 2 : 0);
+        b->setRange(0.0, flow ? 1.0 : double(m->trainSteps() - 1));
+        b->setSingleStep(flow ? 0.05 : 50.0);
+    }
+    intervalLo_->setValue(intervalLo_->minimum());
+    intervalHi_->setValue(intervalHi_->maximum());
+}
+
+void SamplerPanel::showGuidance(const Guidance& g)
+{
+    if (!guidanceBox_->isVisibleTo(this) && !(model() && model()->card().is_conditional()))
+        return;
+    const QSignalBlocker b1(class_), b2(scale_), b3(intervalLo_), b4(intervalHi_);
+    const int K = class_->count() - 2;
+    std::vector<int> all(std::size_t(std::max(0, K)));
+    for (int k = 0; k < K; ++k)
+        all[std::size_t(k)] = k;
+    int data = -1;
+    if (g.classes.size() == 1)
+        data = g.classes[0];
+    else if (!g.classes.empty() && g.classes == all)
+        data = -2;
+    else if (!g.classes.empty()) {
+        data = -3; // a recipe's own list: offered as it is
+        listedClasses_ = g.classes;
+        QStringList names;
+        for (int c : g.classes)
+            names << class_->itemText(class_->findData(c));
+        const int at = class_->findData(-3);
+        const QString text = tr("classes %1").arg(names.join(QStringLiteral(", ")));
+        if (at < 0)
+            class_->addItem(text, -3);
+        else
+            class_->setItemText(at, text);
+    }
+    class_->setCurrentIndex(std::max(0, class_->findData(data)));
+    scale_->setValue(g.scale.value_or(1.0));
+    intervalLo_->setValue(g.interval ? (*g.interval)[0] : intervalLo_->minimum());
+    intervalHi_->setValue(g.interval ? (*g.interval)[1] : intervalHi_->maximum());
+}
+
+Guidance SamplerPanel::guidanceOfControls() const
+{
+    Guidance g;
+    const auto m = model();
+    if (!m || !m->card().is_conditional()) // nothing to pick: the document's stays (applyModelDefaults drops what cannot apply)
+        return index_ < doc_->panelCount() ? doc_->panelConfig(index_).guidance : g;
+    const int data = class_->currentData().toInt();
+    if (data >= 0)
+        g.classes = {data};
+    else if (data == -2)
+        for (int k = 0; k < int(m->card().classes.size()); ++k)
+            g.classes.push_back(k);
+    else if (data == -3)
+        g.classes = listedClasses_;
+    if (g.classes.empty())
+        return g; // unconditional: the null label, no scale
+    if (scale_->value() != 1.0)
+        g.scale = scale_->value();
+    if (intervalLo_->value() > intervalLo_->minimum() || intervalHi_->value() < intervalHi_->maximum())
+        g.interval = std::array<double, 2>{std::min(intervalLo_->value(), intervalHi_->value()),
+                                           std::max(intervalLo_->value(), intervalHi_->value())};
+    return g;
 }
 
 void SamplerPanel::setConfig(const SamplerConfig& c)
@@ -476,6 +630,11 @@ void SamplerPanel::updateEnabled()
         eta_->setEnabled(false);
         variance_->setEnabled(false);
     }
+    // W and its interval mean something only with a class (no class: the unconditional model).
+    const bool guided = class_->currentData().toInt() != -1;
+    for (QWidget* w : {static_cast<QWidget*>(scale_), static_cast<QWidget*>(intervalLo_),
+                       static_cast<QWidget*>(intervalHi_)})
+        w->setEnabled(guided);
 }
 
 void SamplerPanel::updateHeader()
@@ -546,7 +705,6 @@ void SamplerPanel::show(int step, Field field)
 
 QString SamplerPanel::captionText() const
 {
-    const char* fields[] = {"x_t", "x0_hat", "eps_hat"};
     // Short enough for one line at a large size: the default spacing and
     // variance go unsaid (the folded header's tooltip still has them).
     QString words = description();
@@ -572,9 +730,10 @@ QString SamplerPanel::captionText() const
     else if (st.finished() && shownStep_ >= st.plannedSteps() && (points || shownField_ == Field::Xt))
         parts << tr("final samples");
     else if (st.finished() && shownStep_ >= st.plannedSteps()) // x0_hat / eps_hat of the last step (core decode_at)
-        parts << QString::fromLatin1(fields[int(shownField_)]) << level(st.size() - 1);
+        parts << QString::fromStdString(to_string(shownField_)) << level(st.size() - 1);
     else
-        parts << QString::fromLatin1(points ? (flow ? "x_s" : "x_t") : fields[int(shownField_)]) << level(shownStep_);
+        parts << (points ? QString::fromLatin1(flow ? "x_s" : "x_t") : QString::fromStdString(to_string(shownField_)))
+              << level(shownStep_);
     // Edits not run yet (a new seed, another eta): what is shown is the last run's.
     // (Not while a run computes: its panels are "unfinished" until it ends.)
     if (const QString pending = doc_->pendingNote(index_);
@@ -588,6 +747,7 @@ void SamplerPanel::setPresentation(bool on, double scale)
     presenting_ = on;
     cardRow_->setVisible(!on);
     controlsBox_->setVisible(!on);
+    guidanceBox_->setVisible(!on && model() && model()->card().is_conditional());
     caption_->setVisible(on);
     // The caption is the header now: the swatch stays, the small title and the cross go.
     title_->setVisible(!on);
@@ -688,6 +848,21 @@ void SamplerPanel::redraw()
         return;
     }
     const Field field = computed ? shownField_ : Field::Xt;
+    if (!st.has(shownStep_, field)) {
+        // x0_cond / x0_uncond: only a guided run has them, x0_uncond only inside the guidance interval.
+        grid_->setImages({}, st.batch());
+        grid_->setStrips({});
+        const Guidance& g = doc_->shownConfig(index_).guidance;
+        footer_->setText(!is_guided(doc_->shownConfig(index_))
+                             ? tr("%1: this panel's run is not guided (pick a class and W ≠ 1)")
+                                   .arg(QString::fromStdString(to_string(field)))
+                         : g.interval ? tr("%1: not evaluated at this step, outside the guidance interval [%2, %3]")
+                                            .arg(QString::fromStdString(to_string(field)))
+                                            .arg((*g.interval)[0])
+                                            .arg((*g.interval)[1])
+                                      : tr("%1: not evaluated at this step").arg(QString::fromStdString(to_string(field))));
+        return;
+    }
     try {
         st.decode(shownStep_, field, scratch_);
     } catch (const InputError& e) {

@@ -95,8 +95,9 @@ public:
 
 Q_SIGNALS:
     void configChanged();
-    /// The user moved eta (spin box or its arrows): the window re-runs this panel live.
-    void etaEdited(int panel);
+    /// The user moved a live knob (eta, the class, the guidance scale W or its
+    /// interval): the window re-runs this panel from the same x_T.
+    void liveEdited(int panel);
     void removeRequested();
     void sampleClicked(int panel, int sample);
     /// The user picked a card for this panel (empty: the same as the window).
@@ -116,6 +117,13 @@ private:
     void updateDecisionLegend();
     void updateCardCombo();
     void edited();
+    /// 2-D cards: the density drawn (p(x | c) for a run of one class) and the class coverage judges by.
+    void updateTarget();
+    /// The class entries and the interval's range for the panel's card.
+    void setUpGuidance();
+    /// The controls show `g` (signals blocked).
+    void showGuidance(const Guidance& g);
+    Guidance guidanceOfControls() const;
 
     RunDocument* doc_;
     int index_ = 0;
@@ -138,6 +146,16 @@ private:
     QComboBox* spacing_ = nullptr;
     QComboBox* variance_ = nullptr;
     QDoubleSpinBox* clip_ = nullptr;
+    // Conditional cards only (contract section 9): the class, W and its interval.
+    QWidget* guidanceBox_ = nullptr;
+    QComboBox* class_ = nullptr;
+    QDoubleSpinBox* scale_ = nullptr;
+    QLabel* intervalLabel_ = nullptr;
+    QDoubleSpinBox* intervalLo_ = nullptr;
+    QDoubleSpinBox* intervalHi_ = nullptr;
+    std::vector<int> listedClasses_;
+    int shownClass_ = -1;                ///< the class whose p(x | c) the scatter draws (-1: p(x))
+    const LoadedModel* targetOf_ = nullptr; ///< the model whose density the scatter draws ///< a recipe's list of several classes (the "classes ..." entry)
     QStackedWidget* stack_ = nullptr;
     QGridLayout* controls_ = nullptr;
     std::vector<QLabel*> labels_;

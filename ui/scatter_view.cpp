@@ -141,6 +141,12 @@ void ScatterView::setMixture(std::shared_ptr<const metrics::GaussianMixture> mix
     update();
 }
 
+void ScatterView::setJudgedClass(int c)
+{
+    judgedClass_ = c;
+    update();
+}
+
 void ScatterView::setShowCoverage(bool on)
 {
     showCoverage_ = on;
@@ -177,11 +183,21 @@ std::vector<ScatterView::ComponentState> ScatterView::componentStates() const
     int total = 0;
     for (int c : m.componentCounts)
         total += c;
+    // With a class, what is expected is p(x | c): its components' weights renormalised.
+    const bool byClass = judgedClass_ >= 0 && int(mixture_->classes.size()) == K;
+    double classWeight = 0;
+    for (int c = 0; c < K && byClass; ++c)
+        if (mixture_->classes[std::size_t(c)] == judgedClass_)
+            classWeight += mixture_->weights[std::size_t(c)];
     for (int c = 0; c < K; ++c) {
         ComponentState s;
         s.share = total > 0 ? double(m.componentCounts[std::size_t(c)]) / total : 0.0;
         s.expected = mixture_->weights[std::size_t(c)];
         s.covered = m.componentNear[std::size_t(c)] > 0;
+        if (byClass) {
+            s.judged = mixture_->classes[std::size_t(c)] == judgedClass_;
+            s.expected = s.judged && classWeight > 0 ? s.expected / classWeight : 0.0;
+        }
         out.push_back(s);
     }
     return out;
@@ -215,7 +231,14 @@ void ScatterView::drawCoverage(QPainter& p, const QRectF& plot) const
         const ComponentState& s = states[c];
         const QPointF centre = toPixel(plot, mixture_->means[2 * c], mixture_->means[2 * c + 1]);
         const double r = std::max(6.0, 3.0 * mixture_->stds[c] * unit);
-        QColor col = coverageColor(s);
+        // Another class's component: grey, never "uncovered"; its share says how many samples strayed there.
+        QColor col = s.judged ? coverageColor(s) : QColor(150, 150, 150);
+        if (!s.judged && s.share == 0) {
+            p.setPen(QPen(col, 1.0, Qt::DashLine));
+            p.setBrush(Qt::NoBrush);
+            p.drawEllipse(centre, r, r);
+            continue;
+        }
         // Ring: the 3-std circle; its width grows with the component's share of the batch.
         const double w = 1.0 + 2.5 * std::min(1.0, s.expected > 0 ? s.share / s.expected : s.share);
         p.setPen(QPen(col, w));
@@ -253,8 +276,8 @@ void ScatterView::drawCoverage(QPainter& p, const QRectF& plot) const
     double y = box.top() + kLegendPad;
     for (int i = 0; i < lines.size(); ++i, y += lh) {
         double x = box.left() + kLegendPad;
-        if (i >= 2) { // the three colours, each with its ring
-            const QColor c = coverageColor(samples[i - 2]);
+        if (i >= 2) { // the three colours (and grey), each with its ring
+            const QColor c = i < 5 ? coverageColor(samples[i - 2]) : QColor(150, 150, 150);
             p.setPen(QPen(c, 2.2 * scale_));
             p.setBrush(Qt::NoBrush);
             p.drawEllipse(QPointF(x + icon / 2, y + lh / 2), icon * 0.32, icon * 0.32);
@@ -278,12 +301,19 @@ QStringList ScatterView::legendLines() const
     const std::vector<ComponentState> states = showCoverage_ ? componentStates() : std::vector<ComponentState>{};
     if (states.empty())
         return {};
-    int covered = 0;
-    for (const ComponentState& s : states)
-        covered += s.covered ? 1 : 0;
+    int covered = 0, judged = 0;
+    for (const ComponentState& s : states) {
+        covered += s.judged && s.covered ? 1 : 0;
+        judged += s.judged ? 1 : 0;
+    }
     // Short lines stacked: the legend fits beside the data of a wide panel or above a tall one.
-    return {tr("x0_hat share per component"), tr("%1 of %2 covered").arg(covered).arg(states.size()),
-            tr("none within 3 std"), tr("< weight"), tr("\u2248 weight")};
+    QStringList lines{tr("x0_hat share per component"),
+                      judged < int(states.size()) ? tr("%1 of class's %2 covered").arg(covered).arg(judged)
+                                                  : tr("%1 of %2 covered").arg(covered).arg(states.size()),
+                      tr("none within 3 std"), tr("< weight"), tr("\u2248 weight")};
+    if (judged < int(states.size()))
+        lines << tr("grey: other classes");
+    return lines;
 }
 
 QFont ScatterView::legendFont() const

@@ -47,6 +47,10 @@ public:
     /// occupancy at the shown step (the worker's per-step metrics stored in the
     /// trajectory), with a small legend. Null: no coverage display.
     void setMixture(std::shared_ptr<const metrics::GaussianMixture> mixture);
+    /// A conditional panel's class (-1: none): coverage judges the samples against
+    /// p(x | c), its components weighted within the class; the other classes'
+    /// components are drawn grey and never called uncovered.
+    void setJudgedClass(int c);
     void setShowCoverage(bool on);
     bool showCoverage() const { return showCoverage_; }
     /// Decision time: each path segment and point in the colour of the
@@ -62,6 +66,7 @@ public:
         double share = 0.0;    ///< fraction of the batch's x0_hat assigned to it
         double expected = 0.0; ///< its mixture weight
         bool covered = false;  ///< at least one sample within 3 std of its mean
+        bool judged = true;    ///< false: a component of another class than the panel's
     };
     /// Per component, at the current step (empty when there is nothing to show).
     std::vector<ComponentState> componentStates() const;
@@ -119,6 +124,7 @@ private:
     bool showCoverage_ = true;
     bool colorByComponent_ = false;
     std::shared_ptr<const metrics::GaussianMixture> mixture_;
+    int judgedClass_ = -1;
     void drawCoverage(QPainter& p, const QRectF& plot) const;
 };
 

@@ -1,6 +1,7 @@
 #include "window_actions.hpp"
 
 #include "icons.hpp"
+#include "noisetrail/render.hpp"
 #include "noisetrail/run_set.hpp"
 
 #include <QAction>
@@ -69,16 +70,31 @@ WindowActions::WindowActions(QMainWindow* w) : QObject(w)
                       "with a metric-vs-steps plot (Ctrl+Shift+C)"),
                    "compareAction");
 
+    guidanceSideBySide = make(w, tr("Guidance &Side by Side (W 0, 1, 3, 7)"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G),
+                              tr("Conditional models: four panels with panel 1's sampler and class, at guidance "
+                                 "W = 0 (unconditional), 1 (conditional), 3 and 7, from the same x_T (Ctrl+Shift+G)"),
+                              "guidanceSideBySideAction");
+    guidanceSideBySide->setEnabled(false);
+    compareGuidance = make(w, tr("Compare &Guidance Scales..."), {},
+                           tr("Conditional models: the guidance trade-off measured per W (class accuracy, "
+                              "within-class diversity, likelihood under the true class density or FD to held-out "
+                              "digits), with panel 1's sampler"),
+                           "compareGuidanceAction");
+    compareGuidance->setEnabled(false);
+
     fieldGroup = new QActionGroup(this);
-    const char* names[3] = {"x_t", "x0_hat", "eps_hat"};
-    const QString tips[3] = {tr("Show the noisy sample x_t at the cursor (Ctrl+1)"),
-                             tr("Show the model's prediction of the clean sample, x0_hat (Ctrl+2)"),
-                             tr("Show the predicted noise eps_hat, blue negative, red positive (Ctrl+3)")};
-    for (int i = 0; i < 3; ++i) {
-        fields[i] = checkable(make(w, QString::fromLatin1(names[i]), QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)),
-                                   tips[i]),
-                              i == 0);
-        fields[i]->setObjectName(QStringLiteral("field_%1").arg(QString::fromLatin1(names[i])));
+    const QString tips[kFields] = {
+        tr("Show the noisy sample x_t at the cursor (Ctrl+1)"),
+        tr("Show the model's prediction of the clean sample, x0_hat (Ctrl+2)"),
+        tr("Show the predicted noise eps_hat, blue negative, red positive (Ctrl+3)"),
+        tr("Guided panels: x0_hat of the conditional prediction at the same x_t, which guidance pushes away from "
+           "the unconditional one (Ctrl+4)"),
+        tr("Guided panels: x0_hat of the unconditional prediction (the null label) at the same x_t; not evaluated "
+           "outside the guidance interval (Ctrl+5)")};
+    for (int i = 0; i < kFields; ++i) {
+        const QString name = QString::fromStdString(to_string(Field(i))); // core's names, as --field and the lessons
+        fields[i] = checkable(make(w, name, QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)), tips[i]), i == 0);
+        fields[i]->setObjectName(QStringLiteral("field_%1").arg(name));
         fieldGroup->addAction(fields[i]);
     }
     follow = checkable(make(w, tr("&Follow Live Run"), QKeySequence(Qt::CTRL | Qt::Key_L),
@@ -195,7 +211,7 @@ WindowActions::Menus WindowActions::buildMenus(QMenuBar* bar, const std::functio
     m.run->addSeparator();
     m.run->addActions({reroll, addPanel});
     m.run->addSeparator();
-    m.run->addAction(compare);
+    m.run->addActions({guidanceSideBySide, compare, compareGuidance});
     m.view = bar->addMenu(tr("&View"));
     for (QAction* a : fields)
         m.view->addAction(a);

@@ -30,7 +30,10 @@ public:
     QAction* reroll;      ///< New Seed
     QAction* addPanel;
     QAction* compare;
-    QAction* fields[3];   ///< x_t, x0_hat, eps_hat (Ctrl+1..3)
+    QAction* guidanceSideBySide;
+    QAction* compareGuidance;    ///< the guidance trade-off dialog (conditional cards) ///< the preset: W 0 / 1 / 3 / 7 in four panels (conditional cards)
+    static constexpr int kFields = 5;
+    QAction* fields[kFields]; ///< x_t, x0_hat, eps_hat, x0_cond, x0_uncond (Ctrl+1..5), by Field
     QActionGroup* fieldGroup;
     QAction* follow;      ///< Follow Live Run
     QAction* metrics;     ///< per-step diversity metrics

@@ -9,6 +9,7 @@
 
 #include "noisetrail/atomic_file.hpp"
 #include "noisetrail/classifier.hpp"
+#include "noisetrail/compare.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/experiments.hpp"
 #include "noisetrail/metrics.hpp"
@@ -62,53 +63,6 @@ Exit codes: 0 success, 2 bad arguments or input files, 3 a run failed.
 )";
 
 namespace {
-
-/// The exact p(x | c) of each class of a conditional mixture card (weights renormalised),
-/// and each class's prior p(c) = the sum of its components' weights.
-struct ClassMixtures {
-    std::vector<GaussianMixture> of_class;
-    std::vector<double> prior;
-};
-
-std::optional<ClassMixtures> class_mixtures(const ModelCard& card)
-{
-    const auto mix = mixture_from_card(card);
-    if (!mix || !card.is_conditional())
-        return std::nullopt;
-    const auto j = nlohmann::json::parse(card.json_text);
-    const auto& classes = j.at("mixture").at("classes"); // validated when the model loaded
-    ClassMixtures out;
-    for (std::size_t c = 0; c < card.classes.size(); ++c) {
-        GaussianMixture m;
-        m.dim = mix->dim;
-        double total = 0;
-        for (int k = 0; k < mix->components(); ++k)
-            if (classes[std::size_t(k)].get<std::size_t>() == c) {
-                m.weights.push_back(mix->weights[std::size_t(k)]);
-                m.stds.push_back(mix->stds[std::size_t(k)]);
-                m.means.insert(m.means.end(), mix->means.begin() + k * mix->dim, mix->means.begin() + (k + 1) * mix->dim);
-                total += mix->weights[std::size_t(k)];
-            }
-        for (double& w : m.weights)
-            w /= total;
-        out.of_class.push_back(std::move(m));
-        out.prior.push_back(total);
-    }
-    return out;
-}
-
-struct Row {
-    double w = 0;
-    double accuracy = 0;        ///< fraction judged as the requested class
-    double class_prob = 0;      ///< mean p(c | x_0): exact, or the classifier's
-    /// Mean log-odds of the class, log p(c | x_0) - log(1 - p(c | x_0)): how deep in the class's
-    /// territory samples lie, where p(c | x_0) itself is 1 to the last digit (exact cards).
-    double log_odds = 0;
-    double log_lik = NAN;       ///< mean true log p(x_0 | c) (exact cards)
-    double pairwise = 0;        ///< mean pairwise distance within a class (data units)
-    double vendi = 0;           ///< Vendi score within a class (RBF on points, cosine on features)
-    double fd = NAN;            ///< Frechet distance of features to the class's held-out digits
-};
 
 std::vector<double> parse_list(const std::string& flag, const std::string& text)
 {
@@ -216,145 +170,45 @@ int cmd_guidance(const std::vector<std::string>& argv)
     if (out_dir)
         prepare_output_dir("--out", *out_dir);
 
-    // How a sample is judged: the exact class mixtures, or the classifier on images.
-    const auto exact = class_mixtures(card);
-    std::shared_ptr<Classifier> classifier;
-    std::vector<int> class_of_label; // card class -> classifier output index
-    std::vector<GaussianFit> heldout_fit(card.classes.size());
-    if (image) {
-        classifier = experiments::classifier_for(*model, {}, "the model's classifier");
-        for (const auto& name : card.classes) {
-            const auto& labels = classifier->labels();
-            const auto it = std::find(labels.begin(), labels.end(), name);
-            if (it == labels.end())
-                throw InputError("class '" + name + "' of " + card.path.string() + " is not one of the classifier's (" +
-                                 classifier->card_path().string() + ")");
-            class_of_label.push_back(int(it - labels.begin()));
-        }
-        // The bundled held-out digits of each class (features of the same classifier).
-        const auto data_dir = card.path.parent_path() / "data";
-        try {
-            const NpyArray images = read_npy(data_dir / "mnist-heldout-500_images.npy");
-            const NpyArray labels = read_npy(data_dir / "mnist-heldout-500_labels.npy");
-            const std::size_t D = std::size_t(card.data_dim());
-            if (images.f32.size() == labels.i64.size() * D) {
-                const auto feats = classifier->features(images.f32, int(labels.i64.size()));
-                const std::size_t F = std::size_t(classifier->feature_dim());
-                for (std::size_t c = 0; c < card.classes.size(); ++c) {
-                    std::vector<double> f;
-                    for (std::size_t i = 0; i < labels.i64.size(); ++i)
-                        if (labels.i64[i] == class_of_label[c])
-                            f.insert(f.end(), feats.begin() + long(i * F), feats.begin() + long((i + 1) * F));
-                    if (f.size() >= 2 * F)
-                        heldout_fit[c] = fit_gaussian(f, int(f.size() / F), int(F));
-                }
-            }
-        } catch (const InputError&) {
-            // No bundled held-out digits next to the card: the FD column stays empty.
-        }
-    } else if (!exact) {
-        throw InputError("--model " + card.path.string() + ": guidance is measured on exact mixture cards with classes "
-                         "or on image models with a classifier next to the card");
-    }
+    compare::GuidanceOptions go;
+    go.scales = scales;
+    go.classes = classes;
+    go.samples = n;
+    go.sampler = base;
+    go.seed = seed;
+    go.threads = threads;
+    std::unique_ptr<::noisetrail::cli::Progress> progress;
+    const compare::GuidanceResult res = compare::run_guidance(*model, go, [&](int done, int total) {
+        if (!progress)
+            progress = std::make_unique<::noisetrail::cli::Progress>(total);
+        progress->update(done, 0);
+    });
+    if (progress)
+        progress->finish();
 
-    std::vector<Row> rows;
-    std::vector<std::pair<double, std::vector<float>>> figure_runs; // the first class's samples per W
-    ::noisetrail::cli::Progress progress(int(scales.size() * classes.size()));
-    int done = 0;
-    for (double w : scales) {
-        Row row;
-        row.w = w;
-        for (int c : classes) {
-            RunOptions o;
-            o.sampler = base;
-            o.sampler.guidance.classes = {c};
-            o.sampler.guidance.scale = w;
-            o.batch = n;
-            o.seed = seed;
-            o.threads = threads;
-            const RunResult r = run_sampler(*model, o);
-            const std::vector<double> x(r.samples.begin(), r.samples.end());
-            if (c == classes.front() && exact && card.is_2d_points())
-                figure_runs.emplace_back(w, r.samples);
-            const int d = int(card.data_dim());
-            row.pairwise += mean_pairwise_distance(x, n, d) / classes.size();
-            if (exact) {
-                // True posterior p(c | x_0) from the class mixtures and priors (Bayes).
-                const std::size_t C = exact->of_class.size();
-                std::vector<std::vector<double>> ll(C);
-                for (std::size_t k = 0; k < C; ++k)
-                    ll[k] = log_likelihood(exact->of_class[k], x, n);
-                double acc = 0, post = 0, lik = 0;
-                for (int i = 0; i < n; ++i) {
-                    double mx = -INFINITY;
-                    std::size_t best = 0;
-                    for (std::size_t k = 0; k < C; ++k) {
-                        const double v = ll[k][std::size_t(i)] + std::log(exact->prior[k]);
-                        if (v > mx) {
-                            mx = v;
-                            best = k;
-                        }
-                    }
-                    double z = 0;
-                    for (std::size_t k = 0; k < C; ++k)
-                        z += std::exp(ll[k][std::size_t(i)] + std::log(exact->prior[k]) - mx);
-                    const double own = ll[std::size_t(c)][std::size_t(i)] + std::log(exact->prior[std::size_t(c)]);
-                    post += std::exp(own - mx) / z;
-                    double others = -INFINITY; // log sum over the other classes, stably
-                    for (std::size_t k = 0; k < C; ++k)
-                        if (k != std::size_t(c)) {
-                            const double v = ll[k][std::size_t(i)] + std::log(exact->prior[k]);
-                            others = std::max(others, v) + std::log1p(std::exp(-std::abs(others - v)));
-                        }
-                    row.log_odds += (own - others) / n / classes.size();
-                    acc += best == std::size_t(c);
-                    lik += ll[std::size_t(c)][std::size_t(i)];
-                }
-                row.accuracy += acc / n / classes.size();
-                row.class_prob += post / n / classes.size();
-                row.log_lik = (std::isnan(row.log_lik) ? 0.0 : row.log_lik) + lik / n / classes.size();
-                row.vendi += vendi_rbf(x, n, d) / classes.size();
-            } else {
-                const auto out = classifier->run(r.samples, n);
-                const int K = classifier->num_classes(), target = class_of_label[std::size_t(c)];
-                double acc = 0, prob = 0;
-                for (int i = 0; i < n; ++i) {
-                    const float* p = out.probabilities.data() + std::size_t(i) * std::size_t(K);
-                    acc += int(std::max_element(p, p + K) - p) == target;
-                    prob += p[target];
-                    const double pt = std::clamp(double(p[target]), 1e-12, 1.0 - 1e-12);
-                    row.log_odds += std::log(pt / (1.0 - pt)) / n / classes.size();
-                }
-                row.accuracy += acc / n / classes.size();
-                row.class_prob += prob / n / classes.size();
-                const std::vector<double> f(out.features.begin(), out.features.end());
-                const int F = classifier->feature_dim();
-                row.vendi += vendi_cosine(f, n, F) / classes.size();
-                if (heldout_fit[std::size_t(c)].dim > 0)
-                    row.fd = (std::isnan(row.fd) ? 0.0 : row.fd) +
-                             frechet_distance(fit_gaussian(f, n, F), heldout_fit[std::size_t(c)]) / classes.size();
-            }
-            progress.update(++done, 0);
-        }
-        rows.push_back(row);
-    }
-    progress.finish();
-
-    // One table, as CSV and Markdown.
+    // One table, as CSV and Markdown: the columns are core's (compare::guidance_metric_defs).
     std::ostringstream csv, md;
-    const std::string lik_head = exact ? "log p(x0|c)" : "FD to held-out class";
-    csv << "guidance,accuracy,class_probability,class_log_odds," << (exact ? "log_likelihood" : "frechet_distance")
-        << ",pairwise_distance,vendi\n";
-    md << "| W | accuracy | " << (exact ? "true p(c|x0)" : "classifier p(c|x0)") << " | class log-odds | "
-       << lik_head << " | pairwise distance | Vendi |\n|---:|---:|---:|---:|---:|---:|---:|\n";
-    for (const Row& r : rows) {
-        const double third = exact ? r.log_lik : r.fd;
-        csv << fmt(r.w, "%g") << ',' << fmt(r.accuracy) << ',' << fmt(r.class_prob) << ',' << fmt(r.log_odds, "%.6g")
-            << ',' << fmt(third) << ','
-            << fmt(r.pairwise) << ',' << fmt(r.vendi) << '\n';
-        md << "| " << fmt(r.w, "%g") << " | " << fmt(r.accuracy, "%.3f") << " | " << fmt(r.class_prob, "%.3f") << " | "
-           << fmt(r.log_odds, "%.1f") << " | "
-           << fmt(third, "%.3f") << " | " << fmt(r.pairwise, "%.3f") << " | " << fmt(r.vendi, "%.2f") << " |\n";
+    csv << "guidance";
+    md << "| W |";
+    for (const auto& m : res.metrics) {
+        csv << ',' << m.key;
+        md << ' ' << m.title << " |";
+    }
+    csv << '\n';
+    md << "\n|---:|";
+    for (std::size_t i = 0; i < res.metrics.size(); ++i)
+        md << "---:|";
+    md << '\n';
+    for (const auto& r : res.rows) {
+        csv << fmt(r.w, "%g");
+        md << "| " << fmt(r.w, "%g") << " |";
+        for (const auto& m : res.metrics) {
+            const double v = r.values.at(m.key);
+            csv << ',' << fmt(v, "%.6g");
+            md << ' ' << fmt(v, m.format) << " |";
+        }
+        csv << '\n';
+        md << '\n';
     }
     std::ostringstream head;
     head << card.name << ": " << describe(base, model->schedule().train_steps(), model->schedule().process()) << ", "
@@ -364,9 +218,14 @@ int cmd_guidance(const std::vector<std::string>& argv)
     if (out_dir) {
         write_file_atomic(std::filesystem::path(*out_dir) / "guidance.csv", csv.str());
         write_file_atomic(std::filesystem::path(*out_dir) / "guidance.md", head.str() + md.str());
-        if (!figure_runs.empty())
-            write_figure(std::filesystem::path(*out_dir) / ("guidance-class-" + std::to_string(classes.front()) + ".png"),
-                         exact->of_class[std::size_t(classes.front())], figure_runs);
+        if (res.exact && !res.first_class_samples.empty()) {
+            std::vector<std::pair<double, std::vector<float>>> runs;
+            for (std::size_t i = 0; i < res.rows.size() && i < res.first_class_samples.size(); ++i)
+                runs.emplace_back(res.rows[i].w, res.first_class_samples[i]);
+            const int c = res.classes.front();
+            write_figure(std::filesystem::path(*out_dir) / ("guidance-class-" + std::to_string(c) + ".png"),
+                         class_mixture(*mixture_from_card(card), c), runs);
+        }
     }
     return 0;
 }

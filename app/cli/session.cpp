@@ -236,8 +236,12 @@ int html_cmd(const std::filesystem::path& file, const Args& args)
         o.fields.clear();
         std::stringstream ss(*list);
         std::string item;
-        while (std::getline(ss, item, ','))
+        while (std::getline(ss, item, ',')) {
             o.fields.push_back(parse_field(item, "--fields"));
+            if (o.fields.back() == Field::X0Cond || o.fields.back() == Field::X0Uncond)
+                throw InputError("--fields: the page shows x_t, x0_hat and eps_hat (a guided run's " + item +
+                                 " is in session export and filmstrip --field)");
+        }
         if (o.fields.empty())
             throw InputError("--fields: expected a comma-separated list of x_t, x0_hat, eps_hat");
     }

@@ -771,3 +771,218 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
     return res;
 }
 } // namespace noisetrail::compare
+
+// ---------------------------------------------------------------- guidance
+
+namespace noisetrail::compare {
+
+std::vector<MetricDef> guidance_metric_defs(bool exact)
+{
+    std::vector<MetricDef> d{
+        {"accuracy", "accuracy", +1, "%.3f"},
+        {"class_probability", exact ? "true p(c|x0)" : "classifier p(c|x0)", +1, "%.3f"},
+        {"class_log_odds", "class log-odds", +1, "%.1f"},
+    };
+    if (exact)
+        d.push_back({"log_likelihood", "log p(x0|c) (nats)", +1, "%.3f"});
+    else
+        d.push_back({"frechet_distance", "FD to held-out class", -1, "%.1f"});
+    d.push_back({"pairwise_distance", "pairwise distance", +1, "%.3f"});
+    d.push_back({"vendi", "Vendi score", +1, "%.2f"});
+    return d;
+}
+
+namespace {
+
+/// Each class's exact p(x | c) and prior p(c) (the sum of its components' weights).
+struct ClassMixtures {
+    std::vector<GaussianMixture> of_class;
+    std::vector<double> prior;
+};
+
+std::optional<ClassMixtures> class_mixtures(const ModelCard& card)
+{
+    const auto mix = metrics::mixture_from_card(card);
+    if (!mix || !card.is_conditional() || mix->classes.empty())
+        return std::nullopt;
+    ClassMixtures out;
+    for (int c = 0; c < int(card.classes.size()); ++c) {
+        double prior = 0;
+        for (int k = 0; k < mix->components(); ++k)
+            prior += mix->classes[std::size_t(k)] == c ? mix->weights[std::size_t(k)] : 0.0;
+        out.of_class.push_back(metrics::class_mixture(*mix, c));
+        out.prior.push_back(prior);
+    }
+    return out;
+}
+
+/// log(sum exp(v)) over the entries of v except `skip` (-inf when none).
+double log_sum_exp_except(const std::vector<double>& v, std::size_t skip)
+{
+    double m = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < v.size(); ++k)
+        if (k != skip)
+            m = std::max(m, v[k]);
+    if (!std::isfinite(m))
+        return m;
+    double s = 0;
+    for (std::size_t k = 0; k < v.size(); ++k)
+        if (k != skip)
+            s += std::exp(v[k] - m);
+    return m + std::log(s);
+}
+
+} // namespace
+
+GuidanceResult run_guidance(const Model& model, const GuidanceOptions& o,
+                            const std::function<void(int, int)>& progress, const std::atomic<bool>* cancel)
+{
+    const ModelCard& card = model.card();
+    if (!card.is_conditional())
+        throw InputError(card.path.string() + ": the card names no classes; guidance needs a conditional model "
+                         "(e.g. models/ring8-classes.json)");
+    if (o.scales.empty())
+        throw InputError("guidance: no guidance scales to measure");
+    for (double w : o.scales)
+        if (!std::isfinite(w))
+            throw InputError("guidance: the guidance scales must be finite numbers");
+    GuidanceResult res;
+    res.classes = o.classes;
+    if (res.classes.empty())
+        for (int c = 0; c < int(card.classes.size()); ++c)
+            res.classes.push_back(c);
+    for (int c : res.classes)
+        if (c < 0 || c >= int(card.classes.size()))
+            throw InputError("guidance: classes must be class indices 0.." + std::to_string(card.classes.size() - 1));
+    const bool image = card.is_image();
+    const int n = o.samples > 0 ? o.samples : image ? 100 : 500;
+    if (n < 2)
+        throw InputError("guidance: at least 2 samples per class are needed");
+    res.samples = n;
+
+    // How a sample is judged: the exact class mixtures, or the classifier on images.
+    const auto exact = class_mixtures(card);
+    res.exact = exact.has_value();
+    res.metrics = guidance_metric_defs(res.exact);
+    std::shared_ptr<Classifier> classifier;
+    std::vector<int> class_of_label; // card class -> classifier output index
+    std::vector<metrics::GaussianFit> heldout_fit(card.classes.size());
+    if (!exact && image) {
+        classifier = experiments::classifier_for(model, {}, "the model's classifier");
+        for (const auto& name : card.classes) {
+            const auto& labels = classifier->labels();
+            const auto it = std::find(labels.begin(), labels.end(), name);
+            if (it == labels.end())
+                throw InputError("class '" + name + "' of " + card.path.string() + " is not one of the classifier's (" +
+                                 classifier->card_path().string() + ")");
+            class_of_label.push_back(int(it - labels.begin()));
+        }
+        // The bundled held-out digits of each class (features of the same classifier).
+        const auto data_dir = card.path.parent_path() / "data";
+        try {
+            const NpyArray images = read_npy(data_dir / "mnist-heldout-500_images.npy");
+            const NpyArray labels = read_npy(data_dir / "mnist-heldout-500_labels.npy");
+            const std::size_t D = std::size_t(card.data_dim());
+            if (images.f32.size() == labels.i64.size() * D) {
+                const auto feats = classifier->features(images.f32, int(labels.i64.size()));
+                const std::size_t F = std::size_t(classifier->feature_dim());
+                for (std::size_t c = 0; c < card.classes.size(); ++c) {
+                    std::vector<double> f;
+                    for (std::size_t i = 0; i < labels.i64.size(); ++i)
+                        if (labels.i64[i] == class_of_label[c])
+                            f.insert(f.end(), feats.begin() + long(i * F), feats.begin() + long((i + 1) * F));
+                    if (f.size() >= 2 * F)
+                        heldout_fit[c] = metrics::fit_gaussian(f, int(f.size() / F), int(F));
+                }
+            }
+        } catch (const InputError&) {
+            // No bundled held-out digits next to the card: the FD column stays empty.
+        }
+    } else if (!exact) {
+        throw InputError(card.path.string() + ": guidance is measured on exact mixture cards with classes or on image "
+                         "models with a classifier next to the card");
+    }
+
+    const int total = int(o.scales.size() * res.classes.size());
+    const double per = 1.0 / double(res.classes.size());
+    int done = 0;
+    for (double w : o.scales) {
+        GuidanceRow row;
+        row.w = w;
+        Values& v = row.values;
+        for (const auto& m : res.metrics)
+            v[m.key] = 0.0;
+        for (int c : res.classes) {
+            RunOptions ro;
+            ro.sampler = o.sampler;
+            ro.sampler.guidance.classes = {c};
+            ro.sampler.guidance.scale = w;
+            ro.batch = n;
+            ro.seed = o.seed;
+            ro.threads = o.threads;
+            const RunResult r = run_sampler(model, ro, {}, cancel);
+            if (r.cancelled || r.samples.empty()) {
+                res.cancelled = true;
+                return res;
+            }
+            const std::vector<double> x(r.samples.begin(), r.samples.end());
+            if (c == res.classes.front() && card.is_2d_points())
+                res.first_class_samples.push_back(r.samples);
+            const int d = int(card.data_dim());
+            v["pairwise_distance"] += metrics::mean_pairwise_distance(x, n, d) * per;
+            if (exact) {
+                // The true posterior p(c | x_0) from the class mixtures and priors (Bayes' rule).
+                const std::size_t C = exact->of_class.size();
+                std::vector<std::vector<double>> ll(C);
+                for (std::size_t k = 0; k < C; ++k)
+                    ll[k] = metrics::log_likelihood(exact->of_class[k], x, n);
+                double acc = 0, post = 0, lik = 0, odds = 0;
+                std::vector<double> joint(C);
+                for (int i = 0; i < n; ++i) {
+                    for (std::size_t k = 0; k < C; ++k)
+                        joint[k] = ll[k][std::size_t(i)] + std::log(exact->prior[k]);
+                    const std::size_t best = std::size_t(std::max_element(joint.begin(), joint.end()) - joint.begin());
+                    const double own = joint[std::size_t(c)];
+                    const double others = log_sum_exp_except(joint, std::size_t(c));
+                    post += 1.0 / (1.0 + std::exp(others - own));
+                    odds += own - others;
+                    acc += best == std::size_t(c);
+                    lik += ll[std::size_t(c)][std::size_t(i)];
+                }
+                v["accuracy"] += acc / n * per;
+                v["class_probability"] += post / n * per;
+                v["class_log_odds"] += odds / n * per;
+                v["log_likelihood"] += lik / n * per;
+                v["vendi"] += metrics::vendi_rbf(x, n, d) * per;
+            } else {
+                const auto out = classifier->run(r.samples, n);
+                const int K = classifier->num_classes(), target = class_of_label[std::size_t(c)];
+                double acc = 0, prob = 0, odds = 0;
+                for (int i = 0; i < n; ++i) {
+                    const float* p = out.probabilities.data() + std::size_t(i) * std::size_t(K);
+                    acc += int(std::max_element(p, p + K) - p) == target;
+                    prob += p[target];
+                    const double pt = std::clamp(double(p[target]), 1e-12, 1.0 - 1e-12);
+                    odds += std::log(pt / (1.0 - pt));
+                }
+                v["accuracy"] += acc / n * per;
+                v["class_probability"] += prob / n * per;
+                v["class_log_odds"] += odds / n * per;
+                const std::vector<double> f(out.features.begin(), out.features.end());
+                const int F = classifier->feature_dim();
+                v["vendi"] += metrics::vendi_cosine(f, n, F) * per;
+                if (heldout_fit[std::size_t(c)].dim > 0 && !std::isnan(v["frechet_distance"]))
+                    v["frechet_distance"] +=
+                        metrics::frechet_distance(metrics::fit_gaussian(f, n, F), heldout_fit[std::size_t(c)]) * per;
+                else
+                    v["frechet_distance"] = kNaN; // a class without held-out digits: no average
+            }
+            if (progress)
+                progress(++done, total);
+        }
+        res.rows.push_back(std::move(row));
+    }
+    return res;
+}
+
+} // namespace noisetrail::compare

@@ -257,7 +257,39 @@ std::optional<GaussianMixture> mixture_from_card(const ModelCard& card)
     } else {
         bad("'mixture.stds' must have one entry per component");
     }
+    if (card.is_conditional() && m.contains("classes")) {
+        const auto& jc = m["classes"];
+        if (!jc.is_array() || static_cast<int>(jc.size()) != K)
+            bad("'mixture.classes' must have one class index per component");
+        for (const auto& c : jc) {
+            if (!c.is_number_integer() || c.get<std::int64_t>() < 0 ||
+                c.get<std::int64_t>() >= static_cast<std::int64_t>(card.classes.size()))
+                bad("'mixture.classes' must be class indices 0.." + std::to_string(card.classes.size() - 1));
+            g.classes.push_back(static_cast<int>(c.get<std::int64_t>()));
+        }
+    }
     return g;
+}
+
+GaussianMixture class_mixture(const GaussianMixture& mix, int c)
+{
+    GaussianMixture m;
+    m.dim = mix.dim;
+    double total = 0;
+    for (int k = 0; k < mix.components() && k < static_cast<int>(mix.classes.size()); ++k)
+        if (mix.classes[std::size_t(k)] == c) {
+            m.weights.push_back(mix.weights[std::size_t(k)]);
+            m.stds.push_back(mix.stds[std::size_t(k)]);
+            m.means.insert(m.means.end(), mix.means.begin() + std::ptrdiff_t(k) * mix.dim,
+                           mix.means.begin() + std::ptrdiff_t(k + 1) * mix.dim);
+            m.classes.push_back(c);
+            total += mix.weights[std::size_t(k)];
+        }
+    if (m.weights.empty() || !(total > 0))
+        throw InputError("the mixture has no component of class " + std::to_string(c));
+    for (double& w : m.weights)
+        w /= total;
+    return m;
 }
 
 namespace {

@@ -124,16 +124,20 @@ std::string to_string(Field f)
         return "x0_hat";
     case Field::EpsHat:
         return "eps_hat";
+    case Field::X0Cond:
+        return "x0_cond"; // contract section 9's names (--dump's x0_cond.npy)
+    case Field::X0Uncond:
+        return "x0_uncond";
     }
     return "x_t";
 }
 
 Field parse_field(const std::string& name, const std::string& what)
 {
-    for (Field f : {Field::Xt, Field::X0Hat, Field::EpsHat})
+    for (Field f : {Field::Xt, Field::X0Hat, Field::EpsHat, Field::X0Cond, Field::X0Uncond})
         if (name == to_string(f))
             return f;
-    throw InputError(what + ": expected x_t, x0_hat or eps_hat, got '" + name + "'");
+    throw InputError(what + ": expected x_t, x0_hat, eps_hat, x0_cond or x0_uncond, got '" + name + "'");
 }
 
 int step_at(const std::vector<int>& timesteps, int t, int available, bool finished)
@@ -218,6 +222,8 @@ Extent fixed_extent(const std::vector<RenderPanel>& panels, Field field)
         for (int k : steps) {
             if (field != Field::Xt && t.size() == 0)
                 break;
+            if (!t.has(std::min(k, t.size() - 1), field))
+                continue; // x0_cond / x0_uncond where the step did not evaluate them
             decode_at(t, k, field, values);
             all.insert(all.end(), values.begin(), values.end());
         }
@@ -345,6 +351,11 @@ void FrameRenderer::draw_panel(RgbImage& img, int p, int t, int x0) const
     const int S = traj.plannedSteps();
     if (step < 0 || !traj.hasStart()) {
         draw_text(img, cx, y + content_h_ / 2, "no steps", kMuted, s);
+    } else if (options_.field != Field::Xt && !traj.has(std::min(step, traj.size() - 1), options_.field)) {
+        // A guided run's conditional / unconditional x0_hat: none on an unguided
+        // panel, and no x0_uncond outside the guidance interval (not evaluated there).
+        draw_text(img, cx, y + content_h_ / 2, fit_text(to_string(options_.field) + ": not evaluated", slot, s), kMuted,
+                  s);
     } else {
         std::vector<float> values;
         decode_at(traj, step, options_.field, values);
@@ -453,7 +464,7 @@ RgbImage render_filmstrip(const std::vector<RenderPanel>& panels, const Filmstri
         for (int k = 0; k < K; ++k) {
             const int step = shown[std::size_t(k)];
             const int x = margin + tag_w + k * (cell_w + gap);
-            if (step < 0)
+            if (step < 0 || (o.field != Field::Xt && !traj.has(std::min(step, traj.size() - 1), o.field)))
                 continue;
             decode_at(traj, step, o.field, values);
             if (scatter) {

@@ -69,6 +69,15 @@ void TrajectoryCodec::write(ByteWriter& w, const Trajectory& t)
         block(w, t.x0_[std::size_t(k)]);
         block(w, t.eps_[std::size_t(k)]);
     }
+    // Version 3: a guided step's x0_cond and x0_uncond, each after a u8 saying it is there.
+    for (int k = 0; k < n; ++k) {
+        const auto& i = t.info_[std::size_t(k)];
+        w.put<std::uint8_t>(std::uint8_t((i.hasCond ? 1 : 0) | (i.hasUncond ? 2 : 0)));
+        if (i.hasCond)
+            block(w, t.x0Cond_[std::size_t(k)]);
+        if (i.hasUncond)
+            block(w, t.x0Uncond_[std::size_t(k)]);
+    }
 }
 
 // A block as stored: u8 coding (the Trajectory's: raw, deflated, delta to the

@@ -227,6 +227,24 @@ std::shared_ptr<Trajectory> TrajectoryCodec::read(ByteReader& r, const fs::path&
         t->x0_[k] = chained(block(r, file, values, precision, k == 0), x0_run);
         t->eps_[k] = chained(block(r, file, values, precision, k == 0), eps_run);
     }
+    if (version >= 3) { // a guided step's x0_cond / x0_uncond (version 2 files have none)
+        int cond_run = 0, uncond_run = 0;
+        for (std::uint64_t k = 0; k < n; ++k) {
+            const auto flags = r.get<std::uint8_t>();
+            if (flags > 3)
+                throw corrupt("step " + std::to_string(k) + "'s guided predictions are flagged " +
+                              std::to_string(int(flags)));
+            auto& i = t->info_[k];
+            // A chain restarts after a step without its block: a difference block must follow one.
+            i.hasCond = flags & 1;
+            if (i.hasCond)
+                t->x0Cond_[k] = chained(block(r, file, values, precision, k == 0 || !t->info_[k - 1].hasCond), cond_run);
+            i.hasUncond = flags & 2;
+            if (i.hasUncond)
+                t->x0Uncond_[k] =
+                    chained(block(r, file, values, precision, k == 0 || !t->info_[k - 1].hasUncond), uncond_run);
+        }
+    }
     t->startGiven_ = xt_blocks > 0;
     t->published_.store(int(n), std::memory_order_release);
     return t;

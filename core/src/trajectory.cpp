@@ -1,6 +1,7 @@
 #include "noisetrail/trajectory.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/render.hpp" // to_string(Field)
 
 #include <c10/util/Half.h>
 #include <zlib.h>
@@ -104,6 +105,8 @@ Trajectory::Trajectory(std::vector<std::int64_t> shape, std::vector<int> timeste
     xt_.resize(S + 1);
     x0_.resize(S);
     eps_.resize(S);
+    x0Cond_.resize(S);
+    x0Uncond_.resize(S);
     if (!x_T.empty()) {
         xt_[0] = encode(x_T, &xtChain_);
         startGiven_ = true;
@@ -207,8 +210,7 @@ bool Trajectory::decodeBlock(const std::vector<Block>& chain, std::size_t k, std
 
 InputError Trajectory::damaged(int step, Field field) const
 {
-    const char* name = field == Field::Xt ? "x_t" : field == Field::X0Hat ? "x0_hat" : "eps_hat";
-    return InputError("the stored frames are damaged: " + std::string(name) + " of step " + std::to_string(step + 1) +
+    return InputError("the stored frames are damaged: " + to_string(field) + " of step " + std::to_string(step + 1) +
                       " of " + std::to_string(plannedSteps()) + " does not decode");
 }
 
@@ -230,7 +232,20 @@ void Trajectory::append(const StepFrame& frame, const FrameMetrics* metrics)
     x0_[std::size_t(k)] = encode(frame.x0_hat, &x0Chain_);
     eps_[std::size_t(k)] = encode(frame.eps_hat, &epsChain_);
     xt_[std::size_t(k) + 1] = encode(frame.x_prev, &xtChain_);
-    info_[std::size_t(k)] = {frame.step, frame.plan, frame.stats, metrics ? *metrics : FrameMetrics{}};
+    // A guided step's two predictions; x0_uncond is NaN outside the guidance interval
+    // (run.hpp). A chain restarts with a self-contained block after a step without one.
+    const auto optional = [&](const std::vector<float>& v, std::vector<Block>& blocks, ChainState& chain) {
+        const bool present = v.size() == values_ && !(values_ > 0 && std::isnan(v[0]));
+        if (present)
+            blocks[std::size_t(k)] = encode(v, &chain);
+        else
+            chain = {};
+        return present;
+    };
+    const bool hasCond = optional(frame.x0_cond, x0Cond_, x0CondChain_);
+    const bool hasUncond = optional(frame.x0_uncond, x0Uncond_, x0UncondChain_);
+    info_[std::size_t(k)] = {frame.step, frame.plan, frame.stats, metrics ? *metrics : FrameMetrics{}, hasCond,
+                             hasUncond};
     published_.store(k + 1, std::memory_order_release);
 }
 
@@ -253,7 +268,31 @@ std::pair<const std::vector<Trajectory::Block>*, std::size_t> Trajectory::block(
         step = n - 1; // the final samples come with the last step's predictions
     if (step < 0 || step >= n)
         throw std::out_of_range("Trajectory: no step " + std::to_string(step));
-    return {field == Field::X0Hat ? &x0_ : &eps_, std::size_t(step)};
+    const auto& i = info_[std::size_t(step)];
+    switch (field) {
+    case Field::X0Cond:
+        if (!i.hasCond)
+            throw std::out_of_range("Trajectory: step " + std::to_string(step) + " is not guided");
+        return {&x0Cond_, std::size_t(step)};
+    case Field::X0Uncond:
+        if (!i.hasUncond)
+            throw std::out_of_range("Trajectory: step " + std::to_string(step) + " has no unconditional prediction");
+        return {&x0Uncond_, std::size_t(step)};
+    case Field::EpsHat:
+        return {&eps_, std::size_t(step)};
+    default:
+        return {&x0_, std::size_t(step)};
+    }
+}
+
+bool Trajectory::has(int step, Field field) const
+{
+    try {
+        block(step, field);
+        return true;
+    } catch (const std::out_of_range&) {
+        return false;
+    }
 }
 
 void Trajectory::decode(int step, Field field, std::vector<float>& out) const
@@ -286,13 +325,15 @@ std::size_t Trajectory::bytes() const
 {
     const int n = size();
     std::size_t total = sizeof(*this) + info_.capacity() * sizeof(StepInfo) +
-                        (xt_.capacity() + x0_.capacity() + eps_.capacity()) * sizeof(Block) +
+                        (xt_.capacity() + x0_.capacity() + eps_.capacity() + x0Cond_.capacity() + x0Uncond_.capacity()) *
+                            sizeof(Block) +
                         (shape_.capacity() * sizeof(std::int64_t)) + timesteps_.capacity() * sizeof(int);
     for (int k = 0; k < n; ++k) {
         const auto& m = info_[std::size_t(k)].metrics;
         total += (m.componentCounts.capacity() + m.componentNear.capacity() + m.assignment.capacity()) * sizeof(int);
         total += x0_[std::size_t(k)].data.capacity() + eps_[std::size_t(k)].data.capacity() +
-                 xt_[std::size_t(k) + 1].data.capacity();
+                 xt_[std::size_t(k) + 1].data.capacity() + x0Cond_[std::size_t(k)].data.capacity() +
+                 x0Uncond_[std::size_t(k)].data.capacity();
     }
     if (hasStart())
         total += xt_[0].data.capacity();

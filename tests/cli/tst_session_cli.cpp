@@ -71,7 +71,7 @@ private Q_SLOTS:
         const auto r = run_cli({"session", "info", fx.path(), "--json"});
         QCOMPARE(r.code, 0);
         const QJsonObject j = QJsonDocument::fromJson(r.out.toUtf8()).object();
-        QCOMPARE(j["format"].toString(), QString("noisetrail-session/2"));
+        QCOMPARE(j["format"].toString(), QString("noisetrail-session/3"));
         QVERIFY(j["model"].toString().endsWith("card.json"));
         QCOMPARE(j["seed"].toInt(), 42);
         QCOMPARE(j["batch"].toInt(), 3);

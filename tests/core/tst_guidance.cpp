@@ -5,15 +5,19 @@
 // guided step mixes what the frames record as its conditional and unconditional parts.
 #include "test_util.hpp"
 
+#include "noisetrail/compare.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
 #include "noisetrail/run_recipe.hpp"
+#include "noisetrail/trajectory.hpp"
 
 #include <QtTest>
 
+#include <atomic>
 #include <cmath>
+#include <random>
 #include <numbers>
 
 using namespace noisetrail;
@@ -232,6 +236,43 @@ private Q_SLOTS:
         QCOMPARE(none.model_calls, 10);
     }
 
+    void theStoreKeepsWhatWasMixed()
+    {
+        // The frame store (what the window scrubs and sessions save) keeps x0_cond at
+        // every step of a guided run and x0_uncond inside the interval only; what it
+        // gives back still mixes to the stored x0_hat by the contract's formula.
+        const auto model = ring_classes();
+        const double W = 3.0;
+        const auto g = sample(model, "ddim", 10, 16, {1}, W, std::array<double, 2>{0, 450});
+        std::vector<int> ts;
+        for (const auto& f : g.frames)
+            ts.push_back(f->plan.t);
+        Trajectory store({16, 2}, ts, Trajectory::Precision::Half);
+        for (const auto& f : g.frames)
+            store.append(*f);
+        std::vector<float> x0, c, u;
+        for (int k = 0; k < store.size(); ++k) {
+            const bool inside = ts[std::size_t(k)] <= 450;
+            QVERIFY(store.has(k, Field::X0Cond));
+            QCOMPARE(store.has(k, Field::X0Uncond), inside);
+            store.decode(k, Field::X0Cond, c);
+            QVERIFY(max_abs_diff(c, g.frames[std::size_t(k)]->x0_cond) < 4e-3); // half precision, |x| < 4
+            if (!inside) {
+                QVERIFY_THROWS_EXCEPTION(std::out_of_range, store.decode(k, Field::X0Uncond, u));
+                continue;
+            }
+            store.decode(k, Field::X0Hat, x0);
+            store.decode(k, Field::X0Uncond, u);
+            for (std::size_t i = 0; i < x0.size(); ++i)
+                QVERIFY(std::abs(u[i] + W * (c[i] - u[i]) - x0[i]) < 3e-2);
+        }
+        // An unguided run stores neither.
+        const auto plain = sample(model, "ddim", 10, 16, {1});
+        Trajectory unguided({16, 2}, ts, Trajectory::Precision::Half);
+        unguided.append(*plain.frames[0]);
+        QVERIFY(!unguided.has(0, Field::X0Cond) && !unguided.has(0, Field::X0Uncond));
+    }
+
     void batchedAndSeparateEvaluationsAgree()
     {
         // The mixture evaluates cond and uncond in one call up to 2048 rows and in two
@@ -360,6 +401,64 @@ private Q_SLOTS:
         } catch (const InputError& e) {
             QVERIFY2(QString(e.what()).contains("panels[0]") && QString(e.what()).contains("class"), e.what());
         }
+    }
+
+    void tradeOffIsMeasuredAgainstTheTruth()
+    {
+        // compare::run_guidance (the CLI's `guidance` and the GUI's Compare Guidance
+        // Scales) on the exact ring: W = 0 is the unconditional model, so a quarter of
+        // each class's samples are read as the class (the classes' priors are equal);
+        // W = 1 samples p(x | c), whose mean log-density is the class's negative entropy,
+        // estimated here from exact draws of the test's own mixture.
+        const auto model = ring_classes();
+        compare::GuidanceOptions o;
+        o.scales = {0, 1};
+        o.samples = 300;
+        o.sampler.sampler = "ddpm"; // samples p(x | c) itself at W = 1 (DDIM's are a little tighter)
+        o.sampler.steps = 1000;
+        int calls = 0, last_total = 0;
+        const auto r = compare::run_guidance(*model, o, [&](int done, int total) {
+            ++calls;
+            last_total = total;
+            QCOMPARE(done, calls);
+        });
+        QVERIFY(r.exact);
+        QCOMPARE(last_total, 8); // 2 scales x 4 classes
+        QCOMPARE(r.rows.size(), std::size_t(2));
+        const auto at = [&](int row, const char* key) { return r.rows[std::size_t(row)].values.at(key); };
+        QVERIFY2(std::abs(at(0, "accuracy") - 0.25) < 0.06, qPrintable(QString::number(at(0, "accuracy"))));
+        QVERIFY(at(1, "accuracy") > 0.99);
+        // The truth: log p(x | c) of exact draws of class c (two components N(mu_k, 0.1^2 I)).
+        std::mt19937 rng(5);
+        std::normal_distribution<double> g;
+        double truth = 0;
+        const int n = 4000;
+        for (int i = 0; i < n; ++i) {
+            const int c = i % 4, k = 2 * c + (i / 4) % 2;
+            const auto mu = ring_mean(k);
+            truth += log_p_class(mu[0] + kStd * g(rng), mu[1] + kStd * g(rng), c) / n;
+        }
+        QVERIFY2(std::abs(at(1, "log_likelihood") - truth) < 0.25,
+                 qPrintable(QString("W=1: %1, truth %2").arg(at(1, "log_likelihood")).arg(truth)));
+        QCOMPARE(r.first_class_samples.size(), std::size_t(2));
+
+        // Guidance above 1 with a deterministic sampler leaves p(x | c): lower likelihood,
+        // less spread, more certainly of its class.
+        o.scales = {1, 7};
+        o.sampler.sampler = "ddim";
+        o.sampler.steps = 50;
+        const auto d = compare::run_guidance(*model, o);
+        const auto dat = [&](int row, const char* key) { return d.rows[std::size_t(row)].values.at(key); };
+        QVERIFY(dat(1, "accuracy") > 0.99);
+        QVERIFY(dat(1, "log_likelihood") < dat(0, "log_likelihood") - 0.5);
+        QVERIFY(dat(1, "pairwise_distance") < dat(0, "pairwise_distance"));
+        QVERIFY(dat(1, "class_log_odds") > dat(0, "class_log_odds"));
+
+        // An unconditional card is one clear error.
+        QVERIFY_THROWS_EXCEPTION(InputError, compare::run_guidance(*Model::load(source_path("models/ring8.json")), o));
+        // Cancelled before it starts: no rows, and it says so.
+        std::atomic<bool> stop{true};
+        QVERIFY(compare::run_guidance(*model, o, {}, &stop).cancelled);
     }
 
     void cliSamplesAndDumpsGuidedRuns()

@@ -48,6 +48,15 @@ void compare_trajectories(const Trajectory& a, const Trajectory& b)
             b.decode(k, f, vb);
             QVERIFY(va == vb); // float-exact: the same stored codes and ranges
         }
+    for (int k = 0; k < a.size(); ++k) // a guided run's two predictions, where it has them
+        for (Field f : {Field::X0Cond, Field::X0Uncond}) {
+            QCOMPARE(b.has(k, f), a.has(k, f));
+            if (!a.has(k, f))
+                continue;
+            a.decode(k, f, va);
+            b.decode(k, f, vb);
+            QVERIFY(va == vb);
+        }
     for (int k = 0; k < a.size(); ++k) {
         const auto &ia = a.info(k), &ib = b.info(k);
         QCOMPARE(ib.step, ia.step);
@@ -178,6 +187,39 @@ private Q_SLOTS:
         // The recipe's paths are stored relative to the session: moving both keeps them valid.
         fs::rename(root / "runs", root / "moved");
         QCOMPARE(read_session(root / "moved" / "a.ntsession").recipe.model, (root / "moved" / ".." / "models" / "digits.json").lexically_normal());
+    }
+
+    void guided_predictions_round_trip()
+    {
+        // Format 3: a guided run's x0_cond (every step) and x0_uncond (only the steps
+        // inside the guidance interval, 1 and 2 here) come back as they were written;
+        // the other steps have none, and say so.
+        QTemporaryDir dir;
+        const fs::path card = fs::path(dir.path().toStdString()) / "digits.json";
+        std::ofstream(card) << "{}";
+        const Session s = make_session(card, 5, /*guided=*/true);
+        const fs::path file = card.parent_path() / "guided.ntsession";
+        write_session(file, s);
+        const Session r = read_session(file);
+        const Trajectory& t = *r.panels[0].trajectory;
+        std::vector<float> v;
+        for (int k = 0; k < 5; ++k) {
+            QVERIFY(t.has(k, Field::X0Cond));
+            QCOMPARE(t.has(k, Field::X0Uncond), k == 1 || k == 2);
+            t.decode(k, Field::X0Cond, v);
+            for (std::size_t i = 0; i < v.size(); ++i) // session_util's x0_cond, to 8-bit precision
+                QVERIFY(std::abs(v[i] - std::sin(0.05f * float(i) + float(k + 7))) < 2.0 / 255 + 1e-5);
+            if (!t.has(k, Field::X0Uncond))
+                QVERIFY_THROWS_EXCEPTION(std::out_of_range, t.decode(k, Field::X0Uncond, v));
+        }
+        compare_trajectories(*s.panels[0].trajectory, t);
+        // The unguided panel has neither.
+        QVERIFY(!r.panels[1].trajectory->has(0, Field::X0Cond) && !r.panels[1].trajectory->has(0, Field::X0Uncond));
+        // A format-2 file (written before guidance; a fuzz seed) still opens, with neither.
+        const Session v2 = read_session(fs::path(NOISETRAIL_SOURCE_DIR) / "tests/fuzz/corpus/session/gauss-v2-stored.ntsession");
+        QCOMPARE(read_session_header(fs::path(NOISETRAIL_SOURCE_DIR) / "tests/fuzz/corpus/session/gauss-v2-stored.ntsession").version, 2u);
+        QVERIFY(v2.panels[0].trajectory->size() > 0);
+        QVERIFY(!v2.panels[0].trajectory->has(0, Field::X0Cond));
     }
 
     void version_1_sessions_still_open()
@@ -325,7 +367,7 @@ private Q_SLOTS:
         std::memcpy(&flags, bytes.data() + 12, 4);
         std::memcpy(&payload_size, bytes.data() + 16, 8);
         std::memcpy(&packed_size, bytes.data() + 24, 8);
-        QCOMPARE(version, 2u);
+        QCOMPARE(version, kSessionVersion); // format 2 on: the payload stored
         QCOMPARE(flags, 1u);
         QCOMPARE(payload_size, packed_size);
         QCOMPARE(std::uint64_t(bytes.size()), 40 + payload_size);

@@ -178,4 +178,57 @@ Result cached_compare(const Model& model, const Options& options);
 /// options as given), with how many cells each: lets a view default to them.
 std::map<int, int> cached_sample_counts(const Model& model, const Options& options);
 
+// ---------------------------------------------------------------- guidance (contract section 9)
+
+/// The fidelity-diversity trade-off of classifier-free guidance (Ho & Salimans 2021,
+/// fig. 4 and table 1), one row per guidance scale W. Each class is sampled on its
+/// own from the same x_T at every W and judged against that class: by the card's
+/// exact class mixtures (gaussian-mixture cards with classes: the true p(c | x_0),
+/// log p(x_0 | c)) or by the classifier next to an image card (its p(c | x_0) and
+/// the Frechet distance of its features to the class's bundled held-out digits).
+struct GuidanceOptions {
+    std::vector<double> scales{0, 1, 2, 3, 5, 7};
+    std::vector<int> classes; ///< empty: every class of the card
+    int samples = 0;          ///< per class and W; 0: 500 for 2-D cards, 100 for images
+    /// Sampler, steps, spacing and guidance interval (the class and W are set per run).
+    SamplerConfig sampler = [] {
+        SamplerConfig c;
+        c.sampler = "ddim";
+        c.steps = 50;
+        return c;
+    }();
+    std::uint64_t seed = 0;
+    int threads = 0;
+};
+
+/// One W: each value averaged over the classes (NaN where it does not apply).
+struct GuidanceRow {
+    double w = 0;
+    Values values; ///< keys of guidance_metric_defs
+};
+
+struct GuidanceResult {
+    bool exact = false; ///< judged by the card's exact class mixtures (else the classifier)
+    std::vector<int> classes;
+    int samples = 0;
+    std::vector<MetricDef> metrics; ///< guidance_metric_defs(exact)
+    std::vector<GuidanceRow> rows;  ///< one per W reached, in the order asked
+    /// 2-D cards: the first class's final samples at each W of `rows` (for figures).
+    std::vector<std::vector<float>> first_class_samples;
+    bool cancelled = false;
+};
+
+/// The columns of the table, one home for the CLI and the GUI: accuracy,
+/// class_probability, class_log_odds, then log_likelihood (exact) or
+/// frechet_distance (classifier), pairwise_distance, vendi.
+std::vector<MetricDef> guidance_metric_defs(bool exact);
+
+/// Sample and measure every W (classes x scales runs of `samples`). `progress(done,
+/// total)` after each run, from the calling thread; `cancel` is checked between
+/// sampling steps (a cancelled call returns the rows finished, cancelled = true).
+/// InputError for an unconditional card, a card that cannot be judged, or bad options.
+GuidanceResult run_guidance(const Model& model, const GuidanceOptions& options,
+                            const std::function<void(int done, int total)>& progress = {},
+                            const std::atomic<bool>* cancel = nullptr);
+
 } // namespace noisetrail::compare

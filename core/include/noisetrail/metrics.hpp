@@ -94,8 +94,15 @@ struct GaussianMixture {
     std::vector<double> weights; ///< K, normalised to sum 1
     std::vector<double> means;   ///< [K, dim] row-major
     std::vector<double> stds;    ///< K, s_k >= 0
+    /// K, each component's class on a conditional card (contract section 9's
+    /// mixture.classes); empty otherwise.
+    std::vector<int> classes;
     int components() const { return static_cast<int>(weights.size()); }
 };
+
+/// p(x | c): the components of class c, weights renormalised (contract section 9).
+/// InputError when the mixture has no classes or none of class c.
+GaussianMixture class_mixture(const GaussianMixture& mix, int c);
 
 /// The mixture of a `gaussian-mixture` card (weights normalised, a single std
 /// broadcast); std::nullopt for other kinds. InputError for a malformed mixture.

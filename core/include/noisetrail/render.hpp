@@ -17,7 +17,7 @@ namespace noisetrail {
 /// The "final samples" position of the timeline (after the last step, t = 0).
 inline constexpr int kFinalT = -1;
 
-std::string to_string(Field f);                                      ///< "x_t", "x0_hat", "eps_hat"
+std::string to_string(Field f);                                      ///< "x_t", "x0_hat", "eps_hat", "x0_cond", "x0_uncond"
 Field parse_field(const std::string& name, const std::string& what = "--field"); ///< InputError naming `what`
 
 /// Which step a panel shows at the timeline's noise level t (kFinalT for the

@@ -12,7 +12,8 @@
 //     metrics at full precision; from format 2 the per-sample assignments of
 //     decision time) and the blocks of its trajectory (x_t of each
 //     step and the final samples, x0_hat, eps_hat) exactly as the Trajectory
-//     stores them.
+//     stores them; from format 3, per step a u8 (1: x0_cond follows, 2: x0_uncond
+//     follows) and those blocks of a guided run.
 //
 // Reading treats the file as hostile: sizes are checked against the file and a
 // limit before anything is allocated, counts are overflow-checked, nothing
@@ -37,8 +38,9 @@
 namespace noisetrail {
 
 /// The session format version this build writes and the newest it reads.
-/// 2: step records also hold the per-sample assignments (FrameMetrics::assignment); 1 is still read.
-inline constexpr std::uint32_t kSessionVersion = 2;
+/// 2: step records also hold the per-sample assignments (FrameMetrics::assignment);
+/// 3: a guided step also stores x0_cond and x0_uncond. Versions 1 and 2 are still read.
+inline constexpr std::uint32_t kSessionVersion = 3;
 /// What one session may make us allocate (its uncompressed payload).
 inline constexpr std::uint64_t kMaxSessionPayload = std::uint64_t(8) << 30; // 8 GiB
 

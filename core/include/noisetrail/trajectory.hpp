@@ -26,8 +26,10 @@
 
 namespace noisetrail {
 
-/// Which of a step's tensors: its input x_t, the predicted x0_hat, the predicted eps_hat.
-enum class Field { Xt = 0, X0Hat = 1, EpsHat = 2 };
+/// Which of a step's tensors: its input x_t, the predicted x0_hat, the predicted eps_hat;
+/// on a guided run (contract section 9) also x0_hat of the conditional and of the
+/// unconditional prediction at the same x_t, which the guided x0_hat mixes.
+enum class Field { Xt = 0, X0Hat = 1, EpsHat = 2, X0Cond = 3, X0Uncond = 4 };
 
 /// The per-step diversity metrics of one frame (issue 5), computed by the
 /// recorder right after the step (recorder.hpp: computeFrameMetrics on x0_hat,
@@ -65,6 +67,9 @@ public:
         PlanStep plan;
         StepStats stats;
         FrameMetrics metrics; ///< NaN if not computed
+        /// A guided step stored x0_cond (every step of a guided run) and x0_uncond
+        /// (only inside the guidance interval: it is not evaluated elsewhere).
+        bool hasCond = false, hasUncond = false;
     };
 
     /// An empty store (no plan): size() 0, never finished.
@@ -106,12 +111,16 @@ public:
     /// x_t is known for step 0..size() once hasStart(): x_t of step k + 1 is
     /// x_prev of step k, so `step == size()` gives the newest state (the final
     /// samples on a finished run). x0_hat and eps_hat are known for published
-    /// steps; on a finished run `step == size()` gives the last step's.
+    /// steps; on a finished run `step == size()` gives the last step's; x0_cond
+    /// and x0_uncond only where has() says so (std::out_of_range elsewhere).
     /// Throws std::out_of_range otherwise, and InputError "the stored frames are
     /// damaged: ..." (naming the field and step) when the step's block does not decode:
     /// a session's blocks are inflated here, when shown, not when it is read, so a
     /// damaged file is found now. Every view catches it and shows the message.
     void decode(int step, Field field, std::vector<float>& out) const;
+    /// Whether decode(step, field) has a value: x0_cond and x0_uncond only where the
+    /// run was guided and (x0_uncond) the step inside the guidance interval.
+    bool has(int step, Field field) const;
     /// One value of x_t (same steps and errors as decode), for paths.
     float xtValue(int step, std::size_t index) const;
 
@@ -153,8 +162,9 @@ private:
     std::vector<StepInfo> info_;  // S
     std::vector<Block> xt_;       // S + 1: x_t of each step, then the final samples
     std::vector<Block> x0_, eps_; // S
+    std::vector<Block> x0Cond_, x0Uncond_; // S; empty blocks where StepInfo says none
     std::atomic<int> published_{0};
-    ChainState xtChain_, x0Chain_, epsChain_; // the writer's only
+    ChainState xtChain_, x0Chain_, epsChain_, x0CondChain_, x0UncondChain_; // the writer's only
 };
 
 } // namespace noisetrail
