@@ -239,6 +239,8 @@ void GuidanceDialog::showResult()
         metric_->clear();
         for (const auto& m : defs)
             metric_->addItem(QString::fromStdString(m.title), QString::fromStdString(m.key));
+        // The fidelity column first: log p(x0|c) on exact cards, the FD otherwise (where W > 1 pays).
+        metric_->setCurrentIndex(std::min(3, metric_->count() - 1));
     }
     table_->clear();
     table_->setRowCount(int(result_->rows.size()));

@@ -113,13 +113,20 @@ int ImageGridView::indexAt(QPoint pos) const
     return -1;
 }
 
+void ImageGridView::setEmptyText(const QString& text)
+{
+    emptyText_ = text;
+    update();
+}
+
 void ImageGridView::paintEvent(QPaintEvent*)
 {
     QPainter p(this);
     p.fillRect(rect(), palette().window());
     if (images_.empty()) {
         p.setPen(palette().color(QPalette::PlaceholderText));
-        p.drawText(rect(), Qt::AlignCenter | Qt::TextWordWrap, tr("Press Run to sample"));
+        p.drawText(rect().adjusted(8, 0, -8, 0), Qt::AlignCenter | Qt::TextWordWrap,
+                   emptyText_.isEmpty() ? tr("Press Run to sample") : emptyText_);
         return;
     }
     const Layout l = layout();

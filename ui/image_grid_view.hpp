@@ -21,6 +21,8 @@ public:
     /// The batch's first images (any beyond kMaxShown are dropped); `total` the
     /// batch size when the caller made only the first kMaxShown (default: images.size()).
     void setImages(std::vector<QImage> images, int total = -1);
+    /// What an empty grid says (default "Press Run to sample"); empty restores the default.
+    void setEmptyText(const QString& text);
     /// One strip per image (or none): drawn under each sample while shown.
     void setStrips(std::vector<ClassStrip> strips);
     const std::vector<ClassStrip>& strips() const { return strips_; }
@@ -53,6 +55,7 @@ private:
     int noteHeight() const;
     bool stripsShown() const;
     std::vector<QImage> images_;
+    QString emptyText_;
     int total_ = 0;
     std::vector<ClassStrip> strips_;
     bool showStrips_ = false;

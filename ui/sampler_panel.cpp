@@ -170,9 +170,10 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     // Classifier-free guidance, on conditional cards only: like eta, a live knob.
     guidanceBox_ = new QWidget;
     guidanceBox_->setObjectName("guidanceRow");
-    auto* g = new QHBoxLayout(guidanceBox_);
-    g->setContentsMargins(0, 0, 0, 0);
-    g->setSpacing(4);
+    guidanceGrid_ = new QGridLayout(guidanceBox_);
+    guidanceGrid_->setContentsMargins(0, 0, 0, 0);
+    guidanceGrid_->setHorizontalSpacing(4);
+    guidanceGrid_->setVerticalSpacing(2);
     class_ = new QComboBox;
     class_->setObjectName("classCombo");
     class_->setMinimumContentsLength(4);
@@ -198,14 +199,9 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     auto* classLabel = new QLabel(tr("class"));
     auto* scaleLabel = new QLabel(tr("W"));
     scaleLabel->setToolTip(scale_->toolTip());
-    g->addWidget(classLabel);
-    g->addWidget(class_, 2);
-    g->addWidget(scaleLabel);
-    g->addWidget(scale_, 1);
-    g->addWidget(intervalLabel_);
-    g->addWidget(intervalLo_, 1);
-    g->addWidget(new QLabel(QStringLiteral("\u2013")));
-    g->addWidget(intervalHi_, 1);
+    guidanceRow_ = {classLabel, class_, scaleLabel, scale_, intervalLabel_, intervalLo_,
+                    new QLabel(QStringLiteral("\u2013")), intervalHi_};
+    layoutGuidance(oneRow_);
     guidanceBox_->hide();
     outer->addWidget(guidanceBox_);
 
@@ -355,8 +351,36 @@ void SamplerPanel::setIndex(int index)
     scatter_->setColor(c);
 }
 
+void SamplerPanel::layoutGuidance(bool oneRow)
+{
+    // One row beside wide controls; narrow (four panels on a laptop): the class and W,
+    // then the interval below them.
+    if (!guidanceGrid_)
+        return;
+    for (QWidget* w : guidanceRow_)
+        guidanceGrid_->removeWidget(w);
+    for (int c = 0; c < 8; ++c)
+        guidanceGrid_->setColumnStretch(c, 0);
+    if (oneRow) {
+        for (int c = 0; c < int(guidanceRow_.size()); ++c)
+            guidanceGrid_->addWidget(guidanceRow_[std::size_t(c)], 0, c);
+        for (int c : {1, 3, 5, 7})
+            guidanceGrid_->setColumnStretch(c, c == 1 ? 2 : 1);
+    } else {
+        guidanceGrid_->addWidget(guidanceRow_[0], 0, 0);
+        guidanceGrid_->addWidget(guidanceRow_[1], 0, 1, 1, 3);
+        guidanceGrid_->addWidget(guidanceRow_[2], 0, 4);
+        guidanceGrid_->addWidget(guidanceRow_[3], 0, 5);
+        for (int i = 4; i < 8; ++i)
+            guidanceGrid_->addWidget(guidanceRow_[std::size_t(i)], 1, i - 4);
+        for (int c : {1, 3, 5})
+            guidanceGrid_->setColumnStretch(c, 1);
+    }
+}
+
 void SamplerPanel::layoutControls(bool oneRow)
 {
+    layoutGuidance(oneRow);
     // One row when the panel is wide (two panels on a laptop), two when narrow (four panels).
     oneRow_ = oneRow;
     QWidget* order[] = {sampler_, labels_[0], steps_, labels_[1], eta_, spacing_, variance_, labels_[2], clip_};
@@ -847,21 +871,34 @@ void SamplerPanel::redraw()
         scatter_->setState(shownStore_.get(), shownStep_);
         return;
     }
-    const Field field = computed ? shownField_ : Field::Xt;
+    Field field = computed ? shownField_ : Field::Xt;
+    grid_->setEmptyText({});
     if (!st.has(shownStep_, field)) {
-        // x0_cond / x0_uncond: only a guided run has them, x0_uncond only inside the guidance interval.
-        grid_->setImages({}, st.batch());
-        grid_->setStrips({});
-        const Guidance& g = doc_->shownConfig(index_).guidance;
-        footer_->setText(!is_guided(doc_->shownConfig(index_))
-                             ? tr("%1: this panel's run is not guided (pick a class and W ≠ 1)")
-                                   .arg(QString::fromStdString(to_string(field)))
-                         : g.interval ? tr("%1: not evaluated at this step, outside the guidance interval [%2, %3]")
-                                            .arg(QString::fromStdString(to_string(field)))
-                                            .arg((*g.interval)[0])
-                                            .arg((*g.interval)[1])
-                                      : tr("%1: not evaluated at this step").arg(QString::fromStdString(to_string(field))));
-        return;
+        // x0_cond / x0_uncond are stored by guided runs (W != 1). An unguided run used one
+        // prediction alone, and its x0_hat is that one: a class at W = 1 the conditional,
+        // no class the unconditional (contract section 9).
+        const SamplerConfig shown = doc_->shownConfig(index_);
+        const bool conditional = !shown.guidance.classes.empty();
+        if (!is_guided(shown) && (field == Field::X0Cond) == conditional) {
+            field = Field::X0Hat;
+        } else {
+            const Guidance& g = shown.guidance;
+            const QString name = QString::fromStdString(to_string(field));
+            const QString why =
+                !is_guided(shown) ? (conditional ? tr("%1: not evaluated, W = 1 is the conditional model alone")
+                                                 : tr("%1: not evaluated, no class (the unconditional model)"))
+                                        .arg(name)
+                : g.interval ? tr("%1: not evaluated at this step, outside the guidance interval [%2, %3]")
+                                   .arg(name)
+                                   .arg((*g.interval)[0])
+                                   .arg((*g.interval)[1])
+                             : tr("%1: not evaluated at this step").arg(name);
+            grid_->setImages({}, st.batch());
+            grid_->setStrips({});
+            grid_->setEmptyText(why);
+            footer_->setText(why);
+            return;
+        }
     }
     try {
         st.decode(shownStep_, field, scratch_);

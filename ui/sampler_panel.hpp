@@ -108,6 +108,7 @@ protected:
 
 private:
     void layoutControls(bool oneRow);
+    void layoutGuidance(bool oneRow);
     int oneRowWidth() const; ///< the panel width at which one row shows every box's longest entry whole
     void updateHeader();
     void updateEnabled();
@@ -148,6 +149,8 @@ private:
     QDoubleSpinBox* clip_ = nullptr;
     // Conditional cards only (contract section 9): the class, W and its interval.
     QWidget* guidanceBox_ = nullptr;
+    QGridLayout* guidanceGrid_ = nullptr;
+    std::vector<QWidget*> guidanceRow_; ///< labels and boxes in reading order (layoutGuidance)
     QComboBox* class_ = nullptr;
     QDoubleSpinBox* scale_ = nullptr;
     QLabel* intervalLabel_ = nullptr;

@@ -70,7 +70,7 @@ WindowActions::WindowActions(QMainWindow* w) : QObject(w)
                       "with a metric-vs-steps plot (Ctrl+Shift+C)"),
                    "compareAction");
 
-    guidanceSideBySide = make(w, tr("Guidance &Side by Side (W 0, 1, 3, 7)"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G),
+    guidanceSideBySide = make(w, tr("G&uidance Side by Side (W 0, 1, 3, 7)"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_G),
                               tr("Conditional models: four panels with panel 1's sampler and class, at guidance "
                                  "W = 0 (unconditional), 1 (conditional), 3 and 7, from the same x_T (Ctrl+Shift+G)"),
                               "guidanceSideBySideAction");

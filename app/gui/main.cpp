@@ -5,6 +5,7 @@
 #include "equation_view.hpp"
 #include "main_window.hpp"
 #include "noisetrail/lesson.hpp"
+#include "noisetrail/render.hpp"
 #include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 #include "palette.hpp"
@@ -173,7 +174,7 @@ int main(int argc, char** argv)
     QCommandLineOption dark("dark", "Use a dark palette.");
     QCommandLineOption seed("seed", "Seed of the shared starting noise.", "N");
     QCommandLineOption panels("panels", "Number of sampler panels, 1..4 (default 2).", "N");
-    QCommandLineOption field("field", "What image panels show: x_t, x0_hat or eps_hat.", "FIELD", "x_t");
+    QCommandLineOption field("field", "What image panels show: x_t, x0_hat, eps_hat, or on guided runs x0_cond or x0_uncond.", "FIELD", "x_t");
     QCommandLineOption shotCompare("screenshot-compare",
                                    "Open the Compare view (DDPM vs DDIM), compute what the cache lacks, save "
                                    "PREFIX.png of it, then quit.", "PREFIX");
@@ -221,13 +222,10 @@ int main(int argc, char** argv)
     MainWindow w(opts);
     if (cli.isSet(seed))
         w.setSeed(cli.value(seed).toULongLong());
-    const QString f = cli.value(field);
-    if (f == "x0_hat")
-        w.setField(Field::X0Hat);
-    else if (f == "eps_hat")
-        w.setField(Field::EpsHat);
-    else if (f != "x_t") {
-        std::fprintf(stderr, "noisetrail: --field must be x_t, x0_hat or eps_hat, got '%s'\n", qPrintable(f));
+    try {
+        w.setField(noisetrail::parse_field(cli.value(field).toStdString(), "--field")); // core's names, as the CLI's
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "noisetrail: %s\n", e.what());
         return 2;
     }
     if (cli.isSet(panels)) {

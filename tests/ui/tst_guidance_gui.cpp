@@ -3,6 +3,7 @@
 // switch, the W 0 / 1 / 3 / 7 preset, and the 2-D target drawn and judged by p(x | c).
 #include "guidance_dialog.hpp"
 #include "main_window.hpp"
+#include "image_grid_view.hpp"
 #include "sampler_panel.hpp"
 #include "scatter_view.hpp"
 #include "timeline_bar.hpp"
@@ -158,13 +159,21 @@ private Q_SLOTS:
         QCOMPARE(w->field(), Field::X0Uncond);
         action(*w, "toStartAction")->trigger(); // Home: the first step
         QTRY_VERIFY2(w->panel(0)->findChild<QLabel*>("panelFooter")->text().contains(QStringLiteral("outside the guidance interval")), qPrintable(w->panel(0)->findChild<QLabel*>("panelFooter")->text()));
-        QTRY_VERIFY(w->panel(1)->findChild<QLabel*>("panelFooter")->text().contains(QStringLiteral("not guided")));
+        // Panel 2 has no class: its x0_hat is the unconditional prediction, and it shows it.
+        const auto footer = [&](int p) { return w->panel(p)->findChild<QLabel*>("panelFooter")->text(); };
+        QTRY_VERIFY2(footer(1).startsWith(QStringLiteral("step 1 of 10")), qPrintable(footer(1)));
+        QVERIFY(w->panel(1)->imageView()->count() > 0);
         // At the last step (t inside the interval) it is shown.
         action(*w, "toEndAction")->trigger();
         action(*w, "stepBackAction")->trigger(); // one level back from the final samples: the last step
-        QTRY_VERIFY(w->panel(0)->findChild<QLabel*>("panelFooter")->text().startsWith(QStringLiteral("step 10 of 10")));
+        QTRY_VERIFY(footer(0).startsWith(QStringLiteral("step 10 of 10")));
+        QVERIFY(w->panel(0)->imageView()->count() > 0);
+        // Ctrl+4 (x0_cond): panel 2, without a class, has none and says why.
         action(*w, "field_x0_cond")->trigger();
         QCOMPARE(w->field(), Field::X0Cond);
+        QTRY_VERIFY2(footer(1).contains(QStringLiteral("no class")), qPrintable(footer(1)));
+        QCOMPARE(w->panel(1)->imageView()->count(), 0);
+        QVERIFY(w->panel(0)->imageView()->count() > 0);
     }
 
     void compareGuidanceScalesMeasuresTheTradeOff()
