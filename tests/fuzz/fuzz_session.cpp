@@ -22,7 +22,8 @@ namespace {
 
 /// The format version the payload's description names ("noisetrail-session/N",
 /// N a digit; else this build's): the header must agree with it, and the seeds
-/// hold payloads of format 1 and 2.
+/// hold payloads of format 1 and 2 and a whole format-3 file
+/// with a guided panel (guided-v3.ntsession: x0_cond and x0_uncond blocks).
 std::uint32_t payload_version(std::string_view payload)
 {
     constexpr std::string_view name = "noisetrail-session/";

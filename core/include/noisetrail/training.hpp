@@ -61,6 +61,10 @@ struct TrainConfig {
     std::string command;                   ///< how this run was started, recorded in the card
 };
 
+/// `card` without its extension, plus `suffix` (".ckpt", "-loss.csv"): where training
+/// keeps its checkpoints, loss log and weights beside the card it writes.
+std::filesystem::path training_sibling(const std::filesystem::path& card, const std::string& suffix);
+
 /// The defaults of a kind filled in (steps, batch, lr, ...); InputError for an unknown kind.
 TrainConfig with_defaults(TrainConfig config);
 
@@ -68,6 +72,8 @@ TrainConfig with_defaults(TrainConfig config);
 /// "steps", "schedule": {...}, "architecture": {...}, ...); paths relative to the
 /// file's folder. Unknown keys are an InputError naming the file and key.
 TrainConfig read_train_config(const std::filesystem::path& path);
+/// The same from the file's text (`path` names it and anchors relative paths).
+TrainConfig parse_train_config(const std::string& text, const std::filesystem::path& path);
 
 /// The config as a JSON object text (what the card's training.config records).
 std::string to_json(const TrainConfig& config);
