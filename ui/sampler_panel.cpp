@@ -593,7 +593,9 @@ Guidance SamplerPanel::guidanceOfControls() const
         g.classes = listedClasses_;
     if (g.classes.empty())
         return g; // unconditional: the null label, no scale
-    if (scale_->value() != 1.0)
+    // W = 1 stays unset (the default) unless the document says 1 itself (a recipe's "guidance": 1).
+    const auto had = index_ < doc_->panelCount() ? doc_->panelConfig(index_).guidance.scale : std::nullopt;
+    if (scale_->value() != 1.0 || had)
         g.scale = scale_->value();
     if (intervalLo_->value() > intervalLo_->minimum() || intervalHi_->value() < intervalHi_->maximum())
         g.interval = std::array<double, 2>{std::min(intervalLo_->value(), intervalHi_->value()),
