@@ -53,7 +53,7 @@ void TestCli::help_and_version()
     const Result v = cli({"--version"});
     QCOMPARE(v.code, 0);
     QVERIFY(v.out.startsWith("noisetrail-cli "));
-    for (const char* cmd : {"sample", "plan"}) {
+    for (const char* cmd : {"sample", "plan", "field"}) {
         const Result h = cli({cmd, "--help"});
         QCOMPARE(h.code, 0);
         QVERIFY(h.out.contains("--model"));
