@@ -662,8 +662,9 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
     long long steps_left = 0;
     int cells_left = 0;
     for (const Todo& c : todo)
-        if (!cached_entry(cell_key(hash, res.variants[c.variant], res.cell_steps(c.variant, c.step_index), o, n, batch)))
-            steps_left += res.cell_steps(c.variant, c.step_index), ++cells_left;
+        if (const int S = res.cell_steps(c.variant, c.step_index);
+            !cached_entry(cell_key(hash, res.variants[c.variant], S, o, n, batch)))
+            steps_left += S, ++cells_left;
     const int chunks = (n + batch - 1) / batch;
     double sample_seconds = 0, measure_seconds = 0;
     long long steps_done = 0;

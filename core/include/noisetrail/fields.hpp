@@ -39,8 +39,9 @@ PathPoint field_path(const Model& model, double level);
 /// Evaluate the field at the points `points` ([N, *data_shape], row-major, N >= 1)
 /// at noise level `level` (field_path). One batched model call (two when guided).
 /// InputError for a bad level, class, guidance or size; RunError if the model fails.
-/// Safe to call from a worker thread while no run uses the same model.
-VectorField evaluate_field(const Model& model, std::span<const float> points, double level, const FieldOptions& options = {});
+/// Call it from a worker (it runs the model), not from two threads on one model at once.
+VectorField evaluate_field(const Model& model, std::span<const float> points, double level,
+                           const FieldOptions& options = {});
 
 // ---- The exact path ------------------------------------------------------------------------
 
