@@ -48,6 +48,7 @@ int cmd_consistency(const std::vector<std::string>& argv);
 int cmd_decision(const std::vector<std::string>& argv);
 int cmd_reflow(const std::vector<std::string>& argv);
 int cmd_guidance(const std::vector<std::string>& argv);
+int cmd_field(const std::vector<std::string>& argv);
 
 extern const char* const kSampleHelp;
 extern const char* const kPlanHelp;
@@ -59,6 +60,7 @@ extern const char* const kSessionHelp;
 extern const char* const kInvertHelp, *const kInterpolateHelp, *const kConsistencyHelp, *const kDecisionHelp;
 extern const char* const kReflowHelp;
 extern const char* const kGuidanceHelp;
+extern const char* const kFieldHelp;
 
 // Shared by subcommands that sample.
 extern const std::set<std::string> kSamplerFlags;

@@ -57,6 +57,9 @@ model (its card or weights changed) is recomputed, and a note says so.
                         mnist-classifier.json in the model card's folder)
   --kernel-bandwidth H  RBF bandwidth h of the 2-D Vendi score and MMD, data units (default 0.5)
   --no-cache            recompute every cell (the cache file is rewritten)
+  --equal-nfe           equal cost: the columns (--steps) are budgets of model calls
+                        (NFE), a Heun row joins, and each row takes the steps that fit:
+                        Heun's S steps cost 2S - 1 calls, so Heun 10 stands beside DDIM 19
   --device cpu|cuda     where to sample (default cpu)
   --threads N           intra-op threads, 1..4x the cores (default: the free cores,
                         1 for 2-D data)
@@ -224,7 +227,7 @@ int cmd_compare(const std::vector<std::string>& argv)
     const Args args(argv,
                     {"--model", "--out", "--samples", "--steps", "--etas", "--seed", "--batch", "--spacing",
                      "--classifier", "--kernel-bandwidth", "--device", "--threads"},
-                    {"--quick", "--no-cache", "--help"});
+                    {"--quick", "--no-cache", "--equal-nfe", "--help"});
     if (args.has("--help")) {
         std::cout << kCompareHelp;
         return 0;
@@ -297,6 +300,7 @@ int cmd_compare(const std::vector<std::string>& argv)
         opt.classifier = *c;
     opt.kernel_bandwidth = vendi_bw;
     opt.threads = threads;
+    opt.equal_nfe = args.has("--equal-nfe");
     opt.cache_file = out / "compare-cache.json";
     opt.use_cache = !args.has("--no-cache");
     std::error_code ec;
@@ -386,7 +390,7 @@ int cmd_compare(const std::vector<std::string>& argv)
             for (std::size_t k = 0; k < steps.size(); ++k) {
                 const Variant& v = variants[i];
                 csv << v.key << ',' << v.label << ',' << v.config.sampler << ',' << fmt(v.config.eta, "%g") << ','
-                    << (sampler_info(v.config.sampler).uses_variance ? to_string(v.config.variance) : "") << ',' << steps[k] << ',' << n
+                    << (sampler_info(v.config.sampler).uses_variance ? to_string(v.config.variance) : "") << ',' << res.cell_steps(i, k) << ',' << n
                     << ',' << seed;
                 for (const auto& d : defs) {
                     const auto it = results[i][k].find(d.key);
@@ -410,6 +414,11 @@ int cmd_compare(const std::vector<std::string>& argv)
        << " samples per cell, seed " << seed << " (every cell starts from the same x_T), spacing "
        << to_string(spacing) << ". DDIM rows use eta as given; the DDPM sigma-hat row is the ancestral sampler "
        << "with the fixed_large variance (beta'), as in the DDIM paper's Table 1.\n\n"
+       << (res.equal_nfe ? "Equal cost: the columns are budgets of model calls (NFE); each row takes the steps that "
+                           "fit (Heun's S steps cost 2S - 1 calls: Heun " +
+                               std::to_string(res.cell_steps(variants.size() - 1, 0)) + " steps stand under NFE " +
+                               std::to_string(steps.front()) + "; compare.csv's steps column says each row's).\n\n"
+                         : "")
        << "Reference: " << res.note << ".";
     if (res.kind == ReferenceKind::Mixture || res.kind == ReferenceKind::DataPoints)
         md << " RBF kernels (Vendi, MMD^2) use the fixed bandwidth h = " << fmt(vendi_bw, "%g")
@@ -432,7 +441,7 @@ int cmd_compare(const std::vector<std::string>& argv)
                : better == 2  ? " (closest to the row \"" + truth_label + "\" is best)"
                               : "")
            << "\n\n![" << d.key << "](compare-" << d.key << ".png)\n\n| sampler |";
-        markdown_step_columns(md, steps);
+        markdown_step_columns(md, steps, res.equal_nfe ? "NFE" : "S");
         std::vector<std::vector<double>> table(variants.size(), std::vector<double>(steps.size(), kNaN));
         for (std::size_t i = 0; i < variants.size(); ++i)
             for (std::size_t k = 0; k < steps.size(); ++k)
@@ -463,7 +472,7 @@ int cmd_compare(const std::vector<std::string>& argv)
                     table, tv, res.truth_legend);
     }
     md << "\n## Seconds per cell (sampling + metrics)\n\n| sampler |";
-    markdown_step_columns(md, steps);
+    markdown_step_columns(md, steps, res.equal_nfe ? "NFE" : "S");
     for (std::size_t i = 0; i < variants.size(); ++i) {
         md << "| " << variants[i].label << " |";
         for (std::size_t k = 0; k < steps.size(); ++k)

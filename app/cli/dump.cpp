@@ -2,11 +2,13 @@
 
 #include "noisetrail/atomic_file.hpp"
 #include "noisetrail/errors.hpp"
+#include "noisetrail/fields.hpp"
 #include "noisetrail/image_io.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/straightness.hpp"
 #include "noisetrail/version.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -19,24 +21,32 @@ const std::vector<std::string> kSamplesNames{"samples.npy", "samples.png"};
 
 namespace {
 
-void write_stats_csv(const std::filesystem::path& path, const Frames& frames)
+/// `ode_error`: one per frame, or empty where the column does not apply (has_exact_ode).
+void write_stats_csv(const std::filesystem::path& path, const Frames& frames, const std::vector<double>& ode_error)
 {
     std::ostringstream out;
     out << "step,t,t_prev,alpha_bar,alpha_bar_prev,sigma";
     for (const auto& n : step_stat_names())
         out << ',' << n;
-    out << ",model_calls\n";
+    out << ",model_calls";
+    if (!ode_error.empty())
+        out << ',' << kOdeErrorColumn;
+    out << '\n';
     char buf[64];
     const auto num = [&](double v) {
         std::snprintf(buf, sizeof buf, "%.17g", v);
         return std::string(buf);
     };
-    for (const auto& f : frames) {
+    for (std::size_t k = 0; k < frames.size(); ++k) {
+        const auto& f = frames[k];
         out << f->step << ',' << f->plan.t << ',' << f->plan.t_prev << ',' << num(f->plan.alpha_bar) << ','
             << num(f->plan.alpha_bar_prev) << ',' << num(f->plan.sigma);
         for (double v : step_stat_values(f->stats))
             out << ',' << num(v);
-        out << ',' << f->model_calls << '\n';
+        out << ',' << f->model_calls;
+        if (!ode_error.empty())
+            out << ',' << num(k < ode_error.size() ? ode_error[k] : std::nan(""));
+        out << '\n';
     }
     write_file_atomic(path, out.str());
 }
@@ -87,7 +97,10 @@ void write_dump(const std::filesystem::path& d, const Run& run, const Frames& fr
         write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(levels.size())}, levels.data());
     else
         write_npy(d / "timesteps.npy", {static_cast<std::int64_t>(ts.size())}, ts.data());
-    write_stats_csv(d / "stats.csv", frames);
+    // Exact cards, deterministic samplers: the distance from the exact ODE path (contract
+    // section 10), computed here only, where the column is written: runs without --dump
+    // never pay for the reference integration.
+    write_stats_csv(d / "stats.csv", frames, ode_errors(run, frames));
     write_decision_dump(d, model, frames);
 
     nlohmann::json meta;

@@ -48,13 +48,13 @@ inline Canvas::Color palette(int k)
     return compare::kPalette[static_cast<std::size_t>(std::max(k, 0)) % compare::kPalette.size()];
 }
 
-/// The column headers of a Markdown table over step counts: " S = 10 | S = 20 |",
-/// then the rule (first column left-aligned, numbers right-aligned). The row
-/// header cell ("| sampler |") is the caller's.
-inline void markdown_step_columns(std::ostream& md, const std::vector<int>& steps)
+/// The column headers of a Markdown table over step counts: " S = 10 | S = 20 |"
+/// (`name` "NFE": model-call budgets), then the rule (first column left-aligned,
+/// numbers right-aligned). The row header cell ("| sampler |") is the caller's.
+inline void markdown_step_columns(std::ostream& md, const std::vector<int>& steps, const char* name = "S")
 {
     for (int s : steps)
-        md << " S = " << s << " |";
+        md << ' ' << name << " = " << s << " |";
     md << "\n|---|";
     for (std::size_t k = 0; k < steps.size(); ++k)
         md << "---:|";

@@ -41,6 +41,8 @@ const Command kCommands[] = {
      &noisetrail::cli::cmd_reflow},
     {"guidance", "classifier-free guidance's trade-off, one row per scale W", noisetrail::cli::kGuidanceHelp,
      &noisetrail::cli::cmd_guidance},
+    {"field", "the field a sampler follows (eps_hat, x0_hat, score) on a 2-D grid", noisetrail::cli::kFieldHelp,
+     &noisetrail::cli::cmd_field},
 };
 
 void usage(std::ostream& out)

@@ -31,7 +31,9 @@ Sample from a model with one sampler and write the results.
                         (a grid for images, a scatter for 2-D data)
   --dump DIR            write every step: xt.npy [S+1,B,...], x0_pred.npy and
                         eps_pred.npy [S,B,...], timesteps.npy, stats.csv (with the
-                        model calls of each step), meta.json
+                        model calls of each step and, for exact cards and
+                        deterministic samplers, ode_error: the distance from the
+                        exact ODE path), meta.json
   --help                this text
 
 Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.

@@ -255,7 +255,7 @@ const std::array<std::array<std::uint8_t, 3>, 10> kPalette{{{31, 119, 180},
                                                                 {23, 190, 207}}};
 
 
-std::vector<Variant> make_variants(const std::vector<double>& etas, Spacing spacing)
+std::vector<Variant> make_variants(const std::vector<double>& etas, Spacing spacing, bool heun)
 {
     std::vector<Variant> v;
     for (double eta : etas) {
@@ -274,7 +274,25 @@ std::vector<Variant> make_variants(const std::vector<double>& etas, Spacing spac
     for (std::size_t i = 0; i + 1 < v.size(); ++i)
         v[i].color = kPalette[(i < 4 ? i : i + 1) % kPalette.size()];
     v.back().color = kPalette[4];
+    if (heun) {
+        SamplerConfig h;
+        h.sampler = "heun";
+        h.spacing = spacing;
+        v.push_back({"heun", "Heun", h, kPalette[7 % kPalette.size()]});
+    }
     return v;
+}
+
+int steps_within_nfe(const SamplerConfig& config, int nfe)
+{
+    // S steps of a sampler with two calls a step cost 2S - 1 (the last step makes one).
+    return sampler_info(config.sampler).max_model_calls_per_step == 2 ? std::max(1, (nfe + 1) / 2) : nfe;
+}
+
+int Result::cell_steps(std::size_t variant, std::size_t step_index) const
+{
+    const int column = steps.at(step_index);
+    return equal_nfe ? steps_within_nfe(variants.at(variant).config, column) : column;
 }
 
 std::vector<MetricDef> metric_defs(ReferenceKind kind, int components)
@@ -503,8 +521,9 @@ Result cached_cells(const Model& model, const Options& o)
     const auto mix = metrics::mixture_from_card(card);
     res.components = mix ? mix->components() : 0;
     res.model_name = card.name;
-    res.variants = make_variants(o.etas, o.spacing);
+    res.variants = make_variants(o.etas, o.spacing, o.equal_nfe);
     res.steps = o.steps;
+    res.equal_nfe = o.equal_nfe;
     res.metrics = metric_defs(res.kind, res.components);
     res.samples = o.samples;
     res.batch = o.batch > 0 ? std::min(o.batch, o.samples) : default_batch(card, o.samples);
@@ -518,7 +537,7 @@ Result cached_cells(const Model& model, const Options& o)
     std::string why;
     for (std::size_t i = 0; i < res.variants.size(); ++i)
         for (std::size_t k = 0; k < res.steps.size(); ++k) {
-            keys.push_back(cell_key(hash, res.variants[i], res.steps[k], o, res.samples, res.batch));
+            keys.push_back(cell_key(hash, res.variants[i], res.cell_steps(i, k), o, res.samples, res.batch));
             if (const nlohmann::json* e = usable_entry(cells, keys.back(), &res.warnings))
                 res.cells[i][k] = *cell_from_json(*e, &why);
         }
@@ -564,8 +583,9 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
     res.components = ref.mixture ? ref.mixture->components() : 0;
     res.model_name = card.name;
     res.metrics = metric_defs(ref.kind, res.components);
-    res.variants = make_variants(o.etas, o.spacing);
+    res.variants = make_variants(o.etas, o.spacing, o.equal_nfe);
     res.steps = o.steps;
+    res.equal_nfe = o.equal_nfe;
     res.samples = n;
     res.batch = batch;
     res.seed = o.seed;
@@ -618,7 +638,7 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
             all[k] = v;
         for (std::size_t i = 0; i < res.variants.size(); ++i)
             for (std::size_t k = 0; k < res.steps.size(); ++k) {
-                keys.push_back(cell_key(hash, res.variants[i], res.steps[k], o, n, batch));
+                keys.push_back(cell_key(hash, res.variants[i], res.cell_steps(i, k), o, n, batch));
                 usable_entry(all, keys.back(), &ev.warnings); // warns once about a malformed cell
             }
         res.stale = count_stale(all, keys, card.name);
@@ -642,8 +662,9 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
     long long steps_left = 0;
     int cells_left = 0;
     for (const Todo& c : todo)
-        if (!cached_entry(cell_key(hash, res.variants[c.variant], res.steps[c.step_index], o, n, batch)))
-            steps_left += res.steps[c.step_index], ++cells_left;
+        if (const int S = res.cell_steps(c.variant, c.step_index);
+            !cached_entry(cell_key(hash, res.variants[c.variant], S, o, n, batch)))
+            steps_left += S, ++cells_left;
     const int chunks = (n + batch - 1) / batch;
     double sample_seconds = 0, measure_seconds = 0;
     long long steps_done = 0;
@@ -662,7 +683,7 @@ Result run_compare(const Model& model, const Options& o, const ProgressCallback&
             break;
         }
         const Variant& v = res.variants[c.variant];
-        const int S = res.steps[c.step_index];
+        const int S = res.cell_steps(c.variant, c.step_index);
         const std::string key = cell_key(hash, v, S, o, n, batch);
         Cell& cell = res.cells[c.variant][c.step_index];
         ev.cell = static_cast<int>(index);

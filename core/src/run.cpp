@@ -3,6 +3,7 @@
 #include "run_impl.hpp"
 
 #include "denoiser.hpp"
+#include "guidance.hpp"
 #include "noisetrail/errors.hpp"
 #include "noisetrail/fingerprint.hpp"
 #include "noisetrail/limits.hpp"
@@ -122,6 +123,57 @@ int default_batch(const ModelCard& card)
     return card.is_image() ? 16 : 1000;
 }
 
+namespace detail {
+
+at::Tensor class_labels(const ModelCard& card, const Guidance& g, std::int64_t batch)
+{
+    const auto C = static_cast<int>(card.classes.size());
+    if (!g.classes.empty() && !card.is_conditional())
+        throw InputError("--class: model " + card.name + " (" + card.path.string() +
+                         ") is unconditional: its card names no classes");
+    for (int k : g.classes)
+        if (k < 0 || k >= C)
+            throw InputError("--class " + std::to_string(k) + ": model " + card.name + " has classes 0.." +
+                             std::to_string(C - 1));
+    if (!card.is_conditional())
+        return at::Tensor();
+    // Classes cycled over the batch; none asked means the null label (the unconditional model).
+    std::vector<std::int64_t> c(static_cast<std::size_t>(batch), card.null_label());
+    for (std::size_t b = 0; !g.classes.empty() && b < c.size(); ++b)
+        c[b] = g.classes[b % g.classes.size()];
+    return at::tensor(c, at::TensorOptions().dtype(at::kLong));
+}
+
+GuidedOutput predict_guided(Denoiser& d, const ModelCard& card, const at::Tensor& x_in, const at::Tensor& t,
+                            const at::Tensor& classes, double w)
+{
+    GuidedOutput g;
+    if (w == 1.0 || !classes.defined()) { // the conditional model (or an unconditional card): one evaluation
+        g.out = g.cond = d.predict(x_in, t, classes);
+        return g;
+    }
+    const std::int64_t B = x_in.size(0);
+    const at::Tensor null = at::full_like(classes, card.null_label());
+    // One call on 2B rows where the model family measured it cheaper (run_set.cpp).
+    if (d.merging_pays(2 * B)) {
+        const at::Tensor both = d.predict(at::cat({x_in, x_in}), at::cat({t, t}), at::cat({classes, null}));
+        g.cond = both.narrow(0, 0, B);
+        g.uncond = both.narrow(0, B, B);
+    } else {
+        g.cond = d.predict(x_in, t, classes);
+        g.uncond = d.predict(x_in, t, null);
+    }
+    // Classifier-free guidance (Ho & Salimans 2021, eq. 6, diffusers' convention):
+    // eps = eps_u + W (eps_c - eps_u). Every prediction (eps, x_0, v, velocity) is the
+    // same affine function of eps at this x_t, and the weights 1 - W and W sum to one,
+    // so mixing the raw outputs mixes eps_hat; x0_hat and clipping follow.
+    g.out = g.uncond + w * (g.cond - g.uncond);
+    g.calls = 2;
+    return g;
+}
+
+} // namespace detail
+
 // ---- Run ---------------------------------------------------------------------------------------
 
 Run::Impl::Impl(std::shared_ptr<const Model> m, const RunOptions& opt)
@@ -174,24 +226,10 @@ Run::Impl::Impl(std::shared_ptr<const Model> m, const RunOptions& opt)
     recipe.batch = batch;
     recipe.x_T = x_T;
 
-    // Conditioning (contract section 9): classes cycled over the batch; none asked on a
-    // conditional card means the null label (the unconditional model).
-    const Guidance& g = opt.sampler.guidance;
-    const auto C = static_cast<int>(card.classes.size());
-    if (!g.classes.empty() && !card.is_conditional())
-        throw InputError("--class: model " + card.name + " (" + card.path.string() +
-                         ") is unconditional: its card names no classes");
-    for (int k : g.classes)
-        if (k >= C)
-            throw InputError("--class " + std::to_string(k) + ": model " + card.name + " has classes 0.." +
-                             std::to_string(C - 1));
-    if (card.is_conditional()) {
-        std::vector<std::int64_t> c(static_cast<std::size_t>(batch), card.null_label());
-        for (std::size_t b = 0; !g.classes.empty() && b < c.size(); ++b)
-            c[b] = g.classes[b % g.classes.size()];
-        classes = at::tensor(c, at::TensorOptions().dtype(at::kLong));
+    // Conditioning (contract section 9): each sample's class, and the scale W.
+    classes = detail::class_labels(card, opt.sampler.guidance, batch);
+    if (card.is_conditional())
         guidance = guidance_scale(opt.sampler);
-    }
 }
 
 double Run::Impl::guidance_at(const at::Tensor& t) const
@@ -226,37 +264,13 @@ at::Tensor Run::Impl::call_model(const at::Tensor& x_in, const at::Tensor& t, bo
     at::Tensor out;
     int calls = 1;
     try {
-        detail::Denoiser& d = model->denoiser();
         const double w = guidance_at(t);
-        if (w == 1.0) { // the conditional model (or an unconditional card): one evaluation
-            out = d.predict(x_in, t, classes);
-            if (record_guidance && guidance != 1.0) {
-                last_cond = out;
-                last_uncond = at::Tensor(); // outside the guidance interval: not evaluated
-            }
-        } else {
-            const std::int64_t B = x_in.size(0);
-            const at::Tensor null = at::full_like(classes, model->card().null_label());
-            at::Tensor cond, uncond;
-            // One call on 2B rows where the model family measured it cheaper (run_set.cpp).
-            if (d.merging_pays(2 * B)) {
-                const at::Tensor both = d.predict(at::cat({x_in, x_in}), at::cat({t, t}), at::cat({classes, null}));
-                cond = both.narrow(0, 0, B);
-                uncond = both.narrow(0, B, B);
-            } else {
-                cond = d.predict(x_in, t, classes);
-                uncond = d.predict(x_in, t, null);
-            }
-            // Classifier-free guidance (Ho & Salimans 2021, eq. 6, diffusers' convention):
-            // eps = eps_u + W (eps_c - eps_u). Every prediction (eps, x_0, v, velocity) is the
-            // same affine function of eps at this x_t, and the weights 1 - W and W sum to one,
-            // so mixing the raw outputs mixes eps_hat; x0_hat and clipping follow.
-            out = uncond + w * (cond - uncond);
-            calls = 2;
-            if (record_guidance) {
-                last_cond = cond;
-                last_uncond = uncond;
-            }
+        detail::GuidedOutput g = detail::predict_guided(model->denoiser(), model->card(), x_in, t, classes, w);
+        out = g.out;
+        calls = g.calls;
+        if (record_guidance && guidance != 1.0) {
+            last_cond = g.cond;
+            last_uncond = g.uncond; // undefined outside the guidance interval: not evaluated
         }
     } catch (const InputError&) {
         throw;

@@ -44,6 +44,8 @@ private Q_SLOTS:
     void bad_input_exits_2();
     void nan_model_exits_3_naming_step();
     void unstable_plan_warns_on_stderr();
+    void field_writes_contract_shapes();
+    void dump_has_ode_error_for_exact_deterministic_runs();
 };
 
 void TestCli::help_and_version()
@@ -51,7 +53,7 @@ void TestCli::help_and_version()
     const Result v = cli({"--version"});
     QCOMPARE(v.code, 0);
     QVERIFY(v.out.startsWith("noisetrail-cli "));
-    for (const char* cmd : {"sample", "plan"}) {
+    for (const char* cmd : {"sample", "plan", "field"}) {
         const Result h = cli({cmd, "--help"});
         QCOMPARE(h.code, 0);
         QVERIFY(h.out.contains("--model"));
@@ -237,6 +239,28 @@ void TestCli::bad_input_exits_2_data()
     QTest::newRow("torchscript corrupt archive") << QStringList{"sample", "--model", fx + "/torchscript/corrupt.json", "--trust-code"} << "not a loadable TorchScript archive";
     QTest::newRow("torchscript untrusted") << QStringList{"sample", "--model", fx + "/torchscript/gaussian_eps.json"} << "--trust-code";
     QTest::newRow("plan steps > T") << QStringList{"plan", "--model", ring(), "--steps", "5000"} << "--steps";
+    // field (contract section 10)
+    const QString out = QDir::temp().filePath("noisetrail-tst-cli-field-never-written");
+    const QStringList field{"field", "--model", ring(), "--out", out};
+    const QString flow = QString::fromStdString(test::source_path("models/ring8-flow.json"));
+    QTest::newRow("field no --t") << field << "--t";
+    QTest::newRow("field no --out") << QStringList{"field", "--model", ring(), "--t", "10"} << "--out";
+    QTest::newRow("field t not a number") << (field + QStringList{"--t", "late"}) << "--t";
+    QTest::newRow("field t not an integer on VP") << (field + QStringList{"--t", "10.5"}) << "--t 10.5";
+    QTest::newRow("field t > T-1") << (field + QStringList{"--t", "1000"}) << "0..999";
+    QTest::newRow("field t < 0") << (field + QStringList{"--t", "-1"}) << "--t";
+    QTest::newRow("field s = 0 on flow") << QStringList{"field", "--model", flow, "--out", out, "--t", "0"} << "(0, 1]";
+    QTest::newRow("field s > 1 on flow") << QStringList{"field", "--model", flow, "--out", out, "--t", "2"} << "(0, 1]";
+    QTest::newRow("field image card") << QStringList{"field", "--model", QString::fromStdString(test::source_path("models/mnist-500-exact.json")), "--out", out, "--t", "10"} << "data_shape";
+    QTest::newRow("field grid 1") << (field + QStringList{"--t", "10", "--grid", "1"}) << "--grid";
+    QTest::newRow("field grid 5000") << (field + QStringList{"--t", "10", "--grid", "5000"}) << "--grid";
+    QTest::newRow("field extent 3 numbers") << (field + QStringList{"--t", "10", "--extent", "0,1,0"}) << "--extent";
+    QTest::newRow("field extent reversed") << (field + QStringList{"--t", "10", "--extent", "1,0,0,1"}) << "--extent";
+    QTest::newRow("field extent nan") << (field + QStringList{"--t", "10", "--extent", "0,1,nan,1"}) << "--extent";
+    QTest::newRow("field guidance without class") << (field + QStringList{"--t", "10", "--guidance", "3"}) << "--guidance";
+    QTest::newRow("field class on unconditional card") << (field + QStringList{"--t", "10", "--class", "1"}) << "--class";
+    QTest::newRow("field class out of range") << QStringList{"field", "--model", QString::fromStdString(test::source_path("models/ring8-classes.json")), "--out", out, "--t", "10", "--class", "4"} << "--class 4";
+    QTest::newRow("field unknown flag") << (field + QStringList{"--t", "10", "--steps", "5"}) << "--steps";
 }
 
 void TestCli::bad_input_exits_2()
@@ -283,6 +307,84 @@ void TestCli::unstable_plan_warns_on_stderr()
     for (const auto& [sampler, spacing] : {std::pair{"heun", "leading"}, std::pair{"ddim", "trailing"}}) {
         const Result ok = run(sampler, spacing);
         QVERIFY2(ok.code == 0 && !ok.err.contains("warning"), qPrintable(ok.err));
+    }
+}
+
+void TestCli::field_writes_contract_shapes()
+{
+    QTemporaryDir dir;
+    const QString out = dir.filePath("f");
+    const Result r = cli({"field", "--model", ring(), "--t", "500", "--grid", "8", "--extent", "-2,2,-1,3", "--out", out});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const std::vector<std::int64_t> shape{8, 8, 2};
+    const NpyArray grid = read_npy((out + "/grid.npy").toStdString());
+    QCOMPARE(grid.dtype, NpyArray::DType::Float32);
+    QCOMPARE(grid.shape, shape);
+    // grid[i, j] = (x_j, y_i): x along the second axis, from X0 to X1 and Y0 to Y1.
+    for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j) {
+            QVERIFY(std::abs(grid.f32[(i * 8 + j) * 2] - (-2 + 4.0 * j / 7)) < 1e-6);
+            QVERIFY(std::abs(grid.f32[(i * 8 + j) * 2 + 1] - (-1 + 4.0 * i / 7)) < 1e-6);
+        }
+    const NpyArray eps = read_npy((out + "/eps.npy").toStdString()), x0 = read_npy((out + "/x0.npy").toStdString()),
+                   score = read_npy((out + "/score.npy").toStdString());
+    for (const NpyArray* a : {&eps, &x0, &score}) {
+        QCOMPARE(a->dtype, NpyArray::DType::Float32);
+        QCOMPARE(a->shape, shape);
+    }
+    QVERIFY(!QFile::exists(out + "/velocity.npy")); // VP: no velocity
+    // x_t = sqrt(ab) x0_hat + sqrt(1 - ab) eps_hat and score = -eps_hat / sqrt(1 - ab), ab of the
+    // card's linear schedule at t = 500 (contract section 1), computed here.
+    double ab = 1;
+    for (int t = 0; t <= 500; ++t)
+        ab *= 1 - (1e-4 + (0.02 - 1e-4) * t / 999);
+    for (std::size_t k = 0; k < grid.f32.size(); ++k) {
+        QVERIFY(std::abs(std::sqrt(ab) * x0.f32[k] + std::sqrt(1 - ab) * eps.f32[k] - grid.f32[k]) < 1e-4);
+        QVERIFY(std::abs(score.f32[k] * std::sqrt(1 - ab) + eps.f32[k]) < 1e-4);
+    }
+    // A flow card also writes the velocity eps_hat - x0_hat; the default grid is 32 x 32.
+    const QString fout = dir.filePath("flow");
+    const Result f = cli({"field", "--model", QString::fromStdString(test::source_path("models/ring8-flow.json")),
+                          "--t", "0.25", "--out", fout});
+    QVERIFY2(f.code == 0, qPrintable(f.err));
+    const NpyArray v = read_npy((fout + "/velocity.npy").toStdString()), fe = read_npy((fout + "/eps.npy").toStdString()),
+                   fx = read_npy((fout + "/x0.npy").toStdString()), fg = read_npy((fout + "/grid.npy").toStdString());
+    QCOMPARE(v.shape, (std::vector<std::int64_t>{32, 32, 2}));
+    QCOMPARE(fg.f32.front(), -3.0f); // the default extent -3,3,-3,3
+    QCOMPARE(fg.f32.back(), 3.0f);
+    for (std::size_t k = 0; k < v.f32.size(); ++k)
+        QVERIFY(std::abs(v.f32[k] - (fe.f32[k] - fx.f32[k])) < 1e-5);
+    // A conditional card with a class and a guidance scale.
+    const Result g = cli({"field", "--model", QString::fromStdString(test::source_path("models/ring8-classes.json")),
+                          "--t", "300", "--class", "2", "--guidance", "3", "--grid", "4", "--out", dir.filePath("g")});
+    QVERIFY2(g.code == 0, qPrintable(g.err));
+    QCOMPARE(read_npy(dir.filePath("g/score.npy").toStdString()).shape, (std::vector<std::int64_t>{4, 4, 2}));
+}
+
+void TestCli::dump_has_ode_error_for_exact_deterministic_runs()
+{
+    // Contract section 10: an exact card with a deterministic sampler has ode_error; DDPM has none.
+    QTemporaryDir dir;
+    for (const char* sampler : {"ddim", "heun", "ddpm"}) {
+        const QString dump = dir.filePath(sampler);
+        const Result r = cli({"sample", "--model", ring(), "--sampler", sampler, "--steps", "20", "--batch", "50",
+                              "--dump", dump});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        QFile csv(dump + "/stats.csv");
+        QVERIFY(csv.open(QIODevice::ReadOnly));
+        const QStringList lines = QString::fromUtf8(csv.readAll()).trimmed().split('\n');
+        QCOMPARE(lines.size(), 21);
+        const int col = int(lines[0].split(',').indexOf("ode_error"));
+        if (QByteArray(sampler) == "ddpm") {
+            QCOMPARE(col, -1);
+            continue;
+        }
+        QCOMPARE(col, lines[0].split(',').size() - 1); // a new column goes last
+        for (int k = 1; k <= 20; ++k) {
+            bool ok = false;
+            const double e = lines[k].split(',')[col].toDouble(&ok);
+            QVERIFY2(ok && std::isfinite(e) && e >= 0 && e < 1, qPrintable(lines[k]));
+        }
     }
 }
 

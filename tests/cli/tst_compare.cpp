@@ -38,6 +38,7 @@ class TestCompare : public QObject {
 private Q_SLOTS:
     void quick_grid_writes_tables_plots_and_reuses_cache();
     void image_model_is_measured_on_classifier_features();
+    void equal_nfe_pairs_heun_with_ddim();
     void bad_arguments_exit_2_data();
     void bad_arguments_exit_2();
 };
@@ -130,6 +131,33 @@ void TestCompare::image_model_is_measured_on_classifier_features()
     QVERIFY(md.open(QIODevice::ReadOnly));
     const QString text = QString::fromUtf8(md.readAll());
     QVERIFY(text.contains("FD (our classifier)") && text.contains("not the Inception FID"));
+}
+
+void TestCompare::equal_nfe_pairs_heun_with_ddim()
+{
+    // Equal cost (issue 22): columns are model-call budgets; Heun's S steps cost 2S - 1 calls
+    // (two a step, one on the last), so under NFE 19 Heun takes 10 steps and DDIM 19.
+    QTemporaryDir dir;
+    const QString out = dir.filePath("nfe");
+    const Result r = cli({"compare", "--model", ring(), "--equal-nfe", "--steps", "7,19", "--etas", "0", "--samples",
+                          "40", "--out", out, "--threads", "1"});
+    QVERIFY2(r.code == 0, qPrintable(r.err));
+    const QStringList lines = read_lines(out + "/compare.csv");
+    QCOMPARE(lines.size(), 1 + 3 * 2 + 1); // DDIM eta 0, DDPM sigma-hat, Heun; the reference row
+    const QStringList head = lines[0].split(',');
+    const int col_s = head.indexOf("steps");
+    QStringList pairs;
+    for (const QString& line : lines.mid(1, 6))
+        pairs << line.split(',')[0] + ":" + line.split(',')[col_s];
+    QCOMPARE(pairs, (QStringList{"eta0:7", "eta0:19", "sigma_hat:7", "sigma_hat:19", "heun:4", "heun:10"}));
+    const QString md = read_lines(out + "/compare.md").join('\n');
+    QVERIFY(md.contains("| NFE = 7 | NFE = 19 |"));
+    QVERIFY(md.contains("| Heun |"));
+    // The same cells at equal steps are the same runs: a plain grid over S = 7, 19 reuses them.
+    const Result plain = cli({"compare", "--model", ring(), "--steps", "7,19", "--etas", "0", "--samples", "40",
+                              "--out", out, "--threads", "1"});
+    QCOMPARE(plain.code, 0);
+    QVERIFY2(plain.err.contains("(0 computed, 4 cached)"), qPrintable(plain.err));
 }
 
 void TestCompare::bad_arguments_exit_2_data()

@@ -55,7 +55,13 @@ using Values = std::map<std::string, double>;
 /// The Tableau 10 palette used for variants (matplotlib's default cycle).
 extern const std::array<std::array<std::uint8_t, 3>, 10> kPalette;
 
-std::vector<Variant> make_variants(const std::vector<double>& etas, Spacing spacing);
+/// The rows: DDIM at each eta, then DDPM sigma-hat; with `heun` (equal cost, Options::equal_nfe)
+/// a Heun row last.
+std::vector<Variant> make_variants(const std::vector<double>& etas, Spacing spacing, bool heun = false);
+/// Equal cost (issue 22): the steps a sampler takes within `nfe` model calls. One call a
+/// step: nfe; Heun's S steps cost 2S - 1 calls (its last step is Euler only), so
+/// (nfe + 1) / 2: Heun at S steps is paired with DDIM at 2S - 1.
+int steps_within_nfe(const SamplerConfig& config, int nfe);
 std::vector<MetricDef> metric_defs(ReferenceKind kind, int components);
 
 /// The step counts S of the grid, named once for the CLI and the GUI: the full
@@ -89,6 +95,9 @@ struct Options {
     bool use_cache = true; ///< false: ignore what the cache holds (it is still rewritten)
     /// Further caches that are only read (e.g. the CLI's under docs/ for the GUI).
     std::vector<std::filesystem::path> read_only_caches;
+    /// Equal cost (issue 22): `steps` are budgets of model calls (NFE), a Heun row joins,
+    /// and each row takes steps_within_nfe of its column (Heun 10 steps beside DDIM 19).
+    bool equal_nfe = false;
 };
 
 /// Defaults of the CLI: 1000 samples for 2-D data, 500 for images; quick: 200 / 64.
@@ -147,6 +156,7 @@ struct Result {
     std::uint64_t seed = 0;
     Spacing spacing = Spacing::Leading;
     double kernel_bandwidth = 0.5;
+    bool equal_nfe = false; ///< Options::equal_nfe: `steps` are model-call budgets
     bool cancelled = false;
     int computed = 0; ///< cells computed in this call (the rest cached or not reached)
     /// Cells of this grid that a cache holds for other content of the model (its card
@@ -158,6 +168,9 @@ struct Result {
     double seconds = 0.0;
 
     double truth_of(const std::string& key) const;
+    /// The steps of a cell: steps[step_index], or with equal_nfe what the row's sampler
+    /// takes within that many model calls (steps_within_nfe).
+    int cell_steps(std::size_t variant, std::size_t step_index) const;
     /// value of a metric in a cell (NaN if absent)
     double value(std::size_t variant, std::size_t step_index, const std::string& key) const;
 };
