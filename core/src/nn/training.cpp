@@ -306,6 +306,12 @@ TrainConfig read_train_config(const fs::path& path)
         else if (k == "checkpoint_dir") c.checkpoint_dir = rel(v, k);
         else if (k == "name") c.name = json_string(v, where, k);
         else if (k == "description") c.description = json_string(v, where, k);
+        else if (k == "class_names") {
+            if (!v.is_array() || v.empty())
+                throw InputError(where + ": field 'class_names' must be a non-empty array of strings");
+            for (const auto& n : v)
+                c.class_names.push_back(json_string(n, where, k));
+        }
         else if (k == "architecture") {
             if (!v.is_object())
                 throw InputError(where + ": field 'architecture' must be an object");
@@ -396,6 +402,7 @@ std::string to_json(const TrainConfig& c)
     if (!c.heldout_labels.empty()) j["heldout_labels"] = c.heldout_labels.string();
     if (!c.architecture_json.empty()) j["architecture"] = nlohmann::json::parse(c.architecture_json);
     if (!c.description.empty()) j["description"] = c.description;
+    if (!c.class_names.empty()) j["class_names"] = c.class_names;
     return j.dump();
 }
 
@@ -495,6 +502,12 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         if (!given)
             classes = static_cast<int>(labels.max().item<std::int64_t>()) + 1;
     }
+    if (!c.class_names.empty() && !conditional && c.kind != "noisetrail-classifier")
+        throw InputError("training config: 'class_names' belongs to a model with classes (with 'labels')");
+    // Checked before training, not when the card is written hours later.
+    if (!c.class_names.empty() && int(c.class_names.size()) != classes)
+        throw InputError("training config: 'class_names' names " + std::to_string(c.class_names.size()) +
+                         " classes, the model has " + std::to_string(classes));
     if (c.kind == "noisetrail-classifier") {
         if (c.labels.empty())
             throw InputError("training config: a classifier needs 'labels' (--labels)");
@@ -719,18 +732,13 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     if (c.kind != "noisetrail-mlp") {
         card["data_range"] = {-1, 1};
     }
-    if (conditional) {
-        std::vector<std::string> names;
-        for (int i = 0; i < classes; ++i)
-            names.push_back(std::to_string(i));
+    std::vector<std::string> names = c.class_names;
+    for (int i = int(names.size()); i < classes; ++i)
+        names.push_back(std::to_string(i));
+    if (conditional)
         card["classes"] = names;
-    }
-    if (c.kind == "noisetrail-classifier") {
-        std::vector<std::string> names;
-        for (int i = 0; i < classes; ++i)
-            names.push_back(std::to_string(i));
+    if (c.kind == "noisetrail-classifier")
         card["labels"] = names;
-    }
     card["weights"] = result.weights.filename().string();
     card["architecture"] = tr.architecture;
     nlohmann::json training{{"command", c.command},
