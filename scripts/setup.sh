@@ -8,6 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 packages=(cmake g++ make pkg-config qt6-base-dev libgl-dev libqcustomplot-dev libtorch-dev
           libopenblas0-pthread nlohmann-json3-dev zlib1g-dev xvfb xauth
           libgif-dev libavcodec-dev libavformat-dev libswscale-dev qt6-svg-dev
+          fonts-noto-color-emoji unicode-data # the colour data set (scripts/fetch_emoji.sh)
           clang-14 libclang-rt-14-dev # the fuzz targets (scripts/fuzz.sh)
           python3-torch)              # tests/cli/tst_export_torchscript.py (bring your own model)
 # tests/cli/tst_html_page.cpp opens the interactive page (session html) in headless Chromium.

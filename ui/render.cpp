@@ -1,5 +1,7 @@
 #include "render.hpp"
 
+#include "noisetrail/image_io.hpp" // pixel_colour: one colour rule for the GUI and the renderer
+
 #include <algorithm>
 #include <cmath>
 
@@ -52,18 +54,9 @@ QImage sampleImage(const std::vector<float>& values, const std::vector<std::int6
     for (int y = 0; y < H; ++y) {
         auto* line = reinterpret_cast<QRgb*>(img.scanLine(y));
         for (int x = 0; x < W; ++x) {
-            const std::size_t o = std::size_t(y) * W + x;
-            if (C == 3 && field != Field::EpsHat) {
-                auto ch = [&](int c) { return qRed(greyMap(p[c * H * W + o], range.lo, range.hi)); };
-                line[x] = qRgb(ch(0), ch(1), ch(2));
-            } else if (field == Field::EpsHat) {
-                float v = p[o];
-                if (C == 3) // the channel mean keeps the sign readable
-                    v = (p[o] + p[H * W + o] + p[2 * H * W + o]) / 3.f;
-                line[x] = divergingMap(v, range.hi);
-            } else {
-                line[x] = greyMap(p[o], range.lo, range.hi);
-            }
+            const auto c = pixel_colour(p, std::size_t(H) * W, std::size_t(y) * W + x, C, range.lo, range.hi,
+                                        field == Field::EpsHat ? ColourMap::Diverging : ColourMap::Grey);
+            line[x] = qRgb(c[0], c[1], c[2]);
         }
     }
     return img;

@@ -25,7 +25,8 @@ struct DisplayRange {
 DisplayRange displayRange(Field field, const std::vector<std::int64_t>& dataShape,
                           const std::vector<float>& values);
 
-/// Sample `index` of a decoded batch as an image. dataShape is [C, H, W] or [H, W].
+/// Sample `index` of a decoded batch as an image. dataShape is [C, H, W] or [H, W];
+/// colour images in colour, eps_hat on core's pixel_colour diverging rule.
 QImage sampleImage(const std::vector<float>& batchValues, const std::vector<std::int64_t>& dataShape,
                    int index, Field field, DisplayRange range);
 

@@ -10,6 +10,7 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/experiments.hpp"
 #include "noisetrail/figure.hpp"
+#include "noisetrail/image_io.hpp"
 #include "noisetrail/model_card.hpp"
 
 #include <algorithm>
@@ -85,12 +86,8 @@ inline void draw_image(Canvas& cv, int x, int y, const float* img, const ImageGe
 {
     for (int r = 0; r < g.H; ++r)
         for (int c = 0; c < g.W; ++c) {
-            Canvas::Color col{};
-            for (int ch = 0; ch < 3; ++ch) {
-                const int src = g.C == 3 ? ch : 0;
-                const double v = (img[(src * g.H + r) * g.W + c] - lo) / (hi - lo);
-                col[ch] = static_cast<std::uint8_t>(std::lround(255.0 * std::clamp(v, 0.0, 1.0)));
-            }
+            const Canvas::Color col = pixel_colour(img, static_cast<std::size_t>(g.H) * g.W,
+                                                   static_cast<std::size_t>(r) * g.W + c, g.C, lo, hi, ColourMap::Grey);
             cv.rect(x + c * zoom, y + r * zoom, x + (c + 1) * zoom - 1, y + (r + 1) * zoom - 1, col);
         }
 }

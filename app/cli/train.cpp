@@ -35,6 +35,8 @@ a larger --steps continues a finished run.
                         'classes'; sample it with --class K --guidance W)
   --label-dropout P     conditional denoiser: fraction trained with the null label
                         (default 0.1), so one network is also the unconditional model
+  (config file only) "class_names": ["...", ...]  the card's names of classes
+                        0..C-1 (default "0", "1", ...)
   --heldout-data FILE.npy, --heldout-labels FILE.npy
                         classifier: held-out set for accuracy and feature statistics
   --out CARD.json       the model card to write (required)

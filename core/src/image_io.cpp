@@ -162,6 +162,22 @@ std::array<std::uint8_t, 3> diverging(double v, double limit)
 
 } // namespace
 
+std::array<std::uint8_t, 3> pixel_colour(const float* image, std::size_t plane, std::size_t offset, int channels,
+                                         double lo, double hi, ColourMap map)
+{
+    if (map == ColourMap::Diverging && channels != 3)
+        return diverging(image[offset], hi);
+    if (map == ColourMap::Diverging) // three channels: each around mid grey over [-hi, hi]
+        lo = -hi;
+    std::array<std::uint8_t, 3> c{};
+    for (int k = 0; k < 3; ++k) {
+        const double v = image[(channels == 3 ? k : 0) * plane + offset];
+        const double u = hi > lo ? std::clamp((v - lo) / (hi - lo), 0.0, 1.0) : 0.5;
+        c[std::size_t(k)] = static_cast<std::uint8_t>(std::lround(u * 255.0));
+    }
+    return c;
+}
+
 RgbImage image_grid(std::span<const float> images, int batch, int channels, int height, int width, double lo,
                     double hi, double zoom, ColourMap map, int pad, std::uint8_t background)
 {
@@ -181,20 +197,8 @@ RgbImage image_grid(std::span<const float> images, int batch, int channels, int 
             const int sy = std::min(height - 1, static_cast<int>(y / zoom));
             for (int x = 0; x < iw; ++x) {
                 const std::size_t o = static_cast<std::size_t>(sy) * width + std::min(width - 1, static_cast<int>(x / zoom));
-                auto* px = img.pixel(ox + x, oy + y);
-                if (map == ColourMap::Diverging) {
-                    double v = p[o];
-                    if (channels == 3)
-                        v = (p[o] + p[plane + o] + p[2 * plane + o]) / 3.0;
-                    const auto c = diverging(v, hi);
-                    std::copy(c.begin(), c.end(), px);
-                    continue;
-                }
-                for (int c = 0; c < 3; ++c) {
-                    const float v = p[(channels == 3 ? c : 0) * plane + o];
-                    const double u = hi > lo ? std::clamp((v - lo) / (hi - lo), 0.0, 1.0) : 0.5;
-                    px[c] = static_cast<std::uint8_t>(std::lround(u * 255.0));
-                }
+                const auto c = pixel_colour(p, plane, o, channels, lo, hi, map);
+                std::copy(c.begin(), c.end(), img.pixel(ox + x, oy + y));
             }
         }
     }

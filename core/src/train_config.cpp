@@ -108,6 +108,12 @@ TrainConfig parse_train_config(const std::string& text, const fs::path& path)
         else if (k == "checkpoint_dir") c.checkpoint_dir = rel(v, k);
         else if (k == "name") c.name = json_string(v, where, k);
         else if (k == "description") c.description = json_string(v, where, k);
+        else if (k == "class_names") {
+            if (!v.is_array() || v.empty())
+                throw InputError(where + ": field 'class_names' must be a non-empty array of strings");
+            for (const auto& n : v)
+                c.class_names.push_back(json_string(n, where, k));
+        }
         else if (k == "architecture") {
             if (!v.is_object())
                 throw InputError(where + ": field 'architecture' must be an object");
@@ -198,6 +204,7 @@ std::string to_json(const TrainConfig& c)
     if (!c.heldout_labels.empty()) j["heldout_labels"] = c.heldout_labels.string();
     if (!c.architecture_json.empty()) j["architecture"] = nlohmann::json::parse(c.architecture_json);
     if (!c.description.empty()) j["description"] = c.description;
+    if (!c.class_names.empty()) j["class_names"] = c.class_names;
     return j.dump();
 }
 

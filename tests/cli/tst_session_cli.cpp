@@ -9,6 +9,7 @@
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/recorder.hpp"
+#include "noisetrail/render.hpp"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -16,6 +17,7 @@
 #include <QtTest>
 #include <QtCore/qfloat16.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <filesystem>
@@ -245,6 +247,80 @@ private Q_SLOTS:
         const auto bad = run_cli({"run", "--config", recipe, "--session", dir.filePath("no/such/x.ntsession")});
         QCOMPARE(bad.code, 2);
         QVERIFY(bad.err.contains("--session"));
+    }
+
+    void colour_run_round_trips_through_a_session()
+    {
+        // The exact colour card, as a user runs it: DDPM and DDIM from one x_T, saved
+        // as a session. Reopened, its stored frames are the run's (within the 8-bit
+        // store's step), and the renderer of the GIF/MP4 export draws them in RGB:
+        // each channel of each pixel is that channel's value over [-1, 1].
+        QTemporaryDir dir;
+        QJsonObject ddpm{{"sampler", "ddpm"}, {"steps", 10}}, ddim{{"sampler", "ddim"}, {"steps", 5}};
+        const QJsonObject recipe_json{{"format", "noisetrail-run/1"},
+                                      {"model", QString::fromStdString(source_path("models/emoji-288-classes.json"))},
+                                      {"seed", 5},
+                                      {"batch", 4},
+                                      {"panels", QJsonArray{ddpm, ddim}}};
+        const QString recipe =
+            QString::fromStdString(write_file(dir, "e.run.json", QJsonDocument(recipe_json).toJson()));
+        const QString session = dir.filePath("e.ntsession"), dump = dir.filePath("dump");
+        const auto r = run_cli({"run", "--config", recipe, "--session", session, "--dump", dump});
+        QVERIFY2(r.code == 0, qPrintable(r.err));
+        const Session s = read_session(session.toStdString());
+        QCOMPARE(s.data_shape, (std::vector<std::int64_t>{3, 32, 32}));
+        const int C = 3, H = 32, W = 32;
+        const std::size_t per = std::size_t(C) * H * W;
+        for (int p = 0; p < 2; ++p) {
+            const Trajectory& t = *s.panels[std::size_t(p)].trajectory;
+            QVERIFY(t.finished());
+            QCOMPARE(t.precision(), Trajectory::Precision::UInt8);
+            const NpyArray xt = read_npy((dump + "/panel-" + QString::number(p) + "/xt.npy").toStdString());
+            const int S = t.plannedSteps();
+            const float* last = xt.f32.data() + std::size_t(S) * 4 * per; // the final samples
+            const auto [lo, hi] = std::minmax_element(last, last + 4 * per);
+            std::vector<float> v;
+            t.decode(S, Field::Xt, v);
+            for (std::size_t i = 0; i < v.size(); ++i)
+                QVERIFY(std::abs(v[i] - last[i]) <= (*hi - *lo) / 255.f * 0.51f + 1e-6f);
+            // Memorised emoji are colourful: the channels differ somewhere.
+            double spread = 0;
+            for (std::size_t i = 0; i < per / 3; ++i)
+                spread = std::max(spread, double(std::abs(last[i] - last[per / 3 + i])));
+            QVERIFY2(spread > 0.3, qPrintable(QString::number(spread)));
+            // The export's frame renderer on the reopened session: RGB, pixel by pixel.
+            FrameRenderer fr({{&t, s.panels[std::size_t(p)].caption, p}}, {Field::Xt});
+            const RgbImage frame = fr.render(kFinalT);
+            const auto rect = fr.content_rect(0);
+            const double z = fr.zoom();
+            const int cols = grid_columns(4);
+            for (int b = 0; b < 4; ++b)
+                for (int y = 0; y < H; y += 3)
+                    for (int x = 0; x < W; x += 3) {
+                        const int cw = int(std::lround(W * z)) + 2, ch = int(std::lround(H * z)) + 2;
+                        const auto* px = frame.pixel(rect.x + 2 + (b % cols) * cw + int((x + 0.5) * z),
+                                                     rect.y + 2 + (b / cols) * ch + int((y + 0.5) * z));
+                        for (int c = 0; c < C; ++c) {
+                            const float val = last[std::size_t(b) * per + (std::size_t(c) * H + y) * W + x];
+                            const int want = int(std::lround(std::clamp((val + 1.0) / 2.0, 0.0, 1.0) * 255));
+                            QVERIFY2(std::abs(int(px[c]) - want) <= 2,
+                                     qPrintable(QString("panel %1 sample %2 pixel %3,%4 channel %5: %6, expected %7")
+                                                    .arg(p).arg(b).arg(x).arg(y).arg(c).arg(px[c]).arg(want)));
+                        }
+                    }
+        }
+        // The GIF export of the reopened session is in colour too (its palette
+        // keeps the emoji's hues: some pixel of the final canvas is far from grey).
+        const QString gif = dir.filePath("e.gif");
+        QCOMPARE(run_cli({"session", "export", session, "--gif", gif, "--fps", "30"}).code, 0);
+        const Decoded d = decode_gif(gif.toStdString());
+        int coloured = 0;
+        for (int y = 0; y < d.height; ++y)
+            for (int x = 0; x < d.width; ++x) {
+                const auto* px = d.last.pixel(x, y);
+                coloured += std::max({std::abs(px[0] - px[1]), std::abs(px[1] - px[2]), std::abs(px[0] - px[2])}) > 60;
+            }
+        QVERIFY2(coloured > 100, qPrintable(QString::number(coloured)));
     }
 
     void bad_input_exits_2_naming_it_data()

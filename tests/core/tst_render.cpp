@@ -75,6 +75,19 @@ int grey_at(const RgbImage& img, const FrameRenderer::Rect& r)
 
 int expected_grey(float v) { return int(std::lround(std::clamp((v + 1.0) / 2.0, 0.0, 1.0) * 255)); }
 
+/// A known colour image [3, H, W]: each channel its own ramp over the pixels, so a
+/// channel mean, a swapped channel or a transposed image all read back wrong.
+std::vector<float> colour_image(int H, int W, float scale = 1.f)
+{
+    std::vector<float> v(std::size_t(3) * H * W);
+    for (int c = 0; c < 3; ++c)
+        for (int y = 0; y < H; ++y)
+            for (int x = 0; x < W; ++x)
+                v[(std::size_t(c) * H + y) * W + x] =
+                    scale * std::clamp(-0.9f + 0.6f * float(c) + 0.11f * float(x) - 0.07f * float(y), -1.f, 1.f);
+    return v;
+}
+
 } // namespace
 
 class TestRender : public QObject {
@@ -199,6 +212,103 @@ private Q_SLOTS:
         // Chosen samples: the same columns.
         QCOMPARE(strip(4, 1, {0, 4}).height > 0, true);
         QVERIFY_THROWS_EXCEPTION(InputError, strip(4, 1, {9}));
+    }
+
+    void colour_images_render_in_colour()
+    {
+        // A batch of two known RGB images through the grid: every screen pixel is
+        // the ramp (v - lo) / (hi - lo) of its own channel (contract: data in [-1, 1]).
+        const int H = 5, W = 7;
+        std::vector<float> batch = colour_image(H, W);
+        const std::vector<float> second = colour_image(H, W, -0.5f);
+        batch.insert(batch.end(), second.begin(), second.end());
+        const int zoom = 3, pad = 2;
+        const RgbImage grid = image_grid(batch, 2, 3, H, W, -1, 1, zoom, ColourMap::Grey, pad, 40);
+        for (int b = 0; b < 2; ++b)
+            for (int y = 0; y < H; ++y)
+                for (int x = 0; x < W; ++x) {
+                    const auto* px = grid.pixel(pad + b * (W * zoom + pad) + x * zoom + 1, pad + y * zoom + 1);
+                    for (int c = 0; c < 3; ++c)
+                        QCOMPARE(int(px[c]), expected_grey(batch[((std::size_t(b) * 3 + c) * H + y) * W + x]));
+                }
+        // eps_hat of a colour image: each channel around mid grey over [-limit, limit],
+        // so 0 is grey and the hue is the direction of the noise.
+        const std::vector<float> eps{3.f, 1.5f, -3.f, -0.75f, 0.f, 6.f}; // [3, 1, 2]: R, G, B planes of 2 pixels
+        const RgbImage e = image_grid(eps, 1, 3, 1, 2, -3, 3, 1, ColourMap::Diverging, 0, 0);
+        const int want[2][3] = {{255, 0, 128}, {191, 96, 255}};
+        for (int x = 0; x < 2; ++x)
+            for (int c = 0; c < 3; ++c)
+                QCOMPARE(int(e.pixel(x, 0)[c]), want[x][c]);
+        // One channel keeps the blue-white-red map: 0 is near-white, not grey.
+        const RgbImage one = image_grid(std::vector<float>{0.f}, 1, 1, 1, 1, -3, 3, 1, ColourMap::Diverging, 0, 0);
+        QCOMPARE(int(one.pixel(0, 0)[0]), 242);
+    }
+
+    void colour_frames_and_filmstrips_show_rgb()
+    {
+        // A colour run stored as the GUI and sessions store images (8 bits), drawn by
+        // the frame renderer and the filmstrip: each channel of each pixel within one
+        // 8-bit step of the stored value (the store's scale spans the batch's range).
+        const int B = 4, H = 8, W = 8, S = 3;
+        const std::vector<int> ts{20, 10, 0};
+        const std::vector<float> img = colour_image(H, W);
+        std::vector<float> x(std::size_t(B) * img.size());
+        for (int b = 0; b < B; ++b)
+            std::copy(img.begin(), img.end(), x.begin() + std::ptrdiff_t(b * img.size()));
+        Trajectory tr({B, 3, H, W}, ts, Trajectory::Precision::UInt8);
+        for (int k = 0; k < S; ++k) {
+            StepFrame f;
+            f.step = k;
+            f.steps = S;
+            f.plan.t = ts[std::size_t(k)];
+            f.shape = {B, 3, H, W};
+            f.x_t = f.x0_hat = f.x_prev = x;
+            f.eps_hat.assign(x.size(), 0.f);
+            for (std::size_t i = 0; i < x.size(); ++i)
+                f.eps_hat[i] = 3.f * x[i];
+            tr.append(f);
+        }
+        for (Field field : {Field::Xt, Field::X0Hat, Field::EpsHat}) {
+            FrameRenderer r({{&tr, "colour", 0}}, {field});
+            const RgbImage frame = r.render(kFinalT);
+            const auto rect = r.content_rect(0);
+            const double z = r.zoom();
+            for (int y = 0; y < H; ++y)
+                for (int xx = 0; xx < W; ++xx) {
+                    // Sample 0's cell: 2 px padding, then each data pixel z x z screen pixels.
+                    const auto* px = frame.pixel(rect.x + 2 + int((xx + 0.5) * z), rect.y + 2 + int((y + 0.5) * z));
+                    for (int c = 0; c < 3; ++c) {
+                        const float v = img[(std::size_t(c) * H + y) * W + xx];
+                        // eps_hat = 3 x on [-3, 3] reads as x on [-1, 1].
+                        QVERIFY2(std::abs(int(px[c]) - expected_grey(v)) <= 2,
+                                 qPrintable(QString("%1 pixel %2,%3 channel %4: %5 for %6")
+                                                .arg(QString::fromStdString(to_string(field)))
+                                                .arg(xx)
+                                                .arg(y)
+                                                .arg(c)
+                                                .arg(px[c])
+                                                .arg(expected_grey(v))));
+                    }
+                }
+        }
+        FilmstripOptions fo;
+        fo.field = Field::X0Hat;
+        fo.levels = 2;
+        fo.samples = {1};
+        fo.cell = 4 * W + 4; // zoom 4: (cell - 2 x 2 padding) / W
+        const RgbImage strip = render_filmstrip({{&tr, "colour", 0}}, fo);
+        // The final column's cell is the last one in its row: find its colours by
+        // scanning for the image's top-left pixel (a known, not a grey, colour).
+        int found = 0;
+        for (int y = 0; y < strip.height; ++y)
+            for (int xx = 0; xx < strip.width; ++xx) {
+                const auto* px = strip.pixel(xx, y);
+                bool all = true;
+                for (int c = 0; c < 3; ++c)
+                    all = all && std::abs(int(px[c]) - expected_grey(img[std::size_t(c) * H * W])) <= 2;
+                found += all;
+            }
+        QVERIFY2(found >= 2 * 16, qPrintable(QString::number(found))); // a 4 x 4 block in each of the 2 columns
     }
 
     void text_is_drawn_with_the_embedded_font()

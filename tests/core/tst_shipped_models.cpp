@@ -95,6 +95,51 @@ private Q_SLOTS:
         QVERIFY2(right >= 17, qPrintable(QString::number(right)));
     }
 
+    void exactEmojiCardDrawsItsEmojiByGroup()
+    {
+        // The exact colour card: 288 emoji [3, 32, 32] in [-1, 1], 32 of each of the 9
+        // groups it names. The ideal denoiser memorises, so a DDIM sample lands on one
+        // of its emoji (within a small distance of it), and asked for group K (W = 1)
+        // on an emoji of group K.
+        const auto model = Model::load(test::source_path("models/emoji-288-classes.json"));
+        QCOMPARE(model->card().data_shape, (std::vector<std::int64_t>{3, 32, 32}));
+        QCOMPARE(model->card().classes.size(), std::size_t(9));
+        const NpyArray x = read_npy(test::source_path("models/data/emoji-train-288_images.npy"));
+        const NpyArray y = read_npy(test::source_path("models/data/emoji-train-288_labels.npy"));
+        QCOMPARE(x.shape, (std::vector<std::int64_t>{288, 3, 32, 32}));
+        std::vector<int> per_class(9, 0);
+        for (auto l : y.i64)
+            ++per_class[std::size_t(l)];
+        QCOMPARE(per_class, std::vector<int>(9, 32));
+        QVERIFY(*std::min_element(x.f32.begin(), x.f32.end()) >= -1.f);
+        QVERIFY(*std::max_element(x.f32.begin(), x.f32.end()) <= 1.f);
+        const std::size_t D = 3 * 32 * 32;
+        for (int k : {2, 8}) { // Animals & Nature, Flags
+            RunOptions o;
+            o.sampler.sampler = "ddim";
+            o.sampler.steps = 50;
+            o.sampler.guidance.classes = {k};
+            o.batch = 6;
+            o.seed = 4;
+            const RunResult r = run_sampler(*model, o);
+            for (int b = 0; b < o.batch; ++b) {
+                double best = 1e300;
+                int label = -1;
+                for (int i = 0; i < 288; ++i) {
+                    double d = 0;
+                    for (std::size_t j = 0; j < D; ++j) {
+                        const double e = r.samples[std::size_t(b) * D + j] - x.f32[std::size_t(i) * D + j];
+                        d += e * e;
+                    }
+                    if (d < best)
+                        best = d, label = int(y.i64[std::size_t(i)]);
+                }
+                QVERIFY2(std::sqrt(best / double(D)) < 0.05, qPrintable(QString::number(std::sqrt(best / double(D)))));
+                QCOMPARE(label, k);
+            }
+        }
+    }
+
     void twoMoonsModelLandsOnTheMoons()
     {
         const auto model = Model::load(test::source_path("models/two-moons-mlp.json"));

@@ -222,9 +222,11 @@ private Q_SLOTS:
         write_npy(label_file, {512}, labels.data());
         TrainConfig c = mlp_config(data, dir.filePath("c.json").toStdString(), 400);
         c.labels = label_file;
+        c.class_names = {"left", "right"};
         const auto r = train(c);
         const auto model = Model::load(r.card);
-        QCOMPARE(model->card().classes.size(), std::size_t(2));
+        // The card names the classes as the config does.
+        QCOMPARE(model->card().classes, (std::vector<std::string>{"left", "right"}));
         const auto right_share = [&](std::vector<int> classes, double w) {
             RunOptions ro;
             ro.sampler.sampler = "ddim";
@@ -255,6 +257,21 @@ private Q_SLOTS:
         bad.labels = label_file;
         bad.label_dropout = 1.0;
         QVERIFY_THROWS_EXCEPTION(InputError, train(bad));
+        // class_names must name every class, and only a model with classes has them;
+        // both found before any training step (no card written).
+        TrainConfig names = mlp_config(data, dir.filePath("e.json").toStdString(), 5);
+        names.labels = label_file;
+        names.class_names = {"left", "right", "third"};
+        try {
+            train(names);
+            QFAIL("expected an InputError");
+        } catch (const InputError& e) {
+            QVERIFY2(QString(e.what()).contains("class_names"), e.what());
+        }
+        names.labels.clear();
+        names.class_names = {"left", "right"};
+        QVERIFY_THROWS_EXCEPTION(InputError, train(names));
+        QVERIFY(!QFileInfo::exists(dir.filePath("e.json")));
     }
 
     void flowConfigRules()

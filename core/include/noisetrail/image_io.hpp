@@ -37,11 +37,19 @@ inline void write_png(const std::filesystem::path& path, const RgbImage& image)
     write_png_rgb(path, image.width, image.height, image.rgb);
 }
 
-/// How values become colours: a grey ramp over [lo, hi] (x_t, x0_hat), or a
-/// diverging blue-white-red over [-limit, limit] with limit = hi (eps_hat, whose
-/// sign should read at a glance; Moreland's "cool to warm" endpoints; for three
-/// channels the channel mean).
+/// How values become colours: a ramp over [lo, hi] per channel (x_t, x0_hat:
+/// grey for one channel, the image's own colours for three), or a diverging map
+/// over [-limit, limit] with limit = hi (eps_hat, whose sign should read at a
+/// glance): one channel on blue-white-red (Moreland's "cool to warm" endpoints),
+/// three channels each on its own ramp around mid grey, so 0 is grey and the
+/// hue says which colour the noise pushes a pixel towards.
 enum class ColourMap { Grey, Diverging };
+
+/// The display colour of pixel `offset` of one image [C, H, W] (C = 1 or 3;
+/// `plane` = H x W values per channel) under `map` (see ColourMap). The GUI's
+/// panels and the renderer both colour pixels through here.
+std::array<std::uint8_t, 3> pixel_colour(const float* image, std::size_t plane, std::size_t offset, int channels,
+                                         double lo, double hi, ColourMap map);
 
 /// Columns of the near-square grid that tiles `batch` images.
 int grid_columns(int batch);

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace noisetrail {
 
@@ -28,6 +29,9 @@ struct TrainConfig {
     /// Conditional denoisers: the fraction of examples trained with the null label, so the one
     /// network is also the unconditional model (Ho & Salimans 2021, sec. 3.2). -1 = default 0.1.
     double label_dropout = -1.0;
+    /// The card's names of classes 0..C-1 (a conditional denoiser's `classes`, a classifier's
+    /// `labels`); empty: "0", "1", ... Must name every class the labels hold.
+    std::vector<std::string> class_names;
     std::filesystem::path heldout_data;    ///< classifier: held-out images for accuracy and feature statistics
     std::filesystem::path heldout_labels;
     std::filesystem::path out;             ///< the model card to write (weights etc. go next to it)

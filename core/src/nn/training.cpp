@@ -312,6 +312,12 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         if (!given)
             classes = static_cast<int>(labels.max().item<std::int64_t>()) + 1;
     }
+    if (!c.class_names.empty() && !conditional && c.kind != "noisetrail-classifier")
+        throw InputError("training config: 'class_names' belongs to a model with classes (with 'labels')");
+    // Checked before training, not when the card is written hours later.
+    if (!c.class_names.empty() && int(c.class_names.size()) != classes)
+        throw InputError("training config: 'class_names' names " + std::to_string(c.class_names.size()) +
+                         " classes, the model has " + std::to_string(classes));
     if (c.kind == "noisetrail-classifier") {
         if (c.labels.empty())
             throw InputError("training config: a classifier needs 'labels' (--labels)");
@@ -536,18 +542,13 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     if (c.kind != "noisetrail-mlp") {
         card["data_range"] = {-1, 1};
     }
-    if (conditional) {
-        std::vector<std::string> names;
-        for (int i = 0; i < classes; ++i)
-            names.push_back(std::to_string(i));
+    std::vector<std::string> names = c.class_names;
+    for (int i = int(names.size()); i < classes; ++i)
+        names.push_back(std::to_string(i));
+    if (conditional)
         card["classes"] = names;
-    }
-    if (c.kind == "noisetrail-classifier") {
-        std::vector<std::string> names;
-        for (int i = 0; i < classes; ++i)
-            names.push_back(std::to_string(i));
+    if (c.kind == "noisetrail-classifier")
         card["labels"] = names;
-    }
     card["weights"] = result.weights.filename().string();
     card["architecture"] = tr.architecture;
     nlohmann::json training{{"command", c.command},
