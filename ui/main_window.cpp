@@ -184,6 +184,11 @@ void MainWindow::wireActions()
     connect(a->follow, &QAction::toggled, this, &MainWindow::scheduleRefresh);
     connect(a->metrics, &QAction::toggled, doc_, &RunDocument::setMetricsEnabled);
     connect(a->decision, &QAction::toggled, this, [this](bool on) { panelRow_->setShowDecision(on); });
+    connect(a->fieldOverlay, &QAction::toggled, this, [this](bool on) {
+        panelRow_->setShowField(on);
+        updateActions();
+    });
+    connect(a->fieldDifference, &QAction::toggled, this, [this](bool on) { panelRow_->setFieldDifference(on); });
     connect(a->present, &QAction::triggered, this, [this](bool on) { setPresentation(on); });
     // Each timeline action calls a plain closure (not a member pointer captured by a
     // generic lambda: GCC 12 miscompiled that one into a stack-buffer-underflow under ASan).
@@ -435,6 +440,8 @@ void MainWindow::updateActions()
     const bool images = hasModel() && !model()->card().is_2d_points();
     for (auto* a : actions_->fields)
         a->setEnabled(images);
+    actions_->fieldOverlay->setEnabled(hasModel() && model()->card().is_2d_points());
+    actions_->fieldDifference->setEnabled(actions_->fieldOverlay->isEnabled() && actions_->fieldOverlay->isChecked());
     // x0_cond and x0_uncond exist on guided runs: offered (menu and tool bar) with a conditional card.
     bool conditional = false;
     for (int i = 0; i < doc_->panelCount(); ++i)

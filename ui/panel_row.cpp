@@ -23,6 +23,10 @@ SamplerPanel* PanelRow::make(int index)
 {
     auto* p = new SamplerPanel(doc_, index);
     p->setShowDecision(decision_);
+    if (fieldDifference_)
+        p->setFieldDifference(true);
+    if (field_)
+        p->setShowField(true);
     p->setCardChoices(choices_);
     guardControls(p);
     connect(p, &SamplerPanel::removeRequested, doc_, [this, p] { doc_->removePanel(p->index()); });
@@ -63,6 +67,20 @@ void PanelRow::setShowDecision(bool on)
     decision_ = on;
     for (auto* p : panels_)
         p->setShowDecision(on);
+}
+
+void PanelRow::setShowField(bool on)
+{
+    field_ = on;
+    for (auto* p : panels_)
+        p->setShowField(on);
+}
+
+void PanelRow::setFieldDifference(bool on)
+{
+    fieldDifference_ = on;
+    for (auto* p : panels_)
+        p->setFieldDifference(on);
 }
 
 void PanelRow::showAt(int t, Field field)

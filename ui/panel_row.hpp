@@ -30,6 +30,9 @@ public:
 
     void setCardChoices(const std::vector<CardChoice>& choices);
     void setShowDecision(bool on);
+    /// View > Field Under the Points, for every panel (and those added later).
+    void setShowField(bool on);
+    void setFieldDifference(bool on);
     /// Every panel at the cursor's t (the state it had when t was reached).
     void showAt(int t, Field field);
     /// Following a live run: every panel's newest state; returns the t of the
@@ -51,6 +54,8 @@ private:
     std::vector<SamplerPanel*> panels_;
     std::vector<CardChoice> choices_;
     bool decision_ = false;
+    bool field_ = false;
+    bool fieldDifference_ = false;
 };
 
 } // namespace noisetrail::ui

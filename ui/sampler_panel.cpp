@@ -4,6 +4,7 @@
 #include "noisetrail/session.hpp"
 #include "run_document.hpp"
 
+#include "field_service.hpp"
 #include "image_grid_view.hpp"
 #include "noise_axis.hpp"
 #include "noisetrail/sampling_plan.hpp"
@@ -334,6 +335,7 @@ void SamplerPanel::updateTarget()
     const auto& classes = doc_->shownConfig(index_).guidance.classes;
     const int c = classes.size() == 1 ? classes[0] : -1;
     const bool byClass = c >= 0 && c < int(own.classDensity.size());
+    fieldExtent_ = own.extent;
     if (byClass != (shownClass_ >= 0) || (byClass && c != shownClass_) || targetOf_ != &own) {
         scatter_->setTarget(byClass ? own.classDensity[std::size_t(c)] : own.density, own.extent);
         targetOf_ = &own;
@@ -788,6 +790,75 @@ void SamplerPanel::setPresentation(bool on, double scale)
     caption_->setToolTip(description());
 }
 
+void SamplerPanel::setShowField(bool on)
+{
+    showField_ = on;
+    dirty_ = true;
+    redraw();
+    if (!on)
+        scatter_->setFieldArrows(nullptr);
+}
+
+void SamplerPanel::setFieldDifference(bool on)
+{
+    fieldDifference_ = on;
+    dirty_ = true;
+    redraw();
+}
+
+void SamplerPanel::updateField()
+{
+    const auto m = model();
+    if (!showField_ || !m || !m->card().is_2d_points() || shownStep_ < 0 || !shownStore_) {
+        scatter_->setFieldArrows(nullptr);
+        return;
+    }
+    // The noise level shown: a computed step's, else the final samples' (t = 0; flow: s = 1/T)
+    // or x_T's (the plan's first level).
+    const Trajectory& st = *shownStore_;
+    const bool flow = m->model->schedule().process() == ProcessKind::Flow;
+    const int T = m->trainSteps();
+    double level = 0;
+    if (shownStep_ < st.size())
+        level = noise_level(st.info(shownStep_).plan);
+    else if (st.size() > 0)
+        level = flow ? 1.0 / T : 0.0;
+    else
+        level = flow ? 1.0 : st.timesteps().empty() ? T - 1 : st.timesteps()[0];
+    FieldRequest r;
+    r.card = m->path;
+    const SamplerConfig shown = doc_->shownConfig(index_);
+    if (shown.guidance.classes.size() == 1) { // one class for the batch: its (guided) field
+        r.classIndex = shown.guidance.classes[0];
+        r.guidance = guidance_scale(shown);
+    }
+    r.level = level;
+    r.extent = fieldExtent_;
+    if (fieldDifference_ && index_ > 0 && doc_->panelModel(0)) {
+        r.minusCard = doc_->panelModel(0)->path;
+        const SamplerConfig first = doc_->shownConfig(0);
+        if (first.guidance.classes.size() == 1) {
+            r.minusClass = first.guidance.classes[0];
+            r.minusGuidance = guidance_scale(first);
+        }
+    }
+    if (!fieldService_) {
+        fieldService_ = new FieldService(this);
+        connect(fieldService_, &FieldService::ready, this, [this](FieldArrowsPtr f) {
+            if (showField_)
+                scatter_->setFieldArrows(std::move(f)); // the newest request's (older ones are dropped)
+        });
+        connect(fieldService_, &FieldService::failed, this, [this](const QString& message) {
+            scatter_->setFieldArrows(nullptr);
+            scatter_->setToolTip(tr("No field: %1").arg(message));
+        });
+    }
+    if (const auto& cur = scatter_->fieldArrows(); cur && cur->request == r)
+        return;
+    if (FieldArrowsPtr cached = fieldService_->request(r))
+        scatter_->setFieldArrows(std::move(cached));
+}
+
 void SamplerPanel::setShowDecision(bool on)
 {
     showDecision_ = on;
@@ -871,6 +942,7 @@ void SamplerPanel::redraw()
     }
     if (model()->card().is_2d_points()) {
         scatter_->setState(shownStore_.get(), shownStep_);
+        updateField();
         return;
     }
     Field field = computed ? shownField_ : Field::Xt;

@@ -6,6 +6,7 @@
 #include "noisetrail/sampler_config.hpp"
 #include "noisetrail/trajectory.hpp"
 
+#include <QRectF>
 #include <QWidget>
 
 #include <memory>
@@ -22,6 +23,7 @@ class QToolButton;
 
 namespace noisetrail::ui {
 
+class FieldService;
 class ImageGridView;
 class ScatterView;
 
@@ -87,6 +89,13 @@ public:
     /// every measured step up to the cursor; on 2-D cards the paths coloured
     /// by component. Needs the per-step metrics of the run (they hold the assignments).
     void setShowDecision(bool on);
+    /// View > Field Under the Points: 2-D panels draw the denoising direction
+    /// alpha x0_hat - x on a grid at the shown noise level (FieldService).
+    void setShowField(bool on);
+    bool showField() const { return showField_; }
+    /// With the field shown: panels after the first draw their field minus panel 1's
+    /// (a learned card beside the exact denoiser of its data shows where it errs).
+    void setFieldDifference(bool on);
     bool showDecision() const { return showDecision_; }
 
     ImageGridView* imageView() const { return grid_; }
@@ -170,6 +179,11 @@ private:
     Field shownField_ = Field::Xt;
     bool dirty_ = true;
     bool showDecision_ = false;
+    bool showField_ = false;
+    bool fieldDifference_ = false;
+    FieldService* fieldService_ = nullptr; ///< made when first needed
+    QRectF fieldExtent_;
+    void updateField();
     QLabel* decisionLegend_ = nullptr; ///< the class colours, shown with Decision time
     std::vector<float> scratch_;
 };

@@ -141,6 +141,54 @@ void ScatterView::setMixture(std::shared_ptr<const metrics::GaussianMixture> mix
     update();
 }
 
+void ScatterView::setFieldArrows(std::shared_ptr<const FieldArrows> field)
+{
+    field_ = std::move(field);
+    update();
+}
+
+void ScatterView::drawField(QPainter& p, const QRectF& plot) const
+{
+    if (!field_ || field_->points.empty())
+        return;
+    const auto& a = field_->arrows;
+    const std::size_t n = a.size() / 2;
+    // Length scale from the field itself: the 90th-percentile arrow spans most of a grid
+    // cell, so strong and weak regions both read; longer ones are capped at 1.5 cells.
+    std::vector<double> len(n);
+    for (std::size_t i = 0; i < n; ++i)
+        len[i] = std::hypot(a[2 * i], a[2 * i + 1]);
+    std::vector<double> sorted = len;
+    const std::size_t q = std::min(n - 1, std::size_t(0.9 * double(n)));
+    std::nth_element(sorted.begin(), sorted.begin() + std::ptrdiff_t(q), sorted.end());
+    const double cell = field_->request.extent.width() / std::max(1, field_->request.n);
+    const double k = sorted[q] > 0 ? 0.8 * cell / sorted[q] : 0.0;
+    QColor ink = palette().color(QPalette::Text);
+    ink.setAlphaF(0.45f);
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, true);
+    p.setPen(QPen(ink, 1.0 * scale_));
+    for (std::size_t i = 0; i < n; ++i) {
+        const double l = std::min(len[i] * k, 1.5 * cell);
+        if (l <= 1e-9 || len[i] <= 0)
+            continue;
+        const double dx = a[2 * i] / len[i] * l, dy = a[2 * i + 1] / len[i] * l;
+        const double x = field_->points[2 * i], y = field_->points[2 * i + 1];
+        const QPointF from = toPixel(plot, x, y), to = toPixel(plot, x + dx, y + dy);
+        p.drawLine(from, to);
+        // A small head: two strokes back from the tip at +-25 degrees.
+        const QPointF d = to - from;
+        const double dl = std::hypot(d.x(), d.y());
+        if (dl < 3)
+            continue;
+        const QPointF u = d / dl, v(-u.y(), u.x());
+        const double h = std::min(5.0 * scale_, 0.4 * dl);
+        p.drawLine(to, to - h * (0.9 * u + 0.42 * v));
+        p.drawLine(to, to - h * (0.9 * u - 0.42 * v));
+    }
+    p.restore();
+}
+
 void ScatterView::setJudgedClass(int c)
 {
     judgedClass_ = c;
@@ -413,6 +461,7 @@ void ScatterView::paintEvent(QPaintEvent*)
         p.setRenderHint(QPainter::SmoothPixmapTransform, true);
         p.drawImage(targetRect(), tinted_);
     }
+    drawField(p, plot);
     // What the plot shows of the plane (wider than the target's extent on the long side).
     const double unit = pxPerUnit(plot);
     const QPointF mid = extent_.center();

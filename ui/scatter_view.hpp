@@ -1,6 +1,7 @@
 // 2-D samples: the batch at the cursor, each point's path from x_T to the
 // cursor's step, over the target's density image when the card is analytic.
 #pragma once
+#include "field_service.hpp"
 #include <QColor>
 #include <QImage>
 #include <QRectF>
@@ -51,6 +52,10 @@ public:
     /// p(x | c), its components weighted within the class; the other classes'
     /// components are drawn grey and never called uncovered.
     void setJudgedClass(int c);
+    /// The field under the points (View > Field Under the Points): arrows of the
+    /// denoising direction alpha x0_hat - x on a grid; null hides them.
+    void setFieldArrows(std::shared_ptr<const FieldArrows> field);
+    std::shared_ptr<const FieldArrows> fieldArrows() const { return field_; }
     void setShowCoverage(bool on);
     bool showCoverage() const { return showCoverage_; }
     /// Decision time: each path segment and point in the colour of the
@@ -125,6 +130,8 @@ private:
     bool colorByComponent_ = false;
     std::shared_ptr<const metrics::GaussianMixture> mixture_;
     int judgedClass_ = -1;
+    std::shared_ptr<const FieldArrows> field_;
+    void drawField(QPainter& p, const QRectF& plot) const;
     void drawCoverage(QPainter& p, const QRectF& plot) const;
 };
 

@@ -112,6 +112,18 @@ WindowActions::WindowActions(QMainWindow* w) : QObject(w)
                                  "component (Ctrl+D; needs the per-step metrics)"),
                               "decisionAction"),
                          false);
+    fieldOverlay = checkable(make(w, tr("Field &Under the Points"), QKeySequence(Qt::CTRL | Qt::Key_F),
+                                  tr("2-D models: arrows of the denoising direction alpha_t x0_hat(x) - x = "
+                                     "sigma_t^2 grad log p_t(x) on a grid at the shown noise level, under each "
+                                     "panel's points (its class and W when it has one) (Ctrl+F)"),
+                                  "fieldOverlayAction"),
+                             false);
+    fieldDifference = checkable(make(w, tr("Field &Minus Panel 1's"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_F),
+                                     tr("With the field shown: panels 2-4 draw their field minus panel 1's at the "
+                                        "same points and noise level (a learned card beside the exact denoiser of its "
+                                        "data shows where it errs) (Ctrl+Shift+F)"),
+                                     "fieldDifferenceAction"),
+                                false);
     present = checkable(make(w, tr("P&resentation"), QKeySequence(Qt::Key_F5),
                              tr("Full screen, large text, the controls a lecture needs, one large view (F5; Esc "
                                 "leaves)"),
@@ -216,7 +228,7 @@ WindowActions::Menus WindowActions::buildMenus(QMenuBar* bar, const std::functio
     for (QAction* a : fields)
         m.view->addAction(a);
     m.view->addSeparator();
-    m.view->addActions({follow, metrics, decision});
+    m.view->addActions({follow, metrics, decision, fieldOverlay, fieldDifference});
     m.plots = m.view->addMenu(tr("P&lots"));
     m.view->addSeparator();
     m.view->addActions({present, cycleStage});

@@ -38,6 +38,8 @@ public:
     QAction* follow;      ///< Follow Live Run
     QAction* metrics;     ///< per-step diversity metrics
     QAction* decision;    ///< decision strips / paths by component
+    QAction* fieldOverlay; ///< 2-D: the field under the points (Ctrl+F)
+    QAction* fieldDifference; ///< panels 2-4's field minus panel 1's (Ctrl+Shift+F)
     QAction* present;     ///< Presentation (F5)
     QAction* cycleStage;  ///< presentation: the large region shows the next view (Tab)
     QActionGroup* pacingGroup; ///< data: core's pacing name

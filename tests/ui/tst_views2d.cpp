@@ -25,6 +25,8 @@
 #include <QTemporaryDir>
 #include <QTimer>
 
+#include <cmath>
+
 using namespace noisetrail;
 using namespace noisetrail::ui;
 using namespace noisetrail::ui::test;
@@ -138,6 +140,63 @@ private Q_SLOTS:
             }
             QVERIFY(lines.size() * fm.height() <= legend.height());
         }
+    }
+
+    void fieldUnderThePointsIsTheClosedForm()
+    {
+        // View > Field Under the Points on the single Gaussian N(mu, s^2 I): at level t the
+        // arrows are sqrt(ab) E[x_0 | x_t] - x, with E[x_0 | x] = mu + sqrt(ab) s^2 / (ab s^2 + 1 - ab)
+        // (x - sqrt(ab) mu), ab of the linear schedule computed here.
+        auto w = open_main_window(kModels + "/gaussian-2d.json", {1366, 768});
+        w->panel(0)->setConfig(cfg("ddim", 10));
+        w->panel(1)->setConfig(cfg("ddim", 20));
+        w->setBatch(64);
+        run_to_end(*w);
+        QAction* overlay = nullptr;
+        for (QAction* a : w->findChildren<QAction*>())
+            if (a->objectName() == QLatin1String("fieldOverlayAction"))
+                overlay = a;
+        QVERIFY(overlay && overlay->isEnabled());
+        overlay->trigger();
+        for (QAction* a : w->findChildren<QAction*>())
+            if (a->objectName() == QLatin1String("toStartAction"))
+                a->trigger(); // the first step: t = 900 (DDIM 10, leading) and 950 (DDIM 20)
+        const int wantT[2] = {900, 950};
+        for (int p = 0; p < 2; ++p) {
+            ScatterView* view = w->panel(p)->scatterView();
+            QTRY_VERIFY_WITH_TIMEOUT(view->fieldArrows() && view->fieldArrows()->request.level == wantT[p], 30000);
+            const auto f = view->fieldArrows();
+            QCOMPARE(f->points.size(), std::size_t(2 * f->request.n * f->request.n));
+            double ab = 1;
+            for (int i = 0; i <= wantT[p]; ++i)
+                ab *= 1 - (1e-4 + (0.02 - 1e-4) * i / 999.0);
+            const double mu[2] = {1.0, -0.5}, s2 = 0.25, a = std::sqrt(ab);
+            double worst = 0;
+            for (std::size_t i = 0; i < f->points.size(); ++i) {
+                const double x = f->points[i], m = mu[i % 2];
+                const double x0 = m + a * s2 / (ab * s2 + 1 - ab) * (x - a * m);
+                worst = std::max(worst, std::abs(a * x0 - x - f->arrows[i]));
+            }
+            QVERIFY2(worst < 1e-4, qPrintable(QString::number(worst)));
+        }
+        // Field minus panel 1's: panel 2 samples the same card, so its difference is zero
+        // at every grid point, at panel 2's own level; panel 1 keeps its own field.
+        QAction* minus = nullptr;
+        for (QAction* a : w->findChildren<QAction*>())
+            if (a->objectName() == QLatin1String("fieldDifferenceAction"))
+                minus = a;
+        QVERIFY(minus && minus->isEnabled());
+        minus->trigger();
+        ScatterView* second = w->panel(1)->scatterView();
+        QTRY_VERIFY_WITH_TIMEOUT(second->fieldArrows() && !second->fieldArrows()->request.minusCard.isEmpty(), 30000);
+        QCOMPARE(second->fieldArrows()->request.level, 950.0);
+        for (float v : second->fieldArrows()->arrows)
+            QCOMPARE(v, 0.0f);
+        QVERIFY(w->panel(0)->scatterView()->fieldArrows()->request.minusCard.isEmpty());
+        minus->trigger();
+        overlay->trigger(); // off: no arrows, and no difference to take
+        QVERIFY(!w->panel(0)->scatterView()->fieldArrows());
+        QVERIFY(!minus->isEnabled());
     }
 
     void followedSampleIsOneIndexForEveryPanel()
