@@ -186,6 +186,15 @@ void ScatterView::drawField(QPainter& p, const QRectF& plot) const
         p.drawLine(to, to - h * (0.9 * u + 0.42 * v));
         p.drawLine(to, to - h * (0.9 * u - 0.42 * v));
     }
+    // What the arrows are, and their scale: lengths are relative to the field itself.
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.8);
+    p.setFont(f);
+    ink.setAlphaF(0.8f);
+    p.setPen(ink);
+    const QString what = field_->request.minusCard.isEmpty() ? tr("arrows: \u03b1 x0_hat \u2212 x") : tr("arrows: minus panel 1's field");
+    p.drawText(plot.adjusted(6 * scale_, 4 * scale_, -6 * scale_, 0), Qt::AlignRight | Qt::AlignTop,
+               tr("%1 \u00b7 90% \u2264 %2").arg(what).arg(sorted[q], 0, 'g', 2));
     p.restore();
 }
 
