@@ -140,6 +140,12 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
     quick_->setObjectName("compareQuick");
     quick_->setToolTip(tr("Only the short step counts: seconds instead of minutes"));
     controls->addWidget(quick_);
+    equalCost_ = new QCheckBox(tr("&Equal cost"));
+    equalCost_->setObjectName("compareEqualCost");
+    equalCost_->setToolTip(tr("Columns are model calls (NFE) instead of steps, with a Heun row: each sampler takes "
+                              "the steps that fit (Heun 10 steps beside DDIM 19), so a 2-call solver is not "
+                              "flattered (the CLI's compare --equal-nfe)"));
+    controls->addWidget(equalCost_);
     controls->addSpacing(12);
     controls->addWidget(new QLabel(tr("Metric")));
     metric_ = new QComboBox;
@@ -223,6 +229,7 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
         lookup();
     });
     connect(quick_, &QCheckBox::toggled, this, &CompareDialog::lookup);
+    connect(equalCost_, &QCheckBox::toggled, this, &CompareDialog::lookup);
     connect(metric_, &QComboBox::currentIndexChanged, this, &CompareDialog::showGrid);
     updateButtons();
     lookup();
@@ -278,6 +285,7 @@ compare::Options CompareDialog::options() const
     compare::Options o;
     o.samples = samples_->value();
     o.steps = stepCounts();
+    o.equal_nfe = equalCost_->isChecked();
     o.cache_file = cacheFile_.toStdString();
     for (const QString& f : readOnly_)
         o.read_only_caches.push_back(f.toStdString());
@@ -360,6 +368,7 @@ void CompareDialog::updateButtons()
     cancelButton_->setEnabled(computing_);
     samples_->setEnabled(!computing_);
     quick_->setEnabled(!computing_);
+    equalCost_->setEnabled(!computing_);
 }
 
 void CompareDialog::onPartial(CompareResultPtr grid)
@@ -484,7 +493,7 @@ void CompareDialog::showGrid()
     table_->setColumnCount(int(g.steps.size()));
     QStringList cols, rows;
     for (int s : g.steps)
-        cols << QStringLiteral("S = %1").arg(s);
+        cols << (g.equal_nfe ? QStringLiteral("NFE = %1") : QStringLiteral("S = %1")).arg(s);
     for (const auto& v : g.variants)
         rows << QString::fromStdString(v.label);
     if (truthRow)
@@ -520,7 +529,8 @@ void CompareDialog::showGrid()
                     f.setBold(true);
                     item->setFont(f);
                 }
-                item->setToolTip(tr("%1 s%2").arg(c.seconds, 0, 'f', 2).arg(c.cached ? tr(" (cached)") : QString()));
+                item->setToolTip((g.equal_nfe ? tr("%1 steps, ").arg(g.cell_steps(i, k)) : QString()) +
+                                 tr("%1 s%2").arg(c.seconds, 0, 'f', 2).arg(c.cached ? tr(" (cached)") : QString()));
             }
             table_->setItem(int(i), int(k), item);
         }
@@ -582,6 +592,7 @@ void CompareDialog::showGrid()
         hi = std::max(hi, tv);
     }
     plot_->xAxis->setRange(x0, x1);
+    plot_->xAxis->setLabel(g.equal_nfe ? tr("model calls NFE (log scale)") : tr("steps S (log scale)"));
     if (std::isfinite(lo)) {
         const double pad = std::max(1e-9, (hi - lo) * 0.08 + (hi == lo ? std::max(0.5, std::abs(hi) * 0.1) : 0.0));
         plot_->yAxis->setRange(lo - pad, hi + pad);

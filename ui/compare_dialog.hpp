@@ -116,6 +116,7 @@ private:
     QLabel* title_ = nullptr;
     QSpinBox* samples_ = nullptr;
     QCheckBox* quick_ = nullptr;
+    QCheckBox* equalCost_ = nullptr; ///< columns as model-call budgets (compare::Options::equal_nfe)
     QComboBox* metric_ = nullptr;
     QPushButton* computeButton_ = nullptr;
     QPushButton* cancelButton_ = nullptr;

@@ -95,6 +95,40 @@ private Q_SLOTS:
         QTRY_VERIFY_WITH_TIMEOUT(d->statusText().contains("All 10 cells are cached"), 10000);
     }
 
+    void equalCostPutsHeunBesideDdimAtTheSameModelCalls()
+    {
+        // Equal cost: columns are model-call budgets; Heun (2 calls a step, 1 on its last)
+        // gets a row, and each row takes the steps that fit: Heun S steps cost 2S - 1 calls.
+        auto w = open(kModels + "/ring8.json");
+        w->findChild<QAction*>("compareAction")->trigger();
+        CompareDialog* d = w->compareDialog();
+        QTemporaryDir dir;
+        d->setReadOnlyCaches({});
+        d->setCacheFile(dir.filePath("cache.json"));
+        d->findChild<QCheckBox*>("compareQuick")->setChecked(true);
+        d->findChild<QSpinBox*>("compareSamples")->setValue(40);
+        d->findChild<QCheckBox*>("compareEqualCost")->setChecked(true);
+        QSignalSpy done(d, &CompareDialog::computeFinished);
+        d->compute();
+        QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 60000);
+        QTableWidget* t = d->table();
+        QCOMPARE(t->horizontalHeaderItem(0)->text(), QString("NFE = 10"));
+        QCOMPARE(t->horizontalHeaderItem(1)->text(), QString("NFE = 20"));
+        const auto g = d->grid();
+        QVERIFY(g && g->equal_nfe);
+        int heun = -1;
+        for (std::size_t i = 0; i < g->variants.size(); ++i)
+            if (g->variants[i].config.sampler == "heun")
+                heun = int(i);
+        QVERIFY(heun >= 0);
+        QVERIFY(t->verticalHeaderItem(heun)->text().contains(QStringLiteral("Heun")));
+        for (std::size_t k = 0; k < g->steps.size(); ++k) {
+            const int S = g->cell_steps(std::size_t(heun), k);
+            QVERIFY(2 * S - 1 <= g->steps[k] && 2 * (S + 1) - 1 > g->steps[k]); // the most steps within the budget
+            QCOMPARE(g->cell_steps(0, k), g->steps[k]); // DDIM: one call a step
+        }
+    }
+
     void opensOnTheCliCache()
     {
         // docs/compare-ring8/ holds the CLI's full 1000-sample grid: the view
