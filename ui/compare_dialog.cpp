@@ -230,6 +230,14 @@ CompareDialog::CompareDialog(const QString& modelPath, QWidget* parent) : QDialo
     });
     connect(quick_, &QCheckBox::toggled, this, &CompareDialog::lookup);
     connect(equalCost_, &QCheckBox::toggled, this, &CompareDialog::lookup);
+    connect(equalCost_, &QCheckBox::toggled, this, [this, name = card.fileName().toHtmlEscaped()](bool on) {
+        title_->setText(on ? tr("<b>%1</b>: DDIM (eta 0, 0.2, 0.5, 1), DDPM sigma-hat and Heun from the same seeds, "
+                                "by model calls (NFE): each sampler takes the steps that fit. Cells are cached.")
+                                 .arg(name)
+                           : tr("<b>%1</b>: DDIM (eta 0, 0.2, 0.5, 1) and DDPM sigma-hat from the same seeds, by number "
+                                "of steps S. Cells are cached; the CLI's cache is reused when present.")
+                                 .arg(name));
+    });
     connect(metric_, &QComboBox::currentIndexChanged, this, &CompareDialog::showGrid);
     updateButtons();
     lookup();
