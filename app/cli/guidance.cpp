@@ -192,7 +192,10 @@ int cmd_guidance(const std::vector<std::string>& argv)
     md << "| W |";
     for (const auto& m : res.metrics) {
         csv << ',' << m.key;
-        md << ' ' << m.title << " |";
+        std::string title; // a '|' in a title ("p(c|x0)") would split a Markdown cell
+        for (char ch : m.title)
+            title += ch == '|' ? std::string("\\|") : std::string(1, ch);
+        md << ' ' << title << " |";
     }
     csv << '\n';
     md << "\n|---:|";
