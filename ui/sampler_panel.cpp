@@ -412,8 +412,18 @@ void SamplerPanel::layoutControls(bool oneRow)
     }
 }
 
+void SamplerPanel::setFooter(const QString& full, const QString& brief)
+{
+    footerFull_ = full;
+    footerBrief_ = brief;
+    const int room = footer_->contentsRect().width();
+    footer_->setText(room > 0 && footer_->fontMetrics().horizontalAdvance(full) > room ? brief : full);
+}
+
 void SamplerPanel::resizeEvent(QResizeEvent* e)
 {
+    if (!footerBrief_.isEmpty() && (footer_->text() == footerFull_ || footer_->text() == footerBrief_))
+        QMetaObject::invokeMethod(this, [this] { setFooter(footerFull_, footerBrief_); }, Qt::QueuedConnection);
     // One row only when every box shows its longest entry whole ("DPM-Solver++(2M)",
     // "default (leading)", "fixed_small"): never a cut word in front of a room.
     const bool wide = width() >= oneRowWidth();
@@ -901,13 +911,12 @@ void SamplerPanel::redraw()
     const bool computed = shownStep_ < st.size();
     if (!computed && shownStep_ >= S) {
         const double straight = doc_->straightness(index_);
-        footer_->setText(std::isfinite(straight)
-                             // No exponent: a clipped "1.54e+03" read as 1.54 at 1366x768.
-                             ? tr("final samples x_0 (after %1 steps) \u00b7 straightness %2")
-                                   .arg(S)
-                                   .arg(straight >= 100 ? QString::number(straight, 'f', 0)
-                                                        : QString::number(straight, 'g', 3))
-                             : tr("final samples x_0 (after %1 steps)").arg(S));
+        // No exponent: a clipped "1.54e+03" read as 1.54 at 1366x768.
+        const QString value = straight >= 100 ? QString::number(straight, 'f', 0) : QString::number(straight, 'g', 3);
+        setFooter(std::isfinite(straight) ? tr("final samples x_0 (after %1 steps) \u00b7 straightness %2").arg(S).arg(value)
+                                          : tr("final samples x_0 (after %1 steps)").arg(S),
+                  // Four panels in presentation: the figure must not be the part that is cut.
+                  std::isfinite(straight) ? tr("x_0 \u00b7 straightness %1").arg(value) : tr("x_0"));
         footer_->setToolTip(std::isfinite(straight)
                                 ? tr("Straightness (Liu et al. 2023): the mean squared gap between each sample's "
                                      "straight line from x_T to x_0 and the velocity the steps followed; 0 for "

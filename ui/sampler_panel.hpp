@@ -129,6 +129,9 @@ private:
     void edited();
     /// 2-D cards: the density drawn (p(x | c) for a run of one class) and the class coverage judges by.
     void updateTarget();
+    /// The footer says `full`, or `brief` when `full` does not fit its width (re-checked on resize).
+    void setFooter(const QString& full, const QString& brief);
+    QString footerFull_, footerBrief_;
     /// The class entries and the interval's range for the panel's card.
     void setUpGuidance();
     /// The controls show `g` (signals blocked).
