@@ -530,7 +530,7 @@ ExperimentResultPtr decision(const ExperimentJob& job, const Model& model, const
     const auto assigner = ex::Assigner::for_model(model);
     if (!assigner)
         throw InputError(card.path.string() + ": decision time needs a gaussian-mixture card or an image model with "
-                                              "mnist-classifier.json next to it");
+                                              "a metric classifier (its card's 'classifier')");
     const int B = job.count;
     auto res = std::make_shared<ExperimentResult>();
     res->kind = job.kind;

@@ -6,6 +6,8 @@
 #include "noisetrail/errors.hpp"
 #include "tensor_util.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <ATen/Parallel.h>
 #include <c10/core/InferenceMode.h>
 
@@ -349,7 +351,14 @@ Interpolation interpolate(const Model& model, std::span<const float> z0, std::sp
 
 fs::path classifier_path(const ModelCard& card, const fs::path& path)
 {
-    return path.empty() ? card.path.parent_path() / "mnist-classifier.json" : path;
+    if (!path.empty())
+        return path;
+    // The card's own "classifier" (validated by read_model_card), else the digit
+    // classifier beside it: the rule for cards written before colour models.
+    const auto j = nlohmann::json::parse(card.json_text, nullptr, false);
+    if (j.is_object() && j.contains("classifier") && j["classifier"].is_string())
+        return card.resolve(j["classifier"].get<std::string>());
+    return card.path.parent_path() / "mnist-classifier.json";
 }
 
 std::shared_ptr<Classifier> classifier_for(const Model& model, const fs::path& path, const std::string& what)
@@ -358,8 +367,9 @@ std::shared_ptr<Classifier> classifier_for(const Model& model, const fs::path& p
     const fs::path cpath = classifier_path(card, path);
     if (!fs::exists(cpath))
         throw InputError(what + " " + cpath.string() +
-                         ": not found; image models are measured with the digit classifier "
-                         "(train it with 'noisetrail-cli train --kind noisetrail-classifier')");
+                         ": not found; image models are measured with a classifier (the card's 'classifier', "
+                         "else mnist-classifier.json beside it; train one with "
+                         "'noisetrail-cli train --kind noisetrail-classifier')");
     auto clf = Classifier::load(cpath);
     const auto in = clf->input_shape();
     if (in.size() != 3 || in[0] * in[1] * in[2] != card.data_dim())

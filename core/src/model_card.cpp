@@ -113,6 +113,13 @@ ModelCard parse_model_card(std::string json_text, const std::filesystem::path& p
         throw InputError(field("kind") + ": unknown kind '" + card.kind + "' (expected " + list + ")");
     }
     card.description = get_string("description", false);
+    // Image cards may name the metric classifier that judges their samples
+    // (experiments' classifier_path); checked here so a bad value is found on load.
+    if (j.contains("classifier")) {
+        const std::string c = get_string("classifier", false);
+        if (c.empty() || std::filesystem::path(c).is_absolute())
+            throw InputError(field("classifier") + " must be a card file's path relative to this card");
+    }
 
     // Each dimension and their product bounded, so data_dim() and every
     // batch * data_dim() later cannot overflow.

@@ -2,6 +2,7 @@
 #include "test_util.hpp"
 
 #include "noisetrail/errors.hpp"
+#include "noisetrail/experiments.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
@@ -24,6 +25,7 @@ private Q_SLOTS:
     void bundled_cards_load();
     void bad_cards_are_input_errors_data();
     void bad_cards_are_input_errors();
+    void card_names_its_metric_classifier();
 };
 
 void TestModels::gaussian_eps_matches_closed_form()
@@ -208,6 +210,13 @@ void TestModels::bad_cards_are_input_errors_data()
     QTest::newRow("velocity on vp") << test::mixture_card(ok_mix, "[2]", "velocity") << "prediction";
     QTest::newRow("v on flow") << flow_card(R"({"kind": "flow"})", "v") << "prediction";
     QTest::newRow("flow torchscript") << QByteArray(R"({"format": "noisetrail-model/1", "kind": "torchscript", "data_shape": [2], "file": "m.pt", "process": {"kind": "flow"}})") << "'process'";
+    const auto with_classifier = [](const char* value) {
+        return QByteArray(R"({"format": "noisetrail-model/1", "kind": "empirical", "data_shape": [2], "data": "pts.npy", "classifier": )") +
+               value + "}";
+    };
+    QTest::newRow("classifier not a string") << with_classifier("7") << "classifier";
+    QTest::newRow("classifier empty") << with_classifier(R"("")") << "classifier";
+    QTest::newRow("classifier absolute") << with_classifier(R"("/etc/passwd")") << "classifier";
     QTest::newRow("empirical wrong shape") << QByteArray(R"({"format": "noisetrail-model/1", "kind": "empirical", "data_shape": [3], "data": "pts.npy"})") << "shape [5, 2]";
 }
 
@@ -228,6 +237,27 @@ void TestModels::bad_cards_are_input_errors()
         QVERIFY2(msg.contains(expect), qPrintable(msg));
         QVERIFY2(!msg.contains('\n'), "one line");
     }
+}
+
+// Colour models are judged by their own classifier: the card's "classifier" field,
+// relative to the card; cards without one keep the digit classifier beside them.
+void TestModels::card_names_its_metric_classifier()
+{
+    QTemporaryDir dir;
+    const std::vector<float> pts(10, 0.5f);
+    write_npy(dir.filePath("pts.npy").toStdString(), {5, 2}, pts.data());
+    const auto named = test::write_file(dir, "named.json", R"({"format": "noisetrail-model/1", "kind": "empirical",
+        "data_shape": [2], "data": "pts.npy", "classifier": "judges/colour.json"})");
+    const auto plain = test::write_file(dir, "plain.json", R"({"format": "noisetrail-model/1", "kind": "empirical",
+        "data_shape": [2], "data": "pts.npy"})");
+    const std::filesystem::path root = dir.path().toStdString();
+    QCOMPARE(experiments::classifier_path(read_model_card(named), {}), root / "judges" / "colour.json");
+    QCOMPARE(experiments::classifier_path(read_model_card(plain), {}), root / "mnist-classifier.json");
+    // An explicit path (--classifier) wins over the card's.
+    QCOMPARE(experiments::classifier_path(read_model_card(named), "other.json"), std::filesystem::path("other.json"));
+    // The shipped exact colour card names the emoji classifier beside it.
+    const auto emoji = read_model_card(test::source_path("models/emoji-288-classes.json"));
+    QCOMPARE(experiments::classifier_path(emoji, {}).filename(), std::filesystem::path("emoji-classifier.json"));
 }
 
 QTEST_GUILESS_MAIN(TestModels)

@@ -161,7 +161,7 @@ struct ConsistencyOptions {
     std::uint64_t seed = 0;                     ///< x_T (initial_noise) and the samplers' noise
     std::optional<std::vector<float>> init_noise; ///< x_T [B, D]; when set, batch is taken from it
     /// Image models: the classifier whose features measure distances; empty:
-    /// mnist-classifier.json next to the model card (as compare does).
+    /// classifier_path's default (as compare does).
     std::filesystem::path classifier;
     int threads = 0;
 };
@@ -197,12 +197,12 @@ Consistency consistency(const Model& model, const ConsistencyOptions& options, c
 ///   previews after k steps of the longest run beside the k-step runs' samples.
 figure::Report consistency_report(const Model& model, const Consistency& result);
 
-/// Where an image model's classifier card is: `path`, or mnist-classifier.json
-/// next to the model card when empty (compare, consistency and decision time).
+/// Where an image model's classifier card is: `path`; when empty, the card's own
+/// "classifier" field (relative to the card), else mnist-classifier.json next to
+/// the model card (compare, consistency, decision time and the recorder).
 std::filesystem::path classifier_path(const ModelCard& card, const std::filesystem::path& path);
 
-/// The classifier an image model is measured with: `path`, or
-/// mnist-classifier.json next to the card when empty. InputError naming the
+/// The classifier an image model is measured with: classifier_path's. InputError naming the
 /// flag `what` when it is missing or its input shape does not fit the model.
 std::shared_ptr<Classifier> classifier_for(const Model& model, const std::filesystem::path& path,
                                            const std::string& what = "--classifier");

@@ -53,8 +53,8 @@ struct MetricSources {
 };
 
 /// The sources of `card`: its mixture (mixture_from_card; InputError if
-/// malformed) and, for image models, mnist-classifier.json next to the card
-/// (experiments' classifier_path) when it loads and its input fits data_shape.
+/// malformed) and, for image models, the metric classifier (experiments'
+/// classifier_path: the card's "classifier", else mnist-classifier.json next to it) when it loads and its input fits data_shape.
 /// A missing or unfitting classifier is no error: the image metrics then
 /// have no classes, and `note` says why.
 MetricSources metric_sources(const ModelCard& card);
