@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Measure the digit model's quality bar (issue 3) with the metric classifier and
-# write the figures into the card's "quality" field:
-#   DDIM 50 steps (eta 0) on N_DDIM samples, DDPM 1000 steps on N_DDPM samples,
-#   mean top-class probability and the class histogram of each; plus the time of
-#   one denoiser call on a batch of 16.
+# Measure the digit model's quality bar with the metric classifier and write the
+# figures into the card's "quality" field:
+#   DDIM 50 steps (eta 0) on N_DDIM samples, DDPM 1000 steps on N_DDPM samples:
+#   mean top-class probability, the class histogram and the Frechet distance of
+#   the classifier's features to the held-out digits' (classify's FD); the same FD
+#   of 1000 real held-out digits as the baseline; the time of one denoiser call
+#   on a batch of 16.
+# The bar (issue 24): mean top-class probability >= 0.95, every digit 8-12% of the
+# samples, FD at most twice the real digits'.
 # Usage: scripts/measure_digit_quality.sh [N_DDIM (1000)] [N_DDPM (1000)]
 # Env: NOISETRAIL_CLI (default build/app/noisetrail-cli), THREADS (default 1),
 #   CARD (default models/mnist-unet.json), RUNS: the runs as "KEY:SAMPLER:STEPS:SEED ..."
@@ -33,6 +37,24 @@ run() { # name sampler steps batch seed
   echo "$1: $(cat "$out/$1.json") in $(cat "$out/$1.seconds") s" >&2
 }
 
+# The baseline: the first 1000 held-out digits (of data/mnist, whose features
+# define the reference) measured the same way.
+heldout=data/mnist/heldout_images.npy
+[[ -f "$heldout" ]] || { echo "measure_digit_quality.sh: $heldout is missing (run scripts/fetch_mnist.sh)" >&2; exit 2; }
+node - "$heldout" "$out/heldout-1000.npy" <<'JS'
+const fs = require('fs');
+const [src, dst] = process.argv.slice(2);
+const b = fs.readFileSync(src);
+const hlen = b.readUInt16LE(8), header = b.subarray(10, 10 + hlen).toString('latin1');
+const shape = header.match(/'shape': \((\d+), (\d+), (\d+), (\d+)\)/).slice(1).map(Number);
+const n = Math.min(1000, shape[0]), per = shape[1] * shape[2] * shape[3] * 4;
+let h = `{'descr': '<f4', 'fortran_order': False, 'shape': (${n}, ${shape[1]}, ${shape[2]}, ${shape[3]}), }`;
+h = h.padEnd(Math.ceil((h.length + 11) / 64) * 64 - 11) + '\n';
+const head = Buffer.alloc(10); b.copy(head, 0, 0, 8); head.writeUInt16LE(h.length, 8);
+fs.writeFileSync(dst, Buffer.concat([head, Buffer.from(h, 'latin1'), b.subarray(10 + hlen, 10 + hlen + n * per)]));
+JS
+"$cli" classify --classifier "$clf" --samples "$out/heldout-1000.npy" --json > "$out/heldout.json"
+
 runs="${RUNS:-ddim_50:ddim:50:1 ddpm_1000:ddpm:1000:2}"
 # One denoiser call, batch 16: a 50-step run of the first sampler over 50 (the sampler's own cost is negligible).
 first_sampler=$(echo "$runs" | awk '{print $1}' | cut -d: -f2)
@@ -51,11 +73,16 @@ const j = JSON.parse(fs.readFileSync(card, 'utf8'));
 const read = (n) => ({ ...JSON.parse(fs.readFileSync(`${out}/${n}.json`, 'utf8')),
                        seconds: Number((fs.readFileSync(`${out}/${n}.seconds`, 'utf8'))) });
 const meta = JSON.parse(fs.readFileSync(`${out}/timing/meta.json`, 'utf8'));
+const real = JSON.parse(fs.readFileSync(`${out}/heldout.json`, 'utf8'));
 const q = (r, what) => ({ sampler: what, ...r,
-  passes: r.mean_top_probability >= 0.9 && r.min_class_fraction >= 0.05 && r.max_class_fraction <= 0.15 });
+  passes: r.mean_top_probability >= 0.95 && r.min_class_fraction >= 0.08 && r.max_class_fraction <= 0.12 &&
+          r.frechet_distance <= 2 * real.frechet_distance });
 j.quality = {
   judged_by: 'mnist-classifier.json (noisetrail-cli classify)',
-  bar: 'mean top-class probability >= 0.9 and every digit between 5% and 15% of the samples',
+  bar: 'mean top-class probability >= 0.95, every digit between 8% and 12% of the samples, and a Frechet ' +
+       'distance in the classifier\'s features at most twice that of 1000 real held-out digits',
+  heldout_digits: { samples: real.samples, mean_top_probability: real.mean_top_probability,
+                    frechet_distance: real.frechet_distance },
 };
 for (const r of runs.split(/\s+/).filter(Boolean)) {
   const [key, sampler, steps, seed] = r.split(':');

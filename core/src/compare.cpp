@@ -208,12 +208,12 @@ Reference prepare_reference(const Model& model, const fs::path& classifier, int 
         ref.n_truth = static_cast<int>(ref.truth_points.size() / F);
         if (ref.n_points < 4 || ref.n_truth < 4)
             throw InputError("--classifier " + cpath.string() + ": too few held-out features for precision/recall");
-        ref.truth_label = "Held-out digits (" + std::to_string(ref.n_truth) + ")";
-        ref.truth_legend = "HELD-OUT DIGITS";
-        ref.note = "the held-out digits' features shipped with " + cpath.filename().string() + " (" +
+        ref.truth_label = "Held-out images (" + std::to_string(ref.n_truth) + ")";
+        ref.truth_legend = "HELD-OUT IMAGES";
+        ref.note = "the held-out images' features shipped with " + cpath.filename().string() + " (" +
                    std::to_string(r.count) + " images): FD against their mean and covariance, precision/recall " +
                    "against " + std::to_string(ref.n_points) + " of them (even rows); the held-out row measures " +
-                   std::to_string(ref.n_truth) + " other held-out digits (odd rows) the same way, without class " +
+                   std::to_string(ref.n_truth) + " other held-out images (odd rows) the same way, without class " +
                    "statistics";
         return ref;
     }

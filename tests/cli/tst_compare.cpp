@@ -2,12 +2,18 @@
 // its files, its cache and its argument errors.
 #include "test_util.hpp"
 
+#include "noisetrail/npy.hpp"
+
 #include <QFile>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 namespace {
 
@@ -38,6 +44,7 @@ class TestCompare : public QObject {
 private Q_SLOTS:
     void quick_grid_writes_tables_plots_and_reuses_cache();
     void image_model_is_measured_on_classifier_features();
+    void classify_reports_fd_to_heldout_images();
     void equal_nfe_pairs_heun_with_ddim();
     void bad_arguments_exit_2_data();
     void bad_arguments_exit_2();
@@ -131,6 +138,37 @@ void TestCompare::image_model_is_measured_on_classifier_features()
     QVERIFY(md.open(QIODevice::ReadOnly));
     const QString text = QString::fromUtf8(md.readAll());
     QVERIFY(text.contains("FD (our classifier)") && text.contains("not the Inception FID"));
+}
+
+// classify's FD to the held-out images (issue 24's measure): real held-out digits
+// score low, the same digits under heavy noise far higher; the JSON names it.
+void TestCompare::classify_reports_fd_to_heldout_images()
+{
+    const std::string clf = noisetrail::test::source_path("models/mnist-classifier.json");
+    const std::string digits = noisetrail::test::source_path("models/data/mnist-heldout-500_images.npy");
+    if (!QFile::exists(QString::fromStdString(clf)) || !QFile::exists(QString::fromStdString(digits)))
+        QSKIP("models/mnist-classifier.json or the held-out digits are not there");
+    const auto fd_of = [&](const std::string& file) {
+        const Result r = cli({"classify", "--classifier", QString::fromStdString(clf), "--samples",
+                              QString::fromStdString(file), "--json"});
+        if (r.code != 0)
+            qWarning("%s", qPrintable(r.err));
+        const auto j = QJsonDocument::fromJson(r.out.toUtf8()).object();
+        return j.contains("frechet_distance") ? j["frechet_distance"].toDouble() : -1.0;
+    };
+    const double real = fd_of(digits);
+    QVERIFY2(real >= 0 && real < 40, qPrintable(QString::number(real)));
+
+    noisetrail::NpyArray a = noisetrail::read_npy(digits);
+    std::mt19937 gen(5);
+    std::normal_distribution<float> n01;
+    for (float& v : a.f32)
+        v = std::clamp(v + 0.8f * n01(gen), -1.f, 1.f);
+    QTemporaryDir dir;
+    const std::string noisy = dir.filePath("noisy.npy").toStdString();
+    noisetrail::write_npy(noisy, a.shape, a.f32.data());
+    const double corrupted = fd_of(noisy);
+    QVERIFY2(corrupted > 3 * real, qPrintable(QString("%1 vs %2").arg(corrupted).arg(real)));
 }
 
 void TestCompare::equal_nfe_pairs_heun_with_ddim()
