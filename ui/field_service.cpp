@@ -34,6 +34,8 @@ FieldService::FieldService(QObject* parent) : QObject(parent), models_(std::make
 FieldService::~FieldService()
 {
     jobs_.cancelAll();
+    geometryJobs_.cancelAll();
+    odeJobs_.cancelAll();
     thread_->quit();
     thread_->wait();
 }
@@ -91,6 +93,44 @@ FieldArrowsPtr FieldService::request(const FieldRequest& r)
             Q_EMIT failed(message);
         });
     return nullptr;
+}
+
+void FieldService::requestGeometry(const GeometryRequest& r)
+{
+    geometryJobs_.startJob(
+        worker_, this,
+        [this, r, models = models_](const JobTracker::Job& j) {
+            if (j.isCancelled())
+                return;
+            auto out = std::make_shared<StepConstruction>();
+            out->request = r;
+            out->geometry = step_geometry(*models->get(r.card), r.config, r.plan, r.step, r.point, r.options);
+            StepConstructionPtr done = out;
+            j.deliver([this, done] { Q_EMIT geometryReady(done); });
+        },
+        [this](const QString& message) { Q_EMIT extraFailed(message); });
+}
+
+void FieldService::requestOde(const OdeRequest& r)
+{
+    odeJobs_.startJob(
+        worker_, this,
+        [this, r, models = models_](const JobTracker::Job& j) {
+            if (j.isCancelled())
+                return;
+            auto out = std::make_shared<OdeResult>();
+            out->request = r;
+            const Model& exact = *models->get(r.exactCard);
+            if (r.exactCard == r.card) {
+                out->errors.total = ode_errors(exact, r.config, r.plan, r.x_T, r.x_prev, {}, &out->path);
+            } else {
+                out->errors = ode_error_split(exact, r.config, r.plan, r.x_T, r.x_prev);
+                out->path = std::move(out->errors.path);
+            }
+            OdeResultPtr done = out;
+            j.deliver([this, done] { Q_EMIT odeReady(done); });
+        },
+        [this](const QString& message) { Q_EMIT extraFailed(message); });
 }
 
 } // namespace noisetrail::ui

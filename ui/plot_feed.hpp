@@ -30,6 +30,8 @@ private:
     PlotsWidget* plots_;
     /// Per panel: the store whose steps the plots hold, and how many.
     std::vector<std::pair<const Trajectory*, int>> plotted_;
+    /// Per panel: the exact-path result whose ode_error the plots show (null: none).
+    std::vector<const void*> odePlotted_;
 };
 
 } // namespace noisetrail::ui

@@ -1,6 +1,7 @@
 #include "scatter_view.hpp"
 
 #include "decision_strip.hpp"
+#include "equation_view.hpp"
 
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/trajectory.hpp"
@@ -12,6 +13,7 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
+#include <QStaticText>
 #include <QFontMetricsF>
 
 #include <algorithm>
@@ -599,6 +601,7 @@ void ScatterView::paintSamples(QPainter& p, const QRectF& plot)
         p.drawText(plot.adjusted(4, 4, -4, -4), Qt::AlignRight | Qt::AlignBottom,
                    tr("every %1th point drawn: %2 of %3").arg(stride).arg((B + stride - 1) / stride).arg(B));
     }
+    drawExactPaths(p, plot);
     if (highlighted_ >= 0 && highlighted_ < B) {
         // The followed sample: its whole path, bold, in the text colour, over everything.
         const int i = highlighted_;
@@ -611,10 +614,259 @@ void ScatterView::paintSamples(QPainter& p, const QRectF& plot)
         p.setBrush(color_);
         p.drawEllipse(pts.back(), 2 * r, 2 * r);
     }
+    drawConstruction(p, plot);
     if (showCoverage_) {
         p.setClipping(false); // share labels of components near the edge stay whole
         drawCoverage(p, plot);
     }
+}
+
+// ---- Step construction and the exact path (issue 22) ------------------------------------------
+
+namespace {
+
+/// One colour per quantity of the terms (Okabe-Ito hues, distinct from the panel colours'
+/// use as fills): what a segment adds is told by its colour in every sampler.
+QColor quantityColor(Quantity q, const QPalette& pal)
+{
+    switch (q) {
+    case Quantity::Xt: return pal.color(QPalette::Text);
+    case Quantity::X0Hat: return QColor(213, 94, 0);
+    case Quantity::EpsHat: return QColor(0, 114, 178);
+    case Quantity::Noise: return QColor(204, 121, 167);
+    case Quantity::X0HatLast: return QColor(230, 159, 0);
+    case Quantity::EpsHatPredictor: return QColor(0, 158, 115);
+    case Quantity::Defined: break;
+    }
+    return pal.color(QPalette::Text);
+}
+
+void drawArrow(QPainter& p, QPointF a, QPointF b, double head)
+{
+    p.drawLine(a, b);
+    const double len = std::hypot(b.x() - a.x(), b.y() - a.y());
+    if (len < 1.5 * head) // too short for a head: the line says it
+        return;
+    const double ux = (b.x() - a.x()) / len, uy = (b.y() - a.y()) / len;
+    const QPointF l(b.x() - head * (ux + 0.45 * uy), b.y() - head * (uy - 0.45 * ux));
+    const QPointF r(b.x() - head * (ux - 0.45 * uy), b.y() - head * (uy + 0.45 * ux));
+    const QPen pen = p.pen();
+    p.setPen(Qt::NoPen);
+    p.setBrush(pen.color());
+    p.drawPolygon(QPolygonF{b, l, r});
+    p.setPen(pen);
+    p.setBrush(Qt::NoBrush);
+}
+
+/// A term's symbol as the legend writes it: the Reverse step tab's rich text.
+QString termLabel(const Term& t) { return richText(t.shown_symbol()); }
+
+} // namespace
+
+void ScatterView::setConstruction(StepConstructionPtr construction)
+{
+    construction_ = std::move(construction);
+    update();
+}
+
+void ScatterView::setExactPath(OdeResultPtr result)
+{
+    exactPath_ = std::move(result);
+    update();
+}
+
+QPointF ScatterView::constructionEndPixel() const
+{
+    if (!construction_)
+        return {};
+    const auto end = construction_->geometry.end();
+    return toPixel(plotRect(), end[0], end[1]);
+}
+
+QStringList ScatterView::constructionLegend() const
+{
+    QStringList lines;
+    if (!construction_)
+        return lines;
+    const StepGeometry& g = construction_->geometry;
+    lines << tr("step %1, sample %2: x<sub>t</sub> → x<sub>t′</sub>").arg(g.step + 1).arg(construction_->request.sample + 1);
+    for (const auto& seg : g.update)
+        lines << QStringLiteral("%1 %2").arg(termLabel(seg.term), QString::fromStdString(seg.term.name).toHtmlEscaped());
+    if (!g.predictor.empty())
+        lines << tr("- - predictor x′ (%1), then %2 there").arg(
+                     QString::fromStdString(g.predictor.size() > 1 ? "Euler" : "predictor"),
+                     richText("\\eps\\prime"));
+    if (g.noise_from_x_prev)
+        lines << tr("z recovered from the stored x<sub>t′</sub>");
+    return lines;
+}
+
+void ScatterView::drawConstruction(QPainter& p, const QRectF& plot) const
+{
+    if (!construction_ || construction_->geometry.x_t.size() != 2)
+        return;
+    const StepGeometry& g = construction_->geometry;
+    const QPalette pal = palette();
+    const auto px = [&](const std::vector<double>& v) { return toPixel(plot, v[0], v[1]); };
+    const double w = 2.0 * scale_, head = 8.0 * scale_;
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, true);
+    QFont lf = font();
+    lf.setPointSizeF(lf.pointSizeF() * 0.95);
+    lf.setBold(true);
+    p.setFont(lf);
+    const auto label = [&](QPointF at, const QString& rich, const QColor& c) {
+        QStaticText t(QStringLiteral("<span style=\"color:%1\">%2</span>").arg(c.name(), rich));
+        t.setTextFormat(Qt::RichText);
+        t.prepare(QTransform(), lf);
+        const QSizeF sz = t.size();
+        const QRectF box(at + QPointF(4 * scale_, -sz.height() - 2 * scale_), sz);
+        QColor bg = pal.color(QPalette::Base);
+        bg.setAlphaF(0.8f);
+        p.fillRect(box.adjusted(-1, 0, 1, 0), bg);
+        p.drawStaticText(box.topLeft(), t);
+    };
+    // The predictor (Heun's Euler step), dashed: partial sums, then the second evaluation
+    // eps' at x' drawn with the Euler step's own coefficient (the direction it averages in).
+    if (!g.predictor.empty()) {
+        double cEps = 0;
+        for (const auto& seg : g.predictor) {
+            const QColor c = quantityColor(seg.term.quantity, pal);
+            p.setPen(QPen(c, 0.8 * w, seg.term.quantity == Quantity::Xt ? Qt::DotLine : Qt::DashLine));
+            if (seg.term.quantity != Quantity::Xt) // x_t's rescaling is the update's first segment too
+                drawArrow(p, px(seg.from), px(seg.to), head);
+            if (seg.term.quantity == Quantity::EpsHat)
+                cEps = seg.term.coefficient;
+        }
+        const QPointF xp = px(g.predictor.back().to);
+        const QColor green = quantityColor(Quantity::EpsHatPredictor, pal);
+        if (g.eps_predictor.size() == 2 && cEps != 0) {
+            p.setPen(QPen(green, 0.8 * w, Qt::DashLine));
+            const std::vector<double> tip{g.predictor.back().to[0] + cEps * g.eps_predictor[0],
+                                          g.predictor.back().to[1] + cEps * g.eps_predictor[1]};
+            drawArrow(p, xp, px(tip), head);
+        }
+        p.setPen(QPen(pal.color(QPalette::Text), 1.2 * scale_));
+        p.setBrush(pal.color(QPalette::Base));
+        p.drawRect(QRectF(xp - QPointF(4 * scale_, 4 * scale_), QSizeF(8 * scale_, 8 * scale_)));
+        p.setBrush(Qt::NoBrush);
+        label(xp, QStringLiteral("x′"), pal.color(QPalette::Text));
+    }
+    // x0_hat (and the previous step's, for multistep solvers): the points the update leans on.
+    const auto diamond = [&](const std::vector<double>& v, Quantity q, const QString& text) {
+        if (v.size() != 2)
+            return;
+        const QPointF c = px(v);
+        const double r = 5 * scale_;
+        p.setPen(QPen(quantityColor(q, pal), 1.6 * scale_));
+        p.setBrush(pal.color(QPalette::Base));
+        p.drawPolygon(QPolygonF{c + QPointF(0, -r), c + QPointF(r, 0), c + QPointF(0, r), c + QPointF(-r, 0)});
+        p.setBrush(Qt::NoBrush);
+        label(c, text, quantityColor(q, pal));
+    };
+    diamond(g.x0_hat, Quantity::X0Hat, richText("\\xzero"));
+    diamond(g.x0_hat_last, Quantity::X0HatLast, richText("\\xzero^{last}"));
+    // The update: partial sums. The first segment starts at the origin (it scales a point
+    // towards it), drawn thin and dotted; the others are the steps the terms add.
+    for (std::size_t n = 0; n < g.update.size(); ++n) {
+        const auto& seg = g.update[n];
+        const QColor c = quantityColor(seg.term.quantity, pal);
+        if (n == 0) {
+            p.setPen(QPen(c, 0.6 * w, Qt::DotLine));
+            p.drawLine(px(seg.from), px(seg.to));
+            p.setPen(QPen(c, 1.2 * scale_));
+            p.drawEllipse(px(seg.to), 3 * scale_, 3 * scale_);
+        } else {
+            p.setPen(QPen(c, w));
+            drawArrow(p, px(seg.from), px(seg.to), head);
+        }
+        const QPointF mid = (px(seg.from) + px(seg.to)) / 2;
+        label(n == 0 ? px(seg.to) : mid, termLabel(seg.term), c);
+    }
+    // The end: x_prev, ringed.
+    const QPointF end = px(g.end());
+    p.setPen(QPen(pal.color(QPalette::Text), 1.6 * scale_));
+    p.drawEllipse(end, 6 * scale_, 6 * scale_);
+    label(end, richText("\\xprev"), pal.color(QPalette::Text));
+
+    // The legend, top left of the plot: what each colour adds, in the sampler's words.
+    const QStringList lines = constructionLegend();
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.85);
+    p.setFont(f);
+    const QFontMetricsF fm(f);
+    const double lh = fm.height() * 1.15, sw = 14 * scale_;
+    std::vector<QStaticText> texts;
+    double width = 0;
+    for (const QString& l : lines) {
+        QStaticText t(l);
+        t.setTextFormat(Qt::RichText);
+        t.prepare(QTransform(), f);
+        width = std::max(width, t.size().width());
+        texts.push_back(t);
+    }
+    const QRectF box(plot.left() + 6 * scale_, plot.top() + 6 * scale_, width + sw + 14 * scale_,
+                     lh * double(lines.size()) + 6 * scale_);
+    QColor bg = pal.color(QPalette::Base);
+    bg.setAlphaF(0.88f);
+    p.setPen(QPen(pal.color(QPalette::Mid), 1));
+    p.setBrush(bg);
+    p.drawRect(box);
+    p.setBrush(Qt::NoBrush);
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+        const double y = box.top() + 3 * scale_ + lh * double(i);
+        QColor c = pal.color(QPalette::Text);
+        Qt::PenStyle style = Qt::SolidLine;
+        if (i >= 1 && i - 1 < g.update.size()) {
+            c = quantityColor(g.update[i - 1].term.quantity, pal);
+        } else if (i >= 1 && !g.predictor.empty() && i - 1 == g.update.size()) {
+            c = quantityColor(Quantity::EpsHatPredictor, pal);
+            style = Qt::DashLine;
+        } else {
+            c = Qt::transparent;
+        }
+        p.setPen(QPen(c, 2 * scale_, style));
+        p.drawLine(QPointF(box.left() + 5 * scale_, y + lh / 2), QPointF(box.left() + 5 * scale_ + sw, y + lh / 2));
+        p.setPen(pal.color(QPalette::Text));
+        p.drawStaticText(QPointF(box.left() + 9 * scale_ + sw, y + (lh - texts[i].size().height()) / 2), texts[i]);
+    }
+    p.restore();
+}
+
+void ScatterView::drawExactPaths(QPainter& p, const QRectF& plot) const
+{
+    if (!exactPath_ || !traj_ || exactPath_->request.store != traj_ || exactPath_->path.empty())
+        return;
+    const auto& path = exactPath_->path;
+    const int B = traj_->batch();
+    const int last = std::min(step_, int(path.size())); // the ODE's states up to the cursor
+    const auto& x_T = exactPath_->request.x_T;
+    QColor c = palette().color(QPalette::Text);
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, true);
+    const auto drawOne = [&](int i, double width, float alpha) {
+        std::vector<QPointF> pts{toPixel(plot, x_T[2 * i], x_T[2 * i + 1])};
+        for (int k = 0; k < last; ++k)
+            pts.push_back(toPixel(plot, path[k][2 * i], path[k][2 * i + 1]));
+        QColor col = c;
+        col.setAlphaF(alpha);
+        p.setPen(QPen(col, width, Qt::DashLine));
+        p.drawPolyline(pts.data(), int(pts.size()));
+    };
+    for (int i = 0; i < std::min(B, pathCount_); ++i)
+        drawOne(i, 1.2 * scale_, 0.55f);
+    if (highlighted_ >= 0 && highlighted_ < B)
+        drawOne(highlighted_, 2.2 * scale_, 0.9f);
+    // Say what the dashes are, bottom left.
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.85);
+    p.setFont(f);
+    p.setPen(palette().color(QPalette::Text));
+    p.drawText(plot.adjusted(6 * scale_, 4, -4, -4), Qt::AlignLeft | Qt::AlignBottom,
+               tr("- - exact ODE path (%1)").arg(exactPath_->request.exactCard == exactPath_->request.card
+                                                     ? tr("this card")
+                                                     : tr("panel 1's exact card")));
+    p.restore();
 }
 
 } // namespace noisetrail::ui
