@@ -172,7 +172,9 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         ode_->setMinimumHeight(230);
         ode_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
         ode_->plotLayout()->insertRow(0);
-        ode_->plotLayout()->addElement(0, 0, new QCPTextElement(ode_, tr("ode_error (distance to the exact ODE path)")));
+        QFont tf = font();
+        tf.setPointSizeF(tf.pointSizeF() * 0.9); // as the statistics' titles
+        ode_->plotLayout()->addElement(0, 0, new QCPTextElement(ode_, tr("ode_error (RMS distance to the exact ODE path)"), tf));
         ode_->plotLayout()->insertRow(1);
         ode_->axisRect()->insetLayout()->take(ode_->legend);
         ode_->plotLayout()->addElement(1, 0, ode_->legend);
@@ -1349,8 +1351,9 @@ void PlotsWidget::refillOde()
         const QString who = int(p) < shortNames_.size() ? shortNames_[int(p)] : tr("panel %1").arg(p + 1);
         const bool split = !d.errors.solver.empty();
         const std::vector<double>* curves[] = {&d.errors.total, &d.errors.solver, &d.errors.model};
-        const QString names[] = {split ? tr("%1: total").arg(who) : who, tr("%1: solver").arg(who),
-                                 tr("%1: model").arg(who)};
+        const QString names[] = {split ? tr("%1: total").arg(who) : who,
+                                 tr("solver's part (same sampler on panel 1's exact card)"),
+                                 tr("model's part (learned run - that exact run)")};
         const Qt::PenStyle styles[] = {Qt::SolidLine, Qt::DashLine, Qt::DotLine};
         for (int k = 0; k < (split ? 3 : 1); ++k) {
             auto* g = ode_->addGraph();
