@@ -191,7 +191,12 @@ void MainWindow::wireActions()
     connect(a->fieldDifference, &QAction::toggled, this, [this](bool on) { panelRow_->setFieldDifference(on); });
     connect(a->construction, &QAction::toggled, this, [this](bool on) { panelRow_->setShowConstruction(on); });
     connect(a->exactPath, &QAction::toggled, this, [this](bool on) { panelRow_->setShowExactPath(on); });
-    connect(a->nfeAxis, &QAction::toggled, this, [this](bool on) { plots_->setNfeAxis(on); });
+    connect(a->nfeAxis, &QAction::toggled, this, [this](bool on) {
+        plots_->setNfeAxis(on);
+        plotFeed_->setNfeAxis(on);
+        plotFeed_->rebuild(panelRow_->panels()); // every step again, at its model calls
+        plots_->setCursor(timeline_->cursor());
+    });
     connect(a->present, &QAction::triggered, this, [this](bool on) { setPresentation(on); });
     // Each timeline action calls a plain closure (not a member pointer captured by a
     // generic lambda: GCC 12 miscompiled that one into a stack-buffer-underflow under ASan).

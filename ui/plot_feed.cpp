@@ -47,12 +47,25 @@ void PlotFeed::pull(const std::vector<SamplerPanel*>& panels)
         if (store != &tr) {
             if (store)
                 plots_->beginPanel(int(i), timesteps(panels[i]));
+            plots_->setPanelCalls(int(i), {}, {});
             store = &tr;
             done = 0;
         }
-        for (const int n = tr.size(); done < n; ++done) {
+        const int n = tr.size(); // once: the worker may publish more meanwhile
+        if (done < n) {
+            // The steps' model calls (the NFE axis, its cursor and clicks), from the run's terms.
+            SamplingPlan plan;
+            std::vector<int> ts;
+            for (int k = 0; k < n; ++k) {
+                plan.steps.push_back(tr.info(k).plan);
+                ts.push_back(panels[i]->toAxis(tr.info(k).plan.t));
+            }
+            calls_ = model_calls_by_step(panels[i]->shownConfig(), plan);
+            plots_->setPanelCalls(int(i), ts, calls_);
+        }
+        for (; done < n; ++done) {
             const auto& info = tr.info(done);
-            const int t = panels[i]->toAxis(info.plan.t);
+            const int t = nfe_ ? calls_[std::size_t(done)] : panels[i]->toAxis(info.plan.t);
             plots_->addStats(int(i), t, info.stats);
             if (hasValues(info.metrics.values)) // steps between measured ones hold none (core recorder.hpp)
                 plots_->addMetrics(int(i), t, info.metrics.values);

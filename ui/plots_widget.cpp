@@ -265,7 +265,7 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                     for (auto* other : statRects_)
                         if (other->axis(QCPAxis::atBottom)->range() != range)
                             other->axis(QCPAxis::atBottom)->setRange(range);
-                    if (schedule_->xAxis->range() != range)
+                    if (!nfeAxis_ && schedule_->xAxis->range() != range) // the schedule stays on t
                         schedule_->xAxis->setRange(range);
                 });
         r->axis(QCPAxis::atLeft)->ticker()->setTickCount(4);
@@ -699,22 +699,21 @@ QString PlotsWidget::slotTitle(int slot) const { return titles_.at(slot); }
 void PlotsWidget::setCursor(int t)
 {
     cursorT_ = t;
+    const double x = axisX(t);
     if (odeCursor_) {
-        // On the NFE axis: the calls panel 1 made by the step at the cursor (its levels are descending).
-        double x = t;
-        if (nfeAxis_) {
-            x = 0;
-            for (const OdeData& d : odeData_)
-                if (!d.t.empty()) {
-                    for (std::size_t k = 0; k < d.t.size(); ++k)
-                        if (d.t[k] >= t)
-                            x = d.calls[k];
-                    break;
-                }
-        }
         odeCursor_->point1->setCoords(x, 0);
         odeCursor_->point2->setCoords(x, 1);
         ode_->replot(QCustomPlot::rpQueuedReplot);
+    }
+    if (nfeAxis_) {
+        cursors_[0]->point1->setCoords(t, 0); // the schedule's, on t
+        cursors_[0]->point2->setCoords(t, 1);
+        for (std::size_t i = 1; i < cursors_.size(); ++i) {
+            cursors_[i]->point1->setCoords(x, 0);
+            cursors_[i]->point2->setCoords(x, 1);
+        }
+        scheduleReplot();
+        return;
     }
     for (auto* c : cursors_) {
         c->point1->setCoords(t, 0);
@@ -826,7 +825,8 @@ void PlotsWidget::relayoutStats()
         // The t axis is named under the last row only: above it the name would
         // take the room the legends need (the ticks stay).
         const bool lastRow = k / cols == (shown - 1) / cols;
-        statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? axisTitle_ : QString());
+        const QString title = nfeAxis_ ? tr("model calls (NFE)") : axisTitle_;
+        statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? title : QString());
         grid->addElement(row, c, statTitles_[std::size_t(slot)]);
         if (legendOn)
             grid->addElement(row + 1, c, statLegends_[std::size_t(slot)]);
@@ -1031,6 +1031,15 @@ int PlotsWidget::tAt(QCustomPlot* plot, QPoint pixel) const
         if (!r->visible() || !r->rect().contains(pixel))
             continue;
         const double t = r->axis(QCPAxis::atBottom)->pixelToCoord(pixel.x());
+        if (nfeAxis_ && plot != schedule_ && !panelCalls_.empty() && !panelCalls_[0].first.empty()) {
+            // Model calls: the step of panel 1 whose calls are nearest (its level is where the timeline goes).
+            const auto& [ts, calls] = panelCalls_[0];
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < calls.size(); ++k)
+                if (std::abs(calls[k] - t) < std::abs(calls[best] - t))
+                    best = k;
+            return ts[best];
+        }
         return std::clamp(int(std::lround(t)), 0, trainSteps_ - 1);
     }
     return -1;
@@ -1144,8 +1153,12 @@ double PlotsWidget::lineWidth(int slot, int panel) const
 void PlotsWidget::resetZoom()
 {
     schedule_->xAxis->setRange(-1, trainSteps_ - 1);
+    int most = 1; // the NFE axis: up to the most calls of any panel
+    for (const auto& pc : panelCalls_)
+        if (!pc.second.empty())
+            most = std::max(most, pc.second.back());
     for (auto* r : statRects_)
-        r->axis(QCPAxis::atBottom)->setRange(-1, trainSteps_ - 1);
+        r->axis(QCPAxis::atBottom)->setRange(nfeAxis_ ? QCPRange(0, most + 1) : QCPRange(-1, trainSteps_ - 1));
     scheduleReplot();
 }
 
@@ -1313,8 +1326,39 @@ void PlotsWidget::setOdeErrors(int panel, const std::vector<int>& t, const std::
 void PlotsWidget::setNfeAxis(bool on)
 {
     nfeAxis_ = on;
+    for (auto* r : statRects_)
+        r->axis(QCPAxis::atBottom)->setRangeReversed(!on); // calls grow as the noise falls
+    relayoutStats(); // names the axis under the last row
+    resetZoom();
     refillOde();
     setCursor(cursorT_);
+}
+
+void PlotsWidget::setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& calls)
+{
+    if (panel < 0)
+        return;
+    if (panel >= int(panelCalls_.size()))
+        panelCalls_.resize(std::size_t(panel) + 1);
+    panelCalls_[std::size_t(panel)] = {t, calls};
+    if (nfeAxis_ && !calls.empty()) {
+        auto* axis = statRects_.front()->axis(QCPAxis::atBottom);
+        if (axis->range().upper < calls.back() + 1)
+            resetZoom(); // a longer run: the axis grows with it
+    }
+}
+
+double PlotsWidget::axisX(int t) const
+{
+    if (!nfeAxis_)
+        return t;
+    // The calls panel 1 made by the step at the cursor (its levels descend), 0 before its first.
+    double x = 0;
+    if (!panelCalls_.empty())
+        for (std::size_t k = 0; k < panelCalls_[0].first.size(); ++k)
+            if (panelCalls_[0].first[k] >= t)
+                x = panelCalls_[0].second[k];
+    return x;
 }
 
 int PlotsWidget::odeCurveCount(int panel) const

@@ -145,9 +145,16 @@ public:
     /// An empty split clears the panel's curves.
     void setOdeErrors(int panel, const std::vector<int>& t, const std::vector<int>& calls,
                       const OdeErrorSplit& errors);
-    /// View > Model Calls Axis: the ode_error plot's x axis counts model calls (NFE)
-    /// instead of the noise level t; Heun's S steps end at 2S - 1.
+    /// View > Model Calls Axis: the statistics' and the ode_error plot's x axes count
+    /// model calls (NFE) instead of the noise level t (the schedule stays on t); Heun's S
+    /// steps end at 2S - 1. The feed then adds each step at its calls (setPanelCalls) and
+    /// rebuilds the curves; the cursor and clicks follow panel 1's steps.
     void setNfeAxis(bool on);
+    /// A panel's computed steps: their levels on the noise axis and the model calls made by
+    /// the end of each (core's model_calls_by_step), for the NFE axis's cursor and clicks.
+    void setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& calls);
+    /// Where a step at level t of panel 1 sits on the current x axis (t itself unless NFE).
+    double axisX(int t) const;
     bool nfeAxis() const { return nfeAxis_; }
     QCustomPlot* odePlot() const { return ode_; }
     /// The ode_error plot's curves of a panel: 1 (ode_error), 3 (total, solver, model) or 0.
@@ -202,6 +209,7 @@ private:
     std::vector<OdeData> odeData_;
     QCPItemStraightLine* odeCursor_ = nullptr;
     bool nfeAxis_ = false;
+    std::vector<std::pair<std::vector<int>, std::vector<int>>> panelCalls_; ///< per panel: t, calls
     int cursorT_ = 0;
     void refillOde();
     QCustomPlot* stats_ = nullptr;

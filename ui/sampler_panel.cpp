@@ -1036,6 +1036,8 @@ FieldService* SamplerPanel::service()
     return fieldService_;
 }
 
+SamplerConfig SamplerPanel::shownConfig() const { return doc_->shownConfig(index_); }
+
 std::shared_ptr<const LoadedModel> SamplerPanel::referenceModel() const
 {
     return index_ > 0 && doc_->panelCount() > 0 ? doc_->panelModel(0) : nullptr;

@@ -49,6 +49,8 @@ public:
 
     /// The settings the controls show (the document's panel settings).
     SamplerConfig config() const;
+    /// The settings of what the panel shows (the computed run's; RunDocument::shownConfig).
+    SamplerConfig shownConfig() const;
     /// Edit the panel's settings (as the controls would).
     void setConfig(const SamplerConfig& config);
     /// What the panel shows, in words (the document's label of its computed recipe).

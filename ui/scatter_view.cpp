@@ -973,7 +973,9 @@ void ScatterView::drawExactPaths(QPainter& p, const QRectF& plot) const
     f.setPointSizeF(f.pointSizeF() * 0.85);
     p.setFont(f);
     p.setPen(palette().color(QPalette::Text));
-    p.drawText(plot.adjusted(6 * scale_, 4, -4, -4), Qt::AlignLeft | Qt::AlignBottom,
+    // Above the x axis' tick labels (they sit inside the plot's bottom edge).
+    const double above = 1.4 * QFontMetricsF(f).height() + 4 * scale_;
+    p.drawText(plot.adjusted(30 * scale_, 4, -4, -above), Qt::AlignLeft | Qt::AlignBottom, // clear of the y ticks
                tr("- - exact ODE path (%1)").arg(exactPath_->request.exactCard == exactPath_->request.card
                                                      ? tr("this card")
                                                      : tr("panel 1's exact card")));

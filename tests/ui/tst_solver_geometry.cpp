@@ -137,8 +137,13 @@ private Q_SLOTS:
         const auto calls = plots->odeCurve(0, 0);
         QCOMPARE(calls.back().first, 2.0 * 8 - 1);
         QCOMPARE(calls.front().first, 2.0);
+        // The statistics too: Heun's last step at 15 calls, none beyond (std of x_t, slot 0).
+        QVERIFY(std::isfinite(plots->plottedValue(0, 0, 15)));
+        QVERIFY(std::isnan(plots->plottedValue(0, 0, 16)));
+        QCOMPARE(plots->pointCount(0, 0), 8);
         nfe->trigger();
         QCOMPARE(plots->odeCurve(0, 0).back().first, exact.back().first);
+        QVERIFY(std::isfinite(plots->plottedValue(0, 0, int(exact.back().first)))); // back on t
 
         // The exact path beside the sampled ones: on for every panel (drawn without error).
         QAction* path = action(*w, "exactPathAction");
