@@ -29,6 +29,13 @@ FieldService::FieldService(QObject* parent) : QObject(parent), models_(std::make
     worker_->moveToThread(thread_);
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
     startWorkerThread(thread_);
+    odeModels_ = std::make_shared<Models>();
+    odeThread_ = new QThread(this);
+    odeThread_->setObjectName("NoiseTrail exact path worker");
+    odeWorker_ = new QObject;
+    odeWorker_->moveToThread(odeThread_);
+    connect(odeThread_, &QThread::finished, odeWorker_, &QObject::deleteLater);
+    startWorkerThread(odeThread_);
 }
 
 FieldService::~FieldService()
@@ -37,7 +44,9 @@ FieldService::~FieldService()
     geometryJobs_.cancelAll();
     odeJobs_.cancelAll();
     thread_->quit();
+    odeThread_->quit();
     thread_->wait();
+    odeThread_->wait();
 }
 
 FieldArrowsPtr FieldService::request(const FieldRequest& r)
@@ -114,8 +123,8 @@ void FieldService::requestGeometry(const GeometryRequest& r)
 void FieldService::requestOde(const OdeRequest& r)
 {
     odeJobs_.startJob(
-        worker_, this,
-        [this, r, models = models_](const JobTracker::Job& j) {
+        odeWorker_, this,
+        [this, r, models = odeModels_](const JobTracker::Job& j) { // the exact path's thread only
             if (j.isCancelled())
                 return;
             auto out = std::make_shared<OdeResult>();

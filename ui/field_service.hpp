@@ -7,9 +7,9 @@
 // is computed twice.
 //
 // The same worker computes, for the panel, the construction of one step at one sample
-// (core's step_geometry: its second model call) and the exact probability-flow ODE
-// path with the per-step ode_error (core's exact_ode_path, ode_errors, ode_error_split),
-// each with its own job line so that none replaces another's request.
+// (core's step_geometry: its second model call); a second one the exact probability-flow
+// ODE path with the per-step ode_error (core's exact_ode_path, ode_errors,
+// ode_error_split). Each kind has its own job line: none replaces another's request.
 #pragma once
 #include "job_tracker.hpp"
 
@@ -120,6 +120,11 @@ private:
     std::shared_ptr<Models> models_; ///< used on the worker thread only
     QThread* thread_ = nullptr;
     QObject* worker_ = nullptr;
+    // The exact path takes seconds (an adaptive ODE solve over the whole batch): its own
+    // thread and copies of the cards, so the field and the construction never wait for it.
+    std::shared_ptr<Models> odeModels_;
+    QThread* odeThread_ = nullptr;
+    QObject* odeWorker_ = nullptr;
     JobTracker jobs_, geometryJobs_, odeJobs_;
     std::map<decltype(FieldRequest{}.key()), FieldArrowsPtr> cache_;
     std::optional<FieldRequest> pending_;

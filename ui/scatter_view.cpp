@@ -872,26 +872,26 @@ void ScatterView::drawConstruction(QPainter& p, const QRectF& plot) const
     const bool magnify = unit / pxPerUnit(plot) >= 1.3;
     drawWith([&](const std::vector<double>& v) { return toPixel(plot, v[0], v[1]); }, scale_, !magnify);
     if (magnify) {
-    p.setPen(QPen(pal.color(QPalette::Mid), 1));
-    p.setBrush(pal.color(QPalette::Base)); // opaque: the plot's ticks would read as the step's
-    p.drawRect(inset);
-    p.setBrush(Qt::NoBrush);
-    {
-        QFont cf = font();
-        cf.setPointSizeF(cf.pointSizeF() * 0.8);
-        p.setFont(cf);
-        p.setPen(pal.color(QPalette::Text));
-        const double zoom = unit / pxPerUnit(plot);
-        p.drawText(inset.adjusted(4 * scale_, 2 * scale_, -4 * scale_, -2 * scale_), Qt::AlignLeft | Qt::AlignTop,
-                   tr("the step, \u00d7%1").arg(zoom >= 10 ? QString::number(zoom, 'f', 0) : QString::number(zoom, 'f', 1)));
-    }
-    p.setClipRect(inset.adjusted(1, 1, -1, -1));
-    drawWith(
-        [&](const std::vector<double>& v) {
-            return QPointF(inset.center().x() + (v[0] - mid.x()) * unit, inset.center().y() - (v[1] - mid.y()) * unit);
-        },
-        scale_, true);
-    p.setClipping(false);
+        p.setPen(QPen(pal.color(QPalette::Mid), 1));
+        p.setBrush(pal.color(QPalette::Base)); // opaque: the plot's ticks would read as the step's
+        p.drawRect(inset);
+        p.setBrush(Qt::NoBrush);
+        {
+            QFont cf = font();
+            cf.setPointSizeF(cf.pointSizeF() * 0.8 * scale_);
+            p.setFont(cf);
+            p.setPen(pal.color(QPalette::Text));
+            const double zoom = unit / pxPerUnit(plot);
+            p.drawText(inset.adjusted(4 * scale_, 2 * scale_, -4 * scale_, -2 * scale_), Qt::AlignLeft | Qt::AlignTop,
+                       tr("the step, \u00d7%1").arg(zoom >= 10 ? QString::number(zoom, 'f', 0) : QString::number(zoom, 'f', 1)));
+        }
+        p.setClipRect(inset.adjusted(1, 1, -1, -1));
+        drawWith(
+            [&](const std::vector<double>& v) {
+                return QPointF(inset.center().x() + (v[0] - mid.x()) * unit, inset.center().y() - (v[1] - mid.y()) * unit);
+            },
+            scale_, true);
+        p.setClipping(false);
     }
 
     // The legend, top left of the plot: what each colour adds, in the sampler's words.
