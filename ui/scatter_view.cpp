@@ -760,7 +760,7 @@ void ScatterView::drawConstruction(QPainter& p, const QRectF& plot) const
     const auto drawWith = [&](const std::function<QPointF(const std::vector<double>&)>& px, double k, bool labels) {
         const double w = 2.0 * k, head = 8.0 * k;
         QFont lf = font();
-        lf.setPointSizeF(lf.pointSizeF() * 0.9 * k);
+        lf.setPointSizeF(lf.pointSizeF() * 0.9); // presentation already enlarges the window's font
         lf.setBold(true);
         std::vector<QRectF> taken; // labels already placed: the next one moves down
         const auto label = [&](QPointF at, const QString& rich, const QColor& c) {
@@ -865,7 +865,7 @@ void ScatterView::drawConstruction(QPainter& p, const QRectF& plot) const
         std::min(plot.height() - 8 * scale_, std::max(0.45 * plot.height(), (plot.width() - plot.height()) / 2 - 8 * scale_));
     const QRectF inset(plot.right() - side - 4 * scale_, plot.bottom() - side - 4 * scale_, side, side);
     const double span = std::max({x1 - x0, y1 - y0, 1e-9});
-    const double unit = (side - 2 * 34 * scale_) / span; // room for the labels at the edges
+    const double unit = (side - 2 * 2.5 * QFontMetricsF(font()).height()) / span; // room for the labels at the edges
     const QPointF mid((x0 + x1) / 2, (y0 + y1) / 2);
     QColor bg = pal.color(QPalette::Base);
     bg.setAlphaF(0.93f);
@@ -878,7 +878,7 @@ void ScatterView::drawConstruction(QPainter& p, const QRectF& plot) const
         p.setBrush(Qt::NoBrush);
         {
             QFont cf = font();
-            cf.setPointSizeF(cf.pointSizeF() * 0.8 * scale_);
+            cf.setPointSizeF(cf.pointSizeF() * 0.8);
             p.setFont(cf);
             p.setPen(pal.color(QPalette::Text));
             const double zoom = unit / pxPerUnit(plot);
@@ -897,7 +897,7 @@ void ScatterView::drawConstruction(QPainter& p, const QRectF& plot) const
     // The legend, top left of the plot: what each colour adds, in the sampler's words.
     const QStringList lines = constructionLegend();
     QFont f = font();
-    f.setPointSizeF(f.pointSizeF() * 0.85 * scale_);
+    f.setPointSizeF(f.pointSizeF() * 0.85); // presentation already enlarges the window's font
     const double sw = 14 * scale_, gap = 2 * scale_;
     std::vector<std::unique_ptr<QTextDocument>> docs;
     double width = 0, height = 0;
