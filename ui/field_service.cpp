@@ -29,13 +29,24 @@ FieldService::FieldService(QObject* parent) : QObject(parent), models_(std::make
     worker_->moveToThread(thread_);
     connect(thread_, &QThread::finished, worker_, &QObject::deleteLater);
     startWorkerThread(thread_);
+    odeModels_ = std::make_shared<Models>();
+    odeThread_ = new QThread(this);
+    odeThread_->setObjectName("NoiseTrail exact path worker");
+    odeWorker_ = new QObject;
+    odeWorker_->moveToThread(odeThread_);
+    connect(odeThread_, &QThread::finished, odeWorker_, &QObject::deleteLater);
+    startWorkerThread(odeThread_);
 }
 
 FieldService::~FieldService()
 {
     jobs_.cancelAll();
+    geometryJobs_.cancelAll();
+    odeJobs_.cancelAll();
     thread_->quit();
+    odeThread_->quit();
     thread_->wait();
+    odeThread_->wait();
 }
 
 FieldArrowsPtr FieldService::request(const FieldRequest& r)
@@ -91,6 +102,44 @@ FieldArrowsPtr FieldService::request(const FieldRequest& r)
             Q_EMIT failed(message);
         });
     return nullptr;
+}
+
+void FieldService::requestGeometry(const GeometryRequest& r)
+{
+    geometryJobs_.startJob(
+        worker_, this,
+        [this, r, models = models_](const JobTracker::Job& j) {
+            if (j.isCancelled())
+                return;
+            auto out = std::make_shared<StepConstruction>();
+            out->request = r;
+            out->geometry = step_geometry(*models->get(r.card), r.config, r.plan, r.step, r.point, r.options);
+            StepConstructionPtr done = out;
+            j.deliver([this, done] { Q_EMIT geometryReady(done); });
+        },
+        [this](const QString& message) { Q_EMIT extraFailed(message); });
+}
+
+void FieldService::requestOde(const OdeRequest& r)
+{
+    odeJobs_.startJob(
+        odeWorker_, this,
+        [this, r, models = odeModels_](const JobTracker::Job& j) { // the exact path's thread only
+            if (j.isCancelled())
+                return;
+            auto out = std::make_shared<OdeResult>();
+            out->request = r;
+            const Model& exact = *models->get(r.exactCard);
+            if (r.exactCard == r.card) {
+                out->errors.total = ode_errors(exact, r.config, r.plan, r.x_T, r.x_prev, {}, &out->path);
+            } else {
+                out->errors = ode_error_split(exact, r.config, r.plan, r.x_T, r.x_prev);
+                out->path = std::move(out->errors.path);
+            }
+            OdeResultPtr done = out;
+            j.deliver([this, done] { Q_EMIT odeReady(done); });
+        },
+        [this](const QString& message) { Q_EMIT extraFailed(message); });
 }
 
 } // namespace noisetrail::ui

@@ -189,6 +189,14 @@ void MainWindow::wireActions()
         updateActions();
     });
     connect(a->fieldDifference, &QAction::toggled, this, [this](bool on) { panelRow_->setFieldDifference(on); });
+    connect(a->construction, &QAction::toggled, this, [this](bool on) { panelRow_->setShowConstruction(on); });
+    connect(a->exactPath, &QAction::toggled, this, [this](bool on) { panelRow_->setShowExactPath(on); });
+    connect(a->nfeAxis, &QAction::toggled, this, [this](bool on) {
+        plots_->setNfeAxis(on);
+        plotFeed_->setNfeAxis(on);
+        plotFeed_->rebuild(panelRow_->panels()); // every step again, at its model calls
+        plots_->setCursor(timeline_->cursor());
+    });
     connect(a->present, &QAction::triggered, this, [this](bool on) { setPresentation(on); });
     // Each timeline action calls a plain closure (not a member pointer captured by a
     // generic lambda: GCC 12 miscompiled that one into a stack-buffer-underflow under ASan).
@@ -277,6 +285,7 @@ void MainWindow::buildUi()
             liveRerun_->start();
     });
     connect(panelRow_, &PanelRow::cardRequested, this, [this](int i, const QString& path) { setPanelCard(i, path); });
+    connect(panelRow_, &PanelRow::odeReady, this, &MainWindow::scheduleRefresh); // the ode_error plot
     topCol->addWidget(panelRow_, 1);
     timeline_ = new TimelineBar;
     topCol->addWidget(timeline_);
@@ -442,6 +451,8 @@ void MainWindow::updateActions()
         a->setEnabled(images);
     actions_->fieldOverlay->setEnabled(hasModel() && model()->card().is_2d_points());
     actions_->fieldDifference->setEnabled(actions_->fieldOverlay->isEnabled() && actions_->fieldOverlay->isChecked());
+    actions_->construction->setEnabled(actions_->fieldOverlay->isEnabled());
+    actions_->exactPath->setEnabled(actions_->fieldOverlay->isEnabled());
     // x0_cond and x0_uncond exist on guided runs: offered (menu and tool bar) with a conditional card.
     bool conditional = false;
     for (int i = 0; i < doc_->panelCount(); ++i)

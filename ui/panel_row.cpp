@@ -27,12 +27,15 @@ SamplerPanel* PanelRow::make(int index)
         p->setFieldDifference(true);
     if (field_)
         p->setShowField(true);
+    p->setShowConstruction(construction_);
+    p->setShowExactPath(exactPath_);
     p->setCardChoices(choices_);
     guardControls(p);
     connect(p, &SamplerPanel::removeRequested, doc_, [this, p] { doc_->removePanel(p->index()); });
     connect(p, &SamplerPanel::sampleClicked, this, &PanelRow::sampleClicked);
     connect(p, &SamplerPanel::liveEdited, this, &PanelRow::liveEdited);
     connect(p, &SamplerPanel::cardRequested, this, &PanelRow::cardRequested);
+    connect(p, &SamplerPanel::odeReady, this, &PanelRow::odeReady);
     return p;
 }
 
@@ -81,6 +84,20 @@ void PanelRow::setFieldDifference(bool on)
     fieldDifference_ = on;
     for (auto* p : panels_)
         p->setFieldDifference(on);
+}
+
+void PanelRow::setShowConstruction(bool on)
+{
+    construction_ = on;
+    for (auto* p : panels_)
+        p->setShowConstruction(on);
+}
+
+void PanelRow::setShowExactPath(bool on)
+{
+    exactPath_ = on;
+    for (auto* p : panels_)
+        p->setShowExactPath(on);
 }
 
 void PanelRow::showAt(int t, Field field)

@@ -33,6 +33,9 @@ public:
     /// View > Field Under the Points, for every panel (and those added later).
     void setShowField(bool on);
     void setFieldDifference(bool on);
+    /// View > Step Construction and View > Exact ODE Path, for every panel (and those added later).
+    void setShowConstruction(bool on);
+    void setShowExactPath(bool on);
     /// Every panel at the cursor's t (the state it had when t was reached).
     void showAt(int t, Field field);
     /// Following a live run: every panel's newest state; returns the t of the
@@ -45,6 +48,8 @@ Q_SIGNALS:
     void sampleClicked(int panel, int sample);
     void liveEdited();
     void cardRequested(int panel, const QString& path);
+    /// A panel's exact path and ode_error arrived (or were dropped with its run).
+    void odeReady(int panel);
 
 private:
     SamplerPanel* make(int index);
@@ -56,6 +61,8 @@ private:
     bool decision_ = false;
     bool field_ = false;
     bool fieldDifference_ = false;
+    bool construction_ = true;
+    bool exactPath_ = false;
 };
 
 } // namespace noisetrail::ui

@@ -25,11 +25,18 @@ public:
     void rebuild(const std::vector<SamplerPanel*>& panels);
     /// Add the steps published since the last call.
     void pull(const std::vector<SamplerPanel*>& panels);
+    /// View > Model Calls Axis: each step at the model calls made by its end (core's
+    /// model_calls_by_step) instead of its level; rebuild() afterwards.
+    void setNfeAxis(bool on) { nfe_ = on; }
 
 private:
     PlotsWidget* plots_;
     /// Per panel: the store whose steps the plots hold, and how many.
     std::vector<std::pair<const Trajectory*, int>> plotted_;
+    /// Per panel: the exact-path result whose ode_error the plots show (null: none).
+    std::vector<const void*> odePlotted_;
+    bool nfe_ = false;
+    std::vector<int> calls_; ///< scratch: a panel's model calls by step
 };
 
 } // namespace noisetrail::ui

@@ -141,8 +141,15 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                           "components covered (3-std rule) and occupancy entropy, for digits the classes covered "
                           "and class entropy (dashed: the ideal value). Points instead of a line: a long panel "
                           "whose metrics were measured on every k-th step only (the status bar says which)"));
+    ode_ = new QCustomPlot;
+    ode_->setObjectName("odeErrorPlot");
+    ode_->setToolTip(tr("ode_error: the RMS distance of each step's samples from the exact probability-flow ODE "
+                        "path from the same x_T (exact cards). For a learned card whose panel 1 is its exact twin: "
+                        "solid the total, dashed the solver's part (the same sampler on the exact card against the "
+                        "ODE), dotted the model's part (the learned run against that exact run)"));
     row->addWidget(schedule_, 3);
     row->addWidget(stats_, 5);
+    row->addWidget(ode_, 3);
     allFolded_ = new QLabel(tr("All plots are folded: unfold them with the Plots button (or View > Plots)."));
     allFolded_->setObjectName("allPlotsFolded");
     allFolded_->setAlignment(Qt::AlignCenter);
@@ -159,6 +166,31 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
         p->setInteraction(QCP::iRangeZoom, true);
     }
     baseFont_ = font();
+    {
+        // The ode_error plot: a log value axis (the error spans decades), its own x axis
+        // (t, or model calls with the NFE axis), a legend row above.
+        ode_->setMinimumHeight(230);
+        ode_->setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Expanding);
+        ode_->plotLayout()->insertRow(0);
+        QFont tf = font();
+        tf.setPointSizeF(tf.pointSizeF() * 0.9); // as the statistics' titles
+        ode_->plotLayout()->addElement(0, 0, new QCPTextElement(ode_, tr("ode_error (RMS distance to the exact ODE path)"), tf));
+        ode_->plotLayout()->insertRow(1);
+        ode_->axisRect()->insetLayout()->take(ode_->legend);
+        ode_->plotLayout()->addElement(1, 0, ode_->legend);
+        ode_->plotLayout()->setRowStretchFactor(0, 0.001);
+        ode_->plotLayout()->setRowStretchFactor(1, 0.001);
+        ode_->legend->setVisible(true);
+        styleLegend(ode_->legend);
+        ode_->legend->setFillOrder(QCPLayoutGrid::foRowsFirst);
+        ode_->yAxis->setScaleType(QCPAxis::stLogarithmic);
+        ode_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
+        ode_->yAxis->setNumberFormat(QStringLiteral("eb"));
+        ode_->yAxis->setNumberPrecision(0);
+        ode_->xAxis->ticker()->setTickCount(4);
+        odeCursor_ = addCursor(ode_, ode_->axisRect());
+        ode_->hide();
+    }
 
     // Schedule: alpha_bar left, log SNR right, beta on a second right axis.
     auto* rect = schedule_->axisRect();
@@ -233,7 +265,7 @@ PlotsWidget::PlotsWidget(QWidget* parent) : QWidget(parent)
                     for (auto* other : statRects_)
                         if (other->axis(QCPAxis::atBottom)->range() != range)
                             other->axis(QCPAxis::atBottom)->setRange(range);
-                    if (schedule_->xAxis->range() != range)
+                    if (!nfeAxis_ && schedule_->xAxis->range() != range) // the schedule stays on t
                         schedule_->xAxis->setRange(range);
                 });
         r->axis(QCPAxis::atLeft)->ticker()->setTickCount(4);
@@ -666,6 +698,23 @@ QString PlotsWidget::slotTitle(int slot) const { return titles_.at(slot); }
 
 void PlotsWidget::setCursor(int t)
 {
+    cursorT_ = t;
+    const double x = axisX(t);
+    if (odeCursor_) {
+        odeCursor_->point1->setCoords(x, 0);
+        odeCursor_->point2->setCoords(x, 1);
+        ode_->replot(QCustomPlot::rpQueuedReplot);
+    }
+    if (nfeAxis_) {
+        cursors_[0]->point1->setCoords(t, 0); // the schedule's, on t
+        cursors_[0]->point2->setCoords(t, 1);
+        for (std::size_t i = 1; i < cursors_.size(); ++i) {
+            cursors_[i]->point1->setCoords(x, 0);
+            cursors_[i]->point2->setCoords(x, 1);
+        }
+        scheduleReplot();
+        return;
+    }
     for (auto* c : cursors_) {
         c->point1->setCoords(t, 0);
         c->point2->setCoords(t, 1);
@@ -776,7 +825,8 @@ void PlotsWidget::relayoutStats()
         // The t axis is named under the last row only: above it the name would
         // take the room the legends need (the ticks stay).
         const bool lastRow = k / cols == (shown - 1) / cols;
-        statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? axisTitle_ : QString());
+        const QString title = nfeAxis_ ? tr("model calls (NFE)") : axisTitle_;
+        statRects_[std::size_t(slot)]->axis(QCPAxis::atBottom)->setLabel(lastRow ? title : QString());
         grid->addElement(row, c, statTitles_[std::size_t(slot)]);
         if (legendOn)
             grid->addElement(row + 1, c, statLegends_[std::size_t(slot)]);
@@ -981,6 +1031,15 @@ int PlotsWidget::tAt(QCustomPlot* plot, QPoint pixel) const
         if (!r->visible() || !r->rect().contains(pixel))
             continue;
         const double t = r->axis(QCPAxis::atBottom)->pixelToCoord(pixel.x());
+        if (nfeAxis_ && plot != schedule_ && !panelCalls_.empty() && !panelCalls_[0].first.empty()) {
+            // Model calls: the step of panel 1 whose calls are nearest (its level is where the timeline goes).
+            const auto& [ts, calls] = panelCalls_[0];
+            std::size_t best = 0;
+            for (std::size_t k = 1; k < calls.size(); ++k)
+                if (std::abs(calls[k] - t) < std::abs(calls[best] - t))
+                    best = k;
+            return ts[best];
+        }
         return std::clamp(int(std::lround(t)), 0, trainSteps_ - 1);
     }
     return -1;
@@ -1094,8 +1153,12 @@ double PlotsWidget::lineWidth(int slot, int panel) const
 void PlotsWidget::resetZoom()
 {
     schedule_->xAxis->setRange(-1, trainSteps_ - 1);
+    int most = 1; // the NFE axis: up to the most calls of any panel
+    for (const auto& pc : panelCalls_)
+        if (!pc.second.empty())
+            most = std::max(most, pc.second.back());
     for (auto* r : statRects_)
-        r->axis(QCPAxis::atBottom)->setRange(-1, trainSteps_ - 1);
+        r->axis(QCPAxis::atBottom)->setRange(nfeAxis_ ? QCPRange(0, most + 1) : QCPRange(-1, trainSteps_ - 1));
     scheduleReplot();
 }
 
@@ -1242,6 +1305,138 @@ bool PlotsWidget::savePlot(int plot, const QString& path, QSize size)
     target->replot(QCustomPlot::rpImmediateRefresh); // the on-screen layout again
     replotNow();
     return ok;
+}
+
+// ---- ode_error (issue 22) -------------------------------------------------------------------------
+
+void PlotsWidget::setOdeErrors(int panel, const std::vector<int>& t, const std::vector<int>& calls,
+                               const OdeErrorSplit& errors)
+{
+    if (panel < 0)
+        return;
+    if (panel >= int(odeData_.size()))
+        odeData_.resize(std::size_t(panel) + 1);
+    OdeData& d = odeData_[std::size_t(panel)];
+    d.t = t;
+    d.calls = calls;
+    d.errors = errors;
+    refillOde();
+}
+
+void PlotsWidget::setNfeAxis(bool on)
+{
+    nfeAxis_ = on;
+    for (auto* r : statRects_)
+        r->axis(QCPAxis::atBottom)->setRangeReversed(!on); // calls grow as the noise falls
+    relayoutStats(); // names the axis under the last row
+    resetZoom();
+    refillOde();
+    setCursor(cursorT_);
+}
+
+void PlotsWidget::setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& calls)
+{
+    if (panel < 0)
+        return;
+    if (panel >= int(panelCalls_.size()))
+        panelCalls_.resize(std::size_t(panel) + 1);
+    panelCalls_[std::size_t(panel)] = {t, calls};
+    if (nfeAxis_ && !calls.empty()) {
+        auto* axis = statRects_.front()->axis(QCPAxis::atBottom);
+        if (axis->range().upper < calls.back() + 1)
+            resetZoom(); // a longer run: the axis grows with it
+    }
+}
+
+double PlotsWidget::axisX(int t) const
+{
+    if (!nfeAxis_)
+        return t;
+    // The calls panel 1 made by the step at the cursor (its levels descend), 0 before its first.
+    double x = 0;
+    if (!panelCalls_.empty())
+        for (std::size_t k = 0; k < panelCalls_[0].first.size(); ++k)
+            if (panelCalls_[0].first[k] >= t)
+                x = panelCalls_[0].second[k];
+    return x;
+}
+
+int PlotsWidget::odeCurveCount(int panel) const
+{
+    return panel >= 0 && panel < int(odeData_.size()) ? int(odeData_[std::size_t(panel)].graphs.size()) : 0;
+}
+
+std::vector<std::pair<double, double>> PlotsWidget::odeCurve(int panel, int curve) const
+{
+    std::vector<std::pair<double, double>> out;
+    if (curve < 0 || curve >= odeCurveCount(panel))
+        return out;
+    const auto data = odeData_[std::size_t(panel)].graphs[std::size_t(curve)]->data();
+    for (auto it = data->constBegin(); it != data->constEnd(); ++it)
+        out.emplace_back(it->key, it->value);
+    return out;
+}
+
+void PlotsWidget::refillOde()
+{
+    for (OdeData& d : odeData_) {
+        for (auto* g : d.graphs)
+            ode_->removeGraph(g);
+        d.graphs.clear();
+    }
+    bool any = false;
+    double xMax = 1;
+    for (std::size_t p = 0; p < odeData_.size(); ++p) {
+        OdeData& d = odeData_[p];
+        if (d.errors.total.empty())
+            continue;
+        any = true;
+        const QColor c = panelColor(int(p));
+        const QString who = int(p) < shortNames_.size() ? shortNames_[int(p)] : tr("panel %1").arg(p + 1);
+        const bool split = !d.errors.solver.empty();
+        const std::vector<double>* curves[] = {&d.errors.total, &d.errors.solver, &d.errors.model};
+        const QString names[] = {split ? tr("%1: total").arg(who) : who,
+                                 tr("solver's part (same sampler on panel 1's exact card)"),
+                                 tr("model's part (learned run - that exact run)")};
+        const Qt::PenStyle styles[] = {Qt::SolidLine, Qt::DashLine, Qt::DotLine};
+        for (int k = 0; k < (split ? 3 : 1); ++k) {
+            auto* g = ode_->addGraph();
+            g->setPen(QPen(c, (k == 0 ? 1.8 : 1.6) * scale_, styles[k]));
+            g->setName(names[k]);
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, c, c, 3 * scale_));
+            QVector<double> xs, ys;
+            for (std::size_t i = 0; i < curves[k]->size() && i < d.t.size() && i < d.calls.size(); ++i) {
+                const double v = (*curves[k])[i];
+                // The log axis has no place for 0 (the model part of the exact card's own run).
+                if (!(v > 0))
+                    continue;
+                xs << (nfeAxis_ ? d.calls[i] : d.t[i]);
+                ys << v;
+                xMax = std::max(xMax, double(nfeAxis_ ? d.calls[i] : d.t[i]));
+            }
+            g->setData(xs, ys, true);
+            d.graphs.push_back(g);
+        }
+    }
+    ode_->setVisible(any);
+    if (!any)
+        return;
+    ode_->xAxis->setRangeReversed(!nfeAxis_);
+    ode_->xAxis->setLabel(nfeAxis_ ? tr("model calls (NFE)") : axisTitle_);
+    ode_->xAxis->setRange(nfeAxis_ ? QCPRange(0, xMax + 1) : QCPRange(-1, trainSteps_ - 1));
+    ode_->rescaleAxes(true);
+    ode_->xAxis->setRange(nfeAxis_ ? QCPRange(0, xMax + 1) : QCPRange(-1, trainSteps_ - 1));
+    ode_->yAxis->scaleRange(1.3, ode_->yAxis->range().center());
+    const QPalette pal = palette();
+    ode_->setBackground(pal.brush(QPalette::Base));
+    for (auto* a : ode_->axisRect()->axes())
+        styleAxis(a, pal);
+    ode_->legend->setTextColor(pal.color(QPalette::Text));
+    odeCursor_->setPen(QPen(pal.color(QPalette::Highlight), 1.5 * scale_));
+    QFont f = baseFont_;
+    f.setPointSizeF(baseFont_.pointSizeF() * scale_ * 0.85);
+    ode_->legend->setFont(f);
+    ode_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 } // namespace noisetrail::ui

@@ -3,6 +3,7 @@
 // the timeline's t axis with a cursor line. Redraws are coalesced.
 #pragma once
 #include "noise_axis.hpp"
+#include "noisetrail/fields.hpp"
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/run.hpp"
 #include "noisetrail/sampler_config.hpp"
@@ -136,6 +137,31 @@ public:
     bool savePlot(int plot, const QString& path, QSize size = kFigureSize);
     static constexpr QSize kFigureSize{720, 450};
 
+    /// The exact path's error of a panel's run per step (issue 22): ode_error, and for a
+    /// learned card beside its exact twin also the solver's and the model's part
+    /// (core's ode_error_split), drawn in the ode_error plot beside the statistics, which
+    /// shows itself while some panel has one. `t` are the steps' levels on the noise axis,
+    /// `calls` the model calls made by the end of each step (core's model_calls_by_step).
+    /// An empty split clears the panel's curves.
+    void setOdeErrors(int panel, const std::vector<int>& t, const std::vector<int>& calls,
+                      const OdeErrorSplit& errors);
+    /// View > Model Calls Axis: the statistics' and the ode_error plot's x axes count
+    /// model calls (NFE) instead of the noise level t (the schedule stays on t); Heun's S
+    /// steps end at 2S - 1. The feed then adds each step at its calls (setPanelCalls) and
+    /// rebuilds the curves; the cursor and clicks follow panel 1's steps.
+    void setNfeAxis(bool on);
+    /// A panel's computed steps: their levels on the noise axis and the model calls made by
+    /// the end of each (core's model_calls_by_step), for the NFE axis's cursor and clicks.
+    void setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& calls);
+    /// Where a step at level t of panel 1 sits on the current x axis (t itself unless NFE).
+    double axisX(int t) const;
+    bool nfeAxis() const { return nfeAxis_; }
+    QCustomPlot* odePlot() const { return ode_; }
+    /// The ode_error plot's curves of a panel: 1 (ode_error), 3 (total, solver, model) or 0.
+    int odeCurveCount(int panel) const;
+    /// A curve's data (curve 0 total, 1 solver, 2 model) as (x, value), x on the current axis.
+    std::vector<std::pair<double, double>> odeCurve(int panel, int curve) const;
+
 Q_SIGNALS:
     /// A click on a plot: move the timeline there.
     void seekRequested(int t);
@@ -174,6 +200,18 @@ private:
     void nameColumns();
 
     QCustomPlot* schedule_ = nullptr;
+    QCustomPlot* ode_ = nullptr; ///< ode_error per step (issue 22), shown while a panel has one
+    struct OdeData {
+        std::vector<int> t, calls;
+        OdeErrorSplit errors;
+        std::vector<QCPGraph*> graphs; ///< total, then solver and model where split
+    };
+    std::vector<OdeData> odeData_;
+    QCPItemStraightLine* odeCursor_ = nullptr;
+    bool nfeAxis_ = false;
+    std::vector<std::pair<std::vector<int>, std::vector<int>>> panelCalls_; ///< per panel: t, calls
+    int cursorT_ = 0;
+    void refillOde();
     QCustomPlot* stats_ = nullptr;
     std::vector<QCPAxisRect*> statRects_;
     std::vector<QCPTextElement*> statTitles_;

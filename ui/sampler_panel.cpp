@@ -234,6 +234,7 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
         scatter_, &ScatterView::damaged, doc_, [this](const QString& m) { doc_->reportDamage(index_, m); },
         Qt::QueuedConnection);
     connect(doc_, &RunDocument::followedSampleChanged, scatter_, &ScatterView::setHighlighted);
+    connect(doc_, &RunDocument::followedSampleChanged, this, [this] { updateConstruction(); });
     scatter_->setHighlighted(doc_->followedSample());
 
     footer_ = new QLabel;
@@ -844,28 +845,17 @@ void SamplerPanel::updateField()
     }
     r.level = level;
     r.extent = fieldExtent_;
-    if (fieldDifference_ && index_ > 0 && doc_->panelModel(0)) {
-        r.minusCard = doc_->panelModel(0)->path;
+    if (const auto ref = referenceModel(); fieldDifference_ && ref) {
+        r.minusCard = ref->path;
         const SamplerConfig first = doc_->shownConfig(0);
         if (first.guidance.classes.size() == 1) {
             r.minusClass = first.guidance.classes[0];
             r.minusGuidance = guidance_scale(first);
         }
     }
-    if (!fieldService_) {
-        fieldService_ = new FieldService(this);
-        connect(fieldService_, &FieldService::ready, this, [this](FieldArrowsPtr f) {
-            if (showField_)
-                scatter_->setFieldArrows(std::move(f)); // the newest request's (older ones are dropped)
-        });
-        connect(fieldService_, &FieldService::failed, this, [this](const QString& message) {
-            scatter_->setFieldArrows(nullptr);
-            scatter_->setToolTip(tr("No field: %1").arg(message));
-        });
-    }
     if (const auto& cur = scatter_->fieldArrows(); cur && cur->request == r)
         return;
-    if (FieldArrowsPtr cached = fieldService_->request(r))
+    if (FieldArrowsPtr cached = service()->request(r))
         scatter_->setFieldArrows(std::move(cached));
 }
 
@@ -952,6 +942,8 @@ void SamplerPanel::redraw()
     if (model()->card().is_2d_points()) {
         scatter_->setState(shownStore_.get(), shownStep_);
         updateField();
+        updateConstruction();
+        updateOde();
         return;
     }
     Field field = computed ? shownField_ : Field::Xt;
@@ -1006,6 +998,168 @@ void SamplerPanel::redraw()
         images.push_back(sampleImage(scratch_, dataShape, i, field, range));
     grid_->setImages(std::move(images), st.batch());
     grid_->setStrips(showDecision_ ? trajectoryStrips(st, shownStep_, model()->trainSteps()) : std::vector<ClassStrip>{});
+}
+
+// ---- Step construction and the exact path (issue 22) -----------------------------------------
+
+FieldService* SamplerPanel::service()
+{
+    if (!fieldService_) {
+        fieldService_ = new FieldService(this);
+        connect(fieldService_, &FieldService::ready, this, [this](FieldArrowsPtr f) {
+            if (showField_)
+                scatter_->setFieldArrows(std::move(f)); // the newest request's (older ones are dropped)
+        });
+        connect(fieldService_, &FieldService::failed, this, [this](const QString& message) {
+            scatter_->setFieldArrows(nullptr);
+            scatter_->setToolTip(tr("No field: %1").arg(message));
+        });
+        connect(fieldService_, &FieldService::geometryReady, this, [this](StepConstructionPtr c) {
+            // Only the request for what is shown now: scrubbing on may have asked for another.
+            if (!showConstruction_ || c->request.store != shownStore_.get() || c->request.step != shownStep_ ||
+                c->request.sample != doc_->followedSample())
+                return;
+            construction_ = std::move(c);
+            scatter_->setConstruction(construction_);
+        });
+        connect(fieldService_, &FieldService::odeReady, this, [this](OdeResultPtr r) {
+            if (r->request.store != shownStore_.get())
+                return;
+            ode_ = std::move(r);
+            scatter_->setExactPath(showExactPath_ ? ode_ : nullptr);
+            Q_EMIT odeReady(index_);
+        });
+        connect(fieldService_, &FieldService::extraFailed, this, [this](const QString& message) {
+            scatter_->setToolTip(tr("Not drawn: %1").arg(message));
+        });
+    }
+    return fieldService_;
+}
+
+SamplerConfig SamplerPanel::shownConfig() const { return doc_->shownConfig(index_); }
+
+std::shared_ptr<const LoadedModel> SamplerPanel::referenceModel() const
+{
+    return index_ > 0 && doc_->panelCount() > 0 ? doc_->panelModel(0) : nullptr;
+}
+
+void SamplerPanel::setShowConstruction(bool on)
+{
+    showConstruction_ = on;
+    updateConstruction();
+}
+
+void SamplerPanel::setShowExactPath(bool on)
+{
+    showExactPath_ = on;
+    scatter_->setExactPath(on ? ode_ : nullptr);
+}
+
+QString SamplerPanel::exactCard() const
+{
+    const auto m = model();
+    if (!m || !m->card().is_2d_points())
+        return {};
+    const SamplerConfig config = doc_->shownConfig(index_);
+    if (has_exact_ode(m->card(), config))
+        return m->path;
+    const auto ref = referenceModel();
+    if (ref && ref->card().data_shape == m->card().data_shape && has_exact_ode(ref->card(), config))
+        return ref->path;
+    return {};
+}
+
+void SamplerPanel::updateConstruction()
+{
+    const auto m = model();
+    const int sample = doc_->followedSample();
+    const Trajectory* st = shownStore_.get();
+    // A computed step of a 2-D run and a followed sample: the step from the cursor's x_t.
+    if (!showConstruction_ || !m || !m->card().is_2d_points() || !st || sample < 0 || sample >= st->batch() ||
+        shownStep_ < 0 || shownStep_ >= st->size()) {
+        construction_.reset();
+        scatter_->setConstruction(nullptr);
+        return;
+    }
+    if (construction_ && construction_->request.store == st && construction_->request.step == shownStep_ &&
+        construction_->request.sample == sample)
+        return;
+    GeometryRequest r;
+    r.card = m->path;
+    r.config = doc_->shownConfig(index_);
+    for (int k = 0; k < st->size(); ++k)
+        r.plan.steps.push_back(st->info(k).plan);
+    r.step = shownStep_;
+    r.sample = sample;
+    r.store = st;
+    const std::size_t D = st->valuesPerStep() / std::size_t(st->batch());
+    const auto pick = [&](int step, Field f) {
+        st->decode(step, f, scratch_);
+        return std::vector<float>(scratch_.begin() + std::ptrdiff_t(D * sample),
+                                  scratch_.begin() + std::ptrdiff_t(D * (sample + 1)));
+    };
+    try {
+        r.point.x_t = pick(shownStep_, Field::Xt);
+        r.point.x0_hat = pick(shownStep_, Field::X0Hat);
+        r.point.eps_hat = pick(shownStep_, Field::EpsHat);
+        r.point.x_prev = pick(shownStep_ + 1, Field::Xt);
+        if (shownStep_ > 0)
+            r.point.x0_hat_last = pick(shownStep_ - 1, Field::X0Hat);
+    } catch (const InputError&) { // a damaged frame: the view says so
+        return;
+    }
+    // The sample's class (cycled over the batch, contract section 9), W and the run's clip radius.
+    const auto& classes = r.config.guidance.classes;
+    if (!classes.empty() && m->card().is_conditional()) {
+        r.options.class_index = classes[std::size_t(sample) % classes.size()];
+        r.options.guidance = guidance_scale(r.config);
+    }
+    r.options.clip_x0 = r.config.clip_x0 ? r.config.clip_x0 : m->card().default_clip();
+    construction_.reset();
+    scatter_->setConstruction(nullptr); // the old step's construction would mislead while this one computes
+    service()->requestGeometry(r);
+}
+
+void SamplerPanel::updateOde()
+{
+    const Trajectory* st = shownStore_.get();
+    if (!st || !st->finished()) {
+        if (ode_ && (!st || ode_->request.store != st)) {
+            ode_.reset();
+            scatter_->setExactPath(nullptr);
+            Q_EMIT odeReady(index_);
+        }
+        return;
+    }
+    if (odeAsked_ == st)
+        return;
+    const QString exact = exactCard();
+    odeAsked_ = st;
+    if (ode_) {
+        ode_.reset();
+        scatter_->setExactPath(nullptr);
+        Q_EMIT odeReady(index_);
+    }
+    if (exact.isEmpty())
+        return;
+    OdeRequest r;
+    r.card = model()->path;
+    r.exactCard = exact;
+    r.config = doc_->shownConfig(index_);
+    r.store = st;
+    for (int k = 0; k < st->size(); ++k)
+        r.plan.steps.push_back(st->info(k).plan);
+    try {
+        st->decode(0, Field::Xt, scratch_);
+        r.x_T = scratch_;
+        for (int k = 1; k <= st->size(); ++k) {
+            st->decode(k, Field::Xt, scratch_);
+            r.x_prev.push_back(scratch_);
+        }
+    } catch (const InputError&) {
+        return;
+    }
+    service()->requestOde(r);
 }
 
 } // namespace noisetrail::ui

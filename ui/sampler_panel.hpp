@@ -1,6 +1,7 @@
 // One sampler configuration and its trajectory: header in words, controls,
 // and the view (image grid or 2-D scatter) at the timeline's cursor.
 #pragma once
+#include "field_service.hpp"
 #include "loaded_model.hpp"
 #include "noisetrail/run.hpp"
 #include "noisetrail/sampler_config.hpp"
@@ -48,6 +49,8 @@ public:
 
     /// The settings the controls show (the document's panel settings).
     SamplerConfig config() const;
+    /// The settings of what the panel shows (the computed run's; RunDocument::shownConfig).
+    SamplerConfig shownConfig() const;
     /// Edit the panel's settings (as the controls would).
     void setConfig(const SamplerConfig& config);
     /// What the panel shows, in words (the document's label of its computed recipe).
@@ -97,6 +100,25 @@ public:
     /// (a learned card beside the exact denoiser of its data shows where it errs).
     void setFieldDifference(bool on);
     bool showDecision() const { return showDecision_; }
+    /// The model this panel is compared with: panel 1's for panels 2-4 (the field
+    /// difference subtracts its field; a learned card's ode_error splits against it when
+    /// it is exact); null for panel 1. The one rule for "the exact twin".
+    std::shared_ptr<const LoadedModel> referenceModel() const;
+    /// View > Step Construction (2-D): the followed sample's step at the cursor, drawn
+    /// from the sampler's terms (core step_geometry, on the field worker).
+    void setShowConstruction(bool on);
+    bool showConstruction() const { return showConstruction_; }
+    /// The construction drawn now (null when none).
+    StepConstructionPtr construction() const { return construction_; }
+    /// View > Exact ODE Path (2-D): the exact probability-flow ODE path of the drawn
+    /// samples beside the sampled ones (exact cards, or a learned card whose reference
+    /// model is exact).
+    void setShowExactPath(bool on);
+    /// The card whose exact ODE the shown run is measured against (its own when exact,
+    /// else referenceModel()'s when exact; 2-D only), empty when none.
+    QString exactCard() const;
+    /// The shown run's exact path and ode_error (split for a learned card), once computed.
+    OdeResultPtr odeResult() const { return ode_; }
 
     ImageGridView* imageView() const { return grid_; }
     ScatterView* scatterView() const { return scatter_; }
@@ -111,6 +133,8 @@ Q_SIGNALS:
     void sampleClicked(int panel, int sample);
     /// The user picked a card for this panel (empty: the same as the window).
     void cardRequested(int panel, const QString& path);
+    /// odeResult() arrived for the shown run.
+    void odeReady(int panel);
 
 protected:
     void resizeEvent(QResizeEvent* e) override;
@@ -185,6 +209,14 @@ private:
     bool showField_ = false;
     bool fieldDifference_ = false;
     FieldService* fieldService_ = nullptr; ///< made when first needed
+    FieldService* service();
+    bool showConstruction_ = true;
+    bool showExactPath_ = false;
+    StepConstructionPtr construction_;
+    OdeResultPtr ode_;
+    const void* odeAsked_ = nullptr; ///< the store whose exact path was asked for
+    void updateConstruction();
+    void updateOde();
     QRectF fieldExtent_;
     void updateField();
     QLabel* decisionLegend_ = nullptr; ///< the class colours, shown with Decision time

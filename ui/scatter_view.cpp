@@ -1,6 +1,7 @@
 #include "scatter_view.hpp"
 
 #include "decision_strip.hpp"
+#include "equation_view.hpp"
 
 #include "noisetrail/metrics.hpp"
 #include "noisetrail/trajectory.hpp"
@@ -12,6 +13,11 @@
 #include <QMouseEvent>
 #include <QPainter>
 #include <QPainterPath>
+#include <QAbstractTextDocumentLayout>
+#include <QTextDocument>
+
+#include <functional>
+#include <memory>
 #include <QFontMetricsF>
 
 #include <algorithm>
@@ -599,6 +605,7 @@ void ScatterView::paintSamples(QPainter& p, const QRectF& plot)
         p.drawText(plot.adjusted(4, 4, -4, -4), Qt::AlignRight | Qt::AlignBottom,
                    tr("every %1th point drawn: %2 of %3").arg(stride).arg((B + stride - 1) / stride).arg(B));
     }
+    drawExactPaths(p, plot);
     if (highlighted_ >= 0 && highlighted_ < B) {
         // The followed sample: its whole path, bold, in the text colour, over everything.
         const int i = highlighted_;
@@ -611,10 +618,368 @@ void ScatterView::paintSamples(QPainter& p, const QRectF& plot)
         p.setBrush(color_);
         p.drawEllipse(pts.back(), 2 * r, 2 * r);
     }
+    drawConstruction(p, plot);
     if (showCoverage_) {
         p.setClipping(false); // share labels of components near the edge stay whole
         drawCoverage(p, plot);
     }
+}
+
+// ---- Step construction and the exact path (issue 22) ------------------------------------------
+
+namespace {
+
+/// One colour per quantity of the terms (Okabe-Ito hues, distinct from the panel colours'
+/// use as fills): what a segment adds is told by its colour in every sampler.
+QColor quantityColor(Quantity q, const QPalette& pal)
+{
+    switch (q) {
+    case Quantity::Xt: return pal.color(QPalette::Text);
+    case Quantity::X0Hat: return QColor(213, 94, 0);
+    case Quantity::EpsHat: return QColor(0, 114, 178);
+    case Quantity::Noise: return QColor(204, 121, 167);
+    case Quantity::X0HatLast: return QColor(230, 159, 0);
+    case Quantity::EpsHatPredictor: return QColor(0, 158, 115);
+    case Quantity::Defined: break;
+    }
+    return pal.color(QPalette::Text);
+}
+
+void drawArrow(QPainter& p, QPointF a, QPointF b, double head)
+{
+    p.drawLine(a, b);
+    const double len = std::hypot(b.x() - a.x(), b.y() - a.y());
+    if (len < 1.5 * head) // too short for a head: the line says it
+        return;
+    const double ux = (b.x() - a.x()) / len, uy = (b.y() - a.y()) / len;
+    const QPointF l(b.x() - head * (ux + 0.45 * uy), b.y() - head * (uy - 0.45 * ux));
+    const QPointF r(b.x() - head * (ux - 0.45 * uy), b.y() - head * (uy + 0.45 * ux));
+    const QPen pen = p.pen();
+    p.setPen(Qt::NoPen);
+    p.setBrush(pen.color());
+    p.drawPolygon(QPolygonF{b, l, r});
+    p.setPen(pen);
+    p.setBrush(Qt::NoBrush);
+}
+
+/// A term's symbol as the legend writes it: the Reverse step tab's rich text.
+QString termLabel(const Term& t) { return richText(t.shown_symbol()); }
+
+} // namespace
+
+void ScatterView::setConstruction(StepConstructionPtr construction)
+{
+    construction_ = std::move(construction);
+    update();
+}
+
+void ScatterView::setExactPath(OdeResultPtr result)
+{
+    exactPath_ = std::move(result);
+    update();
+}
+
+QPointF ScatterView::constructionEndPixel() const
+{
+    if (!construction_)
+        return {};
+    const auto end = construction_->geometry.end();
+    return toPixel(plotRect(), end[0], end[1]);
+}
+
+QStringList ScatterView::constructionLegend() const
+{
+    QStringList lines;
+    if (!construction_)
+        return lines;
+    const StepGeometry& g = construction_->geometry;
+    lines << tr("step %1 of sample %2 (%3)")
+                 .arg(g.step + 1)
+                 .arg(construction_->request.sample + 1)
+                 .arg(QString::fromStdString(sampler_info(construction_->request.config.sampler).title).toHtmlEscaped());
+    for (const auto& seg : g.update)
+        lines << QStringLiteral("%1 %2").arg(termLabel(seg.term), QString::fromStdString(seg.term.name).toHtmlEscaped());
+    if (!g.predictor.empty())
+        lines << tr("predictor x\u2032, then %1 there (a 2nd model call)").arg(richText("\\eps\\prime"));
+    if (g.noise_from_x_prev)
+        lines << tr("z recovered from the stored x<sub>t′</sub>");
+    return lines;
+}
+
+void ScatterView::drawConstruction(QPainter& p, const QRectF& plot) const
+{
+    if (!construction_ || construction_->geometry.x_t.size() != 2)
+        return;
+    const StepGeometry& g = construction_->geometry;
+    const QPalette pal = palette();
+    // Rich text (the Reverse step tab's symbols) on one line, in `f`, top left at `at`.
+    const auto richLine = [&](const QString& html, const QFont& f) {
+        auto doc = std::make_unique<QTextDocument>();
+        doc->setDefaultFont(f);
+        doc->setDocumentMargin(0);
+        doc->setHtml(QStringLiteral("<span style=\"white-space:nowrap\">%1</span>").arg(html));
+        doc->setTextWidth(doc->idealWidth() + 1);
+        return doc;
+    };
+    const auto drawRich = [&](QTextDocument& doc, QPointF at, const QColor& c) {
+        p.save();
+        p.translate(at);
+        QAbstractTextDocumentLayout::PaintContext ctx;
+        ctx.palette.setColor(QPalette::Text, c);
+        doc.documentLayout()->draw(&p, ctx);
+        p.restore();
+    };
+    // The scaled term (the first, c q: a point q drawn towards the origin) starts at q itself.
+    const auto& first = g.update.front();
+    std::vector<double> firstFrom = first.from;
+    if (first.term.quantity == Quantity::Xt)
+        firstFrom = g.x_t;
+    else if (first.term.quantity == Quantity::X0Hat)
+        firstFrom = g.x0_hat;
+    double cEps = 0; // the predictor's coefficient of eps_hat: eps' is drawn with it
+    for (const auto& seg : g.predictor)
+        if (seg.term.quantity == Quantity::EpsHat)
+            cEps = seg.term.coefficient;
+    std::vector<double> epsTip;
+    if (!g.predictor.empty() && g.eps_predictor.size() == 2 && cEps != 0)
+        epsTip = {g.predictor.back().to[0] + cEps * g.eps_predictor[0], g.predictor.back().to[1] + cEps * g.eps_predictor[1]};
+
+    // Everything drawn, for the magnifier's frame.
+    std::vector<std::vector<double>> pts{g.x_t, g.x0_hat, firstFrom, g.end()};
+    for (const auto& seg : g.update)
+        pts.push_back(seg.to);
+    for (const auto& seg : g.predictor)
+        if (seg.term.quantity != Quantity::Xt)
+            pts.push_back(seg.to);
+    if (!g.x0_hat_last.empty())
+        pts.push_back(g.x0_hat_last);
+    if (!epsTip.empty())
+        pts.push_back(epsTip);
+
+    // One drawing of the construction through a map from data to pixels, with or without labels.
+    const auto drawWith = [&](const std::function<QPointF(const std::vector<double>&)>& px, double k, bool labels) {
+        const double w = 2.0 * k, head = 8.0 * k;
+        QFont lf = font();
+        lf.setPointSizeF(lf.pointSizeF() * 0.9); // presentation already enlarges the window's font
+        lf.setBold(true);
+        std::vector<QRectF> taken; // labels already placed: the next one moves down
+        const auto label = [&](QPointF at, const QString& rich, const QColor& c) {
+            if (!labels)
+                return;
+            auto doc = richLine(rich, lf);
+            const QSizeF sz = doc->size();
+            // Up right of the anchor, else down right, up left, down left: the first that is free.
+            const QPointF offsets[] = {{4 * k, -sz.height() - k}, {4 * k, k}, {-4 * k - sz.width(), -sz.height() - k},
+                                       {-4 * k - sz.width(), k}};
+            QRectF box;
+            for (const QPointF& o : offsets) {
+                box = QRectF(at + o, sz);
+                bool clash = false;
+                for (const QRectF& r : taken)
+                    clash = clash || r.intersects(box);
+                if (!clash)
+                    break;
+            }
+            taken.push_back(box);
+            QColor bg = pal.color(QPalette::Base);
+            bg.setAlphaF(0.75f);
+            p.fillRect(box.adjusted(-1, 0, 1, 0), bg);
+            drawRich(*doc, box.topLeft(), c);
+        };
+        // The predictor (Heun's Euler step), dashed, then the second evaluation eps' at x'
+        // with the Euler step's own coefficient (the direction the corrector averages in).
+        if (!g.predictor.empty()) {
+            for (const auto& seg : g.predictor) {
+                if (seg.term.quantity == Quantity::Xt) // x_t's rescaling is the update's first segment too
+                    continue;
+                p.setPen(QPen(quantityColor(seg.term.quantity, pal), 0.8 * w, Qt::DashLine));
+                drawArrow(p, px(seg.from), px(seg.to), head);
+            }
+            const QPointF xp = px(g.predictor.back().to);
+            if (!epsTip.empty()) {
+                p.setPen(QPen(quantityColor(Quantity::EpsHatPredictor, pal), 0.8 * w, Qt::DashLine));
+                drawArrow(p, xp, px(epsTip), head);
+            }
+            p.setPen(QPen(pal.color(QPalette::Text), 1.2 * k));
+            p.setBrush(pal.color(QPalette::Base));
+            p.drawRect(QRectF(xp - QPointF(4 * k, 4 * k), QSizeF(8 * k, 8 * k)));
+            p.setBrush(Qt::NoBrush);
+            label(xp, QStringLiteral("x\u2032"), pal.color(QPalette::Text));
+        }
+        const auto diamond = [&](const std::vector<double>& v, Quantity q, const QString& text) {
+            if (v.size() != 2)
+                return;
+            const QPointF c = px(v);
+            const double r = 5 * k;
+            p.setPen(QPen(quantityColor(q, pal), 1.6 * k));
+            p.setBrush(pal.color(QPalette::Base));
+            p.drawPolygon(QPolygonF{c + QPointF(0, -r), c + QPointF(r, 0), c + QPointF(0, r), c + QPointF(-r, 0)});
+            p.setBrush(Qt::NoBrush);
+            label(c, text, quantityColor(q, pal));
+        };
+        diamond(g.x0_hat, Quantity::X0Hat, richText("\\xzero"));
+        diamond(g.x0_hat_last, Quantity::X0HatLast, richText("\\xzero^{last}"));
+        // The update's partial sums: the first term scales its point towards the origin
+        // (dotted, from the point), each later term adds its arrow.
+        for (std::size_t n = 0; n < g.update.size(); ++n) {
+            const auto& seg = g.update[n];
+            const QColor c = quantityColor(seg.term.quantity, pal);
+            if (n == 0) {
+                p.setPen(QPen(c, 0.7 * w, Qt::DotLine));
+                drawArrow(p, px(firstFrom), px(seg.to), 0.8 * head);
+            } else {
+                p.setPen(QPen(c, w));
+                drawArrow(p, px(seg.from), px(seg.to), head);
+            }
+            // The first term scales its point: labelled by the factor ("x 1.26"), the others by their symbol.
+            label((px(n == 0 ? firstFrom : seg.from) + px(seg.to)) / 2,
+                  n == 0 && firstFrom != seg.from
+                      ? QStringLiteral("\u00d7%1").arg(seg.term.coefficient, 0, 'g', 3)
+                      : termLabel(seg.term),
+                  c);
+        }
+        const QPointF end = px(g.end());
+        p.setPen(QPen(pal.color(QPalette::Text), 1.6 * k));
+        p.drawEllipse(end, 6 * k, 6 * k);
+        label(end, richText("\\xprev"), pal.color(QPalette::Text));
+        const QPointF start = px(g.x_t);
+        p.setPen(QPen(pal.color(QPalette::Text), 1.4 * k));
+        p.drawEllipse(start, 4 * k, 4 * k);
+        label(start, richText("\\xt"), pal.color(QPalette::Text));
+    };
+
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, true);
+    // Magnified in a box at the bottom right, with every label, where the step is small on
+    // the whole plane (late steps: a few pixels); in the plot itself, labelled, otherwise.
+    // Equal units on both axes, like the plot.
+    double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+    for (const auto& v : pts) {
+        x0 = std::min(x0, v[0]);
+        x1 = std::max(x1, v[0]);
+        y0 = std::min(y0, v[1]);
+        y1 = std::max(y1, v[1]);
+    }
+    // The room beside the data (the plot is wider than the target's square), at least 45% of the height.
+    const double side =
+        std::min(plot.height() - 8 * scale_, std::max(0.45 * plot.height(), (plot.width() - plot.height()) / 2 - 8 * scale_));
+    const QRectF inset(plot.right() - side - 4 * scale_, plot.bottom() - side - 4 * scale_, side, side);
+    const double span = std::max({x1 - x0, y1 - y0, 1e-9});
+    const double unit = (side - 2 * 2.5 * QFontMetricsF(font()).height()) / span; // room for the labels at the edges
+    const QPointF mid((x0 + x1) / 2, (y0 + y1) / 2);
+    QColor bg = pal.color(QPalette::Base);
+    bg.setAlphaF(0.93f);
+    const bool magnify = unit / pxPerUnit(plot) >= 1.3;
+    drawWith([&](const std::vector<double>& v) { return toPixel(plot, v[0], v[1]); }, scale_, !magnify);
+    if (magnify) {
+        p.setPen(QPen(pal.color(QPalette::Mid), 1));
+        p.setBrush(pal.color(QPalette::Base)); // opaque: the plot's ticks would read as the step's
+        p.drawRect(inset);
+        p.setBrush(Qt::NoBrush);
+        {
+            QFont cf = font();
+            cf.setPointSizeF(cf.pointSizeF() * 0.8);
+            p.setFont(cf);
+            p.setPen(pal.color(QPalette::Text));
+            const double zoom = unit / pxPerUnit(plot);
+            p.drawText(inset.adjusted(4 * scale_, 2 * scale_, -4 * scale_, -2 * scale_), Qt::AlignLeft | Qt::AlignTop,
+                       tr("the step, \u00d7%1").arg(zoom >= 10 ? QString::number(zoom, 'f', 0) : QString::number(zoom, 'f', 1)));
+        }
+        p.setClipRect(inset.adjusted(1, 1, -1, -1));
+        drawWith(
+            [&](const std::vector<double>& v) {
+                return QPointF(inset.center().x() + (v[0] - mid.x()) * unit, inset.center().y() - (v[1] - mid.y()) * unit);
+            },
+            scale_, true);
+        p.setClipping(false);
+    }
+
+    // The legend, top left of the plot: what each colour adds, in the sampler's words.
+    const QStringList lines = constructionLegend();
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.85); // presentation already enlarges the window's font
+    const double sw = 14 * scale_, gap = 2 * scale_;
+    std::vector<std::unique_ptr<QTextDocument>> docs;
+    double width = 0, height = 0;
+    for (const QString& l : lines) {
+        docs.push_back(richLine(l, f));
+        width = std::max(width, docs.back()->size().width());
+        height += docs.back()->size().height() + gap;
+    }
+    // Top left, unless the construction is there: then the first free corner of the others.
+    QRectF drawn;
+    for (const auto& v : pts)
+        drawn |= QRectF(toPixel(plot, v[0], v[1]), QSizeF(1, 1));
+    const QSizeF legendSize(width + sw + 16 * scale_, height + 6 * scale_);
+    const double m = 6 * scale_;
+    QRectF box;
+    for (const QPointF corner : {QPointF(plot.left() + m, plot.top() + m),
+                                 QPointF(plot.left() + m, plot.bottom() - m - legendSize.height()),
+                                 QPointF(plot.right() - m - legendSize.width(), plot.top() + m)}) {
+        box = QRectF(corner, legendSize);
+        if (!box.intersects(drawn.adjusted(-8, -8, 8, 8)))
+            break;
+    }
+    p.setPen(QPen(pal.color(QPalette::Mid), 1));
+    p.setBrush(bg);
+    p.drawRect(box);
+    p.setBrush(Qt::NoBrush);
+    double y = box.top() + 3 * scale_;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        const double lh = docs[i]->size().height();
+        QColor c = Qt::transparent;
+        Qt::PenStyle style = Qt::SolidLine;
+        if (i >= 1 && i - 1 < g.update.size()) {
+            c = quantityColor(g.update[i - 1].term.quantity, pal);
+            style = i == 1 ? Qt::DotLine : Qt::SolidLine;
+        } else if (i >= 1 && !g.predictor.empty() && i - 1 == g.update.size()) {
+            c = quantityColor(Quantity::EpsHatPredictor, pal);
+            style = Qt::DashLine;
+        }
+        p.setPen(QPen(c, 2 * scale_, style));
+        p.drawLine(QPointF(box.left() + 5 * scale_, y + lh / 2), QPointF(box.left() + 5 * scale_ + sw, y + lh / 2));
+        drawRich(*docs[i], QPointF(box.left() + 10 * scale_ + sw, y), pal.color(QPalette::Text));
+        y += lh + gap;
+    }
+    p.restore();
+}
+
+void ScatterView::drawExactPaths(QPainter& p, const QRectF& plot) const
+{
+    if (!exactPath_ || !traj_ || exactPath_->request.store != traj_ || exactPath_->path.empty())
+        return;
+    const auto& path = exactPath_->path;
+    const int B = traj_->batch();
+    const int last = std::min(step_, int(path.size())); // the ODE's states up to the cursor
+    const auto& x_T = exactPath_->request.x_T;
+    QColor c = palette().color(QPalette::Text);
+    p.save();
+    p.setRenderHint(QPainter::Antialiasing, true);
+    const auto drawOne = [&](int i, double width, float alpha) {
+        std::vector<QPointF> pts{toPixel(plot, x_T[2 * i], x_T[2 * i + 1])};
+        for (int k = 0; k < last; ++k)
+            pts.push_back(toPixel(plot, path[k][2 * i], path[k][2 * i + 1]));
+        QColor col = c;
+        col.setAlphaF(alpha);
+        p.setPen(QPen(col, width, Qt::DashLine));
+        p.drawPolyline(pts.data(), int(pts.size()));
+    };
+    for (int i = 0; i < std::min(B, pathCount_); ++i)
+        drawOne(i, 1.2 * scale_, 0.55f);
+    if (highlighted_ >= 0 && highlighted_ < B)
+        drawOne(highlighted_, 2.2 * scale_, 0.9f);
+    // Say what the dashes are, bottom left.
+    QFont f = font();
+    f.setPointSizeF(f.pointSizeF() * 0.85);
+    p.setFont(f);
+    p.setPen(palette().color(QPalette::Text));
+    // Above the x axis' tick labels (they sit inside the plot's bottom edge).
+    const double above = 1.4 * QFontMetricsF(f).height() + 4 * scale_;
+    p.drawText(plot.adjusted(30 * scale_, 4, -4, -above), Qt::AlignLeft | Qt::AlignBottom, // clear of the y ticks
+               tr("- - exact ODE path (%1)").arg(exactPath_->request.exactCard == exactPath_->request.card
+                                                     ? tr("this card")
+                                                     : tr("panel 1's exact card")));
+    p.restore();
 }
 
 } // namespace noisetrail::ui

@@ -56,6 +56,16 @@ public:
     /// denoising direction alpha x0_hat - x on a grid; null hides them.
     void setFieldArrows(std::shared_ptr<const FieldArrows> field);
     std::shared_ptr<const FieldArrows> fieldArrows() const { return field_; }
+    /// View > Step Construction: the followed sample's step drawn from the sampler's
+    /// terms (partial sums as arrows, the predictor dashed, a legend); null hides it.
+    void setConstruction(StepConstructionPtr construction);
+    StepConstructionPtr construction() const { return construction_; }
+    /// Where the construction's arrows end (the step's x_prev), in pixels; tests click and read it.
+    QPointF constructionEndPixel() const;
+    /// The construction legend's lines (empty when none is drawn).
+    QStringList constructionLegend() const;
+    /// View > Exact ODE Path: the exact ODE path of the drawn samples beside theirs; null hides it.
+    void setExactPath(OdeResultPtr result);
     void setShowCoverage(bool on);
     bool showCoverage() const { return showCoverage_; }
     /// Decision time: each path segment and point in the colour of the
@@ -132,6 +142,10 @@ private:
     int judgedClass_ = -1;
     std::shared_ptr<const FieldArrows> field_;
     void drawField(QPainter& p, const QRectF& plot) const;
+    StepConstructionPtr construction_;
+    OdeResultPtr exactPath_;
+    void drawConstruction(QPainter& p, const QRectF& plot) const;
+    void drawExactPaths(QPainter& p, const QRectF& plot) const;
     void drawCoverage(QPainter& p, const QRectF& plot) const;
 };
 

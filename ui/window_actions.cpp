@@ -124,6 +124,24 @@ WindowActions::WindowActions(QMainWindow* w) : QObject(w)
                                         "data shows where it errs) (Ctrl+Shift+F)"),
                                      "fieldDifferenceAction"),
                                 false);
+    construction = checkable(make(w, tr("Step &Construction"), QKeySequence(Qt::CTRL | Qt::Key_K),
+                                  tr("2-D models: click a point to draw the step at the cursor for it, built from the "
+                                     "sampler's terms as the Reverse step tab writes them: DDIM's x0_hat and eps_hat, "
+                                     "Heun's Euler predictor and second evaluation, DPM-Solver++'s previous x0_hat, "
+                                     "DDPM's mean plus its noise (Ctrl+K)"),
+                                  "constructionAction"),
+                             true);
+    exactPath = checkable(make(w, tr("E&xact ODE Path"), QKeySequence(Qt::CTRL | Qt::Key_J),
+                               tr("2-D exact cards and deterministic samplers: the exact probability-flow ODE path "
+                                  "from the same x_T, dashed, beside the sampled paths (a learned card in panels 2-4 "
+                                  "uses panel 1's exact card) (Ctrl+J)"),
+                               "exactPathAction"),
+                          false);
+    nfeAxis = checkable(make(w, tr("Model Calls &Axis (NFE)"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K),
+                             tr("The statistics and the ode_error plot count model calls (NFE) instead of the noise "
+                                "level: equal cost side by side (Heun's S steps end at 2S - 1) (Ctrl+Shift+K)"),
+                             "nfeAxisAction"),
+                        false);
     present = checkable(make(w, tr("P&resentation"), QKeySequence(Qt::Key_F5),
                              tr("Full screen, large text, the controls a lecture needs, one large view (F5; Esc "
                                 "leaves)"),
@@ -229,6 +247,7 @@ WindowActions::Menus WindowActions::buildMenus(QMenuBar* bar, const std::functio
         m.view->addAction(a);
     m.view->addSeparator();
     m.view->addActions({follow, metrics, decision, fieldOverlay, fieldDifference});
+    m.view->addActions({construction, exactPath, nfeAxis});
     m.plots = m.view->addMenu(tr("P&lots"));
     m.view->addSeparator();
     m.view->addActions({present, cycleStage});

@@ -40,6 +40,9 @@ public:
     QAction* decision;    ///< decision strips / paths by component
     QAction* fieldOverlay; ///< 2-D: the field under the points (Ctrl+F)
     QAction* fieldDifference; ///< panels 2-4's field minus panel 1's (Ctrl+Shift+F)
+    QAction* construction; ///< 2-D: the followed sample's step drawn from the terms (Ctrl+K)
+    QAction* exactPath;    ///< 2-D: the exact ODE path beside the sampled one (Ctrl+J)
+    QAction* nfeAxis;      ///< the ode_error plot over model calls instead of t (Ctrl+Shift+K)
     QAction* present;     ///< Presentation (F5)
     QAction* cycleStage;  ///< presentation: the large region shows the next view (Tab)
     QActionGroup* pacingGroup; ///< data: core's pacing name

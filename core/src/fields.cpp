@@ -14,6 +14,7 @@
 #include <array>
 #include <cmath>
 #include <sstream>
+#include <stdexcept>
 
 namespace noisetrail {
 
@@ -91,7 +92,9 @@ VectorField evaluate_field(const Model& model, std::span<const float> points, do
         throw RunError("field at level " + number(level) + ": the model failed: " + msg.substr(0, msg.find('\n')), 0,
                        static_cast<int>(level));
     }
-    const detail::DenoisedTensors d = detail::to_x0_eps(card.prediction, path, x, out, std::nullopt);
+    const std::optional<double> clip =
+        options.clip_x0 && *options.clip_x0 > 0.0 ? options.clip_x0 : std::optional<double>{};
+    const detail::DenoisedTensors d = detail::to_x0_eps(card.prediction, path, x, out, clip);
     VectorField f;
     f.path = path;
     f.eps_hat = detail::to_floats(d.eps_hat);
@@ -289,6 +292,192 @@ std::vector<double> ode_errors(const Run& run, const std::vector<std::shared_ptr
         errors.push_back(std::sqrt(sq / B)); // RMS over the batch of the Euclidean distance
     }
     return errors;
+}
+
+// ---- Solver geometry ---------------------------------------------------------------------------
+
+StepGeometry step_geometry(const Model& model, const SamplerConfig& config, const SamplingPlan& plan, int step,
+                           const StepPoint& point, const FieldOptions& options)
+{
+    const auto D = static_cast<std::size_t>(model.card().data_dim());
+    if (step < 0 || step >= plan.size())
+        throw InputError("step geometry: step " + std::to_string(step) + " is outside the plan's 0.." +
+                         std::to_string(plan.size() - 1));
+    const auto doubles = [&](const std::vector<float>& v, const char* what, bool needed) {
+        if (v.empty() && !needed)
+            return std::vector<double>{};
+        if (v.size() != D)
+            throw InputError(std::string("step geometry: ") + what + " has " + std::to_string(v.size()) +
+                             " values, not the card's " + std::to_string(D));
+        return std::vector<double>(v.begin(), v.end());
+    };
+    StepGeometry g;
+    g.step = step;
+    g.x_t = doubles(point.x_t, "x_t", true);
+    g.x0_hat = doubles(point.x0_hat, "x0_hat", true);
+    g.eps_hat = doubles(point.eps_hat, "eps_hat", true);
+    const std::vector<double> x_prev = doubles(point.x_prev, "x_prev", false);
+    const StepTerms terms = step_terms(config, plan, step);
+    if (terms.coefficient(Quantity::X0HatLast) != 0.0)
+        g.x0_hat_last = doubles(point.x0_hat_last, "the previous step's x0_hat", true);
+
+    const auto value = [&](Quantity q) -> const std::vector<double>& {
+        switch (q) {
+        case Quantity::Xt: return g.x_t;
+        case Quantity::X0Hat: return g.x0_hat;
+        case Quantity::EpsHat: return g.eps_hat;
+        case Quantity::Noise: return g.noise;
+        case Quantity::X0HatLast: return g.x0_hat_last;
+        case Quantity::EpsHatPredictor: return g.eps_predictor;
+        case Quantity::Defined: break;
+        }
+        throw std::logic_error("step geometry: a display-only term in the update");
+    };
+    // Partial sums in the order written, zero coefficients skipped (as apply_terms sums them).
+    const auto partial_sums = [&](const std::vector<Term>& ts) {
+        std::vector<GeometrySegment> out;
+        std::vector<double> at(D, 0.0);
+        for (const Term& t : ts) {
+            if (t.coefficient == 0.0)
+                continue;
+            GeometrySegment seg{at, at, t};
+            const std::vector<double>& v = value(t.quantity);
+            for (std::size_t i = 0; i < D; ++i)
+                seg.to[i] += t.coefficient * v[i];
+            at = seg.to;
+            out.push_back(std::move(seg));
+        }
+        return out;
+    };
+
+    if (terms.predictor) {
+        g.predictor = partial_sums(terms.predictor->terms);
+        const std::vector<double> x_pred = g.predictor.empty() ? std::vector<double>(D, 0.0) : g.predictor.back().to;
+        const std::vector<float> xf(x_pred.begin(), x_pred.end());
+        const PlanStep& s = plan.steps[static_cast<std::size_t>(step)];
+        FieldOptions o = options;
+        // The run evaluates the predictor at level_prev with W = 1 outside its guidance
+        // interval (contract section 9; Run::Impl::guidance_at).
+        if (const auto& iv = config.guidance.interval;
+            iv && !(noise_level_prev(s) >= (*iv)[0] && noise_level_prev(s) <= (*iv)[1]))
+            o.guidance = 1.0;
+        const VectorField f = evaluate_field(model, xf, noise_level_prev(s), o);
+        g.eps_predictor.assign(f.eps_hat.begin(), f.eps_hat.end());
+    }
+    if (const double c = terms.coefficient(Quantity::Noise); c != 0.0) {
+        if (x_prev.empty())
+            throw InputError("step geometry: this step drew noise, which is not stored; its x_prev is needed to "
+                             "recover it");
+        // z = (x_prev - the other terms) / c: the noise the run drew, up to the store's precision.
+        g.noise.assign(D, 0.0);
+        std::vector<double> rest(D, 0.0);
+        for (const Term& t : terms.terms)
+            if (t.quantity != Quantity::Noise && t.coefficient != 0.0)
+                for (std::size_t i = 0; i < D; ++i)
+                    rest[i] += t.coefficient * value(t.quantity)[i];
+        for (std::size_t i = 0; i < D; ++i)
+            g.noise[i] = (x_prev[i] - rest[i]) / c;
+        g.noise_from_x_prev = true;
+    }
+    g.update = partial_sums(terms.terms);
+    return g;
+}
+
+// ---- Cost in model calls -------------------------------------------------------------------------
+
+std::vector<int> model_calls_by_step(const SamplerConfig& config, const SamplingPlan& plan)
+{
+    std::vector<int> out;
+    int calls = 0;
+    for (int k = 0; k < plan.size(); ++k) {
+        calls += step_terms(config, plan, k).predictor ? 2 : 1;
+        out.push_back(calls);
+    }
+    return out;
+}
+
+// ---- Solver error and model error --------------------------------------------------------------
+
+namespace {
+
+/// RMS over the batch of the Euclidean distance between two [B, D] arrays.
+template <class A, class B>
+double rms_distance(const A& a, const B& b, std::size_t batch)
+{
+    double sq = 0.0;
+    for (std::size_t i = 0; i < a.size() && i < b.size(); ++i)
+        sq += (double(a[i]) - double(b[i])) * (double(a[i]) - double(b[i]));
+    return std::sqrt(sq / static_cast<double>(batch));
+}
+
+void check_outputs(const Model& model, const SamplingPlan& plan, std::span<const float> x_T,
+                   const std::vector<std::vector<float>>& x_prev)
+{
+    const auto D = static_cast<std::size_t>(model.card().data_dim());
+    if (x_T.empty() || x_T.size() % D != 0)
+        throw InputError("ode_error: x_T has " + std::to_string(x_T.size()) + " values, not whole points of " +
+                         std::to_string(D));
+    if (static_cast<int>(x_prev.size()) > plan.size())
+        throw InputError("ode_error: " + std::to_string(x_prev.size()) + " outputs for a plan of " +
+                         std::to_string(plan.size()) + " steps");
+    for (const auto& v : x_prev)
+        if (v.size() != x_T.size())
+            throw InputError("ode_error: a step's output has " + std::to_string(v.size()) + " values, x_T " +
+                             std::to_string(x_T.size()));
+}
+
+} // namespace
+
+std::vector<double> ode_errors(const Model& exact, const SamplerConfig& config, const SamplingPlan& plan,
+                               std::span<const float> x_T, const std::vector<std::vector<float>>& x_prev,
+                               const OdeTolerance& tolerance, std::vector<std::vector<double>>* path_out)
+{
+    if (!has_exact_ode(exact.card(), config) || x_prev.empty())
+        return {};
+    check_outputs(exact, plan, x_T, x_prev);
+    const auto path = exact_ode_path(exact, config, plan, x_T, tolerance);
+    if (path_out)
+        *path_out = path;
+    const std::size_t B = x_T.size() / static_cast<std::size_t>(exact.card().data_dim());
+    std::vector<double> errors;
+    for (std::size_t k = 0; k < x_prev.size(); ++k)
+        errors.push_back(rms_distance(x_prev[k], path[k], B));
+    return errors;
+}
+
+OdeErrorSplit ode_error_split(const Model& exact, const SamplerConfig& config, const SamplingPlan& plan,
+                              std::span<const float> x_T, const std::vector<std::vector<float>>& learned_x_prev,
+                              const OdeTolerance& tolerance)
+{
+    OdeErrorSplit out;
+    if (!has_exact_ode(exact.card(), config) || learned_x_prev.empty())
+        return out;
+    check_outputs(exact, plan, x_T, learned_x_prev);
+    // The same sampler from the same x_T on the exact card: its plan must be the learned run's.
+    RunOptions o;
+    o.sampler = config;
+    o.init_noise = std::vector<float>(x_T.begin(), x_T.end());
+    std::vector<std::vector<float>> exact_x_prev;
+    const RunResult r = run_sampler(exact, o, [&](std::shared_ptr<const StepFrame> f) {
+        exact_x_prev.push_back(f->x_prev);
+    });
+    if (r.plan.size() != plan.size())
+        throw InputError("ode_error split: the exact card's plan has " + std::to_string(r.plan.size()) +
+                         " steps, the learned run's " + std::to_string(plan.size()));
+    for (int k = 0; k < plan.size(); ++k)
+        if (noise_level(r.plan.steps[k]) != noise_level(plan.steps[k]) ||
+            std::abs(path_at(r.plan.steps[k]).alpha - path_at(plan.steps[k]).alpha) > 1e-12)
+            throw InputError("ode_error split: the exact card's schedule differs from the learned card's at step " +
+                             std::to_string(k));
+    out.path = exact_ode_path(exact, config, plan, x_T, tolerance);
+    const auto& path = out.path;
+    const std::size_t B = x_T.size() / static_cast<std::size_t>(exact.card().data_dim());
+    for (std::size_t k = 0; k < learned_x_prev.size(); ++k) {
+        out.total.push_back(rms_distance(learned_x_prev[k], path[k], B));
+        out.solver.push_back(rms_distance(exact_x_prev[k], path[k], B));
+        out.model.push_back(rms_distance(learned_x_prev[k], exact_x_prev[k], B));
+    }
+    return out;
 }
 
 } // namespace noisetrail

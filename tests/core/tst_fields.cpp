@@ -6,8 +6,10 @@
 
 #include "noisetrail/errors.hpp"
 #include "noisetrail/fields.hpp"
+#include "noisetrail/compare.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/trajectory.hpp"
 
 #include <QRandomGenerator>
 #include <QtTest>
@@ -218,6 +220,13 @@ private Q_SLOTS:
     void final_ode_error_order();
     void which_runs_have_an_exact_path();
     void empirical_path_meets_its_tolerance();
+    void step_geometry_adds_up_to_x_prev_data();
+    void step_geometry_adds_up_to_x_prev();
+    void heun_geometry_single_gaussian();
+    void ddpm_geometry_recovers_the_noise();
+    void bad_geometry_input();
+    void model_calls_axis();
+    void ode_error_splits_solver_and_model();
 };
 
 void TestFields::single_gaussian_field()
@@ -435,6 +444,257 @@ void TestFields::empirical_path_meets_its_tolerance()
     QVERIFY2(worst_error < 5e-7, qPrintable(QString::number(worst_error)));
     // The sampler lands near the path's end (DDIM 20 on two moons).
     QVERIFY2(ea.back() > 0 && ea.back() < 0.5, qPrintable(QString::number(ea.back())));
+}
+
+namespace {
+
+/// A sample's values at step k of a run, from float32 frames or as the GUI's store keeps them (half).
+StepPoint point_of(const std::vector<std::shared_ptr<const StepFrame>>& frames, int k, int i, const Trajectory* store)
+{
+    const auto pick = [&](const std::vector<float>& v) { return std::vector<float>(v.begin() + 2 * i, v.begin() + 2 * i + 2); };
+    StepPoint p;
+    if (!store) {
+        p.x_t = pick(frames[k]->x_t);
+        p.x0_hat = pick(frames[k]->x0_hat);
+        p.eps_hat = pick(frames[k]->eps_hat);
+        p.x_prev = pick(frames[k]->x_prev);
+        if (k > 0)
+            p.x0_hat_last = pick(frames[k - 1]->x0_hat);
+        return p;
+    }
+    std::vector<float> buf;
+    const auto decoded = [&](int step, Field f) {
+        store->decode(step, f, buf);
+        return pick(buf);
+    };
+    p.x_t = decoded(k, Field::Xt);
+    p.x0_hat = decoded(k, Field::X0Hat);
+    p.eps_hat = decoded(k, Field::EpsHat);
+    p.x_prev = decoded(k + 1, Field::Xt);
+    if (k > 0)
+        p.x0_hat_last = decoded(k - 1, Field::X0Hat);
+    return p;
+}
+
+} // namespace
+
+void TestFields::step_geometry_adds_up_to_x_prev_data()
+{
+    QTest::addColumn<QString>("card");
+    QTest::addColumn<QString>("sampler");
+    QTest::newRow("vp heun") << "models/gaussian-2d.json" << "heun";
+    QTest::newRow("vp ddim") << "models/gaussian-2d.json" << "ddim";
+    QTest::newRow("vp dpmpp2m") << "models/gaussian-2d.json" << "dpmpp2m";
+    QTest::newRow("flow heun") << "models/gaussian-2d-flow.json" << "heun";
+    QTest::newRow("ring ddpm") << "models/ring8.json" << "ddpm";
+    QTest::newRow("ring dpmpp2m") << "models/ring8.json" << "dpmpp2m";
+}
+
+void TestFields::step_geometry_adds_up_to_x_prev()
+{
+    // The construction's end is the run's x_prev: from the float32 frames to float32
+    // rounding, from the GUI's half-precision store within the error bound of the
+    // half-precision inputs (relative 2^-11 each, times |coefficient| |value|, summed).
+    QFETCH(QString, card);
+    QFETCH(QString, sampler);
+    const auto model = Model::load(source_path(card.toUtf8().constData()));
+    const Sampled s = sample(model, sampler.toStdString(), 8, 6);
+    const SamplerConfig& cfg = s.run->options().sampler;
+    const SamplingPlan& plan = s.run->plan();
+    std::vector<int> ts;
+    for (const auto& st : plan.steps)
+        ts.push_back(st.t);
+    Trajectory store(s.run->shape(), ts, Trajectory::Precision::Half, s.run->x_T());
+    for (const auto& f : s.frames)
+        store.append(*f);
+    bool sawLast = false;
+    for (const Trajectory* from : {static_cast<const Trajectory*>(nullptr), static_cast<const Trajectory*>(&store)})
+        for (int k = 0; k < plan.size(); ++k)
+            for (int i = 0; i < 6; ++i) {
+                const StepPoint p = point_of(s.frames, k, i, from);
+                const StepGeometry g = step_geometry(*model, cfg, plan, k, p);
+                QVERIFY(!g.update.empty());
+                double bound = 0;
+                for (const auto& seg : g.update)
+                    for (int j = 0; j < 2; ++j)
+                        bound += std::abs(seg.to[j] - seg.from[j]);
+                const double tol = from ? std::ldexp(bound + 4.0, -10) : 2e-5 * (1 + bound);
+                for (int j = 0; j < 2; ++j)
+                    QVERIFY2(std::abs(g.end()[j] - p.x_prev[j]) <= tol,
+                             qPrintable(QString("%1 step %2 sample %3: %4 vs %5 (tol %6)")
+                                            .arg(sampler)
+                                            .arg(k)
+                                            .arg(i)
+                                            .arg(g.end()[j], 0, 'g', 9)
+                                            .arg(p.x_prev[j], 0, 'g', 9)
+                                            .arg(tol)));
+                // The segments chain: each starts where the one before ended, the first at 0.
+                for (std::size_t n = 0; n < g.update.size(); ++n)
+                    for (int j = 0; j < 2; ++j)
+                        QCOMPARE(g.update[n].from[j], n == 0 ? 0.0 : g.update[n - 1].to[j]);
+                const bool second = step_terms(cfg, plan, k).coefficient(Quantity::X0HatLast) != 0.0;
+                QCOMPARE(g.x0_hat_last.empty(), !second);
+                sawLast = sawLast || second;
+                QCOMPARE(g.predictor.empty(), !step_terms(cfg, plan, k).predictor.has_value());
+            }
+    if (sampler == "dpmpp2m") // the multistep solver used the previous x0_hat somewhere
+        QVERIFY(sawLast);
+}
+
+void TestFields::heun_geometry_single_gaussian()
+{
+    // Heun on N(mu, c^2 I), against the closed form written here: the predictor x' is the
+    // Euler (= DDIM eta 0) step from the closed-form x0_hat, eps_hat; the second evaluation
+    // is the closed-form eps at (x', t'); the corrector averages the two directions.
+    const auto model = Model::load(source_path("models/gaussian-2d.json"));
+    const Sampled s = sample(model, "heun", 6, 4);
+    const SamplerConfig& cfg = s.run->options().sampler;
+    const SamplingPlan& plan = s.run->plan();
+    const auto eps_at = [](const Vec2& x, double a, double sg) {
+        const Vec2 sc = mixture_score(kGaussian, x, a, sg);
+        return Vec2{-sg * sc[0], -sg * sc[1]};
+    };
+    for (int k = 0; k + 1 < plan.size(); ++k) { // the last step is Euler only
+        const auto [a, sg] = path_of(plan.steps[k], false);
+        const auto [ap, sp] = path_of(plan.steps[k], true);
+        for (int i = 0; i < 4; ++i) {
+            const StepPoint p = point_of(s.frames, k, i, nullptr);
+            const StepGeometry g = step_geometry(*model, cfg, plan, k, p);
+            QVERIFY(!g.predictor.empty());
+            const Vec2 x{p.x_t[0], p.x_t[1]};
+            const Vec2 e = eps_at(x, a, sg);
+            Vec2 euler, want;
+            for (int j = 0; j < 2; ++j)
+                euler[j] = ap * (x[j] - sg * e[j]) / a + sp * e[j];
+            const Vec2 e2 = eps_at(euler, ap, sp);
+            // Heun in x / alpha against sigma / alpha (Karras et al. Alg. 1), written back on x.
+            for (int j = 0; j < 2; ++j)
+                want[j] = ap * (x[j] / a + (sp / ap - sg / a) * 0.5 * (e[j] + e2[j]));
+            const auto& xp = g.predictor.back().to;
+            for (int j = 0; j < 2; ++j) {
+                const double tol = 2e-4 * (1 + std::abs(want[j])); // a float32 card
+                QVERIFY2(std::abs(xp[j] - euler[j]) < tol, qPrintable(QString("x' %1 vs %2").arg(xp[j]).arg(euler[j])));
+                QVERIFY2(std::abs(g.eps_predictor[j] - e2[j]) < tol,
+                         qPrintable(QString("eps' %1 vs %2").arg(g.eps_predictor[j]).arg(e2[j])));
+                QVERIFY2(std::abs(g.end()[j] - want[j]) < tol, qPrintable(QString("x_prev %1 vs %2").arg(g.end()[j]).arg(want[j])));
+            }
+            // The second evaluation is the field at the predictor point (the same call the view makes).
+            const std::vector<float> xf(xp.begin(), xp.end());
+            const VectorField f = evaluate_field(*model, xf, noise_level_prev(plan.steps[k]));
+            for (int j = 0; j < 2; ++j)
+                QCOMPARE(float(g.eps_predictor[j]), f.eps_hat[j]);
+        }
+    }
+}
+
+void TestFields::ddpm_geometry_recovers_the_noise()
+{
+    // DDPM on the single Gaussian: the partial sum before the noise is the posterior mean
+    // (contract section 1) of the closed-form x0_hat; the recovered z makes up the rest.
+    const auto model = Model::load(source_path("models/gaussian-2d.json"));
+    const Sampled s = sample(model, "ddpm", 5, 4);
+    const SamplingPlan& plan = s.run->plan();
+    for (int k = 0; k + 1 < plan.size(); ++k) {
+        const PlanStep& st = plan.steps[k];
+        const double ab = st.alpha_bar, abp = st.alpha_bar_prev, beta = 1 - ab / abp;
+        for (int i = 0; i < 4; ++i) {
+            const StepPoint p = point_of(s.frames, k, i, nullptr);
+            const StepGeometry g = step_geometry(*model, s.run->options().sampler, plan, k, p);
+            QVERIFY(g.noise_from_x_prev);
+            QCOMPARE(int(g.update.size()), 3);
+            QVERIFY(g.update.back().term.quantity == Quantity::Noise);
+            const Vec2 x{p.x_t[0], p.x_t[1]};
+            const Vec2 sc = mixture_score(kGaussian, x, std::sqrt(ab), std::sqrt(1 - ab));
+            for (int j = 0; j < 2; ++j) {
+                const double x0 = (x[j] + (1 - ab) * sc[j]) / std::sqrt(ab); // Tweedie
+                const double mu = std::sqrt(abp) * beta / (1 - ab) * x0 + std::sqrt(1 - beta) * (1 - abp) / (1 - ab) * x[j];
+                QVERIFY2(std::abs(g.update[1].to[j] - mu) < 2e-4 * (1 + std::abs(mu)),
+                         qPrintable(QString("mean %1 vs %2").arg(g.update[1].to[j]).arg(mu)));
+                QVERIFY(std::abs(g.end()[j] - p.x_prev[j]) < 1e-5);
+            }
+        }
+    }
+    // Without the stored x_prev the drawn noise is unknown: one clear error.
+    StepPoint p = point_of(s.frames, 0, 0, nullptr);
+    p.x_prev.clear();
+    QVERIFY_THROWS_EXCEPTION(InputError, step_geometry(*model, s.run->options().sampler, plan, 0, p));
+}
+
+void TestFields::bad_geometry_input()
+{
+    const auto model = Model::load(source_path("models/gaussian-2d.json"));
+    const Sampled s = sample(model, "dpmpp2m", 6, 2);
+    const auto& cfg = s.run->options().sampler;
+    StepPoint p = point_of(s.frames, 0, 0, nullptr);
+    QVERIFY_THROWS_EXCEPTION(InputError, step_geometry(*model, cfg, s.run->plan(), -1, p));
+    QVERIFY_THROWS_EXCEPTION(InputError, step_geometry(*model, cfg, s.run->plan(), 6, p));
+    p.x_t.push_back(0.f);
+    QVERIFY_THROWS_EXCEPTION(InputError, step_geometry(*model, cfg, s.run->plan(), 0, p));
+    StepPoint q = point_of(s.frames, 2, 0, nullptr);
+    q.x0_hat_last.clear(); // step 2 extrapolates from step 1's x0_hat
+    QVERIFY_THROWS_EXCEPTION(InputError, step_geometry(*model, cfg, s.run->plan(), 2, q));
+}
+
+void TestFields::model_calls_axis()
+{
+    // The axis's count is what the run itself counted (StepFrame::model_calls), and Heun's
+    // S steps end at 2S - 1, where steps_within_nfe pairs it with DDIM.
+    const auto model = Model::load(source_path("models/gaussian-2d.json"));
+    for (const char* sampler : {"heun", "ddim", "dpmpp2m"}) {
+        const Sampled s = sample(model, sampler, 7, 2);
+        const auto calls = model_calls_by_step(s.run->options().sampler, s.run->plan());
+        QCOMPARE(int(calls.size()), 7);
+        int counted = 0;
+        for (int k = 0; k < 7; ++k)
+            QCOMPARE(calls[k], counted += s.frames[k]->model_calls);
+        QCOMPARE(calls.back(), std::string(sampler) == "heun" ? 2 * 7 - 1 : 7);
+        QCOMPARE(compare::steps_within_nfe(s.run->options().sampler, calls.back()), 7);
+    }
+}
+
+void TestFields::ode_error_splits_solver_and_model()
+{
+    // Two moons: the learned MLP beside the exact denoiser of its data. The solver's part is
+    // the exact card's own ode_error from the same x_T (ode_errors of a run made here), the
+    // model's part the distance between the two runs, and the total obeys the triangle
+    // inequality; the exact run against itself has no model error.
+    const auto exact = Model::load(source_path("models/two-moons.json"));
+    const auto learned = Model::load(source_path("models/two-moons-mlp.json"));
+    const Sampled l = sample(learned, "heun", 6, 16);
+    RunOptions o = l.run->options();
+    o.init_noise = l.run->x_T();
+    Run twin(exact, o);
+    std::vector<std::shared_ptr<const StepFrame>> tf;
+    while (!twin.done())
+        tf.push_back(twin.step());
+    std::vector<std::vector<float>> lx, ex;
+    for (const auto& f : l.frames)
+        lx.push_back(f->x_prev);
+    for (const auto& f : tf)
+        ex.push_back(f->x_prev);
+    const auto& cfg = l.run->options().sampler;
+    const OdeErrorSplit split = ode_error_split(*exact, cfg, l.run->plan(), l.run->x_T(), lx);
+    const auto solver = ode_errors(twin, tf);
+    QCOMPARE(int(split.total.size()), 6);
+    for (int k = 0; k < 6; ++k) {
+        double sq = 0;
+        for (std::size_t i = 0; i < lx[k].size(); ++i)
+            sq += std::pow(double(lx[k][i]) - ex[k][i], 2);
+        const double model_part = std::sqrt(sq / 16);
+        QVERIFY2(std::abs(split.solver[k] - solver[k]) < 1e-9, qPrintable(QString("%1 vs %2").arg(split.solver[k]).arg(solver[k])));
+        QVERIFY2(std::abs(split.model[k] - model_part) < 1e-9, qPrintable(QString("%1 vs %2").arg(split.model[k]).arg(model_part)));
+        QVERIFY(split.total[k] <= split.solver[k] + split.model[k] + 1e-9);
+        QVERIFY(split.model[k] > 0); // a learned model differs from the exact denoiser
+    }
+    qInfo("two moons, Heun 6: final ode_error %.3g = solver %.3g (+) model %.3g", split.total.back(),
+          split.solver.back(), split.model.back());
+    const OdeErrorSplit self = ode_error_split(*exact, cfg, l.run->plan(), l.run->x_T(), ex);
+    for (int k = 0; k < 6; ++k) {
+        QVERIFY(self.model[k] < 1e-6);
+        QVERIFY(std::abs(self.total[k] - self.solver[k]) < 1e-6);
+    }
+    // A learned card has no exact path of its own: the split needs the exact twin.
+    QVERIFY(ode_error_split(*learned, cfg, l.run->plan(), l.run->x_T(), lx).total.empty());
 }
 
 QTEST_GUILESS_MAIN(TestFields)
