@@ -11,6 +11,7 @@
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 
 #include <chrono>
@@ -287,6 +288,11 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         require_writable_dir(cards_dir, "checkpoint cards folder");
     if (c.threads > 0)
         torch::set_num_threads(c.threads);
+    // OpenBLAS (libtorch's BLAS here) runs its own workers, one per core, which spin in
+    // sched_yield between calls: the MLP's Linear layers are all BLAS calls, so its idle
+    // workers took a core from a 1-thread run (77,000 sched_yield in 200 steps of the
+    // two-moons MLP). As many BLAS threads as intra-op threads.
+    set_blas_threads(torch::get_num_threads());
     const bool denoiser = is_denoiser(c.kind);
     const bool flow = c.schedule.process == ProcessKind::Flow;
 
