@@ -153,8 +153,10 @@ fs::path write_exact_card(const fs::path& trained, const fs::path& data)
     return path;
 }
 
-/// quality.csv beside the card: one row per checkpoint card (by step), then exact.json's.
-fs::path write_quality(const TrainConfig& c, const fs::path& mixture, int samples)
+/// quality.csv beside the card: one row per checkpoint card of this run's schedule (by step),
+/// then exact.json's. Cards left in the folder by an earlier run with another --every or more
+/// steps are not this run's: skipped.
+fs::path write_quality(const TrainConfig& c, int steps_done, const fs::path& mixture, int samples)
 {
     const NpyArray a = read_npy_named("--data", c.data.string());
     const int m = static_cast<int>(a.shape[0]), d = static_cast<int>(a.shape[1]);
@@ -165,7 +167,8 @@ fs::path write_quality(const TrainConfig& c, const fs::path& mixture, int sample
         long long n = -1;
         char tail[8] = {};
         if (e.is_regular_file() && std::sscanf(name.c_str(), "step-%lld.%5s", &n, tail) == 2 &&
-            std::string(tail) == "json" && name == "step-" + std::to_string(n) + ".json")
+            std::string(tail) == "json" && name == "step-" + std::to_string(n) + ".json" && n <= steps_done &&
+            (n % c.card_every == 0 || n == steps_done))
             cards.emplace_back(n, e.path());
     }
     std::sort(cards.begin(), cards.end());
@@ -316,7 +319,7 @@ int cmd_train(const std::vector<std::string>& argv)
     if (r.accuracy >= 0)
         std::cout << "held-out accuracy: " << r.accuracy << '\n';
     if (c.card_every > 0 && c.kind == "noisetrail-mlp" && quality_samples > 0)
-        std::cout << "quality: " << write_quality(c, mixture, quality_samples).string() << '\n';
+        std::cout << "quality: " << write_quality(c, r.steps_done, mixture, quality_samples).string() << '\n';
     return 0;
 }
 

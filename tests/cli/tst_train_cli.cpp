@@ -80,9 +80,13 @@ private Q_SLOTS:
                  qPrintable(rows[4]));
         QCOMPARE(json(a + "/exact.json")["kind"].toString(), QString("empirical"));
 
-        // The same command again (another folder): byte-identical weights.
+        // The same command again (another folder): byte-identical weights. A card an earlier
+        // run left there at another step is not this run's: not measured.
+        QVERIFY(QDir().mkpath(b + "/checkpoints"));
+        QVERIFY(QFile::copy(a + "/checkpoints/step-25.json", b + "/checkpoints/step-75.json"));
         const test::CliResult rb = train(b);
         QVERIFY2(rb.code == 0, qPrintable(rb.err));
+        QCOMPARE(QString::fromUtf8(bytes(b + "/quality.csv")).trimmed().split('\n').size(), 5);
         QVERIFY(!bytes(a + "/model.pt").isEmpty());
         QCOMPARE(bytes(b + "/model.pt"), bytes(a + "/model.pt"));
         QCOMPARE(bytes(b + "/checkpoints/step-25.pt"), bytes(a + "/checkpoints/step-25.pt"));
