@@ -428,6 +428,108 @@ MixtureCoverage mixture_coverage(const GaussianMixture& mix, std::span<const dou
     return out;
 }
 
+// ------------------------------------------------ kernel density and memorisation
+
+double scott_bandwidth(std::span<const double> data, int m, int d)
+{
+    check_matrix("scott_bandwidth", data.size(), m, d);
+    if (m < 2)
+        return 0.0;
+    double variance = 0.0; // summed over coordinates
+    for (int c = 0; c < d; ++c) {
+        double mean = 0.0;
+        for (int i = 0; i < m; ++i)
+            mean += data[static_cast<std::size_t>(i) * d + c];
+        mean /= m;
+        double ss = 0.0;
+        for (int i = 0; i < m; ++i) {
+            const double v = data[static_cast<std::size_t>(i) * d + c] - mean;
+            ss += v * v;
+        }
+        variance += ss / (m - 1);
+    }
+    return std::sqrt(variance / d) * std::pow(double(m), -1.0 / (d + 4));
+}
+
+double kde_mean_log_likelihood(std::span<const double> x, int n, std::span<const double> data, int m, int d,
+                               double bandwidth)
+{
+    check_matrix("kde_mean_log_likelihood (x)", x.size(), n, d);
+    check_matrix("kde_mean_log_likelihood (data)", data.size(), m, d);
+    if (m < 1)
+        throw InputError("kde_mean_log_likelihood: the data set is empty");
+    if (!(bandwidth > 0) || !std::isfinite(bandwidth))
+        throw InputError("kde_mean_log_likelihood: bandwidth must be > 0, got " + std::to_string(bandwidth));
+    if (n == 0)
+        return kNaN;
+    const double inv2h2 = 1.0 / (2.0 * bandwidth * bandwidth);
+    const double norm = -std::log(double(m)) - 0.5 * d * std::log(2.0 * std::numbers::pi * bandwidth * bandwidth);
+    std::vector<double> e(static_cast<std::size_t>(m));
+    double total = 0.0;
+    for (int i = 0; i < n; ++i) {
+        const double* a = x.data() + static_cast<std::size_t>(i) * d;
+        double top = -std::numeric_limits<double>::infinity();
+        for (int j = 0; j < m; ++j) {
+            const double* b = data.data() + static_cast<std::size_t>(j) * d;
+            double sq = 0.0;
+            for (int c = 0; c < d; ++c)
+                sq += (a[c] - b[c]) * (a[c] - b[c]);
+            e[static_cast<std::size_t>(j)] = -sq * inv2h2;
+            top = std::max(top, e[static_cast<std::size_t>(j)]);
+        }
+        double sum = 0.0; // log-sum-exp: the largest term is exp(0) = 1, so no underflow to log 0
+        for (double v : e)
+            sum += std::exp(v - top);
+        total += top + std::log(sum) + norm;
+    }
+    return total / n;
+}
+
+std::vector<double> nearest_distances(std::span<const double> x, int n, std::span<const double> data, int m, int d)
+{
+    check_matrix("nearest_distances (x)", x.size(), n, d);
+    check_matrix("nearest_distances (data)", data.size(), m, d);
+    if (m < 1)
+        throw InputError("nearest_distances: the data set is empty");
+    std::vector<double> out(static_cast<std::size_t>(n));
+    for (int i = 0; i < n; ++i) {
+        const double* a = x.data() + static_cast<std::size_t>(i) * d;
+        double best = std::numeric_limits<double>::infinity();
+        for (int j = 0; j < m; ++j) {
+            const double* b = data.data() + static_cast<std::size_t>(j) * d;
+            double sq = 0.0;
+            for (int c = 0; c < d && sq < best; ++c)
+                sq += (a[c] - b[c]) * (a[c] - b[c]);
+            best = std::min(best, sq);
+        }
+        out[static_cast<std::size_t>(i)] = std::sqrt(best);
+    }
+    return out;
+}
+
+std::vector<double> nearest_other_distances(std::span<const double> data, int m, int d)
+{
+    check_matrix("nearest_other_distances", data.size(), m, d);
+    if (m < 2)
+        throw InputError("nearest_other_distances: needs at least 2 rows, got " + std::to_string(m));
+    std::vector<double> out(static_cast<std::size_t>(m));
+    for (int i = 0; i < m; ++i) {
+        const double* a = data.data() + static_cast<std::size_t>(i) * d;
+        double best = std::numeric_limits<double>::infinity();
+        for (int j = 0; j < m; ++j) {
+            if (j == i)
+                continue;
+            const double* b = data.data() + static_cast<std::size_t>(j) * d;
+            double sq = 0.0;
+            for (int c = 0; c < d && sq < best; ++c)
+                sq += (a[c] - b[c]) * (a[c] - b[c]);
+            best = std::min(best, sq);
+        }
+        out[static_cast<std::size_t>(i)] = std::sqrt(best);
+    }
+    return out;
+}
+
 // ------------------------------------------------------------ fidelity
 
 GaussianFit fit_gaussian(std::span<const double> x, int n, int d)

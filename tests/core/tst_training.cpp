@@ -81,6 +81,12 @@ TrainConfig mlp_config(const std::string& data, const std::string& out, int step
     return c;
 }
 
+std::string file_bytes(const std::filesystem::path& p)
+{
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 } // namespace
 
 class TestTraining : public QObject {
@@ -150,6 +156,97 @@ private Q_SLOTS:
         for (int t : {0, 400, 999}) {
             const auto da = ma->denoise(x, 3, t), db = mb->denoise(x, 3, t);
             QCOMPARE(da.eps_hat, db.eps_hat);
+        }
+    }
+
+    void checkpointCards()
+    {
+        // card_every: a loadable card per multiple and at the final step, announced in
+        // exactly one callback each; the last one is the final model's weights (both the EMA
+        // at the same step), and the cards are not part of what a resume must agree on.
+        QTemporaryDir dir;
+        const auto data = write_points(dir, 256);
+        TrainConfig c = mlp_config(data, dir.filePath("run/model.json").toStdString(), 50);
+        c.card_every = 20;
+        std::vector<std::pair<int, std::filesystem::path>> announced;
+        int empty_in_card_phase = 0, set_elsewhere = 0;
+        const auto r = train(c, [&](const TrainProgress& p) {
+            if (p.phase == "checkpoint card") {
+                if (p.checkpoint_card.empty())
+                    ++empty_in_card_phase;
+                else
+                    announced.emplace_back(p.step, p.checkpoint_card);
+            } else if (!p.checkpoint_card.empty()) {
+                ++set_elsewhere;
+            }
+        });
+        QCOMPARE(empty_in_card_phase, 0);
+        QCOMPARE(set_elsewhere, 0);
+        const std::filesystem::path cards = dir.filePath("run/checkpoints").toStdString();
+        QCOMPARE(announced.size(), std::size_t(3));
+        const int expected[] = {20, 40, 50};
+        for (std::size_t i = 0; i < 3; ++i) {
+            const auto name = "step-" + std::to_string(expected[i]);
+            QCOMPARE(announced[i].first, expected[i]);
+            QCOMPARE(announced[i].second, cards / (name + ".json"));
+            QVERIFY(std::filesystem::exists(cards / (name + ".pt")));
+            const auto m = Model::load(announced[i].second);
+            QCOMPARE(m->card().kind, std::string("noisetrail-mlp"));
+            QVERIFY(QString::fromStdString(m->card().name).contains(QString::number(expected[i])));
+        }
+        QCOMPARE(file_bytes(cards / "step-50.pt"), file_bytes(r.weights));
+        QVERIFY(file_bytes(cards / "step-20.pt") != file_bytes(cards / "step-40.pt"));
+        // Only the cards and their weights are written there (no temporaries left).
+        int files = 0;
+        for (const auto& e : std::filesystem::directory_iterator(cards))
+            files += e.is_regular_file();
+        QCOMPARE(files, 6);
+
+        // Same config, another folder: byte-identical weights (deterministic for a seed).
+        TrainConfig again = c;
+        again.out = dir.filePath("again/model.json").toStdString();
+        const auto r2 = train(again);
+        QCOMPARE(file_bytes(r2.weights), file_bytes(r.weights));
+        QCOMPARE(file_bytes(dir.filePath("again/checkpoints/step-20.pt").toStdString()), file_bytes(cards / "step-20.pt"));
+
+        // Cancelled at 25: the checkpoint is written and the run returns within the step; the
+        // stop gets a card too; the rerun resumes and its step-50 card is the uninterrupted one.
+        TrainConfig s = c;
+        s.out = dir.filePath("stop/model.json").toStdString();
+        s.cards_dir = dir.filePath("stop/cards").toStdString();
+        std::atomic<bool> stop{false};
+        int calls_after_stop = 0;
+        const auto rs = train(s, [&](const TrainProgress& p) {
+            if (stop && p.phase == "training")
+                ++calls_after_stop;
+            if (p.phase == "training" && p.step == 25)
+                stop = true;
+        }, &stop);
+        QVERIFY(rs.cancelled);
+        QCOMPARE(rs.steps_done, 25);
+        QCOMPARE(calls_after_stop, 0); // no step after the one whose callback set the flag
+        QVERIFY(std::filesystem::exists(dir.filePath("stop/model.ckpt/state.json").toStdString()));
+        QVERIFY(std::filesystem::exists(dir.filePath("stop/cards/step-20.json").toStdString()));
+        QVERIFY(std::filesystem::exists(dir.filePath("stop/cards/step-25.json").toStdString()));
+        QVERIFY(!std::filesystem::exists(dir.filePath("stop/cards/step-40.json").toStdString()));
+        const auto rs2 = train(s);
+        QCOMPARE(rs2.resumed_from, 25);
+        const auto ma = Model::load(cards / "step-50.json"), mb = Model::load(dir.filePath("stop/cards/step-50.json").toStdString());
+        const std::vector<double> x{0.3, -0.2, 1.5, 0.1, -0.7, 2.0};
+        for (int t : {0, 400, 999})
+            QCOMPARE(ma->denoise(x, 3, t).eps_hat, mb->denoise(x, 3, t).eps_hat);
+
+        // A classifier has no checkpoint cards; a negative interval is an error.
+        TrainConfig bad = c;
+        bad.card_every = -1;
+        QVERIFY_THROWS_EXCEPTION(InputError, train(bad));
+        bad.card_every = 5;
+        bad.kind = "noisetrail-classifier";
+        try {
+            train(bad);
+            QFAIL("expected an InputError");
+        } catch (const InputError& e) {
+            QVERIFY2(QString(e.what()).contains("checkpoint cards"), e.what());
         }
     }
 

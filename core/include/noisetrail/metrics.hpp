@@ -140,6 +140,34 @@ struct MixtureCoverage {
 MixtureCoverage mixture_coverage(const GaussianMixture& mix, std::span<const double> x, int n,
                                  double min_share = 0.0);
 
+// ------------------------------------------------ kernel density and memorisation
+
+/// Scott's rule for the bandwidth of an isotropic Gaussian kernel density of `data`
+/// [m, d]: Scott's normal reference rule h_c = s_c m^(-1/(d+4)) (D. W. Scott 1992,
+/// "Multivariate Density Estimation", Wiley; the "scott" factor of scipy.stats.gaussian_kde),
+/// with one scale for every coordinate, the root mean of the coordinate variances:
+///   h = sqrt((1/d) sum_c s_c^2) * m^(-1/(d+4)),  s_c^2 the sample variance (1/(m-1)).
+/// 0 when m < 2.
+double scott_bandwidth(std::span<const double> data, int m, int d);
+
+/// Mean log density (nats per row) of the rows of x [n, d] under the isotropic Gaussian
+/// kernel density of `data` [m, d] with bandwidth h > 0:
+///   log p(x) = log (1/m) sum_j N(x; y_j, h^2 I)
+///            = logsumexp_j(-|x - y_j|^2 / (2 h^2)) - log m - (d/2) log(2 pi h^2),
+/// computed with log-sum-exp, so far-away rows give large negative numbers, never -inf.
+/// NaN when n = 0; InputError when m < 1 or h <= 0.
+double kde_mean_log_likelihood(std::span<const double> x, int n, std::span<const double> data, int m, int d,
+                               double bandwidth);
+
+/// Each row of x [n, d]: its Euclidean distance to the nearest row of `data` [m, d]. The
+/// memorisation measure: samples of the exact denoiser of a finite set sit on its points
+/// (~0), a network that generalises puts them between. InputError when m < 1.
+std::vector<double> nearest_distances(std::span<const double> x, int n, std::span<const double> data, int m, int d);
+/// Each row of `data` [m, d]: its distance to the nearest OTHER row (a duplicate gives 0),
+/// the scale of the set's own spacing that nearest_distances of samples compare against.
+/// InputError when m < 2.
+std::vector<double> nearest_other_distances(std::span<const double> data, int m, int d);
+
 // ------------------------------------------------------------ fidelity
 
 /// Mean and covariance of a sample (covariance with 1/(n-1), like numpy.cov

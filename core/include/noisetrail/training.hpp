@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <limits>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -58,8 +60,14 @@ struct TrainConfig {
     double grad_clip = 1.0;                ///< max global gradient norm (0 = none)
     std::uint64_t seed = 0;
     int checkpoint_every = 0;              ///< steps between checkpoints (0 = kind default)
+    /// Steps between checkpoint cards (0 = none; denoisers only): a loadable card of the EMA
+    /// weights at step n, `<cards_dir>/step-<n>.json` with its weights `step-<n>.pt` beside it,
+    /// written at every multiple of card_every and at the final step (also at the step where a
+    /// cancelled run stops), so any point of training can be sampled like a model.
+    int card_every = 0;
+    std::filesystem::path cards_dir;       ///< checkpoint cards' folder; default: <out's folder>/checkpoints
     int log_every = 0;                     ///< steps per loss-log row (0 = kind default)
-    int threads = 0;                       ///< intra-op threads (0 = libtorch default)
+    int threads = 0;                       ///< intra-op and OpenBLAS threads (0 = libtorch's and the process's defaults)
     int sample_count = 0;                  ///< samples in the final grid/scatter (0 = kind default)
     bool fresh = false;                    ///< ignore an existing checkpoint
     std::string command;                   ///< how this run was started, recorded in the card
@@ -83,13 +91,16 @@ TrainConfig parse_train_config(const std::string& text, const std::filesystem::p
 std::string to_json(const TrainConfig& config);
 
 struct TrainProgress {
-    std::string phase;          ///< "training", "checkpoint", "evaluating", "sampling", "done"
+    std::string phase;          ///< "training", "checkpoint card", "evaluating", "sampling", "done"
     int step = 0;               ///< steps done
     int steps = 0;              ///< total
     double loss = 0.0;          ///< smoothed training loss
     double samples_per_s = 0.0;
     double seconds = 0.0;       ///< training time so far, over all resumed sessions
     double seconds_left = 0.0;  ///< estimate for the remaining steps
+    /// The checkpoint card just written (TrainConfig::card_every): non-empty exactly in the
+    /// callback made right after it was written (phase "checkpoint card"), empty otherwise.
+    std::filesystem::path checkpoint_card;
 };
 using TrainCallback = std::function<void(const TrainProgress&)>;
 
@@ -109,5 +120,28 @@ struct TrainResult {
 /// before returning). InputError for bad config or data files.
 TrainResult train(const TrainConfig& config, const TrainCallback& on_progress = {},
                   const std::atomic<bool>* cancel = nullptr);
+
+/// How close a 2-D (points) card's samples come to its training set: the learned-vs-exact
+/// comparison per checkpoint (issue 23). Log-likelihoods in nats per sample.
+struct PointsQuality {
+    int step = 0;                    ///< the card's training.steps (0 for a card not trained here)
+    /// Mean log density of the samples under a Gaussian kernel density of the data, bandwidth
+    /// by Scott's rule (metrics::kde_mean_log_likelihood, metrics::scott_bandwidth).
+    double kde_log_likelihood = std::numeric_limits<double>::quiet_NaN();
+    /// Mean log density under the exact mixture; NaN unless a gaussian-mixture card is given.
+    double mixture_log_likelihood = std::numeric_limits<double>::quiet_NaN();
+    /// Mean distance of a sample to its nearest data point (memorisation: ~0 for the exact
+    /// denoiser of the set, metrics::nearest_distances).
+    double mean_nearest_distance = std::numeric_limits<double>::quiet_NaN();
+    /// The baseline: mean distance of a data point to its nearest OTHER data point.
+    double data_nearest_distance = std::numeric_limits<double>::quiet_NaN();
+};
+
+/// Draw `samples` points from `card` (DDIM, 20 steps, eta 0, x_T from `seed`, through the run
+/// engine) and measure them against the data [m, d] (row-major, the card's data_shape [d]);
+/// `mixture_card`, when given, must be a gaussian-mixture card (its exact log-likelihood).
+/// InputError for a card that is not a points denoiser of dimension d, m < 2 or samples < 1.
+PointsQuality points_quality(const std::filesystem::path& card, std::span<const float> data, int m, int d,
+                             int samples, std::uint64_t seed, const std::filesystem::path& mixture_card = {});
 
 } // namespace noisetrail

@@ -7,9 +7,11 @@
 #include "noisetrail/errors.hpp"
 #include "noisetrail/image_io.hpp"
 #include "noisetrail/limits.hpp"
+#include "noisetrail/metrics.hpp"
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 
 #include <chrono>
@@ -275,8 +277,24 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     // Output folders checked before any work: a failure after hours of training helps nobody.
     require_writable_dir(c.out.parent_path().empty() ? fs::path(".") : c.out.parent_path(), "--out");
     require_writable_dir(c.checkpoint_dir, "--checkpoint-dir");
-    if (c.threads > 0)
+    if (c.card_every < 0)
+        throw InputError("training config: card_every (--every) must be >= 0, got " + std::to_string(c.card_every));
+    if (c.card_every > 0 && !is_denoiser(c.kind))
+        throw InputError("training config: checkpoint cards (card_every, --every) are for denoisers, not " + c.kind);
+    const fs::path cards_dir = !c.cards_dir.empty()                ? c.cards_dir
+                               : c.out.parent_path().empty() ? fs::path("checkpoints")
+                                                             : c.out.parent_path() / "checkpoints";
+    if (c.card_every > 0)
+        require_writable_dir(cards_dir, "checkpoint cards folder");
+    if (c.threads > 0) {
         torch::set_num_threads(c.threads);
+        // OpenBLAS (libtorch's BLAS here) runs its own workers, one per core, which spin in
+        // sched_yield between calls: the MLP's Linear layers are all BLAS calls, so its idle
+        // workers took a core from a 1-thread run (77,000 sched_yield in 200 steps of the
+        // two-moons MLP). As many BLAS threads as intra-op threads. With threads = 0 the
+        // process's own policy stands (the GUI keeps one BLAS thread).
+        set_blas_threads(c.threads);
+    }
     const bool denoiser = is_denoiser(c.kind);
     const bool flow = c.schedule.process == ProcessKind::Flow;
 
@@ -402,6 +420,58 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
                                    .dump(1));
     };
 
+    // ---- the card: one builder for the final card and the checkpoint cards
+    std::vector<std::int64_t> data_shape(data.sizes().begin() + 1, data.sizes().end());
+    std::vector<std::string> names = c.class_names;
+    for (int i = int(names.size()); i < classes; ++i)
+        names.push_back(std::to_string(i));
+    const auto make_card = [&](int steps_done, double seconds, double final_loss, const std::string& weights_file) {
+        nlohmann::json card{{"format", "noisetrail-model/1"}, {"name", c.name}, {"kind", c.kind}};
+        if (!c.description.empty())
+            card["description"] = c.description;
+        card["data_shape"] = data_shape;
+        if (flow) {
+            card["prediction"] = "velocity";
+            card["process"] = nlohmann::json::parse(to_json(c))["process"];
+        } else if (denoiser) {
+            card["prediction"] = "epsilon";
+            card["schedule"] = nlohmann::json::parse(to_json(c))["schedule"];
+        }
+        if (c.kind != "noisetrail-mlp") {
+            card["data_range"] = {-1, 1};
+        }
+        if (conditional)
+            card["classes"] = names;
+        if (c.kind == "noisetrail-classifier")
+            card["labels"] = names;
+        card["weights"] = weights_file;
+        card["architecture"] = tr.architecture;
+        nlohmann::json training{{"command", c.command},
+                                {"config", nlohmann::json::parse(to_json(c))},
+                                {"data", c.data.filename().string() + " (" + std::to_string(N) + " examples)"},
+                                {"steps", steps_done},
+                                {"batch", c.batch},
+                                {"seconds", std::round(seconds)},
+                                {"threads", torch::get_num_threads()},
+                                {"final_loss", final_loss},
+                                {"loss", c.kind == "noisetrail-classifier" ? "cross-entropy"
+                                         : flow ? "conditional flow matching, velocity v = eps - x_0 on the linear path "
+                                                  "(Lipman et al. 2023), s ~ " + c.level_sampling +
+                                                      (paired_noise.defined() ? ", paired noise (reflow)" : "")
+                                                : "L_simple (Ho et al. 2020, eq. 14)"},
+                                {"parameters", parameter_count(*tr.net)},
+                                {"noisetrail_version", NOISETRAIL_VERSION}};
+        if (conditional)
+            training["conditioning"] = "class-conditional on " + c.labels.filename().string() + ", classes 0.." +
+                                       std::to_string(classes - 1) + "; label dropout " + std::to_string(c.label_dropout) +
+                                       " to the null label " + std::to_string(classes) +
+                                       " (classifier-free guidance, Ho & Salimans 2021)";
+        if (tr.ema)
+            training["weights_are"] = "EMA of the training weights, decay " + std::to_string(c.ema_decay);
+        card["training"] = training;
+        return card;
+    };
+
     // ---- loop
     TrainProgress prog;
     prog.steps = c.steps;
@@ -422,9 +492,32 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         const torch::Tensor cl = labels.index_select(0, idx);
         return torch::where(torch::rand({idx.size(0)}) < c.label_dropout, torch::full_like(cl, classes), cl);
     };
+    int last_card = -1;
+    // A card of the EMA weights at step n, beside its weights, both written atomically.
+    const auto write_checkpoint_card = [&](int n, double seconds, double loss) {
+        const std::string stem = "step-" + std::to_string(n);
+        const fs::path weights = cards_dir / (stem + ".pt"), card_path = cards_dir / (stem + ".json");
+        nn::save_weights(tr.ema ? *tr.ema : *tr.net, weights);
+        nlohmann::json card = make_card(n, seconds, loss, weights.filename().string());
+        card["name"] = c.name + ", step " + std::to_string(n);
+        card["training"]["checkpoint_of"] = c.out.filename().string();
+        write_text(card_path, card.dump(2) + "\n");
+        last_card = n;
+        if (on_progress) {
+            prog.phase = "checkpoint card";
+            prog.step = n;
+            prog.checkpoint_card = card_path;
+            on_progress(prog);
+            prog.checkpoint_card.clear();
+        }
+    };
     for (; step < c.steps; ++step) {
         if (cancel && cancel->load()) {
             result.cancelled = true;
+            // The stop is a point of training too: a card of where it stopped (cheap), so
+            // "the final model" of a stopped run can be sampled.
+            if (c.card_every > 0 && step > start && last_card != step)
+                write_checkpoint_card(step, now_seconds(), smooth);
             break;
         }
         // Seed per step: a resumed run draws exactly what an uninterrupted one would.
@@ -507,6 +600,8 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
         }
         if (done % c.checkpoint_every == 0 && done < c.steps)
             save_checkpoint(done, secs);
+        if (c.card_every > 0 && (done % c.card_every == 0 || done == c.steps))
+            write_checkpoint_card(done, secs, smooth);
     }
     result.steps_done = step;
     result.seconds = now_seconds();
@@ -527,53 +622,8 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     nn::save_weights(tr.ema ? *tr.ema : *tr.net, result.weights);
     write_loss_csv(result.loss_log, rows);
 
-    nlohmann::json card{{"format", "noisetrail-model/1"}, {"name", c.name}, {"kind", c.kind}};
-    if (!c.description.empty())
-        card["description"] = c.description;
-    std::vector<std::int64_t> data_shape(data.sizes().begin() + 1, data.sizes().end());
-    card["data_shape"] = data_shape;
-    if (flow) {
-        card["prediction"] = "velocity";
-        card["process"] = nlohmann::json::parse(to_json(c))["process"];
-    } else if (denoiser) {
-        card["prediction"] = "epsilon";
-        card["schedule"] = nlohmann::json::parse(to_json(c))["schedule"];
-    }
-    if (c.kind != "noisetrail-mlp") {
-        card["data_range"] = {-1, 1};
-    }
-    std::vector<std::string> names = c.class_names;
-    for (int i = int(names.size()); i < classes; ++i)
-        names.push_back(std::to_string(i));
-    if (conditional)
-        card["classes"] = names;
-    if (c.kind == "noisetrail-classifier")
-        card["labels"] = names;
-    card["weights"] = result.weights.filename().string();
-    card["architecture"] = tr.architecture;
-    nlohmann::json training{{"command", c.command},
-                            {"config", nlohmann::json::parse(to_json(c))},
-                            {"data", c.data.filename().string() + " (" + std::to_string(N) + " examples)"},
-                            {"steps", step},
-                            {"batch", c.batch},
-                            {"seconds", std::round(result.seconds)},
-                            {"threads", torch::get_num_threads()},
-                            {"final_loss", result.final_loss},
-                            {"loss", c.kind == "noisetrail-classifier" ? "cross-entropy"
-                                     : flow ? "conditional flow matching, velocity v = eps - x_0 on the linear path "
-                                              "(Lipman et al. 2023), s ~ " + c.level_sampling +
-                                                  (paired_noise.defined() ? ", paired noise (reflow)" : "")
-                                            : "L_simple (Ho et al. 2020, eq. 14)"},
-                            {"loss_curve", result.loss_log.filename().string()},
-                            {"parameters", parameter_count(*tr.net)},
-                            {"noisetrail_version", NOISETRAIL_VERSION}};
-    if (conditional)
-        training["conditioning"] = "class-conditional on " + c.labels.filename().string() + ", classes 0.." +
-                                   std::to_string(classes - 1) + "; label dropout " + std::to_string(c.label_dropout) +
-                                   " to the null label " + std::to_string(classes) +
-                                   " (classifier-free guidance, Ho & Salimans 2021)";
-    if (tr.ema)
-        training["weights_are"] = "EMA of the training weights, decay " + std::to_string(c.ema_decay);
+    nlohmann::json card = make_card(step, result.seconds, result.final_loss, result.weights.filename().string());
+    card["training"]["loss_curve"] = result.loss_log.filename().string();
 
     if (c.kind == "noisetrail-classifier" && held_x.defined()) {
         report("evaluating");
@@ -599,7 +649,6 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
                             {"heldout_cov", write_f("-features-cov.npy", cov)},
                             {"heldout_features", write_f("-features-heldout.npy", e.features)}};
     }
-    card["training"] = training;
     write_text(c.out, card.dump(2) + "\n");
 
     if (denoiser) {
@@ -634,6 +683,61 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
     }
     report("done");
     return result;
+}
+
+// ---------------------------------------------------------------- quality of a points card
+
+PointsQuality points_quality(const fs::path& card, std::span<const float> data, int m, int d, int samples,
+                             std::uint64_t seed, const fs::path& mixture_card)
+{
+    if (m < 2 || d < 1 || data.size() != static_cast<std::size_t>(m) * static_cast<std::size_t>(d))
+        throw InputError("points quality: expected data of at least 2 points [m, d], got " +
+                         std::to_string(data.size()) + " values for m = " + std::to_string(m) + ", d = " +
+                         std::to_string(d));
+    if (samples < 1)
+        throw InputError("points quality: samples must be >= 1, got " + std::to_string(samples));
+    const auto model = Model::load(card);
+    const ModelCard& mc = model->card();
+    if (!mc.is_denoiser() || mc.data_shape != std::vector<std::int64_t>{d})
+        throw InputError("points quality: " + card.string() + " is not a denoiser of " + std::to_string(d) +
+                         "-D points like the data");
+    PointsQuality q;
+    const nlohmann::json j = nlohmann::json::parse(mc.json_text, nullptr, false);
+    if (j.is_object() && j.contains("training") && j["training"].is_object() && j["training"].contains("steps") &&
+        j["training"]["steps"].is_number_integer())
+        q.step = static_cast<int>(std::clamp<long long>(j["training"]["steps"].get<long long>(), 0, 2147483647));
+
+    // The quick sample: DDIM with 20 steps, eta 0 (deterministic given x_T).
+    RunOptions ro;
+    ro.sampler.sampler = "ddim";
+    ro.sampler.steps = 20;
+    ro.sampler.eta = 0.0;
+    ro.seed = seed;
+    ro.batch = samples;
+    const RunResult r = run_sampler(*model, ro);
+    const std::vector<double> x(r.samples.begin(), r.samples.end());
+    const std::vector<double> y(data.begin(), data.end());
+
+    q.kde_log_likelihood =
+        metrics::kde_mean_log_likelihood(x, samples, y, m, d, metrics::scott_bandwidth(y, m, d));
+    const auto mean = [](const std::vector<double>& v) {
+        double s = 0.0;
+        for (double e : v)
+            s += e;
+        return v.empty() ? std::nan("") : s / double(v.size());
+    };
+    q.mean_nearest_distance = mean(metrics::nearest_distances(x, samples, y, m, d));
+    q.data_nearest_distance = mean(metrics::nearest_other_distances(y, m, d));
+    if (!mixture_card.empty()) {
+        const auto mix = metrics::mixture_from_card(read_model_card(mixture_card));
+        if (!mix)
+            throw InputError("points quality: " + mixture_card.string() + " is not a gaussian-mixture card");
+        if (mix->dim != d)
+            throw InputError("points quality: " + mixture_card.string() + " is a mixture in " +
+                             std::to_string(mix->dim) + " dimensions, the data has " + std::to_string(d));
+        q.mixture_log_likelihood = metrics::mean_log_likelihood(*mix, x, samples);
+    }
+    return q;
 }
 
 } // namespace noisetrail
