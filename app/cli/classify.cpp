@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -16,7 +17,7 @@
 
 namespace noisetrail::cli {
 
-const char* const kClassifyHelp = R"(usage: noisetrail-cli classify --classifier CARD --samples FILE.npy [--labels FILE.npy] [--json]
+const char* const kClassifyHelp = R"(usage: noisetrail-cli classify --classifier CARD --samples FILE.npy [--labels FILE.npy] [--train FILE.npy] [--json]
 
 Classify images (for example the samples.npy that 'sample --out' writes) and
 print the mean top-class probability, the predicted-class histogram and the
@@ -27,6 +28,10 @@ features the classifier card ships; at least 2 images).
   --samples FILE.npy    images [N, C, H, W] (or [S, N, C, H, W]: the last step is used)
                         in the classifier's data_range ([-1, 1] for digits)
   --labels FILE.npy     optional int64 labels [N]: also print the accuracy
+  --train FILE.npy      a model's training images [M, C, H, W]: also print each
+                        image's distance to its nearest training image (mean,
+                        median; RMS per pixel), the memorisation measure: run it
+                        on held-out images too to see what "not a copy" scores
   --json                print one JSON object instead of text
   --help                this text
 
@@ -35,7 +40,7 @@ Exit codes: 0 success, 2 bad arguments or input files, 3 the run failed.
 
 int cmd_classify(const std::vector<std::string>& argv)
 {
-    const Args args(argv, {"--classifier", "--samples", "--labels"}, {"--json", "--help"});
+    const Args args(argv, {"--classifier", "--samples", "--labels", "--train"}, {"--json", "--help"});
     if (args.has("--help")) {
         std::cout << kClassifyHelp;
         return 0;
@@ -103,6 +108,29 @@ int cmd_classify(const std::vector<std::string>& argv)
         const std::vector<double> f64(f.begin(), f.end());
         fd = metrics::frechet_distance(metrics::fit_gaussian(f64, n, F), {F, ref.mean, ref.cov});
     }
+    // Memorisation: each image's nearest training image in pixel space, as an RMS per
+    // pixel so that images of any size read alike (0: a copy of a training image).
+    std::optional<std::pair<double, double>> nearest; // mean, median
+    if (const auto tf = args.text("--train")) {
+        NpyArray t = read_npy_named("--train", *tf);
+        if (t.dtype != NpyArray::DType::Float32 || t.shape.size() != 4 || t.shape[1] != want[0] ||
+            t.shape[2] != want[1] || t.shape[3] != want[2] || t.shape[0] < 1 ||
+            t.shape[0] > std::numeric_limits<int>::max())
+            throw InputError("--train " + *tf + ": expected float images [M, " + std::to_string(want[0]) + ", " +
+                             std::to_string(want[1]) + ", " + std::to_string(want[2]) + "], got " + t.shape_string());
+        for (std::size_t i = 0; i < t.f32.size(); ++i)
+            if (!std::isfinite(t.f32[i]))
+                throw InputError("--train " + *tf + ": image " + std::to_string(i / D) + " holds a non-finite value");
+        const std::vector<double> x(images.begin(), images.end()), data(t.f32.begin(), t.f32.end());
+        std::vector<double> d = metrics::nearest_distances(x, n, data, int(t.shape[0]), int(D));
+        for (double& v : d)
+            v /= std::sqrt(double(D));
+        double sum = 0;
+        for (const double v : d)
+            sum += v;
+        std::nth_element(d.begin(), d.begin() + long(d.size() / 2), d.end());
+        nearest = std::make_pair(sum / n, d[d.size() / 2]);
+    }
     if (args.has("--json")) {
         nlohmann::json j{{"samples", n},
                          {"mean_top_probability", s.mean_top_probability},
@@ -113,6 +141,8 @@ int cmd_classify(const std::vector<std::string>& argv)
             j["accuracy"] = accuracy;
         if (std::isfinite(fd))
             j["frechet_distance"] = fd;
+        if (nearest)
+            j["nearest_train_distance"] = {{"mean", nearest->first}, {"median", nearest->second}};
         std::cout << j.dump() << '\n';
         return 0;
     }
@@ -125,6 +155,9 @@ int cmd_classify(const std::vector<std::string>& argv)
         std::printf("accuracy: %.4f\n", accuracy);
     if (std::isfinite(fd))
         std::printf("Frechet distance to the held-out images (classifier features): %.2f\n", fd);
+    if (nearest)
+        std::printf("distance to the nearest training image (RMS per pixel): mean %.4f, median %.4f\n", nearest->first,
+                    nearest->second);
     return 0;
 }
 

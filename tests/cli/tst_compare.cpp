@@ -169,6 +169,30 @@ void TestCompare::classify_reports_fd_to_heldout_images()
     noisetrail::write_npy(noisy, a.shape, a.f32.data());
     const double corrupted = fd_of(noisy);
     QVERIFY2(corrupted > 3 * real, qPrintable(QString("%1 vs %2").arg(corrupted).arg(real)));
+
+    // Memorisation (--train): images that are training images sit at 0; the noisy copies
+    // sit where the added noise puts them (RMS per pixel of the clamped noise, < 0.8).
+    const auto nearest = [&](const std::string& samples, const std::string& train) {
+        const Result r = cli({"classify", "--classifier", QString::fromStdString(clf), "--samples",
+                              QString::fromStdString(samples), "--train", QString::fromStdString(train), "--json"});
+        if (r.code != 0)
+            qWarning("%s", qPrintable(r.err));
+        return QJsonDocument::fromJson(r.out.toUtf8()).object()["nearest_train_distance"].toObject();
+    };
+    const auto copies = nearest(digits, digits);
+    QCOMPARE(copies["mean"].toDouble(-1), 0.0);
+    QCOMPARE(copies["median"].toDouble(-1), 0.0);
+    const auto apart = nearest(noisy, digits);
+    QVERIFY2(apart["mean"].toDouble() > 0.2 && apart["mean"].toDouble() < 0.8,
+             qPrintable(QString::number(apart["mean"].toDouble())));
+    // A training set of another image size is one clear error naming the flag.
+    const std::vector<float> small(2 * 4 * 4, 0.f);
+    const std::string wrong = dir.filePath("wrong.npy").toStdString();
+    noisetrail::write_npy(wrong, {2, 1, 4, 4}, small.data());
+    const Result bad = cli({"classify", "--classifier", QString::fromStdString(clf), "--samples",
+                            QString::fromStdString(digits), "--train", QString::fromStdString(wrong)});
+    QCOMPARE(bad.code, 2);
+    QVERIFY2(bad.err.contains("--train") && bad.err.contains("wrong.npy"), qPrintable(bad.err));
 }
 
 void TestCompare::equal_nfe_pairs_heun_with_ddim()
