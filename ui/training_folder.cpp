@@ -89,6 +89,13 @@ TrainConfig drawnTrainConfig(const DrawnSetFolder& f, int steps, int cardEvery, 
     c.name = "Drawn set (MLP)";
     c.description = "The 2-D MLP trained with L_simple on a data set drawn in NoiseTrail's Draw & Train window.";
     c.steps = steps;
+    // Live training: batch 256 at a constant learning rate (after the warm-up), so the
+    // samples keep improving for as long as the person lets it run and Stop leaves a model
+    // as good as its step; the EMA horizon (~100 steps) keeps the checkpoints current.
+    c.batch = 256;
+    c.lr = 3e-3;
+    c.lr_schedule = "constant";
+    c.ema_decay = 0.99;
     c.card_every = cardEvery;
     c.seed = seed;
     c.fresh = true; // each Train starts from scratch; its checkpoints are the timeline

@@ -148,6 +148,7 @@ void TrainingWindow::buildUi()
     auto* body = new QHBoxLayout;
     auto* left = new QVBoxLayout;
     canvas_ = new DrawCanvas;
+    canvas_->setFocusPolicy(Qt::StrongFocus); // the window's keys (Ctrl+Z) start on the canvas, not the text box
     left->addWidget(canvas_, 1);
     auto* sliderRow = new QHBoxLayout;
     sliderRow->addWidget(new QLabel(tr("Checkpoints:")));
@@ -290,6 +291,7 @@ void TrainingWindow::buildUi()
         connect(w_->document(), &RunDocument::modelFailed, this, [this] { waitingForModel_ = false; });
     }
     resize(1180, 700);
+    canvas_->setFocus(Qt::OtherFocusReason);
 }
 
 int TrainingWindow::pointCount() const { return points_->value(); }

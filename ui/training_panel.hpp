@@ -35,7 +35,7 @@ class TrainingWindow : public QWidget {
 public:
     /// Defaults of the recipe: chosen so that on this 2-core machine the quick samples
     /// form a drawn smiley well within a minute (docs/GUIDE.md has the figures).
-    static constexpr int kDefaultSteps = 3000, kDefaultCardEvery = 200, kDefaultPoints = 1000;
+    static constexpr int kDefaultSteps = 4000, kDefaultCardEvery = 200, kDefaultPoints = 1000;
     static constexpr int kQuickCount = 512, kQuickSteps = 20;
 
     /// `root`: where drawn sets are kept (empty: defaultDrawnRoot()).

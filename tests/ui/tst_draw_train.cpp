@@ -231,14 +231,17 @@ private Q_SLOTS:
     void drawnSetFolderHoldsAnExactCard()
     {
         QTemporaryDir dir;
-        const std::vector<float> pts = PointDrawing::twoMoons(200);
+        const std::vector<float> pts{-1, 0, 1, 0, 0, 1, 0, -1, 0.5f, 0.5f};
         const DrawnSetFolder f = writeDrawnSet(dir.path(), pts);
         const auto model = Model::load(f.exactCard().toStdString());
         QCOMPARE(model->card().kind, std::string("empirical"));
-        // The exact denoiser of a finite set: at a small noise level x0_hat is a drawn point.
-        const std::vector<double> x{pts[20] + 0.001, pts[21] - 0.001};
+        QCOMPARE(model->card().data_shape, std::vector<std::int64_t>{2});
+        // The exact denoiser of a finite set (contract section 2): at a small noise level,
+        // near sqrt(alpha_bar) x_i, x0_hat is the drawn point x_i.
+        const double a = std::sqrt(model->schedule().alpha_bars()[0]);
+        const std::vector<double> x{a * 0.5 + 0.001, a * 0.5 - 0.001};
         const Denoised d = model->denoise(x, 1, 0);
-        QVERIFY(std::abs(d.x0_hat[0] - pts[20]) < 1e-3 && std::abs(d.x0_hat[1] - pts[21]) < 1e-3);
+        QVERIFY(std::abs(d.x0_hat[0] - 0.5) < 1e-3 && std::abs(d.x0_hat[1] - 0.5) < 1e-3);
         QCOMPARE(drawnSetOf(f.exactCard())->folder, f.folder);
         QVERIFY(!drawnSetOf(kModels + "/ring8.json"));
         QVERIFY_THROWS_EXCEPTION(InputError, writeDrawnSet(dir.path(), {0.f, 1.f}));
@@ -353,7 +356,6 @@ private Q_SLOTS:
         QCOMPARE(read_npy(f->data().toStdString()).f32, tw.canvas()->drawing().dataset(300));
         const TrainConfig recipe = read_train_config(f->trainConfig().toStdString());
         QCOMPARE(recipe.steps, 200);
-        QCOMPARE(recipe.card_every, 100);
         QCOMPARE(recipe.kind, std::string("noisetrail-mlp"));
         // Draw & Train on the reopened window shows that set, its checkpoints and quick samples.
         TrainingWindow reopened(v.get(), dir.path());
