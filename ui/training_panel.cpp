@@ -458,13 +458,16 @@ void TrainingWindow::addQuality(const PointsQuality& q)
     quality_->graph(0)->addData(q.step, q.kde_log_likelihood);
     quality_->graph(1)->addData(q.step, q.mean_nearest_distance);
     quality_->graph(2)->addData(q.step, q.data_nearest_distance);
-    quality_->graph(0)->rescaleValueAxis(false, true);
-    bool f1 = false, f2 = false;
+    // The value axes from the data themselves (whatever key range is shown now).
+    bool f0 = false, f1 = false, f2 = false;
+    const QCPRange k = quality_->graph(0)->data()->valueRange(f0);
     const QCPRange a = quality_->graph(1)->data()->valueRange(f1), b = quality_->graph(2)->data()->valueRange(f2);
     if (f1 && f2)
         quality_->yAxis2->setRange(0, std::max(a.upper, b.upper) * 1.15);
-    const QCPRange k = quality_->yAxis->range();
-    quality_->yAxis->setRange(k.lower - 0.1 * std::max(0.1, k.size()), k.upper + 0.1 * std::max(0.1, k.size()));
+    if (f0) {
+        const double pad = 0.1 * std::max(0.05, k.size());
+        quality_->yAxis->setRange(k.lower - pad, k.upper + pad);
+    }
     quality_->replot(QCustomPlot::rpQueuedReplot);
 }
 
