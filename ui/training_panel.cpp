@@ -127,6 +127,7 @@ void TrainingWindow::buildUi()
     text_ = new QLineEdit(QStringLiteral("A"));
     text_->setObjectName("presetText");
     text_->setMaximumWidth(70);
+    text_->setFocusPolicy(Qt::ClickFocus); // not the window's first focus: Ctrl+Z belongs to the drawing
     text_->setToolTip(tr("A letter or a few characters to rasterise to points"));
     auto* textButton = toolButton(tr("Text"), tr("Rasterise the text beside it to points"), "textPreset");
     for (QWidget* wdg : std::initializer_list<QWidget*>{ring, moons, smiley, text_, textButton})
