@@ -67,7 +67,7 @@ struct TrainConfig {
     int card_every = 0;
     std::filesystem::path cards_dir;       ///< checkpoint cards' folder; default: <out's folder>/checkpoints
     int log_every = 0;                     ///< steps per loss-log row (0 = kind default)
-    int threads = 0;                       ///< intra-op threads (0 = libtorch default)
+    int threads = 0;                       ///< intra-op and OpenBLAS threads (0 = libtorch's and the process's defaults)
     int sample_count = 0;                  ///< samples in the final grid/scatter (0 = kind default)
     bool fresh = false;                    ///< ignore an existing checkpoint
     std::string command;                   ///< how this run was started, recorded in the card

@@ -11,6 +11,7 @@
 #include "noisetrail/model.hpp"
 #include "noisetrail/npy.hpp"
 #include "noisetrail/run.hpp"
+#include "noisetrail/threads.hpp"
 #include "noisetrail/version.hpp"
 
 #include <chrono>
@@ -285,8 +286,15 @@ TrainResult train(const TrainConfig& config_in, const TrainCallback& on_progress
                                                              : c.out.parent_path() / "checkpoints";
     if (c.card_every > 0)
         require_writable_dir(cards_dir, "checkpoint cards folder");
-    if (c.threads > 0)
+    if (c.threads > 0) {
         torch::set_num_threads(c.threads);
+        // OpenBLAS (libtorch's BLAS here) runs its own workers, one per core, which spin in
+        // sched_yield between calls: the MLP's Linear layers are all BLAS calls, so its idle
+        // workers took a core from a 1-thread run (77,000 sched_yield in 200 steps of the
+        // two-moons MLP). As many BLAS threads as intra-op threads. With threads = 0 the
+        // process's own policy stands (the GUI keeps one BLAS thread).
+        set_blas_threads(c.threads);
+    }
     const bool denoiser = is_denoiser(c.kind);
     const bool flow = c.schedule.process == ProcessKind::Flow;
 
