@@ -366,6 +366,27 @@ private Q_SLOTS:
         QCOMPARE(reopened.checkpoints()[0].samples, tw.checkpoints()[0].samples);
     }
 
+    void useAsExactModelAtOnce()
+    {
+        // The drawn set is the main window's model without any training: its empirical card.
+        QTemporaryDir dir;
+        auto w = open_main_window(kModels + "/ring8.json");
+        TrainingWindow tw(w.get(), dir.path());
+        tw.show();
+        tw.findChild<QSpinBox*>("pointCount")->setValue(300);
+        QTest::mouseClick(tw.findChild<QToolButton*>("moonsPreset"), Qt::LeftButton);
+        QSignalSpy ready(w.get(), &MainWindow::modelReady);
+        QTest::mouseClick(tw.findChild<QPushButton*>("useExactButton"), Qt::LeftButton);
+        QTRY_COMPARE_WITH_TIMEOUT(ready.size(), 1, 20000);
+        QCOMPARE(w->model()->card().kind, std::string("empirical"));
+        QVERIFY(sameFile(w->model()->path, tw.folder()->exactCard().toStdString()));
+        QCOMPARE(int(read_npy(tw.folder()->data().toStdString()).f32.size()), 2 * 300);
+        // An empty canvas has no set to use.
+        tw.canvas()->clear();
+        QVERIFY(!tw.findChild<QPushButton*>("useExactButton")->isEnabled());
+        QVERIFY(!tw.useExact());
+    }
+
     void menuOpensTheWindow()
     {
         auto w = open_main_window(kModels + "/ring8.json");
