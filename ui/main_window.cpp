@@ -24,6 +24,7 @@
 #include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "timeline_bar.hpp"
+#include "training_panel.hpp"
 #include "window_actions.hpp"
 
 #include <QAction>
@@ -234,6 +235,23 @@ void MainWindow::wireActions()
         this, [this] { return hasModel() && !doc_->loading() ? doc_->model()->path : QString(); },
         [this] { return doc_->seed(); });
     menuBar()->insertMenu(menus.view->menuAction(), experiments); // after Run, before View and Help
+    // Draw & Train (issue 23): draw a 2-D data set, train on it live, compare its checkpoints.
+    menus.run->addSeparator();
+    QAction* draw = menus.run->addAction(tr("&Draw Data and Train..."), this, [this] { openDrawAndTrain(); });
+    draw->setObjectName("drawTrainAction");
+    draw->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_D));
+    draw->setToolTip(tr("Draw a 2-D data set with the mouse, use it as an exact model, train a network on it live "
+                        "and compare its checkpoints in panels (Ctrl+Shift+D)"));
+}
+
+TrainingWindow* MainWindow::openDrawAndTrain()
+{
+    if (!training_)
+        training_ = new TrainingWindow(this);
+    training_->show();
+    training_->raise();
+    training_->activateWindow();
+    return training_;
 }
 
 void MainWindow::exportPlots()

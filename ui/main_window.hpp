@@ -48,6 +48,7 @@ class PanelRow;
 class PlotFeed;
 class PlotsWidget;
 class TimelineBar;
+class TrainingWindow;
 
 struct MainWindowOptions {
     QString modelPath;        ///< card to open; empty: the default (digits if present, else ring8)
@@ -118,6 +119,9 @@ public:
     std::vector<SampleDialog*> sampleDialogs() const;
     /// Redraw panels, timeline marks and status now (normally coalesced).
     void refreshViews();
+
+    /// Run > Draw Data and Train (training_panel.hpp): opened, or raised.
+    TrainingWindow* openDrawAndTrain();
 
     /// Lessons (Lesson menu; lesson_player.hpp).
     LessonPlayer* lessons() const { return lessons_; }
@@ -214,6 +218,7 @@ private:
 
     QPointer<CompareDialog> compare_;
     QPointer<GuidanceDialog> guidance_;
+    QPointer<TrainingWindow> training_;
     std::vector<QPointer<SampleDialog>> sampleDialogs_; ///< open large views, linked to the timeline
 };
 
