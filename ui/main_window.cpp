@@ -244,6 +244,22 @@ void MainWindow::wireActions()
                         "and compare its checkpoints in panels (Ctrl+Shift+D)"));
 }
 
+void MainWindow::offerCards(const QStringList& paths)
+{
+    bool added = false;
+    for (const QString& p : paths) {
+        if (p.isEmpty())
+            continue;
+        const QString abs = QFileInfo(p).absoluteFilePath();
+        if (!offeredCards_.contains(abs)) {
+            offeredCards_ << abs;
+            added = true;
+        }
+    }
+    if (added)
+        populateModelCombo();
+}
+
 TrainingWindow* MainWindow::openDrawAndTrain()
 {
     if (!training_)
@@ -363,6 +379,19 @@ void MainWindow::focusTimeline()
 void MainWindow::populateModelCombo()
 {
     cardChoices_ = listModelCards(modelsDir_);
+    for (const QString& path : offeredCards_) {
+        const bool listed = std::any_of(cardChoices_.begin(), cardChoices_.end(),
+                                        [&](const CardChoice& c) { return c.path == path; });
+        if (listed)
+            continue;
+        try {
+            const ModelCard c = read_model_card(path.toStdString());
+            cardChoices_.push_back({QString::fromStdString(c.name), path, QString::fromStdString(c.description),
+                                    c.data_shape});
+        } catch (const std::exception&) {
+            // a card removed since it was offered: no longer offered
+        }
+    }
     toolbar_->setCardChoices(cardChoices_);
     panelRow_->setCardChoices(cardChoices_);
 }

@@ -122,6 +122,9 @@ public:
 
     /// Run > Draw Data and Train (training_panel.hpp): opened, or raised.
     TrainingWindow* openDrawAndTrain();
+    /// Cards to offer in the model boxes (the window's and every panel's) besides the models
+    /// folder's: a drawn set's exact card and its training's checkpoints (Draw & Train).
+    void offerCards(const QStringList& paths);
 
     /// Lessons (Lesson menu; lesson_player.hpp).
     LessonPlayer* lessons() const { return lessons_; }
@@ -193,6 +196,7 @@ private:
     QString modelsDir_;
     RunDocument* doc_ = nullptr;
     std::vector<CardChoice> cardChoices_;
+    QStringList offeredCards_; ///< offerCards'; kept across populateModelCombo
     Field field_ = Field::Xt;
     std::unique_ptr<PlotFeed> plotFeed_; ///< the plots take the stores' new steps (plot_feed.hpp)
     QElapsedTimer runClock_;

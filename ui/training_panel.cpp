@@ -354,6 +354,7 @@ bool TrainingWindow::useExact()
     if (isTraining() || !ensureFolder())
         return false;
     if (w_) {
+        w_->offerCards({folder_->exactCard()});
         w_->loadModel(folder_->exactCard());
         w_->raise();
     }
@@ -439,6 +440,9 @@ void TrainingWindow::onCheckpoint(const TrainingCheckpoint& c)
 {
     const bool following = checkpoints_.empty() || slider_->value() == int(checkpoints_.size()) - 1;
     checkpoints_.push_back(c);
+    // Any checkpoint is a model: every model box offers it from now on.
+    if (w_)
+        w_->offerCards({folder_ ? folder_->exactCard() : QString(), c.card});
     if (c.quality)
         addQuality(*c.quality);
     {
@@ -594,6 +598,12 @@ bool TrainingWindow::openFolder(const DrawnSetFolder& f)
         }
         checkpoints_.push_back(std::move(c));
         steps = std::max(steps, cp.step);
+    }
+    if (w_) {
+        QStringList cards{f.exactCard()};
+        for (const auto& c : checkpoints_)
+            cards << c.card;
+        w_->offerCards(cards);
     }
     for (const auto& q : readQuality(f))
         addQuality(q);

@@ -106,6 +106,7 @@ TrainConfig parse_train_config(const std::string& text, const fs::path& path)
         else if (k == "heldout_labels") c.heldout_labels = rel(v, k);
         else if (k == "out") c.out = rel(v, k);
         else if (k == "checkpoint_dir") c.checkpoint_dir = rel(v, k);
+        else if (k == "cards_dir") c.cards_dir = rel(v, k);
         else if (k == "name") c.name = json_string(v, where, k);
         else if (k == "description") c.description = json_string(v, where, k);
         else if (k == "class_names") {
@@ -164,6 +165,7 @@ TrainConfig parse_train_config(const std::string& text, const fs::path& path)
         else if (k == "grad_clip") c.grad_clip = json_number(v, where, k);
         else if (k == "seed") c.seed = static_cast<std::uint64_t>(json_integer(v, where, k, 0, 1LL << 53));
         else if (k == "checkpoint_every") c.checkpoint_every = integer(v, k, 1, 100000000);
+        else if (k == "card_every") c.card_every = integer(v, k, 0, 100000000);
         else if (k == "log_every") c.log_every = integer(v, k, 1, 100000000);
         else if (k == "threads") c.threads = integer(v, k, 1, max_threads());
         else if (k == "sample_count") c.sample_count = integer(v, k, 1, 100000);
@@ -189,6 +191,12 @@ std::string to_json(const TrainConfig& c)
                      {"checkpoint_every", c.checkpoint_every},
                      {"log_every", c.log_every},
                      {"sample_count", c.sample_count}};
+    // A recipe saved from the GUI must train the same way when read back (read_train_config).
+    if (c.card_every > 0) {
+        j["card_every"] = c.card_every;
+        if (!c.cards_dir.empty())
+            j["cards_dir"] = c.cards_dir.string();
+    }
     if (c.schedule.process == ProcessKind::Flow) {
         j["process"] = {{"kind", "flow"}, {"train_steps", c.schedule.train_steps}, {"shift", c.schedule.shift}};
         j["level_sampling"] = c.level_sampling;

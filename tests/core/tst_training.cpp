@@ -445,6 +445,18 @@ private Q_SLOTS:
         const TrainConfig r = read_train_config(ok);
         QCOMPARE(r.steps, 7);
         QCOMPARE(r.data, std::filesystem::path(data));
+        // What to_json writes reads back: the GUI saves its recipe this way (Draw & Train).
+        TrainConfig g = mlp_config(data, dir.filePath("drawn/model.json").toStdString(), 40);
+        g.card_every = 20;
+        g.cards_dir = dir.filePath("drawn/checkpoints").toStdString();
+        const auto saved = test::write_file(dir, "saved.json", QByteArray::fromStdString(to_json(g)));
+        const TrainConfig back = read_train_config(saved);
+        QCOMPARE(back.card_every, 20);
+        QCOMPARE(back.cards_dir, g.cards_dir);
+        QCOMPARE(back.steps, 40);
+        QCOMPARE(back.out, g.out);
+        const auto negative = test::write_file(dir, "neg.json", R"({"kind": "noisetrail-mlp", "card_every": -3})");
+        QVERIFY_THROWS_EXCEPTION(InputError, read_train_config(negative));
     }
 };
 

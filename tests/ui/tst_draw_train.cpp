@@ -16,6 +16,7 @@
 #include "noisetrail/npy.hpp"
 #include "noisetrail/training.hpp"
 
+#include <QComboBox>
 #include <QAction>
 #include <QPushButton>
 #include <QSlider>
@@ -320,6 +321,11 @@ private Q_SLOTS:
         QVERIFY(tw.train());
         QTRY_COMPARE_WITH_TIMEOUT(done.size(), 1, 120000);
         QCOMPARE(int(tw.checkpoints().size()), 2);
+        // Any checkpoint is a model: each panel's model box offers every one of them.
+        auto* box = w->panel(0)->findChild<QComboBox*>("cardCombo");
+        QVERIFY(box);
+        for (const auto& cp : tw.checkpoints())
+            QVERIFY2(box->findData(QFileInfo(cp.card).absoluteFilePath()) >= 0, qPrintable(cp.card));
         tw.showCheckpoint(0);
         QSignalSpy ran(w.get(), &MainWindow::runFinished);
         QTest::mouseClick(tw.findChild<QPushButton*>("compareInPanelsButton"), Qt::LeftButton);
@@ -357,6 +363,7 @@ private Q_SLOTS:
         const TrainConfig recipe = read_train_config(f->trainConfig().toStdString());
         QCOMPARE(recipe.steps, 200);
         QCOMPARE(recipe.kind, std::string("noisetrail-mlp"));
+        QCOMPARE(recipe.card_every, 100); // the saved recipe trains the same way again
         // Draw & Train on the reopened window shows that set, its checkpoints and quick samples.
         TrainingWindow reopened(v.get(), dir.path());
         QVERIFY(reopened.folder());
