@@ -235,6 +235,9 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
         Qt::QueuedConnection);
     connect(doc_, &RunDocument::followedSampleChanged, scatter_, &ScatterView::setHighlighted);
     connect(doc_, &RunDocument::followedSampleChanged, this, [this] { updateConstruction(); });
+    // A run that ends (stopped, failed) changes what the footer says about the shown step
+    // even where the step is the same (x_T of a panel that never started): redraw it.
+    connect(doc_, &RunDocument::runFinished, this, [this] { dirty_ = true; });
     scatter_->setHighlighted(doc_->followedSample());
 
     footer_ = new QLabel;

@@ -356,7 +356,9 @@ bool TrainingWindow::useExact()
     if (w_) {
         w_->offerCards({folder_->exactCard()});
         w_->loadModel(folder_->exactCard());
+        hide(); // it would stay above the main window (see compareInPanels)
         w_->raise();
+        w_->activateWindow();
     }
     setStatus(tr("The drawn set (%1 points) is the main window's model: its exact denoiser, which reproduces "
                  "the drawn points. Press Run there.")
@@ -552,6 +554,9 @@ bool TrainingWindow::compareInPanels()
         waitingForModel_ = true; // run once the exact card is here (modelReady)
         w_->loadModel(folder_->exactCard());
     }
+    // This window stays above the main window it belongs to (a window manager keeps a
+    // child window on top), so it steps aside: Run > Draw Data and Train brings it back.
+    hide();
     w_->raise();
     w_->activateWindow();
     setStatus(tr("Three panels in the main window from one x_T: checkpoint %1, the final model (step %2) and the "

@@ -331,6 +331,7 @@ private Q_SLOTS:
         QTest::mouseClick(tw.findChild<QPushButton*>("compareInPanelsButton"), Qt::LeftButton);
         QTRY_COMPARE_WITH_TIMEOUT(ran.size(), 1, 120000);
         QCOMPARE(ran.at(0).at(0).toBool(), false);
+        QVERIFY(!tw.isVisible()); // stepped aside: the panels are what to look at now
         RunDocument* doc = w->document();
         QCOMPARE(doc->panelCount(), 3);
         const QString exact = tw.folder()->exactCard();
