@@ -435,19 +435,9 @@ double scott_bandwidth(std::span<const double> data, int m, int d)
     check_matrix("scott_bandwidth", data.size(), m, d);
     if (m < 2)
         return 0.0;
-    double variance = 0.0; // summed over coordinates
-    for (int c = 0; c < d; ++c) {
-        double mean = 0.0;
-        for (int i = 0; i < m; ++i)
-            mean += data[static_cast<std::size_t>(i) * d + c];
-        mean /= m;
-        double ss = 0.0;
-        for (int i = 0; i < m; ++i) {
-            const double v = data[static_cast<std::size_t>(i) * d + c] - mean;
-            ss += v * v;
-        }
-        variance += ss / (m - 1);
-    }
+    double variance = 0.0; // the sample variances (1/(m-1)) summed over coordinates
+    for (const double s : coordinate_std(data, m, d))
+        variance += s * s * m / (m - 1); // coordinate_std divides by m
     return std::sqrt(variance / d) * std::pow(double(m), -1.0 / (d + 4));
 }
 
