@@ -121,9 +121,9 @@ void TrainingWindow::buildUi()
     tools->addWidget(clear);
     tools->addSpacing(8);
     tools->addWidget(new QLabel(tr("Presets:")));
-    auto* ring = toolButton(tr("Ring"), tr("Points on a ring of radius 1.2"), "ringPreset");
-    auto* moons = toolButton(tr("Two moons"), tr("Two interleaved half circles"), "moonsPreset");
-    auto* smiley = toolButton(tr("Smiley"), tr("A smiling face, rasterised to points"), "smileyPreset");
+    auto* ring = toolButton(tr("&Ring"), tr("Points on a ring of radius 1.2"), "ringPreset");
+    auto* moons = toolButton(tr("T&wo moons"), tr("Two interleaved half circles"), "moonsPreset");
+    auto* smiley = toolButton(tr("S&miley"), tr("A smiling face, rasterised to points"), "smileyPreset");
     text_ = new QLineEdit(QStringLiteral("A"));
     text_->setObjectName("presetText");
     text_->setMaximumWidth(70);
@@ -215,7 +215,7 @@ void TrainingWindow::buildUi()
 
     // --- training
     auto* run = new QHBoxLayout;
-    exactButton_ = pushButton(tr("Use as Exact Model"),
+    exactButton_ = pushButton(tr("Use as &Exact Model"),
                               tr("The drawn set's exact denoiser (an empirical card) becomes the main window's model"),
                               "useExactButton");
     run->addWidget(exactButton_);
@@ -236,9 +236,9 @@ void TrainingWindow::buildUi()
     every_->setValue(kDefaultCardEvery);
     every_->setToolTip(tr("Steps between checkpoints: each is a model card, with a quick sample and its quality"));
     run->addWidget(every_);
-    trainButton_ = pushButton(tr("Train"), tr("Train the 2-D MLP on the drawn set, live"), "trainButton");
-    stopButton_ = pushButton(tr("Stop"), tr("Stop the training (its last step becomes a checkpoint)"), "stopButton");
-    compareButton_ = pushButton(tr("Compare in Panels"),
+    trainButton_ = pushButton(tr("&Train"), tr("Train the 2-D MLP on the drawn set, live"), "trainButton");
+    stopButton_ = pushButton(tr("St&op"), tr("Stop the training (its last step becomes a checkpoint)"), "stopButton");
+    compareButton_ = pushButton(tr("&Compare in Panels"),
                                 tr("The chosen checkpoint, the final model and the exact denoiser in three panels of "
                                    "the main window, from one x_T, and Run"),
                                 "compareInPanelsButton");
