@@ -106,6 +106,12 @@ void PanelRow::showAt(int t, Field field)
         p->showAt(t, field);
 }
 
+void PanelRow::showAtCalls(int calls, Field field)
+{
+    for (auto* p : panels_)
+        p->showAtCalls(calls, field);
+}
+
 int PanelRow::showNewest(Field field)
 {
     int t = TimelineMapping::kFinal;
@@ -128,6 +134,8 @@ std::vector<PanelMarks> PanelRow::marks() const
         m.color = panelColor(i);
         m.timesteps = p->axisTimesteps(); // on the window's noise axis
         m.visited = p->trajectory().size();
+        if (nfe_)
+            m.calls = p->modelCalls();
         marks.push_back(std::move(m));
     }
     return marks;

@@ -38,6 +38,10 @@ public:
     void setShowExactPath(bool on);
     /// Every panel at the cursor's t (the state it had when t was reached).
     void showAt(int t, Field field);
+    /// The model-calls axis: every panel at its last state within `calls` model calls (equal cost).
+    void showAtCalls(int calls, Field field);
+    /// View > Model Calls Axis: marks() carry each panel's model calls.
+    void setNfeAxis(bool on) { nfe_ = on; }
     /// Following a live run: every panel's newest state; returns the t of the
     /// slowest panel still computing (the cursor's place), kFinal if none.
     int showNewest(Field field);
@@ -63,6 +67,7 @@ private:
     bool fieldDifference_ = false;
     bool construction_ = true;
     bool exactPath_ = false;
+    bool nfe_ = false;
 };
 
 } // namespace noisetrail::ui

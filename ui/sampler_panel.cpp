@@ -1,5 +1,6 @@
 #include "sampler_panel.hpp"
 
+#include "noisetrail/fields.hpp"
 #include "noisetrail/render.hpp"
 #include "noisetrail/session.hpp"
 #include "run_document.hpp"
@@ -721,6 +722,41 @@ void SamplerPanel::showAt(int cursorT, Field field)
     if (step < 0 && st.hasStart())
         step = 0; // x_T, before the first step has arrived
     show(step, field);
+}
+
+void SamplerPanel::showAtCalls(int calls, Field field)
+{
+    const Trajectory& st = trajectory();
+    int step = TimelineMapping::stepAtCalls(modelCalls(), calls, st.size(), st.finished());
+    if (step < 0 && st.hasStart())
+        step = 0; // x_T, before the first step has arrived
+    show(step, field);
+}
+
+std::vector<int> SamplerPanel::modelCalls() const
+{
+    const Trajectory& tr = trajectory();
+    const int S = tr.plannedSteps();
+    if (S > 0 && callsOf_.first == &tr && callsOf_.second == tr.size())
+        return calls_;
+    // The computed steps' own plan, the rest as planned; before Run, the plan the next Run takes.
+    const SamplerConfig config = S > 0 ? shownConfig() : this->config();
+    SamplingPlan plan;
+    try {
+        if (model() && tr.size() < std::max(S, 1)) {
+            plan = make_plan(model()->model->schedule(), config);
+            if (S > 0 && plan.size() != S)
+                plan.steps.clear();
+        }
+        plan.steps.resize(std::max<std::size_t>(plan.steps.size(), std::size_t(tr.size())));
+        for (int k = 0; k < tr.size(); ++k)
+            plan.steps[std::size_t(k)] = tr.info(k).plan;
+        calls_ = model_calls_by_step(config, plan);
+    } catch (const std::exception&) {
+        calls_.clear();
+    }
+    callsOf_ = {S > 0 ? &tr : nullptr, tr.size()};
+    return calls_;
 }
 
 void SamplerPanel::showNewest(Field field)
