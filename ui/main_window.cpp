@@ -362,6 +362,8 @@ void MainWindow::buildUi()
     connect(timeline_, &TimelineBar::cursorMoved, this, &MainWindow::onCursorMoved);
     connect(plots_, &PlotsWidget::seekRequested, timeline_, &TimelineBar::seek);
     connect(plots_, &PlotsWidget::seekCallsRequested, timeline_, &TimelineBar::seekCalls);
+    // The exact ODE of a finished run is computed while the ode_error plot could be seen.
+    connect(plots_, &PlotsWidget::odeWantedChanged, panelRow_, &PanelRow::setOdeWanted);
     presentation_ = new Presentation(this);
     connect(presentation_, &Presentation::toggled, this, [this](bool on) {
         const QSignalBlocker b(actions_->present);

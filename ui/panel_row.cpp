@@ -29,6 +29,7 @@ SamplerPanel* PanelRow::make(int index)
         p->setShowField(true);
     p->setShowConstruction(construction_);
     p->setShowExactPath(exactPath_);
+    p->setOdeWanted(odeWanted_);
     p->setCardChoices(choices_);
     guardControls(p);
     connect(p, &SamplerPanel::removeRequested, doc_, [this, p] { doc_->removePanel(p->index()); });
@@ -110,6 +111,13 @@ void PanelRow::showAtCalls(int calls, Field field)
 {
     for (auto* p : panels_)
         p->showAtCalls(calls, field);
+}
+
+void PanelRow::setOdeWanted(bool on)
+{
+    odeWanted_ = on;
+    for (auto* p : panels_)
+        p->setOdeWanted(on);
 }
 
 int PanelRow::showNewest(Field field)

@@ -42,6 +42,9 @@ public:
     void showAtCalls(int calls, Field field);
     /// View > Model Calls Axis: marks() carry each panel's model calls.
     void setNfeAxis(bool on) { nfe_ = on; }
+    /// Whether a view wants the exact ODE path and ode_error (the plots are on screen):
+    /// finished runs compute it then, and View > Exact ODE Path asks for it too.
+    void setOdeWanted(bool on);
     /// Following a live run: every panel's newest state; returns the t of the
     /// slowest panel still computing (the cursor's place), kFinal if none.
     int showNewest(Field field);
@@ -68,6 +71,7 @@ private:
     bool construction_ = true;
     bool exactPath_ = false;
     bool nfe_ = false;
+    bool odeWanted_ = false;
 };
 
 } // namespace noisetrail::ui

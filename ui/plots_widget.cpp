@@ -338,12 +338,14 @@ void PlotsWidget::showEvent(QShowEvent* e)
 {
     plotsButton_->show(); // the button belongs to this tab only
     QWidget::showEvent(e);
+    Q_EMIT odeWantedChanged(true);
 }
 
 void PlotsWidget::hideEvent(QHideEvent* e)
 {
     plotsButton_->hide();
     QWidget::hideEvent(e);
+    Q_EMIT odeWantedChanged(false);
 }
 
 void PlotsWidget::updateFoldActions()

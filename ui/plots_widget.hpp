@@ -159,6 +159,9 @@ public:
     double axisX(int t) const;
     bool nfeAxis() const { return nfeAxis_; }
     QCustomPlot* odePlot() const { return ode_; }
+    /// Whether the ode_error plot would be seen: the plots are on screen (their tab shown).
+    /// Finished runs compute their exact ODE while it is (or while View > Exact ODE Path is on).
+    bool odeWanted() const { return isVisible(); }
     /// The ode_error plot's curves of a panel: 1 (ode_error), 3 (total, solver, model) or 0.
     int odeCurveCount(int panel) const;
     /// A curve's data (curve 0 total, 1 solver, 2 model) as (x, value), x on the current axis.
@@ -170,6 +173,8 @@ Q_SIGNALS:
     /// A click on the statistics with the model-calls axis: move the timeline to those calls
     /// (the nearest step's, any panel's, within a few pixels).
     void seekCallsRequested(int calls);
+    /// odeWanted() changed.
+    void odeWantedChanged(bool wanted);
     /// metricsNote() changed.
     void metricsNoteChanged(const QString& note);
 

@@ -1092,6 +1092,15 @@ void SamplerPanel::setShowExactPath(bool on)
 {
     showExactPath_ = on;
     scatter_->setExactPath(on ? ode_ : nullptr);
+    if (on && model() && model()->card().is_2d_points())
+        updateOde(); // computed now if nothing wanted it before
+}
+
+void SamplerPanel::setOdeWanted(bool on)
+{
+    odeWanted_ = on;
+    if (on && model() && model()->card().is_2d_points())
+        updateOde();
 }
 
 QString SamplerPanel::exactCard() const
@@ -1171,14 +1180,18 @@ void SamplerPanel::updateOde()
         return;
     }
     if (odeAsked_ == st)
-        return;
-    const QString exact = exactCard();
-    odeAsked_ = st;
-    if (ode_) {
+        return; // asked for this run already: computed, or on its way (then kept)
+    if (ode_) { // another run's
         ode_.reset();
         scatter_->setExactPath(nullptr);
         Q_EMIT odeReady(index_);
     }
+    // The exact ODE costs an adaptive integration of the whole batch: only when a view
+    // wants it (the ode_error plot on screen, View > Exact ODE Path); asked for then.
+    if (!showExactPath_ && !odeWanted_)
+        return;
+    const QString exact = exactCard();
+    odeAsked_ = st;
     if (exact.isEmpty())
         return;
     OdeRequest r;

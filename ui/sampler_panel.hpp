@@ -120,6 +120,9 @@ public:
     /// samples beside the sampled ones (exact cards, or a learned card whose reference
     /// model is exact).
     void setShowExactPath(bool on);
+    /// Whether a view besides the exact path wants the ode_error (the plots on screen). The
+    /// exact ODE of a finished run is computed once something wants it, then kept.
+    void setOdeWanted(bool on);
     /// The card whose exact ODE the shown run is measured against (its own when exact,
     /// else referenceModel()'s when exact; 2-D only), empty when none.
     QString exactCard() const;
@@ -218,6 +221,7 @@ private:
     FieldService* service();
     bool showConstruction_ = true;
     bool showExactPath_ = false;
+    bool odeWanted_ = false;
     StepConstructionPtr construction_;
     OdeResultPtr ode_;
     const void* odeAsked_ = nullptr; ///< the store whose exact path was asked for

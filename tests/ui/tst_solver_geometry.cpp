@@ -5,7 +5,7 @@
 // x_T on the exact card); the model-calls axis puts Heun's last step at 2S - 1, and on it
 // the timeline scrubs at equal cost (Heun 5 beside DDIM 9: each panel at its last step
 // within the cursor's model calls), hovering a plot names the step at those calls, and a
-// click moves the cursor there.
+// click moves the cursor there. The exact ODE is computed only while something shows it.
 #include "qcustomplot_test.hpp"
 #include "ui_test_util.hpp"
 
@@ -329,6 +329,50 @@ private Q_SLOTS:
         QCOMPARE(w->timeline()->cursorCalls(), 4);
         QCOMPARE(w->panel(0)->displayedStep(), stateWithin(heun, 4));
         QCOMPARE(w->panel(1)->displayedStep(), stateWithin(ddim, 4));
+    }
+
+    void exactOdeOnlyWhenWanted()
+    {
+        auto w = open_main_window(kModels + "/gaussian-2d.json", {1366, 768});
+        w->panel(0)->setConfig(cfg("heun", 6));
+        w->panel(1)->setConfig(cfg("ddim", 6));
+        w->setBatch(16);
+        // The plots out of sight (the Forward process tab) and no exact path: nothing wants the ODE.
+        w->bottomTabs()->setCurrentIndex(1);
+        QVERIFY(!w->plots()->isVisible());
+        run_to_end(*w);
+        w->refreshViews();
+        QTest::qWait(1500); // the field worker would have answered by now (it takes ~0.1 s here)
+        QVERIFY(!w->panel(0)->odeResult());
+        QVERIFY(!w->panel(1)->odeResult());
+        QCOMPARE(w->plots()->odeCurveCount(0), 0);
+
+        // The plots back in sight: computed now, for both panels.
+        w->bottomTabs()->setCurrentIndex(0);
+        QTRY_VERIFY_WITH_TIMEOUT(w->plots()->odeCurveCount(0) == 1 && w->plots()->odeCurveCount(1) == 1, 60000);
+        QVERIFY(w->plots()->odePlot()->isVisible());
+        const OdeResultPtr first = w->panel(0)->odeResult();
+        QVERIFY(first);
+        // Kept, not computed again: away and back, the same result.
+        w->bottomTabs()->setCurrentIndex(1);
+        w->bottomTabs()->setCurrentIndex(0);
+        w->refreshViews();
+        QTest::qWait(500);
+        QCOMPARE(w->panel(0)->odeResult().get(), first.get());
+
+        // A new run with the plots away: none; View > Exact ODE Path wants it.
+        w->bottomTabs()->setCurrentIndex(1);
+        w->panel(0)->setConfig(cfg("heun", 7));
+        run_to_end(*w);
+        w->refreshViews();
+        QTest::qWait(1500);
+        QVERIFY(!w->panel(0)->odeResult());
+        QAction* path = action(*w, "exactPathAction");
+        QVERIFY(path && path->isEnabled());
+        path->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->odeResult() != nullptr, 60000);
+        QCOMPARE(int(w->panel(0)->odeResult()->errors.total.size()), 7);
+        path->trigger();
     }
 };
 
