@@ -61,6 +61,20 @@ const char* metricKey(PlotsWidget::MetricKind kind, int i)
 
 constexpr int kSlots = PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots;
 
+/// The model-calls axis' ticks: calls are whole, so steps of 1, 2, 5, 10, ... (never 2.5).
+class CallsTicker : public QCPAxisTicker {
+protected:
+    double getTickStep(const QCPRange& range) override
+    {
+        const double step = QCPAxisTicker::getTickStep(range);
+        if (step <= 1)
+            return 1;
+        const double magnitude = std::pow(10.0, std::floor(std::log10(step)));
+        const double m = step / magnitude;
+        return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * magnitude;
+    }
+};
+
 /// Each plot's name in QSettings "plots/folded" (slots 0..7, then the schedule).
 const char* const kPlotKeys[] = {"xt_std", "eps_norm", "x0_change", "x0_batch_std", "pairwise_distance",
                                  "vendi", "covered", "entropy", "schedule"};
@@ -1391,9 +1405,18 @@ void PlotsWidget::setOdeErrors(int panel, const std::vector<int>& t, const std::
 
 void PlotsWidget::setNfeAxis(bool on)
 {
+    if (on == nfeAxis_)
+        return;
     nfeAxis_ = on;
-    for (auto* r : statRects_)
+    const auto ticker = [on] {
+        return on ? QSharedPointer<QCPAxisTicker>(new CallsTicker) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
+    };
+    for (auto* r : statRects_) {
         r->axis(QCPAxis::atBottom)->setRangeReversed(!on); // calls grow as the noise falls
+        r->axis(QCPAxis::atBottom)->setTicker(ticker()); // fitTicks sets their count
+    }
+    ode_->xAxis->setTicker(ticker());
+    ode_->xAxis->ticker()->setTickCount(4);
     relayoutStats(); // names the axis under the last row
     resetZoom();
     refillOde();

@@ -131,6 +131,7 @@ void TimelineBar::setNfeAxis(bool on)
         nfe_ = false; // cursor_ is panel 1's level at the calls: the t axis goes on from there
     }
     readout_->setVisible(on);
+    readout_->setMinimumWidth(0);
     updateReadout();
     track_->setToolTip(on ? tr("Model calls (NFE), from none (left) to the most any panel makes (right). Each "
                                "panel shows its last step within the cursor's calls: equal cost. Drag to scrub; "
@@ -211,8 +212,17 @@ QString TimelineBar::readout() const
 
 void TimelineBar::updateReadout()
 {
-    if (readout_ && nfe_)
-        readout_->setText(readout());
+    if (!readout_ || !nfe_)
+        return;
+    readout_->setText(readout());
+    // As wide as its widest text for these panels: the track must not shift while scrubbing.
+    int steps = 1;
+    for (const auto& p : panels_)
+        steps = std::max(steps, int(p.calls.size()));
+    const QString widest = tr("call %1 of %1 (step %2, %3)").arg(totalCalls()).arg(steps).arg(axis_.positionText(mapping_.tMax()));
+    const QFontMetrics fm(readout_->font());
+    readout_->setMinimumWidth(std::max({readout_->minimumWidth(), fm.horizontalAdvance(widest) + 6,
+                                        fm.horizontalAdvance(readout_->text()) + 6})); // grows only
 }
 
 std::vector<int> TimelineBar::stops() const
@@ -497,13 +507,14 @@ void TimelineTrack::paintCallsAxis(QPainter& p, int axisY, int axis)
     }
     const QString name = tr("model calls");
     const int nameWidth = fm.horizontalAdvance(name) + 8;
-    int best = -1, bestGap = 0;
+    // The gap nearest the middle that has room (it stays put while the cursor moves).
+    int best = -1;
+    const auto middle = [&](std::size_t i) { return (rects[i].right() + rects[i + 1].left()) / 2; };
     for (std::size_t i = 0; i + 1 < rects.size(); ++i)
-        if (const int gap = rects[i + 1].left() - rects[i].right(); gap > bestGap) {
-            bestGap = gap;
+        if (rects[i + 1].left() - rects[i].right() >= nameWidth &&
+            (best < 0 || std::abs(middle(i) - width() / 2) < std::abs(middle(std::size_t(best)) - width() / 2)))
             best = int(i);
-        }
-    if (best >= 0 && bestGap >= nameWidth) {
+    if (best >= 0) {
         p.setPen(pal.color(QPalette::PlaceholderText));
         const int mid = (rects[std::size_t(best)].right() + rects[std::size_t(best) + 1].left()) / 2;
         p.drawText(QRect(mid - nameWidth / 2, axisY + 2, nameWidth, axis), Qt::AlignHCenter | Qt::AlignTop, name);
