@@ -290,6 +290,27 @@ private Q_SLOTS:
         QCOMPARE(w->panel(0)->displayedStep(), heunStep);
     }
 
+    void modelCallsAxisBeforeRun()
+    {
+        // On before Run: the planned steps' calls mark the timeline, and a run followed live
+        // ends with the cursor at all the calls and every panel on its final samples.
+        auto w = open_main_window(kModels + "/ring8.json", {1366, 768});
+        w->panel(0)->setConfig(cfg("heun", 5));
+        w->panel(1)->setConfig(cfg("ddim", 9));
+        w->setBatch(16);
+        action(*w, "nfeAxisAction")->trigger();
+        TimelineBar* timeline = w->timeline();
+        const std::vector<int> heun = stateCalls("heun", 5), ddim = stateCalls("ddim", 9);
+        QCOMPARE(timeline->totalCalls(), heun.back());
+        QCOMPARE(timeline->panels().at(0).calls, std::vector<int>(heun.begin() + 1, heun.end())); // by the end of each step
+        QCOMPARE(timeline->panels().at(1).calls, std::vector<int>(ddim.begin() + 1, ddim.end()));
+        run_to_end(*w);
+        QCOMPARE(timeline->cursorCalls(), 9);
+        QCOMPARE(w->panel(0)->displayedStep(), 5);
+        QCOMPARE(w->panel(1)->displayedStep(), 9);
+        QCOMPARE(timeline->cursor(), TimelineMapping::kFinal);
+    }
+
     void plotHoverAndClickOnModelCalls()
     {
         auto w = heunBesideDdim();
