@@ -193,10 +193,19 @@ void MainWindow::wireActions()
     connect(a->construction, &QAction::toggled, this, [this](bool on) { panelRow_->setShowConstruction(on); });
     connect(a->exactPath, &QAction::toggled, this, [this](bool on) { panelRow_->setShowExactPath(on); });
     connect(a->nfeAxis, &QAction::toggled, this, [this](bool on) {
+        // The timeline counts model calls (each panel's, from core's model_calls_by_step) and
+        // every panel shows its last step within the cursor's calls; off, panel 1's level.
+        // (The timeline reads panel 1's calls from the marks: they come first, and go after.)
+        panelRow_->setNfeAxis(on);
+        if (on)
+            timeline_->setPanels(panelRow_->marks());
+        timeline_->setNfeAxis(on);
+        if (!on)
+            timeline_->setPanels(panelRow_->marks());
         plots_->setNfeAxis(on);
         plotFeed_->setNfeAxis(on);
         plotFeed_->rebuild(panelRow_->panels()); // every step again, at its model calls
-        plots_->setCursor(timeline_->cursor());
+        refreshViews();
     });
     connect(a->present, &QAction::triggered, this, [this](bool on) { setPresentation(on); });
     // Each timeline action calls a plain closure (not a member pointer captured by a
@@ -352,6 +361,9 @@ void MainWindow::buildUi()
 
     connect(timeline_, &TimelineBar::cursorMoved, this, &MainWindow::onCursorMoved);
     connect(plots_, &PlotsWidget::seekRequested, timeline_, &TimelineBar::seek);
+    connect(plots_, &PlotsWidget::seekCallsRequested, timeline_, &TimelineBar::seekCalls);
+    // The exact ODE of a finished run is computed while the ode_error plot could be seen.
+    connect(plots_, &PlotsWidget::odeWantedChanged, panelRow_, &PanelRow::setOdeWanted);
     presentation_ = new Presentation(this);
     connect(presentation_, &Presentation::toggled, this, [this](bool on) {
         const QSignalBlocker b(actions_->present);
@@ -688,7 +700,7 @@ void MainWindow::onCursorMoved(int t)
     // The user grabbed the timeline: stop following the live run.
     if (isRunning())
         actions_->follow->setChecked(false);
-    plots_->setCursor(t);
+    plots_->setCursor(t, timeline_->nfeAxis() ? timeline_->cursorCalls() : -1);
     forward_->followTimeline(t);
     refreshViews(); // scrubbing redraws at once, from stored frames
 }
@@ -707,10 +719,12 @@ void MainWindow::refreshViews()
         // Following the live run: every panel shows its newest state, and the
         // cursor stands at the noise level of the slowest panel still computing.
         timeline_->setCursor(panelRow_->showNewest(field_));
+    } else if (timeline_->nfeAxis()) {
+        panelRow_->showAtCalls(timeline_->cursorCalls(), field_); // equal cost
     } else {
         panelRow_->showAt(timeline_->cursor(), field_);
     }
-    plots_->setCursor(timeline_->cursor());
+    plots_->setCursor(timeline_->cursor(), timeline_->nfeAxis() ? timeline_->cursorCalls() : -1);
     for (auto& d : sampleDialogs_)
         if (d) {
             d->setPanels(sampleSources());

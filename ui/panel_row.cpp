@@ -29,6 +29,7 @@ SamplerPanel* PanelRow::make(int index)
         p->setShowField(true);
     p->setShowConstruction(construction_);
     p->setShowExactPath(exactPath_);
+    p->setOdeWanted(odeWanted_);
     p->setCardChoices(choices_);
     guardControls(p);
     connect(p, &SamplerPanel::removeRequested, doc_, [this, p] { doc_->removePanel(p->index()); });
@@ -106,6 +107,19 @@ void PanelRow::showAt(int t, Field field)
         p->showAt(t, field);
 }
 
+void PanelRow::showAtCalls(int calls, Field field)
+{
+    for (auto* p : panels_)
+        p->showAtCalls(calls, field);
+}
+
+void PanelRow::setOdeWanted(bool on)
+{
+    odeWanted_ = on;
+    for (auto* p : panels_)
+        p->setOdeWanted(on);
+}
+
 int PanelRow::showNewest(Field field)
 {
     int t = TimelineMapping::kFinal;
@@ -128,6 +142,8 @@ std::vector<PanelMarks> PanelRow::marks() const
         m.color = panelColor(i);
         m.timesteps = p->axisTimesteps(); // on the window's noise axis
         m.visited = p->trajectory().size();
+        if (nfe_)
+            m.calls = p->modelCalls();
         marks.push_back(std::move(m));
     }
     return marks;

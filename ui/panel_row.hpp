@@ -38,6 +38,13 @@ public:
     void setShowExactPath(bool on);
     /// Every panel at the cursor's t (the state it had when t was reached).
     void showAt(int t, Field field);
+    /// The model-calls axis: every panel at its last state within `calls` model calls (equal cost).
+    void showAtCalls(int calls, Field field);
+    /// View > Model Calls Axis: marks() carry each panel's model calls.
+    void setNfeAxis(bool on) { nfe_ = on; }
+    /// Whether a view wants the exact ODE path and ode_error (the plots are on screen):
+    /// finished runs compute it then, and View > Exact ODE Path asks for it too.
+    void setOdeWanted(bool on);
     /// Following a live run: every panel's newest state; returns the t of the
     /// slowest panel still computing (the cursor's place), kFinal if none.
     int showNewest(Field field);
@@ -63,6 +70,8 @@ private:
     bool fieldDifference_ = false;
     bool construction_ = true;
     bool exactPath_ = false;
+    bool nfe_ = false;
+    bool odeWanted_ = false;
 };
 
 } // namespace noisetrail::ui

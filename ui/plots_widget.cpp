@@ -61,6 +61,20 @@ const char* metricKey(PlotsWidget::MetricKind kind, int i)
 
 constexpr int kSlots = PlotsWidget::kStatSlots + PlotsWidget::kMetricSlots;
 
+/// The model-calls axis' ticks: calls are whole, so steps of 1, 2, 5, 10, ... (never 2.5).
+class CallsTicker : public QCPAxisTicker {
+protected:
+    double getTickStep(const QCPRange& range) override
+    {
+        const double step = QCPAxisTicker::getTickStep(range);
+        if (step <= 1)
+            return 1;
+        const double magnitude = std::pow(10.0, std::floor(std::log10(step)));
+        const double m = step / magnitude;
+        return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * magnitude;
+    }
+};
+
 /// Each plot's name in QSettings "plots/folded" (slots 0..7, then the schedule).
 const char* const kPlotKeys[] = {"xt_std", "eps_norm", "x0_change", "x0_batch_std", "pairwise_distance",
                                  "vendi", "covered", "entropy", "schedule"};
@@ -338,12 +352,14 @@ void PlotsWidget::showEvent(QShowEvent* e)
 {
     plotsButton_->show(); // the button belongs to this tab only
     QWidget::showEvent(e);
+    Q_EMIT odeWantedChanged(true);
 }
 
 void PlotsWidget::hideEvent(QHideEvent* e)
 {
     plotsButton_->hide();
     QWidget::hideEvent(e);
+    Q_EMIT odeWantedChanged(false);
 }
 
 void PlotsWidget::updateFoldActions()
@@ -696,10 +712,11 @@ double PlotsWidget::plottedValue(int slot, int panel, int t) const
 
 QString PlotsWidget::slotTitle(int slot) const { return titles_.at(slot); }
 
-void PlotsWidget::setCursor(int t)
+void PlotsWidget::setCursor(int t, int calls)
 {
     cursorT_ = t;
-    const double x = axisX(t);
+    cursorCalls_ = calls;
+    const double x = nfeAxis_ && calls >= 0 ? double(calls) : axisX(t);
     if (odeCursor_) {
         odeCursor_->point1->setCoords(x, 0);
         odeCursor_->point2->setCoords(x, 1);
@@ -1051,6 +1068,8 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
         auto* r = statRects_[std::size_t(slot)];
         if (!r->visible() || !r->rect().contains(pixel))
             continue;
+        if (nfeAxis_)
+            return valuesAtCalls(slot, r->axis(QCPAxis::atBottom)->pixelToCoord(pixel.x()));
         const int t = tAt(stats_, pixel);
         QStringList lines{tr("%1 at %2").arg(titles_[slot]).arg(axis_.positionText(t))};
         const bool metric = slot >= kStatSlots;
@@ -1081,6 +1100,47 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
     return {};
 }
 
+QString PlotsWidget::valuesAtCalls(int slot, double calls) const
+{
+    // Each panel's step nearest to the calls under the pointer, named by its step and level.
+    QStringList lines{tr("%1 at model calls %2").arg(titles_[slot]).arg(std::max(0L, std::lround(calls)))};
+    const bool metric = slot >= kStatSlots;
+    for (std::size_t p = 0; p < statGraphs_[std::size_t(slot)].size(); ++p) {
+        const auto data = statGraphs_[std::size_t(slot)][p]->data();
+        double best = qQNaN(), bestKey = qQNaN();
+        for (auto it = data->constBegin(); it != data->constEnd(); ++it)
+            if (!std::isfinite(bestKey) || std::abs(it->key - calls) < std::abs(bestKey - calls)) {
+                bestKey = it->key;
+                best = it->value;
+            }
+        const QString name = int(p) < panelNames_.size() ? panelNames_[int(p)] : tr("panel %1").arg(p + 1);
+        if (!std::isfinite(bestKey)) {
+            lines << tr("Panel %1 (%2): not computed").arg(p + 1).arg(name);
+            continue;
+        }
+        // The step that had made those calls by its end (setPanelCalls), and its level.
+        QString where;
+        if (p < panelCalls_.size()) {
+            const auto& [ts, cs] = panelCalls_[p];
+            for (std::size_t k = 0; k < cs.size() && k < ts.size(); ++k)
+                if (cs[k] == int(bestKey)) {
+                    where = tr(" (step %1, %2)").arg(k + 1).arg(axis_.positionText(ts[k]));
+                    break;
+                }
+        }
+        QString line = tr("Panel %1 (%2): %3 at model calls %4%5")
+                           .arg(p + 1)
+                           .arg(name)
+                           .arg(best, 0, 'g', 4)
+                           .arg(int(bestKey))
+                           .arg(where);
+        if (const int stride = metric && metricsSubsampled(int(p)) ? metricSampling(int(p)).stride : 1; stride > 1)
+            line += tr(", the nearest measured step: metrics every %1 step").arg(ordinal(stride));
+        lines << line;
+    }
+    return lines.join('\n');
+}
+
 bool PlotsWidget::eventFilter(QObject* watched, QEvent* e)
 {
     auto* plot = qobject_cast<QCustomPlot*>(watched);
@@ -1101,7 +1161,27 @@ bool PlotsWidget::eventFilter(QObject* watched, QEvent* e)
     }
     case QEvent::MouseButtonPress: {
         auto* me = static_cast<QMouseEvent*>(e);
-        if (me->button() == Qt::LeftButton) {
+        if (me->button() == Qt::LeftButton && nfeAxis_ && plot == stats_) {
+            // Model calls: to the calls of the nearest step any panel made, within 4 px.
+            const QPoint at = me->position().toPoint();
+            for (auto* r : statRects_) {
+                if (!r->visible() || !r->rect().contains(at))
+                    continue;
+                const QCPAxis* x = r->axis(QCPAxis::atBottom);
+                const double c = x->pixelToCoord(at.x());
+                const double slack = std::max(1.0, std::abs(x->pixelToCoord(at.x() + 4) - c));
+                int best = std::max(0, int(std::lround(c)));
+                double bestD = slack + 1;
+                for (const auto& pc : panelCalls_)
+                    for (int calls : pc.second)
+                        if (const double d = std::abs(calls - c); d < bestD) {
+                            bestD = d;
+                            best = calls;
+                        }
+                Q_EMIT seekCallsRequested(best);
+                break;
+            }
+        } else if (me->button() == Qt::LeftButton) {
             int t = tAt(plot, me->position().toPoint());
             if (t >= 0) {
                 // Snap to the nearest step a panel visits when it is within 4 px:
@@ -1325,13 +1405,22 @@ void PlotsWidget::setOdeErrors(int panel, const std::vector<int>& t, const std::
 
 void PlotsWidget::setNfeAxis(bool on)
 {
+    if (on == nfeAxis_)
+        return;
     nfeAxis_ = on;
-    for (auto* r : statRects_)
+    const auto ticker = [on] {
+        return on ? QSharedPointer<QCPAxisTicker>(new CallsTicker) : QSharedPointer<QCPAxisTicker>(new QCPAxisTicker);
+    };
+    for (auto* r : statRects_) {
         r->axis(QCPAxis::atBottom)->setRangeReversed(!on); // calls grow as the noise falls
+        r->axis(QCPAxis::atBottom)->setTicker(ticker()); // fitTicks sets their count
+    }
+    ode_->xAxis->setTicker(ticker());
+    ode_->xAxis->ticker()->setTickCount(4);
     relayoutStats(); // names the axis under the last row
     resetZoom();
     refillOde();
-    setCursor(cursorT_);
+    setCursor(cursorT_, cursorCalls_);
 }
 
 void PlotsWidget::setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& calls)

@@ -62,7 +62,9 @@ public:
     double plottedValue(int slot, int panel, int t) const;
     QString slotTitle(int slot) const;
     static constexpr int kStatSlots = 4, kMetricSlots = 4;
-    void setCursor(int t);
+    /// The cursor at level t; with the model-calls axis the statistics' and the ode_error
+    /// plot's cursor stand at `calls` (the timeline's), or at panel 1's calls at t (axisX) when -1.
+    void setCursor(int t, int calls = -1);
 
     /// Each panel's words: the full description ("DDIM, 50 steps, eta 0, leading",
     /// hover) and the short one every plot's legend shows in the panel's colour
@@ -157,6 +159,9 @@ public:
     double axisX(int t) const;
     bool nfeAxis() const { return nfeAxis_; }
     QCustomPlot* odePlot() const { return ode_; }
+    /// Whether the ode_error plot would be seen: the plots are on screen (their tab shown).
+    /// Finished runs compute their exact ODE while it is (or while View > Exact ODE Path is on).
+    bool odeWanted() const { return isVisible(); }
     /// The ode_error plot's curves of a panel: 1 (ode_error), 3 (total, solver, model) or 0.
     int odeCurveCount(int panel) const;
     /// A curve's data (curve 0 total, 1 solver, 2 model) as (x, value), x on the current axis.
@@ -165,6 +170,11 @@ public:
 Q_SIGNALS:
     /// A click on a plot: move the timeline there.
     void seekRequested(int t);
+    /// A click on the statistics with the model-calls axis: move the timeline to those calls
+    /// (the nearest step's, any panel's, within a few pixels).
+    void seekCallsRequested(int calls);
+    /// odeWanted() changed.
+    void odeWantedChanged(bool wanted);
     /// metricsNote() changed.
     void metricsNoteChanged(const QString& note);
 
@@ -211,6 +221,9 @@ private:
     bool nfeAxis_ = false;
     std::vector<std::pair<std::vector<int>, std::vector<int>>> panelCalls_; ///< per panel: t, calls
     int cursorT_ = 0;
+    int cursorCalls_ = -1; ///< the timeline's model calls (NFE axis), -1: from cursorT_
+    /// valuesAt on the model-calls axis: each panel's step nearest to `calls`.
+    QString valuesAtCalls(int slot, double calls) const;
     void refillOde();
     QCustomPlot* stats_ = nullptr;
     std::vector<QCPAxisRect*> statRects_;

@@ -1,5 +1,6 @@
 #include "sampler_panel.hpp"
 
+#include "noisetrail/fields.hpp"
 #include "noisetrail/render.hpp"
 #include "noisetrail/session.hpp"
 #include "run_document.hpp"
@@ -723,6 +724,41 @@ void SamplerPanel::showAt(int cursorT, Field field)
     show(step, field);
 }
 
+void SamplerPanel::showAtCalls(int calls, Field field)
+{
+    const Trajectory& st = trajectory();
+    int step = TimelineMapping::stepAtCalls(modelCalls(), calls, st.size(), st.finished());
+    if (step < 0 && st.hasStart())
+        step = 0; // x_T, before the first step has arrived
+    show(step, field);
+}
+
+std::vector<int> SamplerPanel::modelCalls() const
+{
+    const Trajectory& tr = trajectory();
+    const int S = tr.plannedSteps();
+    if (S > 0 && callsOf_.first == &tr && callsOf_.second == tr.size())
+        return calls_;
+    // The computed steps' own plan, the rest as planned; before Run, the plan the next Run takes.
+    const SamplerConfig config = S > 0 ? shownConfig() : this->config();
+    SamplingPlan plan;
+    try {
+        if (model() && tr.size() < std::max(S, 1)) {
+            plan = make_plan(model()->model->schedule(), config);
+            if (S > 0 && plan.size() != S)
+                plan.steps.clear();
+        }
+        plan.steps.resize(std::max<std::size_t>(plan.steps.size(), std::size_t(tr.size())));
+        for (int k = 0; k < tr.size(); ++k)
+            plan.steps[std::size_t(k)] = tr.info(k).plan;
+        calls_ = model_calls_by_step(config, plan);
+    } catch (const std::exception&) {
+        calls_.clear();
+    }
+    callsOf_ = {S > 0 ? &tr : nullptr, tr.size()};
+    return calls_;
+}
+
 void SamplerPanel::showNewest(Field field)
 {
     const Trajectory& st = trajectory();
@@ -1056,6 +1092,15 @@ void SamplerPanel::setShowExactPath(bool on)
 {
     showExactPath_ = on;
     scatter_->setExactPath(on ? ode_ : nullptr);
+    if (on && model() && model()->card().is_2d_points())
+        updateOde(); // computed now if nothing wanted it before
+}
+
+void SamplerPanel::setOdeWanted(bool on)
+{
+    odeWanted_ = on;
+    if (on && model() && model()->card().is_2d_points())
+        updateOde();
 }
 
 QString SamplerPanel::exactCard() const
@@ -1135,14 +1180,18 @@ void SamplerPanel::updateOde()
         return;
     }
     if (odeAsked_ == st)
-        return;
-    const QString exact = exactCard();
-    odeAsked_ = st;
-    if (ode_) {
+        return; // asked for this run already: computed, or on its way (then kept)
+    if (ode_) { // another run's
         ode_.reset();
         scatter_->setExactPath(nullptr);
         Q_EMIT odeReady(index_);
     }
+    // The exact ODE costs an adaptive integration of the whole batch: only when a view
+    // wants it (the ode_error plot on screen, View > Exact ODE Path); asked for then.
+    if (!showExactPath_ && !odeWanted_)
+        return;
+    const QString exact = exactCard();
+    odeAsked_ = st;
     if (exact.isEmpty())
         return;
     OdeRequest r;

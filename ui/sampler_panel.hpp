@@ -70,6 +70,12 @@ public:
 
     /// Show the state at cursor t with this field (x_t / x0_hat / eps_hat).
     void showAt(int cursorT, Field field);
+    /// The model-calls axis: the last state reached within `calls` model calls (equal cost;
+    /// TimelineMapping::stepAtCalls on modelCalls()).
+    void showAtCalls(int calls, Field field);
+    /// The model calls made by the end of each of the panel's steps (computed, else planned),
+    /// from the sampler's terms (core's model_calls_by_step); empty without a plan.
+    std::vector<int> modelCalls() const;
     /// Show the newest state of the store (following a live run).
     void showNewest(Field field);
     int displayedStep() const { return shownStep_; }
@@ -114,6 +120,9 @@ public:
     /// samples beside the sampled ones (exact cards, or a learned card whose reference
     /// model is exact).
     void setShowExactPath(bool on);
+    /// Whether a view besides the exact path wants the ode_error (the plots on screen). The
+    /// exact ODE of a finished run is computed once something wants it, then kept.
+    void setOdeWanted(bool on);
     /// The card whose exact ODE the shown run is measured against (its own when exact,
     /// else referenceModel()'s when exact; 2-D only), empty when none.
     QString exactCard() const;
@@ -212,6 +221,7 @@ private:
     FieldService* service();
     bool showConstruction_ = true;
     bool showExactPath_ = false;
+    bool odeWanted_ = false;
     StepConstructionPtr construction_;
     OdeResultPtr ode_;
     const void* odeAsked_ = nullptr; ///< the store whose exact path was asked for
@@ -221,6 +231,9 @@ private:
     void updateField();
     QLabel* decisionLegend_ = nullptr; ///< the class colours, shown with Decision time
     std::vector<float> scratch_;
+    /// modelCalls() of a computed store, kept while its steps are the same.
+    mutable std::pair<const Trajectory*, int> callsOf_{nullptr, -1};
+    mutable std::vector<int> calls_;
 };
 
 } // namespace noisetrail::ui

@@ -1,6 +1,9 @@
 // One timeline for the whole window, in units of the noise level t (T-1 on
 // the left, 0 and then the final samples on the right), each panel's
 // timesteps marked in its colour. Play/pause, speed, step, start/end.
+// With View > Model Calls Axis it runs in model calls (NFE) instead: 0 on the
+// left, the most any panel makes on the right, each panel at the state its
+// calls reached (equal cost).
 #pragma once
 #include "noise_axis.hpp"
 #include "timeline_mapping.hpp"
@@ -10,6 +13,8 @@
 
 #include <vector>
 
+class QLabel;
+class QPainter;
 class QSpinBox;
 class QTimer;
 class QToolButton;
@@ -20,6 +25,9 @@ struct PanelMarks {
     QColor color;
     std::vector<int> timesteps; ///< planned, descending
     int visited = 0;            ///< how many of them have frames
+    /// The model calls made by the end of each planned step (core's model_calls_by_step);
+    /// filled for the model-calls axis only.
+    std::vector<int> calls;
 };
 
 class TimelineTrack;
@@ -51,6 +59,21 @@ public:
     /// Presentation: the play buttons' icons grow with the text (the track follows the font).
     void setScale(double scale);
 
+    /// View > Model Calls Axis: the track, its stops and its cursor count model calls
+    /// (the panels' PanelMarks::calls) from 0 to totalCalls(); cursor() is then the t of
+    /// panel 1's state at the cursor's calls. Off: the noise level t, as always.
+    void setNfeAxis(bool on);
+    bool nfeAxis() const { return nfe_; }
+    /// The model calls under the cursor (the model-calls axis).
+    int cursorCalls() const { return cursorCalls_; }
+    /// The track's end: the most model calls any panel's plan makes (at least 1).
+    int totalCalls() const;
+    /// Move the cursor to `calls` model calls as the user would: emits cursorMoved.
+    void seekCalls(int calls);
+    /// What the model-calls axis' readout says: "call 14 of 19 (step 8, t = 300)", the
+    /// step and level of panel 1's state at the cursor; empty on the t axis.
+    QString readout() const;
+
 public Q_SLOTS:
     void togglePlay();
     void stepForward();
@@ -71,6 +94,13 @@ private:
     void moveByUser(int t);
     std::vector<int> stops() const;
     void advance();
+    /// The model-calls axis: the cursor at `calls` (cursor_ follows: panel 1's state's t).
+    void setCursorCalls(int calls);
+    void moveCallsByUser(int calls);
+    std::vector<int> callStops() const;
+    /// The calls of panel 1's state at level t (0 at the start, totalCalls() at the final samples).
+    int callsOfT(int t) const;
+    void updateReadout();
 
     TimelineMapping mapping_;
     std::vector<PanelMarks> panels_;
@@ -81,6 +111,9 @@ private:
     QSpinBox* speed_ = nullptr;
     QTimer* timer_ = nullptr;
     double carry_ = 0; ///< fractional stops owed by playback
+    bool nfe_ = false;
+    int cursorCalls_ = 0;
+    QLabel* readout_ = nullptr;
 };
 
 /// The painted track; drag or click to scrub.
@@ -92,6 +125,8 @@ public:
     QSize minimumSizeHint() const override;
     /// The pixel of t in this widget (for tests that drag with the mouse).
     double pixelOfT(int t) const;
+    /// The pixel of `calls` model calls on the model-calls axis.
+    double pixelOfCalls(int calls) const;
     /// The pixels of t = T-1 and of the final samples, from the width and the font.
     void updateMapping();
 
@@ -103,6 +138,8 @@ protected:
     void changeEvent(QEvent* e) override;
 
 private:
+    /// The model-calls axis' labels and cursor (paintEvent draws the rows).
+    void paintCallsAxis(QPainter& p, int axisY, int axis);
     TimelineBar* bar_;
 };
 

@@ -64,4 +64,53 @@ int TimelineMapping::nextStop(const std::vector<int>& stops, int t, int directio
     return best;
 }
 
+double TimelineMapping::pixelOfCalls(double calls, int total) const
+{
+    if (total <= 0)
+        return pixelLeft;
+    return pixelLeft + calls / total * (pixelRight - pixelLeft);
+}
+
+int TimelineMapping::callsAtPixel(double pixel, int total) const
+{
+    const double width = pixelRight - pixelLeft;
+    if (width == 0 || total <= 0)
+        return 0;
+    return std::clamp(int(std::lround((pixel - pixelLeft) / width * total)), 0, total);
+}
+
+int TimelineMapping::callsOfStep(const std::vector<int>& calls, int step)
+{
+    if (step == 0)
+        return 0;
+    if (step < 0 || step > int(calls.size()))
+        return -1;
+    return calls[std::size_t(step - 1)];
+}
+
+int TimelineMapping::stepAtCalls(const std::vector<int>& calls, int cursorCalls, int available, bool finished)
+{
+    const int S = int(calls.size());
+    if (available <= 0 || S == 0)
+        return -1;
+    // The calls grow with the steps: the last state reached within the cursor's calls.
+    int k = 0;
+    while (k < S && calls[std::size_t(k)] <= cursorCalls)
+        ++k;
+    const int newest = finished ? S : std::min(available, S) - 1;
+    return std::min(k, newest);
+}
+
+int TimelineMapping::nextCallStop(const std::vector<int>& stops, int calls, int direction)
+{
+    int best = calls;
+    bool found = false;
+    for (int s : stops)
+        if ((direction > 0 && s > calls && (!found || s < best)) || (direction < 0 && s < calls && (!found || s > best))) {
+            best = s;
+            found = true;
+        }
+    return best;
+}
+
 } // namespace noisetrail::ui

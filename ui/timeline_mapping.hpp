@@ -41,6 +41,26 @@ struct TimelineMapping {
     /// `stops`; returns t itself when there is none further.
     static int nextStop(const std::vector<int>& stops, int t, int direction);
 
+    // ---- View > Model Calls Axis (NFE): the track runs in model calls instead of t.
+    // A panel's states cost calls: x_T none, the state after step k calls[k], where
+    // calls are core's model_calls_by_step (the one rule; nothing here counts calls).
+
+    /// Pixel of `calls` model calls on a track from 0 (pixelLeft) to `total` (pixelRight).
+    double pixelOfCalls(double calls, int total) const;
+    /// The model calls under a pixel, rounded to the nearest integer and clamped to 0..total.
+    int callsAtPixel(double pixel, int total) const;
+    /// The calls that reached a panel's state `step`: 0 for x_T (step 0), calls[step - 1]
+    /// after it (the final samples: the last); -1 for a step the calls do not cover.
+    static int callsOfStep(const std::vector<int>& calls, int step);
+    /// Which state a panel shows with the cursor at `cursorCalls` model calls (equal cost):
+    /// the last whose callsOfStep is not above the cursor; never beyond what is available
+    /// (`available` steps have frames, `finished` its final samples), as stepAt. -1 when
+    /// nothing is available.
+    static int stepAtCalls(const std::vector<int>& calls, int cursorCalls, int available, bool finished);
+    /// Next stop from `calls` towards more calls (+1) or fewer (-1) over the union of
+    /// `stops`; `calls` itself when there is none further.
+    static int nextCallStop(const std::vector<int>& stops, int calls, int direction);
+
     /// The key frames a presenter's clicker walks (Page Down / Page Up): the
     /// start T-1, every tenth of the schedule (T = 1000: 900, 800, ..., 100),
     /// t = 0 and the final samples. The next one from t in `direction` (+1

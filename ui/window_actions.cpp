@@ -138,8 +138,9 @@ WindowActions::WindowActions(QMainWindow* w) : QObject(w)
                                "exactPathAction"),
                           false);
     nfeAxis = checkable(make(w, tr("Model Calls &Axis (NFE)"), QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_K),
-                             tr("The statistics and the ode_error plot count model calls (NFE) instead of the noise "
-                                "level: equal cost side by side (Heun's S steps end at 2S - 1) (Ctrl+Shift+K)"),
+                             tr("The timeline, the statistics and the ode_error plot count model calls (NFE) instead "
+                                "of the noise level: each panel shows its last step within the cursor's calls, equal "
+                                "cost side by side (Heun's S steps end at 2S - 1) (Ctrl+Shift+K)"),
                              "nfeAxisAction"),
                         false);
     present = checkable(make(w, tr("P&resentation"), QKeySequence(Qt::Key_F5),

@@ -2,7 +2,10 @@
 // the stored x_prev; the ode_error plot appears for an exact card and splits into the
 // solver's and the model's part for the learned two-moons MLP beside its exact card in
 // panel 1 (the solver's part is then panel 1's own ode_error: same sampler, plan and
-// x_T on the exact card); the model-calls axis puts Heun's last step at 2S - 1.
+// x_T on the exact card); the model-calls axis puts Heun's last step at 2S - 1, and on it
+// the timeline scrubs at equal cost (Heun 5 beside DDIM 9: each panel at its last step
+// within the cursor's model calls), hovering a plot names the step at those calls, and a
+// click moves the cursor there. The exact ODE is computed only while something shows it.
 #include "qcustomplot_test.hpp"
 #include "ui_test_util.hpp"
 
@@ -13,8 +16,13 @@
 #include "timeline_bar.hpp"
 
 #include <QAction>
+#include <QLabel>
+#include <QTabWidget>
 
+#include <algorithm>
 #include <cmath>
+#include <set>
+#include <string>
 
 using namespace noisetrail;
 using namespace noisetrail::ui;
@@ -41,6 +49,46 @@ QPoint pixelOf(const ScatterView* view, int* sample)
                 return {x, y};
             }
     return {-1, -1};
+}
+
+/// The model calls that reached each state of a run (state 0 is x_T, state j the output of
+/// step j), from the samplers' definitions: Heun evaluates the model twice a step (the
+/// Euler predictor, then the corrector at its point; Karras et al. 2022, Alg. 1) but once
+/// on its last step, which is Euler only; DDIM once a step.
+std::vector<int> stateCalls(const std::string& sampler, int steps)
+{
+    std::vector<int> calls{0};
+    for (int k = 0; k < steps; ++k)
+        calls.push_back(calls.back() + (sampler == "heun" && k < steps - 1 ? 2 : 1));
+    return calls;
+}
+
+/// Equal cost: the state a panel shows at `cursor` calls is the last reached within them.
+int stateWithin(const std::vector<int>& calls, int cursor)
+{
+    int j = 0;
+    for (int i = 0; i < int(calls.size()); ++i)
+        if (calls[std::size_t(i)] <= cursor)
+            j = i;
+    return j;
+}
+
+void sendMouse(QWidget* target, QEvent::Type type, QPoint at, Qt::MouseButton button = Qt::NoButton)
+{
+    QMouseEvent e(type, QPointF(at), QPointF(target->mapToGlobal(at)), button,
+                  type == QEvent::MouseMove ? Qt::NoButton : button, Qt::NoModifier);
+    QApplication::sendEvent(target, &e);
+}
+
+/// A window on ring8 (VP, exact) with Heun 5 steps beside DDIM 9, run to the end.
+std::unique_ptr<MainWindow> heunBesideDdim()
+{
+    auto w = open_main_window(kModels + "/ring8.json", {1366, 768});
+    w->panel(0)->setConfig(cfg("heun", 5));
+    w->panel(1)->setConfig(cfg("ddim", 9));
+    w->setBatch(16);
+    run_to_end(*w);
+    return w;
 }
 
 } // namespace
@@ -150,6 +198,201 @@ private Q_SLOTS:
         QVERIFY(path && path->isEnabled());
         path->trigger();
         w->panel(1)->scatterView()->grab();
+        path->trigger();
+    }
+
+    void timelineScrubsAtEqualCost()
+    {
+        auto w = heunBesideDdim();
+        TimelineBar* timeline = w->timeline();
+        const std::vector<int> heun = stateCalls("heun", 5), ddim = stateCalls("ddim", 9);
+        QCOMPARE(heun.back(), 9); // 2S - 1
+        QCOMPARE(ddim.back(), 9);
+        QAction* nfe = action(*w, "nfeAxisAction");
+        QVERIFY(nfe);
+        auto* readout = timeline->findChild<QLabel*>("timelineReadout");
+        QVERIFY(readout && !readout->isVisible()); // the t axis has none
+        nfe->trigger();
+        QVERIFY(timeline->nfeAxis());
+        QVERIFY(readout->isVisible());
+        QCOMPARE(timeline->totalCalls(), 9);
+        QCOMPARE(timeline->cursorCalls(), 9); // the run ended on the final samples: all the calls
+        QCOMPARE(w->panel(0)->displayedStep(), 5);
+        QCOMPARE(w->panel(1)->displayedStep(), 9);
+
+        // What the panels show at a cursor position, from the samplers' definitions.
+        const auto check = [&](const char* how) {
+            const int c = timeline->cursorCalls();
+            const int h = stateWithin(heun, c), d = stateWithin(ddim, c);
+            QVERIFY2(w->panel(0)->displayedStep() == h,
+                     qPrintable(QString("%1 at %2 calls: Heun shows %3, not %4").arg(how).arg(c).arg(w->panel(0)->displayedStep()).arg(h)));
+            QVERIFY2(w->panel(1)->displayedStep() == d,
+                     qPrintable(QString("%1 at %2 calls: DDIM shows %3, not %4").arg(how).arg(c).arg(w->panel(1)->displayedStep()).arg(d)));
+            // The readout: the calls, and panel 1's step and level there (t is the timeline's).
+            const Trajectory& tr = w->panel(0)->trajectory();
+            const QString where = h < 5 ? QString("step %1, t = %2").arg(h + 1).arg(tr.timesteps()[std::size_t(h)])
+                                        : QString("final samples");
+            QCOMPARE(readout->text(), QString("call %1 of 9 (%2)").arg(c).arg(where));
+            QCOMPARE(timeline->cursor(), h < 5 ? tr.timesteps()[std::size_t(h)] : TimelineMapping::kFinal);
+        };
+
+        // Home, then Right: every call count some panel's step ends on, in increasing order.
+        w->activateWindow();
+        QTest::keyClick(w.get(), Qt::Key_Home);
+        QCOMPARE(timeline->cursorCalls(), 0);
+        check("Home");
+        std::set<int> stops(heun.begin(), heun.end());
+        stops.insert(ddim.begin(), ddim.end());
+        std::vector<int> visited{0};
+        for (int i = 0; i < 30 && timeline->cursorCalls() < 9; ++i) {
+            QTest::keyClick(w.get(), Qt::Key_Right);
+            visited.push_back(timeline->cursorCalls());
+            check("Right");
+        }
+        QCOMPARE(visited, std::vector<int>(stops.begin(), stops.end()));
+        // Left goes back down through the same stops; End and Page Up / Down too.
+        QTest::keyClick(w.get(), Qt::Key_Left);
+        QCOMPARE(timeline->cursorCalls(), *std::next(stops.rbegin()));
+        check("Left");
+        QTest::keyClick(w.get(), Qt::Key_Home);
+        int last = 0;
+        for (int i = 0; i < 30 && timeline->cursorCalls() < 9; ++i) {
+            QTest::keyClick(w.get(), Qt::Key_PageDown);
+            QVERIFY(timeline->cursorCalls() > last);
+            last = timeline->cursorCalls();
+            check("Page Down");
+        }
+        QTest::keyClick(w.get(), Qt::Key_PageUp);
+        QVERIFY(timeline->cursorCalls() < 9);
+        check("Page Up");
+        QTest::keyClick(w.get(), Qt::Key_End);
+        QCOMPARE(timeline->cursorCalls(), 9);
+        check("End");
+
+        // The mouse: a click at 5 calls, then a drag to 7.
+        TimelineTrack* track = timeline->track();
+        const int y = track->height() / 2;
+        QTest::mousePress(track, Qt::LeftButton, {}, QPoint(int(std::lround(track->pixelOfCalls(5))), y));
+        QCOMPARE(timeline->cursorCalls(), 5);
+        check("click");
+        QTest::mouseMove(track, QPoint(int(std::lround(track->pixelOfCalls(6))), y));
+        QTest::mouseMove(track, QPoint(int(std::lround(track->pixelOfCalls(7))), y));
+        QTest::mouseRelease(track, Qt::LeftButton, {}, QPoint(int(std::lround(track->pixelOfCalls(7))), y));
+        QCOMPARE(timeline->cursorCalls(), 7);
+        check("drag");
+
+        // Off: the t axis again, at panel 1's level; nothing on the panels moves.
+        const int heunStep = w->panel(0)->displayedStep();
+        nfe->trigger();
+        QVERIFY(!timeline->nfeAxis());
+        QVERIFY(!readout->isVisible());
+        QCOMPARE(timeline->cursor(), w->panel(0)->trajectory().timesteps()[std::size_t(heunStep)]);
+        QCOMPARE(w->panel(0)->displayedStep(), heunStep);
+    }
+
+    void modelCallsAxisBeforeRun()
+    {
+        // On before Run: the planned steps' calls mark the timeline, and a run followed live
+        // ends with the cursor at all the calls and every panel on its final samples.
+        auto w = open_main_window(kModels + "/ring8.json", {1366, 768});
+        w->panel(0)->setConfig(cfg("heun", 5));
+        w->panel(1)->setConfig(cfg("ddim", 9));
+        w->setBatch(16);
+        action(*w, "nfeAxisAction")->trigger();
+        TimelineBar* timeline = w->timeline();
+        const std::vector<int> heun = stateCalls("heun", 5), ddim = stateCalls("ddim", 9);
+        QCOMPARE(timeline->totalCalls(), heun.back());
+        QCOMPARE(timeline->panels().at(0).calls, std::vector<int>(heun.begin() + 1, heun.end())); // by the end of each step
+        QCOMPARE(timeline->panels().at(1).calls, std::vector<int>(ddim.begin() + 1, ddim.end()));
+        run_to_end(*w);
+        QCOMPARE(timeline->cursorCalls(), 9);
+        QCOMPARE(w->panel(0)->displayedStep(), 5);
+        QCOMPARE(w->panel(1)->displayedStep(), 9);
+        QCOMPARE(timeline->cursor(), TimelineMapping::kFinal);
+    }
+
+    void plotHoverAndClickOnModelCalls()
+    {
+        auto w = heunBesideDdim();
+        const std::vector<int> heun = stateCalls("heun", 5), ddim = stateCalls("ddim", 9);
+        action(*w, "nfeAxisAction")->trigger();
+        PlotsWidget* plots = w->plots();
+        QWidget* stats = plots->statsPlot();
+        for (int calls : {6, 9}) {
+            const QPoint at = plots->statsPixel(0, calls); // std of x_t
+            QTest::mouseMove(stats, at);
+            sendMouse(stats, QEvent::MouseMove, at);
+            const QString hover = plots->hoverText();
+            QVERIFY2(hover.startsWith(QString("%1 at model calls %2").arg(plots->slotTitle(0)).arg(calls)), qPrintable(hover));
+            // Each panel: the step that had made those calls by its end (both have one), its value and level.
+            int p = 0;
+            for (const auto* states : {&heun, &ddim}) {
+                const auto it = std::find(states->begin(), states->end(), calls);
+                QVERIFY(it != states->end());
+                const int k = int(it - states->begin()) - 1; // state j is step j - 1's output
+                const Trajectory& tr = w->panel(p)->trajectory();
+                const QString want = QString("Panel %1 (%2): %3 at model calls %4 (step %5, t = %6)")
+                                         .arg(p + 1)
+                                         .arg(w->document()->describe(p))
+                                         .arg(tr.info(k).stats.xt_std, 0, 'g', 4)
+                                         .arg(calls)
+                                         .arg(k + 1)
+                                         .arg(tr.info(k).plan.t);
+                QVERIFY2(hover.contains(want), qPrintable(hover + "\nwanted: " + want));
+                ++p;
+            }
+        }
+        // A click on a point moves the cursor onto it, as on the t axis: 4 calls, where
+        // Heun's second step and DDIM's fourth end.
+        const QPoint at4 = plots->statsPixel(0, 4);
+        sendMouse(stats, QEvent::MouseButtonPress, at4, Qt::LeftButton);
+        sendMouse(stats, QEvent::MouseButtonRelease, at4, Qt::LeftButton);
+        QCOMPARE(w->timeline()->cursorCalls(), 4);
+        QCOMPARE(w->panel(0)->displayedStep(), stateWithin(heun, 4));
+        QCOMPARE(w->panel(1)->displayedStep(), stateWithin(ddim, 4));
+    }
+
+    void exactOdeOnlyWhenWanted()
+    {
+        auto w = open_main_window(kModels + "/gaussian-2d.json", {1366, 768});
+        w->panel(0)->setConfig(cfg("heun", 6));
+        w->panel(1)->setConfig(cfg("ddim", 6));
+        w->setBatch(16);
+        // The plots out of sight (the Forward process tab) and no exact path: nothing wants the ODE.
+        w->bottomTabs()->setCurrentIndex(1);
+        QVERIFY(!w->plots()->isVisible());
+        run_to_end(*w);
+        w->refreshViews();
+        QTest::qWait(1500); // the field worker would have answered by now (it takes ~0.1 s here)
+        QVERIFY(!w->panel(0)->odeResult());
+        QVERIFY(!w->panel(1)->odeResult());
+        QCOMPARE(w->plots()->odeCurveCount(0), 0);
+
+        // The plots back in sight: computed now, for both panels.
+        w->bottomTabs()->setCurrentIndex(0);
+        QTRY_VERIFY_WITH_TIMEOUT(w->plots()->odeCurveCount(0) == 1 && w->plots()->odeCurveCount(1) == 1, 60000);
+        QVERIFY(w->plots()->odePlot()->isVisible());
+        const OdeResultPtr first = w->panel(0)->odeResult();
+        QVERIFY(first);
+        // Kept, not computed again: away and back, the same result.
+        w->bottomTabs()->setCurrentIndex(1);
+        w->bottomTabs()->setCurrentIndex(0);
+        w->refreshViews();
+        QTest::qWait(500);
+        QCOMPARE(w->panel(0)->odeResult().get(), first.get());
+
+        // A new run with the plots away: none; View > Exact ODE Path wants it.
+        w->bottomTabs()->setCurrentIndex(1);
+        w->panel(0)->setConfig(cfg("heun", 7));
+        run_to_end(*w);
+        w->refreshViews();
+        QTest::qWait(1500);
+        QVERIFY(!w->panel(0)->odeResult());
+        QAction* path = action(*w, "exactPathAction");
+        QVERIFY(path && path->isEnabled());
+        path->trigger();
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(0)->odeResult() != nullptr, 60000);
+        QCOMPARE(int(w->panel(0)->odeResult()->errors.total.size()), 7);
         path->trigger();
     }
 };

@@ -173,6 +173,62 @@ private Q_SLOTS:
         stops.push_back(-1);
         QCOMPARE(TimelineMapping::nextStop(stops, t, direction), expected);
     }
+
+    // The model-calls axis: calls by the end of each step, as core's model_calls_by_step
+    // gives them (written out here: Heun 5 steps on VP, two calls a step and one on the last).
+    void stepAtCalls_data()
+    {
+        QTest::addColumn<std::vector<int>>("calls");
+        QTest::addColumn<int>("cursor");
+        QTest::addColumn<int>("available");
+        QTest::addColumn<bool>("finished");
+        QTest::addColumn<int>("expected");
+        const std::vector<int> heun5{2, 4, 6, 8, 9}, ddim3{1, 2, 3};
+        QTest::newRow("none: x_T") << heun5 << 0 << 5 << true << 0;
+        QTest::newRow("one call: still x_T") << heun5 << 1 << 5 << true << 0;
+        QTest::newRow("two calls: after step 1") << heun5 << 2 << 5 << true << 1;
+        QTest::newRow("seven: after step 3") << heun5 << 7 << 5 << true << 3;
+        QTest::newRow("eight: after step 4") << heun5 << 8 << 5 << true << 4;
+        QTest::newRow("nine: the final samples") << heun5 << 9 << 5 << true << 5;
+        QTest::newRow("beyond: the final samples") << ddim3 << 9 << 3 << true << 3;
+        QTest::newRow("unfinished: the newest") << heun5 << 9 << 3 << false << 2;
+        QTest::newRow("nothing yet") << heun5 << 4 << 0 << false << -1;
+        QTest::newRow("no calls") << std::vector<int>{} << 4 << 3 << true << -1;
+    }
+    void stepAtCalls()
+    {
+        QFETCH(std::vector<int>, calls);
+        QFETCH(int, cursor);
+        QFETCH(int, available);
+        QFETCH(bool, finished);
+        QFETCH(int, expected);
+        QCOMPARE(TimelineMapping::stepAtCalls(calls, cursor, available, finished), expected);
+        if (expected > 0) // the state shown was reached within the cursor's calls, the next one was not
+            QVERIFY(TimelineMapping::callsOfStep(calls, expected) <= cursor);
+    }
+
+    void callsAxis()
+    {
+        const std::vector<int> heun5{2, 4, 6, 8, 9};
+        QCOMPARE(TimelineMapping::callsOfStep(heun5, 0), 0);
+        QCOMPARE(TimelineMapping::callsOfStep(heun5, 1), 2);
+        QCOMPARE(TimelineMapping::callsOfStep(heun5, 5), 9);
+        QCOMPARE(TimelineMapping::callsOfStep(heun5, 6), -1);
+        TimelineMapping m{1000, 10.0, 910.0};
+        QCOMPARE(m.pixelOfCalls(0, 9), 10.0);
+        QCOMPARE(m.pixelOfCalls(9, 9), 910.0);
+        QCOMPARE(m.pixelOfCalls(3, 9), 310.0);
+        QCOMPARE(m.callsAtPixel(310.0, 9), 3);
+        QCOMPARE(m.callsAtPixel(-50.0, 9), 0);
+        QCOMPARE(m.callsAtPixel(2000.0, 9), 9);
+        // Stops over two panels' calls and the start: up and down in order, staying at the ends.
+        const std::vector<int> stops{0, 2, 4, 6, 8, 9, 1, 3, 5, 7};
+        QCOMPARE(TimelineMapping::nextCallStop(stops, 0, +1), 1);
+        QCOMPARE(TimelineMapping::nextCallStop(stops, 4, +1), 5);
+        QCOMPARE(TimelineMapping::nextCallStop(stops, 9, +1), 9);
+        QCOMPARE(TimelineMapping::nextCallStop(stops, 4, -1), 3);
+        QCOMPARE(TimelineMapping::nextCallStop(stops, 0, -1), 0);
+    }
 };
 
 QTEST_GUILESS_MAIN(TestTimelineMapping)
