@@ -79,6 +79,13 @@ private Q_SLOTS:
         run_to_end(*w);
         auto* stats = w->plots()->findChild<QWidget*>("statsPlot");
         QVERIFY(stats);
+        // DDIM on an exact card gets the exact ODE on its own thread; when it arrives the
+        // ode_error plot opens beside the statistics and moves their pixels. Aim after that.
+        auto* ode = w->plots()->findChild<QWidget*>("odeErrorPlot");
+        QVERIFY(ode);
+        QTRY_VERIFY_WITH_TIMEOUT(w->panel(1)->odeResult() != nullptr, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(ode->isVisible(), 10000);
+        QTest::qWait(50); // the layout settles
         const QPoint at = w->plots()->statsPixel(0, 500); // std of x_t
         QTest::mouseMove(stats, at);
         sendMouse(stats, QEvent::MouseMove, at);
