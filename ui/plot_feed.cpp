@@ -5,6 +5,7 @@
 #include "noisetrail/recorder.hpp"
 #include "plots_widget.hpp"
 #include "sampler_panel.hpp"
+#include "timeline_mapping.hpp"
 
 namespace noisetrail::ui {
 
@@ -47,7 +48,7 @@ void PlotFeed::pull(const std::vector<SamplerPanel*>& panels)
         if (store != &tr) {
             if (store)
                 plots_->beginPanel(int(i), timesteps(panels[i]));
-            plots_->setPanelCalls(int(i), {}, {});
+            plots_->setPanelCalls(int(i), {}, {}, 0);
             store = &tr;
             done = 0;
         }
@@ -60,8 +61,14 @@ void PlotFeed::pull(const std::vector<SamplerPanel*>& panels)
                 plan.steps.push_back(tr.info(k).plan);
                 ts.push_back(panels[i]->toAxis(tr.info(k).plan.t));
             }
-            calls_ = model_calls_by_step(panels[i]->shownConfig(), plan);
-            plots_->setPanelCalls(int(i), ts, calls_);
+            // A step's record (x_t, and the x0_hat and eps_hat at x_t) describes the state its
+            // predecessors reached: on the calls axis it sits at the calls made before the step,
+            // where the timeline shows that state (TimelineMapping::callsOfStep).
+            const std::vector<int> byEnd = model_calls_by_step(panels[i]->shownConfig(), plan);
+            calls_.resize(byEnd.size());
+            for (std::size_t k = 0; k < byEnd.size(); ++k)
+                calls_[k] = TimelineMapping::callsOfStep(byEnd, int(k));
+            plots_->setPanelCalls(int(i), ts, calls_, byEnd.empty() ? 0 : byEnd.back());
         }
         for (; done < n; ++done) {
             const auto& info = tr.info(done);

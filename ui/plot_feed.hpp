@@ -25,8 +25,9 @@ public:
     void rebuild(const std::vector<SamplerPanel*>& panels);
     /// Add the steps published since the last call.
     void pull(const std::vector<SamplerPanel*>& panels);
-    /// View > Model Calls Axis: each step at the model calls made by its end (core's
-    /// model_calls_by_step) instead of its level; rebuild() afterwards.
+    /// View > Model Calls Axis: each step's record at the model calls made before it (the
+    /// calls that reached its x_t, from core's model_calls_by_step) instead of its level;
+    /// the ode_error of a step's output at the calls made by its end. rebuild() afterwards.
     void setNfeAxis(bool on) { nfe_ = on; }
 
 private:
@@ -36,7 +37,7 @@ private:
     /// Per panel: the exact-path result whose ode_error the plots show (null: none).
     std::vector<const void*> odePlotted_;
     bool nfe_ = false;
-    std::vector<int> calls_; ///< scratch: a panel's model calls by step
+    std::vector<int> calls_; ///< scratch: a panel's model calls before each step
 };
 
 } // namespace noisetrail::ui

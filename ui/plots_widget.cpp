@@ -1118,7 +1118,8 @@ QString PlotsWidget::valuesAtCalls(int slot, double calls) const
             lines << tr("Panel %1 (%2): not computed").arg(p + 1).arg(name);
             continue;
         }
-        // The step that had made those calls by its end (setPanelCalls), and its level.
+        // The step whose state those calls had reached (setPanelCalls), and its level: the
+        // words the panel's footer and the timeline use for the same state.
         QString where;
         if (p < panelCalls_.size()) {
             const auto& [ts, cs] = panelCalls_[p];
@@ -1234,9 +1235,8 @@ void PlotsWidget::resetZoom()
 {
     schedule_->xAxis->setRange(-1, trainSteps_ - 1);
     int most = 1; // the NFE axis: up to the most calls of any panel
-    for (const auto& pc : panelCalls_)
-        if (!pc.second.empty())
-            most = std::max(most, pc.second.back());
+    for (int total : panelTotals_)
+        most = std::max(most, total);
     for (auto* r : statRects_)
         r->axis(QCPAxis::atBottom)->setRange(nfeAxis_ ? QCPRange(0, most + 1) : QCPRange(-1, trainSteps_ - 1));
     scheduleReplot();
@@ -1423,16 +1423,19 @@ void PlotsWidget::setNfeAxis(bool on)
     setCursor(cursorT_, cursorCalls_);
 }
 
-void PlotsWidget::setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& calls)
+void PlotsWidget::setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& callsBefore, int totalCalls)
 {
     if (panel < 0)
         return;
-    if (panel >= int(panelCalls_.size()))
+    if (panel >= int(panelCalls_.size())) {
         panelCalls_.resize(std::size_t(panel) + 1);
-    panelCalls_[std::size_t(panel)] = {t, calls};
-    if (nfeAxis_ && !calls.empty()) {
+        panelTotals_.resize(std::size_t(panel) + 1, 0);
+    }
+    panelCalls_[std::size_t(panel)] = {t, callsBefore};
+    panelTotals_[std::size_t(panel)] = totalCalls;
+    if (nfeAxis_ && totalCalls > 0) {
         auto* axis = statRects_.front()->axis(QCPAxis::atBottom);
-        if (axis->range().upper < calls.back() + 1)
+        if (axis->range().upper < totalCalls + 1)
             resetZoom(); // a longer run: the axis grows with it
     }
 }
@@ -1441,7 +1444,7 @@ double PlotsWidget::axisX(int t) const
 {
     if (!nfeAxis_)
         return t;
-    // The calls panel 1 made by the step at the cursor (its levels descend), 0 before its first.
+    // The calls by which panel 1 reached its state at the cursor (its levels descend).
     double x = 0;
     if (!panelCalls_.empty())
         for (std::size_t k = 0; k < panelCalls_[0].first.size(); ++k)

@@ -152,9 +152,11 @@ public:
     /// steps end at 2S - 1. The feed then adds each step at its calls (setPanelCalls) and
     /// rebuilds the curves; the cursor and clicks follow panel 1's steps.
     void setNfeAxis(bool on);
-    /// A panel's computed steps: their levels on the noise axis and the model calls made by
-    /// the end of each (core's model_calls_by_step), for the NFE axis's cursor and clicks.
-    void setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& calls);
+    /// A panel's computed steps: their levels on the noise axis and, for each, the model
+    /// calls by which its state x_t had been reached (before the step's own calls: where the
+    /// timeline shows that state), plus the calls of the whole run so far; from core's
+    /// model_calls_by_step. For the NFE axis's range, cursor, clicks and hover.
+    void setPanelCalls(int panel, const std::vector<int>& t, const std::vector<int>& callsBefore, int totalCalls);
     /// Where a step at level t of panel 1 sits on the current x axis (t itself unless NFE).
     double axisX(int t) const;
     bool nfeAxis() const { return nfeAxis_; }
@@ -219,7 +221,8 @@ private:
     std::vector<OdeData> odeData_;
     QCPItemStraightLine* odeCursor_ = nullptr;
     bool nfeAxis_ = false;
-    std::vector<std::pair<std::vector<int>, std::vector<int>>> panelCalls_; ///< per panel: t, calls
+    std::vector<std::pair<std::vector<int>, std::vector<int>>> panelCalls_; ///< per panel: t, calls before the step
+    std::vector<int> panelTotals_;                                          ///< per panel: calls of the run so far
     int cursorT_ = 0;
     int cursorCalls_ = -1; ///< the timeline's model calls (NFE axis), -1: from cursorT_
     /// valuesAt on the model-calls axis: each panel's step nearest to `calls`.

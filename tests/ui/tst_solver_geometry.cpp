@@ -185,9 +185,11 @@ private Q_SLOTS:
         const auto calls = plots->odeCurve(0, 0);
         QCOMPARE(calls.back().first, 2.0 * 8 - 1);
         QCOMPARE(calls.front().first, 2.0);
-        // The statistics too: Heun's last step at 15 calls, none beyond (std of x_t, slot 0).
-        QVERIFY(std::isfinite(plots->plottedValue(0, 0, 15)));
-        QVERIFY(std::isnan(plots->plottedValue(0, 0, 16)));
+        // The statistics too, each step's x_t at the calls that reached it: the first at 0,
+        // the last (after 7 two-call steps) at 14, none beyond (std of x_t, slot 0).
+        QVERIFY(std::isfinite(plots->plottedValue(0, 0, 0)));
+        QVERIFY(std::isfinite(plots->plottedValue(0, 0, 14)));
+        QVERIFY(std::isnan(plots->plottedValue(0, 0, 15)));
         QCOMPARE(plots->pointCount(0, 0), 8);
         nfe->trigger();
         QCOMPARE(plots->odeCurve(0, 0).back().first, exact.back().first);
@@ -318,18 +320,21 @@ private Q_SLOTS:
         action(*w, "nfeAxisAction")->trigger();
         PlotsWidget* plots = w->plots();
         QWidget* stats = plots->statsPlot();
-        for (int calls : {6, 9}) {
+        for (int calls : {6, 8}) {
             const QPoint at = plots->statsPixel(0, calls); // std of x_t
             QTest::mouseMove(stats, at);
             sendMouse(stats, QEvent::MouseMove, at);
             const QString hover = plots->hoverText();
             QVERIFY2(hover.startsWith(QString("%1 at model calls %2").arg(plots->slotTitle(0)).arg(calls)), qPrintable(hover));
-            // Each panel: the step that had made those calls by its end (both have one), its value and level.
+            // Each panel: the state those calls reached (both have one) is the x_t of the next
+            // step, whose record the statistic shows: its value, and its step and level as the
+            // panel's footer names them.
             int p = 0;
             for (const auto* states : {&heun, &ddim}) {
                 const auto it = std::find(states->begin(), states->end(), calls);
                 QVERIFY(it != states->end());
-                const int k = int(it - states->begin()) - 1; // state j is step j - 1's output
+                const int k = int(it - states->begin()); // state j is step j + 1's x_t
+                QVERIFY(k < w->panel(p)->trajectory().size());
                 const Trajectory& tr = w->panel(p)->trajectory();
                 const QString want = QString("Panel %1 (%2): %3 at model calls %4 (step %5, t = %6)")
                                          .arg(p + 1)
