@@ -829,9 +829,12 @@ void MainWindow::setMetricsEnabled(bool on) { actions_->metrics->setChecked(on);
 std::vector<SampleDialog::Source> MainWindow::sampleSources() const
 {
     std::vector<SampleDialog::Source> out;
+    // On the model-calls axis each row shows what its panel shows: the state reached at
+    // equal cost, which no single t names.
+    const bool equalCost = timeline_->nfeAxis();
     for (int i = 0; i < panelCount(); ++i)
         out.push_back({panel(i)->trajectoryPtr(), tr("Panel %1: %2").arg(i + 1).arg(panel(i)->description()),
-                       panel(i)->axisTimesteps()});
+                       panel(i)->axisTimesteps(), equalCost ? panel(i)->displayedStep() : -1});
     return out;
 }
 

@@ -233,7 +233,7 @@ void SampleDialog::rebuild()
     std::vector<std::intptr_t> key{cursorT_};
     for (const Source& s : panels_)
         key.insert(key.end(), {std::intptr_t(s.trajectory.get()), s.trajectory ? s.trajectory->size() : 0,
-                               s.trajectory && s.trajectory->finished()});
+                               s.trajectory && s.trajectory->finished(), s.step});
     if (key == shownKey_)
         return;
     shownKey_ = std::move(key);
@@ -242,8 +242,9 @@ void SampleDialog::rebuild()
         if (!s.trajectory)
             continue;
         const Trajectory& tr = *s.trajectory;
-        int step = TimelineMapping::stepAt(s.axisTimesteps.empty() ? tr.timesteps() : s.axisTimesteps, cursorT_,
-                                           tr.size(), tr.finished());
+        int step = s.step >= 0 ? s.step
+                               : TimelineMapping::stepAt(s.axisTimesteps.empty() ? tr.timesteps() : s.axisTimesteps,
+                                                         cursorT_, tr.size(), tr.finished());
         if (step < 0)
             step = 0;
         try {

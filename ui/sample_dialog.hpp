@@ -33,6 +33,9 @@ public:
         /// The panel's levels on the window's noise axis (SamplerPanel::axisTimesteps);
         /// empty: the trajectory's own t.
         std::vector<int> axisTimesteps;
+        /// The step to show, where the panel chose it by other means than the cursor's t
+        /// (the model-calls axis: the state each panel reached at equal cost); -1: at the t.
+        int step = -1;
     };
     SampleDialog(std::vector<Source> panels, int sample, int cursorT, QWidget* parent = nullptr);
     /// The timeline moved (or frames arrived): show the state at `cursorT`.

@@ -9,8 +9,10 @@
 #include "qcustomplot_test.hpp"
 #include "ui_test_util.hpp"
 
+#include "image_grid_view.hpp"
 #include "plots_widget.hpp"
 #include "run_document.hpp"
+#include "sample_dialog.hpp"
 #include "sampler_panel.hpp"
 #include "scatter_view.hpp"
 #include "timeline_bar.hpp"
@@ -355,6 +357,42 @@ private Q_SLOTS:
         QCOMPARE(w->timeline()->cursorCalls(), 4);
         QCOMPARE(w->panel(0)->displayedStep(), stateWithin(heun, 4));
         QCOMPARE(w->panel(1)->displayedStep(), stateWithin(ddim, 4));
+    }
+
+    void sampleDialogFollowsEqualCost()
+    {
+        // A sample's filmstrip on the model-calls axis: each row is the state its panel
+        // reached within the cursor's calls (no single t names both).
+        auto w = open_main_window(kModels + "/mnist-500-exact.json", {1366, 768});
+        QVERIFY(w->model()->card().is_image());
+        w->panel(0)->setConfig(cfg("heun", 5));
+        w->panel(1)->setConfig(cfg("ddim", 9));
+        w->setBatch(4);
+        run_to_end(*w);
+        const std::vector<int> heun = stateCalls("heun", 5), ddim = stateCalls("ddim", 9);
+        action(*w, "nfeAxisAction")->trigger();
+        w->timeline()->seekCalls(6);
+        w->refreshViews();
+        ImageGridView* grid = w->panel(0)->imageView();
+        QTest::mouseClick(grid, Qt::LeftButton, {}, grid->cellRect(1).center());
+        SampleDialog* d = nullptr;
+        QTRY_VERIFY((d = w->findChild<SampleDialog*>()) != nullptr);
+        for (int calls : {6, 7}) {
+            w->timeline()->seekCalls(calls);
+            w->refreshViews();
+            QCOMPARE(d->rowCount(), 2);
+            int row = 0;
+            for (const auto* states : {&heun, &ddim}) {
+                const int j = stateWithin(*states, calls);
+                const Trajectory& tr = w->panel(row)->trajectory();
+                QCOMPARE(d->rowCaption(row), QString("t = %1").arg(tr.timesteps()[std::size_t(j)]));
+                ++row;
+            }
+        }
+        // Back on t: the rows follow the cursor's t again (panel 1's level there).
+        action(*w, "nfeAxisAction")->trigger();
+        w->refreshViews();
+        QCOMPARE(d->rowCaption(0), QString("t = %1").arg(w->timeline()->cursor()));
     }
 
     void exactOdeOnlyWhenWanted()
