@@ -26,6 +26,19 @@
 namespace noisetrail::ui {
 
 namespace {
+
+/// The data point whose key is nearest to x: {key, value}, NaNs when there is none.
+std::pair<double, double> nearestPoint(const QCPGraphDataContainer& data, double x)
+{
+    double key = qQNaN(), value = qQNaN();
+    for (auto it = data.constBegin(); it != data.constEnd(); ++it)
+        if (!std::isfinite(key) || std::abs(it->key - x) < std::abs(key - x)) {
+            key = it->key;
+            value = it->value;
+        }
+    return {key, value};
+}
+
 double statValue(const StepStats& s, int i)
 {
     switch (i) {
@@ -1076,12 +1089,7 @@ QString PlotsWidget::valuesAt(QPoint pixel) const
         for (std::size_t p = 0; p < statGraphs_[std::size_t(slot)].size(); ++p) {
             // The panel's step nearest to t (a 50-step panel has values every 20 t).
             const auto data = statGraphs_[std::size_t(slot)][p]->data();
-            double best = qQNaN(), bestKey = qQNaN();
-            for (auto it = data->constBegin(); it != data->constEnd(); ++it)
-                if (!std::isfinite(bestKey) || std::abs(it->key - t) < std::abs(bestKey - t)) {
-                    bestKey = it->key;
-                    best = it->value;
-                }
+            const auto [bestKey, best] = nearestPoint(*data, t);
             const QString name = int(p) < panelNames_.size() ? panelNames_[int(p)] : tr("panel %1").arg(p + 1);
             // A subsampled panel has no value between its measured steps: say which one is shown.
             const int stride = metric && metricsSubsampled(int(p)) ? metricSampling(int(p)).stride : 1;
@@ -1107,12 +1115,7 @@ QString PlotsWidget::valuesAtCalls(int slot, double calls) const
     const bool metric = slot >= kStatSlots;
     for (std::size_t p = 0; p < statGraphs_[std::size_t(slot)].size(); ++p) {
         const auto data = statGraphs_[std::size_t(slot)][p]->data();
-        double best = qQNaN(), bestKey = qQNaN();
-        for (auto it = data->constBegin(); it != data->constEnd(); ++it)
-            if (!std::isfinite(bestKey) || std::abs(it->key - calls) < std::abs(bestKey - calls)) {
-                bestKey = it->key;
-                best = it->value;
-            }
+        const auto [bestKey, best] = nearestPoint(*data, calls);
         const QString name = int(p) < panelNames_.size() ? panelNames_[int(p)] : tr("panel %1").arg(p + 1);
         if (!std::isfinite(bestKey)) {
             lines << tr("Panel %1 (%2): not computed").arg(p + 1).arg(name);
