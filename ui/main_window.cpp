@@ -66,9 +66,12 @@ QString MainWindow::findModelsDir()
 
 QString MainWindow::defaultModel(const QString& modelsDir)
 {
+    // The sharpest digit model first (issue 24); the first digit UNet stays
+    // loadable and is the fallback where an install lacks the larger one.
     const QDir d(modelsDir);
-    if (d.exists("mnist-unet.json"))
-        return d.filePath("mnist-unet.json");
+    for (const char* card : {"mnist-unet-large.json", "mnist-unet.json"})
+        if (d.exists(card))
+            return d.filePath(card);
     return d.filePath("ring8.json");
 }
 

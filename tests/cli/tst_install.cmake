@@ -28,10 +28,13 @@ foreach(f
     share/noisetrail/models/ring8.json
     share/noisetrail/models/mnist-unet.json
     share/noisetrail/models/mnist-unet.pt
+    share/noisetrail/models/mnist-unet-large.json
+    share/noisetrail/models/mnist-unet-large.pt
     share/noisetrail/models/data/mnist-heldout-500_images.npy
     share/noisetrail/models/lessons/ddpm-vs-ddim.lesson.json
     share/noisetrail/docs/compare-ring8/compare-cache.json
     share/noisetrail/docs/compare-mnist-unet/compare-cache.json
+    share/noisetrail/docs/compare-mnist-unet-large/compare-cache.json
     share/noisetrail/scripts/export_torchscript.py
     share/man/man1/noisetrail-cli.1
     share/doc/noisetrail/CLI.md

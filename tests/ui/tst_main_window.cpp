@@ -896,6 +896,32 @@ private Q_SLOTS:
         QCOMPARE(w->panel(1)->trajectory().size(), 10);
     }
 
+    void startsOnTheSharperDigitModelAndKeepsTheFirst()
+    {
+        // Bundled: the larger digit UNet is the default (issue 24).
+        {
+            MainWindowOptions o;
+            o.useSettings = false;
+            o.modelsDir = kModels;
+            MainWindow w(o);
+            QSignalSpy ready(&w, &MainWindow::modelReady);
+            QVERIFY(ready.wait(20000));
+            QCOMPARE(w.model()->card().name, std::string("MNIST digits (larger UNet, trained here)"));
+        }
+        // An install without it opens the first digit UNet, which stays loadable.
+        QTemporaryDir dir;
+        for (const char* f : {"mnist-unet.json", "mnist-unet.pt", "ring8.json"})
+            QVERIFY(QFile::copy(kModels + "/" + f, dir.filePath(f)));
+        MainWindowOptions o;
+        o.useSettings = false;
+        o.modelsDir = dir.path();
+        MainWindow w(o);
+        QSignalSpy ready(&w, &MainWindow::modelReady);
+        QVERIFY(ready.wait(20000));
+        QCOMPARE(w.model()->card().name, std::string("MNIST digits (UNet, trained here)"));
+        QVERIFY(w.errorText().isEmpty());
+    }
+
     void brokenStartupModelFallsBackToTheRing()
     {
         QTemporaryDir dir;
