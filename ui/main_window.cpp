@@ -104,7 +104,8 @@ MainWindow::MainWindow(MainWindowOptions options, QWidget* parent)
         }
     });
     connect(doc_, &RunDocument::panelModelChanged, this, [this](int i, const QString& error) {
-        if (error.isEmpty() && doc_->hasOwnModel(i)) {
+        // Said only when it waits for Run (a reopened run's panel cards arrive already computed).
+        if (error.isEmpty() && doc_->hasOwnModel(i) && doc_->isPending(i)) {
             clearError();
             status_->setMessage(tr("Panel %1 samples from %2. Press Run.")
                                       .arg(i + 1)

@@ -10,6 +10,7 @@
 #include "noise_axis.hpp"
 #include "noisetrail/sampling_plan.hpp"
 #include "render.hpp"
+#include "run_status_bar.hpp"
 #include "scatter_view.hpp"
 #include "timeline_mapping.hpp"
 
@@ -75,12 +76,12 @@ SamplerPanel::SamplerPanel(RunDocument* document, int index, QWidget* parent) : 
     auto* head = new QHBoxLayout;
     swatch_ = new QLabel;
     swatch_->setFixedSize(12, 12);
-    title_ = new QLabel;
+    title_ = new ElidingLabel; // a cut title would misread ("step 20" for "step 200"): it ends in "..."
     title_->setObjectName("panelTitle");
     QFont f = title_->font();
     f.setBold(true);
     title_->setFont(f);
-    title_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // long text clips, never widens
+    title_->setSizePolicy(QSizePolicy::Ignored, QSizePolicy::Preferred); // never widens the panel
     remove_ = new QToolButton;
     remove_->setText(QStringLiteral("\u2715"));
     remove_->setAutoRaise(true);
@@ -463,6 +464,12 @@ void SamplerPanel::setRemovable(bool on) { remove_->setEnabled(on); }
 void SamplerPanel::modelChanged()
 {
     viewModel_ = model();
+    odeAsked_ = nullptr; // the exact path belongs to the card it was asked for: ask again
+    if (ode_) {
+        ode_.reset();
+        scatter_->setExactPath(nullptr);
+        Q_EMIT odeReady(index_);
+    }
     updateDecisionLegend(); // it names the new model's classes
     shownStep_ = -1;
     dirty_ = true;
@@ -1062,7 +1069,7 @@ FieldService* SamplerPanel::service()
             scatter_->setConstruction(construction_);
         });
         connect(fieldService_, &FieldService::odeReady, this, [this](OdeResultPtr r) {
-            if (r->request.store != shownStore_.get())
+            if (r->request.store != shownStore_.get() || !model() || r->request.card != model()->path)
                 return;
             ode_ = std::move(r);
             scatter_->setExactPath(showExactPath_ ? ode_ : nullptr);
@@ -1189,6 +1196,10 @@ void SamplerPanel::updateOde()
     // The exact ODE costs an adaptive integration of the whole batch: only when a view
     // wants it (the ode_error plot on screen, View > Exact ODE Path); asked for then.
     if (!showExactPath_ && !odeWanted_)
+        return;
+    // A panel's card still loading (a reopened run shows its stores first): model() is the
+    // window's card meanwhile, and this panel's or panel 1's exact path would be the wrong one.
+    if (doc_->loadingPanelCard())
         return;
     const QString exact = exactCard();
     odeAsked_ = st;

@@ -6,6 +6,7 @@
 #include "ui_test_util.hpp"
 
 #include "draw_data_view.hpp"
+#include "plots_widget.hpp"
 #include "point_drawing.hpp"
 #include "run_document.hpp"
 #include "training_folder.hpp"
@@ -343,6 +344,16 @@ private Q_SLOTS:
             QCOMPARE(doc->computed(i)->x_T, doc->computed(0)->x_T); // one x_T
         // The checkpoint's and the exact model's samples differ (different models).
         QVERIFY(doc->trajectory(0)->size() > 0);
+        // ode_error is measured only where an exact path exists for the panel's own card: the
+        // exact panel, not the checkpoints (panel 1, the reference for a split, is learned).
+        const auto odeCurves = [](MainWindow& m) {
+            m.refreshViews();
+            PlotsWidget* plots = m.plots();
+            QTest::qWaitFor([&] { return plots->odeCurveCount(2) == 1; }, 60000); // the exact panel's, at least
+            return std::vector<int>{plots->odeCurveCount(0), plots->odeCurveCount(1), plots->odeCurveCount(2)};
+        };
+        const std::vector<int> liveCurves = odeCurves(*w);
+        QCOMPARE(liveCurves, (std::vector<int>{0, 0, 1}));
 
         // Save the session and reopen it in another window: the same cards, the drawn data, the recipe.
         const QString file = dir.filePath("draw.ntsession");
@@ -358,6 +369,9 @@ private Q_SLOTS:
         QVERIFY(sameFile(tw.checkpoints()[0].card, v->document()->computed(0)->card));
         QVERIFY(sameFile(tw.checkpoints()[1].card, v->document()->computed(1)->card));
         QVERIFY(v->document()->hasOwnModel(0) && v->document()->hasOwnModel(1) && !v->document()->hasOwnModel(2));
+        // The reopened panels measure their own cards, as the live window did (their stores are
+        // shown before their cards have loaded: nothing may be measured on the window's card then).
+        QCOMPARE(odeCurves(*v), liveCurves);
         const auto f = drawnSetOf(QString::fromStdString(v->document()->recipe().model.string()));
         QVERIFY(f);
         QCOMPARE(read_npy(f->data().toStdString()).f32, tw.canvas()->drawing().dataset(300));
