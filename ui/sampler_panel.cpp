@@ -465,11 +465,7 @@ void SamplerPanel::modelChanged()
 {
     viewModel_ = model();
     odeAsked_ = nullptr; // the exact path belongs to the card it was asked for: ask again
-    if (ode_) {
-        ode_.reset();
-        scatter_->setExactPath(nullptr);
-        Q_EMIT odeReady(index_);
-    }
+    dropOde();
     updateDecisionLegend(); // it names the new model's classes
     shownStep_ = -1;
     dirty_ = true;
@@ -1175,24 +1171,26 @@ void SamplerPanel::updateConstruction()
     service()->requestGeometry(r);
 }
 
+void SamplerPanel::dropOde()
+{
+    if (!ode_)
+        return;
+    ode_.reset();
+    scatter_->setExactPath(nullptr);
+    Q_EMIT odeReady(index_);
+}
+
 void SamplerPanel::updateOde()
 {
     const Trajectory* st = shownStore_.get();
     if (!st || !st->finished()) {
-        if (ode_ && (!st || ode_->request.store != st)) {
-            ode_.reset();
-            scatter_->setExactPath(nullptr);
-            Q_EMIT odeReady(index_);
-        }
+        if (ode_ && (!st || ode_->request.store != st))
+            dropOde();
         return;
     }
     if (odeAsked_ == st)
         return; // asked for this run already: computed, or on its way (then kept)
-    if (ode_) { // another run's
-        ode_.reset();
-        scatter_->setExactPath(nullptr);
-        Q_EMIT odeReady(index_);
-    }
+    dropOde(); // another run's
     // The exact ODE costs an adaptive integration of the whole batch: only when a view
     // wants it (the ode_error plot on screen, View > Exact ODE Path); asked for then.
     if (!showExactPath_ && !odeWanted_)

@@ -227,6 +227,7 @@ private:
     const void* odeAsked_ = nullptr; ///< the store whose exact path was asked for
     void updateConstruction();
     void updateOde();
+    void dropOde(); ///< forget the exact path (and say so to the plots)
     QRectF fieldExtent_;
     void updateField();
     QLabel* decisionLegend_ = nullptr; ///< the class colours, shown with Decision time
