@@ -58,14 +58,14 @@ live() {
     kill "$pid"' _ "$app" "$card" "$png" "$percent" "$@"
 }
 
-live "$root/models/mnist-unet-large.json" "$out/screenshot-lockstep-midrun.png" 70
+live "$root/models/mnist-unet-wide.json" "$out/screenshot-lockstep-midrun.png" 70
 # The exact denoiser of the 4000 two-moons points (window) and the learned MLP
 # (panel 2), the same sampler, from one x_T.
 live "$root/models/two-moons.json" "$out/screenshot-two-moons-exact-vs-learned.png" 85 \
   --panel-model "2=$root/models/two-moons-mlp.json" --panel-sampler 1=ddim:200 --panel-sampler 2=ddim:200
 
-run "$root/models/mnist-unet-large.json" "$out/screenshot-digits"
-run "$root/models/mnist-unet-large.json" "$out/screenshot-digits-x0-dark" --dark --field x0_hat
+run "$root/models/mnist-unet-wide.json" "$out/screenshot-digits"
+run "$root/models/mnist-unet-wide.json" "$out/screenshot-digits-x0-dark" --dark --field x0_hat
 run "$root/models/mnist-500-exact.json" "$out/screenshot-digits-exact"
 run "$root/models/ring8.json" "$out/screenshot-ring8"
 run "$root/models/ring8.json" "$out/screenshot-ring8-dark" --dark

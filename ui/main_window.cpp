@@ -66,10 +66,11 @@ QString MainWindow::findModelsDir()
 
 QString MainWindow::defaultModel(const QString& modelsDir)
 {
-    // The sharpest digit model first (issue 24); the first digit UNet stays
-    // loadable and is the fallback where an install lacks the larger one.
+    // The sharpest digit model first (issue 24: the wide UNet, FD 25.7 at
+    // DDIM 50); the earlier digit UNets stay loadable and are the fallbacks
+    // where an install lacks it.
     const QDir d(modelsDir);
-    for (const char* card : {"mnist-unet-large.json", "mnist-unet.json"})
+    for (const char* card : {"mnist-unet-wide.json", "mnist-unet-large.json", "mnist-unet.json"})
         if (d.exists(card))
             return d.filePath(card);
     return d.filePath("ring8.json");

@@ -51,7 +51,7 @@ class TimelineBar;
 class TrainingWindow;
 
 struct MainWindowOptions {
-    QString modelPath;        ///< card to open; empty: the default (the larger digit UNet, else the first, else ring8)
+    QString modelPath;        ///< card to open; empty: the default (the wide digit UNet, else the larger, else the first, else ring8)
     bool useSettings = true;  ///< tests turn this off: no QSettings read or written
     QString modelsDir;        ///< bundled cards; empty: found next to the app or in the source tree
     /// Ask before an unsaved finished run is discarded (the app; tests and screenshots do not ask).

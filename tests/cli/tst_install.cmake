@@ -30,11 +30,14 @@ foreach(f
     share/noisetrail/models/mnist-unet.pt
     share/noisetrail/models/mnist-unet-large.json
     share/noisetrail/models/mnist-unet-large.pt
+    share/noisetrail/models/mnist-unet-wide.json
+    share/noisetrail/models/mnist-unet-wide.pt
     share/noisetrail/models/data/mnist-heldout-500_images.npy
     share/noisetrail/models/lessons/ddpm-vs-ddim.lesson.json
     share/noisetrail/docs/compare-ring8/compare-cache.json
     share/noisetrail/docs/compare-mnist-unet/compare-cache.json
     share/noisetrail/docs/compare-mnist-unet-large/compare-cache.json
+    share/noisetrail/docs/compare-mnist-unet-wide/compare-cache.json
     share/noisetrail/scripts/export_torchscript.py
     share/man/man1/noisetrail-cli.1
     share/doc/noisetrail/CLI.md
