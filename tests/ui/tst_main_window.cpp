@@ -244,23 +244,39 @@ private Q_SLOTS:
     {
         // Right after Run, before the worker's first model call can have been
         // drawn: every panel shows x_T, the same in each, as a grid of the batch.
+        constexpr int kBatch = 1024;
         auto w = open(kModels + "/mnist-500-exact.json");
         w->panel(0)->setConfig(cfg("ddpm", 1000));
         w->panel(1)->setConfig(cfg("ddim", 50));
-        w->setBatch(64); // a slow first step (64 x 500 exact distances): the check below is synchronous anyway
-        w->startRun();
+        // A slow first step (1024 x 500 exact distances of 784 pixels, a tenth of a
+        // second and more) keeps the worker's first frame away from the moment below.
+        w->setBatch(kBatch);
         // The worker builds the runs (core's make_run_set) and hands over their stores
-        // holding x_T before its first model call.
-        QTRY_VERIFY_WITH_TIMEOUT(w->document()->computed(0) && w->document()->computed(1), 10000);
-        w->refreshViews();
-        const auto x_T = initial_noise(w->model()->card().data_shape, 64, w->seed());
+        // holding x_T before its first model call. Look at the panels the moment the
+        // document announces them, on this thread: a polling wait could let the
+        // first step's frame in first.
+        struct Shown {
+            int step = -1, tiles = 0;
+            QString footer;
+        };
+        std::vector<Shown> seen;
+        connect(w->document(), &RunDocument::progress, w.get(), [&] {
+            if (!seen.empty() || !w->document()->computed(0) || !w->document()->computed(1))
+                return;
+            w->refreshViews();
+            for (int p = 0; p < 2; ++p)
+                seen.push_back({w->panel(p)->displayedStep(), w->panel(p)->imageView()->count(),
+                                w->panel(p)->findChild<QLabel*>("panelFooter")->text()});
+        });
+        w->startRun();
+        QTRY_VERIFY_WITH_TIMEOUT(!seen.empty(), 10000);
+        const auto x_T = initial_noise(w->model()->card().data_shape, kBatch, w->seed());
         for (int p = 0; p < 2; ++p) {
             SamplerPanel* panel = w->panel(p);
-            QCOMPARE(panel->displayedStep(), 0);
+            QCOMPARE(seen[std::size_t(p)].step, 0);
             QVERIFY(panel->trajectory().hasStart());
-            QCOMPARE(panel->imageView()->count(), 64);
-            auto* footer = panel->findChild<QLabel*>("panelFooter");
-            QVERIFY2(footer->text().startsWith("x_T"), qPrintable(footer->text()));
+            QCOMPARE(seen[std::size_t(p)].tiles, kBatch);
+            QVERIFY2(seen[std::size_t(p)].footer.startsWith("x_T"), qPrintable(seen[std::size_t(p)].footer));
             std::vector<float> shown;
             panel->trajectory().decode(0, Field::Xt, shown);
             const auto [lo, hi] = std::minmax_element(x_T.begin(), x_T.end());
