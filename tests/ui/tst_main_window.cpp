@@ -245,6 +245,11 @@ private Q_SLOTS:
         // Right after Run, before the worker's first model call can have been
         // drawn: every panel shows x_T, the same in each, as a grid of the batch.
         constexpr int kBatch = 1024;
+        struct Shown {
+            int step = -1, tiles = 0;
+            QString footer;
+        };
+        std::vector<Shown> seen; // before the window: it outlives the connection below
         auto w = open(kModels + "/mnist-500-exact.json");
         w->panel(0)->setConfig(cfg("ddpm", 1000));
         w->panel(1)->setConfig(cfg("ddim", 50));
@@ -255,11 +260,6 @@ private Q_SLOTS:
         // holding x_T before its first model call. Look at the panels the moment the
         // document announces them, on this thread: a polling wait could let the
         // first step's frame in first.
-        struct Shown {
-            int step = -1, tiles = 0;
-            QString footer;
-        };
-        std::vector<Shown> seen;
         connect(w->document(), &RunDocument::progress, w.get(), [&] {
             if (!seen.empty() || !w->document()->computed(0) || !w->document()->computed(1))
                 return;
